@@ -1,0 +1,733 @@
+//! Occupancy and the replay of MetalLB's allocator: who holds which address, and what
+//! MetalLB would do with a service now (metallb-semantics.md §3.3, §4.5–§4.10, §5, §6).
+
+use std::collections::BTreeMap;
+
+use super::addr::{Family, FamilyCounts, Ip};
+use super::config::{Config, Pool, Refusal};
+use super::reason::{Code, Reason};
+use super::service::{Context, Policy, ServiceFacts, ServiceFamily};
+use crate::snapshot::Snapshot;
+
+/// The cluster as MetalLB's controller holds it: configuration, services, and the
+/// addresses each pool has handed out.
+pub struct Cluster {
+    pub config: Config,
+    pub services: Vec<ServiceFacts>,
+    /// Per pool (index of `config.pools`): held address → indices of the holders.
+    holdings: Vec<BTreeMap<Ip, Vec<usize>>>,
+    /// Per service: the pool its addresses are counted in.
+    pub service_pool: Vec<Option<usize>>,
+    /// Addresses services hold that MetalLB will take away (§6.1).
+    pub warnings: Vec<Reason>,
+}
+
+/// How MetalLB handles the service: the three paths of §4.1, or a gate that stops it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Stopped,
+    RequestedIps,
+    RequestedPool,
+    Automatic,
+}
+
+/// What one pool would do with the service.
+#[derive(Clone, Debug, Default)]
+pub struct PoolVerdict {
+    pub fits: bool,
+    pub reasons: Vec<Reason>,
+    /// The address(es) this pool would give the service.
+    pub ips: Vec<Ip>,
+    /// For a pool that fits but is not MetalLB's pick: why another one goes first.
+    pub note: Option<String>,
+}
+
+/// What MetalLB's allocator would do with a service now.
+#[derive(Clone, Debug)]
+pub struct Decision {
+    pub mode: Mode,
+    pub fits: bool,
+    /// The pool(s) the address would come from; several only where MetalLB picks at random.
+    pub pools: Vec<usize>,
+    /// The address(es) it would assign, when the pool is certain.
+    pub ips: Vec<Ip>,
+    pub reasons: Vec<Reason>,
+    /// The error MetalLB itself would report (its `AllocationFailed` text), if it fails.
+    pub metallb_error: Option<String>,
+    /// One verdict per pool of `config.pools`.
+    pub verdicts: Vec<PoolVerdict>,
+    pub warnings: Vec<Reason>,
+}
+
+/// Free candidates of one pool for one service: the first usable address per family.
+#[derive(Clone, Copy, Debug, Default)]
+struct Candidates {
+    v4: Option<Ip>,
+    v6: Option<Ip>,
+}
+
+impl Candidates {
+    fn get(self, family: Family) -> Option<Ip> {
+        match family {
+            Family::V4 => self.v4,
+            Family::V6 => self.v6,
+        }
+    }
+
+    fn any(self) -> bool {
+        self.v4.is_some() || self.v6.is_some()
+    }
+}
+
+/// What a service needs from a pool to be served by it (§4.6 step 3, §4.10).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Need {
+    One(Family),
+    Both,
+    /// PreferDualStack with two cluster IPs: both if possible, else either.
+    Either,
+}
+
+impl Need {
+    fn of(s: &ServiceFacts) -> Need {
+        match (s.family, s.policy) {
+            (ServiceFamily::Single(f), _) => Need::One(f),
+            (ServiceFamily::Dual, Policy::PreferDualStack) => Need::Either,
+            (ServiceFamily::Dual, _) => Need::Both,
+        }
+    }
+
+    fn offered_by(self, c: Candidates) -> bool {
+        match self {
+            Need::One(f) => c.get(f).is_some(),
+            Need::Both => c.v4.is_some() && c.v6.is_some(),
+            Need::Either => c.any(),
+        }
+    }
+
+    fn families_present(self, pool: &Pool) -> bool {
+        match self {
+            Need::One(f) => pool.space.has_family(f),
+            Need::Both => pool.space.has_family(Family::V4) && pool.space.has_family(Family::V6),
+            Need::Either => pool.space.has_family(Family::V4) || pool.space.has_family(Family::V6),
+        }
+    }
+
+    /// The addresses picked from a pool's candidates; `None` when the pool cannot give them.
+    fn pick(self, c: Candidates) -> Option<Vec<Ip>> {
+        match self {
+            Need::One(f) => c.get(f).map(|ip| vec![ip]),
+            Need::Both => Some(vec![c.v4?, c.v6?]),
+            Need::Either => match (c.v4, c.v6) {
+                (Some(a), Some(b)) => Some(vec![a, b]),
+                (Some(a), None) | (None, Some(a)) => Some(vec![a]),
+                (None, None) => None,
+            },
+        }
+    }
+
+    fn describe(self) -> String {
+        match self {
+            Need::One(f) => f.to_string(),
+            Need::Both => "IPv4 and IPv6".to_string(),
+            Need::Either => "IPv4 or IPv6".to_string(),
+        }
+    }
+}
+
+fn refusal_reason(pool: &Pool, refusal: Refusal, s: &ServiceFacts) -> Reason {
+    match refusal {
+        Refusal::Namespace => {
+            let alloc = pool.allocation.as_ref();
+            let allowed: Vec<&str> = alloc.map(|a| a.allowed_namespaces.iter().map(String::as_str).collect()).unwrap_or_default();
+            Reason::new(
+                Code::NamespaceNotAllowed,
+                format!("namespace {} is not among the pool's namespaces ({})", s.namespace, allowed.join(", ")),
+            )
+        }
+        Refusal::ServiceLabels => {
+            let selectors: Vec<String> = pool
+                .allocation
+                .as_ref()
+                .map(|a| a.service_selectors.iter().map(|m| m.text.clone()).collect())
+                .unwrap_or_default();
+            Reason::new(
+                Code::ServiceSelectorMismatch,
+                format!("the service's labels match none of the pool's serviceSelectors ({})", selectors.join("; ")),
+            )
+        }
+    }
+}
+
+impl Cluster {
+    /// Builds occupancy from the services' ingress IPs, as MetalLB rebuilds its state (§3.3).
+    pub fn new(snapshot: &Snapshot, config: Config, ctx: &Context) -> Cluster {
+        let services: Vec<ServiceFacts> = snapshot.services.iter().map(|s| ServiceFacts::new(s, ctx)).collect();
+        let mut holdings = vec![BTreeMap::new(); config.pools.len()];
+        let mut service_pool = vec![None; services.len()];
+        let mut warnings = Vec::new();
+        for (i, s) in services.iter().enumerate() {
+            if !s.holds_addresses() {
+                continue;
+            }
+            match Self::validate_holding(&config, s) {
+                Ok(pool) => {
+                    for ip in &s.ingress {
+                        holdings[pool].entry(*ip).or_insert_with(Vec::new).push(i);
+                    }
+                    service_pool[i] = Some(pool);
+                }
+                Err(why) => warnings.push(Reason::new(
+                    Code::AllocationNotValid,
+                    format!("{} holds {}, which MetalLB will take away: {why}", s.key, ip_list(&s.ingress)),
+                )),
+            }
+        }
+        Cluster { config, services, holdings, service_pool, warnings }
+    }
+
+    /// The checks MetalLB repeats on an allocated service before keeping its addresses (§6.1).
+    fn validate_holding(config: &Config, s: &ServiceFacts) -> Result<usize, String> {
+        if let Err(gate) = &s.gate {
+            return Err(gate.message.clone());
+        }
+        if ServiceFamily::of(&s.ingress).is_none() {
+            return Err("its ingress addresses do not form one IP family".to_string());
+        }
+        let held = ServiceFamily::of(&s.ingress);
+        let prefer_single = s.policy == Policy::PreferDualStack && s.ingress.len() == 1;
+        if held != Some(s.family) && !(s.family == ServiceFamily::Dual && prefer_single) && !s.family_inferred {
+            return Err("their family differs from the service's cluster IPs".to_string());
+        }
+        let pool = config.pool_for(&s.ingress).ok_or("they lie in no pool")?;
+        let p = &config.pools[pool];
+        if let Err(refusal) = p.admits(&s.namespace, &s.labels) {
+            return Err(format!("pool {} no longer admits it: {}", p.name, refusal_reason(p, refusal, s).message));
+        }
+        Ok(pool)
+    }
+
+    /// Exact counts of a pool: (IPv4, IPv6), `used` = distinct held addresses (§3.1, §3.3).
+    pub fn counts(&self, pool: usize) -> (FamilyCounts, FamilyCounts) {
+        let p = &self.config.pools[pool];
+        let used_v4 = self.holdings[pool].keys().filter(|ip| ip.family == Family::V4).count() as u128;
+        let used_v6 = self.holdings[pool].len() as u128 - used_v4;
+        (FamilyCounts::new(p.space.total(Family::V4), used_v4), FamilyCounts::new(p.space.total(Family::V6), used_v6))
+    }
+
+    /// Indices of the services holding addresses of a pool.
+    pub fn holders_of(&self, pool: usize) -> impl Iterator<Item = usize> + '_ {
+        self.service_pool.iter().enumerate().filter(move |(_, p)| **p == Some(pool)).map(|(i, _)| i)
+    }
+
+    /// Whether service `s` may use `ip` held by `others` (§5): sharing first, then ports.
+    fn sharing_check(&self, s: &ServiceFacts, others: &[usize], ip: Ip) -> Result<(), Reason> {
+        if others.is_empty() {
+            return Ok(());
+        }
+        let names = || others.iter().map(|&h| self.services[h].key.as_str()).collect::<Vec<_>>().join(", ");
+        if s.sharing_key.is_empty() {
+            return Err(Reason::new(
+                Code::IpInUse,
+                format!("{ip} is held by {}, and the service has no allow-shared-ip key", names()),
+            ));
+        }
+        for &h in others {
+            let holder = &self.services[h];
+            if holder.sharing_key.is_empty() {
+                return Err(Reason::new(Code::IpInUse, format!("{ip} is held by {}, which does not allow sharing", holder.key)));
+            }
+            if holder.sharing_key != s.sharing_key {
+                return Err(Reason::new(
+                    Code::SharingKeyMismatch,
+                    format!("{ip} is shared under key {:?} by {}, the service's key is {:?}", holder.sharing_key, holder.key, s.sharing_key),
+                ));
+            }
+            if holder.backend_key != s.backend_key {
+                return Err(Reason::new(
+                    Code::SharingBackendMismatch,
+                    format!(
+                        "{ip} is shared by {} with backend {:?}, the service's is {:?} (externalTrafficPolicy Local needs identical selectors, and Local cannot share with Cluster)",
+                        holder.key,
+                        describe_backend(&holder.backend_key),
+                        describe_backend(&s.backend_key)
+                    ),
+                ));
+            }
+        }
+        for &h in others {
+            if let Some((proto, port)) = self.services[h].ports.iter().find(|p| s.ports.contains(p)) {
+                return Err(Reason::new(Code::PortConflict, format!("port {proto}/{port} is already in use on \"{ip}\"")));
+            }
+        }
+        Ok(())
+    }
+
+    /// The holders of `ip` in `pool` other than `service` (its own addresses are released).
+    fn others(&self, pool: usize, ip: Ip, service: usize) -> Vec<usize> {
+        self.holdings[pool].get(&ip).map(|h| h.iter().copied().filter(|&x| x != service).collect()).unwrap_or_default()
+    }
+
+    /// The first usable address per family of `pool` for `service` (§4.9).
+    fn candidates(&self, pool: usize, service: usize) -> Candidates {
+        let s = &self.services[service];
+        let space = &self.config.pools[pool].space;
+        let find = |family| {
+            space.first_usable(family, |block| {
+                self.holdings[pool].range(block.first..=block.last()).filter_map(move |(ip, holders)| {
+                    let others: Vec<usize> = holders.iter().copied().filter(|&h| h != service).collect();
+                    (!others.is_empty()).then(|| (*ip, self.sharing_check(s, &others, *ip).is_ok()))
+                })
+            })
+        };
+        Candidates { v4: find(Family::V4), v6: find(Family::V6) }
+    }
+
+    /// Why a pool with addresses of the right family has none left for the service.
+    fn exhausted_reason(&self, pool: usize, service: usize, need: Need) -> Reason {
+        let (v4, v6) = self.counts(pool);
+        let total = match need {
+            Need::One(Family::V4) => v4.total,
+            Need::One(Family::V6) => v6.total,
+            _ => v4.total.saturating_add(v6.total),
+        };
+        let mut message = format!("all {total} {} addresses are in use", need.describe());
+        let s = &self.services[service];
+        if !s.sharing_key.is_empty() {
+            message.push_str(&format!(" and none can be shared under key {:?}", s.sharing_key));
+        }
+        if need == Need::Both {
+            let c = self.candidates(pool, service);
+            if c.any() {
+                let missing = if c.v4.is_none() { Family::V4 } else { Family::V6 };
+                message = format!("no {missing} address is left (RequireDualStack needs both families from one pool)");
+            }
+        }
+        Reason::new(Code::PoolExhausted, message)
+    }
+
+    /// What MetalLB would do with `service` now, its own addresses released first.
+    pub fn decide(&self, service: usize) -> Decision {
+        let s = &self.services[service];
+        let pools = &self.config.pools;
+        let mut decision = Decision {
+            mode: Mode::Stopped,
+            fits: false,
+            pools: Vec::new(),
+            ips: Vec::new(),
+            reasons: Vec::new(),
+            metallb_error: None,
+            verdicts: vec![PoolVerdict::default(); pools.len()],
+            warnings: Vec::new(),
+        };
+        if s.family_inferred {
+            decision.warnings.push(Reason::new(
+                Code::IpFamilyInferred,
+                format!("the manifest has no cluster IPs; the family ({}) was inferred from spec.ipFamilies", s.family.name()),
+            ));
+        }
+        if !self.config.is_valid() && s.is_managed() {
+            decision.reasons.push(Reason::new(
+                Code::ConfigInvalid,
+                format!(
+                    "MetalLB rejects the whole configuration ({}), and keeps serving the last valid one: this answer uses the current objects and may differ",
+                    self.config.errors[0]
+                ),
+            ));
+        }
+        let stop = |decision: &mut Decision, reason: Reason| {
+            for v in &mut decision.verdicts {
+                v.reasons.push(reason.clone());
+            }
+            decision.reasons.push(reason);
+        };
+        if let Err(gate) = &s.gate
+            && matches!(gate.code, Code::OtherLoadBalancerClass | Code::NotLoadBalancer)
+        {
+            stop(&mut decision, gate.clone());
+            return decision;
+        }
+        if pools.is_empty() {
+            decision.reasons.push(Reason::new(
+                Code::NoPools,
+                format!("MetalLB has no IPAddressPool in namespace {}", self.config.metallb_namespace),
+            ));
+            return decision;
+        }
+        if let Err(gate) = &s.gate {
+            stop(&mut decision, gate.clone());
+            return decision;
+        }
+        let requested = match &s.requested_ips {
+            Ok(r) => r.clone(),
+            Err(reason) => {
+                decision.metallb_error = Some(reason.message.clone());
+                stop(&mut decision, reason.clone());
+                return decision;
+            }
+        };
+        match (requested, &s.requested_pool) {
+            (Some(ips), _) => self.decide_requested_ips(service, &ips, &mut decision),
+            (None, Some(pool)) => self.decide_requested_pool(service, pool, &mut decision),
+            (None, None) => self.decide_automatic(service, &mut decision),
+        }
+        self.add_outcome_warnings(service, &mut decision);
+        decision
+    }
+
+    /// Path A (§4.5).
+    fn decide_requested_ips(&self, service: usize, ips: &[Ip], d: &mut Decision) {
+        d.mode = Mode::RequestedIps;
+        let s = &self.services[service];
+        let shown = quoted_list(ips);
+        let owner = self.config.pool_for(ips);
+        for (i, v) in d.verdicts.iter_mut().enumerate() {
+            if Some(i) != owner {
+                v.reasons.push(Reason::new(Code::NotRequested, format!("the service requests {}, outside this pool", ip_list(ips))));
+            }
+        }
+        if ServiceFamily::of(ips) != Some(s.family) {
+            let detail = match s.family {
+                ServiceFamily::Dual => "a dual-stack service must request one IPv4 and one IPv6 address".to_string(),
+                _ => format!("the service is {}", s.family.name()),
+            };
+            d.metallb_error = Some(format!("requested loadBalancer IP(s) {shown} does not match the ipFamily of the service"));
+            d.reasons.push(Reason::new(Code::RequestedIpFamilyMismatch, format!("requested {}: {detail}", ip_list(ips))));
+            return;
+        }
+        let Some(owner) = owner else {
+            d.metallb_error = Some(format!("{shown} is not allowed in config"));
+            d.reasons.push(self.not_in_any_pool(ips));
+            return;
+        };
+        let pool = &self.config.pools[owner];
+        let mut refusals = Vec::new();
+        if let Err(refusal) = pool.admits(&s.namespace, &s.labels) {
+            refusals.push(refusal_reason(pool, refusal, s));
+            d.metallb_error = Some(format!("pool {} not compatible for ip assignment", pool.name));
+        }
+        for ip in ips {
+            if let Err(reason) = self.sharing_check(s, &self.others(owner, *ip, service), *ip) {
+                if d.metallb_error.is_none() {
+                    d.metallb_error = Some(match reason.code {
+                        Code::PortConflict => reason.message.clone(),
+                        _ => format!("can't change sharing key for \"{}\", address also in use by {}", s.key, self.others(owner, *ip, service).iter().map(|&h| self.services[h].key.as_str()).collect::<Vec<_>>().join(",")),
+                    });
+                }
+                refusals.push(reason);
+            }
+        }
+        let verdict = &mut d.verdicts[owner];
+        verdict.ips = ips.to_vec();
+        if !refusals.is_empty() {
+            verdict.reasons = refusals.clone();
+            d.reasons.extend(refusals);
+            return;
+        }
+        if let Some(wanted) = &s.requested_pool
+            && *wanted != pool.name
+        {
+            let mut message = format!("the requested IPs lie in pool {}, but metallb.io/address-pool asks for {wanted}", pool.name);
+            if self.config.pool(wanted).is_none() {
+                message.push_str(&format!(" (no pool is named {wanted})"));
+            }
+            d.metallb_error = Some(format!("requested loadBalancer IP(s) {shown} is not compatible with requested address pool {wanted}"));
+            d.reasons.push(Reason::new(Code::RequestedIpPoolMismatch, message));
+            return;
+        }
+        verdict.fits = true;
+        d.fits = true;
+        d.pools = vec![owner];
+        d.ips = ips.to_vec();
+    }
+
+    fn not_in_any_pool(&self, ips: &[Ip]) -> Reason {
+        let owners: Vec<Option<usize>> = ips.iter().map(|ip| self.config.pool_for(&[*ip])).collect();
+        if let [Some(a), Some(b)] = owners[..]
+            && a != b
+        {
+            return Reason::new(
+                Code::RequestedIpsSpanPools,
+                format!(
+                    "{} lies in pool {} and {} in pool {}; both addresses must come from one pool",
+                    ips[0], self.config.pools[a].name, ips[1], self.config.pools[b].name
+                ),
+            );
+        }
+        let mut details = Vec::new();
+        for ip in ips {
+            if self.config.pool_for(&[*ip]).is_some() {
+                continue;
+            }
+            match self.config.pool_containing(*ip) {
+                Some(p) => details.push(format!(
+                    "{ip} is in pool {} but excluded by avoidBuggyIPs (addresses ending in .0 or .255)",
+                    self.config.pools[p].name
+                )),
+                None => details.push(format!("{ip} lies in no pool")),
+            }
+        }
+        Reason::new(Code::RequestedIpNotInAnyPool, details.join("; "))
+    }
+
+    /// Path B (§4.6).
+    fn decide_requested_pool(&self, service: usize, wanted: &str, d: &mut Decision) {
+        d.mode = Mode::RequestedPool;
+        let s = &self.services[service];
+        for (i, v) in d.verdicts.iter_mut().enumerate() {
+            if self.config.pools[i].name != wanted {
+                v.reasons.push(Reason::new(Code::NotRequested, format!("the service asks for pool {wanted}")));
+            }
+        }
+        let Some((index, pool)) = self.config.pool(wanted) else {
+            let mut message = format!("metallb.io/address-pool names pool {wanted:?}, which does not exist");
+            if let Some(close) = self.closest_pool_name(wanted) {
+                message.push_str(&format!("; did you mean {close:?}?"));
+            }
+            d.metallb_error = Some(format!("unknown pool \"{wanted}\""));
+            d.reasons.push(Reason::new(Code::PoolNotFound, message));
+            return;
+        };
+        let need = Need::of(s);
+        let candidates = self.candidates(index, service);
+        let mut refusals = Vec::new();
+        match need.pick(candidates) {
+            _ if !candidates.any() => {
+                d.metallb_error = Some(format!("no available IPs in pool {wanted}"));
+                refusals.push(self.unavailable_reason(index, service, need));
+            }
+            None => {
+                d.metallb_error = Some(match need {
+                    Need::Both => format!("no available IPs in pool {wanted} for dual IPFamily"),
+                    _ => "[\"<nil>\"] is not allowed in config".to_string(),
+                });
+                refusals.push(self.unavailable_reason(index, service, need));
+            }
+            Some(ips) => d.verdicts[index].ips = ips,
+        }
+        if let Err(refusal) = pool.admits(&s.namespace, &s.labels) {
+            if d.metallb_error.is_none() {
+                d.metallb_error = Some(format!("pool {wanted} not compatible for ip assignment"));
+            }
+            refusals.push(refusal_reason(pool, refusal, s));
+        }
+        if refusals.is_empty() {
+            d.verdicts[index].fits = true;
+            d.fits = true;
+            d.pools = vec![index];
+            d.ips = d.verdicts[index].ips.clone();
+        } else {
+            d.verdicts[index].reasons = refusals.clone();
+            d.reasons.extend(refusals);
+        }
+    }
+
+    /// `ip-family-unavailable` when the pool has no address of a needed family at all, else
+    /// `pool-exhausted`.
+    fn unavailable_reason(&self, pool: usize, service: usize, need: Need) -> Reason {
+        let p = &self.config.pools[pool];
+        if !need.families_present(p) {
+            let has = |f| if p.space.has_family(f) { Some(f.to_string()) } else { None };
+            let present: Vec<String> = [Family::V4, Family::V6].into_iter().filter_map(has).collect();
+            let present = if present.is_empty() { "no usable address".to_string() } else { format!("only {}", present.join(" and ")) };
+            return Reason::new(Code::IpFamilyUnavailable, format!("the service needs {}, the pool has {present}", need.describe()));
+        }
+        self.exhausted_reason(pool, service, need)
+    }
+
+    fn closest_pool_name(&self, wanted: &str) -> Option<&str> {
+        self.config
+            .pools
+            .iter()
+            .map(|p| (strsim::levenshtein(wanted, &p.name), p.name.as_str()))
+            .filter(|(distance, name)| *distance <= name.len().max(wanted.len()) / 2)
+            .min()
+            .map(|(_, name)| name)
+    }
+
+    /// Path C (§4.7): pinned pools by priority, then the plain pools in random order.
+    fn decide_automatic(&self, service: usize, d: &mut Decision) {
+        d.mode = Mode::Automatic;
+        let s = &self.services[service];
+        let need = Need::of(s);
+        let mut pinned: Vec<(usize, Candidates)> = Vec::new();
+        let mut plain: Vec<(usize, Candidates)> = Vec::new();
+        for (i, pool) in self.config.pools.iter().enumerate() {
+            let verdict = &mut d.verdicts[i];
+            if !pool.auto_assign {
+                verdict.reasons.push(Reason::new(
+                    Code::AutoAssignDisabled,
+                    "autoAssign is false: the pool serves only services that request it or one of its addresses",
+                ));
+                continue;
+            }
+            if let Err(refusal) = pool.admits(&s.namespace, &s.labels) {
+                verdict.reasons.push(refusal_reason(pool, refusal, s));
+                continue;
+            }
+            if pool.is_pinned() && !pool.is_indexed_for(&s.namespace) {
+                verdict.reasons.push(Reason::new(
+                    Code::NamespaceNotAllowed,
+                    "namespaceSelectors match no namespace; MetalLB never auto-assigns from this pool (explicit requests still work)",
+                ));
+                continue;
+            }
+            if !need.families_present(pool) {
+                verdict.reasons.push(self.unavailable_reason(i, service, need));
+                continue;
+            }
+            let c = self.candidates(i, service);
+            if !need.offered_by(c) {
+                verdict.reasons.push(self.exhausted_reason(i, service, need));
+                continue;
+            }
+            verdict.fits = true;
+            verdict.ips = need.pick(c).unwrap_or_default();
+            if pool.is_pinned() { pinned.push((i, c)) } else { plain.push((i, c)) }
+        }
+        let winners = self.best_pinned(&pinned, s, need, d);
+        let winners = if winners.is_empty() { best_of_group(&plain, s, need) } else { winners };
+        if winners.is_empty() {
+            d.metallb_error = Some("no available IPs".to_string());
+            d.reasons.push(Reason::new(
+                Code::NoPoolFits,
+                "no pool can serve the service: MetalLB reports only \"no available IPs\"; the reason of each pool is below",
+            ));
+            return;
+        }
+        self.annotate_runners_up(&winners, d);
+        d.fits = true;
+        if let [only] = winners[..] {
+            d.ips = d.verdicts[only].ips.clone();
+        }
+        d.pools = winners;
+    }
+
+    /// Step 2–3 over the pinned candidates: priority groups (positive ascending, then 0),
+    /// ties kept together since MetalLB's order among them is arbitrary.
+    fn best_pinned(&self, pinned: &[(usize, Candidates)], s: &ServiceFacts, need: Need, d: &mut Decision) -> Vec<usize> {
+        let priority = |i: usize| self.config.pools[i].allocation.as_ref().map_or(0, |a| a.priority);
+        let (negative, ordered): (Vec<_>, Vec<_>) = pinned.iter().copied().partition(|(i, _)| priority(*i) < 0);
+        let mut groups: BTreeMap<(bool, i64), Vec<(usize, Candidates)>> = BTreeMap::new();
+        for (i, c) in ordered {
+            let p = priority(i);
+            groups.entry((p == 0, p)).or_default().push((i, c));
+        }
+        let groups: Vec<Vec<(usize, Candidates)>> = groups.into_values().collect();
+        let mut winners = best_of_groups(&groups, s, need);
+        if !negative.is_empty() {
+            // A negative priority makes MetalLB's comparator inconsistent: such a pool may
+            // come anywhere, so it is a possible pick too.
+            winners.extend(best_of_group(&negative, s, need));
+            winners.sort();
+            winners.dedup();
+        }
+        if winners.len() > 1 {
+            let names: Vec<&str> = winners.iter().map(|&w| self.config.pools[w].name.as_str()).collect();
+            d.warnings.push(Reason::new(
+                Code::PriorityTie,
+                format!("pinned pools {} tie at the winning priority: MetalLB's pick among them is arbitrary", names.join(", ")),
+            ));
+        }
+        winners
+    }
+
+    /// Notes on the pools that fit but are not MetalLB's pick.
+    fn annotate_runners_up(&self, winners: &[usize], d: &mut Decision) {
+        let names: Vec<&str> = winners.iter().map(|&w| self.config.pools[w].name.as_str()).collect();
+        let winner_pinned = self.config.pools[winners[0]].is_pinned();
+        for (i, v) in d.verdicts.iter_mut().enumerate() {
+            if !v.fits || winners.contains(&i) {
+                continue;
+            }
+            let pool = &self.config.pools[i];
+            v.note = Some(match (winner_pinned, pool.is_pinned()) {
+                (true, false) => format!("fits, but MetalLB tries pinned pools first and {} can serve the service", names.join(" or ")),
+                (true, true) => format!("fits, but {} comes first (priority order, or it offers more of the service's families)", names.join(" or ")),
+                _ => format!("fits, but {} offers more of the service's families", names.join(" or ")),
+            });
+        }
+    }
+
+    fn add_outcome_warnings(&self, service: usize, d: &mut Decision) {
+        let s = &self.services[service];
+        let mut announced_pools: Vec<usize> = d.pools.clone();
+        if let Some(current) = self.service_pool[service]
+            && !announced_pools.contains(&current)
+        {
+            announced_pools.push(current);
+        }
+        for p in announced_pools {
+            if self.config.advertised_by[p].is_empty() {
+                d.warnings.push(Reason::new(
+                    Code::NotAdvertised,
+                    format!(
+                        "no L2Advertisement or BGPAdvertisement announces pool {}: its addresses are assigned but unreachable",
+                        self.config.pools[p].name
+                    ),
+                ));
+            }
+        }
+        if s.policy == Policy::PreferDualStack && s.cluster_ip_count == 1 && !s.family_inferred {
+            let dual_pool = d.pools.iter().any(|&p| {
+                let space = &self.config.pools[p].space;
+                space.has_family(Family::V4) && space.has_family(Family::V6)
+            });
+            if dual_pool {
+                d.warnings.push(Reason::new(
+                    Code::PreferDualStackSingleClusterIp,
+                    "PreferDualStack with a single cluster IP in a dual-family pool: MetalLB may add and then remove a second address on every reconcile",
+                ));
+            }
+        }
+    }
+}
+
+/// `best()` of Appendix A over ordered groups of tied pools: the pools at the first level
+/// that offer what is needed. PreferDualStack looks for both families over the whole list
+/// first, then for the primary family, then for the other one.
+fn best_of_groups(groups: &[Vec<(usize, Candidates)>], s: &ServiceFacts, need: Need) -> Vec<usize> {
+    let first_level = |want: &dyn Fn(Candidates) -> bool| -> Vec<usize> {
+        groups
+            .iter()
+            .map(|g| g.iter().filter(|(_, c)| want(*c)).map(|(i, _)| *i).collect::<Vec<_>>())
+            .find(|found| !found.is_empty())
+            .unwrap_or_default()
+    };
+    match need {
+        Need::Either => {
+            for want in [
+                &|c: Candidates| c.v4.is_some() && c.v6.is_some(),
+                &|c: Candidates| c.get(s.primary).is_some(),
+                &|c: Candidates| c.get(s.primary.other()).is_some(),
+            ] as [&dyn Fn(Candidates) -> bool; 3]
+            {
+                let found = first_level(want);
+                if !found.is_empty() {
+                    return found;
+                }
+            }
+            Vec::new()
+        }
+        _ => first_level(&|c| need.offered_by(c)),
+    }
+}
+
+/// The plain pools (or one tie group): MetalLB's order is random, so every pool that
+/// `best()` could return is a possible pick.
+fn best_of_group(group: &[(usize, Candidates)], s: &ServiceFacts, need: Need) -> Vec<usize> {
+    best_of_groups(&[group.to_vec()], s, need)
+}
+
+fn describe_backend(key: &str) -> String {
+    if key.is_empty() { "Cluster".to_string() } else { format!("Local, selector {key}") }
+}
+
+/// `["10.0.0.1" "2001:db8::1"]`, the Go list format of MetalLB's messages.
+fn quoted_list(ips: &[Ip]) -> String {
+    format!("[{}]", ips.iter().map(|ip| format!("\"{ip}\"")).collect::<Vec<_>>().join(" "))
+}
+
+fn ip_list(ips: &[Ip]) -> String {
+    ips.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+}

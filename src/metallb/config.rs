@@ -1,0 +1,588 @@
+//! Which pools MetalLB loads, whether it accepts the configuration, and what each pool's
+//! `serviceAllocation` means (metallb-semantics.md §1.1–§1.3, §2, §7.1).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::addr::{AddressSpace, Block, EntryError, Ip, parse_entry};
+use super::reason::{Code, Reason};
+use super::selector::{LabelMatcher, check_duplicates, compile, describe};
+use crate::snapshot::{Advertisement, IpAddressPool, PoolStatus, Snapshot};
+
+/// A pool as MetalLB's controller sees it.
+#[derive(Clone, Debug)]
+pub struct Pool {
+    pub name: String,
+    /// `spec.addresses` as written.
+    pub addresses: Vec<String>,
+    pub space: AddressSpace,
+    pub auto_assign: bool,
+    /// `Some` makes the pool *pinned*; `None` is a *plain* pool.
+    pub allocation: Option<Allocation>,
+    pub labels: BTreeMap<String, String>,
+    pub status: Option<PoolStatus>,
+}
+
+/// A pool's `serviceAllocation`, resolved (§2.5).
+#[derive(Clone, Debug, Default)]
+pub struct Allocation {
+    pub priority: i64,
+    /// The explicit `namespaces`.
+    pub namespaces: Vec<String>,
+    /// `namespaceSelectors`, as text.
+    pub namespace_selectors: Vec<String>,
+    /// The allowed-namespace set: explicit names ∪ existing namespaces selected.
+    /// Empty means "no namespace restriction" in the admission test.
+    pub allowed_namespaces: BTreeSet<String>,
+    /// `serviceSelectors`, or the implicit match-everything one of a priority-only pool.
+    pub service_selectors: Vec<LabelMatcher>,
+    /// Priority only (or `{}`): pinned to every service since v0.15.0.
+    pub matches_everything: bool,
+}
+
+/// Why a pool does not admit a service (§4.8).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    Namespace,
+    ServiceLabels,
+}
+
+impl Pool {
+    pub fn is_pinned(&self) -> bool {
+        self.allocation.is_some()
+    }
+
+    /// MetalLB's compatibility predicate: namespaces AND service selectors (§4.8).
+    pub fn admits(&self, namespace: &str, labels: &BTreeMap<String, String>) -> Result<(), Refusal> {
+        let Some(alloc) = &self.allocation else { return Ok(()) };
+        if !alloc.allowed_namespaces.is_empty() && !alloc.allowed_namespaces.contains(namespace) {
+            return Err(Refusal::Namespace);
+        }
+        if !alloc.service_selectors.is_empty() && !alloc.service_selectors.iter().any(|s| s.matches(labels)) {
+            return Err(Refusal::ServiceLabels);
+        }
+        Ok(())
+    }
+
+    /// Whether automatic allocation ever lists this pool as pinned for a namespace: it must
+    /// be indexed by that namespace or by a service selector (§2.5 step 4, §4.7 step 1).
+    pub fn is_indexed_for(&self, namespace: &str) -> bool {
+        self.allocation
+            .as_ref()
+            .is_some_and(|a| a.allowed_namespaces.contains(namespace) || !a.service_selectors.is_empty())
+    }
+
+    /// A short text for the scope column.
+    pub fn scope(&self) -> String {
+        let Some(alloc) = &self.allocation else { return "-".to_string() };
+        if alloc.matches_everything {
+            return "all services".to_string();
+        }
+        let mut parts = Vec::new();
+        if !alloc.namespaces.is_empty() {
+            parts.push(format!("ns={}", alloc.namespaces.join(",")));
+        }
+        for sel in &alloc.namespace_selectors {
+            parts.push(format!("nsSelector={sel}"));
+        }
+        for sel in &alloc.service_selectors {
+            parts.push(format!("svcSelector={}", sel.text));
+        }
+        parts.join(" ")
+    }
+}
+
+/// The configuration MetalLB's controller builds from the snapshot.
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    pub metallb_namespace: String,
+    /// Pools in the MetalLB namespace, sorted by name (MetalLB's processing order).
+    pub pools: Vec<Pool>,
+    /// Validation errors, in MetalLB's order: the first is the one MetalLB reports.
+    /// Any error means MetalLB rejects the whole configuration (§2.7).
+    pub errors: Vec<String>,
+    /// Things that do not invalidate the configuration but deserve a word.
+    pub warnings: Vec<Reason>,
+    /// Per pool (same index as `pools`): the advertisements announcing it, as
+    /// `L2:<name>` / `BGP:<name>`.
+    pub advertised_by: Vec<Vec<String>>,
+    /// Blocks of all pools sorted by address, for ownership look-ups.
+    index: Vec<(Block, usize)>,
+    /// Blocks overlap (invalid configuration): look-ups must not trust the index order.
+    overlapping: bool,
+}
+
+impl Config {
+    /// Builds the controller's view of `snapshot` as MetalLB in `metallb_namespace` would.
+    pub fn load(snapshot: &Snapshot, metallb_namespace: &str) -> Config {
+        let mut config = Config { metallb_namespace: metallb_namespace.to_string(), ..Config::default() };
+        let namespace_labels: Vec<(&str, &BTreeMap<String, String>)> =
+            snapshot.namespaces.iter().map(|n| (n.metadata.name.as_str(), &n.metadata.labels)).collect();
+
+        let mut crs: Vec<&IpAddressPool> = Vec::new();
+        for cr in &snapshot.pools {
+            if cr.metadata.namespace == metallb_namespace {
+                crs.push(cr);
+            } else {
+                config.warnings.push(Reason::new(
+                    Code::PoolOutsideMetallbNamespace,
+                    format!(
+                        "IPAddressPool {}/{} is ignored: MetalLB reads pools only from namespace {metallb_namespace}",
+                        cr.metadata.namespace, cr.metadata.name
+                    ),
+                ));
+            }
+        }
+        // MetalLB processes pools sorted by name; the first error aborts (§2.6).
+        crs.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+        let mut names = BTreeSet::new();
+        for cr in crs {
+            let (pool, errors) = pool_from_cr(cr, &namespace_labels, snapshot.namespaces_known, &mut config.warnings);
+            config.errors.extend(errors);
+            if !names.insert(pool.name.clone()) {
+                config.errors.push(format!("duplicate definition of pool {:?}", pool.name));
+                continue;
+            }
+            config.pools.push(pool);
+        }
+        config.check_overlaps();
+        config.advertised_by = advertisements_per_pool(snapshot, &config);
+        config
+    }
+
+    /// Whether MetalLB accepts this configuration.
+    pub fn is_valid(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    pub fn pool(&self, name: &str) -> Option<(usize, &Pool)> {
+        self.pools.iter().enumerate().find(|(_, p)| p.name == name)
+    }
+
+    /// V9: any two blocks that overlap, within a pool or across pools (§2.6). Found with one
+    /// sort and sweep, not by comparing every pair.
+    fn check_overlaps(&mut self) {
+        let mut index: Vec<(Block, usize)> = Vec::new();
+        for (i, pool) in self.pools.iter().enumerate() {
+            index.extend(pool.space.blocks.iter().map(|b| (*b, i)));
+        }
+        index.sort_by_key(|(b, _)| (b.first, b.prefix));
+        let mut open: Option<(Block, usize)> = None;
+        let mut found = Vec::new();
+        for &(block, pool) in &index {
+            match open {
+                Some((outer, outer_pool)) if outer.overlaps(block) => found.push(((outer, outer_pool), (block, pool))),
+                Some((outer, _)) if outer.last() >= block.last() => {}
+                _ => open = Some((block, pool)),
+            }
+        }
+        for ((a, pa), (b, pb)) in found {
+            // MetalLB names the block met later while processing pools by name.
+            let ((earlier, _), (later, later_pool)) = if (pa, a) <= (pb, b) { ((a, pa), (b, pb)) } else { ((b, pb), (a, pa)) };
+            self.errors.push(format!(
+                "CIDR \"{later}\" in pool \"{}\" overlaps with already defined CIDR \"{earlier}\"",
+                self.pools[later_pool].name
+            ));
+            self.overlapping = true;
+        }
+        self.index = index;
+    }
+
+    /// The pool owning every address of `ips` (MetalLB's `poolFor`, §3.3): `avoidBuggyIPs`
+    /// exclusions are owned by nobody.
+    pub fn pool_for(&self, ips: &[Ip]) -> Option<usize> {
+        let first = *ips.first()?;
+        let candidate = if self.overlapping {
+            (0..self.pools.len()).find(|&i| self.pools[i].space.owns(first))
+        } else {
+            let at = self.index.partition_point(|(b, _)| b.first <= first);
+            at.checked_sub(1).map(|i| self.index[i]).filter(|(b, _)| b.contains(first)).map(|(_, p)| p)
+        }?;
+        let space = &self.pools[candidate].space;
+        ips.iter().all(|ip| space.owns(*ip)).then_some(candidate)
+    }
+
+    /// The pool whose blocks contain `ip`, ignoring `avoidBuggyIPs` (to explain refusals).
+    pub fn pool_containing(&self, ip: Ip) -> Option<usize> {
+        self.pools.iter().position(|p| p.space.blocks.iter().any(|b| b.contains(ip)))
+    }
+}
+
+/// Turns one IPAddressPool into MetalLB's pool, with the errors MetalLB would raise for it
+/// (V1–V7). Invalid entries are dropped so the rest can still be evaluated.
+fn pool_from_cr(
+    cr: &IpAddressPool,
+    namespaces: &[(&str, &BTreeMap<String, String>)],
+    namespaces_known: bool,
+    warnings: &mut Vec<Reason>,
+) -> (Pool, Vec<String>) {
+    let name = cr.metadata.name.clone();
+    let mut errors = Vec::new();
+    let mut fail = |msg: String| errors.push(format!("parsing address pool {name}: {msg}"));
+    if name.is_empty() {
+        fail("missing pool name".to_string());
+    }
+    if cr.spec.addresses.is_empty() {
+        fail("pool has no prefixes defined".to_string());
+    }
+    let mut blocks = Vec::new();
+    for entry in &cr.spec.addresses {
+        match parse_entry(entry) {
+            Ok(parsed) => {
+                if parsed.host_bits_masked {
+                    warnings.push(Reason::new(
+                        Code::HostBitsMasked,
+                        format!("pool {name}: {entry:?} has host bits set; MetalLB uses {}", parsed.blocks[0]),
+                    ));
+                }
+                if parsed.mixed_families {
+                    warnings.push(Reason::new(
+                        Code::MixedFamilyRange,
+                        format!("pool {name}: range {entry:?} mixes IPv4 and IPv6; MetalLB reads it as zero addresses"),
+                    ));
+                }
+                blocks.extend(parsed.blocks);
+            }
+            Err(err) => {
+                let inner = match err {
+                    EntryError::InvalidCidr => format!("invalid CIDR {entry:?}"),
+                    other => format!("invalid IP range {entry:?}: {other}"),
+                };
+                fail(format!("invalid CIDR {entry:?} in pool {name:?}: {inner}"));
+            }
+        }
+    }
+    let allocation = cr.spec.service_allocation.as_ref().map(|sa| {
+        let mut seen = BTreeSet::new();
+        if sa.namespaces.iter().any(|ns| !seen.insert(ns)) {
+            fail("duplicate definition in namespaces field".to_string());
+        }
+        let mut allowed: BTreeSet<String> = sa.namespaces.iter().cloned().collect();
+        if let Err(e) = check_duplicates(&sa.namespace_selectors) {
+            fail(format!("{e} in namespaceSelectors"));
+        }
+        if let Err(e) = check_duplicates(&sa.service_selectors) {
+            fail(format!("{e} in serviceSelectors"));
+        }
+        let mut matched_any = false;
+        for sel in &sa.namespace_selectors {
+            match compile(sel) {
+                Ok(m) => {
+                    for (ns, labels) in namespaces {
+                        if m.matches(labels) {
+                            matched_any = true;
+                            allowed.insert(ns.to_string());
+                        }
+                    }
+                }
+                Err(e) => fail(format!("{e}: invalid namespace label selector {:?} in ip pool {name}", describe(sel))),
+            }
+        }
+        let mut service_selectors = Vec::new();
+        for sel in &sa.service_selectors {
+            match compile(sel) {
+                Ok(m) => service_selectors.push(m),
+                Err(e) => fail(format!("{e}: invalid service label selector {:?} in ip pool {name}", describe(sel))),
+            }
+        }
+        let matches_everything = sa.namespaces.is_empty() && sa.namespace_selectors.is_empty() && sa.service_selectors.is_empty();
+        if matches_everything {
+            service_selectors.push(LabelMatcher::everything());
+        }
+        if !sa.namespace_selectors.is_empty() && !matched_any {
+            let (code, why) = if namespaces_known {
+                (Code::SelectorMatchesNothing, "match no namespace")
+            } else {
+                (Code::NamespacesUnknown, "cannot be evaluated: the input has no Namespace objects")
+            };
+            let effect = if !sa.namespaces.is_empty() {
+                "only the listed namespaces are admitted"
+            } else if sa.service_selectors.is_empty() {
+                "MetalLB never auto-assigns from this pool, yet explicit requests from any namespace still work"
+            } else {
+                "the pool is pinned to matching services in every namespace"
+            };
+            warnings.push(Reason::new(code, format!("pool {name}: namespaceSelectors {why}; {effect}")));
+        }
+        let priority = sa.priority.unwrap_or(0);
+        if priority < 0 {
+            warnings.push(Reason::new(
+                Code::NegativePriority,
+                format!("pool {name}: negative priority {priority}; MetalLB's order among pinned pools is then undefined"),
+            ));
+        }
+        Allocation {
+            priority,
+            namespaces: sa.namespaces.clone(),
+            namespace_selectors: sa.namespace_selectors.iter().map(describe).collect(),
+            allowed_namespaces: allowed,
+            service_selectors,
+            matches_everything,
+        }
+    });
+    let pool = Pool {
+        name: name.clone(),
+        addresses: cr.spec.addresses.clone(),
+        space: AddressSpace { blocks, avoid_buggy: cr.spec.avoid_buggy_ips.unwrap_or(false) },
+        auto_assign: cr.spec.auto_assign.unwrap_or(true),
+        allocation,
+        labels: cr.metadata.labels.clone(),
+        status: cr.status.clone(),
+    };
+    (pool, errors)
+}
+
+/// Which advertisements cover each pool (§7.1): both lists empty means every pool; else the
+/// named pools and the pools matching any selector (a selector matching nothing selects
+/// nothing).
+fn advertisements_per_pool(snapshot: &Snapshot, config: &Config) -> Vec<Vec<String>> {
+    let mut covered = vec![Vec::new(); config.pools.len()];
+    let kinds = [("L2", &snapshot.l2_advertisements), ("BGP", &snapshot.bgp_advertisements)];
+    for (label, ads) in kinds {
+        for ad in ads.iter() {
+            if ad.metadata.namespace != config.metallb_namespace {
+                continue;
+            }
+            for (i, pool) in config.pools.iter().enumerate() {
+                if advertisement_covers(ad, pool) {
+                    covered[i].push(format!("{label}:{}", ad.metadata.name));
+                }
+            }
+        }
+    }
+    covered
+}
+
+/// Warnings for advertisements MetalLB does not read.
+pub fn advertisement_warnings(snapshot: &Snapshot, metallb_namespace: &str) -> Vec<Reason> {
+    let kinds = [(&snapshot.l2_advertisements, "L2Advertisement"), (&snapshot.bgp_advertisements, "BGPAdvertisement")];
+    kinds
+        .into_iter()
+        .flat_map(|(ads, kind)| ads.iter().map(move |ad| (ad, kind)))
+        .filter(|(ad, _)| ad.metadata.namespace != metallb_namespace)
+        .map(|(ad, kind)| {
+            Reason::new(
+                Code::AdvertisementOutsideMetallbNamespace,
+                format!(
+                    "{kind} {}/{} is ignored: MetalLB reads advertisements only from namespace {metallb_namespace}",
+                    ad.metadata.namespace, ad.metadata.name
+                ),
+            )
+        })
+        .collect()
+}
+
+fn advertisement_covers(ad: &Advertisement, pool: &Pool) -> bool {
+    let spec = &ad.spec;
+    if spec.ip_address_pools.is_empty() && spec.ip_address_pool_selectors.is_empty() {
+        return true;
+    }
+    spec.ip_address_pools.iter().any(|n| *n == pool.name)
+        || spec
+            .ip_address_pool_selectors
+            .iter()
+            .filter_map(|sel| compile(sel).ok())
+            .any(|m| m.matches(&pool.labels))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::{AdvertisementSpec, Metadata, Namespace, PoolSpec, ServiceAllocation};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+
+    fn cr(name: &str, addresses: &[&str]) -> IpAddressPool {
+        IpAddressPool {
+            metadata: Metadata { name: name.into(), namespace: "metallb-system".into(), ..Default::default() },
+            spec: PoolSpec { addresses: addresses.iter().map(|s| s.to_string()).collect(), ..Default::default() },
+            status: None,
+        }
+    }
+
+    fn snapshot(pools: Vec<IpAddressPool>) -> Snapshot {
+        Snapshot { pools, ..Default::default() }
+    }
+
+    fn ns(name: &str, labels: &[(&str, &str)]) -> Namespace {
+        Namespace {
+            metadata: Metadata {
+                name: name.into(),
+                labels: labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+                ..Default::default()
+            },
+        }
+    }
+
+    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn only_the_metallb_namespace_is_read() {
+        let mut elsewhere = cr("elsewhere", &["10.0.0.0/24"]);
+        elsewhere.metadata.namespace = "default".into();
+        let config = Config::load(&snapshot(vec![cr("a", &["10.1.0.0/24"]), elsewhere]), "metallb-system");
+        assert_eq!(config.pools.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["a"]);
+        assert_eq!(config.warnings[0].code, Code::PoolOutsideMetallbNamespace);
+        // The same objects read with another MetalLB namespace.
+        let config = Config::load(&snapshot(vec![cr("a", &["10.1.0.0/24"])]), "metallb");
+        assert!(config.pools.is_empty());
+    }
+
+    #[test]
+    fn pools_are_processed_by_name() {
+        let config = Config::load(&snapshot(vec![cr("zeta", &["10.2.0.0/24"]), cr("alpha", &["10.1.0.0/24"])]), "metallb-system");
+        assert_eq!(config.pools[0].name, "alpha");
+        assert!(config.is_valid());
+    }
+
+    #[test]
+    fn invalid_entries_reject_the_whole_config() {
+        let config = Config::load(&snapshot(vec![cr("a", &["10.0.0.7"]), cr("b", &["10.1.0.0/24"])]), "metallb-system");
+        assert!(!config.is_valid());
+        assert_eq!(config.errors[0], "parsing address pool a: invalid CIDR \"10.0.0.7\" in pool \"a\": invalid CIDR \"10.0.0.7\"");
+        let config = Config::load(&snapshot(vec![cr("a", &["10.0.0.9-10.0.0.1"])]), "metallb-system");
+        assert!(config.errors[0].contains("invalid IP range \"10.0.0.9-10.0.0.1\": start IP \"10.0.0.9\" is after the end IP \"10.0.0.1\""));
+        let config = Config::load(&snapshot(vec![cr("a", &[])]), "metallb-system");
+        assert_eq!(config.errors, ["parsing address pool a: pool has no prefixes defined"]);
+        let config = Config::load(&snapshot(vec![cr("", &["10.0.0.0/24"])]), "metallb-system");
+        assert_eq!(config.errors, ["parsing address pool : missing pool name"]);
+    }
+
+    #[test]
+    fn overlaps_within_and_across_pools_are_invalid() {
+        let config = Config::load(&snapshot(vec![cr("a", &["10.0.0.0/24"]), cr("b", &["10.0.0.128/25"])]), "metallb-system");
+        assert_eq!(config.errors, ["CIDR \"10.0.0.128/25\" in pool \"b\" overlaps with already defined CIDR \"10.0.0.0/24\""]);
+        let config = Config::load(&snapshot(vec![cr("a", &["10.0.0.0/24", "10.0.0.0/24"])]), "metallb-system");
+        assert_eq!(config.errors.len(), 1, "an identical line overlaps itself");
+        let config = Config::load(&snapshot(vec![cr("a", &["10.0.0.0/24", "10.0.1.0/24"]), cr("b", &["10.0.2.0-10.0.2.9"])]), "metallb-system");
+        assert!(config.is_valid(), "adjacent blocks are fine: {:?}", config.errors);
+        // A range overlapping a CIDR of another pool.
+        let config = Config::load(&snapshot(vec![cr("a", &["10.0.0.0/24"]), cr("b", &["10.0.0.250-10.0.1.5"])]), "metallb-system");
+        assert!(!config.is_valid());
+    }
+
+    #[test]
+    fn duplicate_namespaces_and_selectors_are_invalid() {
+        let mut pool = cr("a", &["10.0.0.0/24"]);
+        pool.spec.service_allocation = Some(ServiceAllocation { namespaces: vec!["x".into(), "x".into()], ..Default::default() });
+        let config = Config::load(&snapshot(vec![pool]), "metallb-system");
+        assert_eq!(config.errors, ["parsing address pool a: duplicate definition in namespaces field"]);
+
+        let sel = LabelSelector { match_labels: Some(labels(&[("team", "a")])), match_expressions: None };
+        let mut pool = cr("a", &["10.0.0.0/24"]);
+        pool.spec.service_allocation = Some(ServiceAllocation { service_selectors: vec![sel.clone(), sel], ..Default::default() });
+        assert!(!Config::load(&snapshot(vec![pool]), "metallb-system").is_valid());
+    }
+
+    #[test]
+    fn bad_selector_is_invalid() {
+        let sel = LabelSelector { match_labels: Some(labels(&[("not a key", "a")])), match_expressions: None };
+        let mut pool = cr("a", &["10.0.0.0/24"]);
+        pool.spec.service_allocation = Some(ServiceAllocation { namespace_selectors: vec![sel], ..Default::default() });
+        let config = Config::load(&snapshot(vec![pool]), "metallb-system");
+        assert!(config.errors[0].contains("invalid namespace label selector"), "{:?}", config.errors);
+    }
+
+    fn pinned(name: &str, sa: ServiceAllocation) -> IpAddressPool {
+        let mut pool = cr(name, &["10.0.0.0/24"]);
+        pool.spec.service_allocation = Some(sa);
+        pool
+    }
+
+    #[test]
+    fn priority_only_pool_is_pinned_to_everyone() {
+        let config = Config::load(&snapshot(vec![pinned("d", ServiceAllocation { priority: Some(1), ..Default::default() })]), "metallb-system");
+        let pool = &config.pools[0];
+        assert!(pool.is_pinned());
+        assert!(pool.allocation.as_ref().unwrap().matches_everything);
+        assert!(pool.is_indexed_for("any-namespace"));
+        assert_eq!(pool.admits("any-namespace", &labels(&[])), Ok(()));
+        // `{}` is the same as priority only; an absent serviceAllocation is a plain pool.
+        let config = Config::load(&snapshot(vec![pinned("e", ServiceAllocation::default())]), "metallb-system");
+        assert!(config.pools[0].is_indexed_for("x"));
+        let config = Config::load(&snapshot(vec![cr("plain", &["10.0.0.0/24"])]), "metallb-system");
+        assert!(!config.pools[0].is_pinned() && !config.pools[0].is_indexed_for("x"));
+    }
+
+    #[test]
+    fn namespaces_and_service_selectors_are_anded() {
+        let sel = LabelSelector { match_labels: Some(labels(&[("app", "web")])), match_expressions: None };
+        let sa = ServiceAllocation { namespaces: vec!["team-a".into()], service_selectors: vec![sel], ..Default::default() };
+        let config = Config::load(&snapshot(vec![pinned("p", sa)]), "metallb-system");
+        let pool = &config.pools[0];
+        assert_eq!(pool.admits("team-a", &labels(&[("app", "web")])), Ok(()));
+        assert_eq!(pool.admits("team-b", &labels(&[("app", "web")])), Err(Refusal::Namespace));
+        assert_eq!(pool.admits("team-a", &labels(&[("app", "db")])), Err(Refusal::ServiceLabels));
+    }
+
+    #[test]
+    fn namespace_selectors_resolve_against_existing_namespaces() {
+        let sel = LabelSelector { match_labels: Some(labels(&[("environment", "production")])), match_expressions: None };
+        let sa = ServiceAllocation { namespace_selectors: vec![sel], ..Default::default() };
+        let mut snap = snapshot(vec![pinned("prod", sa)]);
+        snap.namespaces = vec![ns("shop", &[("environment", "production")]), ns("dev", &[("environment", "dev")])];
+        snap.namespaces_known = true;
+        let config = Config::load(&snap, "metallb-system");
+        let pool = &config.pools[0];
+        assert_eq!(pool.admits("shop", &labels(&[])), Ok(()));
+        assert_eq!(pool.admits("dev", &labels(&[])), Err(Refusal::Namespace));
+        assert!(pool.is_indexed_for("shop") && !pool.is_indexed_for("dev"));
+    }
+
+    #[test]
+    fn namespace_selector_matching_nothing_admits_everyone_but_is_never_indexed() {
+        let sel = LabelSelector { match_labels: Some(labels(&[("environment", "production")])), match_expressions: None };
+        let sa = ServiceAllocation { namespace_selectors: vec![sel], ..Default::default() };
+        let mut snap = snapshot(vec![pinned("prod", sa)]);
+        snap.namespaces = vec![ns("dev", &[])];
+        snap.namespaces_known = true;
+        let config = Config::load(&snap, "metallb-system");
+        let pool = &config.pools[0];
+        assert_eq!(pool.admits("dev", &labels(&[])), Ok(()), "empty allowed set = no restriction");
+        assert!(!pool.is_indexed_for("dev"));
+        assert_eq!(config.warnings[0].code, Code::SelectorMatchesNothing);
+    }
+
+    #[test]
+    fn pool_for_needs_every_address_in_one_pool() {
+        let mut buggy = cr("b", &["10.1.0.0/24"]);
+        buggy.spec.avoid_buggy_ips = Some(true);
+        let config = Config::load(&snapshot(vec![cr("a", &["10.0.0.0/24", "2001:db8::/64"]), buggy, cr("c", &["2001:db9::/64"])]), "metallb-system");
+        let ip = |s: &str| Ip::parse(s).unwrap();
+        assert_eq!(config.pool_for(&[ip("10.0.0.9")]), Some(0));
+        assert_eq!(config.pool_for(&[ip("10.0.0.9"), ip("2001:db8::9")]), Some(0));
+        assert_eq!(config.pool_for(&[ip("10.0.0.9"), ip("2001:db9::9")]), None);
+        assert_eq!(config.pool_for(&[ip("10.1.0.0")]), None, "avoidBuggyIPs address is owned by nobody");
+        assert_eq!(config.pool_containing(ip("10.1.0.0")), Some(1));
+        assert_eq!(config.pool_for(&[ip("10.1.0.1")]), Some(1));
+        assert_eq!(config.pool_for(&[ip("192.0.2.1")]), None);
+    }
+
+    fn ad(name: &str, pools: &[&str], selectors: Vec<LabelSelector>) -> Advertisement {
+        Advertisement {
+            metadata: Metadata { name: name.into(), namespace: "metallb-system".into(), ..Default::default() },
+            spec: AdvertisementSpec {
+                ip_address_pools: pools.iter().map(|s| s.to_string()).collect(),
+                ip_address_pool_selectors: selectors,
+                service_selectors: vec![],
+            },
+        }
+    }
+
+    #[test]
+    fn advertisement_coverage() {
+        let mut labelled = cr("edge", &["10.1.0.0/24"]);
+        labelled.metadata.labels = labels(&[("tier", "edge")]);
+        let mut snap = snapshot(vec![cr("a", &["10.0.0.0/24"]), labelled, cr("c", &["10.2.0.0/24"])]);
+        let edge = LabelSelector { match_labels: Some(labels(&[("tier", "edge")])), match_expressions: None };
+        let nothing = LabelSelector { match_labels: Some(labels(&[("tier", "none")])), match_expressions: None };
+        snap.l2_advertisements = vec![ad("named", &["a", "missing"], vec![])];
+        snap.bgp_advertisements = vec![ad("by-label", &[], vec![edge]), ad("matches-nothing", &[], vec![nothing])];
+        let config = Config::load(&snap, "metallb-system");
+        // Pools are sorted by name: a, c, edge.
+        assert_eq!(config.advertised_by, vec![vec!["L2:named".to_string()], vec![], vec!["BGP:by-label".to_string()]]);
+        snap.l2_advertisements = vec![ad("all", &[], vec![])];
+        let config = Config::load(&snap, "metallb-system");
+        assert!(config.advertised_by.iter().all(|a| a.contains(&"L2:all".to_string())));
+    }
+}

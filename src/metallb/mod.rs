@@ -1,0 +1,13 @@
+//! MetalLB's behaviour, without I/O. Every rule points to its section of
+//! `metallb-semantics.md`, and speaks MetalLB's words: pinned pool, plain pool, holder,
+//! sharing key, backend key.
+
+pub mod addr;
+pub mod allocator;
+pub mod config;
+pub mod reason;
+pub mod selector;
+pub mod service;
+
+#[cfg(test)]
+mod scenarios;

@@ -1,0 +1,208 @@
+//! Label selectors as MetalLB validates and evaluates them (§2.6 V5–V7, §2.5, §7.1).
+//!
+//! Matching is kube's own `Selector`; validation adds the checks Kubernetes'
+//! `LabelSelectorAsSelector` makes and kube's conversion does not (values for `In`/`NotIn`,
+//! none for `Exists`/`DoesNotExist`, label key and value syntax), plus MetalLB's
+//! duplicate checks.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use kube::core::{Selector, SelectorExt};
+
+/// A validated selector, with its text for display.
+#[derive(Clone, Debug)]
+pub struct LabelMatcher {
+    selector: Selector,
+    pub text: String,
+}
+
+impl LabelMatcher {
+    /// The match-everything selector MetalLB gives priority-only pools (§2.5).
+    pub fn everything() -> LabelMatcher {
+        LabelMatcher { selector: Selector::default(), text: "<all>".to_string() }
+    }
+
+    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+        self.selector.matches(labels)
+    }
+}
+
+/// Converts a selector, refusing what Kubernetes refuses.
+pub fn compile(selector: &LabelSelector) -> Result<LabelMatcher, String> {
+    for (key, value) in selector.match_labels.iter().flatten() {
+        check_key(key)?;
+        check_value(value)?;
+    }
+    for expr in selector.match_expressions.iter().flatten() {
+        check_key(&expr.key)?;
+        let values = expr.values.as_deref().unwrap_or_default();
+        match expr.operator.as_str() {
+            "In" | "NotIn" if values.is_empty() => {
+                return Err(format!("for 'in', 'notin' operators, values set can't be empty (key {:?})", expr.key));
+            }
+            "Exists" | "DoesNotExist" if !values.is_empty() => {
+                return Err(format!("values set must be empty for exists and does not exist (key {:?})", expr.key));
+            }
+            "In" | "NotIn" | "Exists" | "DoesNotExist" => {}
+            other => return Err(format!("{other:?} is not a valid label selector operator")),
+        }
+        for value in values {
+            check_value(value)?;
+        }
+    }
+    let text = describe(selector);
+    let selector = Selector::try_from(selector.clone()).map_err(|e| e.0)?;
+    Ok(LabelMatcher { selector, text })
+}
+
+/// MetalLB's duplicate checks over one list of selectors (V5, V6).
+pub fn check_duplicates(selectors: &[LabelSelector]) -> Result<(), String> {
+    let mut seen = BTreeSet::new();
+    for selector in selectors {
+        let mut expressions = BTreeSet::new();
+        for expr in selector.match_expressions.iter().flatten() {
+            let mut values = BTreeSet::new();
+            for value in expr.values.iter().flatten() {
+                if !values.insert(value) {
+                    return Err(format!("duplicate definition of match expression value in label selector {value:?}"));
+                }
+            }
+            let canonical = (expr.key.clone(), expr.operator.clone(), values.into_iter().cloned().collect::<Vec<_>>());
+            if !expressions.insert(canonical) {
+                return Err(format!("duplicate definition of match expressions {:?}", expr.key));
+            }
+        }
+        let canonical = (selector.match_labels.clone().unwrap_or_default(), expressions);
+        if !seen.insert(canonical) {
+            return Err(format!("duplicate definition of {:?}", describe(selector)));
+        }
+    }
+    Ok(())
+}
+
+/// The selector in kubectl's `-l` syntax.
+pub fn describe(selector: &LabelSelector) -> String {
+    let mut parts: Vec<String> = selector.match_labels.iter().flatten().map(|(k, v)| format!("{k}={v}")).collect();
+    for expr in selector.match_expressions.iter().flatten() {
+        let values = expr.values.as_deref().unwrap_or_default().join(",");
+        parts.push(match expr.operator.as_str() {
+            "In" => format!("{} in ({values})", expr.key),
+            "NotIn" => format!("{} notin ({values})", expr.key),
+            "Exists" => expr.key.clone(),
+            "DoesNotExist" => format!("!{}", expr.key),
+            other => format!("{} {other} ({values})", expr.key),
+        });
+    }
+    if parts.is_empty() { "<all>".to_string() } else { parts.join(",") }
+}
+
+/// A label name part: at most 63 characters, alphanumeric at both ends, `-_.` inside.
+fn is_label_name(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 63
+        && bytes[0].is_ascii_alphanumeric()
+        && bytes[bytes.len() - 1].is_ascii_alphanumeric()
+        && bytes.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// A DNS-1123 subdomain, the optional prefix of a label key.
+fn is_dns_subdomain(prefix: &str) -> bool {
+    prefix.len() <= 253
+        && prefix.split('.').all(|part| {
+            let b = part.as_bytes();
+            !b.is_empty()
+                && b[0].is_ascii_alphanumeric()
+                && b[b.len() - 1].is_ascii_alphanumeric()
+                && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        })
+}
+
+fn check_key(key: &str) -> Result<(), String> {
+    let valid = match key.split_once('/') {
+        Some((prefix, name)) => is_dns_subdomain(prefix) && is_label_name(name),
+        None => is_label_name(key),
+    };
+    if valid { Ok(()) } else { Err(format!("invalid label key {key:?}")) }
+}
+
+fn check_value(value: &str) -> Result<(), String> {
+    if value.is_empty() || is_label_name(value) { Ok(()) } else { Err(format!("invalid label value {value:?}")) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
+
+    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn expr(key: &str, op: &str, values: Option<&[&str]>) -> LabelSelector {
+        LabelSelector {
+            match_expressions: Some(vec![LabelSelectorRequirement {
+                key: key.into(),
+                operator: op.into(),
+                values: values.map(|v| v.iter().map(|s| s.to_string()).collect()),
+            }]),
+            match_labels: None,
+        }
+    }
+
+    fn match_labels(pairs: &[(&str, &str)]) -> LabelSelector {
+        LabelSelector { match_labels: Some(labels(pairs)), match_expressions: None }
+    }
+
+    #[test]
+    fn match_labels_and_expressions_are_anded() {
+        let mut sel = match_labels(&[("environment", "production")]);
+        sel.match_expressions = expr("team", "In", Some(&["a", "b"])).match_expressions;
+        let m = compile(&sel).unwrap();
+        assert!(m.matches(&labels(&[("environment", "production"), ("team", "a")])));
+        assert!(!m.matches(&labels(&[("environment", "production")])));
+        assert!(!m.matches(&labels(&[("environment", "staging"), ("team", "a")])));
+    }
+
+    #[test]
+    fn empty_selector_matches_everything() {
+        assert!(compile(&LabelSelector::default()).unwrap().matches(&labels(&[])));
+    }
+
+    #[test]
+    fn kubernetes_rejections() {
+        assert!(compile(&expr("a", "In", Some(&[]))).is_err());
+        assert!(compile(&expr("a", "In", None)).is_err());
+        assert!(compile(&expr("a", "Exists", Some(&["x"]))).is_err());
+        assert!(compile(&expr("a", "Equals", Some(&["x"]))).is_err());
+        assert!(compile(&match_labels(&[("bad key", "x")])).is_err());
+        assert!(compile(&match_labels(&[("a", "bad value!")])).is_err());
+        assert!(compile(&match_labels(&[("example.com/team", "")])).is_ok());
+        assert!(compile(&match_labels(&[("Example.com/team", "a")])).is_err(), "prefix must be lowercase");
+    }
+
+    #[test]
+    fn duplicates_are_found() {
+        let a = match_labels(&[("team", "a")]);
+        assert!(check_duplicates(&[a.clone(), a.clone()]).unwrap_err().starts_with("duplicate definition of"));
+        assert!(check_duplicates(&[a, match_labels(&[("team", "b")])]).is_ok());
+        let dup_value = expr("team", "In", Some(&["a", "a"]));
+        assert!(check_duplicates(&[dup_value]).unwrap_err().contains("match expression value"));
+        // Identical after sorting values.
+        let x = expr("team", "In", Some(&["a", "b"]));
+        let y = expr("team", "In", Some(&["b", "a"]));
+        assert!(check_duplicates(&[x, y]).is_err());
+        let mut twice = expr("team", "Exists", None);
+        let again = twice.match_expressions.clone().unwrap();
+        twice.match_expressions.as_mut().unwrap().extend(again);
+        assert!(check_duplicates(&[twice]).unwrap_err().contains("match expressions"));
+    }
+
+    #[test]
+    fn describe_uses_kubectl_syntax() {
+        assert_eq!(describe(&match_labels(&[("environment", "production")])), "environment=production");
+        assert_eq!(describe(&expr("team", "NotIn", Some(&["a", "b"]))), "team notin (a,b)");
+        assert_eq!(describe(&expr("team", "DoesNotExist", None)), "!team");
+    }
+}

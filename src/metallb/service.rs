@@ -1,0 +1,415 @@
+//! What MetalLB reads from a Service: whether it manages it, its family and policy, what it
+//! requests, and its sharing and backend keys (metallb-semantics.md §1.4, §1.5, §4.3, §4.4,
+//! §5, §8).
+
+use std::collections::BTreeMap;
+
+use super::addr::{Family, Ip};
+use super::reason::{Code, Reason};
+use crate::snapshot::Service;
+
+pub const ANNOTATION_PREFIX: &str = "metallb.io/";
+pub const DEPRECATED_PREFIX: &str = "metallb.universe.tf/";
+
+/// The family MetalLB derives from the cluster IPs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServiceFamily {
+    Single(Family),
+    Dual,
+}
+
+impl ServiceFamily {
+    pub fn of(ips: &[Ip]) -> Option<ServiceFamily> {
+        match ips {
+            [one] => Some(ServiceFamily::Single(one.family)),
+            [a, b] if a.family != b.family => Some(ServiceFamily::Dual),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ServiceFamily::Single(Family::V4) => "ipv4",
+            ServiceFamily::Single(Family::V6) => "ipv6",
+            ServiceFamily::Dual => "dual",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Policy {
+    SingleStack,
+    PreferDualStack,
+    RequireDualStack,
+}
+
+impl Policy {
+    pub fn name(self) -> &'static str {
+        match self {
+            Policy::SingleStack => "SingleStack",
+            Policy::PreferDualStack => "PreferDualStack",
+            Policy::RequireDualStack => "RequireDualStack",
+        }
+    }
+}
+
+/// A service as MetalLB's allocator sees it, computed once per service.
+#[derive(Clone, Debug)]
+pub struct ServiceFacts {
+    pub key: String,
+    pub namespace: String,
+    pub labels: BTreeMap<String, String>,
+    /// `Err` holds the service-level reason MetalLB stops at (gates G0, G2, G4, G5).
+    pub gate: Result<(), Reason>,
+    pub family: ServiceFamily,
+    /// Offline manifests without cluster IPs: the family was inferred (cli-contract).
+    pub family_inferred: bool,
+    pub cluster_ip_count: usize,
+    pub policy: Policy,
+    /// The family a PreferDualStack service falls back to first (§4.3).
+    pub primary: Family,
+    /// `Ok(None)`: no request. `Err`: the request is conflicting or invalid.
+    pub requested_ips: Result<Option<Vec<Ip>>, Reason>,
+    pub requested_pool: Option<String>,
+    pub sharing_key: String,
+    pub backend_key: String,
+    pub ports: Vec<(String, i32)>,
+    /// The ingress IPs the service holds, parsed.
+    pub ingress: Vec<Ip>,
+}
+
+/// How MetalLB runs: which services it manages and how offline input is completed.
+#[derive(Clone, Debug, Default)]
+pub struct Context {
+    /// The controller's `--lb-class`, if any.
+    pub lb_class: Option<String>,
+    /// Input from manifests: missing cluster IPs are inferred, not fatal.
+    pub offline: bool,
+}
+
+/// The annotation value by MetalLB's rule: the `metallb.io/` key wins when present, even
+/// empty; else the deprecated key; else empty (§4.4, §8).
+pub fn annotation<'a>(annotations: &'a BTreeMap<String, String>, name: &str) -> &'a str {
+    annotations
+        .get(&format!("{ANNOTATION_PREFIX}{name}"))
+        .or_else(|| annotations.get(&format!("{DEPRECATED_PREFIX}{name}")))
+        .map_or("", String::as_str)
+}
+
+impl ServiceFacts {
+    pub fn new(svc: &Service, ctx: &Context) -> ServiceFacts {
+        let meta = &svc.metadata;
+        let spec = &svc.spec;
+        let (family, family_inferred, cluster_ip_count, family_error) = cluster_family(svc, ctx.offline);
+        let policy = match spec.ip_family_policy.as_deref() {
+            Some("PreferDualStack") => Policy::PreferDualStack,
+            Some("RequireDualStack") => Policy::RequireDualStack,
+            _ => Policy::SingleStack,
+        };
+        let primary = if spec.ip_families.first().map(String::as_str) == Some("IPv6") { Family::V6 } else { Family::V4 };
+        let gate = class_gate(svc, ctx)
+            .and_then(|()| type_gate(svc))
+            .and_then(|()| family_error.map_or(Ok(()), Err))
+            .and_then(|()| {
+                if policy == Policy::RequireDualStack && cluster_ip_count < 2 && !family_inferred {
+                    Err(Reason::new(
+                        Code::DualStackClusterIpsMissing,
+                        format!(
+                            "ipFamilyPolicy RequireDualStack with cluster IPs {:?}: MetalLB refuses it (event 'not enough clusterips')",
+                            cluster_ips(svc)
+                        ),
+                    ))
+                } else {
+                    Ok(())
+                }
+            });
+        let mut ports: Vec<(String, i32)> =
+            spec.ports.iter().map(|p| (p.protocol.clone().unwrap_or_else(|| "TCP".to_string()), p.port)).collect();
+        ports.sort();
+        ServiceFacts {
+            key: meta.key(),
+            namespace: meta.namespace.clone(),
+            labels: meta.labels.clone(),
+            gate,
+            family,
+            family_inferred,
+            cluster_ip_count,
+            policy,
+            primary,
+            requested_ips: requested_ips(svc),
+            requested_pool: Some(annotation(&meta.annotations, "address-pool")).filter(|p| !p.is_empty()).map(str::to_string),
+            sharing_key: annotation(&meta.annotations, "allow-shared-ip").to_string(),
+            backend_key: backend_key(svc),
+            ports,
+            ingress: svc.ingress_ips().filter_map(Ip::parse).collect(),
+        }
+    }
+
+    /// Whether MetalLB allocates for this service at all.
+    pub fn is_managed(&self) -> bool {
+        !matches!(&self.gate, Err(r) if matches!(r.code, Code::OtherLoadBalancerClass | Code::NotLoadBalancer))
+    }
+
+    /// Whether the service is a LoadBalancer MetalLB manages and holds ingress IPs.
+    pub fn holds_addresses(&self) -> bool {
+        self.is_managed() && !self.ingress.is_empty()
+    }
+}
+
+fn cluster_ips(svc: &Service) -> Vec<&str> {
+    if !svc.spec.cluster_ips.is_empty() {
+        svc.spec.cluster_ips.iter().map(String::as_str).collect()
+    } else {
+        svc.spec.cluster_ip.iter().map(String::as_str).filter(|ip| !ip.is_empty()).collect()
+    }
+}
+
+/// Family from `clusterIPs`, else `clusterIP` (§4.3); offline, from `ipFamilies` (contract).
+/// Returns the family, whether it was inferred, the cluster IP count, and the gate error.
+fn cluster_family(svc: &Service, offline: bool) -> (ServiceFamily, bool, usize, Option<Reason>) {
+    let ips = cluster_ips(svc);
+    if ips.is_empty() {
+        if offline {
+            let families: Vec<Family> = svc
+                .spec
+                .ip_families
+                .iter()
+                .filter_map(|f| match f.as_str() {
+                    "IPv4" => Some(Family::V4),
+                    "IPv6" => Some(Family::V6),
+                    _ => None,
+                })
+                .collect();
+            let dual_policy = matches!(svc.spec.ip_family_policy.as_deref(), Some("PreferDualStack" | "RequireDualStack"));
+            let family = match families.as_slice() {
+                [a, b, ..] if dual_policy && a != b => ServiceFamily::Dual,
+                [first, ..] => ServiceFamily::Single(*first),
+                [] => ServiceFamily::Single(Family::V4),
+            };
+            let count = if family == ServiceFamily::Dual { 2 } else { 1 };
+            return (family, true, count, None);
+        }
+        let reason = Reason::new(Code::NoClusterIp, "the service has no cluster IP, so MetalLB cannot tell its IP family");
+        return (ServiceFamily::Single(Family::V4), false, 0, Some(reason));
+    }
+    let parsed: Vec<Ip> = ips.iter().filter_map(|s| Ip::parse(s)).collect();
+    match (parsed.len() == ips.len()).then(|| ServiceFamily::of(&parsed)).flatten() {
+        Some(family) => (family, false, ips.len(), None),
+        None => {
+            let reason = Reason::new(Code::NoClusterIp, format!("cluster IPs {ips:?} give no usable IP family"));
+            (ServiceFamily::Single(Family::V4), false, ips.len(), Some(reason))
+        }
+    }
+}
+
+/// G0: the load-balancer class filter (§1.4).
+fn class_gate(svc: &Service, ctx: &Context) -> Result<(), Reason> {
+    let class = svc.spec.load_balancer_class.as_deref().filter(|c| !c.is_empty());
+    match (ctx.lb_class.as_deref(), class) {
+        (None, None) => Ok(()),
+        (Some(want), Some(have)) if want == have => Ok(()),
+        (None, Some(have)) => Err(Reason::new(
+            Code::OtherLoadBalancerClass,
+            format!("spec.loadBalancerClass is {have:?}; MetalLB runs without --lb-class and serves only services without a class"),
+        )),
+        (Some(want), None) => Err(Reason::new(
+            Code::OtherLoadBalancerClass,
+            format!("the service has no spec.loadBalancerClass, but MetalLB runs with --lb-class={want} and serves only that class"),
+        )),
+        (Some(want), Some(have)) => Err(Reason::new(
+            Code::OtherLoadBalancerClass,
+            format!("spec.loadBalancerClass is {have:?}; MetalLB serves only class {want:?}"),
+        )),
+    }
+}
+
+/// G2: only LoadBalancer services are allocated (§1.5). A missing type is ClusterIP.
+fn type_gate(svc: &Service) -> Result<(), Reason> {
+    let kind = svc.spec.type_.as_deref().unwrap_or("ClusterIP");
+    if kind == "LoadBalancer" {
+        Ok(())
+    } else {
+        Err(Reason::new(Code::NotLoadBalancer, format!("the service is of type {kind}, not LoadBalancer")))
+    }
+}
+
+/// The requested IPs (§4.4): the annotation or `spec.loadBalancerIP`, never both.
+fn requested_ips(svc: &Service) -> Result<Option<Vec<Ip>>, Reason> {
+    let ann = annotation(&svc.metadata.annotations, "loadBalancerIPs");
+    let lb = svc.spec.load_balancer_ip.as_deref().unwrap_or("");
+    match (ann.is_empty(), lb.is_empty()) {
+        (true, true) => Ok(None),
+        (false, false) => Err(Reason::new(
+            Code::ConflictingIpRequests,
+            "service can not have both metallb.io/loadBalancerIPs and svc.Spec.LoadBalancerIP",
+        )),
+        (false, true) => {
+            let ips: Option<Vec<Ip>> = ann.split(',').map(|s| Ip::parse(s.trim())).collect();
+            let ips = ips.ok_or_else(|| {
+                Reason::new(Code::InvalidRequestedIp, format!("invalid metallb.io/loadBalancerIPs: {ann:?}"))
+            })?;
+            if ServiceFamily::of(&ips).is_none() {
+                let why = if ips.len() > 2 { "more than two addresses" } else { "two addresses of the same family" };
+                return Err(Reason::new(
+                    Code::InvalidRequestedIp,
+                    format!("metallb.io/loadBalancerIPs {ann:?} has {why}; give one address, or one IPv4 and one IPv6"),
+                ));
+            }
+            Ok(Some(ips))
+        }
+        (true, false) => match Ip::parse(lb) {
+            Some(ip) => Ok(Some(vec![ip])),
+            None => Err(Reason::new(Code::InvalidRequestedIp, format!("invalid spec.loadBalancerIP {lb:?}"))),
+        },
+    }
+}
+
+/// The backend key (§5): the canonical selector under ETP Local, else empty.
+fn backend_key(svc: &Service) -> String {
+    if svc.spec.external_traffic_policy.as_deref() != Some("Local") {
+        return String::new();
+    }
+    // BTreeMap iterates keys sorted: the canonical form.
+    svc.spec.selector.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::{Ingress, Metadata, ServicePort};
+
+    fn lb(ns: &str, name: &str, cluster_ips: &[&str]) -> Service {
+        let mut svc = Service {
+            metadata: Metadata { name: name.into(), namespace: ns.into(), ..Default::default() },
+            ..Default::default()
+        };
+        svc.spec.type_ = Some("LoadBalancer".into());
+        svc.spec.cluster_ips = cluster_ips.iter().map(|s| s.to_string()).collect();
+        svc
+    }
+
+    fn facts(svc: &Service) -> ServiceFacts {
+        ServiceFacts::new(svc, &Context::default())
+    }
+
+    #[test]
+    fn class_filter() {
+        let mut svc = lb("a", "s", &["10.96.0.1"]);
+        assert!(facts(&svc).gate.is_ok());
+        svc.spec.load_balancer_class = Some("metallb.io/metallb".into());
+        assert_eq!(facts(&svc).gate.unwrap_err().code, Code::OtherLoadBalancerClass, "a class without --lb-class");
+        let ctx = Context { lb_class: Some("metallb.io/metallb".into()), offline: false };
+        assert!(ServiceFacts::new(&svc, &ctx).gate.is_ok());
+        svc.spec.load_balancer_class = None;
+        let f = ServiceFacts::new(&svc, &ctx);
+        assert_eq!(f.gate.unwrap_err().code, Code::OtherLoadBalancerClass, "no class with --lb-class");
+        assert!(!ServiceFacts::new(&svc, &ctx).is_managed());
+    }
+
+    #[test]
+    fn only_load_balancers_are_allocated() {
+        let mut svc = lb("a", "s", &["10.96.0.1"]);
+        svc.spec.type_ = None;
+        assert_eq!(facts(&svc).gate.unwrap_err().code, Code::NotLoadBalancer);
+        svc.spec.type_ = Some("NodePort".into());
+        assert!(!facts(&svc).is_managed());
+    }
+
+    #[test]
+    fn family_comes_from_cluster_ips() {
+        assert_eq!(facts(&lb("a", "s", &["10.96.0.1"])).family, ServiceFamily::Single(Family::V4));
+        assert_eq!(facts(&lb("a", "s", &["fd00::1"])).family, ServiceFamily::Single(Family::V6));
+        assert_eq!(facts(&lb("a", "s", &["fd00::1", "10.96.0.1"])).family, ServiceFamily::Dual);
+        let mut svc = lb("a", "s", &[]);
+        svc.spec.cluster_ip = Some("10.96.0.9".into());
+        assert_eq!(facts(&svc).family, ServiceFamily::Single(Family::V4));
+        // ipFamilies does not decide the family live.
+        let mut svc = lb("a", "s", &["10.96.0.1"]);
+        svc.spec.ip_families = vec!["IPv6".into()];
+        assert_eq!(facts(&svc).family, ServiceFamily::Single(Family::V4));
+        assert_eq!(facts(&svc).primary, Family::V6);
+    }
+
+    #[test]
+    fn unusable_cluster_ips_stop_allocation() {
+        assert_eq!(facts(&lb("a", "s", &[])).gate.unwrap_err().code, Code::NoClusterIp);
+        assert_eq!(facts(&lb("a", "s", &["None"])).gate.unwrap_err().code, Code::NoClusterIp);
+        assert_eq!(facts(&lb("a", "s", &["10.96.0.1", "10.96.0.2"])).gate.unwrap_err().code, Code::NoClusterIp);
+    }
+
+    #[test]
+    fn offline_family_is_inferred() {
+        let ctx = Context { lb_class: None, offline: true };
+        let mut svc = lb("a", "s", &[]);
+        let f = ServiceFacts::new(&svc, &ctx);
+        assert!(f.gate.is_ok() && f.family_inferred);
+        assert_eq!(f.family, ServiceFamily::Single(Family::V4));
+        svc.spec.ip_families = vec!["IPv6".into(), "IPv4".into()];
+        assert_eq!(ServiceFacts::new(&svc, &ctx).family, ServiceFamily::Single(Family::V6));
+        svc.spec.ip_family_policy = Some("RequireDualStack".into());
+        let f = ServiceFacts::new(&svc, &ctx);
+        assert_eq!(f.family, ServiceFamily::Dual);
+        assert!(f.gate.is_ok());
+    }
+
+    #[test]
+    fn require_dual_stack_needs_two_cluster_ips() {
+        let mut svc = lb("a", "s", &["10.96.0.1"]);
+        svc.spec.ip_family_policy = Some("RequireDualStack".into());
+        assert_eq!(facts(&svc).gate.unwrap_err().code, Code::DualStackClusterIpsMissing);
+        svc.spec.cluster_ips.push("fd00::1".into());
+        assert!(facts(&svc).gate.is_ok());
+    }
+
+    #[test]
+    fn annotation_lookup_prefers_the_new_prefix_even_when_empty() {
+        let mut svc = lb("a", "s", &["10.96.0.1"]);
+        svc.metadata.annotations.insert("metallb.universe.tf/address-pool".into(), "old".into());
+        assert_eq!(facts(&svc).requested_pool.as_deref(), Some("old"));
+        svc.metadata.annotations.insert("metallb.io/address-pool".into(), String::new());
+        assert_eq!(facts(&svc).requested_pool, None);
+        svc.metadata.annotations.insert("metallb.universe.tf/allow-shared-ip".into(), "k".into());
+        assert_eq!(facts(&svc).sharing_key, "k");
+    }
+
+    #[test]
+    fn requested_ips() {
+        let ip = |s: &str| Ip::parse(s).unwrap();
+        let mut svc = lb("a", "s", &["10.96.0.1"]);
+        svc.metadata.annotations.insert("metallb.io/loadBalancerIPs".into(), "192.0.2.10, 2001:db8::10".into());
+        assert_eq!(facts(&svc).requested_ips.unwrap(), Some(vec![ip("192.0.2.10"), ip("2001:db8::10")]));
+        svc.spec.load_balancer_ip = Some("192.0.2.1".into());
+        assert_eq!(facts(&svc).requested_ips.unwrap_err().code, Code::ConflictingIpRequests);
+        svc.metadata.annotations.clear();
+        assert_eq!(facts(&svc).requested_ips.unwrap(), Some(vec![ip("192.0.2.1")]));
+        for bad in ["192.0.2.1,", "x", "192.0.2.1,192.0.2.2", "192.0.2.1,2001:db8::1,192.0.2.3"] {
+            let mut svc = lb("a", "s", &["10.96.0.1"]);
+            svc.metadata.annotations.insert("metallb.io/loadBalancerIPs".into(), bad.into());
+            assert_eq!(facts(&svc).requested_ips.unwrap_err().code, Code::InvalidRequestedIp, "{bad}");
+        }
+        let mut svc = lb("a", "s", &["10.96.0.1"]);
+        svc.spec.load_balancer_ip = Some("not-an-ip".into());
+        assert_eq!(facts(&svc).requested_ips.unwrap_err().code, Code::InvalidRequestedIp);
+    }
+
+    #[test]
+    fn backend_key_and_ports() {
+        let mut svc = lb("a", "s", &["10.96.0.1"]);
+        svc.spec.selector = [("b".to_string(), "2".to_string()), ("a".to_string(), "1".to_string())].into();
+        assert_eq!(facts(&svc).backend_key, "", "Cluster policy has an empty backend key");
+        svc.spec.external_traffic_policy = Some("Local".into());
+        assert_eq!(facts(&svc).backend_key, "a=1,b=2");
+        svc.spec.ports = vec![ServicePort { name: None, protocol: None, port: 53 }, ServicePort { name: None, protocol: Some("UDP".into()), port: 53 }];
+        assert_eq!(facts(&svc).ports, [("TCP".to_string(), 53), ("UDP".to_string(), 53)]);
+    }
+
+    #[test]
+    fn ingress_ips_ignore_hostnames() {
+        let mut svc = lb("a", "s", &["10.96.0.1"]);
+        svc.status.load_balancer.ingress = vec![
+            Ingress { ip: None, hostname: Some("lb.example.com".into()) },
+            Ingress { ip: Some("192.0.2.5".into()), hostname: None },
+        ];
+        assert_eq!(facts(&svc).ingress, [Ip::parse("192.0.2.5").unwrap()]);
+    }
+}

@@ -1,9 +1,15 @@
 //! kubectl-metalpool: MetalLB address-pool usage, and why a LoadBalancer service is pending.
 //!
 //! Everything the plugin says is a pure function of a [`snapshot::Snapshot`]: reading
-//! happens once at the edge (`source`), the MetalLB model (`metallb`) and the reports
-//! (`report`) never touch the network or the disk, and renderers (`render`) turn reports
-//! into text.
+//! happens once at the edge ([`source`]), the MetalLB model ([`metallb`]) and the reports
+//! ([`report`]) never touch the network or the disk, and renderers ([`render`]) turn
+//! reports into text.
 
+pub mod app;
+pub mod cli;
+pub mod error;
 pub mod metallb;
+pub mod render;
+pub mod report;
 pub mod snapshot;
+pub mod source;

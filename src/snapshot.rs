@@ -40,11 +40,23 @@ fn is_default<T: Default + PartialEq>(value: &T) -> bool {
 pub struct Metadata {
     #[serde(default, deserialize_with = "nullable")]
     pub name: String,
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub namespace: String,
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub labels: BTreeMap<String, String>,
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub annotations: BTreeMap<String, String>,
 }
 
@@ -75,7 +87,11 @@ pub struct PoolSpec {
     pub addresses: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_assign: Option<bool>,
-    #[serde(default, rename = "avoidBuggyIPs", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "avoidBuggyIPs",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub avoid_buggy_ips: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_allocation: Option<ServiceAllocation>,
@@ -86,11 +102,23 @@ pub struct PoolSpec {
 pub struct ServiceAllocation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<i64>,
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub namespaces: Vec<String>,
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub namespace_selectors: Vec<LabelSelector>,
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub service_selectors: Vec<LabelSelector>,
 }
 
@@ -98,13 +126,29 @@ pub struct ServiceAllocation {
 #[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PoolStatus {
-    #[serde(default, rename = "assignedIPv4", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "assignedIPv4",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub assigned_ipv4: Option<i64>,
-    #[serde(default, rename = "assignedIPv6", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "assignedIPv6",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub assigned_ipv6: Option<i64>,
-    #[serde(default, rename = "availableIPv4", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "availableIPv4",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub available_ipv4: Option<i64>,
-    #[serde(default, rename = "availableIPv6", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "availableIPv6",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub available_ipv6: Option<i64>,
 }
 
@@ -120,11 +164,23 @@ pub struct Advertisement {
 #[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AdvertisementSpec {
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub ip_address_pools: Vec<String>,
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub ip_address_pool_selectors: Vec<LabelSelector>,
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub service_selectors: Vec<LabelSelector>,
 }
 
@@ -143,7 +199,11 @@ pub struct Service {
     pub metadata: Metadata,
     #[serde(default, deserialize_with = "nullable")]
     pub spec: ServiceSpec,
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "is_default")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "is_default"
+    )]
     pub status: ServiceStatus,
 }
 
@@ -154,21 +214,42 @@ pub struct ServiceSpec {
     pub type_: Option<String>,
     #[serde(default, rename = "clusterIP", skip_serializing_if = "Option::is_none")]
     pub cluster_ip: Option<String>,
-    #[serde(default, rename = "clusterIPs", deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        rename = "clusterIPs",
+        deserialize_with = "nullable",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub cluster_ips: Vec<String>,
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub ip_families: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip_family_policy: Option<String>,
-    #[serde(default, rename = "loadBalancerIP", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "loadBalancerIP",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub load_balancer_ip: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load_balancer_class: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_traffic_policy: Option<String>,
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub selector: BTreeMap<String, String>,
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub ports: Vec<ServicePort>,
 }
 
@@ -185,13 +266,21 @@ pub struct ServicePort {
 #[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceStatus {
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "is_default")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "is_default"
+    )]
     pub load_balancer: LoadBalancerStatus,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
 pub struct LoadBalancerStatus {
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub ingress: Vec<Ingress>,
 }
 
@@ -206,7 +295,12 @@ pub struct Ingress {
 impl Service {
     /// The non-empty ingress IPs, as written (hostname-only entries are ignored by MetalLB).
     pub fn ingress_ips(&self) -> impl Iterator<Item = &str> {
-        self.status.load_balancer.ingress.iter().filter_map(|i| i.ip.as_deref()).filter(|ip| !ip.is_empty())
+        self.status
+            .load_balancer
+            .ingress
+            .iter()
+            .filter_map(|i| i.ip.as_deref())
+            .filter(|ip| !ip.is_empty())
     }
 }
 

@@ -55,11 +55,17 @@ pub struct Ip {
 
 impl Ip {
     pub fn v4(value: u32) -> Ip {
-        Ip { family: Family::V4, value: u128::from(value) }
+        Ip {
+            family: Family::V4,
+            value: u128::from(value),
+        }
     }
 
     pub fn v6(value: u128) -> Ip {
-        Ip { family: Family::V6, value }
+        Ip {
+            family: Family::V6,
+            value,
+        }
     }
 
     /// Parses an address the way Go's `net.ParseIP` does: no prefix, no zone, no leading
@@ -87,7 +93,10 @@ impl Ip {
     /// The next address of the same family, if any.
     pub fn next(self) -> Option<Ip> {
         let max = max_value(self.family);
-        (self.value < max).then(|| Ip { family: self.family, value: self.value + 1 })
+        (self.value < max).then(|| Ip {
+            family: self.family,
+            value: self.value + 1,
+        })
     }
 
     pub fn to_std(self) -> IpAddr {
@@ -154,7 +163,10 @@ impl Block {
     }
 
     pub fn last(self) -> Ip {
-        Ip { family: self.first.family, value: self.first.value | self.host_mask() }
+        Ip {
+            family: self.first.family,
+            value: self.first.value | self.host_mask(),
+        }
     }
 
     pub fn contains(self, ip: Ip) -> bool {
@@ -187,7 +199,11 @@ impl Block {
 
     /// Addresses MetalLB may hand out from this block.
     pub fn usable_count(self, avoid_buggy: bool) -> u128 {
-        if avoid_buggy { self.size() - self.buggy_count() } else { self.size() }
+        if avoid_buggy {
+            self.size() - self.buggy_count()
+        } else {
+            self.size()
+        }
     }
 }
 
@@ -260,9 +276,15 @@ fn parse_cidr(text: &str) -> Result<Entry, EntryError> {
     };
     let prefix = prefix as u8; // at most 128
     let unmasked = Block { first, prefix };
-    let masked = Ip { family: first.family, value: first.value & !unmasked.host_mask() };
+    let masked = Ip {
+        family: first.family,
+        value: first.value & !unmasked.host_mask(),
+    };
     Ok(Entry {
-        blocks: vec![Block { first: masked, prefix }],
+        blocks: vec![Block {
+            first: masked,
+            prefix,
+        }],
         host_bits_masked: masked != first,
         mixed_families: false,
     })
@@ -272,13 +294,24 @@ fn parse_range(start: &str, end: &str) -> Result<Entry, EntryError> {
     let start_ip = Ip::parse(start).ok_or_else(|| EntryError::InvalidStart(start.to_string()))?;
     let end_ip = Ip::parse(end).ok_or_else(|| EntryError::InvalidEnd(end.to_string()))?;
     if start_ip.sixteen_byte_form() > end_ip.sixteen_byte_form() {
-        return Err(EntryError::StartAfterEnd { start: start.to_string(), end: end.to_string() });
+        return Err(EntryError::StartAfterEnd {
+            start: start.to_string(),
+            end: end.to_string(),
+        });
     }
     if start_ip.family != end_ip.family {
         // MetalLB's summariser returns nothing for mixed families: zero addresses, no error.
-        return Ok(Entry { blocks: Vec::new(), host_bits_masked: false, mixed_families: true });
+        return Ok(Entry {
+            blocks: Vec::new(),
+            host_bits_masked: false,
+            mixed_families: true,
+        });
     }
-    Ok(Entry { blocks: summarize(start_ip, end_ip), host_bits_masked: false, mixed_families: false })
+    Ok(Entry {
+        blocks: summarize(start_ip, end_ip),
+        host_bits_masked: false,
+        mixed_families: false,
+    })
 }
 
 /// The minimal ascending list of aligned blocks covering exactly `[start, end]` (§2.2).
@@ -292,10 +325,17 @@ pub fn summarize(start: Ip, end: Ip) -> Vec<Block> {
         // Largest block aligned at `cur` that does not pass `end`.
         let align = cur.trailing_zeros().min(bits);
         let remaining = end.value - cur; // span minus one
-        let fit = if remaining == u128::MAX { 128 } else { 127 - (remaining + 1).leading_zeros() };
+        let fit = if remaining == u128::MAX {
+            128
+        } else {
+            127 - (remaining + 1).leading_zeros()
+        };
         let host_bits = align.min(fit);
         let prefix = (bits - host_bits) as u8;
-        let block = Block { first: Ip { family, value: cur }, prefix };
+        let block = Block {
+            first: Ip { family, value: cur },
+            prefix,
+        };
         blocks.push(block);
         match block.last().next() {
             Some(next) if next.value <= end.value => cur = next.value,
@@ -314,11 +354,18 @@ pub struct FamilyCounts {
 
 impl FamilyCounts {
     pub fn new(total: u128, used: u128) -> FamilyCounts {
-        FamilyCounts { total, used, free: total.saturating_sub(used) }
+        FamilyCounts {
+            total,
+            used,
+            free: total.saturating_sub(used),
+        }
     }
 
     pub fn plus(self, other: FamilyCounts) -> FamilyCounts {
-        FamilyCounts::new(self.total.saturating_add(other.total), self.used + other.used)
+        FamilyCounts::new(
+            self.total.saturating_add(other.total),
+            self.used + other.used,
+        )
     }
 }
 
@@ -336,7 +383,9 @@ impl AddressSpace {
         self.blocks
             .iter()
             .filter(|b| b.first.family == family)
-            .fold(0u128, |sum, b| sum.saturating_add(b.usable_count(self.avoid_buggy)))
+            .fold(0u128, |sum, b| {
+                sum.saturating_add(b.usable_count(self.avoid_buggy))
+            })
     }
 
     pub fn has_family(&self, family: Family) -> bool {
@@ -352,7 +401,11 @@ impl AddressSpace {
     /// The first address of `family` usable by a service, scanning blocks in order and each
     /// block upward (§4.9). `held` yields the held addresses of a block in ascending order
     /// with whether the service may share each one; every other address is free.
-    pub fn first_usable<'h, H>(&self, family: Family, mut held_in: impl FnMut(Block) -> H) -> Option<Ip>
+    pub fn first_usable<'h, H>(
+        &self,
+        family: Family,
+        mut held_in: impl FnMut(Block) -> H,
+    ) -> Option<Ip>
     where
         H: Iterator<Item = (Ip, bool)> + 'h,
     {
@@ -364,7 +417,11 @@ impl AddressSpace {
         None
     }
 
-    fn first_usable_in_block(&self, block: Block, held: impl Iterator<Item = (Ip, bool)>) -> Option<Ip> {
+    fn first_usable_in_block(
+        &self,
+        block: Block,
+        held: impl Iterator<Item = (Ip, bool)>,
+    ) -> Option<Ip> {
         let last = block.last();
         let mut cursor = Some(block.first);
         for (ip, shareable) in held {
@@ -403,12 +460,23 @@ mod tests {
     }
 
     fn blocks(text: &str) -> Vec<String> {
-        parse_entry(text).unwrap().blocks.iter().map(ToString::to_string).collect()
+        parse_entry(text)
+            .unwrap()
+            .blocks
+            .iter()
+            .map(ToString::to_string)
+            .collect()
     }
 
     fn space(entries: &[&str], avoid_buggy: bool) -> AddressSpace {
-        let blocks = entries.iter().flat_map(|e| parse_entry(e).unwrap().blocks).collect();
-        AddressSpace { blocks, avoid_buggy }
+        let blocks = entries
+            .iter()
+            .flat_map(|e| parse_entry(e).unwrap().blocks)
+            .collect();
+        AddressSpace {
+            blocks,
+            avoid_buggy,
+        }
     }
 
     fn first_free(space: &AddressSpace, family: Family) -> Option<Ip> {
@@ -425,26 +493,47 @@ mod tests {
         assert_eq!(blocks("10.0.0.0-10.0.0.255"), ["10.0.0.0/24"]);
         assert_eq!(blocks("10.0.0.7-10.0.0.7"), ["10.0.0.7/32"]);
         assert_eq!(blocks("0.0.0.0-255.255.255.255"), ["0.0.0.0/0"]);
-        assert_eq!(blocks("::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), ["::/0"]);
-        assert_eq!(blocks("2001:db8::1-2001:db8::2"), ["2001:db8::1/128", "2001:db8::2/128"]);
+        assert_eq!(
+            blocks("::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),
+            ["::/0"]
+        );
+        assert_eq!(
+            blocks("2001:db8::1-2001:db8::2"),
+            ["2001:db8::1/128", "2001:db8::2/128"]
+        );
     }
 
     #[test]
     fn range_sides_are_trimmed_and_split_at_first_dash() {
         assert_eq!(blocks("10.0.0.1 - 10.0.0.1"), ["10.0.0.1/32"]);
-        assert_eq!(parse_entry("10.0.0.1-10.0.0.2-10.0.0.3"), Err(EntryError::InvalidEnd("10.0.0.2-10.0.0.3".into())));
-        assert_eq!(parse_entry("x-10.0.0.3"), Err(EntryError::InvalidStart("x".into())));
-        assert_eq!(parse_entry("10.0.0.0/24-10.0.1.0"), Err(EntryError::InvalidStart("10.0.0.0/24".into())));
+        assert_eq!(
+            parse_entry("10.0.0.1-10.0.0.2-10.0.0.3"),
+            Err(EntryError::InvalidEnd("10.0.0.2-10.0.0.3".into()))
+        );
+        assert_eq!(
+            parse_entry("x-10.0.0.3"),
+            Err(EntryError::InvalidStart("x".into()))
+        );
+        assert_eq!(
+            parse_entry("10.0.0.0/24-10.0.1.0"),
+            Err(EntryError::InvalidStart("10.0.0.0/24".into()))
+        );
     }
 
     #[test]
     fn range_start_after_end_is_invalid() {
         assert_eq!(
             parse_entry("10.0.0.9-10.0.0.1"),
-            Err(EntryError::StartAfterEnd { start: "10.0.0.9".into(), end: "10.0.0.1".into() })
+            Err(EntryError::StartAfterEnd {
+                start: "10.0.0.9".into(),
+                end: "10.0.0.1".into()
+            })
         );
         // IPv6 start above every IPv4 end in Go's 16-byte comparison.
-        assert!(matches!(parse_entry("2001:db8::1-10.0.0.1"), Err(EntryError::StartAfterEnd { .. })));
+        assert!(matches!(
+            parse_entry("2001:db8::1-10.0.0.1"),
+            Err(EntryError::StartAfterEnd { .. })
+        ));
     }
 
     #[test]
@@ -459,7 +548,17 @@ mod tests {
 
     #[test]
     fn bare_ip_and_malformed_cidrs_are_invalid() {
-        for bad in ["10.0.0.7", " 10.0.0.0/24", "10.0.0.0/33", "2001:db8::/129", "010.0.0.1/32", "10.0.0.0/", "10.0.0.0/+8", "fe80::1%eth0/64", "10.0.0.0/24 "] {
+        for bad in [
+            "10.0.0.7",
+            " 10.0.0.0/24",
+            "10.0.0.0/33",
+            "2001:db8::/129",
+            "010.0.0.1/32",
+            "10.0.0.0/",
+            "10.0.0.0/+8",
+            "fe80::1%eth0/64",
+            "10.0.0.0/24 ",
+        ] {
             assert_eq!(parse_entry(bad), Err(EntryError::InvalidCidr), "{bad}");
         }
     }
@@ -477,15 +576,31 @@ mod tests {
     fn ipv4_mapped_cidr_is_ipv4() {
         assert_eq!(blocks("::ffff:10.0.0.0/120"), ["10.0.0.0/24"]);
         assert_eq!(ip("::ffff:10.0.0.1"), Ip::v4(0x0a00_0001));
-        assert_eq!(space(&["::ffff:10.0.0.0/120"], false).total(Family::V4), 256);
+        assert_eq!(
+            space(&["::ffff:10.0.0.0/120"], false).total(Family::V4),
+            256
+        );
     }
 
     #[test]
     fn counts_are_exact_for_huge_ipv6_pools() {
-        assert_eq!(space(&["2001:db8::/32"], false).total(Family::V6), 79228162514264337593543950336);
-        assert_eq!(space(&["2001:db8::/48"], false).total(Family::V6), 1208925819614629174706176);
-        assert_eq!(space(&["2001:db8::/64", "2001:db9::/120"], false).total(Family::V6), (1 << 64) + 256);
-        assert_eq!(space(&["2001:db8::/64"], true).total(Family::V6), 1 << 64, "IPv6 never excludes");
+        assert_eq!(
+            space(&["2001:db8::/32"], false).total(Family::V6),
+            79228162514264337593543950336
+        );
+        assert_eq!(
+            space(&["2001:db8::/48"], false).total(Family::V6),
+            1208925819614629174706176
+        );
+        assert_eq!(
+            space(&["2001:db8::/64", "2001:db9::/120"], false).total(Family::V6),
+            (1 << 64) + 256
+        );
+        assert_eq!(
+            space(&["2001:db8::/64"], true).total(Family::V6),
+            1 << 64,
+            "IPv6 never excludes"
+        );
     }
 
     #[test]
@@ -501,7 +616,11 @@ mod tests {
             ("10.0.0.128/25", 127, 128),
             ("10.0.0.0/8", (1 << 24) - 2 * 65536, 1 << 24),
         ] {
-            assert_eq!(space(&[entry], true).total(Family::V4), with, "{entry} with avoidBuggyIPs");
+            assert_eq!(
+                space(&[entry], true).total(Family::V4),
+                with,
+                "{entry} with avoidBuggyIPs"
+            );
             assert_eq!(space(&[entry], false).total(Family::V4), without, "{entry}");
         }
     }
@@ -509,24 +628,53 @@ mod tests {
     #[test]
     fn first_free_scans_entries_in_spec_order_from_the_network_address() {
         // §4.9 examples and Appendix B.2.
-        assert_eq!(first_free(&space(&["192.168.10.0/24"], false), Family::V4), Some(ip("192.168.10.0")));
-        assert_eq!(first_free(&space(&["fc00::/124"], false), Family::V6), Some(ip("fc00::")));
-        assert_eq!(first_free(&space(&["10.0.0.128/25", "10.0.0.0/25"], false), Family::V4), Some(ip("10.0.0.128")));
-        assert_eq!(first_free(&space(&["10.1.0.0/23"], true), Family::V4), Some(ip("10.1.0.1")));
-        assert_eq!(first_free(&space(&["10.1.0.0/23"], false), Family::V4), Some(ip("10.1.0.0")));
+        assert_eq!(
+            first_free(&space(&["192.168.10.0/24"], false), Family::V4),
+            Some(ip("192.168.10.0"))
+        );
+        assert_eq!(
+            first_free(&space(&["fc00::/124"], false), Family::V6),
+            Some(ip("fc00::"))
+        );
+        assert_eq!(
+            first_free(&space(&["10.0.0.128/25", "10.0.0.0/25"], false), Family::V4),
+            Some(ip("10.0.0.128"))
+        );
+        assert_eq!(
+            first_free(&space(&["10.1.0.0/23"], true), Family::V4),
+            Some(ip("10.1.0.1"))
+        );
+        assert_eq!(
+            first_free(&space(&["10.1.0.0/23"], false), Family::V4),
+            Some(ip("10.1.0.0"))
+        );
         assert_eq!(first_free(&space(&["10.2.0.0/32"], true), Family::V4), None);
-        assert_eq!(first_free(&space(&["10.1.0.0/23"], false), Family::V6), None);
+        assert_eq!(
+            first_free(&space(&["10.1.0.0/23"], false), Family::V6),
+            None
+        );
     }
 
     #[test]
     fn first_usable_skips_held_and_takes_shareable() {
         let pool = space(&["10.0.0.0/30"], false);
         let held = [(ip("10.0.0.0"), false), (ip("10.0.0.1"), false)];
-        assert_eq!(pool.first_usable(Family::V4, |_| held.into_iter()), Some(ip("10.0.0.2")));
+        assert_eq!(
+            pool.first_usable(Family::V4, |_| held.into_iter()),
+            Some(ip("10.0.0.2"))
+        );
         // A shareable held address below the first free one wins.
         let held = [(ip("10.0.0.0"), false), (ip("10.0.0.1"), true)];
-        assert_eq!(pool.first_usable(Family::V4, |_| held.into_iter()), Some(ip("10.0.0.1")));
-        let all = [(ip("10.0.0.0"), false), (ip("10.0.0.1"), false), (ip("10.0.0.2"), false), (ip("10.0.0.3"), false)];
+        assert_eq!(
+            pool.first_usable(Family::V4, |_| held.into_iter()),
+            Some(ip("10.0.0.1"))
+        );
+        let all = [
+            (ip("10.0.0.0"), false),
+            (ip("10.0.0.1"), false),
+            (ip("10.0.0.2"), false),
+            (ip("10.0.0.3"), false),
+        ];
         assert_eq!(pool.first_usable(Family::V4, |_| all.into_iter()), None);
     }
 
@@ -534,7 +682,10 @@ mod tests {
     fn buggy_shared_address_is_never_usable() {
         let pool = space(&["10.0.0.0/30"], true);
         let held = [(ip("10.0.0.0"), true)];
-        assert_eq!(pool.first_usable(Family::V4, |_| held.into_iter()), Some(ip("10.0.0.1")));
+        assert_eq!(
+            pool.first_usable(Family::V4, |_| held.into_iter()),
+            Some(ip("10.0.0.1"))
+        );
     }
 
     #[test]

@@ -18,8 +18,8 @@ pub struct Cluster {
     holdings: Vec<BTreeMap<Ip, Vec<usize>>>,
     /// Per service: the pool its addresses are counted in.
     pub service_pool: Vec<Option<usize>>,
-    /// Addresses services hold that MetalLB will take away (§6.1).
-    pub warnings: Vec<Reason>,
+    /// Addresses services hold that MetalLB will take away (§6.1), by service.
+    pub holding_warnings: Vec<(usize, Reason)>,
 }
 
 /// How MetalLB handles the service: the three paths of §4.1, or a gate that stops it.
@@ -139,10 +139,16 @@ fn refusal_reason(pool: &Pool, refusal: Refusal, s: &ServiceFacts) -> Reason {
     match refusal {
         Refusal::Namespace => {
             let alloc = pool.allocation.as_ref();
-            let allowed: Vec<&str> = alloc.map(|a| a.allowed_namespaces.iter().map(String::as_str).collect()).unwrap_or_default();
+            let allowed: Vec<&str> = alloc
+                .map(|a| a.allowed_namespaces.iter().map(String::as_str).collect())
+                .unwrap_or_default();
             Reason::new(
                 Code::NamespaceNotAllowed,
-                format!("namespace {} is not among the pool's namespaces ({})", s.namespace, allowed.join(", ")),
+                format!(
+                    "namespace {} is not among the pool's namespaces ({})",
+                    s.namespace,
+                    allowed.join(", ")
+                ),
             )
         }
         Refusal::ServiceLabels => {
@@ -153,7 +159,10 @@ fn refusal_reason(pool: &Pool, refusal: Refusal, s: &ServiceFacts) -> Reason {
                 .unwrap_or_default();
             Reason::new(
                 Code::ServiceSelectorMismatch,
-                format!("the service's labels match none of the pool's serviceSelectors ({})", selectors.join("; ")),
+                format!(
+                    "the service's labels match none of the pool's serviceSelectors ({})",
+                    selectors.join("; ")
+                ),
             )
         }
     }
@@ -162,10 +171,14 @@ fn refusal_reason(pool: &Pool, refusal: Refusal, s: &ServiceFacts) -> Reason {
 impl Cluster {
     /// Builds occupancy from the services' ingress IPs, as MetalLB rebuilds its state (§3.3).
     pub fn new(snapshot: &Snapshot, config: Config, ctx: &Context) -> Cluster {
-        let services: Vec<ServiceFacts> = snapshot.services.iter().map(|s| ServiceFacts::new(s, ctx)).collect();
+        let services: Vec<ServiceFacts> = snapshot
+            .services
+            .iter()
+            .map(|s| ServiceFacts::new(s, ctx))
+            .collect();
         let mut holdings = vec![BTreeMap::new(); config.pools.len()];
         let mut service_pool = vec![None; services.len()];
-        let mut warnings = Vec::new();
+        let mut holding_warnings = Vec::new();
         for (i, s) in services.iter().enumerate() {
             if !s.holds_addresses() {
                 continue;
@@ -177,13 +190,26 @@ impl Cluster {
                     }
                     service_pool[i] = Some(pool);
                 }
-                Err(why) => warnings.push(Reason::new(
-                    Code::AllocationNotValid,
-                    format!("{} holds {}, which MetalLB will take away: {why}", s.key, ip_list(&s.ingress)),
+                Err(why) => holding_warnings.push((
+                    i,
+                    Reason::new(
+                        Code::AllocationNotValid,
+                        format!(
+                            "{} holds {}, which MetalLB will take away: {why}",
+                            s.key,
+                            ip_list(&s.ingress)
+                        ),
+                    ),
                 )),
             }
         }
-        Cluster { config, services, holdings, service_pool, warnings }
+        Cluster {
+            config,
+            services,
+            holdings,
+            service_pool,
+            holding_warnings,
+        }
     }
 
     /// The checks MetalLB repeats on an allocated service before keeping its addresses (§6.1).
@@ -196,13 +222,20 @@ impl Cluster {
         }
         let held = ServiceFamily::of(&s.ingress);
         let prefer_single = s.policy == Policy::PreferDualStack && s.ingress.len() == 1;
-        if held != Some(s.family) && !(s.family == ServiceFamily::Dual && prefer_single) && !s.family_inferred {
+        if held != Some(s.family)
+            && !(s.family == ServiceFamily::Dual && prefer_single)
+            && !s.family_inferred
+        {
             return Err("their family differs from the service's cluster IPs".to_string());
         }
         let pool = config.pool_for(&s.ingress).ok_or("they lie in no pool")?;
         let p = &config.pools[pool];
         if let Err(refusal) = p.admits(&s.namespace, &s.labels) {
-            return Err(format!("pool {} no longer admits it: {}", p.name, refusal_reason(p, refusal, s).message));
+            return Err(format!(
+                "pool {} no longer admits it: {}",
+                p.name,
+                refusal_reason(p, refusal, s).message
+            ));
         }
         Ok(pool)
     }
@@ -210,14 +243,24 @@ impl Cluster {
     /// Exact counts of a pool: (IPv4, IPv6), `used` = distinct held addresses (§3.1, §3.3).
     pub fn counts(&self, pool: usize) -> (FamilyCounts, FamilyCounts) {
         let p = &self.config.pools[pool];
-        let used_v4 = self.holdings[pool].keys().filter(|ip| ip.family == Family::V4).count() as u128;
+        let used_v4 = self.holdings[pool]
+            .keys()
+            .filter(|ip| ip.family == Family::V4)
+            .count() as u128;
         let used_v6 = self.holdings[pool].len() as u128 - used_v4;
-        (FamilyCounts::new(p.space.total(Family::V4), used_v4), FamilyCounts::new(p.space.total(Family::V6), used_v6))
+        (
+            FamilyCounts::new(p.space.total(Family::V4), used_v4),
+            FamilyCounts::new(p.space.total(Family::V6), used_v6),
+        )
     }
 
     /// Indices of the services holding addresses of a pool.
     pub fn holders_of(&self, pool: usize) -> impl Iterator<Item = usize> + '_ {
-        self.service_pool.iter().enumerate().filter(move |(_, p)| **p == Some(pool)).map(|(i, _)| i)
+        self.service_pool
+            .iter()
+            .enumerate()
+            .filter(move |(_, p)| **p == Some(pool))
+            .map(|(i, _)| i)
     }
 
     /// Whether service `s` may use `ip` held by `others` (§5): sharing first, then ports.
@@ -225,22 +268,40 @@ impl Cluster {
         if others.is_empty() {
             return Ok(());
         }
-        let names = || others.iter().map(|&h| self.services[h].key.as_str()).collect::<Vec<_>>().join(", ");
+        let names = || {
+            others
+                .iter()
+                .map(|&h| self.services[h].key.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         if s.sharing_key.is_empty() {
             return Err(Reason::new(
                 Code::IpInUse,
-                format!("{ip} is held by {}, and the service has no allow-shared-ip key", names()),
+                format!(
+                    "{ip} is held by {}, and the service has no allow-shared-ip key",
+                    names()
+                ),
             ));
         }
         for &h in others {
             let holder = &self.services[h];
             if holder.sharing_key.is_empty() {
-                return Err(Reason::new(Code::IpInUse, format!("{ip} is held by {}, which does not allow sharing", holder.key)));
+                return Err(Reason::new(
+                    Code::IpInUse,
+                    format!(
+                        "{ip} is held by {}, which does not allow sharing",
+                        holder.key
+                    ),
+                ));
             }
             if holder.sharing_key != s.sharing_key {
                 return Err(Reason::new(
                     Code::SharingKeyMismatch,
-                    format!("{ip} is shared under key {:?} by {}, the service's key is {:?}", holder.sharing_key, holder.key, s.sharing_key),
+                    format!(
+                        "{ip} is shared under key {:?} by {}, the service's key is {:?}",
+                        holder.sharing_key, holder.key, s.sharing_key
+                    ),
                 ));
             }
             if holder.backend_key != s.backend_key {
@@ -256,8 +317,12 @@ impl Cluster {
             }
         }
         for &h in others {
-            if let Some((proto, port)) = self.services[h].ports.iter().find(|p| s.ports.contains(p)) {
-                return Err(Reason::new(Code::PortConflict, format!("port {proto}/{port} is already in use on \"{ip}\"")));
+            if let Some((proto, port)) = self.services[h].ports.iter().find(|p| s.ports.contains(p))
+            {
+                return Err(Reason::new(
+                    Code::PortConflict,
+                    format!("port {proto}/{port} is already in use on \"{ip}\""),
+                ));
             }
         }
         Ok(())
@@ -265,7 +330,10 @@ impl Cluster {
 
     /// The holders of `ip` in `pool` other than `service` (its own addresses are released).
     fn others(&self, pool: usize, ip: Ip, service: usize) -> Vec<usize> {
-        self.holdings[pool].get(&ip).map(|h| h.iter().copied().filter(|&x| x != service).collect()).unwrap_or_default()
+        self.holdings[pool]
+            .get(&ip)
+            .map(|h| h.iter().copied().filter(|&x| x != service).collect())
+            .unwrap_or_default()
     }
 
     /// The first usable address per family of `pool` for `service` (§4.9).
@@ -274,13 +342,20 @@ impl Cluster {
         let space = &self.config.pools[pool].space;
         let find = |family| {
             space.first_usable(family, |block| {
-                self.holdings[pool].range(block.first..=block.last()).filter_map(move |(ip, holders)| {
-                    let others: Vec<usize> = holders.iter().copied().filter(|&h| h != service).collect();
-                    (!others.is_empty()).then(|| (*ip, self.sharing_check(s, &others, *ip).is_ok()))
-                })
+                self.holdings[pool]
+                    .range(block.first..=block.last())
+                    .filter_map(move |(ip, holders)| {
+                        let others: Vec<usize> =
+                            holders.iter().copied().filter(|&h| h != service).collect();
+                        (!others.is_empty())
+                            .then(|| (*ip, self.sharing_check(s, &others, *ip).is_ok()))
+                    })
             })
         };
-        Candidates { v4: find(Family::V4), v6: find(Family::V6) }
+        Candidates {
+            v4: find(Family::V4),
+            v6: find(Family::V6),
+        }
     }
 
     /// Why a pool with addresses of the right family has none left for the service.
@@ -294,13 +369,22 @@ impl Cluster {
         let mut message = format!("all {total} {} addresses are in use", need.describe());
         let s = &self.services[service];
         if !s.sharing_key.is_empty() {
-            message.push_str(&format!(" and none can be shared under key {:?}", s.sharing_key));
+            message.push_str(&format!(
+                " and none can be shared under key {:?}",
+                s.sharing_key
+            ));
         }
         if need == Need::Both {
             let c = self.candidates(pool, service);
             if c.any() {
-                let missing = if c.v4.is_none() { Family::V4 } else { Family::V6 };
-                message = format!("no {missing} address is left (RequireDualStack needs both families from one pool)");
+                let missing = if c.v4.is_none() {
+                    Family::V4
+                } else {
+                    Family::V6
+                };
+                message = format!(
+                    "no {missing} address is left (RequireDualStack needs both families from one pool)"
+                );
             }
         }
         Reason::new(Code::PoolExhausted, message)
@@ -342,7 +426,10 @@ impl Cluster {
             decision.reasons.push(reason);
         };
         if let Err(gate) = &s.gate
-            && matches!(gate.code, Code::OtherLoadBalancerClass | Code::NotLoadBalancer)
+            && matches!(
+                gate.code,
+                Code::OtherLoadBalancerClass | Code::NotLoadBalancer
+            )
         {
             stop(&mut decision, gate.clone());
             return decision;
@@ -350,7 +437,10 @@ impl Cluster {
         if pools.is_empty() {
             decision.reasons.push(Reason::new(
                 Code::NoPools,
-                format!("MetalLB has no IPAddressPool in namespace {}", self.config.metallb_namespace),
+                format!(
+                    "MetalLB has no IPAddressPool in namespace {}",
+                    self.config.metallb_namespace
+                ),
             ));
             return decision;
         }
@@ -383,16 +473,26 @@ impl Cluster {
         let owner = self.config.pool_for(ips);
         for (i, v) in d.verdicts.iter_mut().enumerate() {
             if Some(i) != owner {
-                v.reasons.push(Reason::new(Code::NotRequested, format!("the service requests {}, outside this pool", ip_list(ips))));
+                v.reasons.push(Reason::new(
+                    Code::NotRequested,
+                    format!("the service requests {}, outside this pool", ip_list(ips)),
+                ));
             }
         }
         if ServiceFamily::of(ips) != Some(s.family) {
             let detail = match s.family {
-                ServiceFamily::Dual => "a dual-stack service must request one IPv4 and one IPv6 address".to_string(),
+                ServiceFamily::Dual => {
+                    "a dual-stack service must request one IPv4 and one IPv6 address".to_string()
+                }
                 _ => format!("the service is {}", s.family.name()),
             };
-            d.metallb_error = Some(format!("requested loadBalancer IP(s) {shown} does not match the ipFamily of the service"));
-            d.reasons.push(Reason::new(Code::RequestedIpFamilyMismatch, format!("requested {}: {detail}", ip_list(ips))));
+            d.metallb_error = Some(format!(
+                "requested loadBalancer IP(s) {shown} does not match the ipFamily of the service"
+            ));
+            d.reasons.push(Reason::new(
+                Code::RequestedIpFamilyMismatch,
+                format!("requested {}: {detail}", ip_list(ips)),
+            ));
             return;
         }
         let Some(owner) = owner else {
@@ -404,14 +504,25 @@ impl Cluster {
         let mut refusals = Vec::new();
         if let Err(refusal) = pool.admits(&s.namespace, &s.labels) {
             refusals.push(refusal_reason(pool, refusal, s));
-            d.metallb_error = Some(format!("pool {} not compatible for ip assignment", pool.name));
+            d.metallb_error = Some(format!(
+                "pool {} not compatible for ip assignment",
+                pool.name
+            ));
         }
         for ip in ips {
             if let Err(reason) = self.sharing_check(s, &self.others(owner, *ip, service), *ip) {
                 if d.metallb_error.is_none() {
                     d.metallb_error = Some(match reason.code {
                         Code::PortConflict => reason.message.clone(),
-                        _ => format!("can't change sharing key for \"{}\", address also in use by {}", s.key, self.others(owner, *ip, service).iter().map(|&h| self.services[h].key.as_str()).collect::<Vec<_>>().join(",")),
+                        _ => format!(
+                            "can't change sharing key for \"{}\", address also in use by {}",
+                            s.key,
+                            self.others(owner, *ip, service)
+                                .iter()
+                                .map(|&h| self.services[h].key.as_str())
+                                .collect::<Vec<_>>()
+                                .join(",")
+                        ),
                     });
                 }
                 refusals.push(reason);
@@ -427,12 +538,18 @@ impl Cluster {
         if let Some(wanted) = &s.requested_pool
             && *wanted != pool.name
         {
-            let mut message = format!("the requested IPs lie in pool {}, but metallb.io/address-pool asks for {wanted}", pool.name);
+            let mut message = format!(
+                "the requested IPs lie in pool {}, but metallb.io/address-pool asks for {wanted}",
+                pool.name
+            );
             if self.config.pool(wanted).is_none() {
                 message.push_str(&format!(" (no pool is named {wanted})"));
             }
-            d.metallb_error = Some(format!("requested loadBalancer IP(s) {shown} is not compatible with requested address pool {wanted}"));
-            d.reasons.push(Reason::new(Code::RequestedIpPoolMismatch, message));
+            d.metallb_error = Some(format!(
+                "requested loadBalancer IP(s) {shown} is not compatible with requested address pool {wanted}"
+            ));
+            d.reasons
+                .push(Reason::new(Code::RequestedIpPoolMismatch, message));
             return;
         }
         verdict.fits = true;
@@ -442,7 +559,8 @@ impl Cluster {
     }
 
     fn not_in_any_pool(&self, ips: &[Ip]) -> Reason {
-        let owners: Vec<Option<usize>> = ips.iter().map(|ip| self.config.pool_for(&[*ip])).collect();
+        let owners: Vec<Option<usize>> =
+            ips.iter().map(|ip| self.config.pool_for(&[*ip])).collect();
         if let [Some(a), Some(b)] = owners[..]
             && a != b
         {
@@ -476,11 +594,15 @@ impl Cluster {
         let s = &self.services[service];
         for (i, v) in d.verdicts.iter_mut().enumerate() {
             if self.config.pools[i].name != wanted {
-                v.reasons.push(Reason::new(Code::NotRequested, format!("the service asks for pool {wanted}")));
+                v.reasons.push(Reason::new(
+                    Code::NotRequested,
+                    format!("the service asks for pool {wanted}"),
+                ));
             }
         }
         let Some((index, pool)) = self.config.pool(wanted) else {
-            let mut message = format!("metallb.io/address-pool names pool {wanted:?}, which does not exist");
+            let mut message =
+                format!("metallb.io/address-pool names pool {wanted:?}, which does not exist");
             if let Some(close) = self.closest_pool_name(wanted) {
                 message.push_str(&format!("; did you mean {close:?}?"));
             }
@@ -527,10 +649,29 @@ impl Cluster {
     fn unavailable_reason(&self, pool: usize, service: usize, need: Need) -> Reason {
         let p = &self.config.pools[pool];
         if !need.families_present(p) {
-            let has = |f| if p.space.has_family(f) { Some(f.to_string()) } else { None };
-            let present: Vec<String> = [Family::V4, Family::V6].into_iter().filter_map(has).collect();
-            let present = if present.is_empty() { "no usable address".to_string() } else { format!("only {}", present.join(" and ")) };
-            return Reason::new(Code::IpFamilyUnavailable, format!("the service needs {}, the pool has {present}", need.describe()));
+            let has = |f| {
+                if p.space.has_family(f) {
+                    Some(f.to_string())
+                } else {
+                    None
+                }
+            };
+            let present: Vec<String> = [Family::V4, Family::V6]
+                .into_iter()
+                .filter_map(has)
+                .collect();
+            let present = if present.is_empty() {
+                "no usable address".to_string()
+            } else {
+                format!("only {}", present.join(" and "))
+            };
+            return Reason::new(
+                Code::IpFamilyUnavailable,
+                format!(
+                    "the service needs {}, the pool has {present}",
+                    need.describe()
+                ),
+            );
         }
         self.exhausted_reason(pool, service, need)
     }
@@ -573,20 +714,32 @@ impl Cluster {
                 continue;
             }
             if !need.families_present(pool) {
-                verdict.reasons.push(self.unavailable_reason(i, service, need));
+                verdict
+                    .reasons
+                    .push(self.unavailable_reason(i, service, need));
                 continue;
             }
             let c = self.candidates(i, service);
             if !need.offered_by(c) {
-                verdict.reasons.push(self.exhausted_reason(i, service, need));
+                verdict
+                    .reasons
+                    .push(self.exhausted_reason(i, service, need));
                 continue;
             }
             verdict.fits = true;
             verdict.ips = need.pick(c).unwrap_or_default();
-            if pool.is_pinned() { pinned.push((i, c)) } else { plain.push((i, c)) }
+            if pool.is_pinned() {
+                pinned.push((i, c))
+            } else {
+                plain.push((i, c))
+            }
         }
         let winners = self.best_pinned(&pinned, s, need, d);
-        let winners = if winners.is_empty() { best_of_group(&plain, s, need) } else { winners };
+        let winners = if winners.is_empty() {
+            best_of_group(&plain, s, need)
+        } else {
+            winners
+        };
         if winners.is_empty() {
             d.metallb_error = Some("no available IPs".to_string());
             d.reasons.push(Reason::new(
@@ -605,9 +758,21 @@ impl Cluster {
 
     /// Step 2–3 over the pinned candidates: priority groups (positive ascending, then 0),
     /// ties kept together since MetalLB's order among them is arbitrary.
-    fn best_pinned(&self, pinned: &[(usize, Candidates)], s: &ServiceFacts, need: Need, d: &mut Decision) -> Vec<usize> {
-        let priority = |i: usize| self.config.pools[i].allocation.as_ref().map_or(0, |a| a.priority);
-        let (negative, ordered): (Vec<_>, Vec<_>) = pinned.iter().copied().partition(|(i, _)| priority(*i) < 0);
+    fn best_pinned(
+        &self,
+        pinned: &[(usize, Candidates)],
+        s: &ServiceFacts,
+        need: Need,
+        d: &mut Decision,
+    ) -> Vec<usize> {
+        let priority = |i: usize| {
+            self.config.pools[i]
+                .allocation
+                .as_ref()
+                .map_or(0, |a| a.priority)
+        };
+        let (negative, ordered): (Vec<_>, Vec<_>) =
+            pinned.iter().copied().partition(|(i, _)| priority(*i) < 0);
         let mut groups: BTreeMap<(bool, i64), Vec<(usize, Candidates)>> = BTreeMap::new();
         for (i, c) in ordered {
             let p = priority(i);
@@ -623,7 +788,10 @@ impl Cluster {
             winners.dedup();
         }
         if winners.len() > 1 {
-            let names: Vec<&str> = winners.iter().map(|&w| self.config.pools[w].name.as_str()).collect();
+            let names: Vec<&str> = winners
+                .iter()
+                .map(|&w| self.config.pools[w].name.as_str())
+                .collect();
             d.warnings.push(Reason::new(
                 Code::PriorityTie,
                 format!("pinned pools {} tie at the winning priority: MetalLB's pick among them is arbitrary", names.join(", ")),
@@ -634,7 +802,10 @@ impl Cluster {
 
     /// Notes on the pools that fit but are not MetalLB's pick.
     fn annotate_runners_up(&self, winners: &[usize], d: &mut Decision) {
-        let names: Vec<&str> = winners.iter().map(|&w| self.config.pools[w].name.as_str()).collect();
+        let names: Vec<&str> = winners
+            .iter()
+            .map(|&w| self.config.pools[w].name.as_str())
+            .collect();
         let winner_pinned = self.config.pools[winners[0]].is_pinned();
         for (i, v) in d.verdicts.iter_mut().enumerate() {
             if !v.fits || winners.contains(&i) {
@@ -642,9 +813,18 @@ impl Cluster {
             }
             let pool = &self.config.pools[i];
             v.note = Some(match (winner_pinned, pool.is_pinned()) {
-                (true, false) => format!("fits, but MetalLB tries pinned pools first and {} can serve the service", names.join(" or ")),
-                (true, true) => format!("fits, but {} comes first (priority order, or it offers more of the service's families)", names.join(" or ")),
-                _ => format!("fits, but {} offers more of the service's families", names.join(" or ")),
+                (true, false) => format!(
+                    "fits, but MetalLB tries pinned pools first and {} can serve the service",
+                    names.join(" or ")
+                ),
+                (true, true) => format!(
+                    "fits, but {} comes first (priority order, or it offers more of the service's families)",
+                    names.join(" or ")
+                ),
+                _ => format!(
+                    "fits, but {} offers more of the service's families",
+                    names.join(" or ")
+                ),
             });
         }
     }
@@ -690,7 +870,12 @@ fn best_of_groups(groups: &[Vec<(usize, Candidates)>], s: &ServiceFacts, need: N
     let first_level = |want: &dyn Fn(Candidates) -> bool| -> Vec<usize> {
         groups
             .iter()
-            .map(|g| g.iter().filter(|(_, c)| want(*c)).map(|(i, _)| *i).collect::<Vec<_>>())
+            .map(|g| {
+                g.iter()
+                    .filter(|(_, c)| want(*c))
+                    .map(|(i, _)| *i)
+                    .collect::<Vec<_>>()
+            })
             .find(|found| !found.is_empty())
             .unwrap_or_default()
     };
@@ -720,14 +905,27 @@ fn best_of_group(group: &[(usize, Candidates)], s: &ServiceFacts, need: Need) ->
 }
 
 fn describe_backend(key: &str) -> String {
-    if key.is_empty() { "Cluster".to_string() } else { format!("Local, selector {key}") }
+    if key.is_empty() {
+        "Cluster".to_string()
+    } else {
+        format!("Local, selector {key}")
+    }
 }
 
 /// `["10.0.0.1" "2001:db8::1"]`, the Go list format of MetalLB's messages.
 fn quoted_list(ips: &[Ip]) -> String {
-    format!("[{}]", ips.iter().map(|ip| format!("\"{ip}\"")).collect::<Vec<_>>().join(" "))
+    format!(
+        "[{}]",
+        ips.iter()
+            .map(|ip| format!("\"{ip}\""))
+            .collect::<Vec<_>>()
+            .join(" ")
+    )
 }
 
 fn ip_list(ips: &[Ip]) -> String {
-    ips.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    ips.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -52,12 +52,20 @@ impl Pool {
     }
 
     /// MetalLB's compatibility predicate: namespaces AND service selectors (§4.8).
-    pub fn admits(&self, namespace: &str, labels: &BTreeMap<String, String>) -> Result<(), Refusal> {
-        let Some(alloc) = &self.allocation else { return Ok(()) };
+    pub fn admits(
+        &self,
+        namespace: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<(), Refusal> {
+        let Some(alloc) = &self.allocation else {
+            return Ok(());
+        };
         if !alloc.allowed_namespaces.is_empty() && !alloc.allowed_namespaces.contains(namespace) {
             return Err(Refusal::Namespace);
         }
-        if !alloc.service_selectors.is_empty() && !alloc.service_selectors.iter().any(|s| s.matches(labels)) {
+        if !alloc.service_selectors.is_empty()
+            && !alloc.service_selectors.iter().any(|s| s.matches(labels))
+        {
             return Err(Refusal::ServiceLabels);
         }
         Ok(())
@@ -66,14 +74,16 @@ impl Pool {
     /// Whether automatic allocation ever lists this pool as pinned for a namespace: it must
     /// be indexed by that namespace or by a service selector (§2.5 step 4, §4.7 step 1).
     pub fn is_indexed_for(&self, namespace: &str) -> bool {
-        self.allocation
-            .as_ref()
-            .is_some_and(|a| a.allowed_namespaces.contains(namespace) || !a.service_selectors.is_empty())
+        self.allocation.as_ref().is_some_and(|a| {
+            a.allowed_namespaces.contains(namespace) || !a.service_selectors.is_empty()
+        })
     }
 
     /// A short text for the scope column.
     pub fn scope(&self) -> String {
-        let Some(alloc) = &self.allocation else { return "-".to_string() };
+        let Some(alloc) = &self.allocation else {
+            return "-".to_string();
+        };
         if alloc.matches_everything {
             return "all services".to_string();
         }
@@ -114,9 +124,15 @@ pub struct Config {
 impl Config {
     /// Builds the controller's view of `snapshot` as MetalLB in `metallb_namespace` would.
     pub fn load(snapshot: &Snapshot, metallb_namespace: &str) -> Config {
-        let mut config = Config { metallb_namespace: metallb_namespace.to_string(), ..Config::default() };
-        let namespace_labels: Vec<(&str, &BTreeMap<String, String>)> =
-            snapshot.namespaces.iter().map(|n| (n.metadata.name.as_str(), &n.metadata.labels)).collect();
+        let mut config = Config {
+            metallb_namespace: metallb_namespace.to_string(),
+            ..Config::default()
+        };
+        let namespace_labels: Vec<(&str, &BTreeMap<String, String>)> = snapshot
+            .namespaces
+            .iter()
+            .map(|n| (n.metadata.name.as_str(), &n.metadata.labels))
+            .collect();
 
         let mut crs: Vec<&IpAddressPool> = Vec::new();
         for cr in &snapshot.pools {
@@ -136,10 +152,17 @@ impl Config {
         crs.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
         let mut names = BTreeSet::new();
         for cr in crs {
-            let (pool, errors) = pool_from_cr(cr, &namespace_labels, snapshot.namespaces_known, &mut config.warnings);
+            let (pool, errors) = pool_from_cr(
+                cr,
+                &namespace_labels,
+                snapshot.namespaces_known,
+                &mut config.warnings,
+            );
             config.errors.extend(errors);
             if !names.insert(pool.name.clone()) {
-                config.errors.push(format!("duplicate definition of pool {:?}", pool.name));
+                config
+                    .errors
+                    .push(format!("duplicate definition of pool {:?}", pool.name));
                 continue;
             }
             config.pools.push(pool);
@@ -170,14 +193,20 @@ impl Config {
         let mut found = Vec::new();
         for &(block, pool) in &index {
             match open {
-                Some((outer, outer_pool)) if outer.overlaps(block) => found.push(((outer, outer_pool), (block, pool))),
+                Some((outer, outer_pool)) if outer.overlaps(block) => {
+                    found.push(((outer, outer_pool), (block, pool)))
+                }
                 Some((outer, _)) if outer.last() >= block.last() => {}
                 _ => open = Some((block, pool)),
             }
         }
         for ((a, pa), (b, pb)) in found {
             // MetalLB names the block met later while processing pools by name.
-            let ((earlier, _), (later, later_pool)) = if (pa, a) <= (pb, b) { ((a, pa), (b, pb)) } else { ((b, pb), (a, pa)) };
+            let ((earlier, _), (later, later_pool)) = if (pa, a) <= (pb, b) {
+                ((a, pa), (b, pb))
+            } else {
+                ((b, pb), (a, pa))
+            };
             self.errors.push(format!(
                 "CIDR \"{later}\" in pool \"{}\" overlaps with already defined CIDR \"{earlier}\"",
                 self.pools[later_pool].name
@@ -195,7 +224,10 @@ impl Config {
             (0..self.pools.len()).find(|&i| self.pools[i].space.owns(first))
         } else {
             let at = self.index.partition_point(|(b, _)| b.first <= first);
-            at.checked_sub(1).map(|i| self.index[i]).filter(|(b, _)| b.contains(first)).map(|(_, p)| p)
+            at.checked_sub(1)
+                .map(|i| self.index[i])
+                .filter(|(b, _)| b.contains(first))
+                .map(|(_, p)| p)
         }?;
         let space = &self.pools[candidate].space;
         ips.iter().all(|ip| space.owns(*ip)).then_some(candidate)
@@ -203,7 +235,9 @@ impl Config {
 
     /// The pool whose blocks contain `ip`, ignoring `avoidBuggyIPs` (to explain refusals).
     pub fn pool_containing(&self, ip: Ip) -> Option<usize> {
-        self.pools.iter().position(|p| p.space.blocks.iter().any(|b| b.contains(ip)))
+        self.pools
+            .iter()
+            .position(|p| p.space.blocks.iter().any(|b| b.contains(ip)))
     }
 }
 
@@ -231,7 +265,10 @@ fn pool_from_cr(
                 if parsed.host_bits_masked {
                     warnings.push(Reason::new(
                         Code::HostBitsMasked,
-                        format!("pool {name}: {entry:?} has host bits set; MetalLB uses {}", parsed.blocks[0]),
+                        format!(
+                            "pool {name}: {entry:?} has host bits set; MetalLB uses {}",
+                            parsed.blocks[0]
+                        ),
                     ));
                 }
                 if parsed.mixed_families {
@@ -322,7 +359,10 @@ fn pool_from_cr(
     let pool = Pool {
         name: name.clone(),
         addresses: cr.spec.addresses.clone(),
-        space: AddressSpace { blocks, avoid_buggy: cr.spec.avoid_buggy_ips.unwrap_or(false) },
+        space: AddressSpace {
+            blocks,
+            avoid_buggy: cr.spec.avoid_buggy_ips.unwrap_or(false),
+        },
         auto_assign: cr.spec.auto_assign.unwrap_or(true),
         allocation,
         labels: cr.metadata.labels.clone(),
@@ -336,7 +376,10 @@ fn pool_from_cr(
 /// nothing).
 fn advertisements_per_pool(snapshot: &Snapshot, config: &Config) -> Vec<Vec<String>> {
     let mut covered = vec![Vec::new(); config.pools.len()];
-    let kinds = [("L2", &snapshot.l2_advertisements), ("BGP", &snapshot.bgp_advertisements)];
+    let kinds = [
+        ("L2", &snapshot.l2_advertisements),
+        ("BGP", &snapshot.bgp_advertisements),
+    ];
     for (label, ads) in kinds {
         for ad in ads.iter() {
             if ad.metadata.namespace != config.metallb_namespace {
@@ -354,7 +397,10 @@ fn advertisements_per_pool(snapshot: &Snapshot, config: &Config) -> Vec<Vec<Stri
 
 /// Warnings for advertisements MetalLB does not read.
 pub fn advertisement_warnings(snapshot: &Snapshot, metallb_namespace: &str) -> Vec<Reason> {
-    let kinds = [(&snapshot.l2_advertisements, "L2Advertisement"), (&snapshot.bgp_advertisements, "BGPAdvertisement")];
+    let kinds = [
+        (&snapshot.l2_advertisements, "L2Advertisement"),
+        (&snapshot.bgp_advertisements, "BGPAdvertisement"),
+    ];
     kinds
         .into_iter()
         .flat_map(|(ads, kind)| ads.iter().map(move |ad| (ad, kind)))
@@ -376,7 +422,7 @@ fn advertisement_covers(ad: &Advertisement, pool: &Pool) -> bool {
     if spec.ip_address_pools.is_empty() && spec.ip_address_pool_selectors.is_empty() {
         return true;
     }
-    spec.ip_address_pools.iter().any(|n| *n == pool.name)
+    spec.ip_address_pools.contains(&pool.name)
         || spec
             .ip_address_pool_selectors
             .iter()
@@ -392,36 +438,62 @@ mod tests {
 
     fn cr(name: &str, addresses: &[&str]) -> IpAddressPool {
         IpAddressPool {
-            metadata: Metadata { name: name.into(), namespace: "metallb-system".into(), ..Default::default() },
-            spec: PoolSpec { addresses: addresses.iter().map(|s| s.to_string()).collect(), ..Default::default() },
+            metadata: Metadata {
+                name: name.into(),
+                namespace: "metallb-system".into(),
+                ..Default::default()
+            },
+            spec: PoolSpec {
+                addresses: addresses.iter().map(|s| s.to_string()).collect(),
+                ..Default::default()
+            },
             status: None,
         }
     }
 
     fn snapshot(pools: Vec<IpAddressPool>) -> Snapshot {
-        Snapshot { pools, ..Default::default() }
+        Snapshot {
+            pools,
+            ..Default::default()
+        }
     }
 
     fn ns(name: &str, labels: &[(&str, &str)]) -> Namespace {
         Namespace {
             metadata: Metadata {
                 name: name.into(),
-                labels: labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+                labels: labels
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
                 ..Default::default()
             },
         }
     }
 
     fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn only_the_metallb_namespace_is_read() {
         let mut elsewhere = cr("elsewhere", &["10.0.0.0/24"]);
         elsewhere.metadata.namespace = "default".into();
-        let config = Config::load(&snapshot(vec![cr("a", &["10.1.0.0/24"]), elsewhere]), "metallb-system");
-        assert_eq!(config.pools.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["a"]);
+        let config = Config::load(
+            &snapshot(vec![cr("a", &["10.1.0.0/24"]), elsewhere]),
+            "metallb-system",
+        );
+        assert_eq!(
+            config
+                .pools
+                .iter()
+                .map(|p| p.name.as_str())
+                .collect::<Vec<_>>(),
+            ["a"]
+        );
         assert_eq!(config.warnings[0].code, Code::PoolOutsideMetallbNamespace);
         // The same objects read with another MetalLB namespace.
         let config = Config::load(&snapshot(vec![cr("a", &["10.1.0.0/24"])]), "metallb");
@@ -430,57 +502,124 @@ mod tests {
 
     #[test]
     fn pools_are_processed_by_name() {
-        let config = Config::load(&snapshot(vec![cr("zeta", &["10.2.0.0/24"]), cr("alpha", &["10.1.0.0/24"])]), "metallb-system");
+        let config = Config::load(
+            &snapshot(vec![
+                cr("zeta", &["10.2.0.0/24"]),
+                cr("alpha", &["10.1.0.0/24"]),
+            ]),
+            "metallb-system",
+        );
         assert_eq!(config.pools[0].name, "alpha");
         assert!(config.is_valid());
     }
 
     #[test]
     fn invalid_entries_reject_the_whole_config() {
-        let config = Config::load(&snapshot(vec![cr("a", &["10.0.0.7"]), cr("b", &["10.1.0.0/24"])]), "metallb-system");
+        let config = Config::load(
+            &snapshot(vec![cr("a", &["10.0.0.7"]), cr("b", &["10.1.0.0/24"])]),
+            "metallb-system",
+        );
         assert!(!config.is_valid());
-        assert_eq!(config.errors[0], "parsing address pool a: invalid CIDR \"10.0.0.7\" in pool \"a\": invalid CIDR \"10.0.0.7\"");
-        let config = Config::load(&snapshot(vec![cr("a", &["10.0.0.9-10.0.0.1"])]), "metallb-system");
+        assert_eq!(
+            config.errors[0],
+            "parsing address pool a: invalid CIDR \"10.0.0.7\" in pool \"a\": invalid CIDR \"10.0.0.7\""
+        );
+        let config = Config::load(
+            &snapshot(vec![cr("a", &["10.0.0.9-10.0.0.1"])]),
+            "metallb-system",
+        );
         assert!(config.errors[0].contains("invalid IP range \"10.0.0.9-10.0.0.1\": start IP \"10.0.0.9\" is after the end IP \"10.0.0.1\""));
         let config = Config::load(&snapshot(vec![cr("a", &[])]), "metallb-system");
-        assert_eq!(config.errors, ["parsing address pool a: pool has no prefixes defined"]);
+        assert_eq!(
+            config.errors,
+            ["parsing address pool a: pool has no prefixes defined"]
+        );
         let config = Config::load(&snapshot(vec![cr("", &["10.0.0.0/24"])]), "metallb-system");
         assert_eq!(config.errors, ["parsing address pool : missing pool name"]);
     }
 
     #[test]
     fn overlaps_within_and_across_pools_are_invalid() {
-        let config = Config::load(&snapshot(vec![cr("a", &["10.0.0.0/24"]), cr("b", &["10.0.0.128/25"])]), "metallb-system");
-        assert_eq!(config.errors, ["CIDR \"10.0.0.128/25\" in pool \"b\" overlaps with already defined CIDR \"10.0.0.0/24\""]);
-        let config = Config::load(&snapshot(vec![cr("a", &["10.0.0.0/24", "10.0.0.0/24"])]), "metallb-system");
+        let config = Config::load(
+            &snapshot(vec![cr("a", &["10.0.0.0/24"]), cr("b", &["10.0.0.128/25"])]),
+            "metallb-system",
+        );
+        assert_eq!(
+            config.errors,
+            [
+                "CIDR \"10.0.0.128/25\" in pool \"b\" overlaps with already defined CIDR \"10.0.0.0/24\""
+            ]
+        );
+        let config = Config::load(
+            &snapshot(vec![cr("a", &["10.0.0.0/24", "10.0.0.0/24"])]),
+            "metallb-system",
+        );
         assert_eq!(config.errors.len(), 1, "an identical line overlaps itself");
-        let config = Config::load(&snapshot(vec![cr("a", &["10.0.0.0/24", "10.0.1.0/24"]), cr("b", &["10.0.2.0-10.0.2.9"])]), "metallb-system");
-        assert!(config.is_valid(), "adjacent blocks are fine: {:?}", config.errors);
+        let config = Config::load(
+            &snapshot(vec![
+                cr("a", &["10.0.0.0/24", "10.0.1.0/24"]),
+                cr("b", &["10.0.2.0-10.0.2.9"]),
+            ]),
+            "metallb-system",
+        );
+        assert!(
+            config.is_valid(),
+            "adjacent blocks are fine: {:?}",
+            config.errors
+        );
         // A range overlapping a CIDR of another pool.
-        let config = Config::load(&snapshot(vec![cr("a", &["10.0.0.0/24"]), cr("b", &["10.0.0.250-10.0.1.5"])]), "metallb-system");
+        let config = Config::load(
+            &snapshot(vec![
+                cr("a", &["10.0.0.0/24"]),
+                cr("b", &["10.0.0.250-10.0.1.5"]),
+            ]),
+            "metallb-system",
+        );
         assert!(!config.is_valid());
     }
 
     #[test]
     fn duplicate_namespaces_and_selectors_are_invalid() {
         let mut pool = cr("a", &["10.0.0.0/24"]);
-        pool.spec.service_allocation = Some(ServiceAllocation { namespaces: vec!["x".into(), "x".into()], ..Default::default() });
+        pool.spec.service_allocation = Some(ServiceAllocation {
+            namespaces: vec!["x".into(), "x".into()],
+            ..Default::default()
+        });
         let config = Config::load(&snapshot(vec![pool]), "metallb-system");
-        assert_eq!(config.errors, ["parsing address pool a: duplicate definition in namespaces field"]);
+        assert_eq!(
+            config.errors,
+            ["parsing address pool a: duplicate definition in namespaces field"]
+        );
 
-        let sel = LabelSelector { match_labels: Some(labels(&[("team", "a")])), match_expressions: None };
+        let sel = LabelSelector {
+            match_labels: Some(labels(&[("team", "a")])),
+            match_expressions: None,
+        };
         let mut pool = cr("a", &["10.0.0.0/24"]);
-        pool.spec.service_allocation = Some(ServiceAllocation { service_selectors: vec![sel.clone(), sel], ..Default::default() });
+        pool.spec.service_allocation = Some(ServiceAllocation {
+            service_selectors: vec![sel.clone(), sel],
+            ..Default::default()
+        });
         assert!(!Config::load(&snapshot(vec![pool]), "metallb-system").is_valid());
     }
 
     #[test]
     fn bad_selector_is_invalid() {
-        let sel = LabelSelector { match_labels: Some(labels(&[("not a key", "a")])), match_expressions: None };
+        let sel = LabelSelector {
+            match_labels: Some(labels(&[("not a key", "a")])),
+            match_expressions: None,
+        };
         let mut pool = cr("a", &["10.0.0.0/24"]);
-        pool.spec.service_allocation = Some(ServiceAllocation { namespace_selectors: vec![sel], ..Default::default() });
+        pool.spec.service_allocation = Some(ServiceAllocation {
+            namespace_selectors: vec![sel],
+            ..Default::default()
+        });
         let config = Config::load(&snapshot(vec![pool]), "metallb-system");
-        assert!(config.errors[0].contains("invalid namespace label selector"), "{:?}", config.errors);
+        assert!(
+            config.errors[0].contains("invalid namespace label selector"),
+            "{:?}",
+            config.errors
+        );
     }
 
     fn pinned(name: &str, sa: ServiceAllocation) -> IpAddressPool {
@@ -491,36 +630,73 @@ mod tests {
 
     #[test]
     fn priority_only_pool_is_pinned_to_everyone() {
-        let config = Config::load(&snapshot(vec![pinned("d", ServiceAllocation { priority: Some(1), ..Default::default() })]), "metallb-system");
+        let config = Config::load(
+            &snapshot(vec![pinned(
+                "d",
+                ServiceAllocation {
+                    priority: Some(1),
+                    ..Default::default()
+                },
+            )]),
+            "metallb-system",
+        );
         let pool = &config.pools[0];
         assert!(pool.is_pinned());
         assert!(pool.allocation.as_ref().unwrap().matches_everything);
         assert!(pool.is_indexed_for("any-namespace"));
         assert_eq!(pool.admits("any-namespace", &labels(&[])), Ok(()));
         // `{}` is the same as priority only; an absent serviceAllocation is a plain pool.
-        let config = Config::load(&snapshot(vec![pinned("e", ServiceAllocation::default())]), "metallb-system");
+        let config = Config::load(
+            &snapshot(vec![pinned("e", ServiceAllocation::default())]),
+            "metallb-system",
+        );
         assert!(config.pools[0].is_indexed_for("x"));
-        let config = Config::load(&snapshot(vec![cr("plain", &["10.0.0.0/24"])]), "metallb-system");
+        let config = Config::load(
+            &snapshot(vec![cr("plain", &["10.0.0.0/24"])]),
+            "metallb-system",
+        );
         assert!(!config.pools[0].is_pinned() && !config.pools[0].is_indexed_for("x"));
     }
 
     #[test]
     fn namespaces_and_service_selectors_are_anded() {
-        let sel = LabelSelector { match_labels: Some(labels(&[("app", "web")])), match_expressions: None };
-        let sa = ServiceAllocation { namespaces: vec!["team-a".into()], service_selectors: vec![sel], ..Default::default() };
+        let sel = LabelSelector {
+            match_labels: Some(labels(&[("app", "web")])),
+            match_expressions: None,
+        };
+        let sa = ServiceAllocation {
+            namespaces: vec!["team-a".into()],
+            service_selectors: vec![sel],
+            ..Default::default()
+        };
         let config = Config::load(&snapshot(vec![pinned("p", sa)]), "metallb-system");
         let pool = &config.pools[0];
         assert_eq!(pool.admits("team-a", &labels(&[("app", "web")])), Ok(()));
-        assert_eq!(pool.admits("team-b", &labels(&[("app", "web")])), Err(Refusal::Namespace));
-        assert_eq!(pool.admits("team-a", &labels(&[("app", "db")])), Err(Refusal::ServiceLabels));
+        assert_eq!(
+            pool.admits("team-b", &labels(&[("app", "web")])),
+            Err(Refusal::Namespace)
+        );
+        assert_eq!(
+            pool.admits("team-a", &labels(&[("app", "db")])),
+            Err(Refusal::ServiceLabels)
+        );
     }
 
     #[test]
     fn namespace_selectors_resolve_against_existing_namespaces() {
-        let sel = LabelSelector { match_labels: Some(labels(&[("environment", "production")])), match_expressions: None };
-        let sa = ServiceAllocation { namespace_selectors: vec![sel], ..Default::default() };
+        let sel = LabelSelector {
+            match_labels: Some(labels(&[("environment", "production")])),
+            match_expressions: None,
+        };
+        let sa = ServiceAllocation {
+            namespace_selectors: vec![sel],
+            ..Default::default()
+        };
         let mut snap = snapshot(vec![pinned("prod", sa)]);
-        snap.namespaces = vec![ns("shop", &[("environment", "production")]), ns("dev", &[("environment", "dev")])];
+        snap.namespaces = vec![
+            ns("shop", &[("environment", "production")]),
+            ns("dev", &[("environment", "dev")]),
+        ];
         snap.namespaces_known = true;
         let config = Config::load(&snap, "metallb-system");
         let pool = &config.pools[0];
@@ -531,14 +707,24 @@ mod tests {
 
     #[test]
     fn namespace_selector_matching_nothing_admits_everyone_but_is_never_indexed() {
-        let sel = LabelSelector { match_labels: Some(labels(&[("environment", "production")])), match_expressions: None };
-        let sa = ServiceAllocation { namespace_selectors: vec![sel], ..Default::default() };
+        let sel = LabelSelector {
+            match_labels: Some(labels(&[("environment", "production")])),
+            match_expressions: None,
+        };
+        let sa = ServiceAllocation {
+            namespace_selectors: vec![sel],
+            ..Default::default()
+        };
         let mut snap = snapshot(vec![pinned("prod", sa)]);
         snap.namespaces = vec![ns("dev", &[])];
         snap.namespaces_known = true;
         let config = Config::load(&snap, "metallb-system");
         let pool = &config.pools[0];
-        assert_eq!(pool.admits("dev", &labels(&[])), Ok(()), "empty allowed set = no restriction");
+        assert_eq!(
+            pool.admits("dev", &labels(&[])),
+            Ok(()),
+            "empty allowed set = no restriction"
+        );
         assert!(!pool.is_indexed_for("dev"));
         assert_eq!(config.warnings[0].code, Code::SelectorMatchesNothing);
     }
@@ -547,12 +733,26 @@ mod tests {
     fn pool_for_needs_every_address_in_one_pool() {
         let mut buggy = cr("b", &["10.1.0.0/24"]);
         buggy.spec.avoid_buggy_ips = Some(true);
-        let config = Config::load(&snapshot(vec![cr("a", &["10.0.0.0/24", "2001:db8::/64"]), buggy, cr("c", &["2001:db9::/64"])]), "metallb-system");
+        let config = Config::load(
+            &snapshot(vec![
+                cr("a", &["10.0.0.0/24", "2001:db8::/64"]),
+                buggy,
+                cr("c", &["2001:db9::/64"]),
+            ]),
+            "metallb-system",
+        );
         let ip = |s: &str| Ip::parse(s).unwrap();
         assert_eq!(config.pool_for(&[ip("10.0.0.9")]), Some(0));
-        assert_eq!(config.pool_for(&[ip("10.0.0.9"), ip("2001:db8::9")]), Some(0));
+        assert_eq!(
+            config.pool_for(&[ip("10.0.0.9"), ip("2001:db8::9")]),
+            Some(0)
+        );
         assert_eq!(config.pool_for(&[ip("10.0.0.9"), ip("2001:db9::9")]), None);
-        assert_eq!(config.pool_for(&[ip("10.1.0.0")]), None, "avoidBuggyIPs address is owned by nobody");
+        assert_eq!(
+            config.pool_for(&[ip("10.1.0.0")]),
+            None,
+            "avoidBuggyIPs address is owned by nobody"
+        );
         assert_eq!(config.pool_containing(ip("10.1.0.0")), Some(1));
         assert_eq!(config.pool_for(&[ip("10.1.0.1")]), Some(1));
         assert_eq!(config.pool_for(&[ip("192.0.2.1")]), None);
@@ -560,7 +760,11 @@ mod tests {
 
     fn ad(name: &str, pools: &[&str], selectors: Vec<LabelSelector>) -> Advertisement {
         Advertisement {
-            metadata: Metadata { name: name.into(), namespace: "metallb-system".into(), ..Default::default() },
+            metadata: Metadata {
+                name: name.into(),
+                namespace: "metallb-system".into(),
+                ..Default::default()
+            },
             spec: AdvertisementSpec {
                 ip_address_pools: pools.iter().map(|s| s.to_string()).collect(),
                 ip_address_pool_selectors: selectors,
@@ -573,16 +777,41 @@ mod tests {
     fn advertisement_coverage() {
         let mut labelled = cr("edge", &["10.1.0.0/24"]);
         labelled.metadata.labels = labels(&[("tier", "edge")]);
-        let mut snap = snapshot(vec![cr("a", &["10.0.0.0/24"]), labelled, cr("c", &["10.2.0.0/24"])]);
-        let edge = LabelSelector { match_labels: Some(labels(&[("tier", "edge")])), match_expressions: None };
-        let nothing = LabelSelector { match_labels: Some(labels(&[("tier", "none")])), match_expressions: None };
+        let mut snap = snapshot(vec![
+            cr("a", &["10.0.0.0/24"]),
+            labelled,
+            cr("c", &["10.2.0.0/24"]),
+        ]);
+        let edge = LabelSelector {
+            match_labels: Some(labels(&[("tier", "edge")])),
+            match_expressions: None,
+        };
+        let nothing = LabelSelector {
+            match_labels: Some(labels(&[("tier", "none")])),
+            match_expressions: None,
+        };
         snap.l2_advertisements = vec![ad("named", &["a", "missing"], vec![])];
-        snap.bgp_advertisements = vec![ad("by-label", &[], vec![edge]), ad("matches-nothing", &[], vec![nothing])];
+        snap.bgp_advertisements = vec![
+            ad("by-label", &[], vec![edge]),
+            ad("matches-nothing", &[], vec![nothing]),
+        ];
         let config = Config::load(&snap, "metallb-system");
         // Pools are sorted by name: a, c, edge.
-        assert_eq!(config.advertised_by, vec![vec!["L2:named".to_string()], vec![], vec!["BGP:by-label".to_string()]]);
+        assert_eq!(
+            config.advertised_by,
+            vec![
+                vec!["L2:named".to_string()],
+                vec![],
+                vec!["BGP:by-label".to_string()]
+            ]
+        );
         snap.l2_advertisements = vec![ad("all", &[], vec![])];
         let config = Config::load(&snap, "metallb-system");
-        assert!(config.advertised_by.iter().all(|a| a.contains(&"L2:all".to_string())));
+        assert!(
+            config
+                .advertised_by
+                .iter()
+                .all(|a| a.contains(&"L2:all".to_string()))
+        );
     }
 }

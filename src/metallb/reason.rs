@@ -86,7 +86,10 @@ pub struct Reason {
 
 impl Reason {
     pub fn new(code: Code, message: impl Into<String>) -> Reason {
-        Reason { code, message: message.into() }
+        Reason {
+            code,
+            message: message.into(),
+        }
     }
 }
 
@@ -100,14 +103,23 @@ mod tests {
             (Code::NotLoadBalancer, "not-load-balancer"),
             (Code::OtherLoadBalancerClass, "other-load-balancer-class"),
             (Code::NoClusterIp, "no-cluster-ip"),
-            (Code::DualStackClusterIpsMissing, "dual-stack-cluster-ips-missing"),
+            (
+                Code::DualStackClusterIpsMissing,
+                "dual-stack-cluster-ips-missing",
+            ),
             (Code::NoPools, "no-pools"),
             (Code::ConfigInvalid, "config-invalid"),
             (Code::PoolNotFound, "pool-not-found"),
             (Code::ConflictingIpRequests, "conflicting-ip-requests"),
             (Code::InvalidRequestedIp, "invalid-requested-ip"),
-            (Code::RequestedIpFamilyMismatch, "requested-ip-family-mismatch"),
-            (Code::RequestedIpNotInAnyPool, "requested-ip-not-in-any-pool"),
+            (
+                Code::RequestedIpFamilyMismatch,
+                "requested-ip-family-mismatch",
+            ),
+            (
+                Code::RequestedIpNotInAnyPool,
+                "requested-ip-not-in-any-pool",
+            ),
             (Code::RequestedIpPoolMismatch, "requested-ip-pool-mismatch"),
             (Code::RequestedIpsSpanPools, "requested-ips-span-pools"),
             (Code::NoPoolFits, "no-pool-fits"),
@@ -122,8 +134,14 @@ mod tests {
             (Code::SharingBackendMismatch, "sharing-backend-mismatch"),
             (Code::PortConflict, "port-conflict"),
             (Code::NotAdvertised, "not-advertised"),
-            (Code::PoolOutsideMetallbNamespace, "pool-outside-metallb-namespace"),
-            (Code::AdvertisementOutsideMetallbNamespace, "advertisement-outside-metallb-namespace"),
+            (
+                Code::PoolOutsideMetallbNamespace,
+                "pool-outside-metallb-namespace",
+            ),
+            (
+                Code::AdvertisementOutsideMetallbNamespace,
+                "advertisement-outside-metallb-namespace",
+            ),
         ];
         for (code, name) in expected {
             assert_eq!(code.as_str(), name);

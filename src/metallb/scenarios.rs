@@ -10,19 +10,34 @@ use super::allocator::{Cluster, Decision, Mode};
 use super::config::Config;
 use super::reason::Code;
 use super::service::Context;
-use crate::snapshot::{Ingress, IpAddressPool, Metadata, Namespace, PoolSpec, Service, ServiceAllocation, ServicePort, Snapshot};
+use crate::snapshot::{
+    Ingress, IpAddressPool, Metadata, Namespace, PoolSpec, Service, ServiceAllocation, ServicePort,
+    Snapshot,
+};
 
 const NS: &str = "metallb-system";
 
 fn pool(name: &str, addresses: &[&str]) -> IpAddressPool {
     IpAddressPool {
-        metadata: Metadata { name: name.into(), namespace: NS.into(), ..Default::default() },
-        spec: PoolSpec { addresses: addresses.iter().map(|s| s.to_string()).collect(), ..Default::default() },
+        metadata: Metadata {
+            name: name.into(),
+            namespace: NS.into(),
+            ..Default::default()
+        },
+        spec: PoolSpec {
+            addresses: addresses.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        },
         status: None,
     }
 }
 
-fn pinned(name: &str, addresses: &[&str], priority: Option<i64>, namespaces: &[&str]) -> IpAddressPool {
+fn pinned(
+    name: &str,
+    addresses: &[&str],
+    priority: Option<i64>,
+    namespaces: &[&str],
+) -> IpAddressPool {
     let mut p = pool(name, addresses);
     p.spec.service_allocation = Some(ServiceAllocation {
         priority,
@@ -33,16 +48,30 @@ fn pinned(name: &str, addresses: &[&str], priority: Option<i64>, namespaces: &[&
 }
 
 fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 /// A LoadBalancer service with one IPv4 cluster IP and TCP/80.
 fn svc(key: &str) -> Service {
     let (ns, name) = key.split_once('/').unwrap();
-    let mut s = Service { metadata: Metadata { name: name.into(), namespace: ns.into(), ..Default::default() }, ..Default::default() };
+    let mut s = Service {
+        metadata: Metadata {
+            name: name.into(),
+            namespace: ns.into(),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
     s.spec.type_ = Some("LoadBalancer".into());
     s.spec.cluster_ips = vec!["10.96.0.10".into()];
-    s.spec.ports = vec![ServicePort { name: None, protocol: Some("TCP".into()), port: 80 }];
+    s.spec.ports = vec![ServicePort {
+        name: None,
+        protocol: Some("TCP".into()),
+        port: 80,
+    }];
     s
 }
 
@@ -59,12 +88,22 @@ fn annotate(mut s: Service, key: &str, value: &str) -> Service {
 }
 
 fn holding(mut s: Service, ips: &[&str]) -> Service {
-    s.status.load_balancer.ingress = ips.iter().map(|ip| Ingress { ip: Some(ip.to_string()), hostname: None }).collect();
+    s.status.load_balancer.ingress = ips
+        .iter()
+        .map(|ip| Ingress {
+            ip: Some(ip.to_string()),
+            hostname: None,
+        })
+        .collect();
     s
 }
 
 fn port(mut s: Service, proto: &str, number: i32) -> Service {
-    s.spec.ports = vec![ServicePort { name: None, protocol: Some(proto.into()), port: number }];
+    s.spec.ports = vec![ServicePort {
+        name: None,
+        protocol: Some(proto.into()),
+        port: number,
+    }];
     s
 }
 
@@ -83,7 +122,14 @@ struct World {
 
 impl World {
     fn new(pools: Vec<IpAddressPool>, services: Vec<Service>) -> World {
-        World { snapshot: Snapshot { pools, services, ..Default::default() }, ctx: Context::default() }
+        World {
+            snapshot: Snapshot {
+                pools,
+                services,
+                ..Default::default()
+            },
+            ctx: Context::default(),
+        }
     }
 
     fn cluster(&self) -> Cluster {
@@ -92,7 +138,11 @@ impl World {
 
     fn decide(&self, key: &str) -> (Decision, Cluster) {
         let cluster = self.cluster();
-        let index = cluster.services.iter().position(|s| s.key == key).expect("service in world");
+        let index = cluster
+            .services
+            .iter()
+            .position(|s| s.key == key)
+            .expect("service in world");
         (cluster.decide(index), cluster)
     }
 
@@ -105,18 +155,29 @@ impl World {
         assert_eq!(decision.pools.len(), 1, "{key}: pool must be certain");
         let last = self.snapshot.services.last_mut().unwrap();
         let texts: Vec<String> = decision.ips.iter().map(ToString::to_string).collect();
-        *last = holding(last.clone(), &texts.iter().map(String::as_str).collect::<Vec<_>>());
+        *last = holding(
+            last.clone(),
+            &texts.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
         decision.ips
     }
 }
 
 fn pool_names(decision: &Decision, cluster: &Cluster) -> Vec<String> {
-    decision.pools.iter().map(|&p| cluster.config.pools[p].name.clone()).collect()
+    decision
+        .pools
+        .iter()
+        .map(|&p| cluster.config.pools[p].name.clone())
+        .collect()
 }
 
 fn verdict_codes(decision: &Decision, cluster: &Cluster, pool: &str) -> Vec<Code> {
     let (i, _) = cluster.config.pool(pool).unwrap();
-    decision.verdicts[i].reasons.iter().map(|r| r.code).collect()
+    decision.verdicts[i]
+        .reasons
+        .iter()
+        .map(|r| r.code)
+        .collect()
 }
 
 fn codes(decision: &Decision) -> Vec<Code> {
@@ -161,15 +222,37 @@ fn b3_pools() -> Vec<IpAddressPool> {
 fn b3_pinned_pools_by_priority_then_plain_pools() {
     let mut world = World::new(b3_pools(), vec![]);
     // team-a tries d, b, a, then c: it is not confined to a/b.
-    assert_eq!(world.allocate(svc("team-a/s1")), ips(&["10.0.4.0"]), "priority-only d is pinned to everyone and first");
-    assert_eq!(world.allocate(svc("team-a/s2")), ips(&["10.0.2.0"]), "with d full, b (priority 5)");
-    assert_eq!(world.allocate(svc("team-a/s3")), ips(&["10.0.1.0"]), "then a (priority 10)");
-    assert_eq!(world.allocate(svc("team-a/s4")), ips(&["10.0.3.0"]), "then the plain pool c");
+    assert_eq!(
+        world.allocate(svc("team-a/s1")),
+        ips(&["10.0.4.0"]),
+        "priority-only d is pinned to everyone and first"
+    );
+    assert_eq!(
+        world.allocate(svc("team-a/s2")),
+        ips(&["10.0.2.0"]),
+        "with d full, b (priority 5)"
+    );
+    assert_eq!(
+        world.allocate(svc("team-a/s3")),
+        ips(&["10.0.1.0"]),
+        "then a (priority 10)"
+    );
+    assert_eq!(
+        world.allocate(svc("team-a/s4")),
+        ips(&["10.0.3.0"]),
+        "then the plain pool c"
+    );
     // team-b tries d then c.
     let (decision, cluster) = world.decide_new(svc("team-b/s5"));
     assert_eq!(pool_names(&decision, &cluster), ["c"]);
-    assert_eq!(verdict_codes(&decision, &cluster, "a"), [Code::NamespaceNotAllowed]);
-    assert_eq!(verdict_codes(&decision, &cluster, "d"), [Code::PoolExhausted]);
+    assert_eq!(
+        verdict_codes(&decision, &cluster, "a"),
+        [Code::NamespaceNotAllowed]
+    );
+    assert_eq!(
+        verdict_codes(&decision, &cluster, "d"),
+        [Code::PoolExhausted]
+    );
 }
 
 #[test]
@@ -178,7 +261,10 @@ fn b3_team_b_gets_the_priority_only_pool_before_plain_ones() {
     let (decision, cluster) = world.decide("team-b/s");
     assert_eq!(pool_names(&decision, &cluster), ["d"]);
     let (c, _) = cluster.config.pool("c").unwrap();
-    assert!(decision.verdicts[c].fits && decision.verdicts[c].note.is_some(), "c fits but is not chosen");
+    assert!(
+        decision.verdicts[c].fits && decision.verdicts[c].note.is_some(),
+        "c fits but is not chosen"
+    );
 }
 
 impl World {
@@ -191,28 +277,57 @@ impl World {
 
 #[test]
 fn b4_plain_pools_are_a_random_choice() {
-    let world = World::new(vec![pool("x", &["10.0.0.0/24"]), pool("y", &["10.0.1.0/24"])], vec![svc("a/s")]);
+    let world = World::new(
+        vec![pool("x", &["10.0.0.0/24"]), pool("y", &["10.0.1.0/24"])],
+        vec![svc("a/s")],
+    );
     let (decision, cluster) = world.decide("a/s");
     assert!(decision.fits);
     assert_eq!(pool_names(&decision, &cluster), ["x", "y"]);
-    assert!(decision.ips.is_empty(), "no address when the pool is not certain");
+    assert!(
+        decision.ips.is_empty(),
+        "no address when the pool is not certain"
+    );
 }
 
 fn shared(key: &str, sharing: &str, proto_port: (&str, i32)) -> Service {
     let s = port(svc(key), proto_port.0, proto_port.1);
-    if sharing.is_empty() { s } else { annotate(s, "metallb.io/allow-shared-ip", sharing) }
+    if sharing.is_empty() {
+        s
+    } else {
+        annotate(s, "metallb.io/allow-shared-ip", sharing)
+    }
 }
 
 #[test]
 fn b5_sharing_packs_onto_the_lowest_compatible_address() {
-    let mut world = World::new(vec![pool("p", &["10.0.0.0/30"])], vec![holding(shared("a/s1", "k", ("TCP", 80)), &["10.0.0.0"])]);
-    assert_eq!(world.allocate(shared("a/s2", "k", ("TCP", 443))), ips(&["10.0.0.0"]), "same key, other port: shared");
-    assert_eq!(world.allocate(shared("a/s3", "k", ("TCP", 80))), ips(&["10.0.0.1"]), "port conflict");
-    assert_eq!(world.allocate(shared("a/s4", "", ("TCP", 8080))), ips(&["10.0.0.2"]), "no key: first unheld");
+    let mut world = World::new(
+        vec![pool("p", &["10.0.0.0/30"])],
+        vec![holding(shared("a/s1", "k", ("TCP", 80)), &["10.0.0.0"])],
+    );
+    assert_eq!(
+        world.allocate(shared("a/s2", "k", ("TCP", 443))),
+        ips(&["10.0.0.0"]),
+        "same key, other port: shared"
+    );
+    assert_eq!(
+        world.allocate(shared("a/s3", "k", ("TCP", 80))),
+        ips(&["10.0.0.1"]),
+        "port conflict"
+    );
+    assert_eq!(
+        world.allocate(shared("a/s4", "", ("TCP", 8080))),
+        ips(&["10.0.0.2"]),
+        "no key: first unheld"
+    );
     let mut s5 = shared("a/s5", "k", ("TCP", 9000));
     s5.spec.external_traffic_policy = Some("Local".into());
     s5.spec.selector = labels(&[("app", "x")]);
-    assert_eq!(world.allocate(s5), ips(&["10.0.0.3"]), "backend key differs");
+    assert_eq!(
+        world.allocate(s5),
+        ips(&["10.0.0.3"]),
+        "backend key differs"
+    );
     let cluster = world.cluster();
     assert_eq!(cluster.counts(0).0.used, 4, "10.0.0.0 counts once");
     assert_eq!(cluster.holders_of(0).count(), 5);
@@ -220,10 +335,26 @@ fn b5_sharing_packs_onto_the_lowest_compatible_address() {
 
 #[test]
 fn b6_dual_stack_requests() {
-    let pools = vec![pool("v4", &["192.0.2.0/24"]), pool("both", &["198.51.100.0/24", "2001:db8::/64"]), pool("v6", &["2001:db9::/64"])];
-    let one = annotate(dual(svc("a/one"), "RequireDualStack"), "metallb.io/loadBalancerIPs", "192.0.2.10");
-    let same = annotate(dual(svc("a/same"), "RequireDualStack"), "metallb.io/loadBalancerIPs", "198.51.100.10,2001:db8::10");
-    let span = annotate(dual(svc("a/span"), "RequireDualStack"), "metallb.io/loadBalancerIPs", "192.0.2.10,2001:db9::10");
+    let pools = vec![
+        pool("v4", &["192.0.2.0/24"]),
+        pool("both", &["198.51.100.0/24", "2001:db8::/64"]),
+        pool("v6", &["2001:db9::/64"]),
+    ];
+    let one = annotate(
+        dual(svc("a/one"), "RequireDualStack"),
+        "metallb.io/loadBalancerIPs",
+        "192.0.2.10",
+    );
+    let same = annotate(
+        dual(svc("a/same"), "RequireDualStack"),
+        "metallb.io/loadBalancerIPs",
+        "198.51.100.10,2001:db8::10",
+    );
+    let span = annotate(
+        dual(svc("a/span"), "RequireDualStack"),
+        "metallb.io/loadBalancerIPs",
+        "192.0.2.10,2001:db9::10",
+    );
     let world = World::new(pools, vec![one, same, span]);
     let (d, _) = world.decide("a/one");
     assert_eq!(codes(&d), [Code::RequestedIpFamilyMismatch]);
@@ -233,16 +364,25 @@ fn b6_dual_stack_requests() {
     assert_eq!(d.ips, ips(&["198.51.100.10", "2001:db8::10"]));
     let (d, _) = world.decide("a/span");
     assert_eq!(codes(&d), [Code::RequestedIpsSpanPools]);
-    assert_eq!(d.metallb_error.as_deref(), Some("[\"192.0.2.10\" \"2001:db9::10\"] is not allowed in config"));
+    assert_eq!(
+        d.metallb_error.as_deref(),
+        Some("[\"192.0.2.10\" \"2001:db9::10\"] is not allowed in config")
+    );
 }
 
 #[test]
 fn b7_requested_pool_of_the_wrong_family() {
-    let world = World::new(vec![pool("v6only", &["2001:db8::/120"])], vec![annotate(svc("a/s"), "metallb.io/address-pool", "v6only")]);
+    let world = World::new(
+        vec![pool("v6only", &["2001:db8::/120"])],
+        vec![annotate(svc("a/s"), "metallb.io/address-pool", "v6only")],
+    );
     let (d, c) = world.decide("a/s");
     assert!(!d.fits);
     assert_eq!(verdict_codes(&d, &c, "v6only"), [Code::IpFamilyUnavailable]);
-    assert_eq!(d.metallb_error.as_deref(), Some("[\"<nil>\"] is not allowed in config"));
+    assert_eq!(
+        d.metallb_error.as_deref(),
+        Some("[\"<nil>\"] is not allowed in config")
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -257,7 +397,11 @@ fn auto_assign_false_serves_only_explicit_requests() {
         vec![
             svc("a/auto"),
             annotate(svc("a/by-pool"), "metallb.io/address-pool", "premium"),
-            annotate(svc("a/by-ip"), "metallb.io/loadBalancerIPs", "198.51.100.12"),
+            annotate(
+                svc("a/by-ip"),
+                "metallb.io/loadBalancerIPs",
+                "198.51.100.12",
+            ),
         ],
     );
     let (d, c) = world.decide("a/auto");
@@ -272,7 +416,11 @@ fn auto_assign_false_serves_only_explicit_requests() {
 fn requested_ips_win_over_a_requested_pool_and_must_agree_with_it() {
     let world = World::new(
         vec![pool("a", &["10.0.0.0/24"]), pool("b", &["10.0.1.0/24"])],
-        vec![annotate(annotate(svc("x/s"), "metallb.io/loadBalancerIPs", "10.0.0.5"), "metallb.io/address-pool", "b")],
+        vec![annotate(
+            annotate(svc("x/s"), "metallb.io/loadBalancerIPs", "10.0.0.5"),
+            "metallb.io/address-pool",
+            "b",
+        )],
     );
     let (d, _) = world.decide("x/s");
     assert_eq!(d.mode, Mode::RequestedIps);
@@ -283,12 +431,22 @@ fn requested_ips_win_over_a_requested_pool_and_must_agree_with_it() {
 fn requested_ips_respect_the_pool_scope() {
     let world = World::new(
         vec![pinned("team-a-ips", &["10.0.0.0/24"], Some(1), &["team-a"])],
-        vec![annotate(svc("team-b/s"), "metallb.io/loadBalancerIPs", "10.0.0.5")],
+        vec![annotate(
+            svc("team-b/s"),
+            "metallb.io/loadBalancerIPs",
+            "10.0.0.5",
+        )],
     );
     let (d, c) = world.decide("team-b/s");
     assert_eq!(codes(&d), [Code::NamespaceNotAllowed]);
-    assert_eq!(verdict_codes(&d, &c, "team-a-ips"), [Code::NamespaceNotAllowed]);
-    assert_eq!(d.metallb_error.as_deref(), Some("pool team-a-ips not compatible for ip assignment"));
+    assert_eq!(
+        verdict_codes(&d, &c, "team-a-ips"),
+        [Code::NamespaceNotAllowed]
+    );
+    assert_eq!(
+        d.metallb_error.as_deref(),
+        Some("pool team-a-ips not compatible for ip assignment")
+    );
 }
 
 #[test]
@@ -301,13 +459,39 @@ fn requested_ip_sharing_reasons() {
         }
         s
     };
-    let request = |key: &str, sharing: &str, port_no: i32| annotate(shared(key, sharing, ("TCP", port_no)), "metallb.io/loadBalancerIPs", "10.0.0.1");
+    let request = |key: &str, sharing: &str, port_no: i32| {
+        annotate(
+            shared(key, sharing, ("TCP", port_no)),
+            "metallb.io/loadBalancerIPs",
+            "10.0.0.1",
+        )
+    };
     let cases = [
-        (holder("h/h", "", false), request("a/s", "k", 443), Code::IpInUse),
-        (holder("h/h", "k", false), request("a/s", "", 443), Code::IpInUse),
-        (holder("h/h", "k", false), request("a/s", "other", 443), Code::SharingKeyMismatch),
-        (holder("h/h", "k", true), request("a/s", "k", 443), Code::SharingBackendMismatch),
-        (holder("h/h", "k", false), request("a/s", "k", 80), Code::PortConflict),
+        (
+            holder("h/h", "", false),
+            request("a/s", "k", 443),
+            Code::IpInUse,
+        ),
+        (
+            holder("h/h", "k", false),
+            request("a/s", "", 443),
+            Code::IpInUse,
+        ),
+        (
+            holder("h/h", "k", false),
+            request("a/s", "other", 443),
+            Code::SharingKeyMismatch,
+        ),
+        (
+            holder("h/h", "k", true),
+            request("a/s", "k", 443),
+            Code::SharingBackendMismatch,
+        ),
+        (
+            holder("h/h", "k", false),
+            request("a/s", "k", 80),
+            Code::PortConflict,
+        ),
     ];
     for (h, s, expected) in cases {
         let world = World::new(vec![pool("p", &["10.0.0.0/24"])], vec![h, s]);
@@ -317,7 +501,14 @@ fn requested_ip_sharing_reasons() {
     // UDP/80 and TCP/80 do not conflict.
     let world = World::new(
         vec![pool("p", &["10.0.0.0/24"])],
-        vec![holder("h/h", "k", false), annotate(shared("a/s", "k", ("UDP", 80)), "metallb.io/loadBalancerIPs", "10.0.0.1")],
+        vec![
+            holder("h/h", "k", false),
+            annotate(
+                shared("a/s", "k", ("UDP", 80)),
+                "metallb.io/loadBalancerIPs",
+                "10.0.0.1",
+            ),
+        ],
     );
     assert!(world.decide("a/s").0.fits);
 }
@@ -326,7 +517,14 @@ fn requested_ip_sharing_reasons() {
 fn requested_ip_excluded_by_avoid_buggy_ips_is_in_no_pool() {
     let mut p = pool("p", &["10.0.0.0/24"]);
     p.spec.avoid_buggy_ips = Some(true);
-    let world = World::new(vec![p], vec![annotate(svc("a/s"), "metallb.io/loadBalancerIPs", "10.0.0.255")]);
+    let world = World::new(
+        vec![p],
+        vec![annotate(
+            svc("a/s"),
+            "metallb.io/loadBalancerIPs",
+            "10.0.0.255",
+        )],
+    );
     let (d, _) = world.decide("a/s");
     assert_eq!(codes(&d), [Code::RequestedIpNotInAnyPool]);
     assert!(d.reasons[0].message.contains("avoidBuggyIPs"));
@@ -343,28 +541,63 @@ fn conflicting_ip_requests() {
 #[test]
 fn requested_pool_reports_exhaustion_before_incompatibility() {
     let world = World::new(
-        vec![pinned("team-a-ips", &["10.0.0.0/32"], Some(50), &["team-a"]), pool("other", &["10.0.1.0/24"])],
-        vec![holding(svc("team-a/holder"), &["10.0.0.0"]), annotate(svc("team-b/batch"), "metallb.io/address-pool", "team-a-ips")],
+        vec![
+            pinned("team-a-ips", &["10.0.0.0/32"], Some(50), &["team-a"]),
+            pool("other", &["10.0.1.0/24"]),
+        ],
+        vec![
+            holding(svc("team-a/holder"), &["10.0.0.0"]),
+            annotate(svc("team-b/batch"), "metallb.io/address-pool", "team-a-ips"),
+        ],
     );
     let (d, c) = world.decide("team-b/batch");
     assert!(!d.fits);
-    assert_eq!(verdict_codes(&d, &c, "team-a-ips"), [Code::PoolExhausted, Code::NamespaceNotAllowed]);
+    assert_eq!(
+        verdict_codes(&d, &c, "team-a-ips"),
+        [Code::PoolExhausted, Code::NamespaceNotAllowed]
+    );
     assert_eq!(verdict_codes(&d, &c, "other"), [Code::NotRequested]);
-    assert_eq!(d.metallb_error.as_deref(), Some("no available IPs in pool team-a-ips"));
+    assert_eq!(
+        d.metallb_error.as_deref(),
+        Some("no available IPs in pool team-a-ips")
+    );
 }
 
 #[test]
 fn unknown_requested_pool_suggests_the_closest_name() {
-    let world = World::new(vec![pool("staging-ipv4", &["10.0.0.0/24"]), pool("prod", &["10.0.1.0/24"])], vec![annotate(svc("a/s"), "metallb.io/address-pool", "staging-ips")]);
+    let world = World::new(
+        vec![
+            pool("staging-ipv4", &["10.0.0.0/24"]),
+            pool("prod", &["10.0.1.0/24"]),
+        ],
+        vec![annotate(
+            svc("a/s"),
+            "metallb.io/address-pool",
+            "staging-ips",
+        )],
+    );
     let (d, _) = world.decide("a/s");
     assert_eq!(codes(&d), [Code::PoolNotFound]);
-    assert!(d.reasons[0].message.contains("\"staging-ipv4\""), "{}", d.reasons[0].message);
+    assert!(
+        d.reasons[0].message.contains("\"staging-ipv4\""),
+        "{}",
+        d.reasons[0].message
+    );
 }
 
 #[test]
 fn dual_stack_needs_one_pool_with_both_families() {
-    let split = vec![pool("v4", &["192.0.2.0/24"]), pool("v6", &["2001:db8::/64"])];
-    let world = World::new(split.clone(), vec![dual(svc("a/req"), "RequireDualStack"), dual(svc("a/pref"), "PreferDualStack")]);
+    let split = vec![
+        pool("v4", &["192.0.2.0/24"]),
+        pool("v6", &["2001:db8::/64"]),
+    ];
+    let world = World::new(
+        split.clone(),
+        vec![
+            dual(svc("a/req"), "RequireDualStack"),
+            dual(svc("a/pref"), "PreferDualStack"),
+        ],
+    );
     let (d, c) = world.decide("a/req");
     assert!(!d.fits);
     assert_eq!(verdict_codes(&d, &c, "v4"), [Code::IpFamilyUnavailable]);
@@ -374,10 +607,20 @@ fn dual_stack_needs_one_pool_with_both_families() {
     // With a pool offering both, it wins over single-family pools.
     let mut pools = split;
     pools.push(pool("both", &["198.51.100.0/24", "2001:db9::/64"]));
-    let world = World::new(pools, vec![dual(svc("a/pref"), "PreferDualStack"), dual(svc("a/req"), "RequireDualStack")]);
+    let world = World::new(
+        pools,
+        vec![
+            dual(svc("a/pref"), "PreferDualStack"),
+            dual(svc("a/req"), "RequireDualStack"),
+        ],
+    );
     let (d, c) = world.decide("a/pref");
     assert_eq!(pool_names(&d, &c), ["both"]);
-    assert_eq!(d.ips, ips(&["198.51.100.0", "2001:db9::"]), "IPv4 first, then IPv6");
+    assert_eq!(
+        d.ips,
+        ips(&["198.51.100.0", "2001:db9::"]),
+        "IPv4 first, then IPv6"
+    );
     assert_eq!(pool_names(&world.decide("a/req").0, &c), ["both"]);
 }
 
@@ -385,15 +628,28 @@ fn dual_stack_needs_one_pool_with_both_families() {
 fn prefer_dual_stack_with_one_cluster_ip_gets_one_address() {
     let mut s = svc("a/s");
     s.spec.ip_family_policy = Some("PreferDualStack".into());
-    let world = World::new(vec![pool("both", &["198.51.100.0/24", "2001:db9::/64"])], vec![s]);
+    let world = World::new(
+        vec![pool("both", &["198.51.100.0/24", "2001:db9::/64"])],
+        vec![s],
+    );
     let (d, _) = world.decide("a/s");
     assert_eq!(d.ips, ips(&["198.51.100.0"]));
-    assert!(d.warnings.iter().any(|w| w.code == Code::PreferDualStackSingleClusterIp));
+    assert!(
+        d.warnings
+            .iter()
+            .any(|w| w.code == Code::PreferDualStackSingleClusterIp)
+    );
 }
 
 #[test]
 fn allocated_service_is_decided_with_its_own_address_released() {
-    let world = World::new(vec![pool("p", &["10.0.0.0/31"])], vec![holding(svc("a/s1"), &["10.0.0.0"]), holding(svc("a/s2"), &["10.0.0.1"])]);
+    let world = World::new(
+        vec![pool("p", &["10.0.0.0/31"])],
+        vec![
+            holding(svc("a/s1"), &["10.0.0.0"]),
+            holding(svc("a/s2"), &["10.0.0.1"]),
+        ],
+    );
     let (d, _) = world.decide("a/s2");
     assert!(d.fits, "its own address is free for it");
     assert_eq!(d.ips, ips(&["10.0.0.1"]));
@@ -402,8 +658,14 @@ fn allocated_service_is_decided_with_its_own_address_released() {
 #[test]
 fn scoped_pool_does_not_confine_its_namespace() {
     let world = World::new(
-        vec![pinned("team-a-ips", &["10.0.0.0/32"], Some(50), &["team-a"]), pool("shared", &["10.0.1.0/24"])],
-        vec![holding(svc("team-a/first"), &["10.0.0.0"]), svc("team-a/second")],
+        vec![
+            pinned("team-a-ips", &["10.0.0.0/32"], Some(50), &["team-a"]),
+            pool("shared", &["10.0.1.0/24"]),
+        ],
+        vec![
+            holding(svc("team-a/first"), &["10.0.0.0"]),
+            svc("team-a/second"),
+        ],
     );
     let (d, c) = world.decide("team-a/second");
     assert_eq!(pool_names(&d, &c), ["shared"]);
@@ -412,11 +674,19 @@ fn scoped_pool_does_not_confine_its_namespace() {
 #[test]
 fn pinned_ties_are_all_possible() {
     let world = World::new(
-        vec![pinned("a", &["10.0.0.0/24"], Some(50), &["t"]), pinned("b", &["10.0.1.0/24"], Some(50), &["t"]), pinned("z", &["10.0.2.0/24"], None, &["t"])],
+        vec![
+            pinned("a", &["10.0.0.0/24"], Some(50), &["t"]),
+            pinned("b", &["10.0.1.0/24"], Some(50), &["t"]),
+            pinned("z", &["10.0.2.0/24"], None, &["t"]),
+        ],
         vec![svc("t/s")],
     );
     let (d, c) = world.decide("t/s");
-    assert_eq!(pool_names(&d, &c), ["a", "b"], "priority 0 comes after positive priorities");
+    assert_eq!(
+        pool_names(&d, &c),
+        ["a", "b"],
+        "priority 0 comes after positive priorities"
+    );
     assert!(d.ips.is_empty());
     assert!(d.warnings.iter().any(|w| w.code == Code::PriorityTie));
 }
@@ -425,33 +695,59 @@ fn pinned_ties_are_all_possible() {
 fn namespace_selector_matching_nothing_is_never_auto_assigned() {
     let mut p = pool("prod", &["10.0.0.0/24"]);
     p.spec.service_allocation = Some(ServiceAllocation {
-        namespace_selectors: vec![LabelSelector { match_labels: Some(labels(&[("environment", "production")])), match_expressions: None }],
+        namespace_selectors: vec![LabelSelector {
+            match_labels: Some(labels(&[("environment", "production")])),
+            match_expressions: None,
+        }],
         ..Default::default()
     });
-    let mut world = World::new(vec![p], vec![svc("dev/auto"), annotate(svc("dev/explicit"), "metallb.io/address-pool", "prod")]);
-    world.snapshot.namespaces = vec![Namespace { metadata: Metadata { name: "dev".into(), ..Default::default() } }];
+    let mut world = World::new(
+        vec![p],
+        vec![
+            svc("dev/auto"),
+            annotate(svc("dev/explicit"), "metallb.io/address-pool", "prod"),
+        ],
+    );
+    world.snapshot.namespaces = vec![Namespace {
+        metadata: Metadata {
+            name: "dev".into(),
+            ..Default::default()
+        },
+    }];
     world.snapshot.namespaces_known = true;
     let (d, c) = world.decide("dev/auto");
     assert!(!d.fits);
     assert_eq!(verdict_codes(&d, &c, "prod"), [Code::NamespaceNotAllowed]);
-    assert!(world.decide("dev/explicit").0.fits, "explicit requests from any namespace still work");
+    assert!(
+        world.decide("dev/explicit").0.fits,
+        "explicit requests from any namespace still work"
+    );
 }
 
 #[test]
 fn service_selectors_pin_matching_services_in_every_namespace() {
     let mut p = pool("web", &["10.0.0.0/24"]);
     p.spec.service_allocation = Some(ServiceAllocation {
-        service_selectors: vec![LabelSelector { match_labels: Some(labels(&[("tier", "web")])), match_expressions: None }],
+        service_selectors: vec![LabelSelector {
+            match_labels: Some(labels(&[("tier", "web")])),
+            match_expressions: None,
+        }],
         ..Default::default()
     });
     let mut web = svc("any/web");
     web.metadata.labels = labels(&[("tier", "web")]);
-    let world = World::new(vec![p, pool("plain", &["10.0.1.0/24"])], vec![web, svc("any/db")]);
+    let world = World::new(
+        vec![p, pool("plain", &["10.0.1.0/24"])],
+        vec![web, svc("any/db")],
+    );
     let (d, c) = world.decide("any/web");
     assert_eq!(pool_names(&d, &c), ["web"]);
     let (d, c) = world.decide("any/db");
     assert_eq!(pool_names(&d, &c), ["plain"]);
-    assert_eq!(verdict_codes(&d, &c, "web"), [Code::ServiceSelectorMismatch]);
+    assert_eq!(
+        verdict_codes(&d, &c, "web"),
+        [Code::ServiceSelectorMismatch]
+    );
 }
 
 #[test]
@@ -462,28 +758,46 @@ fn service_gates() {
     cluster_ip.spec.type_ = Some("ClusterIP".into());
     let mut require = svc("a/require");
     require.spec.ip_family_policy = Some("RequireDualStack".into());
-    let world = World::new(vec![pool("p", &["10.0.0.0/24"])], vec![other_class, cluster_ip, require]);
-    assert_eq!(codes(&world.decide("a/other").0), [Code::OtherLoadBalancerClass]);
+    let world = World::new(
+        vec![pool("p", &["10.0.0.0/24"])],
+        vec![other_class, cluster_ip, require],
+    );
+    assert_eq!(
+        codes(&world.decide("a/other").0),
+        [Code::OtherLoadBalancerClass]
+    );
     assert_eq!(codes(&world.decide("a/plain").0), [Code::NotLoadBalancer]);
-    assert_eq!(codes(&world.decide("a/require").0), [Code::DualStackClusterIpsMissing]);
+    assert_eq!(
+        codes(&world.decide("a/require").0),
+        [Code::DualStackClusterIpsMissing]
+    );
     let empty = World::new(vec![], vec![svc("a/s")]);
     assert_eq!(codes(&empty.decide("a/s").0), [Code::NoPools]);
 }
 
 #[test]
 fn invalid_config_is_reported_first() {
-    let world = World::new(vec![pool("a", &["10.0.0.0/24"]), pool("b", &["10.0.0.0/25"])], vec![svc("x/s")]);
+    let world = World::new(
+        vec![pool("a", &["10.0.0.0/24"]), pool("b", &["10.0.0.0/25"])],
+        vec![svc("x/s")],
+    );
     let (d, _) = world.decide("x/s");
     assert_eq!(codes(&d)[0], Code::ConfigInvalid);
 }
 
 #[test]
 fn holders_outside_every_pool_are_not_counted_and_are_reported() {
-    let world = World::new(vec![pool("p", &["10.0.0.0/24"])], vec![holding(svc("a/in"), &["10.0.0.7"]), holding(svc("a/out"), &["192.0.2.7"])]);
+    let world = World::new(
+        vec![pool("p", &["10.0.0.0/24"])],
+        vec![
+            holding(svc("a/in"), &["10.0.0.7"]),
+            holding(svc("a/out"), &["192.0.2.7"]),
+        ],
+    );
     let cluster = world.cluster();
     assert_eq!(cluster.counts(0).0.used, 1);
-    assert_eq!(cluster.warnings.len(), 1);
-    assert_eq!(cluster.warnings[0].code, Code::AllocationNotValid);
+    assert_eq!(cluster.holding_warnings.len(), 1);
+    assert_eq!(cluster.holding_warnings[0].1.code, Code::AllocationNotValid);
 }
 
 #[test]
@@ -498,10 +812,16 @@ fn services_of_another_class_do_not_count() {
 fn lb_class_flag_selects_services() {
     let mut classed = svc("a/classed");
     classed.spec.load_balancer_class = Some("metallb".into());
-    let mut world = World::new(vec![pool("p", &["10.0.0.0/24"])], vec![classed, svc("a/plain")]);
+    let mut world = World::new(
+        vec![pool("p", &["10.0.0.0/24"])],
+        vec![classed, svc("a/plain")],
+    );
     world.ctx.lb_class = Some("metallb".into());
     assert!(world.decide("a/classed").0.fits);
-    assert_eq!(codes(&world.decide("a/plain").0), [Code::OtherLoadBalancerClass]);
+    assert_eq!(
+        codes(&world.decide("a/plain").0),
+        [Code::OtherLoadBalancerClass]
+    );
 }
 
 #[test]
@@ -514,7 +834,10 @@ fn unannounced_pool_is_warned_about() {
 
 #[test]
 fn huge_ipv6_pool_counts_exactly() {
-    let world = World::new(vec![pool("v6", &["2001:db8::/32"])], vec![holding(svc("a/s"), &["2001:db8::5"])]);
+    let world = World::new(
+        vec![pool("v6", &["2001:db8::/32"])],
+        vec![holding(svc("a/s"), &["2001:db8::5"])],
+    );
     let mut world = world;
     world.snapshot.services[0].spec.cluster_ips = vec!["fd00::10".into()];
     let (_, v6) = world.cluster().counts(0);

@@ -20,7 +20,10 @@ pub struct LabelMatcher {
 impl LabelMatcher {
     /// The match-everything selector MetalLB gives priority-only pools (§2.5).
     pub fn everything() -> LabelMatcher {
-        LabelMatcher { selector: Selector::default(), text: "<all>".to_string() }
+        LabelMatcher {
+            selector: Selector::default(),
+            text: "<all>".to_string(),
+        }
     }
 
     pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
@@ -39,10 +42,16 @@ pub fn compile(selector: &LabelSelector) -> Result<LabelMatcher, String> {
         let values = expr.values.as_deref().unwrap_or_default();
         match expr.operator.as_str() {
             "In" | "NotIn" if values.is_empty() => {
-                return Err(format!("for 'in', 'notin' operators, values set can't be empty (key {:?})", expr.key));
+                return Err(format!(
+                    "for 'in', 'notin' operators, values set can't be empty (key {:?})",
+                    expr.key
+                ));
             }
             "Exists" | "DoesNotExist" if !values.is_empty() => {
-                return Err(format!("values set must be empty for exists and does not exist (key {:?})", expr.key));
+                return Err(format!(
+                    "values set must be empty for exists and does not exist (key {:?})",
+                    expr.key
+                ));
             }
             "In" | "NotIn" | "Exists" | "DoesNotExist" => {}
             other => return Err(format!("{other:?} is not a valid label selector operator")),
@@ -65,15 +74,27 @@ pub fn check_duplicates(selectors: &[LabelSelector]) -> Result<(), String> {
             let mut values = BTreeSet::new();
             for value in expr.values.iter().flatten() {
                 if !values.insert(value) {
-                    return Err(format!("duplicate definition of match expression value in label selector {value:?}"));
+                    return Err(format!(
+                        "duplicate definition of match expression value in label selector {value:?}"
+                    ));
                 }
             }
-            let canonical = (expr.key.clone(), expr.operator.clone(), values.into_iter().cloned().collect::<Vec<_>>());
+            let canonical = (
+                expr.key.clone(),
+                expr.operator.clone(),
+                values.into_iter().cloned().collect::<Vec<_>>(),
+            );
             if !expressions.insert(canonical) {
-                return Err(format!("duplicate definition of match expressions {:?}", expr.key));
+                return Err(format!(
+                    "duplicate definition of match expressions {:?}",
+                    expr.key
+                ));
             }
         }
-        let canonical = (selector.match_labels.clone().unwrap_or_default(), expressions);
+        let canonical = (
+            selector.match_labels.clone().unwrap_or_default(),
+            expressions,
+        );
         if !seen.insert(canonical) {
             return Err(format!("duplicate definition of {:?}", describe(selector)));
         }
@@ -83,7 +104,12 @@ pub fn check_duplicates(selectors: &[LabelSelector]) -> Result<(), String> {
 
 /// The selector in kubectl's `-l` syntax.
 pub fn describe(selector: &LabelSelector) -> String {
-    let mut parts: Vec<String> = selector.match_labels.iter().flatten().map(|(k, v)| format!("{k}={v}")).collect();
+    let mut parts: Vec<String> = selector
+        .match_labels
+        .iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
     for expr in selector.match_expressions.iter().flatten() {
         let values = expr.values.as_deref().unwrap_or_default().join(",");
         parts.push(match expr.operator.as_str() {
@@ -94,7 +120,11 @@ pub fn describe(selector: &LabelSelector) -> String {
             other => format!("{} {other} ({values})", expr.key),
         });
     }
-    if parts.is_empty() { "<all>".to_string() } else { parts.join(",") }
+    if parts.is_empty() {
+        "<all>".to_string()
+    } else {
+        parts.join(",")
+    }
 }
 
 /// A label name part: at most 63 characters, alphanumeric at both ends, `-_.` inside.
@@ -104,7 +134,9 @@ fn is_label_name(name: &str) -> bool {
         && bytes.len() <= 63
         && bytes[0].is_ascii_alphanumeric()
         && bytes[bytes.len() - 1].is_ascii_alphanumeric()
-        && bytes.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 /// A DNS-1123 subdomain, the optional prefix of a label key.
@@ -115,7 +147,8 @@ fn is_dns_subdomain(prefix: &str) -> bool {
             !b.is_empty()
                 && b[0].is_ascii_alphanumeric()
                 && b[b.len() - 1].is_ascii_alphanumeric()
-                && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+                && b.iter()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
         })
 }
 
@@ -124,11 +157,19 @@ fn check_key(key: &str) -> Result<(), String> {
         Some((prefix, name)) => is_dns_subdomain(prefix) && is_label_name(name),
         None => is_label_name(key),
     };
-    if valid { Ok(()) } else { Err(format!("invalid label key {key:?}")) }
+    if valid {
+        Ok(())
+    } else {
+        Err(format!("invalid label key {key:?}"))
+    }
 }
 
 fn check_value(value: &str) -> Result<(), String> {
-    if value.is_empty() || is_label_name(value) { Ok(()) } else { Err(format!("invalid label value {value:?}")) }
+    if value.is_empty() || is_label_name(value) {
+        Ok(())
+    } else {
+        Err(format!("invalid label value {value:?}"))
+    }
 }
 
 #[cfg(test)]
@@ -137,7 +178,10 @@ mod tests {
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
 
     fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     fn expr(key: &str, op: &str, values: Option<&[&str]>) -> LabelSelector {
@@ -152,7 +196,10 @@ mod tests {
     }
 
     fn match_labels(pairs: &[(&str, &str)]) -> LabelSelector {
-        LabelSelector { match_labels: Some(labels(pairs)), match_expressions: None }
+        LabelSelector {
+            match_labels: Some(labels(pairs)),
+            match_expressions: None,
+        }
     }
 
     #[test]
@@ -167,7 +214,11 @@ mod tests {
 
     #[test]
     fn empty_selector_matches_everything() {
-        assert!(compile(&LabelSelector::default()).unwrap().matches(&labels(&[])));
+        assert!(
+            compile(&LabelSelector::default())
+                .unwrap()
+                .matches(&labels(&[]))
+        );
     }
 
     #[test]
@@ -179,16 +230,27 @@ mod tests {
         assert!(compile(&match_labels(&[("bad key", "x")])).is_err());
         assert!(compile(&match_labels(&[("a", "bad value!")])).is_err());
         assert!(compile(&match_labels(&[("example.com/team", "")])).is_ok());
-        assert!(compile(&match_labels(&[("Example.com/team", "a")])).is_err(), "prefix must be lowercase");
+        assert!(
+            compile(&match_labels(&[("Example.com/team", "a")])).is_err(),
+            "prefix must be lowercase"
+        );
     }
 
     #[test]
     fn duplicates_are_found() {
         let a = match_labels(&[("team", "a")]);
-        assert!(check_duplicates(&[a.clone(), a.clone()]).unwrap_err().starts_with("duplicate definition of"));
+        assert!(
+            check_duplicates(&[a.clone(), a.clone()])
+                .unwrap_err()
+                .starts_with("duplicate definition of")
+        );
         assert!(check_duplicates(&[a, match_labels(&[("team", "b")])]).is_ok());
         let dup_value = expr("team", "In", Some(&["a", "a"]));
-        assert!(check_duplicates(&[dup_value]).unwrap_err().contains("match expression value"));
+        assert!(
+            check_duplicates(&[dup_value])
+                .unwrap_err()
+                .contains("match expression value")
+        );
         // Identical after sorting values.
         let x = expr("team", "In", Some(&["a", "b"]));
         let y = expr("team", "In", Some(&["b", "a"]));
@@ -196,13 +258,23 @@ mod tests {
         let mut twice = expr("team", "Exists", None);
         let again = twice.match_expressions.clone().unwrap();
         twice.match_expressions.as_mut().unwrap().extend(again);
-        assert!(check_duplicates(&[twice]).unwrap_err().contains("match expressions"));
+        assert!(
+            check_duplicates(&[twice])
+                .unwrap_err()
+                .contains("match expressions")
+        );
     }
 
     #[test]
     fn describe_uses_kubectl_syntax() {
-        assert_eq!(describe(&match_labels(&[("environment", "production")])), "environment=production");
-        assert_eq!(describe(&expr("team", "NotIn", Some(&["a", "b"]))), "team notin (a,b)");
+        assert_eq!(
+            describe(&match_labels(&[("environment", "production")])),
+            "environment=production"
+        );
+        assert_eq!(
+            describe(&expr("team", "NotIn", Some(&["a", "b"]))),
+            "team notin (a,b)"
+        );
         assert_eq!(describe(&expr("team", "DoesNotExist", None)), "!team");
     }
 }

@@ -100,13 +100,18 @@ impl ServiceFacts {
     pub fn new(svc: &Service, ctx: &Context) -> ServiceFacts {
         let meta = &svc.metadata;
         let spec = &svc.spec;
-        let (family, family_inferred, cluster_ip_count, family_error) = cluster_family(svc, ctx.offline);
+        let (family, family_inferred, cluster_ip_count, family_error) =
+            cluster_family(svc, ctx.offline);
         let policy = match spec.ip_family_policy.as_deref() {
             Some("PreferDualStack") => Policy::PreferDualStack,
             Some("RequireDualStack") => Policy::RequireDualStack,
             _ => Policy::SingleStack,
         };
-        let primary = if spec.ip_families.first().map(String::as_str) == Some("IPv6") { Family::V6 } else { Family::V4 };
+        let primary = if spec.ip_families.first().map(String::as_str) == Some("IPv6") {
+            Family::V6
+        } else {
+            Family::V4
+        };
         let gate = class_gate(svc, ctx)
             .and_then(|()| type_gate(svc))
             .and_then(|()| family_error.map_or(Ok(()), Err))
@@ -123,8 +128,16 @@ impl ServiceFacts {
                     Ok(())
                 }
             });
-        let mut ports: Vec<(String, i32)> =
-            spec.ports.iter().map(|p| (p.protocol.clone().unwrap_or_else(|| "TCP".to_string()), p.port)).collect();
+        let mut ports: Vec<(String, i32)> = spec
+            .ports
+            .iter()
+            .map(|p| {
+                (
+                    p.protocol.clone().unwrap_or_else(|| "TCP".to_string()),
+                    p.port,
+                )
+            })
+            .collect();
         ports.sort();
         ServiceFacts {
             key: meta.key(),
@@ -137,7 +150,9 @@ impl ServiceFacts {
             policy,
             primary,
             requested_ips: requested_ips(svc),
-            requested_pool: Some(annotation(&meta.annotations, "address-pool")).filter(|p| !p.is_empty()).map(str::to_string),
+            requested_pool: Some(annotation(&meta.annotations, "address-pool"))
+                .filter(|p| !p.is_empty())
+                .map(str::to_string),
             sharing_key: annotation(&meta.annotations, "allow-shared-ip").to_string(),
             backend_key: backend_key(svc),
             ports,
@@ -160,7 +175,12 @@ fn cluster_ips(svc: &Service) -> Vec<&str> {
     if !svc.spec.cluster_ips.is_empty() {
         svc.spec.cluster_ips.iter().map(String::as_str).collect()
     } else {
-        svc.spec.cluster_ip.iter().map(String::as_str).filter(|ip| !ip.is_empty()).collect()
+        svc.spec
+            .cluster_ip
+            .iter()
+            .map(String::as_str)
+            .filter(|ip| !ip.is_empty())
+            .collect()
     }
 }
 
@@ -180,7 +200,10 @@ fn cluster_family(svc: &Service, offline: bool) -> (ServiceFamily, bool, usize, 
                     _ => None,
                 })
                 .collect();
-            let dual_policy = matches!(svc.spec.ip_family_policy.as_deref(), Some("PreferDualStack" | "RequireDualStack"));
+            let dual_policy = matches!(
+                svc.spec.ip_family_policy.as_deref(),
+                Some("PreferDualStack" | "RequireDualStack")
+            );
             let family = match families.as_slice() {
                 [a, b, ..] if dual_policy && a != b => ServiceFamily::Dual,
                 [first, ..] => ServiceFamily::Single(*first),
@@ -189,32 +212,54 @@ fn cluster_family(svc: &Service, offline: bool) -> (ServiceFamily, bool, usize, 
             let count = if family == ServiceFamily::Dual { 2 } else { 1 };
             return (family, true, count, None);
         }
-        let reason = Reason::new(Code::NoClusterIp, "the service has no cluster IP, so MetalLB cannot tell its IP family");
+        let reason = Reason::new(
+            Code::NoClusterIp,
+            "the service has no cluster IP, so MetalLB cannot tell its IP family",
+        );
         return (ServiceFamily::Single(Family::V4), false, 0, Some(reason));
     }
     let parsed: Vec<Ip> = ips.iter().filter_map(|s| Ip::parse(s)).collect();
-    match (parsed.len() == ips.len()).then(|| ServiceFamily::of(&parsed)).flatten() {
+    match (parsed.len() == ips.len())
+        .then(|| ServiceFamily::of(&parsed))
+        .flatten()
+    {
         Some(family) => (family, false, ips.len(), None),
         None => {
-            let reason = Reason::new(Code::NoClusterIp, format!("cluster IPs {ips:?} give no usable IP family"));
-            (ServiceFamily::Single(Family::V4), false, ips.len(), Some(reason))
+            let reason = Reason::new(
+                Code::NoClusterIp,
+                format!("cluster IPs {ips:?} give no usable IP family"),
+            );
+            (
+                ServiceFamily::Single(Family::V4),
+                false,
+                ips.len(),
+                Some(reason),
+            )
         }
     }
 }
 
 /// G0: the load-balancer class filter (§1.4).
 fn class_gate(svc: &Service, ctx: &Context) -> Result<(), Reason> {
-    let class = svc.spec.load_balancer_class.as_deref().filter(|c| !c.is_empty());
+    let class = svc
+        .spec
+        .load_balancer_class
+        .as_deref()
+        .filter(|c| !c.is_empty());
     match (ctx.lb_class.as_deref(), class) {
         (None, None) => Ok(()),
         (Some(want), Some(have)) if want == have => Ok(()),
         (None, Some(have)) => Err(Reason::new(
             Code::OtherLoadBalancerClass,
-            format!("spec.loadBalancerClass is {have:?}; MetalLB runs without --lb-class and serves only services without a class"),
+            format!(
+                "spec.loadBalancerClass is {have:?}; MetalLB runs without --lb-class and serves only services without a class"
+            ),
         )),
         (Some(want), None) => Err(Reason::new(
             Code::OtherLoadBalancerClass,
-            format!("the service has no spec.loadBalancerClass, but MetalLB runs with --lb-class={want} and serves only that class"),
+            format!(
+                "the service has no spec.loadBalancerClass, but MetalLB runs with --lb-class={want} and serves only that class"
+            ),
         )),
         (Some(want), Some(have)) => Err(Reason::new(
             Code::OtherLoadBalancerClass,
@@ -229,7 +274,10 @@ fn type_gate(svc: &Service) -> Result<(), Reason> {
     if kind == "LoadBalancer" {
         Ok(())
     } else {
-        Err(Reason::new(Code::NotLoadBalancer, format!("the service is of type {kind}, not LoadBalancer")))
+        Err(Reason::new(
+            Code::NotLoadBalancer,
+            format!("the service is of type {kind}, not LoadBalancer"),
+        ))
     }
 }
 
@@ -246,20 +294,32 @@ fn requested_ips(svc: &Service) -> Result<Option<Vec<Ip>>, Reason> {
         (false, true) => {
             let ips: Option<Vec<Ip>> = ann.split(',').map(|s| Ip::parse(s.trim())).collect();
             let ips = ips.ok_or_else(|| {
-                Reason::new(Code::InvalidRequestedIp, format!("invalid metallb.io/loadBalancerIPs: {ann:?}"))
+                Reason::new(
+                    Code::InvalidRequestedIp,
+                    format!("invalid metallb.io/loadBalancerIPs: {ann:?}"),
+                )
             })?;
             if ServiceFamily::of(&ips).is_none() {
-                let why = if ips.len() > 2 { "more than two addresses" } else { "two addresses of the same family" };
+                let why = if ips.len() > 2 {
+                    "more than two addresses"
+                } else {
+                    "two addresses of the same family"
+                };
                 return Err(Reason::new(
                     Code::InvalidRequestedIp,
-                    format!("metallb.io/loadBalancerIPs {ann:?} has {why}; give one address, or one IPv4 and one IPv6"),
+                    format!(
+                        "metallb.io/loadBalancerIPs {ann:?} has {why}; give one address, or one IPv4 and one IPv6"
+                    ),
                 ));
             }
             Ok(Some(ips))
         }
         (true, false) => match Ip::parse(lb) {
             Some(ip) => Ok(Some(vec![ip])),
-            None => Err(Reason::new(Code::InvalidRequestedIp, format!("invalid spec.loadBalancerIP {lb:?}"))),
+            None => Err(Reason::new(
+                Code::InvalidRequestedIp,
+                format!("invalid spec.loadBalancerIP {lb:?}"),
+            )),
         },
     }
 }
@@ -270,7 +330,12 @@ fn backend_key(svc: &Service) -> String {
         return String::new();
     }
     // BTreeMap iterates keys sorted: the canonical form.
-    svc.spec.selector.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
+    svc.spec
+        .selector
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 #[cfg(test)]
@@ -280,7 +345,11 @@ mod tests {
 
     fn lb(ns: &str, name: &str, cluster_ips: &[&str]) -> Service {
         let mut svc = Service {
-            metadata: Metadata { name: name.into(), namespace: ns.into(), ..Default::default() },
+            metadata: Metadata {
+                name: name.into(),
+                namespace: ns.into(),
+                ..Default::default()
+            },
             ..Default::default()
         };
         svc.spec.type_ = Some("LoadBalancer".into());
@@ -297,12 +366,23 @@ mod tests {
         let mut svc = lb("a", "s", &["10.96.0.1"]);
         assert!(facts(&svc).gate.is_ok());
         svc.spec.load_balancer_class = Some("metallb.io/metallb".into());
-        assert_eq!(facts(&svc).gate.unwrap_err().code, Code::OtherLoadBalancerClass, "a class without --lb-class");
-        let ctx = Context { lb_class: Some("metallb.io/metallb".into()), offline: false };
+        assert_eq!(
+            facts(&svc).gate.unwrap_err().code,
+            Code::OtherLoadBalancerClass,
+            "a class without --lb-class"
+        );
+        let ctx = Context {
+            lb_class: Some("metallb.io/metallb".into()),
+            offline: false,
+        };
         assert!(ServiceFacts::new(&svc, &ctx).gate.is_ok());
         svc.spec.load_balancer_class = None;
         let f = ServiceFacts::new(&svc, &ctx);
-        assert_eq!(f.gate.unwrap_err().code, Code::OtherLoadBalancerClass, "no class with --lb-class");
+        assert_eq!(
+            f.gate.unwrap_err().code,
+            Code::OtherLoadBalancerClass,
+            "no class with --lb-class"
+        );
         assert!(!ServiceFacts::new(&svc, &ctx).is_managed());
     }
 
@@ -317,9 +397,18 @@ mod tests {
 
     #[test]
     fn family_comes_from_cluster_ips() {
-        assert_eq!(facts(&lb("a", "s", &["10.96.0.1"])).family, ServiceFamily::Single(Family::V4));
-        assert_eq!(facts(&lb("a", "s", &["fd00::1"])).family, ServiceFamily::Single(Family::V6));
-        assert_eq!(facts(&lb("a", "s", &["fd00::1", "10.96.0.1"])).family, ServiceFamily::Dual);
+        assert_eq!(
+            facts(&lb("a", "s", &["10.96.0.1"])).family,
+            ServiceFamily::Single(Family::V4)
+        );
+        assert_eq!(
+            facts(&lb("a", "s", &["fd00::1"])).family,
+            ServiceFamily::Single(Family::V6)
+        );
+        assert_eq!(
+            facts(&lb("a", "s", &["fd00::1", "10.96.0.1"])).family,
+            ServiceFamily::Dual
+        );
         let mut svc = lb("a", "s", &[]);
         svc.spec.cluster_ip = Some("10.96.0.9".into());
         assert_eq!(facts(&svc).family, ServiceFamily::Single(Family::V4));
@@ -332,20 +421,38 @@ mod tests {
 
     #[test]
     fn unusable_cluster_ips_stop_allocation() {
-        assert_eq!(facts(&lb("a", "s", &[])).gate.unwrap_err().code, Code::NoClusterIp);
-        assert_eq!(facts(&lb("a", "s", &["None"])).gate.unwrap_err().code, Code::NoClusterIp);
-        assert_eq!(facts(&lb("a", "s", &["10.96.0.1", "10.96.0.2"])).gate.unwrap_err().code, Code::NoClusterIp);
+        assert_eq!(
+            facts(&lb("a", "s", &[])).gate.unwrap_err().code,
+            Code::NoClusterIp
+        );
+        assert_eq!(
+            facts(&lb("a", "s", &["None"])).gate.unwrap_err().code,
+            Code::NoClusterIp
+        );
+        assert_eq!(
+            facts(&lb("a", "s", &["10.96.0.1", "10.96.0.2"]))
+                .gate
+                .unwrap_err()
+                .code,
+            Code::NoClusterIp
+        );
     }
 
     #[test]
     fn offline_family_is_inferred() {
-        let ctx = Context { lb_class: None, offline: true };
+        let ctx = Context {
+            lb_class: None,
+            offline: true,
+        };
         let mut svc = lb("a", "s", &[]);
         let f = ServiceFacts::new(&svc, &ctx);
         assert!(f.gate.is_ok() && f.family_inferred);
         assert_eq!(f.family, ServiceFamily::Single(Family::V4));
         svc.spec.ip_families = vec!["IPv6".into(), "IPv4".into()];
-        assert_eq!(ServiceFacts::new(&svc, &ctx).family, ServiceFamily::Single(Family::V6));
+        assert_eq!(
+            ServiceFacts::new(&svc, &ctx).family,
+            ServiceFamily::Single(Family::V6)
+        );
         svc.spec.ip_family_policy = Some("RequireDualStack".into());
         let f = ServiceFacts::new(&svc, &ctx);
         assert_eq!(f.family, ServiceFamily::Dual);
@@ -356,7 +463,10 @@ mod tests {
     fn require_dual_stack_needs_two_cluster_ips() {
         let mut svc = lb("a", "s", &["10.96.0.1"]);
         svc.spec.ip_family_policy = Some("RequireDualStack".into());
-        assert_eq!(facts(&svc).gate.unwrap_err().code, Code::DualStackClusterIpsMissing);
+        assert_eq!(
+            facts(&svc).gate.unwrap_err().code,
+            Code::DualStackClusterIpsMissing
+        );
         svc.spec.cluster_ips.push("fd00::1".into());
         assert!(facts(&svc).gate.is_ok());
     }
@@ -364,11 +474,17 @@ mod tests {
     #[test]
     fn annotation_lookup_prefers_the_new_prefix_even_when_empty() {
         let mut svc = lb("a", "s", &["10.96.0.1"]);
-        svc.metadata.annotations.insert("metallb.universe.tf/address-pool".into(), "old".into());
+        svc.metadata
+            .annotations
+            .insert("metallb.universe.tf/address-pool".into(), "old".into());
         assert_eq!(facts(&svc).requested_pool.as_deref(), Some("old"));
-        svc.metadata.annotations.insert("metallb.io/address-pool".into(), String::new());
+        svc.metadata
+            .annotations
+            .insert("metallb.io/address-pool".into(), String::new());
         assert_eq!(facts(&svc).requested_pool, None);
-        svc.metadata.annotations.insert("metallb.universe.tf/allow-shared-ip".into(), "k".into());
+        svc.metadata
+            .annotations
+            .insert("metallb.universe.tf/allow-shared-ip".into(), "k".into());
         assert_eq!(facts(&svc).sharing_key, "k");
     }
 
@@ -376,39 +492,93 @@ mod tests {
     fn requested_ips() {
         let ip = |s: &str| Ip::parse(s).unwrap();
         let mut svc = lb("a", "s", &["10.96.0.1"]);
-        svc.metadata.annotations.insert("metallb.io/loadBalancerIPs".into(), "192.0.2.10, 2001:db8::10".into());
-        assert_eq!(facts(&svc).requested_ips.unwrap(), Some(vec![ip("192.0.2.10"), ip("2001:db8::10")]));
+        svc.metadata.annotations.insert(
+            "metallb.io/loadBalancerIPs".into(),
+            "192.0.2.10, 2001:db8::10".into(),
+        );
+        assert_eq!(
+            facts(&svc).requested_ips.unwrap(),
+            Some(vec![ip("192.0.2.10"), ip("2001:db8::10")])
+        );
         svc.spec.load_balancer_ip = Some("192.0.2.1".into());
-        assert_eq!(facts(&svc).requested_ips.unwrap_err().code, Code::ConflictingIpRequests);
+        assert_eq!(
+            facts(&svc).requested_ips.unwrap_err().code,
+            Code::ConflictingIpRequests
+        );
         svc.metadata.annotations.clear();
-        assert_eq!(facts(&svc).requested_ips.unwrap(), Some(vec![ip("192.0.2.1")]));
-        for bad in ["192.0.2.1,", "x", "192.0.2.1,192.0.2.2", "192.0.2.1,2001:db8::1,192.0.2.3"] {
+        assert_eq!(
+            facts(&svc).requested_ips.unwrap(),
+            Some(vec![ip("192.0.2.1")])
+        );
+        for bad in [
+            "192.0.2.1,",
+            "x",
+            "192.0.2.1,192.0.2.2",
+            "192.0.2.1,2001:db8::1,192.0.2.3",
+        ] {
             let mut svc = lb("a", "s", &["10.96.0.1"]);
-            svc.metadata.annotations.insert("metallb.io/loadBalancerIPs".into(), bad.into());
-            assert_eq!(facts(&svc).requested_ips.unwrap_err().code, Code::InvalidRequestedIp, "{bad}");
+            svc.metadata
+                .annotations
+                .insert("metallb.io/loadBalancerIPs".into(), bad.into());
+            assert_eq!(
+                facts(&svc).requested_ips.unwrap_err().code,
+                Code::InvalidRequestedIp,
+                "{bad}"
+            );
         }
         let mut svc = lb("a", "s", &["10.96.0.1"]);
         svc.spec.load_balancer_ip = Some("not-an-ip".into());
-        assert_eq!(facts(&svc).requested_ips.unwrap_err().code, Code::InvalidRequestedIp);
+        assert_eq!(
+            facts(&svc).requested_ips.unwrap_err().code,
+            Code::InvalidRequestedIp
+        );
     }
 
     #[test]
     fn backend_key_and_ports() {
         let mut svc = lb("a", "s", &["10.96.0.1"]);
-        svc.spec.selector = [("b".to_string(), "2".to_string()), ("a".to_string(), "1".to_string())].into();
-        assert_eq!(facts(&svc).backend_key, "", "Cluster policy has an empty backend key");
+        svc.spec.selector = [
+            ("b".to_string(), "2".to_string()),
+            ("a".to_string(), "1".to_string()),
+        ]
+        .into();
+        assert_eq!(
+            facts(&svc).backend_key,
+            "",
+            "Cluster policy has an empty backend key"
+        );
         svc.spec.external_traffic_policy = Some("Local".into());
         assert_eq!(facts(&svc).backend_key, "a=1,b=2");
-        svc.spec.ports = vec![ServicePort { name: None, protocol: None, port: 53 }, ServicePort { name: None, protocol: Some("UDP".into()), port: 53 }];
-        assert_eq!(facts(&svc).ports, [("TCP".to_string(), 53), ("UDP".to_string(), 53)]);
+        svc.spec.ports = vec![
+            ServicePort {
+                name: None,
+                protocol: None,
+                port: 53,
+            },
+            ServicePort {
+                name: None,
+                protocol: Some("UDP".into()),
+                port: 53,
+            },
+        ];
+        assert_eq!(
+            facts(&svc).ports,
+            [("TCP".to_string(), 53), ("UDP".to_string(), 53)]
+        );
     }
 
     #[test]
     fn ingress_ips_ignore_hostnames() {
         let mut svc = lb("a", "s", &["10.96.0.1"]);
         svc.status.load_balancer.ingress = vec![
-            Ingress { ip: None, hostname: Some("lb.example.com".into()) },
-            Ingress { ip: Some("192.0.2.5".into()), hostname: None },
+            Ingress {
+                ip: None,
+                hostname: Some("lb.example.com".into()),
+            },
+            Ingress {
+                ip: Some("192.0.2.5".into()),
+                hostname: None,
+            },
         ];
         assert_eq!(facts(&svc).ingress, [Ip::parse("192.0.2.5").unwrap()]);
     }

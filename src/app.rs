@@ -1,0 +1,123 @@
+//! One run of the plugin: settings → source → snapshot → MetalLB model → report → renderer.
+
+use std::io::Write;
+
+use crate::cli::{Cli, Command, Settings, parse_service_ref};
+use crate::error::{Error, Result, exit};
+use crate::metallb::allocator::Cluster;
+use crate::metallb::config::{Config, advertisement_warnings};
+use crate::metallb::reason::Reason;
+use crate::metallb::service::Context;
+use crate::render::{self, Format, Style};
+use crate::report;
+use crate::source;
+
+/// Runs the command; returns the exit code of a completed run.
+pub fn run(cli: &Cli, out: &mut impl Write, err: &mut impl Write) -> Result<i32> {
+    let settings = Settings::resolve(&cli.global)?;
+    let loaded = source::load(&settings)?;
+    let snapshot = &loaded.snapshot;
+    let ctx = Context {
+        lb_class: loaded.lb_class.clone(),
+        offline: settings.offline(),
+    };
+    let config = Config::load(snapshot, &loaded.metallb_namespace);
+    let cluster = Cluster::new(snapshot, config, &ctx);
+    let extra = advertisement_warnings(snapshot, &loaded.metallb_namespace);
+    let style = Style {
+        color: settings.color,
+    };
+    match &cli.command {
+        Command::Usage {
+            by_namespace: false,
+        } => {
+            let report = report::usage::build(&cluster, extra);
+            match settings.format {
+                Format::Json => render::json(out, &report)?,
+                Format::Yaml => render::yaml(out, &report)?,
+                wide => {
+                    render::usage::table(out, &report, wide == Format::Wide, style)?;
+                    print_problems(err, &report.config_errors, &report.warnings)?;
+                }
+            }
+            Ok(exit::OK)
+        }
+        Command::Usage { by_namespace: true } => {
+            let report = report::usage::build_by_namespace(&cluster, settings.namespace.as_deref());
+            match settings.format {
+                Format::Json => render::json(out, &report)?,
+                Format::Yaml => render::yaml(out, &report)?,
+                _ => render::usage::by_namespace(out, &report)?,
+            }
+            Ok(exit::OK)
+        }
+        Command::Why { service } => {
+            let name = parse_service_ref(service)?;
+            let namespace = settings
+                .namespace
+                .clone()
+                .unwrap_or_else(|| loaded.default_namespace.clone());
+            let index = snapshot
+                .services
+                .iter()
+                .position(|s| s.metadata.name == name && s.metadata.namespace == namespace)
+                .ok_or_else(|| not_found(snapshot, &namespace, &name))?;
+            let report = report::why::build(&cluster, snapshot, index, extra);
+            match settings.format {
+                Format::Json => render::json(out, &report)?,
+                Format::Yaml => render::yaml(out, &report)?,
+                _ => render::why::text(out, &report, style)?,
+            }
+            Ok(if report.is_problem() {
+                exit::PROBLEM
+            } else {
+                exit::OK
+            })
+        }
+    }
+}
+
+/// A missing service, with the namespaces where a service of that name exists.
+fn not_found(snapshot: &crate::snapshot::Snapshot, namespace: &str, name: &str) -> Error {
+    let mut elsewhere: Vec<&str> = snapshot
+        .services
+        .iter()
+        .filter(|s| s.metadata.name == name)
+        .map(|s| s.metadata.namespace.as_str())
+        .collect();
+    elsewhere.sort_unstable();
+    let hint = match elsewhere.as_slice() {
+        [] => String::new(),
+        found => format!(
+            " (a service of that name exists in namespace {}: use -n)",
+            found.join(", ")
+        ),
+    };
+    Error::ServiceNotFound {
+        namespace: namespace.to_string(),
+        name: name.to_string(),
+        hint,
+    }
+}
+
+/// Table output keeps stdout for the table; what deserves attention goes to stderr, in
+/// kubectl's `Warning:` form.
+fn print_problems(
+    err: &mut impl Write,
+    config_errors: &[String],
+    warnings: &[Reason],
+) -> Result<()> {
+    if let Some(first) = config_errors.first() {
+        writeln!(
+            err,
+            "Warning: MetalLB rejects this configuration and keeps serving its last valid one: {first}"
+        )?;
+        for more in &config_errors[1..] {
+            writeln!(err, "Warning: also invalid: {more}")?;
+        }
+    }
+    for w in warnings {
+        writeln!(err, "Warning: {} ({})", w.message, w.code)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,60 @@
+//! The plugin's errors, each one line for stderr, each mapped to the contract's exit code.
+
+use std::fmt::Display;
+
+/// Exit codes of the command-line contract.
+pub mod exit {
+    /// Success.
+    pub const OK: i32 = 0;
+    /// The command ran and found a problem it reports (a pending service that fits no pool).
+    pub const PROBLEM: i32 = 1;
+    /// Bad usage or unreadable input.
+    pub const USAGE: i32 = 2;
+    /// The cluster could not be reached or refused the request.
+    pub const CLUSTER: i32 = 3;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Input that cannot be read: `where` is a file (with line and column when known).
+    #[error("{place}: {message}")]
+    Input { place: String, message: String },
+    /// A command-line value that does not make sense.
+    #[error("{0}")]
+    Usage(String),
+    #[error("service {namespace}/{name} not found{hint}")]
+    ServiceNotFound {
+        namespace: String,
+        name: String,
+        hint: String,
+    },
+    /// Reaching or reading the cluster failed; the message names what to do.
+    #[error("{0}")]
+    Cluster(String),
+    #[error("cannot write output: {0}")]
+    Output(#[from] std::io::Error),
+}
+
+impl Error {
+    pub fn input(place: impl Display, message: impl Display) -> Error {
+        Error::Input {
+            place: place.to_string(),
+            message: message.to_string(),
+        }
+    }
+
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Input { .. } | Error::Usage(_) | Error::ServiceNotFound { .. } => exit::USAGE,
+            Error::Cluster(_) => exit::CLUSTER,
+            Error::Output(_) => exit::USAGE,
+        }
+    }
+
+    /// A closed pipe (`| head`) is not a failure.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, Error::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,165 @@
+//! `usage` as kubectl-style tables.
+
+use std::io::Write;
+
+use owo_colors::OwoColorize;
+
+use super::Style;
+use super::number::{count, percent};
+use super::table::layout;
+use crate::error::Result;
+use crate::report::usage::{NamespaceReport, PoolUsage, UsageReport};
+
+pub fn table(out: &mut impl Write, report: &UsageReport, wide: bool, style: Style) -> Result<()> {
+    if report.pools.is_empty() {
+        writeln!(
+            out,
+            "No IPAddressPool in namespace {}.",
+            report.metallb_namespace
+        )?;
+        return Ok(());
+    }
+    let mut headers = vec![
+        "NAME",
+        "ADDRESSES",
+        "SIZE",
+        "USED",
+        "FREE",
+        "USE%",
+        "AUTO-ASSIGN",
+        "PRIORITY",
+        "SCOPE",
+        "ADVERTISED-BY",
+    ];
+    if wide {
+        headers.extend([
+            "AVOID-BUGGY-IPS",
+            "IPV4-USED",
+            "IPV6-USED",
+            "SERVICES",
+            "METALLB-STATUS",
+        ]);
+    }
+    let rows = report
+        .pools
+        .iter()
+        .map(|pool| row(pool, wide, style))
+        .collect();
+    out.write_all(layout(&headers, rows).as_bytes())?;
+    Ok(())
+}
+
+fn row(pool: &PoolUsage, wide: bool, style: Style) -> Vec<String> {
+    let mut row = vec![
+        pool.name.clone(),
+        pool.addresses.join(","),
+        count(pool.total),
+        count(pool.used),
+        count(pool.free),
+        use_percent(pool, style),
+        pool.auto_assign.to_string(),
+        pool.priority.map_or("-".to_string(), |p| p.to_string()),
+        scope(pool),
+        advertised(pool, style),
+    ];
+    if wide {
+        row.extend([
+            pool.avoid_buggy_ips.to_string(),
+            format!("{}/{}", count(pool.ipv4.used), count(pool.ipv4.total)),
+            format!("{}/{}", count(pool.ipv6.used), count(pool.ipv6.total)),
+            pool.services.len().to_string(),
+            metallb_status(pool),
+        ]);
+    }
+    row
+}
+
+fn use_percent(pool: &PoolUsage, style: Style) -> String {
+    let text = percent(pool.used, pool.total);
+    match (style.color, pool.use_percent()) {
+        (true, Some(p)) if p >= 90.0 => text.red().to_string(),
+        (true, Some(p)) if p >= 70.0 => text.yellow().to_string(),
+        (true, Some(_)) => text.green().to_string(),
+        _ => text,
+    }
+}
+
+/// Who may use the pool: `-` for a plain pool.
+fn scope(pool: &PoolUsage) -> String {
+    match pool.allocation {
+        "plain" => return "-".to_string(),
+        "pinned-to-all" => return "all services".to_string(),
+        _ => {}
+    }
+    let mut parts = Vec::new();
+    if !pool.namespaces.is_empty() {
+        parts.push(format!("ns:{}", pool.namespaces.join(",")));
+    } else if !pool.namespace_selectors.is_empty() {
+        parts.push(format!(
+            "ns:{} (matches none)",
+            pool.namespace_selectors.join(";")
+        ));
+    }
+    if !pool.service_selectors.is_empty() {
+        parts.push(format!("svc:{}", pool.service_selectors.join(";")));
+    }
+    parts.join(" ")
+}
+
+fn advertised(pool: &PoolUsage, style: Style) -> String {
+    if pool.advertised_by.is_empty() {
+        let none = "<none>";
+        return if style.color {
+            none.red().to_string()
+        } else {
+            none.to_string()
+        };
+    }
+    pool.advertised_by.join(",")
+}
+
+/// MetalLB's own counters as `assigned/available` per family.
+fn metallb_status(pool: &PoolUsage) -> String {
+    let Some(status) = &pool.metallb_status else {
+        return "-".to_string();
+    };
+    let pair = |a: Option<i64>, b: Option<i64>| format!("{}/{}", a.unwrap_or(0), b.unwrap_or(0));
+    format!(
+        "v4 {} v6 {}",
+        pair(status.assigned_ipv4, status.available_ipv4),
+        pair(status.assigned_ipv6, status.available_ipv6)
+    )
+}
+
+pub fn by_namespace(out: &mut impl Write, report: &NamespaceReport) -> Result<()> {
+    if report.namespaces.is_empty() {
+        writeln!(out, "No service holds an address of a MetalLB pool.")?;
+        return Ok(());
+    }
+    let mut rows = Vec::new();
+    for ns in &report.namespaces {
+        for pool in &ns.pools {
+            rows.push(vec![
+                ns.namespace.clone(),
+                pool.pool.clone(),
+                count(pool.addresses),
+                percent(pool.addresses, pool.pool_total),
+                pool.services.len().to_string(),
+            ]);
+        }
+    }
+    out.write_all(
+        layout(
+            &[
+                "NAMESPACE",
+                "POOL",
+                "ADDRESSES",
+                "SHARE-OF-POOL",
+                "SERVICES",
+            ],
+            rows,
+        )
+        .as_bytes(),
+    )?;
+    Ok(())
+}

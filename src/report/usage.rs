@@ -1,0 +1,201 @@
+//! `usage`: every pool with exact counts, scope and advertisements; or, with
+//! `--by-namespace`, the addresses each namespace holds in each pool.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::metallb::addr::{Family, FamilyCounts, Ip};
+use crate::metallb::allocator::Cluster;
+use crate::metallb::reason::Reason;
+use crate::snapshot::PoolStatus;
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageReport {
+    pub metallb_namespace: String,
+    /// Whether MetalLB accepts the configuration; if not, it runs on the last valid one.
+    pub config_valid: bool,
+    pub config_errors: Vec<String>,
+    pub pools: Vec<PoolUsage>,
+    pub warnings: Vec<Reason>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PoolUsage {
+    pub name: String,
+    pub addresses: Vec<String>,
+    pub auto_assign: bool,
+    #[serde(rename = "avoidBuggyIPs")]
+    pub avoid_buggy_ips: bool,
+    /// `null` for a plain pool (no serviceAllocation).
+    pub priority: Option<i64>,
+    /// The allowed-namespace set: explicit namespaces and those the selectors match.
+    pub namespaces: Vec<String>,
+    pub namespace_selectors: Vec<String>,
+    pub service_selectors: Vec<String>,
+    /// `plain`, `pinned` or `pinned-to-all` (priority only).
+    pub allocation: &'static str,
+    pub total: u128,
+    pub used: u128,
+    pub free: u128,
+    pub ipv4: FamilyCounts,
+    pub ipv6: FamilyCounts,
+    /// `L2:<advertisement>` / `BGP:<advertisement>`.
+    pub advertised_by: Vec<String>,
+    pub services: Vec<String>,
+    /// MetalLB's own counters (IPAddressPool.status, v0.15.0+), when present.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metallb_status: Option<PoolStatus>,
+}
+
+impl PoolUsage {
+    /// Use as a percentage, `None` for an empty pool.
+    pub fn use_percent(&self) -> Option<f64> {
+        (self.total > 0).then(|| self.used as f64 * 100.0 / self.total as f64)
+    }
+}
+
+pub fn build(cluster: &Cluster, extra_warnings: Vec<Reason>) -> UsageReport {
+    let config = &cluster.config;
+    let pools = config
+        .pools
+        .iter()
+        .enumerate()
+        .map(|(i, pool)| {
+            let (ipv4, ipv6) = cluster.counts(i);
+            let all = ipv4.plus(ipv6);
+            let mut services: Vec<String> = cluster
+                .holders_of(i)
+                .map(|s| cluster.services[s].key.clone())
+                .collect();
+            services.sort();
+            let alloc = pool.allocation.as_ref();
+            PoolUsage {
+                name: pool.name.clone(),
+                addresses: pool.addresses.clone(),
+                auto_assign: pool.auto_assign,
+                avoid_buggy_ips: pool.space.avoid_buggy,
+                priority: alloc.map(|a| a.priority),
+                namespaces: alloc
+                    .map(|a| a.allowed_namespaces.iter().cloned().collect())
+                    .unwrap_or_default(),
+                namespace_selectors: alloc
+                    .map(|a| a.namespace_selectors.clone())
+                    .unwrap_or_default(),
+                service_selectors: alloc
+                    .filter(|a| !a.matches_everything)
+                    .map(|a| a.service_selectors.iter().map(|s| s.text.clone()).collect())
+                    .unwrap_or_default(),
+                allocation: match alloc {
+                    None => "plain",
+                    Some(a) if a.matches_everything => "pinned-to-all",
+                    Some(_) => "pinned",
+                },
+                total: all.total,
+                used: all.used,
+                free: all.free,
+                ipv4,
+                ipv6,
+                advertised_by: config.advertised_by[i].clone(),
+                services,
+                metallb_status: pool.status.clone(),
+            }
+        })
+        .collect();
+    let mut warnings = config.warnings.clone();
+    warnings.extend(extra_warnings);
+    warnings.extend(cluster.holding_warnings.iter().map(|(_, w)| w.clone()));
+    UsageReport {
+        metallb_namespace: config.metallb_namespace.clone(),
+        config_valid: config.is_valid(),
+        config_errors: config.errors.clone(),
+        pools,
+        warnings,
+    }
+}
+
+/// `usage --by-namespace`: who holds what, per namespace and pool.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NamespaceReport {
+    pub metallb_namespace: String,
+    pub namespaces: Vec<NamespaceUsage>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NamespaceUsage {
+    pub namespace: String,
+    /// Distinct addresses the namespace holds, all pools together.
+    pub addresses: u128,
+    pub services: usize,
+    pub pools: Vec<NamespacePoolUsage>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NamespacePoolUsage {
+    pub pool: String,
+    /// Distinct addresses of the pool held by the namespace's services.
+    pub addresses: u128,
+    pub ipv4: u128,
+    pub ipv6: u128,
+    /// The pool's size, to read the share against.
+    pub pool_total: u128,
+    pub services: Vec<String>,
+}
+
+/// What one namespace holds in one pool: distinct addresses, and its services.
+type Held = (BTreeSet<Ip>, Vec<String>);
+
+pub fn build_by_namespace(cluster: &Cluster, only: Option<&str>) -> NamespaceReport {
+    let mut held: BTreeMap<&str, BTreeMap<usize, Held>> = BTreeMap::new();
+    for (s, pool) in cluster.service_pool.iter().enumerate() {
+        let (Some(pool), facts) = (pool, &cluster.services[s]) else {
+            continue;
+        };
+        if only.is_some_and(|ns| ns != facts.namespace) {
+            continue;
+        }
+        let entry = held
+            .entry(facts.namespace.as_str())
+            .or_default()
+            .entry(*pool)
+            .or_default();
+        entry.0.extend(facts.ingress.iter().copied());
+        entry.1.push(facts.key.clone());
+    }
+    let namespaces = held
+        .into_iter()
+        .map(|(namespace, pools)| {
+            let pools: Vec<NamespacePoolUsage> = pools
+                .into_iter()
+                .map(|(p, (ips, mut services))| {
+                    services.sort();
+                    let ipv4 = ips.iter().filter(|ip| ip.family == Family::V4).count() as u128;
+                    let (v4, v6) = cluster.counts(p);
+                    NamespacePoolUsage {
+                        pool: cluster.config.pools[p].name.clone(),
+                        addresses: ips.len() as u128,
+                        ipv4,
+                        ipv6: ips.len() as u128 - ipv4,
+                        pool_total: v4.total.saturating_add(v6.total),
+                        services,
+                    }
+                })
+                .collect();
+            NamespaceUsage {
+                namespace: namespace.to_string(),
+                addresses: pools.iter().map(|p| p.addresses).sum(),
+                services: pools.iter().map(|p| p.services.len()).sum(),
+                pools,
+            }
+        })
+        .collect();
+    NamespaceReport {
+        metallb_namespace: cluster.config.metallb_namespace.clone(),
+        namespaces,
+    }
+}

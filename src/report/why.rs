@@ -1,0 +1,181 @@
+//! `why`: pool by pool, what MetalLB does with one service and why.
+
+use serde::Serialize;
+
+use crate::metallb::allocator::{Cluster, Mode};
+use crate::metallb::reason::Reason;
+use crate::snapshot::{Event, Snapshot};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum State {
+    /// The service holds ingress IPs.
+    Allocated,
+    /// A LoadBalancer service MetalLB should serve, with no IP.
+    Pending,
+    /// Not type LoadBalancer, or another load-balancer class.
+    NotManaged,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WhyReport {
+    pub service: String,
+    pub state: State,
+    /// The ingress IPs the service holds.
+    pub ips: Vec<String>,
+    /// The pool those addresses belong to.
+    pub pool: Option<String>,
+    /// `ipv4`, `ipv6` or `dual`, from the cluster IPs.
+    pub family: &'static str,
+    pub ip_family_policy: &'static str,
+    /// `requested-ips`, `requested-pool`, `automatic`, or `none` when MetalLB stops earlier.
+    pub mode: &'static str,
+    pub outcome: Outcome,
+    pub pools: Vec<PoolEntry>,
+    pub warnings: Vec<Reason>,
+    pub events: Vec<EventEntry>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Outcome {
+    pub fits: bool,
+    pub pools: Vec<String>,
+    pub ips: Vec<String>,
+    pub reasons: Vec<Reason>,
+    /// The error MetalLB itself reports for this case (its `AllocationFailed` text).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metallb_error: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PoolEntry {
+    pub name: String,
+    pub fits: bool,
+    pub reasons: Vec<Reason>,
+    /// The address(es) this pool would give the service.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ips: Vec<String>,
+    /// Why a pool that fits is not MetalLB's pick.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventEntry {
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub reason: String,
+    pub message: String,
+    pub count: Option<i64>,
+    pub last_seen: Option<String>,
+}
+
+impl WhyReport {
+    /// The contract's `1`: a pending service that fits no pool.
+    pub fn is_problem(&self) -> bool {
+        self.state == State::Pending && !self.outcome.fits
+    }
+}
+
+pub fn build(
+    cluster: &Cluster,
+    snapshot: &Snapshot,
+    service: usize,
+    extra_warnings: Vec<Reason>,
+) -> WhyReport {
+    let facts = &cluster.services[service];
+    let decision = cluster.decide(service);
+    let names = |indices: &[usize]| {
+        indices
+            .iter()
+            .map(|&p| cluster.config.pools[p].name.clone())
+            .collect::<Vec<_>>()
+    };
+    let text =
+        |ips: &[crate::metallb::addr::Ip]| ips.iter().map(ToString::to_string).collect::<Vec<_>>();
+    let svc = &snapshot.services[service];
+    let state = if !facts.is_managed() {
+        State::NotManaged
+    } else if svc.ingress_ips().next().is_some() {
+        State::Allocated
+    } else {
+        State::Pending
+    };
+    let pools = cluster
+        .config
+        .pools
+        .iter()
+        .zip(decision.verdicts)
+        .map(|(pool, v)| PoolEntry {
+            name: pool.name.clone(),
+            fits: v.fits,
+            reasons: v.reasons,
+            ips: text(&v.ips),
+            note: v.note,
+        })
+        .collect();
+    let mut warnings = decision.warnings;
+    warnings.extend(cluster.config.warnings.iter().cloned());
+    warnings.extend(extra_warnings);
+    warnings.extend(
+        cluster
+            .holding_warnings
+            .iter()
+            .filter(|(s, _)| *s == service)
+            .map(|(_, w)| w.clone()),
+    );
+    WhyReport {
+        service: facts.key.clone(),
+        state,
+        ips: svc.ingress_ips().map(str::to_string).collect(),
+        pool: cluster.service_pool[service].map(|p| cluster.config.pools[p].name.clone()),
+        family: facts.family.name(),
+        ip_family_policy: facts.policy.name(),
+        mode: match decision.mode {
+            Mode::Stopped => "none",
+            Mode::RequestedIps => "requested-ips",
+            Mode::RequestedPool => "requested-pool",
+            Mode::Automatic => "automatic",
+        },
+        outcome: Outcome {
+            fits: decision.fits,
+            pools: names(&decision.pools),
+            ips: text(&decision.ips),
+            reasons: decision.reasons,
+            metallb_error: decision
+                .metallb_error
+                .map(|e| format!("Failed to allocate IP for \"{}\": {e}", facts.key)),
+        },
+        pools,
+        warnings,
+        events: events_of(snapshot, &facts.namespace, &svc.metadata.name),
+    }
+}
+
+fn events_of(snapshot: &Snapshot, namespace: &str, name: &str) -> Vec<EventEntry> {
+    let mut events: Vec<&Event> = snapshot
+        .events
+        .iter()
+        .filter(|e| e.involved_object.kind == "Service" && e.involved_object.name == name)
+        .filter(|e| e.involved_object.namespace == namespace || e.metadata.namespace == namespace)
+        .collect();
+    events.sort_by(|a, b| last_seen(a).cmp(&last_seen(b)));
+    events
+        .into_iter()
+        .map(|e| EventEntry {
+            type_: e.type_.clone(),
+            reason: e.reason.clone(),
+            message: e.message.clone(),
+            count: e.count,
+            last_seen: last_seen(e).map(str::to_string),
+        })
+        .collect()
+}
+
+fn last_seen(e: &Event) -> Option<&str> {
+    e.last_timestamp.as_deref().or(e.event_time.as_deref())
+}

@@ -75,6 +75,12 @@ pub fn text(out: &mut impl Write, report: &WhyReport, style: Style) -> Result<()
     if let Some(error) = &outcome.metallb_error {
         writeln!(out, "MetalLB:     {error}")?;
     }
+    if report.state == State::Pending && outcome.fits {
+        writeln!(
+            out,
+            "             MetalLB retries a pending service only when it, another service or the configuration changes"
+        )?;
+    }
     // A gate stops MetalLB before any pool is looked at: the pools add nothing.
     if report.mode != "none" && !report.pools.is_empty() {
         writeln!(out)?;

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::metallb::addr::{Family, FamilyCounts, Ip};
 use crate::metallb::allocator::Cluster;
-use crate::metallb::reason::Reason;
+use crate::metallb::reason::{Code, Reason};
 use crate::snapshot::PoolStatus;
 
 #[derive(Clone, Debug, Serialize)]
@@ -106,6 +106,14 @@ pub fn build(cluster: &Cluster, extra_warnings: Vec<Reason>) -> UsageReport {
         .collect();
     let mut warnings = config.warnings.clone();
     warnings.extend(extra_warnings);
+    for (pool, ads) in config.pools.iter().zip(&config.advertised_by) {
+        if ads.is_empty() {
+            warnings.push(Reason::new(
+                Code::NotAdvertised,
+                format!("no L2Advertisement or BGPAdvertisement announces pool {}: addresses it hands out are unreachable", pool.name),
+            ));
+        }
+    }
     warnings.extend(cluster.holding_warnings.iter().map(|(_, w)| w.clone()));
     UsageReport {
         metallb_namespace: config.metallb_namespace.clone(),

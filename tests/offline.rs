@@ -1,0 +1,670 @@
+//! The built binary on manifests (`-f`): answers, output formats, exit codes and errors.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}\nstderr: {}", self.stdout, self.stderr))
+    }
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn metalpool(args: &[&str]) -> Run {
+    metalpool_with_stdin(args, None)
+}
+
+fn metalpool_with_stdin(args: &[&str], stdin: Option<&str>) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kubectl-metalpool"))
+        .args(args)
+        .current_dir(root())
+        .env_remove("NO_COLOR")
+        .env("KUBECONFIG", "/nonexistent/kubeconfig")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run kubectl-metalpool");
+    let mut pipe = child.stdin.take().unwrap();
+    pipe.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+    drop(pipe);
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().expect("exit code"),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+/// Compares with `tests/golden/<name>.json`; `UPDATE_GOLDEN=1` rewrites it (review the diff).
+fn assert_golden(name: &str, actual: &Value) {
+    let path = root().join("tests/golden").join(format!("{name}.json"));
+    let pretty = serde_json::to_string_pretty(actual).unwrap() + "\n";
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, &pretty).unwrap();
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("missing golden file {}", path.display()));
+    let expected: Value = serde_json::from_str(&expected).unwrap();
+    if &expected != actual {
+        panic!(
+            "{} differs from the golden file; actual:\n{pretty}",
+            path.display()
+        );
+    }
+}
+
+fn pool<'a>(usage: &'a Value, name: &str) -> &'a Value {
+    usage["pools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == name)
+        .unwrap_or_else(|| panic!("pool {name}"))
+}
+
+fn verdict<'a>(why: &'a Value, name: &str) -> &'a Value {
+    why["pools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == name)
+        .unwrap_or_else(|| panic!("pool {name}"))
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// usage
+
+#[test]
+fn usage_on_the_examples() {
+    let run = metalpool(&["usage", "-f", "examples/", "-o", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let usage = run.json();
+    assert_golden("usage-examples", &usage);
+    assert_eq!(usage["metallbNamespace"], "metallb-system");
+    let team_a = pool(&usage, "team-a-ips");
+    assert_eq!(
+        (
+            team_a["total"].as_u64(),
+            team_a["used"].as_u64(),
+            team_a["free"].as_u64()
+        ),
+        (Some(8), Some(8), Some(0))
+    );
+    // Two services share 10.10.50.2: it counts once.
+    let internal = pool(&usage, "internal-ips");
+    assert_eq!(internal["used"], 3);
+    assert_eq!(internal["services"].as_array().unwrap().len(), 4);
+    // avoidBuggyIPs: a /24 gives 254.
+    assert_eq!(pool(&usage, "dev-ips")["total"], 254);
+    // The /64 is exact, not capped like MetalLB's own counters.
+    // Exact integers in the JSON text (a JSON reader with f64 numbers would round them).
+    assert!(
+        run.stdout.contains("\"total\": 18446744073709551632,"),
+        "production-ips total"
+    );
+    assert!(
+        run.stdout.contains("\"total\": 18446744073709551616,"),
+        "production-ips IPv6 total"
+    );
+    assert_eq!(pool(&usage, "premium-ips")["autoAssign"], false);
+    assert_eq!(pool(&usage, "default-ips")["allocation"], "pinned-to-all");
+    assert!(
+        pool(&usage, "dev-ips")["advertisedBy"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn usage_table_looks_like_kubectl() {
+    let run = metalpool(&["usage", "-f", "examples/"]);
+    assert_eq!(run.code, 0);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(lines[0].starts_with("NAME   "), "{}", lines[0]);
+    for header in [
+        "ADDRESSES",
+        "SIZE",
+        "USED",
+        "FREE",
+        "USE%",
+        "AUTO-ASSIGN",
+        "PRIORITY",
+        "SCOPE",
+        "ADVERTISED-BY",
+    ] {
+        assert!(lines[0].contains(header), "missing {header}");
+    }
+    assert_eq!(lines.len(), 9, "a header and eight pools");
+    assert!(
+        !run.stdout.contains('\u{1b}'),
+        "no colour when stdout is not a terminal"
+    );
+    assert!(
+        run.stdout.contains("1.84e19"),
+        "a huge count stays readable"
+    );
+    assert!(lines.iter().all(|l| !l.ends_with(' ')));
+    assert!(
+        run.stderr.contains("not-advertised") || !run.stderr.contains("error"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn usage_wide_and_yaml() {
+    let wide = metalpool(&["usage", "-f", "examples/", "-o", "wide"]);
+    assert!(wide.stdout.lines().next().unwrap().contains("IPV6-USED"));
+    assert!(wide.stdout.contains("1/2^64"));
+    let yaml = metalpool(&["usage", "-f", "examples/", "-o", "yaml"]);
+    assert_eq!(yaml.code, 0);
+    let from_yaml: Value = serde_saphyr::from_str(&yaml.stdout).unwrap();
+    let from_json = metalpool(&["usage", "-f", "examples/", "-o", "json"]).json();
+    assert_eq!(from_yaml["pools"][0]["name"], from_json["pools"][0]["name"]);
+    assert_eq!(
+        from_yaml["pools"].as_array().unwrap().len(),
+        from_json["pools"].as_array().unwrap().len()
+    );
+}
+
+#[test]
+fn usage_by_namespace() {
+    let run = metalpool(&["usage", "--by-namespace", "-f", "examples/", "-o", "json"]);
+    assert_eq!(run.code, 0);
+    let report = run.json();
+    assert_golden("usage-by-namespace", &report);
+    let team_a = report["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["namespace"] == "team-a")
+        .unwrap();
+    assert_eq!(
+        team_a["addresses"], 10,
+        "8 in team-a-ips and 2 in default-ips"
+    );
+    let filtered = metalpool(&[
+        "usage",
+        "--by-namespace",
+        "-n",
+        "team-b",
+        "-f",
+        "examples/",
+        "-o",
+        "json",
+    ])
+    .json();
+    assert_eq!(filtered["namespaces"].as_array().unwrap().len(), 1);
+    let table = metalpool(&["usage", "--by-namespace", "-f", "examples/"]);
+    assert!(table.stdout.starts_with("NAMESPACE"));
+}
+
+#[test]
+fn huge_ipv6_pool_is_exact_and_metallb_objects_default_to_its_namespace() {
+    let run = metalpool(&[
+        "usage",
+        "-f",
+        "tests/fixtures/offline/huge-ipv6.yaml",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(pool(&run.json(), "v6-huge")["used"], 1);
+    assert!(
+        run.stdout
+            .contains("\"total\": 79228162514264337593543950336,"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("\"free\": 79228162514264337593543950335,")
+    );
+}
+
+#[test]
+fn invalid_configuration_is_reported_not_hidden() {
+    let run = metalpool(&[
+        "usage",
+        "-f",
+        "tests/fixtures/offline/invalid-config.yaml",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(run.code, 0);
+    let usage = run.json();
+    assert_eq!(usage["configValid"], false);
+    let errors = strings(&usage["configErrors"]);
+    assert!(
+        errors[0].contains("invalid CIDR \"192.0.2.7\""),
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("overlaps with already defined CIDR \"10.0.0.0/24\""))
+    );
+    let codes: Vec<&str> = usage["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"pool-outside-metallb-namespace"));
+    let table = metalpool(&["usage", "-f", "tests/fixtures/offline/invalid-config.yaml"]);
+    assert!(
+        table
+            .stderr
+            .contains("Warning: MetalLB rejects this configuration"),
+        "{}",
+        table.stderr
+    );
+    let why = metalpool(&[
+        "why",
+        "web",
+        "-f",
+        "tests/fixtures/offline/invalid-config.yaml",
+        "-o",
+        "json",
+    ])
+    .json();
+    assert_eq!(why["outcome"]["reasons"][0]["code"], "config-invalid");
+}
+
+#[test]
+fn metallb_namespace_flag() {
+    let run = metalpool(&[
+        "usage",
+        "-f",
+        "examples/",
+        "--metallb-namespace",
+        "metallb",
+        "-o",
+        "json",
+    ]);
+    let usage = run.json();
+    assert!(usage["pools"].as_array().unwrap().is_empty());
+    assert_eq!(usage["metallbNamespace"], "metallb");
+    let table = metalpool(&["usage", "-f", "examples/", "--metallb-namespace", "metallb"]);
+    assert!(
+        table
+            .stdout
+            .contains("No IPAddressPool in namespace metallb")
+    );
+    assert!(table.stderr.contains("pool-outside-metallb-namespace"));
+}
+
+// ---------------------------------------------------------------------------------------
+// why
+
+#[test]
+fn why_pending_services_of_the_examples() {
+    let cases = [
+        (
+            "team-b",
+            "batch",
+            1,
+            vec!["pool-exhausted", "namespace-not-allowed"],
+        ),
+        (
+            "trading",
+            "risk-engine",
+            1,
+            vec!["requested-ip-not-in-any-pool"],
+        ),
+        ("web", "legacy-app", 1, vec!["requested-ip-not-in-any-pool"]),
+        ("dev", "preview-2", 1, vec!["pool-not-found"]),
+    ];
+    for (ns, name, code, reasons) in cases {
+        let run = metalpool(&[
+            "why",
+            &format!("svc/{name}"),
+            "-n",
+            ns,
+            "-f",
+            "examples/",
+            "-o",
+            "json",
+        ]);
+        assert_eq!(run.code, code, "{ns}/{name}: {}", run.stderr);
+        let why = run.json();
+        assert_golden(&format!("why-{ns}-{name}"), &why);
+        assert_eq!(why["state"], "pending");
+        assert_eq!(why["outcome"]["fits"], false);
+        let codes: Vec<&str> = why["outcome"]["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["code"].as_str().unwrap())
+            .collect();
+        assert_eq!(codes, reasons, "{ns}/{name}");
+        assert_eq!(
+            why["pools"].as_array().unwrap().len(),
+            8,
+            "one entry per pool"
+        );
+    }
+}
+
+#[test]
+fn why_overflow_into_plain_pools_is_a_random_choice() {
+    let run = metalpool(&[
+        "why",
+        "app-9",
+        "-n",
+        "team-a",
+        "-f",
+        "examples/",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(
+        run.code, 0,
+        "pending but would fit: not a problem MetalLB cannot solve"
+    );
+    let why = run.json();
+    assert_golden("why-team-a-app-9", &why);
+    assert_eq!(
+        strings(&why["outcome"]["pools"]),
+        ["dev-ips", "internal-ips", "public-ips"]
+    );
+    assert!(why["outcome"]["ips"].as_array().unwrap().is_empty());
+    assert_eq!(
+        verdict(&why, "team-a-ips")["reasons"][0]["code"],
+        "pool-exhausted"
+    );
+    assert_eq!(
+        verdict(&why, "default-ips")["reasons"][0]["code"],
+        "pool-exhausted"
+    );
+    assert_eq!(
+        verdict(&why, "premium-ips")["reasons"][0]["code"],
+        "auto-assign-disabled"
+    );
+    assert_eq!(
+        verdict(&why, "team-b-ips")["reasons"][0]["code"],
+        "namespace-not-allowed"
+    );
+    assert_eq!(verdict(&why, "public-ips")["ips"][0], "203.0.113.3");
+    let codes: Vec<&str> = why["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["code"].as_str().unwrap())
+        .collect();
+    assert!(
+        codes.contains(&"not-advertised"),
+        "dev-ips is a possible pick and nobody announces it"
+    );
+}
+
+#[test]
+fn why_allocated_service() {
+    let run = metalpool(&[
+        "why",
+        "service/storefront",
+        "-n",
+        "shop-prod",
+        "-f",
+        "examples/",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(run.code, 0);
+    let why = run.json();
+    assert_eq!(why["state"], "allocated");
+    assert_eq!(why["pool"], "production-ips");
+    assert_eq!(why["family"], "dual");
+    assert_eq!(strings(&why["ips"]), ["172.16.0.0", "2001:db8:100::"]);
+    assert_eq!(
+        strings(&why["outcome"]["ips"]),
+        ["172.16.0.0", "2001:db8:100::"],
+        "its own addresses come back first"
+    );
+}
+
+#[test]
+fn why_not_managed_service() {
+    let why = metalpool(&[
+        "why",
+        "internal-cache",
+        "-n",
+        "team-a",
+        "-f",
+        "examples/",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(why.code, 0);
+    let why = why.json();
+    assert_eq!(why["state"], "not-managed");
+    assert_eq!(why["outcome"]["reasons"][0]["code"], "not-load-balancer");
+}
+
+#[test]
+fn why_table() {
+    let run = metalpool(&["why", "svc/batch", "-n", "team-b", "-f", "examples/"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stdout.contains("State:       pending"));
+    assert!(run.stdout.contains("MetalLB:     Failed to allocate IP for \"team-b/batch\": no available IPs in pool team-a-ips"));
+    assert!(run.stdout.contains("team-a-ips   no"));
+    let yaml = metalpool(&[
+        "why",
+        "svc/batch",
+        "-n",
+        "team-b",
+        "-f",
+        "examples/",
+        "-o",
+        "yaml",
+    ]);
+    let parsed: Value = serde_saphyr::from_str(&yaml.stdout).unwrap();
+    assert_eq!(parsed["state"], "pending");
+}
+
+#[test]
+fn appendix_b_through_the_binary() {
+    let why = |name: &str, ns: &str| {
+        let dir = if ns == "apps" {
+            "tests/fixtures/offline/appendix-b/sharing"
+        } else {
+            "tests/fixtures/offline/appendix-b/pinned"
+        };
+        metalpool(&["why", name, "-n", ns, "-f", dir, "-o", "json"]).json()
+    };
+    assert_eq!(
+        strings(&why("s2", "apps")["outcome"]["ips"]),
+        ["10.0.0.0"],
+        "same key, other port: shared"
+    );
+    assert_eq!(
+        strings(&why("s3", "apps")["outcome"]["ips"]),
+        ["10.0.0.1"],
+        "port conflict moves it on"
+    );
+    assert_eq!(
+        strings(&why("s5", "apps")["outcome"]["ips"]),
+        ["10.0.0.1"],
+        "another backend cannot share .0"
+    );
+    assert_eq!(
+        strings(&why("second", "team-a")["outcome"]["pools"]),
+        ["b"],
+        "d is full, b has priority 5"
+    );
+    assert_eq!(
+        strings(&why("other", "team-b")["outcome"]["pools"]),
+        ["c"],
+        "team-b falls back to the plain pool"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// input and errors
+
+#[test]
+fn stdin_and_kubectl_list_dumps() {
+    let pools = std::fs::read_to_string(
+        root().join("tests/fixtures/offline/appendix-b/pinned/pinned.json"),
+    )
+    .unwrap();
+    let run = metalpool_with_stdin(&["usage", "-f", "-", "-o", "json"], Some(&pools));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json()["pools"].as_array().unwrap().len(), 4);
+    let yaml_list = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: metallb.io/v1beta1\n  kind: IPAddressPool\n  metadata: {name: p, namespace: metallb-system}\n  spec: {addresses: [10.0.0.0/24]}\n";
+    let run = metalpool_with_stdin(&["usage", "-f", "-", "-o", "json"], Some(yaml_list));
+    assert_eq!(pool(&run.json(), "p")["total"], 256);
+}
+
+fn temp_file(name: &str, text: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    (dir, path)
+}
+
+fn assert_one_line_error(run: &Run, code: i32, needles: &[&str]) {
+    assert_eq!(run.code, code, "stderr: {}", run.stderr);
+    assert_eq!(run.stderr.lines().count(), 1, "one line: {}", run.stderr);
+    for needle in needles {
+        assert!(
+            run.stderr.contains(needle),
+            "{needle:?} missing from {}",
+            run.stderr
+        );
+    }
+    assert!(
+        !run.stderr.contains("panicked") && !run.stderr.contains("{ "),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn malformed_yaml_names_the_file_and_line() {
+    let (_dir, path) = temp_file(
+        "broken.yaml",
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: x\n  labels: [unclosed\n",
+    );
+    let run = metalpool(&["usage", "-f", path.to_str().unwrap()]);
+    assert_one_line_error(&run, 2, &["broken.yaml:"]);
+    let line: String = run
+        .stderr
+        .split("broken.yaml:")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    assert!(!line.is_empty(), "a line number: {}", run.stderr);
+}
+
+#[test]
+fn malformed_json_names_the_file_and_line() {
+    let (_dir, path) = temp_file("dump.json", "{\n  \"kind\": \"List\",\n  \"items\": [\n}\n");
+    let run = metalpool(&["usage", "-f", path.to_str().unwrap()]);
+    assert_one_line_error(&run, 2, &["dump.json:4:"]);
+}
+
+#[test]
+fn wrongly_typed_field_names_file_line_object_and_field() {
+    let text = "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\napiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: p, namespace: metallb-system}\nspec:\n  addresses: [10.0.0.0/24]\n  autoAssign: maybe\n";
+    let (_dir, path) = temp_file("pools.yaml", text);
+    let run = metalpool(&["usage", "-f", path.to_str().unwrap()]);
+    assert_one_line_error(
+        &run,
+        2,
+        &[
+            "pools.yaml: line 5",
+            "IPAddressPool metallb-system/p",
+            "spec.autoAssign",
+        ],
+    );
+}
+
+#[test]
+fn missing_file_and_empty_directory() {
+    let run = metalpool(&["usage", "-f", "no/such/file.yaml"]);
+    assert_one_line_error(&run, 2, &["no/such/file.yaml"]);
+    let dir = tempfile::tempdir().unwrap();
+    let run = metalpool(&["usage", "-f", dir.path().to_str().unwrap()]);
+    assert_one_line_error(&run, 2, &["no .yaml, .yml or .json file"]);
+}
+
+#[test]
+fn unknown_service_and_bad_arguments() {
+    let run = metalpool(&["why", "svc/nope", "-n", "team-a", "-f", "examples/"]);
+    assert_one_line_error(&run, 2, &["service team-a/nope not found"]);
+    let run = metalpool(&["why", "app-1", "-f", "examples/"]);
+    assert_one_line_error(
+        &run,
+        2,
+        &["service default/app-1 not found", "namespace team-a"],
+    );
+    let run = metalpool(&["why", "deploy/x", "-f", "examples/"]);
+    assert_one_line_error(&run, 2, &["svc/NAME"]);
+    let run = metalpool(&["usage", "--bogus"]);
+    assert_eq!(run.code, 2);
+}
+
+#[test]
+fn help_and_version() {
+    let run = metalpool(&["--help"]);
+    assert_eq!(run.code, 0);
+    assert!(
+        run.stdout
+            .contains("kubectl metalpool why svc/web -n team-a")
+    );
+    let run = metalpool(&["--version"]);
+    assert_eq!(run.code, 0);
+    assert!(run.stdout.contains(env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn files_in_a_directory_are_read_recursively_and_only_manifests() {
+    let dir = tempfile::tempdir().unwrap();
+    let nested = dir.path().join("a/b");
+    std::fs::create_dir_all(&nested).unwrap();
+    std::fs::write(nested.join("pool.yml"), "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: deep, namespace: metallb-system}\nspec: {addresses: [10.0.0.0/30]}\n").unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "not: [yaml").unwrap();
+    let usage = metalpool(&["usage", "-f", dir.path().to_str().unwrap(), "-o", "json"]).json();
+    assert_eq!(pool(&usage, "deep")["total"], 4);
+}
+
+#[test]
+fn output_to_a_closed_pipe_is_not_an_error() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kubectl-metalpool"))
+        .args(["usage", "-f", "examples/", "-o", "json"])
+        .current_dir(root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+    assert!(Path::new(env!("CARGO_BIN_EXE_kubectl-metalpool")).exists());
+}

@@ -18,6 +18,8 @@ pub struct Cluster {
     holdings: Vec<BTreeMap<Ip, Vec<usize>>>,
     /// Per service: the pool its addresses are counted in.
     pub service_pool: Vec<Option<usize>>,
+    /// Per pool: the services holding its addresses, in input order.
+    pool_services: Vec<Vec<usize>>,
     /// Addresses services hold that MetalLB will take away (§6.1), by service.
     pub holding_warnings: Vec<(usize, Reason)>,
 }
@@ -178,6 +180,7 @@ impl Cluster {
             .collect();
         let mut holdings = vec![BTreeMap::new(); config.pools.len()];
         let mut service_pool = vec![None; services.len()];
+        let mut pool_services = vec![Vec::new(); config.pools.len()];
         let mut holding_warnings = Vec::new();
         for (i, s) in services.iter().enumerate() {
             if !s.holds_addresses() {
@@ -189,6 +192,7 @@ impl Cluster {
                         holdings[pool].entry(*ip).or_insert_with(Vec::new).push(i);
                     }
                     service_pool[i] = Some(pool);
+                    pool_services[pool].push(i);
                 }
                 Err(why) => holding_warnings.push((
                     i,
@@ -208,6 +212,7 @@ impl Cluster {
             services,
             holdings,
             service_pool,
+            pool_services,
             holding_warnings,
         }
     }
@@ -256,11 +261,7 @@ impl Cluster {
 
     /// Indices of the services holding addresses of a pool.
     pub fn holders_of(&self, pool: usize) -> impl Iterator<Item = usize> + '_ {
-        self.service_pool
-            .iter()
-            .enumerate()
-            .filter(move |(_, p)| **p == Some(pool))
-            .map(|(i, _)| i)
+        self.pool_services[pool].iter().copied()
     }
 
     /// Whether service `s` may use `ip` held by `others` (§5): sharing first, then ports.

@@ -774,6 +774,22 @@ mod tests {
     }
 
     #[test]
+    fn advertisements_outside_the_namespace_are_reported() {
+        let mut elsewhere = ad("stray", &[], vec![]);
+        elsewhere.metadata.namespace = "default".into();
+        let mut snap = snapshot(vec![cr("a", &["10.0.0.0/24"])]);
+        snap.bgp_advertisements = vec![elsewhere];
+        let warnings = advertisement_warnings(&snap, "metallb-system");
+        assert_eq!(warnings.len(), 1);
+        assert_eq!(warnings[0].code, Code::AdvertisementOutsideMetallbNamespace);
+        let config = Config::load(&snap, "metallb-system");
+        assert!(
+            config.advertised_by[0].is_empty(),
+            "an ignored advertisement announces nothing"
+        );
+    }
+
+    #[test]
     fn advertisement_coverage() {
         let mut labelled = cr("edge", &["10.1.0.0/24"]);
         labelled.metadata.labels = labels(&[("tier", "edge")]);

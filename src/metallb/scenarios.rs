@@ -845,3 +845,52 @@ fn huge_ipv6_pool_counts_exactly() {
     assert_eq!(v6.used, 1);
     assert_eq!(v6.free, (1u128 << 96) - 1);
 }
+
+#[test]
+fn prefer_dual_stack_falls_back_to_the_primary_family_first() {
+    let mut s = dual(svc("a/s"), "PreferDualStack");
+    s.spec.ip_families = vec!["IPv6".into(), "IPv4".into()];
+    let world = World::new(
+        vec![
+            pool("v4", &["192.0.2.0/24"]),
+            pool("v6", &["2001:db8::/64"]),
+        ],
+        vec![s],
+    );
+    let (d, c) = world.decide("a/s");
+    assert_eq!(pool_names(&d, &c), ["v6"], "IPv6 is the primary family");
+    assert_eq!(d.ips, ips(&["2001:db8::"]));
+}
+
+#[test]
+fn negative_priority_makes_the_order_undefined() {
+    let world = World::new(
+        vec![
+            pinned("best", &["10.0.0.0/24"], Some(1), &["t"]),
+            pinned("odd", &["10.0.1.0/24"], Some(-5), &["t"]),
+        ],
+        vec![svc("t/s")],
+    );
+    let (d, c) = world.decide("t/s");
+    assert_eq!(pool_names(&d, &c), ["best", "odd"]);
+    assert!(
+        c.config
+            .warnings
+            .iter()
+            .any(|w| w.code == Code::NegativePriority)
+    );
+}
+
+#[test]
+fn require_dual_stack_with_one_family_left_is_exhausted() {
+    let world = World::new(
+        vec![pool("both", &["198.51.100.0/32", "2001:db8::/120"])],
+        vec![
+            holding(svc("a/holder"), &["198.51.100.0"]),
+            dual(svc("a/s"), "RequireDualStack"),
+        ],
+    );
+    let (d, c) = world.decide("a/s");
+    assert!(!d.fits);
+    assert_eq!(verdict_codes(&d, &c, "both"), [Code::PoolExhausted]);
+}

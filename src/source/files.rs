@@ -5,11 +5,16 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use serde::de::DeserializeOwned;
+use std::borrow::Cow;
+
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::error::Error;
-use crate::snapshot::{Advertisement, Event, IpAddressPool, Namespace, Service, Snapshot};
+use crate::snapshot::{
+    Advertisement, Event, IpAddressPool, Metadata, Namespace, Service, Snapshot,
+};
 
 /// Extensions read from directories; files named explicitly are read whatever their name.
 const MANIFEST_EXTENSIONS: [&str; 3] = ["yaml", "yml", "json"];
@@ -93,7 +98,44 @@ struct Objects {
     by_identity: HashMap<Identity, Object>,
 }
 
-type Identity = (&'static str, String, String);
+type Identity = (Kind, String, String);
+
+/// The kinds the plugin reads; every other kind is skipped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Kind {
+    Pool,
+    L2,
+    Bgp,
+    Service,
+    Namespace,
+    Event,
+}
+
+impl Kind {
+    fn of(kind: &str, api_version: &str) -> Option<Kind> {
+        let group = api_version.split_once('/').map_or("", |(g, _)| g);
+        match (kind, group) {
+            ("IPAddressPool", "metallb.io") => Some(Kind::Pool),
+            ("L2Advertisement", "metallb.io") => Some(Kind::L2),
+            ("BGPAdvertisement", "metallb.io") => Some(Kind::Bgp),
+            ("Service", "") => Some(Kind::Service),
+            ("Namespace", "") => Some(Kind::Namespace),
+            ("Event", "") => Some(Kind::Event),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Pool => "IPAddressPool",
+            Kind::L2 => "L2Advertisement",
+            Kind::Bgp => "BGPAdvertisement",
+            Kind::Service => "Service",
+            Kind::Namespace => "Namespace",
+            Kind::Event => "Event",
+        }
+    }
+}
 
 /// One object, typed.
 enum Object {
@@ -106,23 +148,35 @@ enum Object {
 }
 
 impl Object {
-    /// Converts a JSON object of a known kind, reporting the path of a wrongly typed field
-    /// (`spec.autoAssign: invalid type…`).
-    fn convert(kind: &str, object: Value) -> Result<(&'static str, Object), String> {
-        fn typed<T: DeserializeOwned>(object: Value) -> Result<T, String> {
-            serde_path_to_error::deserialize::<_, T>(object).map_err(|e| {
-                let path = e.path().to_string();
-                format!("{path}: {}", e.into_inner())
-            })
+    /// Deserializes an object of a known kind straight from the parser, keeping the path of
+    /// a wrongly typed field (`spec.autoAssign`).
+    fn read<'de, D: Deserializer<'de>>(
+        kind: Kind,
+        de: D,
+    ) -> Result<Object, serde_path_to_error::Error<D::Error>> {
+        fn typed<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+            de: D,
+        ) -> Result<T, serde_path_to_error::Error<D::Error>> {
+            serde_path_to_error::deserialize(de)
         }
         Ok(match kind {
-            "IPAddressPool" => ("IPAddressPool", Object::Pool(typed(object)?)),
-            "L2Advertisement" => ("L2Advertisement", Object::L2(typed(object)?)),
-            "BGPAdvertisement" => ("BGPAdvertisement", Object::Bgp(typed(object)?)),
-            "Service" => ("Service", Object::Service(typed(object)?)),
-            "Namespace" => ("Namespace", Object::Namespace(typed(object)?)),
-            _ => ("Event", Object::Event(typed(object)?)),
+            Kind::Pool => Object::Pool(typed(de)?),
+            Kind::L2 => Object::L2(typed(de)?),
+            Kind::Bgp => Object::Bgp(typed(de)?),
+            Kind::Service => Object::Service(typed(de)?),
+            Kind::Namespace => Object::Namespace(typed(de)?),
+            Kind::Event => Object::Event(typed(de)?),
         })
+    }
+
+    fn metadata_mut(&mut self) -> &mut Metadata {
+        match self {
+            Object::Pool(o) => &mut o.metadata,
+            Object::L2(o) | Object::Bgp(o) => &mut o.metadata,
+            Object::Service(o) => &mut o.metadata,
+            Object::Namespace(o) => &mut o.metadata,
+            Object::Event(o) => &mut o.metadata,
+        }
     }
 }
 
@@ -151,6 +205,49 @@ impl Objects {
     }
 }
 
+/// What identifies a document: enough to dispatch it without building a tree.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Head<'a> {
+    #[serde(default, borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    api_version: Option<Cow<'a, str>>,
+    /// The items of a `kind: List`.
+    #[serde(default, borrow)]
+    items: Option<Vec<&'a RawValue>>,
+    #[serde(default, borrow)]
+    metadata: Option<HeadMetadata<'a>>,
+}
+
+#[derive(Deserialize)]
+struct HeadMetadata<'a> {
+    #[serde(default, borrow)]
+    name: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    namespace: Option<Cow<'a, str>>,
+}
+
+/// `field.path: message`, without the parser's own position (it is given in front).
+fn field_error<E: std::fmt::Display>(e: &serde_path_to_error::Error<E>) -> String {
+    let path = e.path().to_string();
+    let inner = strip_position(&e.inner().to_string());
+    if path == "." {
+        inner
+    } else {
+        format!("{path}: {inner}")
+    }
+}
+
+/// `Kind namespace/name` for messages.
+fn describe(kind: Kind, namespace: Option<&str>, name: Option<&str>) -> String {
+    match (namespace.filter(|n| !n.is_empty()), name) {
+        (Some(ns), Some(name)) => format!("{} {ns}/{name}", kind.name()),
+        (None, Some(name)) => format!("{} {name}", kind.name()),
+        _ => kind.name().to_string(),
+    }
+}
+
 impl Reader<'_> {
     fn parse_file(&mut self, path: &Path) -> Result<(), Error> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::input(path.display(), e))?;
@@ -161,129 +258,182 @@ impl Reader<'_> {
         let is_json = path.extension().is_some_and(|e| e == "json")
             || text.trim_start().starts_with(['{', '[']);
         if is_json {
-            for (index, document) in serde_json::Deserializer::from_str(text)
-                .into_iter::<Value>()
-                .enumerate()
-            {
-                let document = document.map_err(|e| {
-                    Error::input(
-                        format!("{}:{}:{}", path.display(), e.line(), e.column()),
-                        strip_position(&e.to_string()),
-                    )
-                })?;
-                self.add_document(path, &format!("document {}", index + 1), document)?;
-            }
-            return Ok(());
+            self.parse_json(path, text)
+        } else {
+            self.parse_yaml(path, text)
         }
+    }
+
+    /// JSON (one or more concatenated documents): each object is deserialized straight from
+    /// the text, with no intermediate tree; errors carry the line of the whole file.
+    fn parse_json(&mut self, path: &Path, text: &str) -> Result<(), Error> {
+        let mut lines = LineCounter::new(text);
+        let mut place = |raw: &RawValue, e: Option<&serde_json::Error>| {
+            let line = lines.line_at(offset_in(text, raw)) + e.map_or(0, |e| e.line() - 1);
+            format!("{}:{line}", path.display())
+        };
+        for document in serde_json::Deserializer::from_str(text).into_iter::<&RawValue>() {
+            let document = document.map_err(|e| {
+                Error::input(
+                    format!("{}:{}:{}", path.display(), e.line(), e.column()),
+                    strip_position(&e.to_string()),
+                )
+            })?;
+            let head: Head = serde_json::from_str(document.get()).map_err(|e| {
+                Error::input(place(document, Some(&e)), strip_position(&e.to_string()))
+            })?;
+            let objects = match head.kind.as_deref() {
+                Some(kind) if kind.ends_with("List") => head.items.unwrap_or_default(),
+                _ => vec![document],
+            };
+            for raw in objects {
+                let head: Head = serde_json::from_str(raw.get()).map_err(|e| {
+                    Error::input(place(raw, Some(&e)), strip_position(&e.to_string()))
+                })?;
+                let Some(kind) = Kind::of(
+                    head.kind.as_deref().unwrap_or(""),
+                    head.api_version.as_deref().unwrap_or(""),
+                ) else {
+                    continue;
+                };
+                let meta = head.metadata.as_ref();
+                match Object::read(kind, &mut serde_json::Deserializer::from_str(raw.get())) {
+                    Ok(object) => self.add_object(|| place(raw, None), kind, object)?,
+                    Err(e) => {
+                        let what = describe(
+                            kind,
+                            meta.and_then(|m| m.namespace.as_deref()),
+                            meta.and_then(|m| m.name.as_deref()),
+                        );
+                        return Err(Error::input(
+                            place(raw, Some(e.inner())),
+                            format!("{what}: {}", field_error(&e)),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// YAML: multi-document, each document a tree first (YAML needs it for anchors and
+    /// tags), then typed.
+    fn parse_yaml(&mut self, path: &Path, text: &str) -> Result<(), Error> {
         let documents: Vec<serde_saphyr::Spanned<Value>> =
             serde_saphyr::from_multiple_with_options(text, yaml_options())
                 .map_err(|e| yaml_error(path, &e))?;
         for document in documents {
-            self.add_document(
-                path,
-                &format!("line {}", document.referenced.line()),
-                document.value,
-            )?;
-        }
-        Ok(())
-    }
-
-    /// One YAML/JSON document: an object, a `kind: List`, or nothing.
-    fn add_document(&mut self, path: &Path, at: &str, document: Value) -> Result<(), Error> {
-        match document {
-            Value::Null => Ok(()),
-            Value::Object(_)
-                if document
-                    .get("kind")
-                    .and_then(Value::as_str)
-                    .is_some_and(|k| k.ends_with("List")) =>
-            {
-                let items = document
-                    .get("items")
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default();
-                for (i, item) in items.into_iter().enumerate() {
-                    self.add_object(path, &format!("{at}, item {}", i + 1), item)?;
+            let place = format!("{}: line {}", path.display(), document.referenced.line());
+            match document.value {
+                Value::Null => {}
+                Value::Object(mut map) => {
+                    let kind_text = map.get("kind").and_then(Value::as_str).unwrap_or_default();
+                    if kind_text.ends_with("List") {
+                        let items = match map.remove("items") {
+                            Some(Value::Array(items)) => items,
+                            _ => Vec::new(),
+                        };
+                        for (i, item) in items.into_iter().enumerate() {
+                            self.add_yaml_object(&format!("{place}, item {}", i + 1), item)?;
+                        }
+                    } else {
+                        self.add_yaml_object(&place, Value::Object(map))?;
+                    }
                 }
-                Ok(())
+                _ => {
+                    return Err(Error::input(
+                        place,
+                        "expected a Kubernetes object (a mapping with kind)",
+                    ));
+                }
             }
-            Value::Object(_) => self.add_object(path, at, document),
-            _ => Err(Error::input(
-                format!("{}: {at}", path.display()),
-                "expected a Kubernetes object (a mapping with kind)",
-            )),
+        }
+        Ok(())
+    }
+
+    fn add_yaml_object(&mut self, place: &str, object: Value) -> Result<(), Error> {
+        let text = |key: &str| object.get(key).and_then(Value::as_str).unwrap_or_default();
+        let Some(kind) = Kind::of(text("kind"), text("apiVersion")) else {
+            return Ok(());
+        };
+        let meta = |key: &str| {
+            object
+                .get("metadata")
+                .and_then(|m| m.get(key))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+        let what = describe(kind, meta("namespace").as_deref(), meta("name").as_deref());
+        match Object::read(kind, object) {
+            Ok(typed) => self.add_object(|| place.to_string(), kind, typed),
+            Err(e) => Err(Error::input(place, format!("{what}: {}", field_error(&e)))),
         }
     }
 
-    fn add_object(&mut self, path: &Path, at: &str, mut object: Value) -> Result<(), Error> {
-        let kind = object
-            .get("kind")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        let api_version = object
-            .get("apiVersion")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        let group = api_version.split_once('/').map_or("", |(g, _)| g);
-        let relevant = match kind.as_str() {
-            "IPAddressPool" | "L2Advertisement" | "BGPAdvertisement" => group == "metallb.io",
-            "Service" | "Namespace" | "Event" => group.is_empty(),
-            _ => false,
+    /// Places an object where `kubectl apply` would, then keeps it.
+    /// `place` names where the object was read; it is only built for an error.
+    fn add_object(
+        &mut self,
+        place: impl FnOnce() -> String,
+        kind: Kind,
+        mut object: Object,
+    ) -> Result<(), Error> {
+        let default_namespace = match kind {
+            Kind::Namespace => "",
+            Kind::Pool | Kind::L2 | Kind::Bgp => &self.namespaces.metallb,
+            Kind::Service | Kind::Event => &self.namespaces.default,
         };
-        if !relevant {
-            return Ok(());
+        let metadata = object.metadata_mut();
+        if metadata.namespace.is_empty() {
+            metadata.namespace = default_namespace.to_string();
         }
-        let default_namespace = match kind.as_str() {
-            "Namespace" => "",
-            "IPAddressPool" | "L2Advertisement" | "BGPAdvertisement" => &self.namespaces.metallb,
-            _ => &self.namespaces.default,
-        };
-        let metadata = object.get_mut("metadata").and_then(Value::as_object_mut);
-        let name = metadata
-            .as_ref()
-            .and_then(|m| m.get("name"))
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        let where_ = format!("{}: {at}", path.display());
-        let Some(metadata) = metadata else {
-            return Err(Error::input(where_, format!("{kind} has no metadata")));
-        };
-        if !default_namespace.is_empty()
-            && metadata
-                .get("namespace")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .is_empty()
-        {
-            metadata.insert(
-                "namespace".into(),
-                Value::String(default_namespace.to_string()),
-            );
+        if metadata.name.is_empty() {
+            return Err(Error::input(
+                place(),
+                format!("{} has no metadata.name", kind.name()),
+            ));
         }
-        let namespace = metadata
-            .get("namespace")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        let describe = || {
-            format!(
-                "{kind} {}",
-                if namespace.is_empty() {
-                    name.clone()
-                } else {
-                    format!("{namespace}/{name}")
-                }
-            )
-        };
-        let (kind, typed) = Object::convert(&kind, object)
-            .map_err(|e| Error::input(&where_, format!("{}: {e}", describe())))?;
-        self.objects.insert((kind, namespace, name), typed);
+        let id = (kind, metadata.namespace.clone(), metadata.name.clone());
+        self.objects.insert(id, object);
         Ok(())
     }
+}
+
+/// Line numbers of byte offsets met in ascending order, counted once over the text.
+struct LineCounter<'a> {
+    text: &'a str,
+    offset: usize,
+    line: usize,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(text: &'a str) -> LineCounter<'a> {
+        LineCounter {
+            text,
+            offset: 0,
+            line: 1,
+        }
+    }
+
+    /// The 1-based line of `offset`; offsets before the last one asked restart the count.
+    fn line_at(&mut self, offset: usize) -> usize {
+        if offset < self.offset {
+            *self = LineCounter::new(self.text);
+        }
+        self.line += self.text.as_bytes()[self.offset..offset]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count();
+        self.offset = offset;
+        self.line
+    }
+}
+
+/// Byte offset of a borrowed slice inside the text it was parsed from.
+fn offset_in(text: &str, raw: &RawValue) -> usize {
+    (raw.get().as_ptr() as usize)
+        .saturating_sub(text.as_ptr() as usize)
+        .min(text.len())
 }
 
 /// Large dumps are normal input: lift the parser's default limits on documents and nodes,

@@ -1,0 +1,4 @@
+//! Helpers shared by the integration tests (`mod support;`).
+
+pub mod apiserver;
+pub mod kubectl;

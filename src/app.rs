@@ -11,11 +11,16 @@ use crate::metallb::service::Context;
 use crate::render::{self, Format, Style};
 use crate::report;
 use crate::source;
+use crate::source::cluster::Target;
 
 /// Runs the command; returns the exit code of a completed run.
 pub fn run(cli: &Cli, out: &mut impl Write, err: &mut impl Write) -> Result<i32> {
     let settings = Settings::resolve(&cli.global)?;
-    let loaded = source::load(&settings)?;
+    let target = match &cli.command {
+        Command::Why { service } => Some(Target { namespace: settings.namespace.clone(), name: parse_service_ref(service)? }),
+        _ => None,
+    };
+    let loaded = source::load(&settings, target.as_ref())?;
     let snapshot = &loaded.snapshot;
     let ctx = Context {
         lb_class: loaded.lb_class.clone(),
@@ -23,7 +28,8 @@ pub fn run(cli: &Cli, out: &mut impl Write, err: &mut impl Write) -> Result<i32>
     };
     let config = Config::load(snapshot, &loaded.metallb_namespace);
     let cluster = Cluster::new(snapshot, config, &ctx);
-    let extra = advertisement_warnings(snapshot, &loaded.metallb_namespace);
+    let mut extra = loaded.notes.clone();
+    extra.extend(advertisement_warnings(snapshot, &loaded.metallb_namespace));
     let style = Style {
         color: settings.color,
     };

@@ -7,6 +7,7 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
+use ipnet::{Ipv4Subnets, Ipv6Subnets};
 use serde::Serialize;
 
 /// An address family, in MetalLB's words.
@@ -314,33 +315,18 @@ fn parse_range(start: &str, end: &str) -> Result<Entry, EntryError> {
     })
 }
 
-/// The minimal ascending list of aligned blocks covering exactly `[start, end]` (§2.2).
+/// The minimal ascending list of aligned blocks covering exactly `[start, end]` (§2.2), as
+/// MetalLB's summariser gives them.
 pub fn summarize(start: Ip, end: Ip) -> Vec<Block> {
     debug_assert_eq!(start.family, end.family);
-    let family = start.family;
-    let bits = family.bits();
-    let mut blocks = Vec::new();
-    let mut cur = start.value;
-    loop {
-        // Largest block aligned at `cur` that does not pass `end`.
-        let align = cur.trailing_zeros().min(bits);
-        let remaining = end.value - cur; // span minus one
-        let fit = if remaining == u128::MAX {
-            128
-        } else {
-            127 - (remaining + 1).leading_zeros()
-        };
-        let host_bits = align.min(fit);
-        let prefix = (bits - host_bits) as u8;
-        let block = Block {
-            first: Ip { family, value: cur },
-            prefix,
-        };
-        blocks.push(block);
-        match block.last().next() {
-            Some(next) if next.value <= end.value => cur = next.value,
-            _ => return blocks,
-        }
+    match (start.to_std(), end.to_std()) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => Ipv4Subnets::new(a, b, 0)
+            .map(|net| Block { first: Ip::from(net.network()), prefix: net.prefix_len() })
+            .collect(),
+        (IpAddr::V6(a), IpAddr::V6(b)) => Ipv6Subnets::new(a, b, 0)
+            .map(|net| Block { first: Ip::v6(u128::from(net.network())), prefix: net.prefix_len() })
+            .collect(),
+        _ => Vec::new(),
     }
 }
 

@@ -57,8 +57,14 @@ pub enum Code {
     PreferDualStackSingleClusterIp,
     /// A service holds an address MetalLB will take away on its next reconcile (§6.1).
     AllocationNotValid,
-    /// The class-less default: MetalLB runs with `--lb-class` but the service has no class.
-    MissingLoadBalancerClass,
+    /// Live: MetalLB's controller Deployment was not found; the default namespace is assumed.
+    MetallbNotDetected,
+    /// Live: a cluster-wide list was forbidden; only the MetalLB namespace was read.
+    ClusterScopeForbidden,
+    /// Live: the service's events could not be read.
+    EventsUnavailable,
+    /// MetalLB's own `IPAddressPool.status` differs from the exact counts.
+    StatusDisagrees,
 }
 
 impl Code {

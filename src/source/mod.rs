@@ -1,10 +1,12 @@
 //! Where a snapshot comes from: manifests (`-f`) or a live cluster. The only module that
 //! reads files or talks to the API server.
 
+pub mod cluster;
+pub mod detect;
 pub mod files;
 
 use crate::cli::Settings;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::snapshot::Snapshot;
 
 /// MetalLB's namespace when nothing else says otherwise (the upstream manifests' choice).
@@ -18,9 +20,13 @@ pub struct Loaded {
     pub lb_class: Option<String>,
     /// The namespace `why` looks in without `-n`: the context's, else `default`.
     pub default_namespace: String,
+    /// What reading noticed: degraded permissions, an undetected MetalLB…
+    pub notes: Vec<crate::metallb::reason::Reason>,
 }
 
-pub fn load(settings: &Settings) -> Result<Loaded> {
+/// Reads the snapshot; `target` is the service `why` explains (read even when it is not a
+/// LoadBalancer, with its events).
+pub fn load(settings: &Settings, target: Option<&cluster::Target>) -> Result<Loaded> {
     if settings.offline() {
         let metallb_namespace = settings
             .metallb_namespace
@@ -40,9 +46,8 @@ pub fn load(settings: &Settings) -> Result<Loaded> {
             metallb_namespace,
             lb_class: settings.lb_class.clone(),
             default_namespace,
+            notes: Vec::new(),
         });
     }
-    Err(Error::Cluster(
-        "reading a live cluster is not available in this build; use -f with manifests".to_string(),
-    ))
+    cluster::load(settings, target)
 }

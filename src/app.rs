@@ -17,7 +17,10 @@ use crate::source::cluster::Target;
 pub fn run(cli: &Cli, out: &mut impl Write, err: &mut impl Write) -> Result<i32> {
     let settings = Settings::resolve(&cli.global)?;
     let target = match &cli.command {
-        Command::Why { service } => Some(Target { namespace: settings.namespace.clone(), name: parse_service_ref(service)? }),
+        Command::Why { service } => Some(Target {
+            namespace: settings.namespace.clone(),
+            name: parse_service_ref(service)?,
+        }),
         _ => None,
     };
     let loaded = source::load(&settings, target.as_ref())?;
@@ -54,6 +57,14 @@ pub fn run(cli: &Cli, out: &mut impl Write, err: &mut impl Write) -> Result<i32>
                 Format::Json => render::json(out, &report)?,
                 Format::Yaml => render::yaml(out, &report)?,
                 _ => render::usage::by_namespace(out, &report)?,
+            }
+            Ok(exit::OK)
+        }
+        Command::Dump => {
+            let list = report::dump::build(snapshot);
+            match settings.format {
+                Format::Json => render::json(out, &list)?,
+                _ => render::yaml(out, &list)?,
             }
             Ok(exit::OK)
         }

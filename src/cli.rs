@@ -114,6 +114,12 @@ pub enum Command {
         #[arg(value_name = "SERVICE")]
         service: String,
     },
+    /// Write what was read as a `kind: List` (YAML, or JSON with -o json) that -f reads back
+    #[command(after_help = "Examples:
+  # Attach to a bug report, or analyse offline later
+  kubectl metalpool dump > cluster.yaml
+  kubectl metalpool why svc/web -n team-a -f cluster.yaml")]
+    Dump,
 }
 
 /// What the command will do, resolved from the flags and the environment.

@@ -668,3 +668,110 @@ fn output_to_a_closed_pipe_is_not_an_error() {
     assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
     assert!(Path::new(env!("CARGO_BIN_EXE_kubectl-metalpool")).exists());
 }
+
+#[test]
+fn dump_reads_back_to_the_same_answers() {
+    let dump = metalpool(&["dump", "-f", "examples/"]);
+    assert_eq!(dump.code, 0, "{}", dump.stderr);
+    assert!(dump.stdout.starts_with("apiVersion: v1\n"));
+    let direct = metalpool(&["usage", "-f", "examples/", "-o", "json"]);
+    let again = metalpool_with_stdin(&["usage", "-f", "-", "-o", "json"], Some(&dump.stdout));
+    assert_eq!(again.json(), direct.json());
+    let why_direct = metalpool(&[
+        "why",
+        "batch",
+        "-n",
+        "team-b",
+        "-f",
+        "examples/",
+        "-o",
+        "json",
+    ]);
+    let why_again = metalpool_with_stdin(
+        &["why", "batch", "-n", "team-b", "-f", "-", "-o", "json"],
+        Some(&dump.stdout),
+    );
+    assert_eq!(why_again.json(), why_direct.json());
+    let as_json = metalpool(&["dump", "-f", "examples/", "-o", "json"]).json();
+    assert_eq!(as_json["kind"], "List");
+}
+
+#[test]
+fn metallb_status_is_shown_and_checked_against_exact_counts() {
+    let run = metalpool(&[
+        "usage",
+        "-f",
+        "tests/fixtures/offline/status-and-events.yaml",
+        "-o",
+        "json",
+    ]);
+    let usage = run.json();
+    assert_eq!(
+        pool(&usage, "v6")["metallbStatus"]["availableIPv6"].as_i64(),
+        Some(i64::MAX)
+    );
+    let warning = usage["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["code"] == "status-disagrees")
+        .expect("a status-disagrees warning");
+    let message = warning["message"].as_str().unwrap();
+    assert!(
+        message.contains("availableIPv6 9223372036854775807 (exact 18446744073709551616)"),
+        "{message}"
+    );
+    assert!(message.contains("caps IPv6"), "{message}");
+    assert!(
+        !message.contains("IPv4"),
+        "the IPv4 counters agree: {message}"
+    );
+    let wide = metalpool(&[
+        "usage",
+        "-f",
+        "tests/fixtures/offline/status-and-events.yaml",
+        "-o",
+        "wide",
+    ]);
+    assert!(
+        wide.stdout.contains("v4 1/0 v6 0/9223372036854775807"),
+        "{}",
+        wide.stdout
+    );
+}
+
+#[test]
+fn why_shows_events_and_explains_old_metallb_messages() {
+    let run = metalpool(&[
+        "why",
+        "wants-v6",
+        "-n",
+        "apps",
+        "-f",
+        "tests/fixtures/offline/status-and-events.yaml",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(run.code, 1);
+    let why = run.json();
+    assert_eq!(why["outcome"]["reasons"][0]["code"], "pool-exhausted");
+    let event = &why["events"][0];
+    assert_eq!(event["reason"], "AllocationFailed");
+    assert_eq!(event["count"], 4);
+    assert!(
+        event["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("no free address of the service's IP family")
+    );
+    let table = metalpool(&[
+        "why",
+        "wants-v6",
+        "-n",
+        "apps",
+        "-f",
+        "tests/fixtures/offline/status-and-events.yaml",
+    ]);
+    assert!(table.stdout.contains("Events:"));
+    assert!(table.stdout.contains("AllocationFailed"));
+}

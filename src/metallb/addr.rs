@@ -321,10 +321,16 @@ pub fn summarize(start: Ip, end: Ip) -> Vec<Block> {
     debug_assert_eq!(start.family, end.family);
     match (start.to_std(), end.to_std()) {
         (IpAddr::V4(a), IpAddr::V4(b)) => Ipv4Subnets::new(a, b, 0)
-            .map(|net| Block { first: Ip::from(net.network()), prefix: net.prefix_len() })
+            .map(|net| Block {
+                first: Ip::from(net.network()),
+                prefix: net.prefix_len(),
+            })
             .collect(),
         (IpAddr::V6(a), IpAddr::V6(b)) => Ipv6Subnets::new(a, b, 0)
-            .map(|net| Block { first: Ip::v6(u128::from(net.network())), prefix: net.prefix_len() })
+            .map(|net| Block {
+                first: Ip::v6(u128::from(net.network())),
+                prefix: net.prefix_len(),
+            })
             .collect(),
         _ => Vec::new(),
     }

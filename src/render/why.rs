@@ -131,20 +131,38 @@ pub fn text(out: &mut impl Write, report: &WhyReport, style: Style) -> Result<()
             .events
             .iter()
             .map(|e| {
+                let message = match &e.explanation {
+                    Some(meaning) => format!("{} ({meaning})", e.message),
+                    None => e.message.clone(),
+                };
                 vec![
                     e.type_.clone(),
                     e.reason.clone(),
-                    e.last_seen.clone().unwrap_or_else(|| "-".into()),
+                    e.last_seen.as_deref().map_or("-".to_string(), age),
                     e.count.map_or("-".to_string(), |c| c.to_string()),
-                    e.message.clone(),
+                    message,
                 ]
             })
             .collect();
-        for line in layout(&["TYPE", "REASON", "LAST-SEEN", "COUNT", "MESSAGE"], rows).lines() {
+        for line in layout(&["TYPE", "REASON", "AGE", "COUNT", "MESSAGE"], rows).lines() {
             writeln!(out, "  {line}")?;
         }
     }
     Ok(())
+}
+
+/// kubectl's age of a timestamp: `45s`, `12m`, `5h`, `3d`; the text itself if unreadable.
+fn age(timestamp: &str) -> String {
+    let Ok(then) = timestamp.parse::<jiff::Timestamp>() else {
+        return timestamp.to_string();
+    };
+    let seconds = (jiff::Timestamp::now().as_second() - then.as_second()).max(0);
+    match seconds {
+        s if s < 120 => format!("{s}s"),
+        s if s < 7200 => format!("{}m", s / 60),
+        s if s < 172_800 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
 }
 
 fn reason_text(reason: &Reason) -> String {

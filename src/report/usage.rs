@@ -59,7 +59,7 @@ impl PoolUsage {
 
 pub fn build(cluster: &Cluster, extra_warnings: Vec<Reason>) -> UsageReport {
     let config = &cluster.config;
-    let pools = config
+    let pools: Vec<PoolUsage> = config
         .pools
         .iter()
         .enumerate()
@@ -106,6 +106,9 @@ pub fn build(cluster: &Cluster, extra_warnings: Vec<Reason>) -> UsageReport {
         .collect();
     let mut warnings = config.warnings.clone();
     warnings.extend(extra_warnings);
+    for (pool, usage) in config.pools.iter().zip(&pools) {
+        warnings.extend(status_disagreement(pool.space.avoid_buggy, usage));
+    }
     for (pool, ads) in config.pools.iter().zip(&config.advertised_by) {
         if ads.is_empty() {
             warnings.push(Reason::new(
@@ -122,6 +125,42 @@ pub fn build(cluster: &Cluster, extra_warnings: Vec<Reason>) -> UsageReport {
         pools,
         warnings,
     }
+}
+
+/// MetalLB's own counters (`IPAddressPool.status`) against the exact ones, and why they
+/// differ (metallb-semantics.md §3.2, §3.4).
+fn status_disagreement(avoid_buggy: bool, usage: &PoolUsage) -> Option<Reason> {
+    let status = usage.metallb_status.as_ref()?;
+    let exact = |n: u128| i128::try_from(n).unwrap_or(i128::MAX);
+    let pairs = [
+        ("assignedIPv4", status.assigned_ipv4, usage.ipv4.used),
+        ("availableIPv4", status.available_ipv4, usage.ipv4.free),
+        ("assignedIPv6", status.assigned_ipv6, usage.ipv6.used),
+        ("availableIPv6", status.available_ipv6, usage.ipv6.free),
+    ];
+    let differing: Vec<String> = pairs
+        .iter()
+        .filter(|(_, theirs, ours)| i128::from(theirs.unwrap_or(0)) != exact(*ours))
+        .map(|(field, theirs, ours)| format!("{field} {} (exact {ours})", theirs.unwrap_or(0)))
+        .collect();
+    if differing.is_empty() {
+        return None;
+    }
+    let why = if usage.ipv6.total >= 1 << 62 {
+        "MetalLB caps IPv6 blocks of /66 and wider at 2^63-1 and its sums can overflow"
+    } else if avoid_buggy {
+        "MetalLB miscounts avoidBuggyIPs in blocks longer than /24"
+    } else {
+        "the status lags behind, or MetalLB has not accepted some allocations"
+    };
+    Some(Reason::new(
+        Code::StatusDisagrees,
+        format!(
+            "MetalLB's status of pool {} says {}: {why}",
+            usage.name,
+            differing.join(", ")
+        ),
+    ))
 }
 
 /// `usage --by-namespace`: who holds what, per namespace and pool.

@@ -72,6 +72,18 @@ pub struct EventEntry {
     pub message: String,
     pub count: Option<i64>,
     pub last_seen: Option<String>,
+    /// What a cryptic message of an older MetalLB means.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<String>,
+}
+
+/// MetalLB before 0.16 reports an exhausted or wrong-family requested pool with this text.
+const NIL_IP_MESSAGE: &str = "[\"<nil>\"] is not allowed in config";
+
+fn explain(message: &str) -> Option<String> {
+    message.contains(NIL_IP_MESSAGE).then(|| {
+        "MetalLB before 0.16 words it this way: the requested pool (metallb.io/address-pool) has no free address of the service's IP family".to_string()
+    })
 }
 
 impl WhyReport {
@@ -172,6 +184,7 @@ fn events_of(snapshot: &Snapshot, namespace: &str, name: &str) -> Vec<EventEntry
             message: e.message.clone(),
             count: e.count,
             last_seen: last_seen(e).map(str::to_string),
+            explanation: explain(&e.message),
         })
         .collect()
 }

@@ -21,7 +21,9 @@ use super::{DEFAULT_METALLB_NAMESPACE, Loaded};
 use crate::cli::{Connection, Settings};
 use crate::error::{Error, Result};
 use crate::metallb::reason::{Code, Reason};
-use crate::snapshot::{Advertisement, Event, IpAddressPool, Metadata, Namespace, Service, Snapshot};
+use crate::snapshot::{
+    Advertisement, Event, IpAddressPool, Metadata, Namespace, Service, Snapshot,
+};
 
 /// Page size of every list, as kubectl uses.
 const PAGE_SIZE: u32 = 500;
@@ -45,18 +47,36 @@ pub fn load(settings: &Settings, target: Option<&Target>) -> Result<Loaded> {
 
 async fn read(settings: &Settings, target: Option<&Target>) -> Result<Loaded> {
     let (client, server, context_namespace) = connect(&settings.connection).await?;
-    let reader = Reader { client, server, timeout: settings.connection.request_timeout, progress: Progress::start() };
+    let reader = Reader {
+        client,
+        server,
+        timeout: settings.connection.request_timeout,
+        progress: Progress::start(),
+    };
     let default_namespace = settings.namespace.clone().unwrap_or(context_namespace);
-    let target = target.map(|t| Target { namespace: Some(t.namespace.clone().unwrap_or(default_namespace.clone())), name: t.name.clone() });
+    let target = target.map(|t| Target {
+        namespace: Some(t.namespace.clone().unwrap_or(default_namespace.clone())),
+        name: t.name.clone(),
+    });
 
     let (detected, pools, l2, bgp, services, namespaces, states, target_service, events) = tokio::join!(
         reader.detect(settings),
         reader.list::<IpAddressPool>(METALLB_API, "ipaddresspools", None, ListParams::default()),
         reader.list::<Advertisement>(METALLB_API, "l2advertisements", None, ListParams::default()),
-        reader.list::<Advertisement>(METALLB_API, "bgpadvertisements", None, ListParams::default()),
+        reader.list::<Advertisement>(
+            METALLB_API,
+            "bgpadvertisements",
+            None,
+            ListParams::default()
+        ),
         reader.services(),
         reader.list::<Namespace>("/api/v1", "namespaces", None, ListParams::default()),
-        reader.list::<ConfigurationState>(METALLB_API, "configurationstates", None, ListParams::default()),
+        reader.list::<ConfigurationState>(
+            METALLB_API,
+            "configurationstates",
+            None,
+            ListParams::default()
+        ),
         reader.target_service(target.as_ref()),
         reader.events(target.as_ref()),
     );
@@ -70,13 +90,20 @@ async fn read(settings: &Settings, target: Option<&Target>) -> Result<Loaded> {
             (DEFAULT_METALLB_NAMESPACE.to_string(), None)
         }
     };
-    let metallb_namespace = settings.metallb_namespace.clone().unwrap_or(metallb_namespace);
+    let metallb_namespace = settings
+        .metallb_namespace
+        .clone()
+        .unwrap_or(metallb_namespace);
     let lb_class = settings.lb_class.clone().or(lb_class);
 
     // MetalLB objects: cluster-wide to warn about strays; the MetalLB namespace alone when
     // a cluster-wide list is forbidden.
     let mut metallb_lists = Vec::new();
-    for (list, resource) in [(pools.map(Lists::Pools), "ipaddresspools"), (l2.map(Lists::Ads), "l2advertisements"), (bgp.map(Lists::Ads), "bgpadvertisements")] {
+    for (list, resource) in [
+        (pools.map(Lists::Pools), "ipaddresspools"),
+        (l2.map(Lists::Ads), "l2advertisements"),
+        (bgp.map(Lists::Ads), "bgpadvertisements"),
+    ] {
         let list = match list {
             Err(e) if e.status == Some(403) => {
                 notes.push(Reason::new(
@@ -84,8 +111,24 @@ async fn read(settings: &Settings, target: Option<&Target>) -> Result<Loaded> {
                     format!("cannot list {resource} in all namespaces; read only namespace {metallb_namespace}, so {resource} elsewhere go unnoticed"),
                 ));
                 match resource {
-                    "ipaddresspools" => reader.list(METALLB_API, resource, Some(&metallb_namespace), ListParams::default()).await.map(Lists::Pools),
-                    _ => reader.list(METALLB_API, resource, Some(&metallb_namespace), ListParams::default()).await.map(Lists::Ads),
+                    "ipaddresspools" => reader
+                        .list(
+                            METALLB_API,
+                            resource,
+                            Some(&metallb_namespace),
+                            ListParams::default(),
+                        )
+                        .await
+                        .map(Lists::Pools),
+                    _ => reader
+                        .list(
+                            METALLB_API,
+                            resource,
+                            Some(&metallb_namespace),
+                            ListParams::default(),
+                        )
+                        .await
+                        .map(Lists::Ads),
                 }
             }
             other => other,
@@ -93,7 +136,11 @@ async fn read(settings: &Settings, target: Option<&Target>) -> Result<Loaded> {
         metallb_lists.push(list.map_err(|e| e.into_error(&reader.server()))?);
     }
     let mut snapshot = Snapshot::default();
-    for (list, resource) in metallb_lists.into_iter().zip(["ipaddresspools", "l2advertisements", "bgpadvertisements"]) {
+    for (list, resource) in
+        metallb_lists
+            .into_iter()
+            .zip(["ipaddresspools", "l2advertisements", "bgpadvertisements"])
+    {
         match (list, resource) {
             (Lists::Pools(p), _) => snapshot.pools = p,
             (Lists::Ads(a), "l2advertisements") => snapshot.l2_advertisements = a,
@@ -103,7 +150,11 @@ async fn read(settings: &Settings, target: Option<&Target>) -> Result<Loaded> {
     snapshot.services = services.map_err(|e| e.into_error(&reader.server()))?;
     match target_service {
         Ok(Some(svc)) => {
-            if !snapshot.services.iter().any(|s| s.metadata.key() == svc.metadata.key()) {
+            if !snapshot
+                .services
+                .iter()
+                .any(|s| s.metadata.key() == svc.metadata.key())
+            {
                 snapshot.services.push(svc);
             }
         }
@@ -125,25 +176,46 @@ async fn read(settings: &Settings, target: Option<&Target>) -> Result<Loaded> {
         }
         Err(e) => notes.push(Reason::new(
             Code::NamespacesUnknown,
-            format!("cannot read namespaces ({}): namespaceSelectors of pools cannot be evaluated", e.short()),
+            format!(
+                "cannot read namespaces ({}): namespaceSelectors of pools cannot be evaluated",
+                e.short()
+            ),
         )),
     }
     match events {
         Ok(list) => snapshot.events = list,
-        Err(e) => notes.push(Reason::new(Code::EventsUnavailable, format!("cannot read the service's events: {}", e.short()))),
+        Err(e) => notes.push(Reason::new(
+            Code::EventsUnavailable,
+            format!("cannot read the service's events: {}", e.short()),
+        )),
     }
     // ConfigurationState (v0.15.3+): MetalLB's own verdict on its configuration.
     if let Ok(states) = states {
-        for state in states.iter().filter(|s| s.metadata.namespace == metallb_namespace && s.metadata.name == "controller") {
+        for state in states.iter().filter(|s| {
+            s.metadata.namespace == metallb_namespace && s.metadata.name == "controller"
+        }) {
             if state.status.result.as_deref() == Some("Invalid") {
                 notes.push(Reason::new(
                     Code::ConfigInvalid,
-                    format!("MetalLB's ConfigurationState says the configuration is invalid: {}", state.status.error_summary.as_deref().unwrap_or("no summary")),
+                    format!(
+                        "MetalLB's ConfigurationState says the configuration is invalid: {}",
+                        state
+                            .status
+                            .error_summary
+                            .as_deref()
+                            .unwrap_or("no summary")
+                    ),
                 ));
             }
         }
     }
-    Ok(Loaded { snapshot, metallb_namespace, lb_class, default_namespace, notes })
+    Ok(Loaded {
+        snapshot,
+        metallb_namespace,
+        lb_class,
+        default_namespace,
+        notes,
+    })
 }
 
 enum Lists {
@@ -154,9 +226,15 @@ enum Lists {
 /// Builds the client as kubectl would from the connection flags.
 async fn connect(conn: &Connection) -> Result<(Client, String, String)> {
     if !conn.as_groups.is_empty() && conn.as_user.is_none() {
-        return Err(Error::Usage("--as-group needs --as: a group is impersonated together with a user".to_string()));
+        return Err(Error::Usage(
+            "--as-group needs --as: a group is impersonated together with a user".to_string(),
+        ));
     }
-    let options = KubeConfigOptions { context: conn.context.clone(), cluster: conn.cluster.clone(), user: conn.user.clone() };
+    let options = KubeConfigOptions {
+        context: conn.context.clone(),
+        cluster: conn.cluster.clone(),
+        user: conn.user.clone(),
+    };
     let mut config = match read_kubeconfig(conn)? {
         Some(kubeconfig) => Config::from_custom_kubeconfig(kubeconfig, &options)
             .await
@@ -170,7 +248,8 @@ async fn connect(conn: &Connection) -> Result<(Client, String, String)> {
     };
     if let Some(user) = &conn.as_user {
         config.auth_info.impersonate = Some(user.clone());
-        config.auth_info.impersonate_groups = (!conn.as_groups.is_empty()).then(|| conn.as_groups.clone());
+        config.auth_info.impersonate_groups =
+            (!conn.as_groups.is_empty()).then(|| conn.as_groups.clone());
     }
     if conn.insecure_skip_tls_verify {
         config.accept_invalid_certs = true;
@@ -180,8 +259,13 @@ async fn connect(conn: &Connection) -> Result<(Client, String, String)> {
         config.read_timeout = Some(timeout);
     }
     let namespace = config.default_namespace.clone();
-    let server = config.cluster_url.to_string().trim_end_matches('/').to_string();
-    let client = Client::try_from(config).map_err(|e| Error::Cluster(format!("cannot build the client: {}", chain(&e))))?;
+    let server = config
+        .cluster_url
+        .to_string()
+        .trim_end_matches('/')
+        .to_string();
+    let client = Client::try_from(config)
+        .map_err(|e| Error::Cluster(format!("cannot build the client: {}", chain(&e))))?;
     Ok((client, server, namespace))
 }
 
@@ -189,14 +273,25 @@ async fn connect(conn: &Connection) -> Result<(Client, String, String)> {
 /// does), else `~/.kube/config`; `None` when there is none (then in-cluster).
 fn read_kubeconfig(conn: &Connection) -> Result<Option<Kubeconfig>> {
     let invalid = |path: &PathBuf, e: kube::config::KubeconfigError| {
-        Error::Cluster(format!("cannot read kubeconfig {}: {}", path.display(), chain(&e)))
+        Error::Cluster(format!(
+            "cannot read kubeconfig {}: {}",
+            path.display(),
+            chain(&e)
+        ))
     };
     if let Some(path) = &conn.kubeconfig {
-        return Kubeconfig::read_from(path).map(Some).map_err(|e| invalid(path, e));
+        return Kubeconfig::read_from(path)
+            .map(Some)
+            .map_err(|e| invalid(path, e));
     }
     let paths: Vec<PathBuf> = match std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
-        Some(list) => std::env::split_paths(&list).filter(|p| !p.as_os_str().is_empty()).collect(),
-        None => std::env::home_dir().map(|h| h.join(".kube").join("config")).into_iter().collect(),
+        Some(list) => std::env::split_paths(&list)
+            .filter(|p| !p.as_os_str().is_empty())
+            .collect(),
+        None => std::env::home_dir()
+            .map(|h| h.join(".kube").join("config"))
+            .into_iter()
+            .collect(),
     };
     let mut merged: Option<Kubeconfig> = None;
     for path in paths.iter().filter(|p| p.exists()) {
@@ -236,7 +331,9 @@ impl Failure {
         };
         let what = format!("{} {} {scope}", self.verb, self.resource);
         Error::Cluster(match self.status {
-            Some(401) => format!("the API server at {server} rejected the credentials (401 Unauthorized): log in again or check the kubeconfig user"),
+            Some(401) => format!(
+                "the API server at {server} rejected the credentials (401 Unauthorized): log in again or check the kubeconfig user"
+            ),
             Some(403) => format!(
                 "forbidden: RBAC does not allow {what} ({}); grant it, see the ClusterRole in docs/rbac.yaml",
                 self.message
@@ -246,7 +343,10 @@ impl Failure {
                 self.resource
             ),
             Some(code) => format!("{what} failed: {code} {}", self.message),
-            None if self.timed_out => format!("the API server at {server} did not answer in time while trying to {what}: {}", self.message),
+            None if self.timed_out => format!(
+                "the API server at {server} did not answer in time while trying to {what}: {}",
+                self.message
+            ),
             None => format!("cannot reach the API server at {server}: {}", self.message),
         })
     }
@@ -304,7 +404,13 @@ impl Reader {
         self.server.clone()
     }
 
-    async fn call<T: DeserializeOwned>(&self, request: http::Request<Vec<u8>>, verb: &'static str, resource: &str, namespace: Option<&str>) -> std::result::Result<T, Failure> {
+    async fn call<T: DeserializeOwned>(
+        &self,
+        request: http::Request<Vec<u8>>,
+        verb: &'static str,
+        resource: &str,
+        namespace: Option<&str>,
+    ) -> std::result::Result<T, Failure> {
         let failure = |status, message: String, timed_out| Failure {
             status,
             verb,
@@ -317,7 +423,13 @@ impl Reader {
         let result = match self.timeout {
             Some(limit) => match tokio::time::timeout(limit, call).await {
                 Ok(r) => r,
-                Err(_) => return Err(failure(None, format!("no answer within {}", humanize(limit)), true)),
+                Err(_) => {
+                    return Err(failure(
+                        None,
+                        format!("no answer within {}", humanize(limit)),
+                        true,
+                    ));
+                }
             },
             None => call.await,
         };
@@ -332,12 +444,28 @@ impl Reader {
     }
 
     /// Every item of a list, page by page (`limit` + `continue`).
-    async fn list<T: DeserializeOwned>(&self, api: &str, resource: &str, namespace: Option<&str>, params: ListParams) -> std::result::Result<Vec<T>, Failure> {
+    async fn list<T: DeserializeOwned>(
+        &self,
+        api: &str,
+        resource: &str,
+        namespace: Option<&str>,
+        params: ListParams,
+    ) -> std::result::Result<Vec<T>, Failure> {
         let path = match namespace {
             Some(ns) => format!("{api}/namespaces/{ns}/{resource}"),
             None => format!("{api}/{resource}"),
         };
-        let qualified = if api.starts_with("/apis/") { format!("{resource}.{}", api.trim_start_matches("/apis/").split('/').next().unwrap_or("")) } else { resource.to_string() };
+        let qualified = if api.starts_with("/apis/") {
+            format!(
+                "{resource}.{}",
+                api.trim_start_matches("/apis/")
+                    .split('/')
+                    .next()
+                    .unwrap_or("")
+            )
+        } else {
+            resource.to_string()
+        };
         let mut params = params.limit(PAGE_SIZE);
         let mut items = Vec::new();
         loop {
@@ -366,31 +494,46 @@ impl Reader {
     async fn services(&self) -> std::result::Result<Vec<Service>, Failure> {
         let filtered = ListParams::default().fields("spec.type=LoadBalancer");
         match self.list("/api/v1", "services", None, filtered).await {
-            Err(e) if e.status == Some(400) => self.list("/api/v1", "services", None, ListParams::default()).await,
+            Err(e) if e.status == Some(400) => {
+                self.list("/api/v1", "services", None, ListParams::default())
+                    .await
+            }
             other => other,
         }
     }
 
     /// The service `why` names, whatever its type (the LoadBalancer list may not hold it).
-    async fn target_service(&self, target: Option<&Target>) -> std::result::Result<Option<Service>, Failure> {
+    async fn target_service(
+        &self,
+        target: Option<&Target>,
+    ) -> std::result::Result<Option<Service>, Failure> {
         let Some(t) = target else { return Ok(None) };
         let ns = t.namespace.as_deref().unwrap_or("default");
         let path = format!("/api/v1/namespaces/{ns}/services");
-        let request = Request::new(&path).get(&t.name, &Default::default()).map_err(|e| Failure {
-            status: None,
-            verb: "get",
-            resource: "services".into(),
-            namespace: Some(ns.to_string()),
-            message: e.to_string(),
-            timed_out: false,
-        })?;
-        self.call(request, "get", "services", Some(ns)).await.map(Some)
+        let request = Request::new(&path)
+            .get(&t.name, &Default::default())
+            .map_err(|e| Failure {
+                status: None,
+                verb: "get",
+                resource: "services".into(),
+                namespace: Some(ns.to_string()),
+                message: e.to_string(),
+                timed_out: false,
+            })?;
+        self.call(request, "get", "services", Some(ns))
+            .await
+            .map(Some)
     }
 
     async fn events(&self, target: Option<&Target>) -> std::result::Result<Vec<Event>, Failure> {
-        let Some(t) = target else { return Ok(Vec::new()) };
+        let Some(t) = target else {
+            return Ok(Vec::new());
+        };
         let ns = t.namespace.as_deref().unwrap_or("default");
-        let params = ListParams::default().fields(&format!("involvedObject.kind=Service,involvedObject.name={}", t.name));
+        let params = ListParams::default().fields(&format!(
+            "involvedObject.kind=Service,involvedObject.name={}",
+            t.name
+        ));
         self.list("/api/v1", "events", Some(ns), params).await
     }
 
@@ -401,7 +544,15 @@ impl Reader {
         }
         let mut last_failure = None;
         for selector in CONTROLLER_SELECTORS {
-            match self.list::<Deployment>("/apis/apps/v1", "deployments", None, ListParams::default().labels(selector)).await {
+            match self
+                .list::<Deployment>(
+                    "/apis/apps/v1",
+                    "deployments",
+                    None,
+                    ListParams::default().labels(selector),
+                )
+                .await
+            {
                 Ok(found) => {
                     if let Some(deployment) = found.first() {
                         let d = detect(deployment);
@@ -412,8 +563,12 @@ impl Reader {
             }
         }
         Detection::Fallback(match last_failure {
-            Some(why) => format!("cannot look for MetalLB's controller ({why}); assuming namespace {DEFAULT_METALLB_NAMESPACE} (use --metallb-namespace)"),
-            None => format!("no MetalLB controller Deployment found; assuming namespace {DEFAULT_METALLB_NAMESPACE} (use --metallb-namespace)"),
+            Some(why) => format!(
+                "cannot look for MetalLB's controller ({why}); assuming namespace {DEFAULT_METALLB_NAMESPACE} (use --metallb-namespace)"
+            ),
+            None => format!(
+                "no MetalLB controller Deployment found; assuming namespace {DEFAULT_METALLB_NAMESPACE} (use --metallb-namespace)"
+            ),
         })
     }
 }
@@ -433,7 +588,11 @@ fn chain(error: &(dyn std::error::Error + 'static)) -> String {
 }
 
 fn humanize(d: Duration) -> String {
-    if d.subsec_millis() == 0 { format!("{}s", d.as_secs()) } else { format!("{}ms", d.as_millis()) }
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}ms", d.as_millis())
+    }
 }
 
 /// "Reading…" on stderr when reading takes more than a second and stderr is a terminal.
@@ -448,18 +607,29 @@ impl Progress {
         let read = Arc::new(AtomicUsize::new(0));
         let shown = Arc::new(AtomicBool::new(false));
         if !std::io::stderr().is_terminal() {
-            return Progress { read, shown, task: None };
+            return Progress {
+                read,
+                shown,
+                task: None,
+            };
         }
         let (counter, flag) = (read.clone(), shown.clone());
         let task = tokio::spawn(async move {
             tokio::time::sleep(Duration::from_secs(1)).await;
             loop {
                 flag.store(true, Ordering::Relaxed);
-                eprint!("\rReading the cluster… {} services", counter.load(Ordering::Relaxed));
+                eprint!(
+                    "\rReading the cluster… {} services",
+                    counter.load(Ordering::Relaxed)
+                );
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
         });
-        Progress { read, shown, task: Some(task) }
+        Progress {
+            read,
+            shown,
+            task: Some(task),
+        }
     }
 
     fn add(&self, total: usize) {

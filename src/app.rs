@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use crate::cli::{Cli, Command, Settings, parse_service_ref};
+use crate::complete;
 use crate::error::{Error, Result, exit};
 use crate::metallb::allocator::Cluster;
 use crate::metallb::config::{Config, advertisement_warnings};
@@ -15,6 +16,14 @@ use crate::source::cluster::Target;
 
 /// Runs the command; returns the exit code of a completed run.
 pub fn run(cli: &Cli, out: &mut impl Write, err: &mut impl Write) -> Result<i32> {
+    if let Command::Completion { shell } = &cli.command {
+        out.write_all(
+            complete::script(shell.name())
+                .unwrap_or_default()
+                .as_bytes(),
+        )?;
+        return Ok(exit::OK);
+    }
     let settings = Settings::resolve(&cli.global)?;
     let target = match &cli.command {
         Command::Why { service } => Some(Target {
@@ -39,8 +48,12 @@ pub fn run(cli: &Cli, out: &mut impl Write, err: &mut impl Write) -> Result<i32>
     match &cli.command {
         Command::Usage {
             by_namespace: false,
+            pools,
         } => {
-            let report = report::usage::build(&cluster, extra);
+            let mut report = report::usage::build(&cluster, extra);
+            if !pools.is_empty() {
+                keep_pools(&mut report, pools)?;
+            }
             match settings.format {
                 Format::Json => render::json(out, &report)?,
                 Format::Yaml => render::yaml(out, &report)?,
@@ -51,7 +64,9 @@ pub fn run(cli: &Cli, out: &mut impl Write, err: &mut impl Write) -> Result<i32>
             }
             Ok(exit::OK)
         }
-        Command::Usage { by_namespace: true } => {
+        Command::Usage {
+            by_namespace: true, ..
+        } => {
             let report = report::usage::build_by_namespace(&cluster, settings.namespace.as_deref());
             match settings.format {
                 Format::Json => render::json(out, &report)?,
@@ -60,6 +75,7 @@ pub fn run(cli: &Cli, out: &mut impl Write, err: &mut impl Write) -> Result<i32>
             }
             Ok(exit::OK)
         }
+        Command::Completion { .. } => Ok(exit::OK),
         Command::Dump => {
             let list = report::dump::build(snapshot);
             match settings.format {
@@ -92,6 +108,23 @@ pub fn run(cli: &Cli, out: &mut impl Write, err: &mut impl Write) -> Result<i32>
             })
         }
     }
+}
+
+/// `usage POOL…`: only the named pools; an unknown name is a usage error.
+fn keep_pools(report: &mut report::usage::UsageReport, names: &[String]) -> Result<()> {
+    if let Some(missing) = names
+        .iter()
+        .find(|n| !report.pools.iter().any(|p| &p.name == *n))
+    {
+        let known: Vec<&str> = report.pools.iter().map(|p| p.name.as_str()).collect();
+        return Err(Error::Usage(format!(
+            "no pool named {missing} in namespace {} (pools: {})",
+            report.metallb_namespace,
+            known.join(", ")
+        )));
+    }
+    report.pools.retain(|p| names.contains(&p.name));
+    Ok(())
 }
 
 /// A missing service, with the namespaces where a service of that name exists.

@@ -103,6 +103,9 @@ pub enum Command {
         /// Addresses held per namespace per pool (filtered by -n)
         #[arg(long)]
         by_namespace: bool,
+        /// Show only these pools
+        #[arg(value_name = "POOL")]
+        pools: Vec<String>,
     },
     /// Pool by pool, what MetalLB does with a service and why
     #[command(after_help = "Examples:
@@ -120,6 +123,35 @@ pub enum Command {
   kubectl metalpool dump > cluster.yaml
   kubectl metalpool why svc/web -n team-a -f cluster.yaml")]
     Dump,
+    /// Print a shell completion script (bash, zsh or fish) for kubectl-metalpool
+    #[command(after_help = "Examples:
+  source <(kubectl-metalpool completion bash)
+  kubectl-metalpool completion zsh > \"${fpath[1]}/_kubectl-metalpool\"
+  kubectl-metalpool completion fish | source
+
+Through kubectl (>= 1.26), `kubectl metalpool <TAB>` completes once kubectl_complete-metalpool
+(shipped beside the binary) is on PATH.")]
+    Completion {
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+impl Shell {
+    pub fn name(self) -> &'static str {
+        match self {
+            Shell::Bash => "bash",
+            Shell::Zsh => "zsh",
+            Shell::Fish => "fish",
+        }
+    }
 }
 
 /// What the command will do, resolved from the flags and the environment.
@@ -302,7 +334,13 @@ mod tests {
             "--by-namespace",
         ])
         .unwrap();
-        assert!(matches!(cli.command, Command::Usage { by_namespace: true }));
+        assert!(matches!(
+            cli.command,
+            Command::Usage {
+                by_namespace: true,
+                ..
+            }
+        ));
         assert!(Cli::try_parse_from(["kubectl-metalpool", "usage", "-o", "xml"]).is_err());
     }
 }

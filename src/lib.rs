@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod complete;
 pub mod error;
 pub mod metallb;
 pub mod render;

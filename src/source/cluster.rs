@@ -86,7 +86,10 @@ async fn read(settings: &Settings, target: Option<&Target>) -> Result<Loaded> {
     let (metallb_namespace, lb_class) = match detected {
         Detection::Found(ns, class) => (ns, class),
         Detection::Fallback(why) => {
-            notes.push(Reason::new(Code::MetallbNotDetected, why));
+            // Only worth a word when the namespace is not given.
+            if settings.metallb_namespace.is_none() {
+                notes.push(Reason::new(Code::MetallbNotDetected, why));
+            }
             (DEFAULT_METALLB_NAMESPACE.to_string(), None)
         }
     };
@@ -105,7 +108,7 @@ async fn read(settings: &Settings, target: Option<&Target>) -> Result<Loaded> {
         (bgp.map(Lists::Ads), "bgpadvertisements"),
     ] {
         let list = match list {
-            Err(e) if e.status == Some(403) => {
+            Err(e) if e.status == Some(403) && !e.is_impersonation() => {
                 notes.push(Reason::new(
                     Code::ClusterScopeForbidden,
                     format!("cannot list {resource} in all namespaces; read only namespace {metallb_namespace}, so {resource} elsewhere go unnoticed"),
@@ -238,7 +241,7 @@ async fn connect(conn: &Connection) -> Result<(Client, String, String)> {
     let mut config = match read_kubeconfig(conn)? {
         Some(kubeconfig) => Config::from_custom_kubeconfig(kubeconfig, &options)
             .await
-            .map_err(|e| Error::Cluster(format!("invalid kubeconfig: {}", chain(&e))))?,
+            .map_err(|e| Error::input("kubeconfig", chain(&e)))?,
         None => Config::incluster().map_err(|_| {
             Error::Cluster(
                 "no kubeconfig found (use --kubeconfig, set KUBECONFIG, or create ~/.kube/config) and not running inside a cluster"
@@ -273,11 +276,7 @@ async fn connect(conn: &Connection) -> Result<(Client, String, String)> {
 /// does), else `~/.kube/config`; `None` when there is none (then in-cluster).
 fn read_kubeconfig(conn: &Connection) -> Result<Option<Kubeconfig>> {
     let invalid = |path: &PathBuf, e: kube::config::KubeconfigError| {
-        Error::Cluster(format!(
-            "cannot read kubeconfig {}: {}",
-            path.display(),
-            chain(&e)
-        ))
+        Error::input(format!("kubeconfig {}", path.display()), chain(&e))
     };
     if let Some(path) = &conn.kubeconfig {
         return Kubeconfig::read_from(path)
@@ -316,6 +315,11 @@ struct Failure {
 }
 
 impl Failure {
+    /// A 403 that refuses impersonation (`--as`), not the request itself.
+    fn is_impersonation(&self) -> bool {
+        self.status == Some(403) && self.message.contains("cannot impersonate")
+    }
+
     fn short(&self) -> String {
         match self.status {
             Some(code) => format!("{code}: {}", self.message),
@@ -333,6 +337,10 @@ impl Failure {
         Error::Cluster(match self.status {
             Some(401) => format!(
                 "the API server at {server} rejected the credentials (401 Unauthorized): log in again or check the kubeconfig user"
+            ),
+            Some(403) if self.is_impersonation() => format!(
+                "forbidden: impersonation (--as/--as-group) is not allowed for the kubeconfig user ({})",
+                self.message
             ),
             Some(403) => format!(
                 "forbidden: RBAC does not allow {what} ({}); grant it, see the ClusterRole in docs/rbac.yaml",
@@ -632,6 +640,15 @@ impl Progress {
         }
     }
 
+    /// No progress line at all (shell completion).
+    fn silent() -> Progress {
+        Progress {
+            read: Arc::new(AtomicUsize::new(0)),
+            shown: Arc::new(AtomicBool::new(false)),
+            task: None,
+        }
+    }
+
     fn add(&self, total: usize) {
         self.read.store(total, Ordering::Relaxed);
     }
@@ -644,4 +661,73 @@ impl Progress {
             }
         }
     }
+}
+
+/// What shell completion asks the cluster for.
+#[derive(Clone, Debug)]
+pub enum Names {
+    /// Services of a namespace (the context's when `None`).
+    Services(Option<String>),
+    /// IPAddressPools of every namespace.
+    Pools,
+    Namespaces,
+    /// Contexts of the kubeconfig (no request).
+    Contexts,
+}
+
+/// Names for shell completion: one request at most, bounded by `--request-timeout` (or 5s).
+pub fn names(conn: &Connection, what: &Names) -> Result<Vec<String>> {
+    if let Names::Contexts = what {
+        let kubeconfig = read_kubeconfig(conn)?.unwrap_or_default();
+        return Ok(kubeconfig.contexts.into_iter().map(|c| c.name).collect());
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Cluster(format!("cannot start the client runtime: {e}")))?;
+    runtime.block_on(async {
+        let (client, server, context_namespace) = connect(conn).await?;
+        let timeout = Some(conn.request_timeout.unwrap_or(Duration::from_secs(5)));
+        let reader = Reader {
+            client,
+            server,
+            timeout,
+            progress: Progress::silent(),
+        };
+        let metadata_of = |items: Vec<Named>| {
+            items
+                .into_iter()
+                .map(|i| i.metadata.name)
+                .collect::<Vec<_>>()
+        };
+        let listed = match what {
+            Names::Services(ns) => {
+                let ns = ns.clone().unwrap_or(context_namespace);
+                reader
+                    .list::<Named>("/api/v1", "services", Some(&ns), ListParams::default())
+                    .await
+            }
+            Names::Pools => {
+                reader
+                    .list::<Named>(METALLB_API, "ipaddresspools", None, ListParams::default())
+                    .await
+            }
+            _ => {
+                reader
+                    .list::<Named>("/api/v1", "namespaces", None, ListParams::default())
+                    .await
+            }
+        };
+        let mut names = metadata_of(listed.map_err(|e| e.into_error(&reader.server))?);
+        names.sort();
+        names.dedup();
+        Ok(names)
+    })
+}
+
+/// Any object, for its name only.
+#[derive(Deserialize)]
+struct Named {
+    #[serde(default)]
+    metadata: Metadata,
 }

@@ -1,0 +1,1335 @@
+//! The built binary against a live (loopback) Kubernetes API server: the same answers as
+//! offline, paging, the field-selector fallback, errors, degraded permissions, the RBAC of
+//! docs/rbac.yaml, kubeconfig handling, MetalLB detection, events, and agreement with the
+//! real kubectl.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::ffi::OsString;
+use std::fs;
+use std::io::Read;
+use std::net::{IpAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::apiserver::{
+    ApiServer, Fault, FaultTarget, KubeconfigContext, RequestRecord, Rule, ServerOptions,
+    load_fixtures, rules_from_cluster_role_yaml, standard_fixtures,
+};
+use support::kubectl::Kubectl;
+use tempfile::TempDir;
+
+const TOKEN: &str = "metalpool-live-token";
+
+/// Warning codes only the live source produces: they have no offline counterpart.
+const LIVE_ONLY_WARNINGS: [&str; 3] = [
+    "metallb-not-detected",
+    "cluster-scope-forbidden",
+    "events-unavailable",
+];
+
+// ---------------------------------------------------------------------------------------
+// Running the plugin
+
+/// What one run printed and how it exited.
+#[derive(Debug)]
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {self:#?}"))
+    }
+
+    /// `json()` after asserting the exit code.
+    fn json_with_code(&self, code: i32) -> Value {
+        assert_eq!(self.code, code, "{self:#?}");
+        self.json()
+    }
+
+    /// Asserts a failure as the contract wants it: the exit code, nothing on stdout, and one
+    /// `error:` line on stderr without panic text. Returns that line.
+    fn failure(&self, code: i32) -> &str {
+        assert_eq!(self.code, code, "{self:#?}");
+        self.error_line()
+    }
+
+    /// `failure` without a particular exit code.
+    fn error_line(&self) -> &str {
+        assert!(self.stdout.is_empty(), "{self:#?}");
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "one line on stderr: {self:#?}");
+        assert!(lines[0].starts_with("error: "), "{self:#?}");
+        assert!(
+            !self.stderr.contains("panicked") && !self.stderr.contains("RUST_BACKTRACE"),
+            "{self:#?}"
+        );
+        lines[0]
+    }
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The plugin with a scratch `HOME`, no `KUBECONFIG` and no colour.
+fn metalpool(home: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kubectl-metalpool"));
+    command
+        .current_dir(root())
+        .env_remove("KUBECONFIG")
+        .env("HOME", home)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null());
+    command
+}
+
+fn run(command: &mut Command) -> Run {
+    let out = command.output().expect("run kubectl-metalpool");
+    Run {
+        code: out.status.code().expect("exit code"),
+        stdout: String::from_utf8(out.stdout).expect("UTF-8 stdout"),
+        stderr: String::from_utf8(out.stderr).expect("UTF-8 stderr"),
+    }
+}
+
+/// Runs the command, killing it (and failing the test) when it outlives `limit`.
+fn run_within(command: &mut Command, limit: Duration) -> Run {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run kubectl-metalpool");
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        thread::spawn(move || {
+            let mut text = String::new();
+            pipe.read_to_string(&mut text).expect("UTF-8 output");
+            text
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("stdout")));
+    let stderr = drain(Box::new(child.stderr.take().expect("stderr")));
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for kubectl-metalpool") {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            child.kill().expect("kill kubectl-metalpool");
+            child.wait().expect("reap kubectl-metalpool");
+            panic!("kubectl-metalpool did not finish within {limit:?}");
+        }
+        thread::sleep(Duration::from_millis(50));
+    };
+    Run {
+        code: status.code().expect("exit code"),
+        stdout: stdout.join().expect("stdout reader"),
+        stderr: stderr.join().expect("stderr reader"),
+    }
+}
+
+/// The plugin on manifests (`-f path`); the cluster must not matter.
+fn offline(path: &Path, args: &[&str]) -> Run {
+    let home = TempDir::new().expect("temporary home");
+    run(metalpool(home.path())
+        .env("KUBECONFIG", home.path().join("no-such-kubeconfig"))
+        .args(args)
+        .arg("-f")
+        .arg(path))
+}
+
+/// A loopback API server, a scratch home and a kubeconfig pointing at the server.
+struct Live {
+    server: ApiServer,
+    home: TempDir,
+    kubeconfig: PathBuf,
+}
+
+impl Live {
+    fn start(objects: Vec<Value>, options: ServerOptions) -> Live {
+        Live::with_context(objects, options, &KubeconfigContext::default())
+    }
+
+    fn with_context(
+        objects: Vec<Value>,
+        options: ServerOptions,
+        context: &KubeconfigContext,
+    ) -> Live {
+        let server = ApiServer::start(objects, options);
+        let home = TempDir::new().expect("temporary home");
+        let kubeconfig = home.path().join("kubeconfig");
+        server.write_kubeconfig(&kubeconfig, context);
+        Live {
+            server,
+            home,
+            kubeconfig,
+        }
+    }
+
+    /// The plugin with `KUBECONFIG` pointing at this server.
+    fn command(&self) -> Command {
+        let mut command = metalpool(self.home.path());
+        command.env("KUBECONFIG", &self.kubeconfig);
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        run(self.command().args(args))
+    }
+
+    /// Requests for one path, oldest first.
+    fn requests_for(&self, path: &str) -> Vec<RequestRecord> {
+        self.server
+            .requests()
+            .into_iter()
+            .filter(|r| r.path == path)
+            .collect()
+    }
+}
+
+/// HTTPS with a required bearer token (kube clients send tokens over TLS only).
+fn secure(options: ServerOptions) -> ServerOptions {
+    ServerOptions {
+        tls: true,
+        token: Some(TOKEN.to_owned()),
+        ..options
+    }
+}
+
+/// A hand-written kubeconfig: one cluster, user and context per `(name, server)`, without
+/// credentials or CA.
+fn write_kubeconfig(path: &Path, contexts: &[(&str, &str)], current: &str) {
+    let document = json!({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": contexts.iter().map(|(name, server)| json!({"name": name, "cluster": {"server": server}})).collect::<Vec<_>>(),
+        "users": contexts.iter().map(|(name, _)| json!({"name": name, "user": {}})).collect::<Vec<_>>(),
+        "contexts": contexts.iter().map(|(name, _)| json!({"name": name, "context": {"cluster": name, "user": name}})).collect::<Vec<_>>(),
+        "current-context": current,
+    });
+    // JSON is YAML: kubeconfig readers take it as it is.
+    fs::write(path, serde_json::to_string_pretty(&document).unwrap()).expect("write kubeconfig");
+}
+
+/// A loopback address where nothing listens.
+fn dead_server_url() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    let address = listener.local_addr().expect("listener address");
+    drop(listener);
+    format!("http://{address}")
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading answers
+
+/// The JSON answer without the warnings only the live source gives.
+fn without_live_only_warnings(mut answer: Value) -> Value {
+    if let Some(warnings) = answer.get_mut("warnings").and_then(Value::as_array_mut) {
+        warnings.retain(|w| !LIVE_ONLY_WARNINGS.iter().any(|code| w["code"] == *code));
+    }
+    answer
+}
+
+fn warning_codes(answer: &Value) -> BTreeSet<String> {
+    answer["warnings"]
+        .as_array()
+        .map(|warnings| {
+            warnings
+                .iter()
+                .filter_map(|w| w["code"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Every `code` anywhere in a JSON answer.
+fn all_codes(answer: &Value) -> BTreeSet<String> {
+    let mut codes = BTreeSet::new();
+    let mut stack = vec![answer];
+    while let Some(value) = stack.pop() {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(code)) = map.get("code") {
+                    codes.insert(code.clone());
+                }
+                stack.extend(map.values());
+            }
+            Value::Array(items) => stack.extend(items),
+            _ => {}
+        }
+    }
+    codes
+}
+
+fn pool_names(usage: &Value) -> BTreeSet<String> {
+    usage["pools"]
+        .as_array()
+        .expect("pools")
+        .iter()
+        .map(|p| p["name"].as_str().expect("pool name").to_owned())
+        .collect()
+}
+
+fn strings(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|&s| s.to_owned()).collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// Fixtures
+
+fn examples_dir() -> PathBuf {
+    root().join("examples")
+}
+
+/// A directory of manifests served live and read offline.
+struct FixtureSet {
+    dir: PathBuf,
+    objects: Vec<Value>,
+}
+
+impl FixtureSet {
+    fn new(relative: &str) -> FixtureSet {
+        let dir = root().join(relative);
+        let objects = load_fixtures(&dir);
+        FixtureSet { dir, objects }
+    }
+
+    /// Every fixture set the live path must answer exactly like the offline one.
+    fn all() -> Vec<FixtureSet> {
+        [
+            "examples",
+            "tests/fixtures/apiserver",
+            "tests/fixtures/offline/appendix-b/sharing",
+            "tests/fixtures/offline/appendix-b/pinned",
+        ]
+        .into_iter()
+        .map(FixtureSet::new)
+        .collect()
+    }
+
+    /// Flags naming the MetalLB namespace when the set has no controller to detect it from.
+    fn metallb_flags(&self) -> Vec<&'static str> {
+        let has_controller = self.objects.iter().any(|o| {
+            o["kind"] == "Deployment"
+                && o["metadata"]["labels"]["app"] == "metallb"
+                && o["metadata"]["labels"]["component"] == "controller"
+        });
+        if has_controller {
+            Vec::new()
+        } else {
+            vec!["--metallb-namespace", "metallb-system"]
+        }
+    }
+
+    /// `(namespace, name)` of every Service.
+    fn services(&self) -> Vec<(String, String)> {
+        self.objects
+            .iter()
+            .filter(|o| o["kind"] == "Service")
+            .map(|o| {
+                let namespace = o["metadata"]["namespace"].as_str().unwrap_or("default");
+                let name = o["metadata"]["name"].as_str().expect("service name");
+                (namespace.to_owned(), name.to_owned())
+            })
+            .collect()
+    }
+}
+
+fn docs_rbac() -> Vec<Rule> {
+    rules_from_cluster_role_yaml(&root().join("docs/rbac.yaml"))
+}
+
+// ---------------------------------------------------------------------------------------
+// 1. Live answers equal offline answers
+
+#[test]
+fn usage_live_equals_offline_for_every_fixture_set() {
+    for set in FixtureSet::all() {
+        let live = Live::start(set.objects.clone(), ServerOptions::default());
+        let mut args = vec!["usage", "-o", "json"];
+        args.extend(set.metallb_flags());
+        let live_usage = live.run(&args).json_with_code(0);
+        let offline_usage = offline(&set.dir, &args).json_with_code(0);
+        assert!(
+            !pool_names(&offline_usage).is_empty(),
+            "{}",
+            set.dir.display()
+        );
+        assert_eq!(
+            without_live_only_warnings(live_usage),
+            without_live_only_warnings(offline_usage),
+            "usage of {} differs live and offline",
+            set.dir.display()
+        );
+    }
+}
+
+#[test]
+fn why_live_equals_offline_for_every_service_of_every_fixture_set() {
+    for set in FixtureSet::all() {
+        let live = Live::start(set.objects.clone(), ServerOptions::default());
+        let services = set.services();
+        assert!(!services.is_empty(), "{}", set.dir.display());
+        for (namespace, name) in services {
+            let reference = format!("svc/{name}");
+            let mut args = vec![
+                "why",
+                reference.as_str(),
+                "-n",
+                namespace.as_str(),
+                "-o",
+                "json",
+            ];
+            args.extend(set.metallb_flags());
+            let live_run = live.run(&args);
+            let offline_run = offline(&set.dir, &args);
+            let context = format!("why {namespace}/{name} in {}", set.dir.display());
+            assert!(
+                matches!(offline_run.code, 0 | 1),
+                "{context}: offline {offline_run:#?}"
+            );
+            assert_eq!(
+                live_run.code, offline_run.code,
+                "{context}: exit codes differ\nlive: {live_run:#?}\noffline: {offline_run:#?}"
+            );
+            let live_why = live_run.json();
+            assert_eq!(
+                live_why["service"],
+                format!("{namespace}/{name}"),
+                "{context}"
+            );
+            assert_eq!(
+                without_live_only_warnings(live_why),
+                without_live_only_warnings(offline_run.json()),
+                "{context}: answers differ live and offline"
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 2. Paging, 3. the field selector
+
+#[test]
+fn small_pages_give_the_same_answers() {
+    let whole = Live::start(load_fixtures(&examples_dir()), ServerOptions::default());
+    let paged = Live::start(
+        load_fixtures(&examples_dir()),
+        ServerOptions {
+            max_page_size: Some(2),
+            ..ServerOptions::default()
+        },
+    );
+    for args in [
+        &[
+            "usage",
+            "-o",
+            "json",
+            "--metallb-namespace",
+            "metallb-system",
+        ][..],
+        &[
+            "usage",
+            "--by-namespace",
+            "-o",
+            "json",
+            "--metallb-namespace",
+            "metallb-system",
+        ],
+        &[
+            "why",
+            "svc/app-9",
+            "-n",
+            "team-a",
+            "-o",
+            "json",
+            "--metallb-namespace",
+            "metallb-system",
+        ],
+    ] {
+        let expected = whole.run(args);
+        let actual = paged.run(args);
+        assert_eq!(actual.code, expected.code, "{args:?}: {actual:#?}");
+        assert_eq!(actual.json(), expected.json(), "{args:?}");
+    }
+
+    let services = paged.requests_for("/api/v1/services");
+    assert!(
+        services.iter().all(|r| r.query_param("limit").is_some()),
+        "every page asks for a limit: {services:#?}"
+    );
+    let continued = services
+        .iter()
+        .filter(|r| r.query_param("continue").is_some_and(|t| !t.is_empty()))
+        .count();
+    assert!(
+        continued >= 2,
+        "services are read page by page: {services:#?}"
+    );
+    assert!(
+        paged
+            .requests_for("/apis/metallb.io/v1beta1/ipaddresspools")
+            .iter()
+            .any(|r| r.query_param("continue").is_some()),
+        "pools are read page by page"
+    );
+    assert!(
+        whole
+            .requests_for("/api/v1/services")
+            .iter()
+            .all(|r| r.query_param("continue").is_none()),
+        "one page is enough without a cap"
+    );
+}
+
+fn is_load_balancer_selector(request: &RequestRecord) -> bool {
+    request.query_param("fieldSelector") == Some("spec.type=LoadBalancer")
+}
+
+#[test]
+fn services_are_listed_with_a_type_field_selector() {
+    let live = Live::start(standard_fixtures(), ServerOptions::default());
+    live.run(&["usage", "-o", "json"]).json_with_code(0);
+    let lists = live.requests_for("/api/v1/services");
+    assert!(!lists.is_empty());
+    assert!(
+        lists
+            .iter()
+            .all(|r| is_load_balancer_selector(r) && r.status == 200),
+        "{lists:#?}"
+    );
+}
+
+#[test]
+fn without_the_field_selector_the_plugin_falls_back_to_all_services() {
+    let objects = load_fixtures(&examples_dir());
+    let modern = Live::start(objects.clone(), ServerOptions::default());
+    let old = Live::start(
+        objects,
+        ServerOptions {
+            field_selector_spec_type_supported: false,
+            ..ServerOptions::default()
+        },
+    );
+    for args in [
+        &[
+            "usage",
+            "-o",
+            "json",
+            "--metallb-namespace",
+            "metallb-system",
+        ][..],
+        &[
+            "why",
+            "svc/batch",
+            "-n",
+            "team-b",
+            "-o",
+            "json",
+            "--metallb-namespace",
+            "metallb-system",
+        ],
+    ] {
+        let expected = modern.run(args);
+        let actual = old.run(args);
+        assert_eq!(actual.code, expected.code, "{args:?}: {actual:#?}");
+        assert_eq!(actual.json(), expected.json(), "{args:?}");
+    }
+
+    let lists = old.requests_for("/api/v1/services");
+    let rejected = lists
+        .iter()
+        .position(|r| is_load_balancer_selector(r) && r.status == 400)
+        .unwrap_or_else(|| panic!("the selector is tried first: {lists:#?}"));
+    assert!(
+        lists[rejected + 1..]
+            .iter()
+            .any(|r| r.query_param("fieldSelector").is_none() && r.status == 200),
+        "then all services without a selector: {lists:#?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// 4. Errors
+
+#[test]
+fn a_wrong_token_is_rejected_credentials() {
+    let live = Live::with_context(
+        standard_fixtures(),
+        secure(ServerOptions::default()),
+        &KubeconfigContext::with_token("not-the-token"),
+    );
+    let run = live.run(&["usage"]);
+    let line = run.failure(3);
+    assert!(line.contains("401"), "{line}");
+    assert!(line.contains("credentials"), "{line}");
+    assert!(live.server.requests().iter().any(|r| r.status == 401));
+}
+
+#[test]
+fn rbac_forbidding_services_names_the_request() {
+    let rules = vec![
+        Rule::new(&[""], &["namespaces", "events"], &["get", "list"]),
+        Rule::new(&["metallb.io"], &["*"], &["list"]),
+        Rule::new(&["apps"], &["deployments"], &["list"]),
+    ];
+    let live = Live::start(
+        standard_fixtures(),
+        ServerOptions {
+            rbac: Some(rules),
+            ..ServerOptions::default()
+        },
+    );
+    let run = live.run(&["usage"]);
+    let line = run.failure(3);
+    assert!(line.contains("list services in all namespaces"), "{line}");
+    assert!(line.contains("forbidden"), "{line}");
+}
+
+#[test]
+fn missing_metallb_crds_are_named() {
+    let live = Live::start(
+        standard_fixtures(),
+        ServerOptions {
+            metallb_crds_installed: false,
+            ..ServerOptions::default()
+        },
+    );
+    for args in [&["usage"][..], &["why", "svc/web", "-n", "team-a"]] {
+        let run = live.run(args);
+        let line = run.failure(3);
+        assert!(
+            line.contains("MetalLB CRDs are not installed"),
+            "{args:?}: {line}"
+        );
+    }
+}
+
+#[test]
+fn nothing_listening_is_unreachable() {
+    let home = TempDir::new().unwrap();
+    let kubeconfig = home.path().join("kubeconfig");
+    let url = dead_server_url();
+    write_kubeconfig(&kubeconfig, &[("dead", url.as_str())], "dead");
+    let run = run(metalpool(home.path())
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .arg("usage"));
+    let line = run.failure(3);
+    assert!(line.contains("cannot reach the API server"), "{line}");
+    assert!(line.contains(&url), "names the server: {line}");
+}
+
+#[test]
+fn a_slow_server_times_out_with_request_timeout() {
+    let live = Live::start(
+        standard_fixtures(),
+        ServerOptions {
+            faults: vec![Fault::delay(
+                FaultTarget::path_prefix("/api"),
+                Duration::from_secs(30),
+            )],
+            ..ServerOptions::default()
+        },
+    );
+    let run = run_within(
+        live.command().args(["usage", "--request-timeout=1s"]),
+        Duration::from_secs(20),
+    );
+    let line = run.failure(3);
+    assert!(line.contains("did not answer in time"), "{line}");
+}
+
+#[test]
+fn an_unknown_service_is_not_found() {
+    let live = Live::start(standard_fixtures(), ServerOptions::default());
+    let run = live.run(&["why", "svc/nope", "-n", "team-a"]);
+    let line = run.failure(2);
+    assert!(line.contains("not found"), "{line}");
+    assert!(line.contains("team-a/nope"), "{line}");
+}
+
+// ---------------------------------------------------------------------------------------
+// 5. Degraded permissions, 6. docs/rbac.yaml
+
+#[test]
+fn metallb_objects_readable_only_in_their_namespace_still_answer() {
+    let mut rules: Vec<Rule> = docs_rbac()
+        .into_iter()
+        .filter(|r| !r.api_groups.iter().any(|g| g == "metallb.io"))
+        .collect();
+    rules.push(
+        Rule::new(
+            &["metallb.io"],
+            &["ipaddresspools", "l2advertisements", "bgpadvertisements"],
+            &["list"],
+        )
+        .in_namespace("metallb-system"),
+    );
+    rules.push(Rule::new(
+        &["metallb.io"],
+        &["configurationstates"],
+        &["list"],
+    ));
+    let full = Live::start(standard_fixtures(), ServerOptions::default());
+    let narrow = Live::start(
+        standard_fixtures(),
+        ServerOptions {
+            rbac: Some(rules),
+            ..ServerOptions::default()
+        },
+    );
+
+    let expected = full.run(&["usage", "-o", "json"]).json_with_code(0);
+    let degraded = narrow.run(&["usage", "-o", "json"]).json_with_code(0);
+    assert_eq!(degraded["pools"], expected["pools"]);
+    assert_eq!(
+        pool_names(&degraded),
+        strings(&["default-pool", "reserved"])
+    );
+    let warnings = degraded["warnings"].as_array().expect("warnings");
+    let forbidden: Vec<&Value> = warnings
+        .iter()
+        .filter(|w| w["code"] == "cluster-scope-forbidden")
+        .collect();
+    assert!(!forbidden.is_empty(), "{warnings:#?}");
+    assert!(
+        forbidden
+            .iter()
+            .any(|w| w["message"].as_str().unwrap().contains("ipaddresspools")),
+        "{forbidden:#?}"
+    );
+    assert!(!warning_codes(&expected).contains("cluster-scope-forbidden"));
+    assert!(
+        narrow
+            .requests_for("/apis/metallb.io/v1beta1/namespaces/metallb-system/ipaddresspools")
+            .iter()
+            .any(|r| r.status == 200),
+        "the pools are read in the MetalLB namespace"
+    );
+}
+
+/// What `usage` and `why svc/db -n team-b` answer: exit codes and warning codes.
+fn outcome(live: &Live) -> Vec<(i32, BTreeSet<String>)> {
+    [
+        &["usage", "-o", "json"][..],
+        &["why", "svc/db", "-n", "team-b", "-o", "json"],
+    ]
+    .into_iter()
+    .map(|args| {
+        let run = live.run(args);
+        let codes = if run.code == 3 {
+            BTreeSet::new()
+        } else {
+            warning_codes(&run.json())
+        };
+        (run.code, codes)
+    })
+    .collect()
+}
+
+#[test]
+fn docs_rbac_is_enough() {
+    let live = Live::start(
+        standard_fixtures(),
+        secure(ServerOptions {
+            rbac: Some(docs_rbac()),
+            ..ServerOptions::default()
+        }),
+    );
+    let fixtures = FixtureSet::new("tests/fixtures/apiserver");
+
+    let usage = live.run(&["usage", "-o", "json"]).json_with_code(0);
+    let offline_usage = offline(&fixtures.dir, &["usage", "-o", "json"]).json_with_code(0);
+    assert_eq!(usage, offline_usage);
+    for (namespace, name) in fixtures.services() {
+        let args = ["why", name.as_str(), "-n", namespace.as_str(), "-o", "json"];
+        let live_run = live.run(&args);
+        let offline_run = offline(&fixtures.dir, &args);
+        assert_eq!(
+            live_run.code, offline_run.code,
+            "{namespace}/{name}: {live_run:#?}"
+        );
+        assert_eq!(live_run.json(), offline_run.json(), "{namespace}/{name}");
+    }
+
+    let requests = live.server.requests();
+    assert!(requests.iter().all(|r| r.status != 403), "{requests:#?}");
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.authorization.as_deref() == Some(&format!("Bearer {TOKEN}"))),
+        "every request carries the token"
+    );
+    for path in [
+        "/api/v1/services",
+        "/api/v1/namespaces",
+        "/apis/apps/v1/deployments",
+        "/apis/metallb.io/v1beta1/ipaddresspools",
+        "/apis/metallb.io/v1beta1/configurationstates",
+        "/api/v1/namespaces/team-b/events",
+        "/api/v1/namespaces/team-b/services/db",
+    ] {
+        assert!(
+            requests.iter().any(|r| r.path == path && r.status == 200),
+            "{path} was read"
+        );
+    }
+}
+
+#[test]
+fn every_rule_of_docs_rbac_is_needed() {
+    let rules = docs_rbac();
+    assert!(rules.len() > 1, "{rules:#?}");
+    let unrestricted = Live::start(standard_fixtures(), ServerOptions::default());
+    let baseline = outcome(&unrestricted);
+    assert_eq!(baseline[0].0, 0);
+
+    for removed in 0..rules.len() {
+        let mut remaining = rules.clone();
+        let rule = remaining.remove(removed);
+        let live = Live::start(
+            standard_fixtures(),
+            secure(ServerOptions {
+                rbac: Some(remaining),
+                ..ServerOptions::default()
+            }),
+        );
+        let without = outcome(&live);
+        assert_ne!(
+            without, baseline,
+            "without {rule:?} nothing fails or degrades"
+        );
+        if rule.resources.iter().any(|r| r == "services") {
+            let run = live.run(&["usage"]);
+            assert!(run.failure(3).contains("services"), "{run:#?}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 7. kubeconfig handling
+
+#[test]
+fn https_with_the_ca_from_the_kubeconfig() {
+    let live = Live::start(
+        standard_fixtures(),
+        ServerOptions {
+            tls: true,
+            ..ServerOptions::default()
+        },
+    );
+    assert!(live.server.url().starts_with("https://"));
+    let usage = live.run(&["usage", "-o", "json"]).json_with_code(0);
+    assert_eq!(pool_names(&usage), strings(&["default-pool", "reserved"]));
+}
+
+#[test]
+fn insecure_skip_tls_verify_without_a_ca() {
+    let live = Live::start(
+        standard_fixtures(),
+        ServerOptions {
+            tls: true,
+            ..ServerOptions::default()
+        },
+    );
+    let kubeconfig = live.home.path().join("no-ca");
+    write_kubeconfig(&kubeconfig, &[("loopback", &live.server.url())], "loopback");
+    let with = |extra: &[&str]| {
+        run(metalpool(live.home.path())
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .args(["usage", "-o", "json"])
+            .args(extra))
+    };
+
+    let untrusted = with(&[]);
+    untrusted.failure(3);
+    let usage = with(&["--insecure-skip-tls-verify"]).json_with_code(0);
+    assert_eq!(pool_names(&usage), strings(&["default-pool", "reserved"]));
+}
+
+#[test]
+fn context_flag_picks_the_context() {
+    let live = Live::start(standard_fixtures(), ServerOptions::default());
+    let kubeconfig = live.home.path().join("two-contexts");
+    let dead = dead_server_url();
+    write_kubeconfig(
+        &kubeconfig,
+        &[("dead", dead.as_str()), ("alive", &live.server.url())],
+        "dead",
+    );
+    let with = |extra: &[&str]| {
+        run(metalpool(live.home.path())
+            .env("KUBECONFIG", &kubeconfig)
+            .args(["usage", "-o", "json"])
+            .args(extra))
+    };
+
+    let current = with(&[]);
+    assert!(current.failure(3).contains(&dead), "{current:#?}");
+    let chosen = with(&["--context", "alive"]).json_with_code(0);
+    assert_eq!(pool_names(&chosen), strings(&["default-pool", "reserved"]));
+    // The contract does not say whether a context that does not exist is bad usage (2) or
+    // a cluster that cannot be reached (3); either way it is one line naming the context.
+    let unknown = with(&["--context", "nope"]);
+    assert!(matches!(unknown.code, 2 | 3), "{unknown:#?}");
+    assert!(unknown.error_line().contains("nope"), "{unknown:#?}");
+}
+
+#[test]
+fn kubeconfig_path_list_skips_missing_files() {
+    let live = Live::start(standard_fixtures(), ServerOptions::default());
+    let missing = live.home.path().join("missing-kubeconfig");
+    let list: OsString =
+        std::env::join_paths([missing.as_path(), live.kubeconfig.as_path()]).unwrap();
+    let usage = run(metalpool(live.home.path())
+        .env("KUBECONFIG", list)
+        .args(["usage", "-o", "json"]))
+    .json_with_code(0);
+    assert_eq!(pool_names(&usage), strings(&["default-pool", "reserved"]));
+    assert!(!live.server.requests().is_empty());
+}
+
+#[test]
+fn the_context_namespace_is_the_default_for_why() {
+    let objects = load_fixtures(&examples_dir());
+    let in_team_b = Live::with_context(
+        objects.clone(),
+        ServerOptions::default(),
+        &KubeconfigContext::with_namespace("team-b"),
+    );
+    let args = [
+        "why",
+        "batch",
+        "-o",
+        "json",
+        "--metallb-namespace",
+        "metallb-system",
+    ];
+    let live_run = in_team_b.run(&args);
+    let offline_run = offline(
+        &examples_dir(),
+        &[
+            "why",
+            "batch",
+            "-n",
+            "team-b",
+            "-o",
+            "json",
+            "--metallb-namespace",
+            "metallb-system",
+        ],
+    );
+    assert_eq!(live_run.code, 1, "batch is pending: {live_run:#?}");
+    assert_eq!(live_run.code, offline_run.code);
+    let why = live_run.json();
+    assert_eq!(why["service"], "team-b/batch");
+    assert_eq!(
+        without_live_only_warnings(why),
+        without_live_only_warnings(offline_run.json())
+    );
+    assert!(
+        !in_team_b
+            .requests_for("/api/v1/namespaces/team-b/services/batch")
+            .is_empty()
+    );
+
+    // Without a namespace in the context, `default` is searched.
+    let in_default = Live::start(objects, ServerOptions::default());
+    let run = in_default.run(&args);
+    assert!(run.failure(2).contains("default/batch"), "{run:#?}");
+}
+
+#[test]
+fn impersonation_headers_are_sent() {
+    let rules = vec![
+        Rule::new(&[""], &["users", "groups"], &["impersonate"]),
+        Rule::new(&["*"], &["*"], &["get", "list"]).for_user("jane"),
+    ];
+    let live = Live::start(
+        standard_fixtures(),
+        ServerOptions {
+            rbac: Some(rules),
+            ..ServerOptions::default()
+        },
+    );
+    let usage = live
+        .run(&[
+            "usage",
+            "-o",
+            "json",
+            "--as",
+            "jane",
+            "--as-group",
+            "devs",
+            "--as-group",
+            "ops",
+        ])
+        .json_with_code(0);
+    assert_eq!(pool_names(&usage), strings(&["default-pool", "reserved"]));
+    let requests = live.server.requests();
+    assert!(!requests.is_empty());
+    for request in &requests {
+        assert_eq!(
+            request.impersonate_user.as_deref(),
+            Some("jane"),
+            "{request:#?}"
+        );
+        assert_eq!(request.impersonate_groups, ["devs", "ops"], "{request:#?}");
+    }
+
+    // Only jane may list: without --as the same server refuses.
+    live.run(&["usage"]).failure(3);
+    // A group is impersonated together with a user: bad usage, the server is not asked.
+    live.server.clear_requests();
+    live.run(&["usage", "--as-group", "devs"]).failure(2);
+    assert!(live.server.requests().is_empty());
+}
+
+#[test]
+fn impersonation_without_the_right_is_refused() {
+    let live = Live::start(
+        standard_fixtures(),
+        ServerOptions {
+            rbac: Some(vec![Rule::new(&["*"], &["*"], &["get", "list"])]),
+            ..ServerOptions::default()
+        },
+    );
+    let run = live.run(&["usage", "--as", "bob"]);
+    let message = run.failure(3);
+    assert!(
+        message.contains("impersonation (--as/--as-group) is not allowed"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("docs/rbac.yaml"),
+        "not a missing list permission: {message}"
+    );
+    assert!(
+        live.server
+            .requests()
+            .iter()
+            .all(|r| r.impersonate_user.as_deref() == Some("bob") && r.status != 200),
+        "nothing is read as another user"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// 8. MetalLB detection
+
+fn detection_objects() -> Vec<Value> {
+    let service = |name: &str, class: Option<&str>, ip: &str| {
+        let mut spec = json!({
+            "type": "LoadBalancer",
+            "clusterIP": ip,
+            "clusterIPs": [ip],
+            "ipFamilies": ["IPv4"],
+            "ipFamilyPolicy": "SingleStack",
+            "ports": [{"name": "http", "port": 80, "protocol": "TCP", "targetPort": 8080}],
+            "selector": {"app": name},
+        });
+        if let Some(class) = class {
+            spec["loadBalancerClass"] = json!(class);
+        }
+        json!({
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": name, "namespace": "apps"},
+            "spec": spec,
+            "status": {"loadBalancer": {}},
+        })
+    };
+    vec![
+        json!({
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {
+                "name": "controller",
+                "namespace": "lb",
+                "labels": {"app": "metallb", "component": "controller"},
+            },
+            "spec": {
+                "selector": {"matchLabels": {"app": "metallb", "component": "controller"}},
+                "template": {
+                    "metadata": {"labels": {"app": "metallb", "component": "controller"}},
+                    "spec": {"containers": [{
+                        "name": "controller",
+                        "image": "quay.io/metallb/controller:v0.15.2",
+                        "args": ["--port=7472", "--lb-class=metallb.io/metallb"],
+                    }]},
+                },
+            },
+        }),
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "lb"}}),
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "apps"}}),
+        json!({
+            "apiVersion": "metallb.io/v1beta1",
+            "kind": "IPAddressPool",
+            "metadata": {"name": "lb-pool", "namespace": "lb"},
+            "spec": {"addresses": ["192.0.2.0/29"]},
+        }),
+        json!({
+            "apiVersion": "metallb.io/v1beta1",
+            "kind": "L2Advertisement",
+            "metadata": {"name": "lb-l2", "namespace": "lb"},
+            "spec": {"ipAddressPools": ["lb-pool"]},
+        }),
+        service("classless", None, "10.96.0.10"),
+        service("classy", Some("metallb.io/metallb"), "10.96.0.11"),
+    ]
+}
+
+#[test]
+fn the_controller_deployment_gives_namespace_and_class() {
+    let objects = detection_objects();
+    let live = Live::start(objects.clone(), ServerOptions::default());
+    let manifests = TempDir::new().unwrap();
+    let file = manifests.path().join("cluster.json");
+    fs::write(
+        &file,
+        json!({"apiVersion": "v1", "kind": "List", "items": objects}).to_string(),
+    )
+    .unwrap();
+    let explicit = [
+        "--metallb-namespace",
+        "lb",
+        "--lb-class",
+        "metallb.io/metallb",
+    ];
+    let with_flags = |args: &[&'static str]| [args, &explicit[..]].concat();
+
+    let usage = live.run(&["usage", "-o", "json"]).json_with_code(0);
+    assert_eq!(usage["metallbNamespace"], "lb");
+    assert_eq!(pool_names(&usage), strings(&["lb-pool"]));
+    assert!(
+        !warning_codes(&usage).contains("metallb-not-detected"),
+        "{usage:#}"
+    );
+    assert_eq!(
+        usage,
+        offline(&file, &with_flags(&["usage", "-o", "json"])).json()
+    );
+
+    let classless = live.run(&["why", "svc/classless", "-n", "apps", "-o", "json"]);
+    let why = classless.json();
+    assert_eq!(why["state"], "not-managed", "{why:#}");
+    assert!(
+        all_codes(&why).contains("other-load-balancer-class"),
+        "{why:#}"
+    );
+    let offline_classless = offline(
+        &file,
+        &with_flags(&["why", "svc/classless", "-n", "apps", "-o", "json"]),
+    );
+    assert_eq!(classless.code, offline_classless.code);
+    assert_eq!(why, offline_classless.json());
+
+    let classy = live.run(&["why", "svc/classy", "-n", "apps", "-o", "json"]);
+    let why = classy.json_with_code(0);
+    assert_eq!(why["state"], "pending", "{why:#}");
+    assert_eq!(why["outcome"]["fits"], true, "{why:#}");
+    assert_eq!(why["outcome"]["pools"], json!(["lb-pool"]), "{why:#}");
+    assert!(
+        !all_codes(&why).contains("other-load-balancer-class"),
+        "{why:#}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// 9. Events
+
+#[test]
+fn why_shows_the_services_events() {
+    let live = Live::start(standard_fixtures(), ServerOptions::default());
+    let why = live
+        .run(&["why", "svc/db", "-n", "team-b", "-o", "json"])
+        .json();
+    let events = why["events"].as_array().expect("events");
+    assert_eq!(events.len(), 1, "{events:#?}");
+    let event = &events[0];
+    assert_eq!(event["type"], "Warning");
+    assert_eq!(event["reason"], "AllocationFailed");
+    assert_eq!(event["count"], 3);
+    assert!(
+        event["message"]
+            .as_str()
+            .unwrap()
+            .contains("no available IPs"),
+        "{event:#?}"
+    );
+
+    let lists = live.requests_for("/api/v1/namespaces/team-b/events");
+    assert!(
+        lists.iter().any(|r| r
+            .query_param("fieldSelector")
+            .is_some_and(|s| s.contains("involvedObject.name=db"))),
+        "{lists:#?}"
+    );
+
+    // Another service's events are not mixed in.
+    let web = live
+        .run(&["why", "svc/web", "-n", "team-a", "-o", "json"])
+        .json();
+    let reasons: Vec<&Value> = web["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| &e["reason"])
+        .collect();
+    assert_eq!(reasons, [&json!("IPAllocated")]);
+}
+
+// ---------------------------------------------------------------------------------------
+// 10. The real kubectl agrees
+
+/// Whether `ip` lies in a pool's address entry: a CIDR or a `first-last` range.
+fn in_addresses(entry: &str, ip: IpAddr) -> bool {
+    fn number(ip: IpAddr) -> (bool, u128) {
+        match ip {
+            IpAddr::V4(v4) => (false, u128::from(u32::from(v4))),
+            IpAddr::V6(v6) => (true, u128::from(v6)),
+        }
+    }
+    let (family, value) = number(ip);
+    let (first, last) = match entry.split_once('-') {
+        Some((first, last)) => (
+            number(first.trim().parse().expect("range start")),
+            number(last.trim().parse().expect("range end")),
+        ),
+        None => {
+            let (address, bits) = entry.split_once('/').expect("a CIDR");
+            let (is_v6, base) = number(address.parse().expect("CIDR address"));
+            let width = if is_v6 { 128 } else { 32 };
+            let host_bits = width - bits.parse::<u32>().expect("prefix length");
+            let mask = if host_bits == 128 {
+                u128::MAX
+            } else {
+                (1u128 << host_bits) - 1
+            };
+            ((is_v6, base & !mask), (is_v6, (base & !mask) | mask))
+        }
+    };
+    first.0 == family && last.0 == family && (first.1..=last.1).contains(&value)
+}
+
+#[test]
+fn kubectl_sees_the_same_holders() {
+    let live = Live::start(load_fixtures(&examples_dir()), ServerOptions::default());
+    let kubectl = Kubectl::for_server(&live.server);
+    let services = kubectl.run(&["get", "svc", "-A", "-o", "json"]).json();
+    let pools = kubectl
+        .run(&["get", "ipaddresspools.metallb.io", "-A", "-o", "json"])
+        .json();
+    let pool_addresses: Vec<String> = pools["items"]
+        .as_array()
+        .expect("pools")
+        .iter()
+        .flat_map(|p| {
+            p["spec"]["addresses"]
+                .as_array()
+                .expect("addresses")
+                .clone()
+        })
+        .map(|a| a.as_str().expect("address").to_owned())
+        .collect();
+    let holders: BTreeSet<String> = services["items"]
+        .as_array()
+        .expect("services")
+        .iter()
+        .filter(|s| s["spec"]["type"] == "LoadBalancer")
+        .filter(|s| {
+            s["status"]["loadBalancer"]["ingress"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|i| i["ip"].as_str()?.parse::<IpAddr>().ok())
+                .any(|ip| pool_addresses.iter().any(|entry| in_addresses(entry, ip)))
+        })
+        .map(|s| {
+            format!(
+                "{}/{}",
+                s["metadata"]["namespace"].as_str().unwrap(),
+                s["metadata"]["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    let kubectl_pools: BTreeSet<String> = pools["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["metadata"]["name"].as_str().unwrap().to_owned())
+        .collect();
+
+    let usage = live
+        .run(&[
+            "usage",
+            "-o",
+            "json",
+            "--metallb-namespace",
+            "metallb-system",
+        ])
+        .json_with_code(0);
+    let listed: BTreeSet<String> = usage["pools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["services"].as_array().expect("services").clone())
+        .map(|s| s.as_str().expect("namespace/name").to_owned())
+        .collect();
+    assert!(holders.len() > 10, "{holders:?}");
+    assert_eq!(listed, holders);
+    assert_eq!(pool_names(&usage), kubectl_pools);
+}
+
+#[test]
+fn pool_address_matching() {
+    let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+    assert!(in_addresses("203.0.113.0/28", ip("203.0.113.15")));
+    assert!(!in_addresses("203.0.113.0/28", ip("203.0.113.16")));
+    assert!(in_addresses(
+        "198.51.100.10-198.51.100.15",
+        ip("198.51.100.10")
+    ));
+    assert!(!in_addresses(
+        "198.51.100.10-198.51.100.15",
+        ip("198.51.100.20")
+    ));
+    assert!(in_addresses("2001:db8:100::/64", ip("2001:db8:100::5")));
+    assert!(!in_addresses("2001:db8:100::/64", ip("172.16.0.1")));
+    assert!(in_addresses("192.168.20.5/32", ip("192.168.20.5")));
+}
+
+#[test]
+fn the_namespace_is_assumed_out_loud_only_when_not_given() {
+    let live = Live::start(
+        load_fixtures(&root().join("examples")),
+        ServerOptions::default(),
+    );
+    let guessed = live.run(&["usage", "-o", "json"]).json_with_code(0);
+    assert!(
+        warning_codes(&guessed).contains("metallb-not-detected"),
+        "{guessed:#}"
+    );
+    let given = live
+        .run(&[
+            "usage",
+            "--metallb-namespace",
+            "metallb-system",
+            "-o",
+            "json",
+        ])
+        .json_with_code(0);
+    assert!(
+        !warning_codes(&given).contains("metallb-not-detected"),
+        "{given:#}"
+    );
+    assert_eq!(pool_names(&guessed), pool_names(&given));
+}

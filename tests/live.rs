@@ -1333,3 +1333,95 @@ fn the_namespace_is_assumed_out_loud_only_when_not_given() {
     );
     assert_eq!(pool_names(&guessed), pool_names(&given));
 }
+
+#[test]
+fn an_invalid_configuration_state_is_reported() {
+    let mut objects = standard_fixtures();
+    for object in &mut objects {
+        if object["kind"] == "ConfigurationState" {
+            object["status"]["result"] = json!("Invalid");
+            object["status"]["errorSummary"] = json!(
+                "CIDR \"10.0.0.0/24\" in pool \"b\" overlaps with already defined CIDR \"10.0.0.0/16\""
+            );
+        }
+    }
+    let live = Live::start(objects, ServerOptions::default());
+    let usage = live.run(&["usage", "-o", "json"]).json_with_code(0);
+    let warnings = usage["warnings"].as_array().unwrap();
+    let invalid = warnings
+        .iter()
+        .find(|w| w["code"] == "config-invalid")
+        .expect("config-invalid warning");
+    assert!(
+        invalid["message"]
+            .as_str()
+            .unwrap()
+            .contains("overlaps with already defined CIDR"),
+        "{invalid}"
+    );
+    let valid = Live::start(standard_fixtures(), ServerOptions::default());
+    let usage = valid.run(&["usage", "-o", "json"]).json_with_code(0);
+    assert!(!warning_codes(&usage).contains("config-invalid"));
+}
+
+#[test]
+fn a_live_dump_reads_back_offline_to_the_same_answers() {
+    let live = Live::start(load_fixtures(&examples_dir()), ServerOptions::default());
+    let flags = ["--metallb-namespace", "metallb-system"];
+    let dump = live.run(&["dump", flags[0], flags[1]]);
+    assert_eq!(dump.code, 0, "{dump:#?}");
+    let file = live.home.path().join("dump.yaml");
+    std::fs::write(&file, &dump.stdout).unwrap();
+    let from_dump = offline(&file, &["usage", flags[0], flags[1], "-o", "json"]).json_with_code(0);
+    let from_cluster = live
+        .run(&["usage", flags[0], flags[1], "-o", "json"])
+        .json_with_code(0);
+    assert_eq!(
+        without_live_only_warnings(from_dump),
+        without_live_only_warnings(from_cluster)
+    );
+}
+
+/// Runs the plugin with its output on a pseudo-terminal (`script` from util-linux), as a
+/// person at a terminal would, and returns everything the terminal showed.
+fn on_a_terminal(live: &Live, args: &str) -> String {
+    let command = format!("{} {args}", env!("CARGO_BIN_EXE_kubectl-metalpool"));
+    let out = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(root())
+        .env("HOME", live.home.path())
+        .env("KUBECONFIG", &live.kubeconfig)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("script (util-linux) runs a command on a pseudo-terminal");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn a_slow_read_shows_progress_on_a_terminal_only() {
+    let slow = ServerOptions {
+        faults: vec![Fault::delay(
+            FaultTarget::resource("", "services"),
+            Duration::from_millis(1800),
+        )],
+        ..ServerOptions::default()
+    };
+    let live = Live::start(load_fixtures(&examples_dir()), slow);
+    let screen = on_a_terminal(&live, "usage --metallb-namespace metallb-system");
+    assert!(screen.contains("Reading the cluster…"), "{screen}");
+    assert!(screen.contains("team-a-ips"), "the table follows: {screen}");
+    let piped = live.run(&["usage", "--metallb-namespace", "metallb-system"]);
+    assert_eq!(piped.code, 0);
+    assert!(
+        !piped.stderr.contains("Reading"),
+        "no progress without a terminal: {}",
+        piped.stderr
+    );
+    let fast = Live::start(load_fixtures(&examples_dir()), ServerOptions::default());
+    let screen = on_a_terminal(&fast, "usage --metallb-namespace metallb-system");
+    assert!(
+        !screen.contains("Reading"),
+        "nothing for a read under a second: {screen}"
+    );
+}

@@ -101,56 +101,20 @@ async fn read(settings: &Settings, target: Option<&Target>) -> Result<Loaded> {
 
     // MetalLB objects: cluster-wide to warn about strays; the MetalLB namespace alone when
     // a cluster-wide list is forbidden.
-    let mut metallb_lists = Vec::new();
-    for (list, resource) in [
-        (pools.map(Lists::Pools), "ipaddresspools"),
-        (l2.map(Lists::Ads), "l2advertisements"),
-        (bgp.map(Lists::Ads), "bgpadvertisements"),
-    ] {
-        let list = match list {
-            Err(e) if e.status == Some(403) && !e.is_impersonation() => {
-                notes.push(Reason::new(
-                    Code::ClusterScopeForbidden,
-                    format!("cannot list {resource} in all namespaces; read only namespace {metallb_namespace}, so {resource} elsewhere go unnoticed"),
-                ));
-                match resource {
-                    "ipaddresspools" => reader
-                        .list(
-                            METALLB_API,
-                            resource,
-                            Some(&metallb_namespace),
-                            ListParams::default(),
-                        )
-                        .await
-                        .map(Lists::Pools),
-                    _ => reader
-                        .list(
-                            METALLB_API,
-                            resource,
-                            Some(&metallb_namespace),
-                            ListParams::default(),
-                        )
-                        .await
-                        .map(Lists::Ads),
-                }
-            }
-            other => other,
-        };
-        metallb_lists.push(list.map_err(|e| e.into_error(&reader.server()))?);
-    }
-    let mut snapshot = Snapshot::default();
-    for (list, resource) in
-        metallb_lists
-            .into_iter()
-            .zip(["ipaddresspools", "l2advertisements", "bgpadvertisements"])
-    {
-        match (list, resource) {
-            (Lists::Pools(p), _) => snapshot.pools = p,
-            (Lists::Ads(a), "l2advertisements") => snapshot.l2_advertisements = a,
-            (Lists::Ads(a), _) => snapshot.bgp_advertisements = a,
-        }
-    }
-    snapshot.services = services.map_err(|e| e.into_error(&reader.server()))?;
+    let ns = &metallb_namespace;
+    let mut snapshot = Snapshot {
+        pools: reader
+            .or_in_namespace(pools, "ipaddresspools", ns, &mut notes)
+            .await?,
+        l2_advertisements: reader
+            .or_in_namespace(l2, "l2advertisements", ns, &mut notes)
+            .await?,
+        bgp_advertisements: reader
+            .or_in_namespace(bgp, "bgpadvertisements", ns, &mut notes)
+            .await?,
+        ..Snapshot::default()
+    };
+    snapshot.services = services.map_err(|e| e.into_error(&reader.server))?;
     match target_service {
         Ok(Some(svc)) => {
             if !snapshot
@@ -170,7 +134,7 @@ async fn read(settings: &Settings, target: Option<&Target>) -> Result<Loaded> {
                 hint: String::new(),
             });
         }
-        Err(e) => return Err(e.into_error(&reader.server())),
+        Err(e) => return Err(e.into_error(&reader.server)),
     }
     match namespaces {
         Ok(list) => {
@@ -219,11 +183,6 @@ async fn read(settings: &Settings, target: Option<&Target>) -> Result<Loaded> {
         default_namespace,
         notes,
     })
-}
-
-enum Lists {
-    Pools(Vec<IpAddressPool>),
-    Ads(Vec<Advertisement>),
 }
 
 /// Builds the client as kubectl would from the connection flags.
@@ -408,10 +367,6 @@ enum Detection {
 }
 
 impl Reader {
-    fn server(&self) -> String {
-        self.server.clone()
-    }
-
     async fn call<T: DeserializeOwned>(
         &self,
         request: http::Request<Vec<u8>>,
@@ -495,6 +450,34 @@ impl Reader {
                 None => return Ok(items),
             }
         }
+    }
+
+    /// A cluster-wide list of MetalLB objects, or — when that is forbidden — the list of the
+    /// MetalLB namespace, with a note that strays elsewhere go unnoticed.
+    async fn or_in_namespace<T: DeserializeOwned>(
+        &self,
+        cluster_wide: std::result::Result<Vec<T>, Failure>,
+        resource: &str,
+        namespace: &str,
+        notes: &mut Vec<Reason>,
+    ) -> Result<Vec<T>> {
+        let listed = match cluster_wide {
+            Err(e) if e.status == Some(403) && !e.is_impersonation() => {
+                notes.push(Reason::new(
+                    Code::ClusterScopeForbidden,
+                    format!("cannot list {resource} in all namespaces; read only namespace {namespace}, so {resource} elsewhere go unnoticed"),
+                ));
+                self.list(
+                    METALLB_API,
+                    resource,
+                    Some(namespace),
+                    ListParams::default(),
+                )
+                .await
+            }
+            other => other,
+        };
+        listed.map_err(|e| e.into_error(&self.server))
     }
 
     /// LoadBalancer services only, when the server can filter them (older servers answer the

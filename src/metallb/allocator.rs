@@ -24,9 +24,12 @@ pub struct Cluster {
     pub holding_warnings: Vec<(usize, Reason)>,
 }
 
-/// How MetalLB handles the service: the three paths of §4.1, or a gate that stops it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// How MetalLB handles the service: the three paths of §4.1, or a gate that stops it
+/// (serialized `none`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Mode {
+    #[serde(rename = "none")]
     Stopped,
     RequestedIps,
     RequestedPool,

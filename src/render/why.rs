@@ -7,6 +7,7 @@ use owo_colors::OwoColorize;
 use super::Style;
 use super::table::layout;
 use crate::error::Result;
+use crate::metallb::allocator::Mode;
 use crate::metallb::reason::{Code, Reason};
 use crate::report::why::{State, WhyReport};
 
@@ -38,10 +39,10 @@ pub fn text(out: &mut impl Write, report: &WhyReport, style: Style) -> Result<()
         report.family, report.ip_family_policy
     )?;
     let mode = match report.mode {
-        "requested-ips" => "requested IPs (metallb.io/loadBalancerIPs or spec.loadBalancerIP)",
-        "requested-pool" => "requested pool (metallb.io/address-pool)",
-        "automatic" => "automatic (pinned pools by priority, then plain pools)",
-        _ => "none: MetalLB stops before choosing a pool",
+        Mode::RequestedIps => "requested IPs (metallb.io/loadBalancerIPs or spec.loadBalancerIP)",
+        Mode::RequestedPool => "requested pool (metallb.io/address-pool)",
+        Mode::Automatic => "automatic (pinned pools by priority, then plain pools)",
+        Mode::Stopped => "none: MetalLB stops before choosing a pool",
     };
     writeln!(out, "Allocation:  {mode}")?;
     let outcome = &report.outcome;
@@ -82,7 +83,7 @@ pub fn text(out: &mut impl Write, report: &WhyReport, style: Style) -> Result<()
         )?;
     }
     // A gate stops MetalLB before any pool is looked at: the pools add nothing.
-    if report.mode != "none" && !report.pools.is_empty() {
+    if report.mode != Mode::Stopped && !report.pools.is_empty() {
         writeln!(out)?;
         let (not_requested, considered): (Vec<_>, Vec<_>) = report
             .pools

@@ -30,7 +30,7 @@ pub struct WhyReport {
     pub family: &'static str,
     pub ip_family_policy: &'static str,
     /// `requested-ips`, `requested-pool`, `automatic`, or `none` when MetalLB stops earlier.
-    pub mode: &'static str,
+    pub mode: Mode,
     pub outcome: Outcome,
     pub pools: Vec<PoolEntry>,
     pub warnings: Vec<Reason>,
@@ -147,12 +147,7 @@ pub fn build(
         pool: cluster.service_pool[service].map(|p| cluster.config.pools[p].name.clone()),
         family: facts.family.name(),
         ip_family_policy: facts.policy.name(),
-        mode: match decision.mode {
-            Mode::Stopped => "none",
-            Mode::RequestedIps => "requested-ips",
-            Mode::RequestedPool => "requested-pool",
-            Mode::Automatic => "automatic",
-        },
+        mode: decision.mode,
         outcome: Outcome {
             fits: decision.fits,
             pools: names(&decision.pools),

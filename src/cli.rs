@@ -24,8 +24,12 @@ Examples:
   # Who holds what, per namespace
   kubectl metalpool usage --by-namespace";
 
+/// kubectl's help layout: what it does, examples, flags, then the usage line.
+const HELP: &str = "{about}{after-help}\n\n{all-args}\n\nUsage:\n  {usage}\n";
+
 #[derive(Debug, Parser)]
 #[command(
+    help_template = HELP,
     name = "kubectl-metalpool",
     bin_name = "kubectl metalpool",
     version,
@@ -45,6 +49,7 @@ pub struct Cli {
 
 /// Flags with kubectl's spelling and meaning, accepted before or after the command.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Path to the kubeconfig file (else $KUBECONFIG, else ~/.kube/config, else in-cluster)
     #[arg(long, global = true, value_name = "PATH")]
@@ -93,7 +98,7 @@ pub struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Every pool: addresses, size, used, free, use %, auto-assign, priority, scope, advertisements
-    #[command(after_help = "Examples:
+    #[command(help_template = HELP, after_help = "Examples:
   kubectl metalpool usage
   kubectl metalpool usage -o wide
   kubectl metalpool usage -o json | jq '.pools[] | {name, free}'
@@ -108,7 +113,7 @@ pub enum Command {
         pools: Vec<String>,
     },
     /// Pool by pool, what MetalLB does with a service and why
-    #[command(after_help = "Examples:
+    #[command(help_template = HELP, after_help = "Examples:
   kubectl metalpool why svc/web -n team-a
   kubectl metalpool why web -n team-a -o json
   kubectl metalpool why svc/trading-api -n trading -f examples/")]
@@ -118,13 +123,13 @@ pub enum Command {
         service: String,
     },
     /// Write what was read as a `kind: List` (YAML, or JSON with -o json) that -f reads back
-    #[command(after_help = "Examples:
+    #[command(help_template = HELP, after_help = "Examples:
   # Attach to a bug report, or analyse offline later
   kubectl metalpool dump > cluster.yaml
   kubectl metalpool why svc/web -n team-a -f cluster.yaml")]
     Dump,
     /// Print a shell completion script (bash, zsh or fish) for kubectl-metalpool
-    #[command(after_help = "Examples:
+    #[command(help_template = HELP, after_help = "Examples:
   source <(kubectl-metalpool completion bash)
   kubectl-metalpool completion zsh > \"${fpath[1]}/_kubectl-metalpool\"
   kubectl-metalpool completion fish | source

@@ -1,11 +1,10 @@
 //! Offline input (`-f`): files, directories (recursive), `-` for stdin; multi-document
 //! YAML, JSON, and `kind: List`. No cluster is contacted.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-
-use std::borrow::Cow;
 
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;

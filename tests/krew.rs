@@ -286,7 +286,7 @@ fn kubectl_discovers_and_runs_the_plugin() {
     );
     let (ok, stdout, _) = kubectl(&path, dir.path(), &["metalpool", "--help"]);
     assert!(
-        ok && stdout.contains("Usage: kubectl metalpool"),
+        ok && stdout.contains("Usage:\n  kubectl metalpool [OPTIONS] <COMMAND>"),
         "{stdout}"
     );
     let (ok, through_kubectl, stderr) = kubectl(

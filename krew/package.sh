@@ -55,8 +55,9 @@ install -m 0755 "$binary" "$stage/$exe"
 install -m 0644 "$root/LICENSE" "$stage/LICENSE"
 install -m 0755 "$root/krew/kubectl_complete-metalpool" "$stage/kubectl_complete-metalpool"
 archive="kubectl-metalpool_${version}_${os}_${arch}.tar.gz"
-tar -C "$stage" --owner=0 --group=0 --numeric-owner --sort=name -czf "$out/$archive" \
-  "$exe" LICENSE kubectl_complete-metalpool
+# Reproducible: fixed owner, order and time (SOURCE_DATE_EPOCH when set), no gzip timestamp.
+tar -C "$stage" --owner=0 --group=0 --numeric-owner --sort=name --mtime="@${SOURCE_DATE_EPOCH:-0}" \
+  -cf - "$exe" LICENSE kubectl_complete-metalpool | gzip -n > "$out/$archive"
 sha=$(sha256sum "$out/$archive" | cut -d' ' -f1)
 
 # Fill in this platform's sha256: the sha256 line that follows the uri naming the archive.

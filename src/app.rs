@@ -24,6 +24,13 @@ pub fn run(cli: &Cli, out: &mut impl Write, err: &mut impl Write) -> Result<i32>
         )?;
         return Ok(exit::OK);
     }
+    if matches!(cli.command, Command::Dump)
+        && matches!(cli.global.output, Some(Format::Table | Format::Wide))
+    {
+        return Err(Error::Usage(
+            "dump writes manifests: YAML (the default) or JSON (-o json)".to_string(),
+        ));
+    }
     let settings = Settings::resolve(&cli.global)?;
     let target = match &cli.command {
         Command::Why { service } => Some(Target {
@@ -59,6 +66,8 @@ pub fn run(cli: &Cli, out: &mut impl Write, err: &mut impl Write) -> Result<i32>
                 Format::Yaml => render::yaml(out, &report)?,
                 wide => {
                     render::usage::table(out, &report, wide == Format::Wide, style)?;
+                    // The table first, then what deserves attention, in reading order.
+                    out.flush()?;
                     print_problems(err, &report.config_errors, &report.warnings)?;
                 }
             }
@@ -67,11 +76,16 @@ pub fn run(cli: &Cli, out: &mut impl Write, err: &mut impl Write) -> Result<i32>
         Command::Usage {
             by_namespace: true, ..
         } => {
-            let report = report::usage::build_by_namespace(&cluster, settings.namespace.as_deref());
+            let report =
+                report::usage::build_by_namespace(&cluster, settings.namespace.as_deref(), extra);
             match settings.format {
                 Format::Json => render::json(out, &report)?,
                 Format::Yaml => render::yaml(out, &report)?,
-                _ => render::usage::by_namespace(out, &report)?,
+                _ => {
+                    render::usage::by_namespace(out, &report)?;
+                    out.flush()?;
+                    print_problems(err, &report.config_errors, &report.warnings)?;
+                }
             }
             Ok(exit::OK)
         }
@@ -117,8 +131,16 @@ fn keep_pools(report: &mut report::usage::UsageReport, names: &[String]) -> Resu
         .find(|n| !report.pools.iter().any(|p| &p.name == *n))
     {
         let known: Vec<&str> = report.pools.iter().map(|p| p.name.as_str()).collect();
+        let closest = known
+            .iter()
+            .min_by_key(|k| strsim::levenshtein(missing, k))
+            .filter(|k| strsim::levenshtein(missing, k) <= k.len() / 2);
+        let hint = match closest {
+            Some(name) => format!("did you mean {name}? "),
+            None => String::new(),
+        };
         return Err(Error::Usage(format!(
-            "no pool named {missing} in namespace {} (pools: {})",
+            "no pool named {missing} in namespace {}; {hint}(pools: {})",
             report.metallb_namespace,
             known.join(", ")
         )));

@@ -243,6 +243,17 @@ fn package_builds_the_archive_and_renders_the_manifest() {
         sum.split_whitespace().next().unwrap()
     );
     assert!(String::from_utf8_lossy(&run.stdout).contains("sha256 "));
+    // The same binary packs to the same archive: the sha256 can be checked by anyone.
+    let again = tempfile::tempdir().unwrap();
+    let rerun = Command::new(root().join("krew/package.sh"))
+        .args(["--binary", BIN, "--out"])
+        .arg(again.path())
+        .output()
+        .unwrap();
+    assert!(rerun.status.success());
+    let first = std::fs::read(&archive).unwrap();
+    let second = std::fs::read(again.path().join(archive.file_name().unwrap())).unwrap();
+    assert!(first == second, "archives differ between two runs");
 }
 
 /// A PATH holding only the plugin, its completion helper, and kubectl's own directory.

@@ -202,7 +202,7 @@ impl Cluster {
                     Reason::new(
                         Code::AllocationNotValid,
                         format!(
-                            "{} holds {}, which MetalLB will take away: {why}",
+                            "{} holds {}; MetalLB will take it away because {why}",
                             s.key,
                             ip_list(&s.ingress)
                         ),
@@ -234,13 +234,13 @@ impl Cluster {
             && !(s.family == ServiceFamily::Dual && prefer_single)
             && !s.family_inferred
         {
-            return Err("their family differs from the service's cluster IPs".to_string());
+            return Err("its family differs from the service's cluster IPs".to_string());
         }
-        let pool = config.pool_for(&s.ingress).ok_or("they lie in no pool")?;
+        let pool = config.pool_for(&s.ingress).ok_or("no pool contains it")?;
         let p = &config.pools[pool];
         if let Err(refusal) = p.admits(&s.namespace, &s.labels) {
             return Err(format!(
-                "pool {} no longer admits it: {}",
+                "pool {} no longer admits the service: {}",
                 p.name,
                 refusal_reason(p, refusal, s).message
             ));
@@ -370,7 +370,10 @@ impl Cluster {
             Need::One(Family::V6) => v6.total,
             _ => v4.total.saturating_add(v6.total),
         };
-        let mut message = format!("all {total} {} addresses are in use", need.describe());
+        let mut message = match total {
+            1 => format!("its only {} address is in use", need.describe()),
+            _ => format!("all {total} {} addresses are in use", need.describe()),
+        };
         let s = &self.services[service];
         if !s.sharing_key.is_empty() {
             message.push_str(&format!(
@@ -411,7 +414,14 @@ impl Cluster {
         if s.family_inferred {
             decision.warnings.push(Reason::new(
                 Code::IpFamilyInferred,
-                format!("the manifest has no cluster IPs; the family ({}) was inferred from spec.ipFamilies", s.family.name()),
+                if s.ip_families_given {
+                    format!(
+                        "the manifest has no cluster IPs; the family ({}) was inferred from spec.ipFamilies",
+                        s.family.name()
+                    )
+                } else {
+                    "the manifest has no cluster IPs and no spec.ipFamilies: IPv4 single-stack is assumed".to_string()
+                },
             ));
         }
         if !self.config.is_valid() && s.is_managed() {
@@ -466,6 +476,15 @@ impl Cluster {
             (None, None) => self.decide_automatic(service, &mut decision),
         }
         self.add_outcome_warnings(service, &mut decision);
+        // A pool that does not fit always says why: where MetalLB stops at a service-level
+        // reason, that reason is the pool's too.
+        for verdict in decision
+            .verdicts
+            .iter_mut()
+            .filter(|v| !v.fits && v.reasons.is_empty())
+        {
+            verdict.reasons.clone_from(&decision.reasons);
+        }
         decision
     }
 
@@ -476,12 +495,21 @@ impl Cluster {
         let shown = quoted_list(ips);
         let owner = self.config.pool_for(ips);
         for (i, v) in d.verdicts.iter_mut().enumerate() {
-            if Some(i) != owner {
-                v.reasons.push(Reason::new(
-                    Code::NotRequested,
-                    format!("the service requests {}, outside this pool", ip_list(ips)),
-                ));
+            if Some(i) == owner {
+                continue;
             }
+            let space = &self.config.pools[i].space;
+            let inside: Vec<Ip> = ips.iter().copied().filter(|ip| space.owns(*ip)).collect();
+            let message = if inside.is_empty() {
+                format!("the service requests {}, outside this pool", ip_list(ips))
+            } else {
+                format!(
+                    "the pool holds {} of the requested {}, but all of them must come from one pool",
+                    ip_list(&inside),
+                    ip_list(ips)
+                )
+            };
+            v.reasons.push(Reason::new(Code::NotRequested, message));
         }
         if ServiceFamily::of(ips) != Some(s.family) {
             let detail = match s.family {
@@ -493,10 +521,14 @@ impl Cluster {
             d.metallb_error = Some(format!(
                 "requested loadBalancer IP(s) {shown} does not match the ipFamily of the service"
             ));
-            d.reasons.push(Reason::new(
+            let reason = Reason::new(
                 Code::RequestedIpFamilyMismatch,
                 format!("requested {}: {detail}", ip_list(ips)),
-            ));
+            );
+            if let Some(owner) = owner {
+                d.verdicts[owner].reasons.push(reason.clone());
+            }
+            d.reasons.push(reason);
             return;
         }
         let Some(owner) = owner else {
@@ -552,8 +584,9 @@ impl Cluster {
             d.metallb_error = Some(format!(
                 "requested loadBalancer IP(s) {shown} is not compatible with requested address pool {wanted}"
             ));
-            d.reasons
-                .push(Reason::new(Code::RequestedIpPoolMismatch, message));
+            let reason = Reason::new(Code::RequestedIpPoolMismatch, message);
+            verdict.reasons.push(reason.clone());
+            d.reasons.push(reason);
             return;
         }
         verdict.fits = true;

@@ -894,3 +894,80 @@ fn require_dual_stack_with_one_family_left_is_exhausted() {
     assert!(!d.fits);
     assert_eq!(verdict_codes(&d, &c, "both"), [Code::PoolExhausted]);
 }
+
+#[test]
+fn every_pool_that_does_not_fit_says_why() {
+    let pools = vec![
+        pool("v4", &["192.0.2.0/24"]),
+        pool("v6", &["2001:db8::/64"]),
+    ];
+    let span = annotate(
+        dual(svc("a/span"), "RequireDualStack"),
+        "metallb.io/loadBalancerIPs",
+        "192.0.2.2,2001:db8::10",
+    );
+    let v6_for_v4 = annotate(
+        svc("a/v6-ask"),
+        "metallb.io/loadBalancerIPs",
+        "2001:db8::10",
+    );
+    let mismatch = annotate(
+        annotate(svc("a/mismatch"), "metallb.io/loadBalancerIPs", "192.0.2.2"),
+        "metallb.io/address-pool",
+        "v6",
+    );
+    let world = World::new(pools, vec![span, v6_for_v4, mismatch]);
+    for key in ["a/span", "a/v6-ask", "a/mismatch"] {
+        let (d, c) = world.decide(key);
+        for (pool, verdict) in c.config.pools.iter().zip(&d.verdicts) {
+            assert!(
+                verdict.fits || !verdict.reasons.is_empty(),
+                "{key}: {} gives no reason",
+                pool.name
+            );
+        }
+    }
+    let (d, c) = world.decide("a/span");
+    let (v4, _) = c.config.pool("v4").unwrap();
+    assert!(
+        d.verdicts[v4].reasons[0]
+            .message
+            .contains("holds 192.0.2.2 of the requested"),
+        "{:?}",
+        d.verdicts[v4].reasons
+    );
+    let (d, c) = world.decide("a/v6-ask");
+    assert_eq!(
+        verdict_codes(&d, &c, "v6"),
+        [Code::RequestedIpFamilyMismatch]
+    );
+    let (d, c) = world.decide("a/mismatch");
+    assert_eq!(verdict_codes(&d, &c, "v4"), [Code::RequestedIpPoolMismatch]);
+}
+
+#[test]
+fn inferred_family_says_where_it_came_from() {
+    let mut bare = svc("a/bare");
+    bare.spec.cluster_ips.clear();
+    let mut v6 = bare.clone();
+    v6.metadata.name = "v6".into();
+    v6.spec.ip_families = vec!["IPv6".into()];
+    let mut world = World::new(
+        vec![pool("p", &["10.0.0.0/24", "2001:db8::/64"])],
+        vec![bare, v6],
+    );
+    world.ctx.offline = true;
+    let (d, _) = world.decide("a/bare");
+    assert!(
+        d.warnings[0].message.contains("no spec.ipFamilies"),
+        "{}",
+        d.warnings[0].message
+    );
+    let (d, _) = world.decide("a/v6");
+    assert!(
+        d.warnings[0]
+            .message
+            .contains("inferred from spec.ipFamilies")
+    );
+    assert_eq!(d.ips, ips(&["2001:db8::"]));
+}

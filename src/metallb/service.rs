@@ -64,6 +64,8 @@ pub struct ServiceFacts {
     pub family: ServiceFamily,
     /// Offline manifests without cluster IPs: the family was inferred (cli-contract).
     pub family_inferred: bool,
+    /// Whether `spec.ipFamilies` was set (what an inferred family came from).
+    pub ip_families_given: bool,
     pub cluster_ip_count: usize,
     pub policy: Policy,
     /// The family a PreferDualStack service falls back to first (§4.3).
@@ -146,6 +148,7 @@ impl ServiceFacts {
             gate,
             family,
             family_inferred,
+            ip_families_given: !spec.ip_families.is_empty(),
             cluster_ip_count,
             policy,
             primary,

@@ -118,12 +118,22 @@ fn advertised(pool: &PoolUsage, style: Style) -> String {
     pool.advertised_by.join(",")
 }
 
-/// MetalLB's own counters as `assigned/available` per family.
+/// MetalLB's own counters as `used/size` per family, like the IPV4-USED and IPV6-USED
+/// columns (MetalLB writes assigned and available; its size is their sum).
 fn metallb_status(pool: &PoolUsage) -> String {
     let Some(status) = &pool.metallb_status else {
         return "-".to_string();
     };
-    let pair = |a: Option<i64>, b: Option<i64>| format!("{}/{}", a.unwrap_or(0), b.unwrap_or(0));
+    let pair = |assigned: Option<i64>, available: Option<i64>| {
+        let (assigned, available) = (
+            i128::from(assigned.unwrap_or(0)),
+            i128::from(available.unwrap_or(0)),
+        );
+        let size = assigned + available;
+        // MetalLB's sums can overflow into negative numbers (§3.2): shown as they are.
+        let show = |n: i128| u128::try_from(n).map_or(n.to_string(), count);
+        format!("{}/{}", show(assigned), show(size))
+    };
     format!(
         "v4 {} v6 {}",
         pair(status.assigned_ipv4, status.available_ipv4),
@@ -133,7 +143,13 @@ fn metallb_status(pool: &PoolUsage) -> String {
 
 pub fn by_namespace(out: &mut impl Write, report: &NamespaceReport) -> Result<()> {
     if report.namespaces.is_empty() {
-        writeln!(out, "No service holds an address of a MetalLB pool.")?;
+        match &report.namespace {
+            Some(ns) => writeln!(
+                out,
+                "No service in namespace {ns} holds an address of a MetalLB pool."
+            )?,
+            None => writeln!(out, "No service holds an address of a MetalLB pool.")?,
+        }
         return Ok(());
     }
     let mut rows = Vec::new();

@@ -46,7 +46,9 @@ pub fn text(out: &mut impl Write, report: &WhyReport, style: Style) -> Result<()
     };
     writeln!(out, "Allocation:  {mode}")?;
     let outcome = &report.outcome;
-    let verdict = if !outcome.fits {
+    let verdict = if report.state == State::NotManaged {
+        "MetalLB leaves this service alone".to_string()
+    } else if !outcome.fits {
         paint("no pool can serve it".to_string(), false)
     } else if outcome.pools.len() > 1 {
         paint(
@@ -109,7 +111,9 @@ pub fn text(out: &mut impl Write, report: &WhyReport, style: Style) -> Result<()
                 vec![p.name.clone(), fits, p.ips.join(","), why]
             })
             .collect();
-        out.write_all(layout(&["POOL", "FITS", "WOULD-GET", "REASON"], rows).as_bytes())?;
+        if !considered.is_empty() {
+            out.write_all(layout(&["POOL", "FITS", "WOULD-GET", "REASON"], rows).as_bytes())?;
+        }
         if let Some(first) = not_requested.first() {
             let names: Vec<&str> = not_requested.iter().map(|p| p.name.as_str()).collect();
             writeln!(

@@ -104,8 +104,7 @@ pub fn build(cluster: &Cluster, extra_warnings: Vec<Reason>) -> UsageReport {
             }
         })
         .collect();
-    let mut warnings = config.warnings.clone();
-    warnings.extend(extra_warnings);
+    let mut warnings = cluster_warnings(cluster, extra_warnings);
     for (pool, usage) in config.pools.iter().zip(&pools) {
         warnings.extend(status_disagreement(pool.space.avoid_buggy, usage));
     }
@@ -117,7 +116,6 @@ pub fn build(cluster: &Cluster, extra_warnings: Vec<Reason>) -> UsageReport {
             ));
         }
     }
-    warnings.extend(cluster.holding_warnings.iter().map(|(_, w)| w.clone()));
     UsageReport {
         metallb_namespace: config.metallb_namespace.clone(),
         config_valid: config.is_valid(),
@@ -125,6 +123,15 @@ pub fn build(cluster: &Cluster, extra_warnings: Vec<Reason>) -> UsageReport {
         pools,
         warnings,
     }
+}
+
+/// What concerns the whole cluster: the configuration's warnings, what reading noticed, and
+/// addresses MetalLB will take away.
+fn cluster_warnings(cluster: &Cluster, extra: Vec<Reason>) -> Vec<Reason> {
+    let mut warnings = cluster.config.warnings.clone();
+    warnings.extend(extra);
+    warnings.extend(cluster.holding_warnings.iter().map(|(_, w)| w.clone()));
+    warnings
 }
 
 /// MetalLB's own counters (`IPAddressPool.status`) against the exact ones, and why they
@@ -168,7 +175,13 @@ fn status_disagreement(avoid_buggy: bool, usage: &PoolUsage) -> Option<Reason> {
 #[serde(rename_all = "camelCase")]
 pub struct NamespaceReport {
     pub metallb_namespace: String,
+    /// The namespace asked for with `-n`, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
     pub namespaces: Vec<NamespaceUsage>,
+    pub config_valid: bool,
+    pub config_errors: Vec<String>,
+    pub warnings: Vec<Reason>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -197,7 +210,11 @@ pub struct NamespacePoolUsage {
 /// What one namespace holds in one pool: distinct addresses, and its services.
 type Held = (BTreeSet<Ip>, Vec<String>);
 
-pub fn build_by_namespace(cluster: &Cluster, only: Option<&str>) -> NamespaceReport {
+pub fn build_by_namespace(
+    cluster: &Cluster,
+    only: Option<&str>,
+    extra_warnings: Vec<Reason>,
+) -> NamespaceReport {
     let mut held: BTreeMap<&str, BTreeMap<usize, Held>> = BTreeMap::new();
     for (s, pool) in cluster.service_pool.iter().enumerate() {
         let (Some(pool), facts) = (pool, &cluster.services[s]) else {
@@ -243,6 +260,10 @@ pub fn build_by_namespace(cluster: &Cluster, only: Option<&str>) -> NamespaceRep
         .collect();
     NamespaceReport {
         metallb_namespace: cluster.config.metallb_namespace.clone(),
+        namespace: only.map(str::to_string),
         namespaces,
+        config_valid: cluster.config.is_valid(),
+        config_errors: cluster.config.errors.clone(),
+        warnings: cluster_warnings(cluster, extra_warnings),
     }
 }

@@ -77,12 +77,13 @@ pub struct EventEntry {
     pub explanation: Option<String>,
 }
 
-/// MetalLB before 0.16 reports an exhausted or wrong-family requested pool with this text.
+/// MetalLB's cryptic text for a requested pool without a free address of the service's
+/// family (metallb-semantics.md §4.6, §11).
 const NIL_IP_MESSAGE: &str = "[\"<nil>\"] is not allowed in config";
 
 fn explain(message: &str) -> Option<String> {
     message.contains(NIL_IP_MESSAGE).then(|| {
-        "MetalLB before 0.16 words it this way: the requested pool (metallb.io/address-pool) has no free address of the service's IP family".to_string()
+        "MetalLB means: the requested pool (metallb.io/address-pool) has no free address of the service's IP family; before 0.16 it also says this when the pool is entirely full".to_string()
     })
 }
 

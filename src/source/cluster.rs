@@ -128,10 +128,23 @@ async fn read(settings: &Settings, target: Option<&Target>) -> Result<Loaded> {
         Ok(None) => {}
         Err(e) if e.status == Some(404) => {
             let t = target.as_ref().expect("a target was asked for");
+            let mut elsewhere: Vec<&str> = snapshot
+                .services
+                .iter()
+                .filter(|s| s.metadata.name == t.name)
+                .map(|s| s.metadata.namespace.as_str())
+                .collect();
+            elsewhere.sort_unstable();
             return Err(Error::ServiceNotFound {
                 namespace: t.namespace.clone().unwrap_or_default(),
                 name: t.name.clone(),
-                hint: String::new(),
+                hint: match elsewhere.as_slice() {
+                    [] => String::new(),
+                    found => format!(
+                        " (a LoadBalancer service of that name exists in namespace {}: use -n)",
+                        found.join(", ")
+                    ),
+                },
             });
         }
         Err(e) => return Err(e.into_error(&reader.server)),
@@ -198,9 +211,12 @@ async fn connect(conn: &Connection) -> Result<(Client, String, String)> {
         user: conn.user.clone(),
     };
     let mut config = match read_kubeconfig(conn)? {
-        Some(kubeconfig) => Config::from_custom_kubeconfig(kubeconfig, &options)
-            .await
-            .map_err(|e| Error::input("kubeconfig", chain(&e)))?,
+        Some(kubeconfig) => {
+            check_names(&kubeconfig, conn)?;
+            Config::from_custom_kubeconfig(kubeconfig, &options)
+                .await
+                .map_err(|e| Error::input("kubeconfig", chain(&e)))?
+        }
         None => Config::incluster().map_err(|_| {
             Error::Cluster(
                 "no kubeconfig found (use --kubeconfig, set KUBECONFIG, or create ~/.kube/config) and not running inside a cluster"
@@ -229,6 +245,53 @@ async fn connect(conn: &Connection) -> Result<(Client, String, String)> {
     let client = Client::try_from(config)
         .map_err(|e| Error::Cluster(format!("cannot build the client: {}", chain(&e))))?;
     Ok((client, server, namespace))
+}
+
+/// `--context`, `--cluster` and `--user` must name entries of the kubeconfig.
+fn check_names(kubeconfig: &Kubeconfig, conn: &Connection) -> Result<()> {
+    let lists: [(&str, &Option<String>, Vec<&str>); 3] = [
+        (
+            "context",
+            &conn.context,
+            kubeconfig
+                .contexts
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect(),
+        ),
+        (
+            "cluster",
+            &conn.cluster,
+            kubeconfig
+                .clusters
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect(),
+        ),
+        (
+            "user",
+            &conn.user,
+            kubeconfig
+                .auth_infos
+                .iter()
+                .map(|u| u.name.as_str())
+                .collect(),
+        ),
+    ];
+    for (what, wanted, known) in lists {
+        if let Some(wanted) = wanted
+            && !known.contains(&wanted.as_str())
+        {
+            return Err(Error::input(
+                "kubeconfig",
+                format!(
+                    "no {what} named {wanted:?} (the kubeconfig has: {})",
+                    known.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `--kubeconfig`, else the `KUBECONFIG` path list merged (missing files skipped, as kubectl

@@ -322,7 +322,8 @@ impl Reader<'_> {
             serde_saphyr::from_multiple_with_options(text, yaml_options())
                 .map_err(|e| yaml_error(path, &e))?;
         for document in documents {
-            let place = format!("{}: line {}", path.display(), document.referenced.line());
+            let line = document.referenced.line() as usize;
+            let place = format!("{}: line {line}", path.display());
             match document.value {
                 Value::Null => {}
                 Value::Object(mut map) => {
@@ -333,10 +334,11 @@ impl Reader<'_> {
                             _ => Vec::new(),
                         };
                         for (i, item) in items.into_iter().enumerate() {
-                            self.add_yaml_object(&format!("{place}, item {}", i + 1), item)?;
+                            self.add_yaml_object(&format!("{place}, item {}", i + 1), item, None)?;
                         }
                     } else {
-                        self.add_yaml_object(&place, Value::Object(map))?;
+                        let source = Some(DocumentText { path, text, line });
+                        self.add_yaml_object(&place, Value::Object(map), source)?;
                     }
                 }
                 _ => {
@@ -350,7 +352,14 @@ impl Reader<'_> {
         Ok(())
     }
 
-    fn add_yaml_object(&mut self, place: &str, object: Value) -> Result<(), Error> {
+    /// One object of a YAML document; with the document's text, a wrongly typed field is
+    /// reported at its own line.
+    fn add_yaml_object(
+        &mut self,
+        place: &str,
+        object: Value,
+        source: Option<DocumentText>,
+    ) -> Result<(), Error> {
         let text = |key: &str| object.get(key).and_then(Value::as_str).unwrap_or_default();
         let Some(kind) = Kind::of(text("kind"), text("apiVersion")) else {
             return Ok(());
@@ -365,7 +374,14 @@ impl Reader<'_> {
         let what = describe(kind, meta("namespace").as_deref(), meta("name").as_deref());
         match Object::read(kind, object) {
             Ok(typed) => self.add_object(|| place.to_string(), kind, typed),
-            Err(e) => Err(Error::input(place, format!("{what}: {}", field_error(&e)))),
+            Err(e) => {
+                let place = source
+                    .and_then(|doc| doc.error_line(kind))
+                    .map_or(place.to_string(), |(path, line)| {
+                        format!("{}:{line}", path.display())
+                    });
+                Err(Error::input(place, format!("{what}: {}", field_error(&e))))
+            }
         }
     }
 
@@ -395,6 +411,43 @@ impl Reader<'_> {
         let id = (kind, metadata.namespace.clone(), metadata.name.clone());
         self.objects.insert(id, object);
         Ok(())
+    }
+}
+
+/// A YAML document in its file: where a typed re-read places an error.
+struct DocumentText<'a> {
+    path: &'a Path,
+    text: &'a str,
+    /// The document's first line (1-based).
+    line: usize,
+}
+
+impl<'a> DocumentText<'a> {
+    /// The line of the first type error in this document, from a typed re-read of its text
+    /// (only done on the error path: the tree it was first read into has no positions).
+    fn error_line(&self, kind: Kind) -> Option<(&'a Path, usize)> {
+        let start = self
+            .text
+            .split_inclusive('\n')
+            .take(self.line - 1)
+            .map(str::len)
+            .sum::<usize>();
+        let rest = &self.text[start..];
+        let end = rest
+            .split_inclusive('\n')
+            .take_while(|l| !l.starts_with("---") && !l.starts_with("..."))
+            .map(str::len)
+            .sum::<usize>();
+        let document = &rest[..end];
+        let error = match kind {
+            Kind::Pool => serde_saphyr::from_str::<IpAddressPool>(document).err(),
+            Kind::L2 | Kind::Bgp => serde_saphyr::from_str::<Advertisement>(document).err(),
+            Kind::Service => serde_saphyr::from_str::<Service>(document).err(),
+            Kind::Namespace => serde_saphyr::from_str::<Namespace>(document).err(),
+            Kind::Event => serde_saphyr::from_str::<Event>(document).err(),
+        }?;
+        let relative = error.location()?.line() as usize;
+        Some((self.path, self.line + relative - 1))
     }
 }
 
@@ -451,16 +504,28 @@ fn yaml_options() -> serde_saphyr::Options {
 
 fn yaml_error(path: &Path, error: &serde_saphyr::Error) -> Error {
     let text = error.to_string();
-    let message = text
-        .lines()
-        .next()
-        .unwrap_or("malformed YAML")
-        .trim()
-        .to_string();
+    let first = text.lines().next().unwrap_or("malformed YAML").trim();
+    // The parser words its message "error: line L column C: …": the place is given in front.
+    let message = first.strip_prefix("error: ").unwrap_or(first);
+    let message = match message.split_once(": ") {
+        Some((position, rest))
+            if position.starts_with("line ") && position.contains(" column ") =>
+        {
+            rest
+        }
+        _ => message,
+    };
+    let message = match message.strip_prefix("duplicate mapping key: ") {
+        Some(key) => {
+            let key = key.split(',').next().unwrap_or(key);
+            format!("duplicate key {key} (is a --- line between two objects missing?)")
+        }
+        None => strip_position(message),
+    };
     match error.location() {
         Some(at) => Error::input(
             format!("{}:{}:{}", path.display(), at.line(), at.column()),
-            strip_position(&message),
+            message,
         ),
         None => Error::input(path.display(), message),
     }

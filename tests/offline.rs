@@ -775,3 +775,44 @@ fn why_shows_events_and_explains_old_metallb_messages() {
     assert!(table.stdout.contains("Events:"));
     assert!(table.stdout.contains("AllocationFailed"));
 }
+
+/// The plugin's output as a terminal shows it (`script` gives it a pseudo-terminal).
+fn on_a_terminal(args: &str, no_color_env: bool) -> String {
+    let mut command = Command::new("script");
+    command
+        .args([
+            "-qec",
+            &format!("{} {args}", env!("CARGO_BIN_EXE_kubectl-metalpool")),
+            "/dev/null",
+        ])
+        .current_dir(root())
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::null());
+    if no_color_env {
+        command.env("NO_COLOR", "1");
+    }
+    String::from_utf8_lossy(&command.output().expect("script (util-linux)").stdout).into_owned()
+}
+
+#[test]
+fn colours_on_a_terminal_unless_told_otherwise() {
+    let coloured = on_a_terminal("usage -f examples/", false);
+    assert!(
+        coloured.contains("\u{1b}[31m100%"),
+        "a full pool in red: {coloured}"
+    );
+    assert!(
+        coloured.contains("\u{1b}[32m18%"),
+        "a pool with room in green"
+    );
+    assert!(
+        !on_a_terminal("usage -f examples/", true).contains('\u{1b}'),
+        "NO_COLOR"
+    );
+    assert!(
+        !on_a_terminal("usage -f examples/ --no-color", false).contains('\u{1b}'),
+        "--no-color"
+    );
+    let why = on_a_terminal("why svc/batch -n team-b -f examples/", false);
+    assert!(why.contains("\u{1b}[31mno\u{1b}[39m"), "{why}");
+}

@@ -851,9 +851,24 @@ fn insecure_skip_tls_verify_without_a_ca() {
     };
 
     let untrusted = with(&[]);
-    untrusted.failure(3);
+    let message = untrusted.failure(3);
+    assert!(
+        message.contains("TLS failure talking to the API server"),
+        "{message}"
+    );
     let usage = with(&["--insecure-skip-tls-verify"]).json_with_code(0);
     assert_eq!(pool_names(&usage), strings(&["default-pool", "reserved"]));
+}
+
+#[test]
+fn a_missing_kubeconfig_file_is_named() {
+    let home = TempDir::new().expect("temporary home");
+    let run = run(metalpool(home.path()).args(["usage", "--kubeconfig", "no/such/kubeconfig"]));
+    let message = run.failure(2);
+    assert!(
+        message.contains("kubeconfig no/such/kubeconfig: no such file"),
+        "{message}"
+    );
 }
 
 #[test]

@@ -301,6 +301,12 @@ fn read_kubeconfig(conn: &Connection) -> Result<Option<Kubeconfig>> {
         Error::input(format!("kubeconfig {}", path.display()), chain(&e))
     };
     if let Some(path) = &conn.kubeconfig {
+        if !path.exists() {
+            return Err(Error::input(
+                format!("kubeconfig {}", path.display()),
+                "no such file",
+            ));
+        }
         return Kubeconfig::read_from(path)
             .map(Some)
             .map_err(|e| invalid(path, e));
@@ -342,6 +348,12 @@ impl Failure {
         self.status == Some(403) && self.message.contains("cannot impersonate")
     }
 
+    /// The TLS handshake failed (unknown CA, wrong name, expired certificate…).
+    fn is_tls(&self) -> bool {
+        let text = self.message.to_ascii_lowercase();
+        text.contains("certificate") || text.contains("tls") || text.contains("handshake")
+    }
+
     fn short(&self) -> String {
         match self.status {
             Some(code) => format!("{code}: {}", self.message),
@@ -375,6 +387,10 @@ impl Failure {
             Some(code) => format!("{what} failed: {code} {}", self.message),
             None if self.timed_out => format!(
                 "the API server at {server} did not answer in time while trying to {what}: {}",
+                self.message
+            ),
+            None if self.is_tls() => format!(
+                "TLS failure talking to the API server at {server}: {} (is the kubeconfig's certificate-authority right? --insecure-skip-tls-verify skips the check)",
                 self.message
             ),
             None => format!("cannot reach the API server at {server}: {}", self.message),

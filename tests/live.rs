@@ -892,10 +892,12 @@ fn context_flag_picks_the_context() {
     assert!(current.failure(3).contains(&dead), "{current:#?}");
     let chosen = with(&["--context", "alive"]).json_with_code(0);
     assert_eq!(pool_names(&chosen), strings(&["default-pool", "reserved"]));
-    // The contract does not say whether a context that does not exist is bad usage (2) or
-    // a cluster that cannot be reached (3); either way it is one line naming the context.
+    // A context the kubeconfig lacks is input that cannot be used: exit 2, one line naming it.
     let unknown = with(&["--context", "nope"]);
-    assert_eq!(unknown.code, 2, "a context the kubeconfig lacks is bad input: {unknown:#?}");
+    assert_eq!(
+        unknown.code, 2,
+        "a context the kubeconfig lacks is bad input: {unknown:#?}"
+    );
     assert!(unknown.error_line().contains("nope"), "{unknown:#?}");
 }
 

@@ -7,15 +7,16 @@ use super::addr::{Family, FamilyCounts, Ip};
 use super::config::{Config, Pool, Refusal};
 use super::reason::{Code, Reason};
 use super::service::{Context, Policy, ServiceFacts, ServiceFamily};
-use crate::snapshot::Snapshot;
+use crate::snapshot::{Service, Snapshot};
 
 /// The cluster as MetalLB's controller holds it: configuration, services, and the
 /// addresses each pool has handed out.
-pub struct Cluster {
+pub struct Cluster<'a> {
     pub config: Config,
-    pub services: Vec<ServiceFacts>,
-    /// Per pool (index of `config.pools`): held address → indices of the holders.
-    holdings: Vec<BTreeMap<Ip, Vec<usize>>>,
+    /// Per service of the snapshot, in its order; they borrow from the snapshot.
+    pub services: Vec<ServiceFacts<'a>>,
+    /// Per pool (index of `config.pools`): the held addresses and their holders.
+    holdings: Vec<Held>,
     /// Per service: the pool its addresses are counted in.
     pub service_pool: Vec<Option<usize>>,
     /// Per pool: the services holding its addresses, in input order.
@@ -82,6 +83,83 @@ impl Candidates {
     fn any(self) -> bool {
         self.v4.is_some() || self.v6.is_some()
     }
+}
+
+/// What MetalLB reads from each service, in input order. Reading is most of what building a
+/// large cluster costs and each service is read on its own, so a large snapshot is read by
+/// two threads when the machine has the cores: the result is the same.
+fn facts_of<'a>(services: &'a [Service], ctx: &Context) -> Vec<ServiceFacts<'a>> {
+    /// Below this many services a second thread does not pay for itself.
+    const PARALLEL_FROM: usize = 20_000;
+    let read = |part: &'a [Service]| -> Vec<ServiceFacts<'a>> {
+        part.iter().map(|s| ServiceFacts::new(s, ctx)).collect()
+    };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if services.len() < PARALLEL_FROM || cores < 2 {
+        return read(services);
+    }
+    let (first, second) = services.split_at(services.len() / 2);
+    std::thread::scope(|scope| {
+        let second = scope.spawn(|| read(second));
+        let mut all = read(first);
+        all.extend(second.join().expect("reading a service does not panic"));
+        all
+    })
+}
+
+/// The addresses one pool has handed out: `(address, holder)` pairs sorted by address, then
+/// by holder (input order). One vector per pool instead of a map node and a vector per
+/// address.
+#[derive(Clone, Debug, Default)]
+struct Held {
+    pairs: Vec<(Ip, usize)>,
+    /// Distinct held addresses per family.
+    distinct_v4: usize,
+    distinct_v6: usize,
+}
+
+impl Held {
+    /// Sorts the pairs once they are all in, and counts the distinct addresses.
+    fn finish(&mut self) {
+        self.pairs.sort_unstable();
+        for run in self.pairs.chunk_by(|a, b| a.0 == b.0) {
+            match run[0].0.family {
+                Family::V4 => self.distinct_v4 += 1,
+                Family::V6 => self.distinct_v6 += 1,
+            }
+        }
+    }
+
+    /// The holders of `ip`, in input order.
+    fn holders(&self, ip: Ip) -> impl Iterator<Item = usize> + '_ {
+        let start = self.pairs.partition_point(|(a, _)| *a < ip);
+        self.pairs[start..]
+            .iter()
+            .take_while(move |(a, _)| *a == ip)
+            .map(|&(_, h)| h)
+    }
+
+    /// The held addresses in `[first, last]`, ascending, each with its `(address, holder)`
+    /// pairs.
+    fn between(&self, first: Ip, last: Ip) -> impl Iterator<Item = (Ip, &[(Ip, usize)])> {
+        let start = self.pairs.partition_point(|(a, _)| *a < first);
+        let end = self.pairs.partition_point(|(a, _)| *a <= last);
+        self.pairs[start..end.max(start)]
+            .chunk_by(|a, b| a.0 == b.0)
+            .map(|run| (run[0].0, run))
+    }
+}
+
+/// Why a service may not share an address with its holders (§5); the indices are holders.
+#[derive(Clone, Copy, Debug)]
+enum SharingConflict {
+    /// The service has no `allow-shared-ip` key.
+    NoKey,
+    HolderNoKey(usize),
+    KeyMismatch(usize),
+    BackendMismatch(usize),
+    /// A holder, and the index of its port the service also uses.
+    Port(usize, usize),
 }
 
 /// What a service needs from a pool to be served by it (§4.6 step 3, §4.10).
@@ -173,15 +251,11 @@ fn refusal_reason(pool: &Pool, refusal: Refusal, s: &ServiceFacts) -> Reason {
     }
 }
 
-impl Cluster {
+impl<'a> Cluster<'a> {
     /// Builds occupancy from the services' ingress IPs, as MetalLB rebuilds its state (§3.3).
-    pub fn new(snapshot: &Snapshot, config: Config, ctx: &Context) -> Cluster {
-        let services: Vec<ServiceFacts> = snapshot
-            .services
-            .iter()
-            .map(|s| ServiceFacts::new(s, ctx))
-            .collect();
-        let mut holdings = vec![BTreeMap::new(); config.pools.len()];
+    pub fn new(snapshot: &'a Snapshot, config: Config, ctx: &Context) -> Cluster<'a> {
+        let services = facts_of(&snapshot.services, ctx);
+        let mut holdings = vec![Held::default(); config.pools.len()];
         let mut service_pool = vec![None; services.len()];
         let mut pool_services = vec![Vec::new(); config.pools.len()];
         let mut holding_warnings = Vec::new();
@@ -191,9 +265,9 @@ impl Cluster {
             }
             match Self::validate_holding(&config, s) {
                 Ok(pool) => {
-                    for ip in &s.ingress {
-                        holdings[pool].entry(*ip).or_insert_with(Vec::new).push(i);
-                    }
+                    holdings[pool]
+                        .pairs
+                        .extend(s.ingress.iter().map(|ip| (*ip, i)));
                     service_pool[i] = Some(pool);
                     pool_services[pool].push(i);
                 }
@@ -209,6 +283,9 @@ impl Cluster {
                     ),
                 )),
             }
+        }
+        for held in &mut holdings {
+            held.finish();
         }
         Cluster {
             config,
@@ -238,7 +315,7 @@ impl Cluster {
         }
         let pool = config.pool_for(&s.ingress).ok_or("no pool contains it")?;
         let p = &config.pools[pool];
-        if let Err(refusal) = p.admits(&s.namespace, &s.labels) {
+        if let Err(refusal) = p.admits(s.namespace, s.labels) {
             return Err(format!(
                 "pool {} no longer admits the service: {}",
                 p.name,
@@ -251,11 +328,8 @@ impl Cluster {
     /// Exact counts of a pool: (IPv4, IPv6), `used` = distinct held addresses (§3.1, §3.3).
     pub fn counts(&self, pool: usize) -> (FamilyCounts, FamilyCounts) {
         let p = &self.config.pools[pool];
-        let used_v4 = self.holdings[pool]
-            .keys()
-            .filter(|ip| ip.family == Family::V4)
-            .count() as u128;
-        let used_v6 = self.holdings[pool].len() as u128 - used_v4;
+        let used_v4 = self.holdings[pool].distinct_v4 as u128;
+        let used_v6 = self.holdings[pool].distinct_v6 as u128;
         (
             FamilyCounts::new(p.space.total(Family::V4), used_v4),
             FamilyCounts::new(p.space.total(Family::V6), used_v6),
@@ -267,49 +341,77 @@ impl Cluster {
         self.pool_services[pool].iter().copied()
     }
 
-    /// Whether service `s` may use `ip` held by `others` (§5): sharing first, then ports.
-    fn sharing_check(&self, s: &ServiceFacts, others: &[usize], ip: Ip) -> Result<(), Reason> {
-        if others.is_empty() {
-            return Ok(());
-        }
-        let names = || {
-            others
-                .iter()
-                .map(|&h| self.services[h].key.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
+    /// Why service `s` may not use an address held by `others` (§5): sharing first, then
+    /// ports; `None` when it may. Builds no text: allocation runs it on every held address.
+    fn sharing_conflict<I>(&self, s: &ServiceFacts, others: I) -> Option<SharingConflict>
+    where
+        I: Iterator<Item = usize> + Clone,
+    {
+        others.clone().next()?;
         if s.sharing_key.is_empty() {
-            return Err(Reason::new(
-                Code::IpInUse,
-                format!(
-                    "{ip} is held by {}, and the service has no allow-shared-ip key",
-                    names()
-                ),
-            ));
+            return Some(SharingConflict::NoKey);
         }
-        for &h in others {
+        for h in others.clone() {
             let holder = &self.services[h];
             if holder.sharing_key.is_empty() {
-                return Err(Reason::new(
-                    Code::IpInUse,
-                    format!(
-                        "{ip} is held by {}, which does not allow sharing",
-                        holder.key
-                    ),
-                ));
+                return Some(SharingConflict::HolderNoKey(h));
             }
             if holder.sharing_key != s.sharing_key {
-                return Err(Reason::new(
+                return Some(SharingConflict::KeyMismatch(h));
+            }
+            if holder.backend_key != s.backend_key {
+                return Some(SharingConflict::BackendMismatch(h));
+            }
+        }
+        for h in others {
+            if let Some(port) = self.services[h]
+                .ports
+                .iter()
+                .position(|p| s.ports.contains(p))
+            {
+                return Some(SharingConflict::Port(h, port));
+            }
+        }
+        None
+    }
+
+    /// Whether service `s` may use `ip` held by `others` (§5): sharing first, then ports.
+    fn sharing_check(&self, s: &ServiceFacts, others: &[usize], ip: Ip) -> Result<(), Reason> {
+        let Some(conflict) = self.sharing_conflict(s, others.iter().copied()) else {
+            return Ok(());
+        };
+        Err(match conflict {
+            SharingConflict::NoKey => {
+                let names = others
+                    .iter()
+                    .map(|&h| self.services[h].key.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                Reason::new(
+                    Code::IpInUse,
+                    format!("{ip} is held by {names}, and the service has no allow-shared-ip key"),
+                )
+            }
+            SharingConflict::HolderNoKey(h) => Reason::new(
+                Code::IpInUse,
+                format!(
+                    "{ip} is held by {}, which does not allow sharing",
+                    self.services[h].key
+                ),
+            ),
+            SharingConflict::KeyMismatch(h) => {
+                let holder = &self.services[h];
+                Reason::new(
                     Code::SharingKeyMismatch,
                     format!(
                         "{ip} is shared under key {:?} by {}, the service's key is {:?}",
                         holder.sharing_key, holder.key, s.sharing_key
                     ),
-                ));
+                )
             }
-            if holder.backend_key != s.backend_key {
-                return Err(Reason::new(
+            SharingConflict::BackendMismatch(h) => {
+                let holder = &self.services[h];
+                Reason::new(
                     Code::SharingBackendMismatch,
                     format!(
                         "{ip} is shared by {} with backend {:?}, the service's is {:?} (externalTrafficPolicy Local needs identical selectors, and Local cannot share with Cluster)",
@@ -317,27 +419,24 @@ impl Cluster {
                         describe_backend(&holder.backend_key),
                         describe_backend(&s.backend_key)
                     ),
-                ));
+                )
             }
-        }
-        for &h in others {
-            if let Some((proto, port)) = self.services[h].ports.iter().find(|p| s.ports.contains(p))
-            {
-                return Err(Reason::new(
+            SharingConflict::Port(h, port) => {
+                let (proto, port) = &self.services[h].ports[port];
+                Reason::new(
                     Code::PortConflict,
                     format!("port {proto}/{port} is already in use on \"{ip}\""),
-                ));
+                )
             }
-        }
-        Ok(())
+        })
     }
 
     /// The holders of `ip` in `pool` other than `service` (its own addresses are released).
     fn others(&self, pool: usize, ip: Ip, service: usize) -> Vec<usize> {
         self.holdings[pool]
-            .get(&ip)
-            .map(|h| h.iter().copied().filter(|&x| x != service).collect())
-            .unwrap_or_default()
+            .holders(ip)
+            .filter(|&x| x != service)
+            .collect()
     }
 
     /// The first usable address per family of `pool` for `service` (§4.9).
@@ -347,12 +446,14 @@ impl Cluster {
         let find = |family| {
             space.first_usable(family, |block| {
                 self.holdings[pool]
-                    .range(block.first..=block.last())
-                    .filter_map(move |(ip, holders)| {
-                        let others: Vec<usize> =
-                            holders.iter().copied().filter(|&h| h != service).collect();
-                        (!others.is_empty())
-                            .then(|| (*ip, self.sharing_check(s, &others, *ip).is_ok()))
+                    .between(block.first, block.last())
+                    .filter_map(move |(ip, run)| {
+                        let others = run.iter().map(|&(_, h)| h).filter(move |&h| h != service);
+                        others
+                            .clone()
+                            .next()
+                            .is_some()
+                            .then(|| (ip, self.sharing_conflict(s, others).is_none()))
                     })
             })
         };
@@ -538,7 +639,7 @@ impl Cluster {
         };
         let pool = &self.config.pools[owner];
         let mut refusals = Vec::new();
-        if let Err(refusal) = pool.admits(&s.namespace, &s.labels) {
+        if let Err(refusal) = pool.admits(s.namespace, s.labels) {
             refusals.push(refusal_reason(pool, refusal, s));
             d.metallb_error = Some(format!(
                 "pool {} not compatible for ip assignment",
@@ -664,7 +765,7 @@ impl Cluster {
             }
             Some(ips) => d.verdicts[index].ips = ips,
         }
-        if let Err(refusal) = pool.admits(&s.namespace, &s.labels) {
+        if let Err(refusal) = pool.admits(s.namespace, s.labels) {
             if d.metallb_error.is_none() {
                 d.metallb_error = Some(format!("pool {wanted} not compatible for ip assignment"));
             }
@@ -739,11 +840,11 @@ impl Cluster {
                 ));
                 continue;
             }
-            if let Err(refusal) = pool.admits(&s.namespace, &s.labels) {
+            if let Err(refusal) = pool.admits(s.namespace, s.labels) {
                 verdict.reasons.push(refusal_reason(pool, refusal, s));
                 continue;
             }
-            if pool.is_pinned() && !pool.is_indexed_for(&s.namespace) {
+            if pool.is_pinned() && !pool.is_indexed_for(s.namespace) {
                 verdict.reasons.push(Reason::new(
                     Code::NamespaceNotAllowed,
                     "namespaceSelectors match no namespace; MetalLB never auto-assigns from this pool (explicit requests still work)",
@@ -965,4 +1066,36 @@ fn ip_list(ips: &[Ip]) -> String {
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::Metadata;
+
+    #[test]
+    fn large_snapshots_are_read_in_input_order() {
+        let services: Vec<Service> = (0..25_001)
+            .map(|i| {
+                let mut svc = Service {
+                    metadata: Metadata {
+                        name: format!("s{i}"),
+                        namespace: format!("n{}", i % 7),
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                };
+                svc.spec.type_ = Some("LoadBalancer".into());
+                svc.spec.cluster_ips = vec![format!("10.96.{}.{}", i / 250, i % 250)];
+                svc
+            })
+            .collect();
+        let ctx = Context::default();
+        let facts = facts_of(&services, &ctx);
+        assert_eq!(facts.len(), services.len());
+        for (svc, f) in services.iter().zip(&facts) {
+            assert_eq!(f.key, svc.metadata.key());
+            assert_eq!(f.family, ServiceFamily::Single(super::Family::V4));
+        }
+    }
 }

@@ -1,9 +1,9 @@
 //! Which pools MetalLB loads, whether it accepts the configuration, and what each pool's
 //! `serviceAllocation` means (metallb-semantics.md §1.1–§1.3, §2, §7.1).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use super::addr::{AddressSpace, Block, EntryError, Ip, parse_entry};
+use super::addr::{AddressSpace, Block, EntryError, Family, Ip, parse_entry};
 use super::reason::{Code, Reason};
 use super::selector::{LabelMatcher, check_duplicates, compile, describe};
 use crate::snapshot::{Advertisement, IpAddressPool, PoolStatus, Snapshot};
@@ -115,8 +115,10 @@ pub struct Config {
     /// Per pool (same index as `pools`): the advertisements announcing it, as
     /// `L2:<name>` / `BGP:<name>`.
     pub advertised_by: Vec<Vec<String>>,
-    /// Blocks of all pools sorted by address, for ownership look-ups.
-    index: Vec<(Block, usize)>,
+    /// Blocks of all pools sorted by address, for ownership look-ups: `(first, last, pool)`
+    /// per family, compact so that a look-up per allocated service stays in cache.
+    index_v4: Vec<(u32, u32, usize)>,
+    index_v6: Vec<(u128, u128, usize)>,
     /// Blocks overlap (invalid configuration): look-ups must not trust the index order.
     overlapping: bool,
 }
@@ -151,10 +153,12 @@ impl Config {
         // MetalLB processes pools sorted by name; the first error aborts (§2.6).
         crs.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
         let mut names = BTreeSet::new();
+        let mut selected = SelectedNamespaces::default();
         for cr in crs {
             let (pool, errors) = pool_from_cr(
                 cr,
                 &namespace_labels,
+                &mut selected,
                 snapshot.namespaces_known,
                 &mut config.warnings,
             );
@@ -213,7 +217,14 @@ impl Config {
             ));
             self.overlapping = true;
         }
-        self.index = index;
+        for (block, pool) in index {
+            let (first, last) = (block.first.value, block.last().value);
+            match block.first.family {
+                // IPv4 values fit 32 bits.
+                Family::V4 => self.index_v4.push((first as u32, last as u32, pool)),
+                Family::V6 => self.index_v6.push((first, last, pool)),
+            }
+        }
     }
 
     /// The pool owning every address of `ips` (MetalLB's `poolFor`, §3.3): `avoidBuggyIPs`
@@ -223,11 +234,11 @@ impl Config {
         let candidate = if self.overlapping {
             (0..self.pools.len()).find(|&i| self.pools[i].space.owns(first))
         } else {
-            let at = self.index.partition_point(|(b, _)| b.first <= first);
-            at.checked_sub(1)
-                .map(|i| self.index[i])
-                .filter(|(b, _)| b.contains(first))
-                .map(|(_, p)| p)
+            // The block that can hold `first`: the last one starting at or below it.
+            match first.family {
+                Family::V4 => owner(&self.index_v4, first.value as u32),
+                Family::V6 => owner(&self.index_v6, first.value),
+            }
         }?;
         let space = &self.pools[candidate].space;
         ips.iter().all(|ip| space.owns(*ip)).then_some(candidate)
@@ -241,11 +252,26 @@ impl Config {
     }
 }
 
+/// In blocks sorted by their first address and not overlapping, the pool of the block that
+/// contains `value`.
+fn owner<T: Copy + Ord>(index: &[(T, T, usize)], value: T) -> Option<usize> {
+    let at = index.partition_point(|&(first, _, _)| first <= value);
+    let (_, last, pool) = *index.get(at.checked_sub(1)?)?;
+    (value <= last).then_some(pool)
+}
+
+/// The namespaces each `namespaceSelector` met so far selects (indices into the namespace
+/// list), by the selector's JSON: pools often share a selector, and matching every
+/// namespace again for each of them was a large part of loading a large configuration.
+#[derive(Default)]
+struct SelectedNamespaces(HashMap<String, Vec<usize>>);
+
 /// Turns one IPAddressPool into MetalLB's pool, with the errors MetalLB would raise for it
 /// (V1–V7). Invalid entries are dropped so the rest can still be evaluated.
 fn pool_from_cr(
     cr: &IpAddressPool,
     namespaces: &[(&str, &BTreeMap<String, String>)],
+    selected: &mut SelectedNamespaces,
     namespaces_known: bool,
     warnings: &mut Vec<Reason>,
 ) -> (Pool, Vec<String>) {
@@ -302,13 +328,21 @@ fn pool_from_cr(
         }
         let mut matched_any = false;
         for sel in &sa.namespace_selectors {
+            let key = serde_json::to_string(sel).ok();
+            if let Some(found) = key.as_ref().and_then(|k| selected.0.get(k)) {
+                allowed.extend(found.iter().map(|&i| namespaces[i].0.to_string()));
+                matched_any |= !found.is_empty();
+                continue;
+            }
             match compile(sel) {
                 Ok(m) => {
-                    for (ns, labels) in namespaces {
-                        if m.matches(labels) {
-                            matched_any = true;
-                            allowed.insert(ns.to_string());
-                        }
+                    let found: Vec<usize> = (0..namespaces.len())
+                        .filter(|&i| m.matches(namespaces[i].1))
+                        .collect();
+                    allowed.extend(found.iter().map(|&i| namespaces[i].0.to_string()));
+                    matched_any |= !found.is_empty();
+                    if let Some(key) = key {
+                        selected.0.insert(key, found);
                     }
                 }
                 Err(e) => fail(format!("{e}: invalid namespace label selector {:?} in ip pool {name}", describe(sel))),
@@ -385,9 +419,17 @@ fn advertisements_per_pool(snapshot: &Snapshot, config: &Config) -> Vec<Vec<Stri
             if ad.metadata.namespace != config.metallb_namespace {
                 continue;
             }
+            // Compiled once per advertisement, not once per pool.
+            let selectors: Vec<LabelMatcher> = ad
+                .spec
+                .ip_address_pool_selectors
+                .iter()
+                .filter_map(|sel| compile(sel).ok())
+                .collect();
+            let name = format!("{label}:{}", ad.metadata.name);
             for (i, pool) in config.pools.iter().enumerate() {
-                if advertisement_covers(ad, pool) {
-                    covered[i].push(format!("{label}:{}", ad.metadata.name));
+                if advertisement_covers(ad, &selectors, pool) {
+                    covered[i].push(name.clone());
                 }
             }
         }
@@ -417,17 +459,13 @@ pub fn advertisement_warnings(snapshot: &Snapshot, metallb_namespace: &str) -> V
         .collect()
 }
 
-fn advertisement_covers(ad: &Advertisement, pool: &Pool) -> bool {
+/// `selectors`: the advertisement's `ipAddressPoolSelectors` that compile.
+fn advertisement_covers(ad: &Advertisement, selectors: &[LabelMatcher], pool: &Pool) -> bool {
     let spec = &ad.spec;
     if spec.ip_address_pools.is_empty() && spec.ip_address_pool_selectors.is_empty() {
         return true;
     }
-    spec.ip_address_pools.contains(&pool.name)
-        || spec
-            .ip_address_pool_selectors
-            .iter()
-            .filter_map(|sel| compile(sel).ok())
-            .any(|m| m.matches(&pool.labels))
+    spec.ip_address_pools.contains(&pool.name) || selectors.iter().any(|m| m.matches(&pool.labels))
 }
 
 #[cfg(test)]
@@ -703,6 +741,55 @@ mod tests {
         assert_eq!(pool.admits("shop", &labels(&[])), Ok(()));
         assert_eq!(pool.admits("dev", &labels(&[])), Err(Refusal::Namespace));
         assert!(pool.is_indexed_for("shop") && !pool.is_indexed_for("dev"));
+    }
+
+    #[test]
+    fn pools_sharing_a_namespace_selector_select_the_same_namespaces() {
+        let prod = LabelSelector {
+            match_labels: Some(labels(&[("env", "prod")])),
+            match_expressions: None,
+        };
+        let bad = LabelSelector {
+            match_labels: Some(labels(&[("not a key", "x")])),
+            match_expressions: None,
+        };
+        let scoped = |name: &str, cidr: &str, selector: &LabelSelector| {
+            let mut pool = cr(name, &[cidr]);
+            pool.spec.service_allocation = Some(ServiceAllocation {
+                namespace_selectors: vec![selector.clone()],
+                ..Default::default()
+            });
+            pool
+        };
+        let mut snap = snapshot(vec![
+            scoped("a", "10.0.0.0/24", &prod),
+            scoped("b", "10.0.1.0/24", &prod),
+            scoped("c", "10.0.2.0/24", &bad),
+            scoped("d", "10.0.3.0/24", &bad),
+        ]);
+        snap.namespaces = vec![
+            ns("shop", &[("env", "prod")]),
+            ns("dev", &[("env", "dev")]),
+            ns("bank", &[("env", "prod")]),
+        ];
+        snap.namespaces_known = true;
+        let config = Config::load(&snap, "metallb-system");
+        let allowed = |i: usize| {
+            let alloc = config.pools[i].allocation.as_ref().unwrap();
+            alloc.allowed_namespaces.iter().cloned().collect::<Vec<_>>()
+        };
+        assert_eq!(allowed(0), ["bank", "shop"]);
+        assert_eq!(allowed(1), allowed(0));
+        assert_eq!(
+            config.errors.len(),
+            2,
+            "each pool with the bad selector is an error"
+        );
+        assert!(
+            config.errors[1].contains("in ip pool d"),
+            "{:?}",
+            config.errors
+        );
     }
 
     #[test]

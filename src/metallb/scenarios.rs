@@ -132,11 +132,11 @@ impl World {
         }
     }
 
-    fn cluster(&self) -> Cluster {
+    fn cluster(&self) -> Cluster<'_> {
         Cluster::new(&self.snapshot, Config::load(&self.snapshot, NS), &self.ctx)
     }
 
-    fn decide(&self, key: &str) -> (Decision, Cluster) {
+    fn decide(&self, key: &str) -> (Decision, Cluster<'_>) {
         let cluster = self.cluster();
         let index = cluster
             .services
@@ -268,7 +268,7 @@ fn b3_team_b_gets_the_priority_only_pool_before_plain_ones() {
 }
 
 impl World {
-    fn decide_new(&mut self, service: Service) -> (Decision, Cluster) {
+    fn decide_new(&mut self, service: Service) -> (Decision, Cluster<'_>) {
         let key = service.metadata.key();
         self.snapshot.services.push(service);
         self.decide(&key)

@@ -3,6 +3,7 @@
 //! §5, §8).
 
 use std::collections::BTreeMap;
+use std::ops::Bound;
 
 use super::addr::{Family, Ip};
 use super::reason::{Code, Reason};
@@ -53,12 +54,14 @@ impl Policy {
     }
 }
 
-/// A service as MetalLB's allocator sees it, computed once per service.
+/// A service as MetalLB's allocator sees it, computed once per service. It borrows what it
+/// can from the snapshot's `Service`: a copy of every service's labels would be most of
+/// what building a large cluster costs.
 #[derive(Clone, Debug)]
-pub struct ServiceFacts {
+pub struct ServiceFacts<'a> {
     pub key: String,
-    pub namespace: String,
-    pub labels: BTreeMap<String, String>,
+    pub namespace: &'a str,
+    pub labels: &'a BTreeMap<String, String>,
     /// `Err` holds the service-level reason MetalLB stops at (gates G0, G2, G4, G5).
     pub gate: Result<(), Reason>,
     pub family: ServiceFamily,
@@ -72,10 +75,11 @@ pub struct ServiceFacts {
     pub primary: Family,
     /// `Ok(None)`: no request. `Err`: the request is conflicting or invalid.
     pub requested_ips: Result<Option<Vec<Ip>>, Reason>,
-    pub requested_pool: Option<String>,
-    pub sharing_key: String,
+    pub requested_pool: Option<&'a str>,
+    pub sharing_key: &'a str,
     pub backend_key: String,
-    pub ports: Vec<(String, i32)>,
+    /// `(protocol, port)`, sorted; the protocol defaults to `TCP`.
+    pub ports: Vec<(&'a str, i32)>,
     /// The ingress IPs the service holds, parsed.
     pub ingress: Vec<Ip>,
 }
@@ -92,14 +96,48 @@ pub struct Context {
 /// The annotation value by MetalLB's rule: the `metallb.io/` key wins when present, even
 /// empty; else the deprecated key; else empty (§4.4, §8).
 pub fn annotation<'a>(annotations: &'a BTreeMap<String, String>, name: &str) -> &'a str {
-    annotations
-        .get(&format!("{ANNOTATION_PREFIX}{name}"))
-        .or_else(|| annotations.get(&format!("{DEPRECATED_PREFIX}{name}")))
-        .map_or("", String::as_str)
+    let [value] = annotations_of(annotations, [name]);
+    value
 }
 
-impl ServiceFacts {
-    pub fn new(svc: &Service, ctx: &Context) -> ServiceFacts {
+/// What both annotation prefixes start with.
+const COMMON_PREFIX: &str = "metallb.";
+
+/// Several annotations by [`annotation`]'s rule, with one search of the map: the keys of
+/// both prefixes sort together, after [`COMMON_PREFIX`]. Reading a service looks up three
+/// annotations, and searching the map for each key under each prefix was a large part of
+/// what reading a large cluster cost.
+fn annotations_of<'a, const N: usize>(
+    annotations: &'a BTreeMap<String, String>,
+    names: [&str; N],
+) -> [&'a str; N] {
+    let mut values = [""; N];
+    let mut current = [false; N];
+    let from = (Bound::Included(COMMON_PREFIX), Bound::Unbounded);
+    for (key, value) in annotations.range::<str, _>(from) {
+        if !key.starts_with(COMMON_PREFIX) {
+            break;
+        }
+        let (name, is_current) = match (
+            key.strip_prefix(ANNOTATION_PREFIX),
+            key.strip_prefix(DEPRECATED_PREFIX),
+        ) {
+            (Some(name), _) => (name, true),
+            (None, Some(name)) => (name, false),
+            (None, None) => continue,
+        };
+        if let Some(i) = names.iter().position(|n| *n == name)
+            && (is_current || !current[i])
+        {
+            values[i] = value;
+            current[i] = is_current;
+        }
+    }
+    values
+}
+
+impl<'a> ServiceFacts<'a> {
+    pub fn new(svc: &'a Service, ctx: &Context) -> ServiceFacts<'a> {
         let meta = &svc.metadata;
         let spec = &svc.spec;
         let (family, family_inferred, cluster_ip_count, family_error) =
@@ -130,21 +168,25 @@ impl ServiceFacts {
                     Ok(())
                 }
             });
-        let mut ports: Vec<(String, i32)> = spec
+        let mut ports: Vec<(&str, i32)> = spec
             .ports
             .iter()
-            .map(|p| {
-                (
-                    p.protocol.clone().unwrap_or_else(|| "TCP".to_string()),
-                    p.port,
-                )
-            })
+            .map(|p| (p.protocol.as_deref().unwrap_or("TCP"), p.port))
             .collect();
         ports.sort();
+        let [requested, pool, sharing_key] = annotations_of(
+            &meta.annotations,
+            ["loadBalancerIPs", "address-pool", "allow-shared-ip"],
+        );
+        // `Metadata::key`, without the formatting machinery.
+        let mut key = String::with_capacity(meta.namespace.len() + 1 + meta.name.len());
+        key.push_str(&meta.namespace);
+        key.push('/');
+        key.push_str(&meta.name);
         ServiceFacts {
-            key: meta.key(),
-            namespace: meta.namespace.clone(),
-            labels: meta.labels.clone(),
+            key,
+            namespace: &meta.namespace,
+            labels: &meta.labels,
             gate,
             family,
             family_inferred,
@@ -152,11 +194,9 @@ impl ServiceFacts {
             cluster_ip_count,
             policy,
             primary,
-            requested_ips: requested_ips(svc),
-            requested_pool: Some(annotation(&meta.annotations, "address-pool"))
-                .filter(|p| !p.is_empty())
-                .map(str::to_string),
-            sharing_key: annotation(&meta.annotations, "allow-shared-ip").to_string(),
+            requested_ips: requested_ips(svc, requested),
+            requested_pool: Some(pool).filter(|p| !p.is_empty()),
+            sharing_key,
             backend_key: backend_key(svc),
             ports,
             ingress: svc.ingress_ips().filter_map(Ip::parse).collect(),
@@ -175,23 +215,25 @@ impl ServiceFacts {
 }
 
 fn cluster_ips(svc: &Service) -> Vec<&str> {
-    if !svc.spec.cluster_ips.is_empty() {
-        svc.spec.cluster_ips.iter().map(String::as_str).collect()
-    } else {
-        svc.spec
-            .cluster_ip
-            .iter()
-            .map(String::as_str)
-            .filter(|ip| !ip.is_empty())
-            .collect()
-    }
+    cluster_ip_texts(svc).collect()
+}
+
+/// `clusterIPs` as written, else a non-empty `clusterIP`.
+fn cluster_ip_texts(svc: &Service) -> impl Iterator<Item = &str> {
+    let list = &svc.spec.cluster_ips;
+    let single = svc
+        .spec
+        .cluster_ip
+        .as_deref()
+        .filter(|ip| list.is_empty() && !ip.is_empty());
+    list.iter().map(String::as_str).chain(single)
 }
 
 /// Family from `clusterIPs`, else `clusterIP` (§4.3); offline, from `ipFamilies` (contract).
 /// Returns the family, whether it was inferred, the cluster IP count, and the gate error.
 fn cluster_family(svc: &Service, offline: bool) -> (ServiceFamily, bool, usize, Option<Reason>) {
-    let ips = cluster_ips(svc);
-    if ips.is_empty() {
+    let count = cluster_ip_texts(svc).count();
+    if count == 0 {
         if offline {
             let families: Vec<Family> = svc
                 .spec
@@ -221,13 +263,24 @@ fn cluster_family(svc: &Service, offline: bool) -> (ServiceFamily, bool, usize, 
         );
         return (ServiceFamily::Single(Family::V4), false, 0, Some(reason));
     }
-    let parsed: Vec<Ip> = ips.iter().filter_map(|s| Ip::parse(s)).collect();
-    match (parsed.len() == ips.len())
-        .then(|| ServiceFamily::of(&parsed))
+    // One or two addresses make a family: they are parsed into an array, not a vector.
+    let mut parsed = [Ip::v4(0); 2];
+    let mut usable = count <= parsed.len();
+    if usable {
+        for (slot, text) in parsed.iter_mut().zip(cluster_ip_texts(svc)) {
+            match Ip::parse(text) {
+                Some(ip) => *slot = ip,
+                None => usable = false,
+            }
+        }
+    }
+    match usable
+        .then(|| ServiceFamily::of(&parsed[..count]))
         .flatten()
     {
-        Some(family) => (family, false, ips.len(), None),
+        Some(family) => (family, false, count, None),
         None => {
+            let ips = cluster_ips(svc);
             let reason = Reason::new(
                 Code::NoClusterIp,
                 format!("cluster IPs {ips:?} give no usable IP family"),
@@ -235,7 +288,7 @@ fn cluster_family(svc: &Service, offline: bool) -> (ServiceFamily, bool, usize, 
             (
                 ServiceFamily::Single(Family::V4),
                 false,
-                ips.len(),
+                count,
                 Some(reason),
             )
         }
@@ -285,8 +338,8 @@ fn type_gate(svc: &Service) -> Result<(), Reason> {
 }
 
 /// The requested IPs (§4.4): the annotation or `spec.loadBalancerIP`, never both.
-fn requested_ips(svc: &Service) -> Result<Option<Vec<Ip>>, Reason> {
-    let ann = annotation(&svc.metadata.annotations, "loadBalancerIPs");
+/// `ann` is the `loadBalancerIPs` annotation.
+fn requested_ips(svc: &Service, ann: &str) -> Result<Option<Vec<Ip>>, Reason> {
     let lb = svc.spec.load_balancer_ip.as_deref().unwrap_or("");
     match (ann.is_empty(), lb.is_empty()) {
         (true, true) => Ok(None),
@@ -332,13 +385,17 @@ fn backend_key(svc: &Service) -> String {
     if svc.spec.external_traffic_policy.as_deref() != Some("Local") {
         return String::new();
     }
-    // BTreeMap iterates keys sorted: the canonical form.
-    svc.spec
-        .selector
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(",")
+    // BTreeMap iterates keys sorted: the canonical form, `k=v,k=v`.
+    let mut key = String::new();
+    for (k, v) in &svc.spec.selector {
+        if !key.is_empty() {
+            key.push(',');
+        }
+        key.push_str(k);
+        key.push('=');
+        key.push_str(v);
+    }
+    key
 }
 
 #[cfg(test)]
@@ -360,7 +417,7 @@ mod tests {
         svc
     }
 
-    fn facts(svc: &Service) -> ServiceFacts {
+    fn facts(svc: &Service) -> ServiceFacts<'_> {
         ServiceFacts::new(svc, &Context::default())
     }
 
@@ -480,7 +537,7 @@ mod tests {
         svc.metadata
             .annotations
             .insert("metallb.universe.tf/address-pool".into(), "old".into());
-        assert_eq!(facts(&svc).requested_pool.as_deref(), Some("old"));
+        assert_eq!(facts(&svc).requested_pool, Some("old"));
         svc.metadata
             .annotations
             .insert("metallb.io/address-pool".into(), String::new());
@@ -489,6 +546,40 @@ mod tests {
             .annotations
             .insert("metallb.universe.tf/allow-shared-ip".into(), "k".into());
         assert_eq!(facts(&svc).sharing_key, "k");
+    }
+
+    #[test]
+    fn annotations_are_found_among_other_keys_in_one_search() {
+        assert!(ANNOTATION_PREFIX.starts_with(COMMON_PREFIX));
+        assert!(DEPRECATED_PREFIX.starts_with(COMMON_PREFIX));
+        let annotations: BTreeMap<String, String> = [
+            ("a.example.com/x", "1"),
+            ("metallb.io/address-pool", ""),
+            ("metallb.io/ip-allocated-from-pool", "p"),
+            ("metallb.iox/allow-shared-ip", "no"),
+            ("metallb.universe.tf/address-pool", "old"),
+            ("metallb.universe.tf/allow-shared-ip", "k"),
+            ("metallb.universe.tf/loadBalancerIPs", "192.0.2.1"),
+            ("metallb.z/loadBalancerIPs", "no"),
+            ("zz/allow-shared-ip", "no"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        assert_eq!(
+            annotations_of(
+                &annotations,
+                [
+                    "address-pool",
+                    "allow-shared-ip",
+                    "loadBalancerIPs",
+                    "missing"
+                ]
+            ),
+            ["", "k", "192.0.2.1", ""]
+        );
+        assert_eq!(annotation(&annotations, "ip-allocated-from-pool"), "p");
+        assert_eq!(annotation(&BTreeMap::new(), "address-pool"), "");
     }
 
     #[test]
@@ -564,10 +655,7 @@ mod tests {
                 port: 53,
             },
         ];
-        assert_eq!(
-            facts(&svc).ports,
-            [("TCP".to_string(), 53), ("UDP".to_string(), 53)]
-        );
+        assert_eq!(facts(&svc).ports, [("TCP", 53), ("UDP", 53)]);
     }
 
     #[test]

@@ -66,11 +66,14 @@ pub fn build(cluster: &Cluster, extra_warnings: Vec<Reason>) -> UsageReport {
         .map(|(i, pool)| {
             let (ipv4, ipv6) = cluster.counts(i);
             let all = ipv4.plus(ipv6);
-            let mut services: Vec<String> = cluster
-                .holders_of(i)
-                .map(|s| cluster.services[s].key.clone())
+            // Sorted by key; the indices are sorted, not the strings.
+            let mut holders: Vec<usize> = cluster.holders_of(i).collect();
+            holders
+                .sort_unstable_by(|&a, &b| cluster.services[a].key.cmp(&cluster.services[b].key));
+            let services: Vec<String> = holders
+                .iter()
+                .map(|&s| cluster.services[s].key.clone())
                 .collect();
-            services.sort();
             let alloc = pool.allocation.as_ref();
             PoolUsage {
                 name: pool.name.clone(),
@@ -224,7 +227,7 @@ pub fn build_by_namespace(
             continue;
         }
         let entry = held
-            .entry(facts.namespace.as_str())
+            .entry(facts.namespace)
             .or_default()
             .entry(*pool)
             .or_default();

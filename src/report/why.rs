@@ -160,7 +160,7 @@ pub fn build(
         },
         pools,
         warnings,
-        events: events_of(snapshot, &facts.namespace, &svc.metadata.name),
+        events: events_of(snapshot, facts.namespace, &svc.metadata.name),
     }
 }
 

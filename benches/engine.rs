@@ -1,0 +1,230 @@
+//! The MetalLB model and the reports on large synthetic clusters, in memory: no parsing, no
+//! network, no rendering.
+//!
+//! * `usage/<services>`: the whole `usage` computation — `Config::load`,
+//!   `Cluster::new` and `report::usage::build` — at 2,000 pools and 12.5k to 100k services.
+//! * `usage-pools/<pools>`: the same at 100,000 services and 500 to 4,000 pools.
+//! * `why/<case>`: one `report::why::build` (which runs `Cluster::decide`) on a `Cluster`
+//!   already built from 100,000 services and 2,000 pools.
+//!
+//! ```sh
+//! cargo bench --bench engine                    # everything
+//! cargo bench --bench engine -- usage/100000    # one row
+//! ```
+//!
+//! Each cluster is generated the first time a selected row needs it, so a filtered run only
+//! pays for its own. Targets (docs/performance.md): usage < 150 ms and one why < 20 ms at
+//! 100k services × 2,000 pools.
+
+mod support;
+
+use std::cell::OnceCell;
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
+use kubectl_metalpool::metallb::allocator::Cluster;
+use kubectl_metalpool::metallb::config::{Config, advertisement_warnings};
+use kubectl_metalpool::metallb::service::Context;
+use kubectl_metalpool::report;
+use kubectl_metalpool::snapshot::Snapshot;
+use support::synth::{METALLB_NAMESPACE, Params, Synthetic};
+
+const POOLS: usize = 2_000;
+const SERVICES: usize = 100_000;
+
+/// The live source's context: cluster IPs are present, no `--lb-class`.
+fn context() -> Context {
+    Context {
+        lb_class: None,
+        offline: false,
+    }
+}
+
+/// What `kubectl metalpool usage` computes between reading and rendering.
+fn usage(snapshot: &Snapshot, ctx: &Context) -> report::usage::UsageReport {
+    let config = Config::load(snapshot, METALLB_NAMESPACE);
+    let cluster = Cluster::new(snapshot, config, ctx);
+    let extra = advertisement_warnings(snapshot, METALLB_NAMESPACE);
+    report::usage::build(&cluster, extra)
+}
+
+/// Generates a cluster and checks it is what the benchmarks claim to measure: a valid
+/// configuration in which MetalLB keeps every allocation.
+fn cluster(services: usize, pools: usize) -> (Synthetic, Snapshot) {
+    let synthetic = Synthetic::generate(Params::new(services, pools));
+    let snapshot = synthetic.snapshot();
+    let config = Config::load(&snapshot, METALLB_NAMESPACE);
+    assert!(
+        config.is_valid(),
+        "generated configuration is invalid: {:?}",
+        config.errors
+    );
+    let cluster = Cluster::new(&snapshot, config, &context());
+    assert!(
+        cluster.holding_warnings.is_empty(),
+        "generated allocations MetalLB would take away: {:?}",
+        &cluster.holding_warnings[..cluster.holding_warnings.len().min(3)]
+    );
+    let s = &synthetic.stats;
+    eprintln!(
+        "cluster {services} × {pools}: {} pinned, {} IPv6-only, {} dual pools; {} allocated, {} pending, {} sharing, {} dual-stack services",
+        s.pinned_pools, s.ipv6_pools, s.dual_pools, s.allocated, s.pending, s.shared, s.dual_stack
+    );
+    (synthetic, snapshot)
+}
+
+fn usage_by_services(c: &mut Criterion) {
+    let ctx = context();
+    let mut group = c.benchmark_group("usage");
+    group.sample_size(10);
+    group.warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(3));
+    for services in [12_500, 25_000, 50_000, 100_000] {
+        let mut snapshot = None;
+        group.bench_function(BenchmarkId::from_parameter(services), |b| {
+            let snapshot = snapshot.get_or_insert_with(|| cluster(services, POOLS).1);
+            b.iter(|| usage(black_box(snapshot), &ctx))
+        });
+    }
+    group.finish();
+}
+
+fn usage_by_pools(c: &mut Criterion) {
+    let ctx = context();
+    let mut group = c.benchmark_group("usage-pools");
+    group.sample_size(10);
+    group.warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(3));
+    for pools in [500, 1_000, 2_000, 4_000] {
+        let mut snapshot = None;
+        group.bench_function(BenchmarkId::from_parameter(pools), |b| {
+            let snapshot = snapshot.get_or_insert_with(|| cluster(SERVICES, pools).1);
+            b.iter(|| usage(black_box(snapshot), &ctx))
+        });
+    }
+    group.finish();
+}
+
+/// `usage/100000` split into its steps: `Config::load`, `Cluster::new` (from a loaded
+/// configuration), `report::usage::build` (on a built cluster).
+fn usage_phases(c: &mut Criterion) {
+    let ctx = context();
+    // A cluster borrows its snapshot: both live until the process ends.
+    let built: OnceCell<(&Snapshot, Config, Cluster)> = OnceCell::new();
+    let get = || {
+        built.get_or_init(|| {
+            let snapshot: &'static Snapshot = Box::leak(Box::new(cluster(SERVICES, POOLS).1));
+            let config = Config::load(snapshot, METALLB_NAMESPACE);
+            let cluster = Cluster::new(snapshot, config.clone(), &context());
+            (snapshot, config, cluster)
+        })
+    };
+    let mut group = c.benchmark_group("usage-phases");
+    group.sample_size(10);
+    group.warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(3));
+    group.bench_function("config-load", |b| {
+        let (snapshot, _, _) = get();
+        b.iter(|| Config::load(black_box(snapshot), METALLB_NAMESPACE))
+    });
+    group.bench_function("cluster-new", |b| {
+        let (snapshot, config, _) = get();
+        b.iter_batched(
+            || config.clone(),
+            |config| Cluster::new(black_box(snapshot), config, &ctx),
+            BatchSize::LargeInput,
+        )
+    });
+    group.bench_function("report-build", |b| {
+        let (_, _, cluster) = get();
+        b.iter(|| report::usage::build(black_box(cluster), Vec::new()))
+    });
+    group.finish();
+}
+
+/// The cluster the `why` rows run on, built once for all of them. It borrows its snapshot:
+/// both live until the process ends.
+struct Built {
+    synthetic: Synthetic,
+    snapshot: &'static Snapshot,
+    cluster: Cluster<'static>,
+}
+
+impl Built {
+    fn new() -> Built {
+        let (synthetic, snapshot) = cluster(SERVICES, POOLS);
+        let snapshot: &'static Snapshot = Box::leak(Box::new(snapshot));
+        let config = Config::load(snapshot, METALLB_NAMESPACE);
+        let cluster = Cluster::new(snapshot, config, &context());
+        Built {
+            synthetic,
+            snapshot,
+            cluster,
+        }
+    }
+
+    /// The service a row asks about.
+    fn probe(&self, case: &str) -> usize {
+        let probes = &self.synthetic.probes;
+        let probe = match case {
+            "pending-automatic" => &probes.pending_automatic,
+            "pending-dual" => &probes.pending_dual,
+            "pending-requested-pool" => &probes.pending_requested_pool,
+            _ => &probes.allocated,
+        }
+        .as_ref()
+        .unwrap_or_else(|| panic!("the generated cluster has no {case} service"));
+        let index = self.synthetic.service_index(probe);
+        let answer = report::why::build(&self.cluster, self.snapshot, index, Vec::new());
+        eprintln!(
+            "why/{case}: {}/{} ({}, mode {:?}, fits {}, {} possible pool(s) of {})",
+            probe.0,
+            probe.1,
+            answer.family,
+            answer.mode,
+            answer.outcome.fits,
+            answer.outcome.pools.len(),
+            answer.pools.len()
+        );
+        index
+    }
+}
+
+fn why(c: &mut Criterion) {
+    let mut built: Option<Built> = None;
+    let mut group = c.benchmark_group("why");
+    group.sample_size(20);
+    group.warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(2));
+    for case in [
+        "pending-automatic",
+        "pending-dual",
+        "pending-requested-pool",
+        "allocated",
+    ] {
+        let mut index = None;
+        group.bench_function(case, |b| {
+            let built = built.get_or_insert_with(Built::new);
+            let index = *index.get_or_insert_with(|| built.probe(case));
+            b.iter(|| {
+                report::why::build(
+                    &built.cluster,
+                    black_box(built.snapshot),
+                    black_box(index),
+                    Vec::new(),
+                )
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    usage_by_services,
+    usage_by_pools,
+    usage_phases,
+    why
+);
+criterion_main!(benches);

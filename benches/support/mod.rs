@@ -1,0 +1,3 @@
+//! Shared by the benchmarks (`mod support;`): the synthetic cluster generator.
+
+pub mod synth;

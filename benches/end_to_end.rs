@@ -17,6 +17,12 @@
 //! cargo build --release && cargo bench --bench end_to_end
 //! ```
 //!
+//! `cargo bench --bench end_to_end -- --write-dumps DIR` only writes the two dumps into DIR
+//! (to time or profile one command by hand) and exits.
+//!
+//! `cargo bench --bench end_to_end -- --serve DIR` only serves the live rows' cluster, with
+//! `DIR/kubeconfig` pointing at it, until interrupted.
+//!
 //! It runs `target/release/kubectl-metalpool` (or `$CARGO_TARGET_DIR/release/…`) and fails
 //! when it is missing. `METALPOOL_BENCH_RUNS` (default 5) and `METALPOOL_BENCH_SERVICES`
 //! (default 50000) change the size of a run; `METALPOOL_BENCH_KUBECTL` names another kubectl
@@ -262,6 +268,47 @@ fn first_difference(a: &Value, b: &Value, at: String) -> Option<String> {
     }
 }
 
+/// `--write-dumps DIR`: writes the offline rows' inputs, `DIR/cluster.yaml` and
+/// `DIR/cluster.json`, and exits, to profile or time one command by hand.
+const WRITE_DUMPS: &str = "--write-dumps";
+
+fn write_dumps(dir: &Path, services: usize) {
+    std::fs::create_dir_all(dir).expect("create the dump directory");
+    let synthetic = Synthetic::generate(Params::new(services, POOLS));
+    for (name, write) in [
+        (
+            "cluster.yaml",
+            Synthetic::write_yaml as fn(&Synthetic, &Path) -> _,
+        ),
+        ("cluster.json", Synthetic::write_json),
+    ] {
+        let path = dir.join(name);
+        let bytes = write(&synthetic, &path).expect("write a dump");
+        println!("{}: {:.1} MB", path.display(), bytes as f64 / 1e6);
+    }
+}
+
+/// `--serve DIR`: serves the live rows' cluster on the loopback API server, writes
+/// `DIR/kubeconfig` for it, and runs until interrupted, to time or profile a command by
+/// hand (`KUBECONFIG=DIR/kubeconfig kubectl-metalpool usage`).
+const SERVE: &str = "--serve";
+
+fn serve(dir: &Path, services: usize) -> ! {
+    std::fs::create_dir_all(dir).expect("create the kubeconfig directory");
+    let synthetic = Synthetic::generate(Params::new(services, POOLS));
+    let server = ApiServer::start(synthetic.objects(), ServerOptions::default());
+    let kubeconfig = dir.join("kubeconfig");
+    server.write_kubeconfig(&kubeconfig, &KubeconfigContext::default());
+    println!(
+        "serving {services} services at {}; KUBECONFIG={}; interrupt to stop",
+        server.url(),
+        kubeconfig.display()
+    );
+    loop {
+        std::thread::park();
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some(MEASURE_CHILD) {
@@ -269,6 +316,21 @@ fn main() {
     }
     let runs = env_number("METALPOOL_BENCH_RUNS", 5).max(1);
     let services = env_number("METALPOOL_BENCH_SERVICES", 50_000);
+    if let Some(at) = args.iter().position(|a| a == WRITE_DUMPS) {
+        let Some(dir) = args.get(at + 1) else {
+            eprintln!("usage: {WRITE_DUMPS} DIR");
+            std::process::exit(2);
+        };
+        write_dumps(Path::new(dir), services);
+        return;
+    }
+    if let Some(at) = args.iter().position(|a| a == SERVE) {
+        let Some(dir) = args.get(at + 1) else {
+            eprintln!("usage: {SERVE} DIR");
+            std::process::exit(2);
+        };
+        serve(Path::new(dir), services);
+    }
     let plugin = plugin_binary();
     println!("plugin: {}", plugin.display());
     let kubectl = std::env::var_os("METALPOOL_BENCH_KUBECTL")

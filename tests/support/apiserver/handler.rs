@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use super::rbac::{self, Attributes};
 use super::resources::{self, ResourceType};
 use super::status::StatusError;
-use super::store::{ListParams, Page, Store};
+use super::store::{ListParams, Store};
 use super::table;
 use super::{DEFAULT_USER, Fault, FaultAction, FaultTarget, RequestRecord, ServerOptions};
 
@@ -417,15 +417,22 @@ fn serve_resource(
             "watch is not supported by the loopback test server",
         ));
     }
-    let page = match (target.name, target.subresource) {
+    let accept = request.header("accept");
+    let table_version = negotiate(accept, "meta.k8s.io", "Table", &["v1", "v1beta1"]);
+    let table = |items: &[Value], metadata: Map<String, Value>, version: &str| {
+        let include = request.query_param("includeObject").unwrap_or("Metadata");
+        let table = table::table(rt, items, metadata, include, version);
+        Reply::typed(&table, "meta.k8s.io", "Table", version)
+    };
+    match (target.name, target.subresource) {
         (Some(name), None | Some("status")) => {
             let object = shared.store.get(rt, target.namespace, name)?;
-            Page {
-                items: vec![object],
-                metadata: Map::new(),
-            }
+            Ok(match table_version {
+                Some(version) => table(&[object], Map::new(), version),
+                None => Reply::json(&object),
+            })
         }
-        (Some(_), Some(_)) => return Err(StatusError::method_not_allowed()),
+        (Some(_), Some(_)) => Err(StatusError::method_not_allowed()),
         (None, _) => {
             let params = ListParams::from_query(
                 rt,
@@ -433,18 +440,16 @@ fn serve_resource(
                 shared.options.max_page_size,
                 shared.options.field_selector_spec_type_supported,
             )?;
-            shared.store.list(rt, target.namespace, &params)?
+            let page = shared.store.list(rt, target.namespace, &params)?;
+            Ok(match table_version {
+                Some(version) => table(&page.items(), page.metadata.clone(), version),
+                None => Reply {
+                    status: 200,
+                    content_type: "application/json".to_owned(),
+                    body: page.list_body(),
+                },
+            })
         }
-    };
-    let accept = request.header("accept");
-    if let Some(version) = negotiate(accept, "meta.k8s.io", "Table", &["v1", "v1beta1"]) {
-        let include = request.query_param("includeObject").unwrap_or("Metadata");
-        let table = table::table(rt, &page.items, page.metadata, include, version);
-        return Ok(Reply::typed(&table, "meta.k8s.io", "Table", version));
-    }
-    match target.name {
-        Some(_) => Ok(Reply::json(&page.items[0])),
-        None => Ok(Reply::json(&page.into_list(rt))),
     }
 }
 

@@ -22,6 +22,10 @@ const FIRST_RESOURCE_VERSION: u64 = 1000;
 struct Entry {
     key: String,
     object: Value,
+    /// A built-in object as a list serves it (JSON without `kind` and
+    /// `apiVersion`), serialized once: kube-apiserver's watch cache also keeps
+    /// serialized objects, so a list costs the server little more than a copy.
+    list_item: Option<Vec<u8>>,
 }
 
 /// Every object, per resource type (`group/plural`), sorted by key.
@@ -80,8 +84,11 @@ impl Store {
         for object in objects {
             store.insert(object);
         }
-        for entries in store.objects.values_mut() {
+        for (type_key, entries) in &mut store.objects {
             entries.sort_by(|a, b| a.key.cmp(&b.key));
+            if let Some(twice) = entries.windows(2).find(|pair| pair[0].key == pair[1].key) {
+                panic!("duplicate fixture object {type_key} {}", twice[0].key);
+            }
         }
         store
     }
@@ -135,13 +142,19 @@ impl Store {
                 );
             }
         }
-        let entries = self.objects.entry(type_key(rt)).or_default();
-        assert!(
-            entries.iter().all(|entry| entry.key != key),
-            "duplicate fixture object {} {key}",
-            rt.qualified()
-        );
-        entries.push(Entry { key, object });
+        let list_item = rt.builtin.then(|| {
+            let mut item = object.clone();
+            if let Some(map) = item.as_object_mut() {
+                map.remove("kind");
+                map.remove("apiVersion");
+            }
+            serde_json::to_vec(&item).expect("JSON values serialize")
+        });
+        self.objects.entry(type_key(rt)).or_default().push(Entry {
+            key,
+            object,
+            list_item,
+        });
     }
 
     fn entries(&self, rt: &ResourceType) -> &[Entry] {
@@ -156,41 +169,56 @@ impl Store {
         name: &str,
     ) -> Result<Value, StatusError> {
         let key = storage_key(namespace, name);
-        self.entries(rt)
-            .iter()
-            .find(|entry| entry.key == key)
-            .map(|entry| served_object(rt, &entry.object))
+        let entries = self.entries(rt);
+        entries
+            .binary_search_by(|entry| entry.key.cmp(&key))
+            .ok()
+            .map(|at| served_object(rt, &entries[at].object))
             .ok_or_else(|| StatusError::object_not_found(rt, name))
     }
 
     /// One page of the matching objects.
-    pub fn list(
-        &self,
-        rt: &ResourceType,
+    pub fn list<'a>(
+        &'a self,
+        rt: &'a ResourceType,
         namespace: Option<&str>,
         params: &ListParams,
-    ) -> Result<Page, StatusError> {
+    ) -> Result<Page<'a>, StatusError> {
         let start_after = params
             .continue_token
             .as_deref()
             .map(decode_continue)
             .transpose()?;
-        let matching: Vec<&Entry> = self
-            .entries(rt)
+        // Entries are sorted by key, so a namespace is one contiguous run and a page
+        // starts with a binary search: each page costs its own size, not the list's.
+        let entries = self.entries(rt);
+        let (from, to) = match namespace {
+            Some(ns) => {
+                let prefix = format!("{ns}/");
+                let from = entries.partition_point(|entry| entry.key < prefix);
+                let len = entries[from..].partition_point(|entry| entry.key.starts_with(&prefix));
+                (from, from + len)
+            }
+            None => (0, entries.len()),
+        };
+        let range = &entries[from..to];
+        let start = match start_after.as_deref() {
+            Some(start) => range.partition_point(|entry| entry.key.as_str() <= start),
+            None => 0,
+        };
+        let mut matching = range[start..]
             .iter()
-            .filter(|entry| {
-                namespace.is_none_or(|ns| text(&entry.object, "/metadata/namespace") == Some(ns))
-            })
-            .filter(|entry| {
-                start_after
-                    .as_deref()
-                    .is_none_or(|start| entry.key.as_str() > start)
-            })
-            .filter(|entry| params.matches(&entry.object))
-            .collect();
-        let page_size = params.limit.unwrap_or(matching.len());
-        let page = &matching[..page_size.min(matching.len())];
-        let remaining = matching.len() - page.len();
+            .enumerate()
+            .filter(|(_, entry)| params.matches(&entry.object));
+        let page_size = params.limit.unwrap_or(usize::MAX);
+        let page: Vec<(usize, &Entry)> = matching.by_ref().take(page_size).collect();
+        let after_page = page.last().map_or(range.len(), |(at, _)| start + at + 1);
+        let remaining = if params.selects_all() {
+            range.len() - after_page
+        } else {
+            // Whether the next page would hold anything: one more match is enough.
+            usize::from(matching.next().is_some())
+        };
 
         let mut metadata = Map::new();
         metadata.insert(
@@ -198,7 +226,7 @@ impl Store {
             json!(self.resource_version.to_string()),
         );
         if remaining > 0
-            && let Some(last) = page.last()
+            && let Some((_, last)) = page.last()
         {
             metadata.insert(
                 "continue".into(),
@@ -210,10 +238,8 @@ impl Store {
             }
         }
         Ok(Page {
-            items: page
-                .iter()
-                .map(|entry| served_object(rt, &entry.object))
-                .collect(),
+            rt,
+            entries: page.into_iter().map(|(_, entry)| entry).collect(),
             metadata,
         })
     }
@@ -231,34 +257,45 @@ fn served_object(rt: &ResourceType, object: &Value) -> Value {
 
 /// Objects of one list page, with the list's `metadata`.
 #[derive(Debug)]
-pub(crate) struct Page {
-    pub items: Vec<Value>,
+pub(crate) struct Page<'a> {
+    rt: &'a ResourceType,
+    entries: Vec<&'a Entry>,
     pub metadata: Map<String, Value>,
 }
 
-impl Page {
-    /// The `<Kind>List` document. Built-in types leave `kind`/`apiVersion`
-    /// off the items, as kube-apiserver does.
-    pub fn into_list(self, rt: &ResourceType) -> Value {
-        let items: Vec<Value> = self
-            .items
-            .into_iter()
-            .map(|mut item| {
-                if rt.builtin
-                    && let Some(map) = item.as_object_mut()
-                {
-                    map.remove("kind");
-                    map.remove("apiVersion");
-                }
-                item
-            })
-            .collect();
-        json!({
+impl Page<'_> {
+    /// The objects as served one by one (as a Table's rows include them).
+    pub fn items(&self) -> Vec<Value> {
+        self.entries
+            .iter()
+            .map(|entry| served_object(self.rt, &entry.object))
+            .collect()
+    }
+
+    /// The `<Kind>List` document, serialized. Built-in types leave
+    /// `kind`/`apiVersion` off the items, as kube-apiserver does.
+    pub fn list_body(&self) -> Vec<u8> {
+        let rt = self.rt;
+        let head = json!({
             "kind": format!("{}List", rt.kind),
             "apiVersion": rt.api_version(),
             "metadata": self.metadata,
-            "items": items,
-        })
+        });
+        let mut body = serde_json::to_vec(&head).expect("JSON values serialize");
+        body.pop(); // the closing brace: the items follow
+        body.extend_from_slice(br#","items":["#);
+        for (i, entry) in self.entries.iter().enumerate() {
+            if i > 0 {
+                body.push(b',');
+            }
+            match &entry.list_item {
+                Some(serialized) => body.extend_from_slice(serialized),
+                None => serde_json::to_writer(&mut body, &served_object(rt, &entry.object))
+                    .expect("JSON values serialize"),
+            }
+        }
+        body.extend_from_slice(b"]}");
+        body
     }
 }
 

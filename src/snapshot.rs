@@ -4,10 +4,17 @@
 //! The same types deserialize Kubernetes JSON directly (slim deserialization: unknown
 //! fields are skipped without being stored) and serialize back to manifests for `dump`.
 
-use std::collections::BTreeMap;
+mod string_map;
+
+use std::fmt;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
+
+pub use string_map::StringMap;
+
+use crate::metallb::service::{ANNOTATION_PREFIX, DEPRECATED_PREFIX};
 
 /// Everything the plugin knows about one cluster.
 #[derive(Clone, Debug, Default)]
@@ -31,6 +38,82 @@ where
     Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
+/// Reads `metadata.annotations` keeping only those MetalLB reads (`metallb.io/…` and
+/// `metallb.universe.tf/…`). The others are skipped unread: real objects carry large ones
+/// (`kubectl.kubernetes.io/last-applied-configuration` is a copy of the whole object), and
+/// keeping them would multiply the memory a large cluster takes.
+fn metallb_annotations<'de, D: Deserializer<'de>>(deserializer: D) -> Result<StringMap, D::Error> {
+    fn is_metallb(key: &str) -> bool {
+        key.starts_with(ANNOTATION_PREFIX) || key.starts_with(DEPRECATED_PREFIX)
+    }
+
+    /// A key, allocated only when it is kept.
+    struct KeptKey;
+
+    impl<'de> Visitor<'de> for KeptKey {
+        type Value = Option<String>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an annotation name")
+        }
+
+        fn visit_str<E>(self, key: &str) -> Result<Option<String>, E> {
+            Ok(is_metallb(key).then(|| key.to_owned()))
+        }
+
+        fn visit_string<E>(self, key: String) -> Result<Option<String>, E> {
+            Ok(is_metallb(&key).then_some(key))
+        }
+    }
+
+    impl<'de> DeserializeSeed<'de> for KeptKey {
+        type Value = Option<String>;
+
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<String>, D::Error> {
+            d.deserialize_str(self)
+        }
+    }
+
+    struct Annotations;
+
+    impl<'de> Visitor<'de> for Annotations {
+        type Value = StringMap;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a map of strings")
+        }
+
+        fn visit_unit<E>(self) -> Result<StringMap, E> {
+            Ok(StringMap::new())
+        }
+
+        fn visit_none<E>(self) -> Result<StringMap, E> {
+            Ok(StringMap::new())
+        }
+
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<StringMap, D::Error> {
+            d.deserialize_map(self)
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<StringMap, A::Error> {
+            let mut kept = StringMap::new();
+            while let Some(key) = access.next_key_seed(KeptKey)? {
+                match key {
+                    Some(key) => {
+                        kept.insert(key, access.next_value::<String>()?);
+                    }
+                    None => {
+                        access.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            Ok(kept)
+        }
+    }
+
+    deserializer.deserialize_option(Annotations)
+}
+
 fn is_default<T: Default + PartialEq>(value: &T) -> bool {
     *value == T::default()
 }
@@ -49,15 +132,16 @@ pub struct Metadata {
     #[serde(
         default,
         deserialize_with = "nullable",
-        skip_serializing_if = "BTreeMap::is_empty"
+        skip_serializing_if = "StringMap::is_empty"
     )]
-    pub labels: BTreeMap<String, String>,
+    pub labels: StringMap,
+    /// MetalLB's annotations only: see [`metallb_annotations`].
     #[serde(
         default,
-        deserialize_with = "nullable",
-        skip_serializing_if = "BTreeMap::is_empty"
+        deserialize_with = "metallb_annotations",
+        skip_serializing_if = "StringMap::is_empty"
     )]
-    pub annotations: BTreeMap<String, String>,
+    pub annotations: StringMap,
 }
 
 impl Metadata {
@@ -242,9 +326,9 @@ pub struct ServiceSpec {
     #[serde(
         default,
         deserialize_with = "nullable",
-        skip_serializing_if = "BTreeMap::is_empty"
+        skip_serializing_if = "StringMap::is_empty"
     )]
-    pub selector: BTreeMap<String, String>,
+    pub selector: StringMap,
     #[serde(
         default,
         deserialize_with = "nullable",
@@ -334,4 +418,60 @@ pub struct ObjectReference {
     pub namespace: String,
     #[serde(default, deserialize_with = "nullable")]
     pub name: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn metadata(json: &str) -> Result<Metadata, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+
+    #[test]
+    fn only_metallb_annotations_are_kept() {
+        let read = metadata(
+            r#"{"name": "web", "annotations": {
+                "kubectl.kubernetes.io/last-applied-configuration": "{\"a huge\": \"copy\"}",
+                "metallb.io/address-pool": "public",
+                "example.com/port": 8080,
+                "metallb.universe.tf/allow-shared-ip": "k",
+                "metallbx/other": "no"
+            }}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            read.annotations.iter().collect::<Vec<_>>(),
+            vec![
+                ("metallb.io/address-pool", "public"),
+                ("metallb.universe.tf/allow-shared-ip", "k"),
+            ]
+        );
+    }
+
+    #[test]
+    fn annotations_may_be_null_or_absent_but_metallb_values_are_strings() {
+        assert!(
+            metadata(r#"{"name": "a", "annotations": null}"#)
+                .unwrap()
+                .annotations
+                .is_empty()
+        );
+        assert!(metadata(r#"{"name": "a"}"#).unwrap().annotations.is_empty());
+        assert!(
+            metadata(r#"{"name": "a", "annotations": {"metallb.io/address-pool": 1}}"#).is_err()
+        );
+        assert!(metadata(r#"{"name": "a", "annotations": ["metallb.io/x"]}"#).is_err());
+    }
+
+    #[test]
+    fn labels_round_trip_as_a_mapping() {
+        let read = metadata(r#"{"name": "a", "labels": {"tier": "edge", "app": "web"}}"#).unwrap();
+        assert_eq!(read.labels.get("app"), Some("web"));
+        let written = serde_json::to_string(&read).unwrap();
+        assert_eq!(
+            written,
+            r#"{"name":"a","labels":{"app":"web","tier":"edge"}}"#
+        );
+    }
 }

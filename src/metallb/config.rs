@@ -1,12 +1,12 @@
 //! Which pools MetalLB loads, whether it accepts the configuration, and what each pool's
 //! `serviceAllocation` means (metallb-semantics.md §1.1–§1.3, §2, §7.1).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use super::addr::{AddressSpace, Block, EntryError, Family, Ip, parse_entry};
 use super::reason::{Code, Reason};
 use super::selector::{LabelMatcher, check_duplicates, compile, describe};
-use crate::snapshot::{Advertisement, IpAddressPool, PoolStatus, Snapshot};
+use crate::snapshot::{Advertisement, IpAddressPool, PoolStatus, Snapshot, StringMap};
 
 /// A pool as MetalLB's controller sees it.
 #[derive(Clone, Debug)]
@@ -18,7 +18,7 @@ pub struct Pool {
     pub auto_assign: bool,
     /// `Some` makes the pool *pinned*; `None` is a *plain* pool.
     pub allocation: Option<Allocation>,
-    pub labels: BTreeMap<String, String>,
+    pub labels: StringMap,
     pub status: Option<PoolStatus>,
 }
 
@@ -52,11 +52,7 @@ impl Pool {
     }
 
     /// MetalLB's compatibility predicate: namespaces AND service selectors (§4.8).
-    pub fn admits(
-        &self,
-        namespace: &str,
-        labels: &BTreeMap<String, String>,
-    ) -> Result<(), Refusal> {
+    pub fn admits(&self, namespace: &str, labels: &StringMap) -> Result<(), Refusal> {
         let Some(alloc) = &self.allocation else {
             return Ok(());
         };
@@ -130,7 +126,7 @@ impl Config {
             metallb_namespace: metallb_namespace.to_string(),
             ..Config::default()
         };
-        let namespace_labels: Vec<(&str, &BTreeMap<String, String>)> = snapshot
+        let namespace_labels: Vec<(&str, &StringMap)> = snapshot
             .namespaces
             .iter()
             .map(|n| (n.metadata.name.as_str(), &n.metadata.labels))
@@ -270,7 +266,7 @@ struct SelectedNamespaces(HashMap<String, Vec<usize>>);
 /// (V1–V7). Invalid entries are dropped so the rest can still be evaluated.
 fn pool_from_cr(
     cr: &IpAddressPool,
-    namespaces: &[(&str, &BTreeMap<String, String>)],
+    namespaces: &[(&str, &StringMap)],
     selected: &mut SelectedNamespaces,
     namespaces_known: bool,
     warnings: &mut Vec<Reason>,
@@ -509,7 +505,8 @@ mod tests {
         }
     }
 
-    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    /// Labels as an object's (`StringMap`) or a selector's `matchLabels` (`BTreeMap`).
+    fn labels<M: FromIterator<(String, String)>>(pairs: &[(&str, &str)]) -> M {
         pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))

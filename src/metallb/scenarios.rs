@@ -1,8 +1,6 @@
 //! Allocation scenarios: the worked examples of metallb-semantics.md (Appendix B) and one
 //! test per allocation rule, each written so that a wrong rule fails it.
 
-use std::collections::BTreeMap;
-
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
 use super::addr::Ip;
@@ -47,7 +45,8 @@ fn pinned(
     p
 }
 
-fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+/// Labels as an object's (`StringMap`) or a selector's `matchLabels` (`BTreeMap`).
+fn labels<M: FromIterator<(String, String)>>(pairs: &[(&str, &str)]) -> M {
     pairs
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -83,7 +82,7 @@ fn dual(mut s: Service, policy: &str) -> Service {
 }
 
 fn annotate(mut s: Service, key: &str, value: &str) -> Service {
-    s.metadata.annotations.insert(key.into(), value.into());
+    s.metadata.annotations.insert(key, value);
     s
 }
 

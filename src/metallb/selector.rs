@@ -1,19 +1,22 @@
 //! Label selectors as MetalLB validates and evaluates them (§2.6 V5–V7, §2.5, §7.1).
 //!
-//! Matching is kube's own `Selector`; validation adds the checks Kubernetes'
+//! Parsing is kube's own `Selector`, matched here against a [`StringMap`]; validation adds the checks Kubernetes'
 //! `LabelSelectorAsSelector` makes and kube's conversion does not (values for `In`/`NotIn`,
 //! none for `Exists`/`DoesNotExist`, label key and value syntax), plus MetalLB's
 //! duplicate checks.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
-use kube::core::{Selector, SelectorExt};
+use kube::core::{Expression, Selector};
+
+use crate::snapshot::StringMap;
 
 /// A validated selector, with its text for display.
 #[derive(Clone, Debug)]
 pub struct LabelMatcher {
-    selector: Selector,
+    /// All must match; none matches everything.
+    expressions: Vec<Expression>,
     pub text: String,
 }
 
@@ -21,13 +24,20 @@ impl LabelMatcher {
     /// The match-everything selector MetalLB gives priority-only pools (§2.5).
     pub fn everything() -> LabelMatcher {
         LabelMatcher {
-            selector: Selector::default(),
+            expressions: Vec::new(),
             text: "<all>".to_string(),
         }
     }
 
-    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
-        self.selector.matches(labels)
+    pub fn matches(&self, labels: &StringMap) -> bool {
+        self.expressions.iter().all(|expression| match expression {
+            Expression::In(key, values) => labels.get(key).is_some_and(|v| values.contains(v)),
+            Expression::NotIn(key, values) => labels.get(key).is_none_or(|v| !values.contains(v)),
+            Expression::Equal(key, value) => labels.get(key) == Some(value.as_str()),
+            Expression::NotEqual(key, value) => labels.get(key) != Some(value.as_str()),
+            Expression::Exists(key) => labels.contains_key(key),
+            Expression::DoesNotExist(key) => !labels.contains_key(key),
+        })
     }
 }
 
@@ -61,8 +71,11 @@ pub fn compile(selector: &LabelSelector) -> Result<LabelMatcher, String> {
         }
     }
     let text = describe(selector);
-    let selector = Selector::try_from(selector.clone()).map_err(|e| e.0)?;
-    Ok(LabelMatcher { selector, text })
+    let expressions = Selector::try_from(selector.clone())
+        .map_err(|e| e.0)?
+        .into_iter()
+        .collect();
+    Ok(LabelMatcher { expressions, text })
 }
 
 /// MetalLB's duplicate checks over one list of selectors (V5, V6).
@@ -177,7 +190,8 @@ mod tests {
     use super::*;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
 
-    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    /// Labels as a selector's `matchLabels` (`BTreeMap`) or an object's (`StringMap`).
+    fn labels<M: FromIterator<(String, String)>>(pairs: &[(&str, &str)]) -> M {
         pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -210,6 +224,34 @@ mod tests {
         assert!(m.matches(&labels(&[("environment", "production"), ("team", "a")])));
         assert!(!m.matches(&labels(&[("environment", "production")])));
         assert!(!m.matches(&labels(&[("environment", "staging"), ("team", "a")])));
+    }
+
+    #[test]
+    fn each_operator_matches_like_kubernetes() {
+        let object: StringMap = labels(&[("team", "a"), ("tier", "")]);
+        let unlabelled = StringMap::new();
+        let cases: [(LabelSelector, bool, bool); 8] = [
+            (expr("team", "In", Some(&["a", "b"])), true, false),
+            (expr("team", "In", Some(&["b"])), false, false),
+            // A missing key is "not in" any set.
+            (expr("team", "NotIn", Some(&["b"])), true, true),
+            (expr("team", "NotIn", Some(&["a"])), false, true),
+            (expr("tier", "Exists", None), true, false),
+            (expr("tier", "DoesNotExist", None), false, true),
+            (match_labels(&[("team", "a")]), true, false),
+            // An empty value matches only a label that is present and empty.
+            (match_labels(&[("tier", "")]), true, false),
+        ];
+        for (selector, on_object, on_unlabelled) in cases {
+            let m = compile(&selector).unwrap();
+            assert_eq!(m.matches(&object), on_object, "{} on team=a,tier=", m.text);
+            assert_eq!(
+                m.matches(&unlabelled),
+                on_unlabelled,
+                "{} on no labels",
+                m.text
+            );
+        }
     }
 
     #[test]

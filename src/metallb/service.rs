@@ -2,12 +2,9 @@
 //! requests, and its sharing and backend keys (metallb-semantics.md §1.4, §1.5, §4.3, §4.4,
 //! §5, §8).
 
-use std::collections::BTreeMap;
-use std::ops::Bound;
-
 use super::addr::{Family, Ip};
 use super::reason::{Code, Reason};
-use crate::snapshot::Service;
+use crate::snapshot::{Service, StringMap};
 
 pub const ANNOTATION_PREFIX: &str = "metallb.io/";
 pub const DEPRECATED_PREFIX: &str = "metallb.universe.tf/";
@@ -61,7 +58,7 @@ impl Policy {
 pub struct ServiceFacts<'a> {
     pub key: String,
     pub namespace: &'a str,
-    pub labels: &'a BTreeMap<String, String>,
+    pub labels: &'a StringMap,
     /// `Err` holds the service-level reason MetalLB stops at (gates G0, G2, G4, G5).
     pub gate: Result<(), Reason>,
     pub family: ServiceFamily,
@@ -95,7 +92,7 @@ pub struct Context {
 
 /// The annotation value by MetalLB's rule: the `metallb.io/` key wins when present, even
 /// empty; else the deprecated key; else empty (§4.4, §8).
-pub fn annotation<'a>(annotations: &'a BTreeMap<String, String>, name: &str) -> &'a str {
+pub fn annotation<'a>(annotations: &'a StringMap, name: &str) -> &'a str {
     let [value] = annotations_of(annotations, [name]);
     value
 }
@@ -108,16 +105,12 @@ const COMMON_PREFIX: &str = "metallb.";
 /// annotations, and searching the map for each key under each prefix was a large part of
 /// what reading a large cluster cost.
 fn annotations_of<'a, const N: usize>(
-    annotations: &'a BTreeMap<String, String>,
+    annotations: &'a StringMap,
     names: [&str; N],
 ) -> [&'a str; N] {
     let mut values = [""; N];
     let mut current = [false; N];
-    let from = (Bound::Included(COMMON_PREFIX), Bound::Unbounded);
-    for (key, value) in annotations.range::<str, _>(from) {
-        if !key.starts_with(COMMON_PREFIX) {
-            break;
-        }
+    for (key, value) in annotations.with_prefix(COMMON_PREFIX) {
         let (name, is_current) = match (
             key.strip_prefix(ANNOTATION_PREFIX),
             key.strip_prefix(DEPRECATED_PREFIX),
@@ -385,7 +378,7 @@ fn backend_key(svc: &Service) -> String {
     if svc.spec.external_traffic_policy.as_deref() != Some("Local") {
         return String::new();
     }
-    // BTreeMap iterates keys sorted: the canonical form, `k=v,k=v`.
+    // Keys iterate sorted: the canonical form, `k=v,k=v`.
     let mut key = String::new();
     for (k, v) in &svc.spec.selector {
         if !key.is_empty() {
@@ -536,15 +529,15 @@ mod tests {
         let mut svc = lb("a", "s", &["10.96.0.1"]);
         svc.metadata
             .annotations
-            .insert("metallb.universe.tf/address-pool".into(), "old".into());
+            .insert("metallb.universe.tf/address-pool", "old");
         assert_eq!(facts(&svc).requested_pool, Some("old"));
         svc.metadata
             .annotations
-            .insert("metallb.io/address-pool".into(), String::new());
+            .insert("metallb.io/address-pool", String::new());
         assert_eq!(facts(&svc).requested_pool, None);
         svc.metadata
             .annotations
-            .insert("metallb.universe.tf/allow-shared-ip".into(), "k".into());
+            .insert("metallb.universe.tf/allow-shared-ip", "k");
         assert_eq!(facts(&svc).sharing_key, "k");
     }
 
@@ -552,7 +545,7 @@ mod tests {
     fn annotations_are_found_among_other_keys_in_one_search() {
         assert!(ANNOTATION_PREFIX.starts_with(COMMON_PREFIX));
         assert!(DEPRECATED_PREFIX.starts_with(COMMON_PREFIX));
-        let annotations: BTreeMap<String, String> = [
+        let annotations: StringMap = [
             ("a.example.com/x", "1"),
             ("metallb.io/address-pool", ""),
             ("metallb.io/ip-allocated-from-pool", "p"),
@@ -579,17 +572,16 @@ mod tests {
             ["", "k", "192.0.2.1", ""]
         );
         assert_eq!(annotation(&annotations, "ip-allocated-from-pool"), "p");
-        assert_eq!(annotation(&BTreeMap::new(), "address-pool"), "");
+        assert_eq!(annotation(&StringMap::new(), "address-pool"), "");
     }
 
     #[test]
     fn requested_ips() {
         let ip = |s: &str| Ip::parse(s).unwrap();
         let mut svc = lb("a", "s", &["10.96.0.1"]);
-        svc.metadata.annotations.insert(
-            "metallb.io/loadBalancerIPs".into(),
-            "192.0.2.10, 2001:db8::10".into(),
-        );
+        svc.metadata
+            .annotations
+            .insert("metallb.io/loadBalancerIPs", "192.0.2.10, 2001:db8::10");
         assert_eq!(
             facts(&svc).requested_ips.unwrap(),
             Some(vec![ip("192.0.2.10"), ip("2001:db8::10")])
@@ -599,7 +591,7 @@ mod tests {
             facts(&svc).requested_ips.unwrap_err().code,
             Code::ConflictingIpRequests
         );
-        svc.metadata.annotations.clear();
+        svc.metadata.annotations = StringMap::new();
         assert_eq!(
             facts(&svc).requested_ips.unwrap(),
             Some(vec![ip("192.0.2.1")])
@@ -613,7 +605,7 @@ mod tests {
             let mut svc = lb("a", "s", &["10.96.0.1"]);
             svc.metadata
                 .annotations
-                .insert("metallb.io/loadBalancerIPs".into(), bad.into());
+                .insert("metallb.io/loadBalancerIPs", bad);
             assert_eq!(
                 facts(&svc).requested_ips.unwrap_err().code,
                 Code::InvalidRequestedIp,
@@ -635,7 +627,8 @@ mod tests {
             ("b".to_string(), "2".to_string()),
             ("a".to_string(), "1".to_string()),
         ]
-        .into();
+        .into_iter()
+        .collect();
         assert_eq!(
             facts(&svc).backend_key,
             "",

@@ -107,11 +107,25 @@ fn metallb_annotations<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Str
                     }
                 }
             }
+            kept.shrink_to_fit();
             Ok(kept)
         }
     }
 
     deserializer.deserialize_option(Annotations)
+}
+
+/// [`nullable`] for lists, trimmed to their length: serde grows a list by doubling from
+/// four, and at 50,000 services the spare room of small lists (ports, cluster IPs,
+/// ingress) was a fifth of the heap.
+fn compact_list<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    let mut list: Vec<T> = nullable(deserializer)?;
+    list.shrink_to_fit();
+    Ok(list)
 }
 
 fn is_default<T: Default + PartialEq>(value: &T) -> bool {
@@ -167,7 +181,7 @@ pub struct IpAddressPool {
 #[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PoolSpec {
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "compact_list")]
     pub addresses: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_assign: Option<bool>,
@@ -188,19 +202,19 @@ pub struct ServiceAllocation {
     pub priority: Option<i64>,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "compact_list",
         skip_serializing_if = "Vec::is_empty"
     )]
     pub namespaces: Vec<String>,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "compact_list",
         skip_serializing_if = "Vec::is_empty"
     )]
     pub namespace_selectors: Vec<LabelSelector>,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "compact_list",
         skip_serializing_if = "Vec::is_empty"
     )]
     pub service_selectors: Vec<LabelSelector>,
@@ -250,19 +264,19 @@ pub struct Advertisement {
 pub struct AdvertisementSpec {
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "compact_list",
         skip_serializing_if = "Vec::is_empty"
     )]
     pub ip_address_pools: Vec<String>,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "compact_list",
         skip_serializing_if = "Vec::is_empty"
     )]
     pub ip_address_pool_selectors: Vec<LabelSelector>,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "compact_list",
         skip_serializing_if = "Vec::is_empty"
     )]
     pub service_selectors: Vec<LabelSelector>,
@@ -301,13 +315,13 @@ pub struct ServiceSpec {
     #[serde(
         default,
         rename = "clusterIPs",
-        deserialize_with = "nullable",
+        deserialize_with = "compact_list",
         skip_serializing_if = "Vec::is_empty"
     )]
     pub cluster_ips: Vec<String>,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "compact_list",
         skip_serializing_if = "Vec::is_empty"
     )]
     pub ip_families: Vec<String>,
@@ -331,7 +345,7 @@ pub struct ServiceSpec {
     pub selector: StringMap,
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "compact_list",
         skip_serializing_if = "Vec::is_empty"
     )]
     pub ports: Vec<ServicePort>,
@@ -362,7 +376,7 @@ pub struct ServiceStatus {
 pub struct LoadBalancerStatus {
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "compact_list",
         skip_serializing_if = "Vec::is_empty"
     )]
     pub ingress: Vec<Ingress>,

@@ -101,7 +101,8 @@ fn facts_of<'a>(services: &'a [Service], ctx: &Context) -> Vec<ServiceFacts<'a>>
     let (first, second) = services.split_at(services.len() / 2);
     std::thread::scope(|scope| {
         let second = scope.spawn(|| read(second));
-        let mut all = read(first);
+        let mut all = Vec::with_capacity(services.len());
+        all.extend(first.iter().map(|s| ServiceFacts::new(s, ctx)));
         all.extend(second.join().expect("reading a service does not panic"));
         all
     })

@@ -55,6 +55,11 @@ impl StringMap {
         }
     }
 
+    /// Frees the spare room a map read pair by pair grew (see the module's note).
+    pub fn shrink_to_fit(&mut self) {
+        self.0.shrink_to_fit();
+    }
+
     /// Every pair, in key order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
@@ -118,6 +123,7 @@ impl<'de> Deserialize<'de> for StringMap {
                 while let Some((key, value)) = access.next_entry::<String, String>()? {
                     map.insert(key, value);
                 }
+                map.shrink_to_fit();
                 Ok(map)
             }
         }

@@ -509,7 +509,10 @@ impl Reader {
             resource.to_string()
         };
         let mut params = params.limit(PAGE_SIZE);
-        let mut items = Vec::new();
+        // Pages are joined once at the end, into a list of the exact length: growing one
+        // list page by page would hold up to twice the room, and copy it on every growth.
+        let mut pages: Vec<Vec<T>> = Vec::new();
+        let mut listed = 0;
         loop {
             let request = Request::new(&path).list(&params).map_err(|e| Failure {
                 status: None,
@@ -520,15 +523,21 @@ impl Reader {
                 timed_out: false,
             })?;
             let page: Page<T> = self.call(request, "list", &qualified, namespace).await?;
-            items.extend(page.items);
+            listed += page.items.len();
+            pages.push(page.items);
             if resource == "services" {
-                self.progress.add(items.len());
+                self.progress.add(listed);
             }
             match page.metadata.continue_token.filter(|t| !t.is_empty()) {
                 Some(token) => params = params.continue_token(&token),
-                None => return Ok(items),
+                None => break,
             }
         }
+        let mut items = Vec::with_capacity(listed);
+        for page in pages {
+            items.extend(page);
+        }
+        Ok(items)
     }
 
     /// A cluster-wide list of MetalLB objects, or — when that is forbidden — the list of the

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -315,33 +316,43 @@ impl Reader<'_> {
         Ok(())
     }
 
-    /// YAML: multi-document, each document a tree first (YAML needs it for anchors and
-    /// tags), then typed.
+    /// YAML: multi-document. Each document is read into a tree (YAML needs one for anchors
+    /// and tags, and a mapping's `kind` may come after its fields), then typed; the items of
+    /// a `kind: List` are typed one by one as they are parsed (see [`YamlDocument`]).
     fn parse_yaml(&mut self, path: &Path, text: &str) -> Result<(), Error> {
-        let documents: Vec<serde_saphyr::Spanned<Value>> =
+        let documents: Vec<serde_saphyr::Spanned<YamlDocument>> =
             serde_saphyr::from_multiple_with_options(text, yaml_options())
                 .map_err(|e| yaml_error(path, &e))?;
         for document in documents {
             let line = document.referenced.line() as usize;
             let place = format!("{}: line {line}", path.display());
-            match document.value {
-                Value::Null => {}
-                Value::Object(mut map) => {
+            let YamlDocument { root, items } = document.value;
+            match root {
+                YamlRoot::Null => {}
+                YamlRoot::Mapping(map) => {
                     let kind_text = map.get("kind").and_then(Value::as_str).unwrap_or_default();
                     if kind_text.ends_with("List") {
-                        let items = match map.remove("items") {
-                            Some(Value::Array(items)) => items,
-                            _ => Vec::new(),
-                        };
                         for (i, item) in items.into_iter().enumerate() {
-                            self.add_yaml_object(&format!("{place}, item {}", i + 1), item, None)?;
+                            match item {
+                                Ok(Some((kind, object))) => {
+                                    let place = || format!("{place}, item {}", i + 1);
+                                    self.add_object(place, kind, object)?;
+                                }
+                                Ok(None) => {}
+                                Err(message) => {
+                                    return Err(Error::input(
+                                        format!("{place}, item {}", i + 1),
+                                        message,
+                                    ));
+                                }
+                            }
                         }
                     } else {
                         let source = Some(DocumentText { path, text, line });
                         self.add_yaml_object(&place, Value::Object(map), source)?;
                     }
                 }
-                _ => {
+                YamlRoot::Other => {
                     return Err(Error::input(
                         place,
                         "expected a Kubernetes object (a mapping with kind)",
@@ -360,27 +371,16 @@ impl Reader<'_> {
         object: Value,
         source: Option<DocumentText>,
     ) -> Result<(), Error> {
-        let text = |key: &str| object.get(key).and_then(Value::as_str).unwrap_or_default();
-        let Some(kind) = Kind::of(text("kind"), text("apiVersion")) else {
-            return Ok(());
-        };
-        let meta = |key: &str| {
-            object
-                .get("metadata")
-                .and_then(|m| m.get(key))
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        };
-        let what = describe(kind, meta("namespace").as_deref(), meta("name").as_deref());
-        match Object::read(kind, object) {
-            Ok(typed) => self.add_object(|| place.to_string(), kind, typed),
-            Err(e) => {
+        match typed_object(object) {
+            Ok(Some((kind, typed))) => self.add_object(|| place.to_string(), kind, typed),
+            Ok(None) => Ok(()),
+            Err((kind, message)) => {
                 let place = source
                     .and_then(|doc| doc.error_line(kind))
                     .map_or(place.to_string(), |(path, line)| {
                         format!("{}:{line}", path.display())
                     });
-                Err(Error::input(place, format!("{what}: {}", field_error(&e))))
+                Err(Error::input(place, message))
             }
         }
     }
@@ -411,6 +411,162 @@ impl Reader<'_> {
         let id = (kind, metadata.namespace.clone(), metadata.name.clone());
         self.objects.insert(id, object);
         Ok(())
+    }
+}
+
+/// An object read from a tree, typed: `None` for a kind the plugin skips; on error, the kind
+/// and `Kind namespace/name: field.path: message`.
+fn typed_object(object: Value) -> Result<Option<(Kind, Object)>, (Kind, String)> {
+    let text = |key: &str| object.get(key).and_then(Value::as_str).unwrap_or_default();
+    let Some(kind) = Kind::of(text("kind"), text("apiVersion")) else {
+        return Ok(None);
+    };
+    let meta = |key: &str| {
+        object
+            .get("metadata")
+            .and_then(|m| m.get(key))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let what = describe(kind, meta("namespace").as_deref(), meta("name").as_deref());
+    match Object::read(kind, object) {
+        Ok(typed) => Ok(Some((kind, typed))),
+        Err(e) => Err((kind, format!("{what}: {}", field_error(&e)))),
+    }
+}
+
+/// One YAML document, read in one pass. The root mapping is kept as a tree, but for its
+/// `items`: each item is typed as soon as it is parsed and its tree dropped, so a dump of a
+/// large cluster (one `kind: List`) never exists as one tree, which took several times
+/// the memory of the objects themselves. Whether the items are used is known at the end
+/// of the mapping (`kind` may come after `items`).
+struct YamlDocument {
+    root: YamlRoot,
+    /// `items`, typed in order: `Ok(None)` for a kind the plugin skips, `Err` for an item
+    /// that is not the object its kind says.
+    items: Vec<Result<Option<(Kind, Object)>, String>>,
+}
+
+enum YamlRoot {
+    Null,
+    /// The root mapping, without `items`.
+    Mapping(serde_json::Map<String, Value>),
+    /// A scalar or a sequence: not an object.
+    Other,
+}
+
+impl<'de> Deserialize<'de> for YamlDocument {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<YamlDocument, D::Error> {
+        deserializer.deserialize_any(DocumentVisitor)
+    }
+}
+
+struct DocumentVisitor;
+
+impl DocumentVisitor {
+    fn other<E>() -> Result<YamlDocument, E> {
+        Ok(YamlDocument {
+            root: YamlRoot::Other,
+            items: Vec::new(),
+        })
+    }
+}
+
+impl<'de> Visitor<'de> for DocumentVisitor {
+    type Value = YamlDocument;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a Kubernetes object")
+    }
+
+    fn visit_unit<E>(self) -> Result<YamlDocument, E> {
+        Ok(YamlDocument {
+            root: YamlRoot::Null,
+            items: Vec::new(),
+        })
+    }
+
+    fn visit_none<E>(self) -> Result<YamlDocument, E> {
+        Ok(YamlDocument {
+            root: YamlRoot::Null,
+            items: Vec::new(),
+        })
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<YamlDocument, E> {
+        Self::other()
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<YamlDocument, E> {
+        Self::other()
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<YamlDocument, E> {
+        Self::other()
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<YamlDocument, E> {
+        Self::other()
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<YamlDocument, E> {
+        Self::other()
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<YamlDocument, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Self::other()
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<YamlDocument, A::Error> {
+        let mut root = serde_json::Map::new();
+        let mut items = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "items" {
+                items = map.next_value::<TypedItems>()?.0;
+            } else {
+                root.insert(key, map.next_value()?);
+            }
+        }
+        Ok(YamlDocument {
+            root: YamlRoot::Mapping(root),
+            items,
+        })
+    }
+}
+
+/// A `kind: List`'s `items`, each typed as it is parsed.
+struct TypedItems(Vec<Result<Option<(Kind, Object)>, String>>);
+
+impl<'de> Deserialize<'de> for TypedItems {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<TypedItems, D::Error> {
+        struct Items;
+
+        impl<'de> Visitor<'de> for Items {
+            type Value = TypedItems;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of objects")
+            }
+
+            fn visit_unit<E>(self) -> Result<TypedItems, E> {
+                Ok(TypedItems(Vec::new()))
+            }
+
+            fn visit_none<E>(self) -> Result<TypedItems, E> {
+                Ok(TypedItems(Vec::new()))
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<TypedItems, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element::<Value>()? {
+                    items.push(typed_object(item).map_err(|(_, message)| message));
+                }
+                Ok(TypedItems(items))
+            }
+        }
+
+        deserializer.deserialize_any(Items)
     }
 }
 
@@ -537,5 +693,99 @@ fn strip_position(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(at) => message[..at].to_string(),
         None => message.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_text(name: &str, text: &str) -> Result<Snapshot, Error> {
+        let namespaces = Namespaces {
+            metallb: "metallb-system".into(),
+            default: "default".into(),
+        };
+        let mut reader = Reader {
+            namespaces: &namespaces,
+            objects: Objects::default(),
+        };
+        reader.parse(Path::new(name), text)?;
+        Ok(reader.objects.into_snapshot())
+    }
+
+    fn place_and_message(error: Error) -> (String, String) {
+        match error {
+            Error::Input { place, message } => (place, message),
+            other => panic!("not an input error: {other}"),
+        }
+    }
+
+    const LIST_ITEMS: &str = r#"
+- apiVersion: apps/v1
+  kind: Deployment
+  metadata: {name: controller, namespace: metallb-system}
+  spec: {selector: {matchLabels: {app: metallb}}}
+- apiVersion: metallb.io/v1beta1
+  kind: IPAddressPool
+  metadata: {name: public, namespace: metallb-system}
+  spec: {addresses: [192.0.2.0/28]}
+- apiVersion: v1
+  kind: Service
+  metadata: {name: web, namespace: shop, annotations: {metallb.io/address-pool: public}}
+  spec: {type: LoadBalancer, ports: [{port: 80}]}
+"#;
+
+    #[test]
+    fn list_items_are_typed_whatever_comes_first_in_the_list() {
+        for text in [
+            format!("apiVersion: v1\nkind: List\nitems:{LIST_ITEMS}"),
+            format!("items:{LIST_ITEMS}kind: List\napiVersion: v1\n"),
+        ] {
+            let snapshot = read_text("dump.yaml", &text).unwrap();
+            assert_eq!(snapshot.pools.len(), 1, "{text}");
+            assert_eq!(snapshot.pools[0].spec.addresses, ["192.0.2.0/28"]);
+            assert_eq!(snapshot.services.len(), 1);
+            assert_eq!(
+                snapshot.services[0]
+                    .metadata
+                    .annotations
+                    .get("metallb.io/address-pool"),
+                Some("public")
+            );
+        }
+    }
+
+    #[test]
+    fn yaml_and_json_lists_read_the_same() {
+        let yaml = format!("apiVersion: v1\nkind: List\nitems:{LIST_ITEMS}");
+        let tree: Value = serde_saphyr::from_str(&yaml).unwrap();
+        let from_yaml = read_text("dump.yaml", &yaml).unwrap();
+        let from_json = read_text("dump.json", &tree.to_string()).unwrap();
+        assert_eq!(from_yaml.pools, from_json.pools);
+        assert_eq!(from_yaml.services, from_json.services);
+    }
+
+    #[test]
+    fn a_mistyped_list_item_is_named_by_its_position() {
+        let text = format!(
+            "apiVersion: v1\nkind: List\nitems:{LIST_ITEMS}- apiVersion: v1\n  kind: Service\n  metadata: {{name: bad, namespace: shop}}\n  spec: {{ports: [{{port: eighty}}]}}\n"
+        );
+        let (place, message) = place_and_message(read_text("dump.yaml", &text).unwrap_err());
+        assert_eq!(place, "dump.yaml: line 1, item 4");
+        assert!(
+            message.starts_with("Service shop/bad: spec.ports[0].port:"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_document_that_is_not_a_mapping_is_refused() {
+        let (place, message) =
+            place_and_message(read_text("odd.yaml", "---\n- a\n- b\n").unwrap_err());
+        assert!(place.starts_with("odd.yaml: line "), "{place}");
+        assert_eq!(
+            message,
+            "expected a Kubernetes object (a mapping with kind)"
+        );
     }
 }

@@ -6,6 +6,8 @@
 //! * `usage-pools/<pools>`: the same at 100,000 services and 500 to 4,000 pools.
 //! * `why/<case>`: one `report::why::build` (which runs `Cluster::decide`) on a `Cluster`
 //!   already built from 100,000 services and 2,000 pools.
+//! * `read/<format>`: `-f` reading a dump of 10,000 services (YAML, JSON, and the YAML
+//!   parser alone), with throughput in bytes of input.
 //!
 //! ```sh
 //! cargo bench --bench engine                    # everything
@@ -22,12 +24,14 @@ use std::cell::OnceCell;
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use kubectl_metalpool::metallb::allocator::Cluster;
 use kubectl_metalpool::metallb::config::{Config, advertisement_warnings};
 use kubectl_metalpool::metallb::service::Context;
 use kubectl_metalpool::report;
 use kubectl_metalpool::snapshot::Snapshot;
+use kubectl_metalpool::source::files::{self, Namespaces};
+use serde::de::IgnoredAny;
 use support::synth::{METALLB_NAMESPACE, Params, Synthetic};
 
 const POOLS: usize = 2_000;
@@ -220,11 +224,54 @@ fn why(c: &mut Criterion) {
     group.finish();
 }
 
+/// Reading `-f` dumps of 10,000 services and 1,000 pools: the whole reader (`files::read`,
+/// text to snapshot) on a YAML and a JSON `kind: List`, and, for scale, the YAML parser
+/// alone (every event parsed, nothing kept).
+fn read(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("a scratch directory");
+    let synthetic = Synthetic::generate(Params::new(10_000, 1_000));
+    let yaml = dir.path().join("cluster.yaml");
+    let json = dir.path().join("cluster.json");
+    let yaml_bytes = synthetic.write_yaml(&yaml).expect("write the YAML dump");
+    let json_bytes = synthetic.write_json(&json).expect("write the JSON dump");
+    drop(synthetic);
+    let namespaces = Namespaces {
+        metallb: METALLB_NAMESPACE.to_string(),
+        default: "default".to_string(),
+    };
+    let mut group = c.benchmark_group("read");
+    group.sample_size(10);
+    group.warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(5));
+    for (name, path, bytes) in [("yaml", &yaml, yaml_bytes), ("json", &json, json_bytes)] {
+        group.throughput(Throughput::Bytes(bytes));
+        group.bench_function(name, |b| {
+            b.iter(|| files::read(std::slice::from_ref(path), &namespaces).expect("a valid dump"))
+        });
+    }
+    let text = std::fs::read_to_string(&yaml).expect("read the YAML dump");
+    group.throughput(Throughput::Bytes(yaml_bytes));
+    group.bench_function("yaml-parser-only", |b| {
+        b.iter(|| {
+            let mut budget = serde_saphyr::Budget::default();
+            budget.max_nodes = usize::MAX;
+            budget.max_events = usize::MAX;
+            budget.max_total_scalar_bytes = usize::MAX;
+            let mut options = serde_saphyr::Options::default();
+            options.budget = Some(budget);
+            serde_saphyr::from_str_with_options::<IgnoredAny>(black_box(&text), options)
+                .expect("valid YAML")
+        })
+    });
+    group.finish();
+}
+
 criterion_group!(
     benches,
     usage_by_services,
     usage_by_pools,
     usage_phases,
-    why
+    why,
+    read
 );
 criterion_main!(benches);

@@ -21,6 +21,7 @@ use support::apiserver::{
     load_fixtures, rules_from_cluster_role_yaml, standard_fixtures,
 };
 use support::kubectl::Kubectl;
+use support::run::Run;
 use tempfile::TempDir;
 
 const TOKEN: &str = "metalpool-live-token";
@@ -34,46 +35,6 @@ const LIVE_ONLY_WARNINGS: [&str; 3] = [
 
 // ---------------------------------------------------------------------------------------
 // Running the plugin
-
-/// What one run printed and how it exited.
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {self:#?}"))
-    }
-
-    /// `json()` after asserting the exit code.
-    fn json_with_code(&self, code: i32) -> Value {
-        assert_eq!(self.code, code, "{self:#?}");
-        self.json()
-    }
-
-    /// Asserts a failure as the contract wants it: the exit code, nothing on stdout, and one
-    /// `error:` line on stderr without panic text. Returns that line.
-    fn failure(&self, code: i32) -> &str {
-        assert_eq!(self.code, code, "{self:#?}");
-        self.error_line()
-    }
-
-    /// `failure` without a particular exit code.
-    fn error_line(&self) -> &str {
-        assert!(self.stdout.is_empty(), "{self:#?}");
-        let lines: Vec<&str> = self.stderr.lines().collect();
-        assert_eq!(lines.len(), 1, "one line on stderr: {self:#?}");
-        assert!(lines[0].starts_with("error: "), "{self:#?}");
-        assert!(
-            !self.stderr.contains("panicked") && !self.stderr.contains("RUST_BACKTRACE"),
-            "{self:#?}"
-        );
-        lines[0]
-    }
-}
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -92,12 +53,7 @@ fn metalpool(home: &Path) -> Command {
 }
 
 fn run(command: &mut Command) -> Run {
-    let out = command.output().expect("run kubectl-metalpool");
-    Run {
-        code: out.status.code().expect("exit code"),
-        stdout: String::from_utf8(out.stdout).expect("UTF-8 stdout"),
-        stderr: String::from_utf8(out.stderr).expect("UTF-8 stderr"),
-    }
+    Run::from_output(command.output().expect("run kubectl-metalpool"))
 }
 
 /// Runs the command, killing it (and failing the test) when it outlives `limit`.

@@ -1,23 +1,14 @@
 //! The built binary on manifests (`-f`): answers, output formats, exit codes and errors.
 
+#[path = "support/run.rs"]
+mod run;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use run::Run;
 use serde_json::Value;
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}\nstderr: {}", self.stdout, self.stderr))
-    }
-}
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -41,12 +32,7 @@ fn metalpool_with_stdin(args: &[&str], stdin: Option<&str>) -> Run {
     let mut pipe = child.stdin.take().unwrap();
     pipe.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
     drop(pipe);
-    let out = child.wait_with_output().unwrap();
-    Run {
-        code: out.status.code().expect("exit code"),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
+    Run::from_output(child.wait_with_output().unwrap())
 }
 
 /// Compares with `tests/golden/<name>.json`; `UPDATE_GOLDEN=1` rewrites it (review the diff).

@@ -2,3 +2,4 @@
 
 pub mod apiserver;
 pub mod kubectl;
+pub mod run;

@@ -124,7 +124,8 @@ pub fn run(cli: &Cli, out: &mut impl Write, err: &mut impl Write) -> Result<i32>
     }
 }
 
-/// `usage POOL…`: only the named pools; an unknown name is a usage error.
+/// `usage POOL…`: only the named pools and the warnings about them or about no pool in
+/// particular; an unknown name is a usage error.
 fn keep_pools(report: &mut report::usage::UsageReport, names: &[String]) -> Result<()> {
     if let Some(missing) = names
         .iter()
@@ -146,6 +147,9 @@ fn keep_pools(report: &mut report::usage::UsageReport, names: &[String]) -> Resu
         )));
     }
     report.pools.retain(|p| names.contains(&p.name));
+    report
+        .warnings
+        .retain(|w| w.pool.as_ref().is_none_or(|pool| names.contains(pool)));
     Ok(())
 }
 

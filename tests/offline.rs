@@ -178,6 +178,59 @@ fn usage_wide_and_yaml() {
 }
 
 #[test]
+fn usage_of_named_pools_shows_them_and_their_warnings_only() {
+    let names = |report: &Value| -> Vec<String> {
+        report["pools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let codes = |report: &Value| -> Vec<String> {
+        report["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["code"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // dev-ips is announced by no advertisement: its warning names it.
+    let all = metalpool(&["usage", "-f", "examples/", "-o", "json"]).json();
+    assert!(codes(&all).contains(&"not-advertised".to_string()));
+
+    let two = metalpool(&[
+        "usage",
+        "premium-ips",
+        "team-a-ips",
+        "-f",
+        "examples/",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(two.code, 0, "{}", two.stderr);
+    let two = two.json();
+    assert_eq!(names(&two), ["premium-ips", "team-a-ips"]);
+    assert!(codes(&two).is_empty(), "{}", two["warnings"]);
+
+    let dev = metalpool(&["usage", "dev-ips", "-f", "examples/", "-o", "json"]).json();
+    assert_eq!(names(&dev), ["dev-ips"]);
+    assert_eq!(dev["warnings"][0]["code"], "not-advertised");
+    assert_eq!(dev["warnings"][0]["pool"], "dev-ips");
+
+    let table = metalpool(&["usage", "premium-ips", "-f", "examples/"]);
+    assert_eq!(table.code, 0);
+    assert!(table.stderr.is_empty(), "{}", table.stderr);
+
+    let unknown = metalpool(&["usage", "premium-ip", "-f", "examples/"]);
+    assert_one_line_error(
+        &unknown,
+        2,
+        &["no pool named premium-ip", "did you mean premium-ips?"],
+    );
+}
+
+#[test]
 fn usage_by_namespace() {
     let run = metalpool(&["usage", "--by-namespace", "-f", "examples/", "-o", "json"]);
     assert_eq!(run.code, 0);

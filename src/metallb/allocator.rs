@@ -978,13 +978,16 @@ impl<'a> Cluster<'a> {
         }
         for p in announced_pools {
             if self.config.advertised_by[p].is_empty() {
-                d.warnings.push(Reason::new(
-                    Code::NotAdvertised,
-                    format!(
-                        "no L2Advertisement or BGPAdvertisement announces pool {}: its addresses are assigned but unreachable",
-                        self.config.pools[p].name
-                    ),
-                ));
+                let pool = &self.config.pools[p].name;
+                d.warnings.push(
+                    Reason::new(
+                        Code::NotAdvertised,
+                        format!(
+                            "no L2Advertisement or BGPAdvertisement announces pool {pool}: its addresses are assigned but unreachable"
+                        ),
+                    )
+                    .about_pool(pool),
+                );
             }
         }
         if s.policy == Policy::PreferDualStack && s.cluster_ip_count == 1 && !s.family_inferred {

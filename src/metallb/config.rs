@@ -143,7 +143,7 @@ impl Config {
                         "IPAddressPool {}/{} is ignored: MetalLB reads pools only from namespace {metallb_namespace}",
                         cr.metadata.namespace, cr.metadata.name
                     ),
-                ));
+                ).about_pool(&cr.metadata.name));
             }
         }
         // MetalLB processes pools sorted by name; the first error aborts (§2.6).
@@ -285,19 +285,22 @@ fn pool_from_cr(
         match parse_entry(entry) {
             Ok(parsed) => {
                 if parsed.host_bits_masked {
-                    warnings.push(Reason::new(
-                        Code::HostBitsMasked,
-                        format!(
-                            "pool {name}: {entry:?} has host bits set; MetalLB uses {}",
-                            parsed.blocks[0]
-                        ),
-                    ));
+                    warnings.push(
+                        Reason::new(
+                            Code::HostBitsMasked,
+                            format!(
+                                "pool {name}: {entry:?} has host bits set; MetalLB uses {}",
+                                parsed.blocks[0]
+                            ),
+                        )
+                        .about_pool(&name),
+                    );
                 }
                 if parsed.mixed_families {
                     warnings.push(Reason::new(
                         Code::MixedFamilyRange,
                         format!("pool {name}: range {entry:?} mixes IPv4 and IPv6; MetalLB reads it as zero addresses"),
-                    ));
+                    ).about_pool(&name));
                 }
                 blocks.extend(parsed.blocks);
             }
@@ -368,14 +371,17 @@ fn pool_from_cr(
             } else {
                 "the pool is pinned to matching services in every namespace"
             };
-            warnings.push(Reason::new(code, format!("pool {name}: namespaceSelectors {why}; {effect}")));
+            warnings.push(
+                Reason::new(code, format!("pool {name}: namespaceSelectors {why}; {effect}"))
+                    .about_pool(&name),
+            );
         }
         let priority = sa.priority.unwrap_or(0);
         if priority < 0 {
             warnings.push(Reason::new(
                 Code::NegativePriority,
                 format!("pool {name}: negative priority {priority}; MetalLB's order among pinned pools is then undefined"),
-            ));
+            ).about_pool(&name));
         }
         Allocation {
             priority,
@@ -811,6 +817,7 @@ mod tests {
         );
         assert!(!pool.is_indexed_for("dev"));
         assert_eq!(config.warnings[0].code, Code::SelectorMatchesNothing);
+        assert_eq!(config.warnings[0].pool.as_deref(), Some("prod"));
     }
 
     #[test]

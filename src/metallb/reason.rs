@@ -88,6 +88,10 @@ impl fmt::Display for Code {
 pub struct Reason {
     pub code: Code,
     pub message: String,
+    /// The pool a warning is about, when it is about one: `usage POOL…` shows only the
+    /// warnings of the pools it shows (and those about no pool in particular).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pool: Option<String>,
 }
 
 impl Reason {
@@ -95,6 +99,15 @@ impl Reason {
         Reason {
             code,
             message: message.into(),
+            pool: None,
+        }
+    }
+
+    /// The same reason, about `pool`.
+    pub fn about_pool(self, pool: &str) -> Reason {
+        Reason {
+            pool: Some(pool.to_string()),
+            ..self
         }
     }
 }

@@ -116,7 +116,7 @@ pub fn build(cluster: &Cluster, extra_warnings: Vec<Reason>) -> UsageReport {
             warnings.push(Reason::new(
                 Code::NotAdvertised,
                 format!("no L2Advertisement or BGPAdvertisement announces pool {}: addresses it hands out are unreachable", pool.name),
-            ));
+            ).about_pool(&pool.name));
         }
     }
     UsageReport {
@@ -163,14 +163,17 @@ fn status_disagreement(avoid_buggy: bool, usage: &PoolUsage) -> Option<Reason> {
     } else {
         "the status lags behind, or MetalLB has not accepted some allocations"
     };
-    Some(Reason::new(
-        Code::StatusDisagrees,
-        format!(
-            "MetalLB's status of pool {} says {}: {why}",
-            usage.name,
-            differing.join(", ")
-        ),
-    ))
+    Some(
+        Reason::new(
+            Code::StatusDisagrees,
+            format!(
+                "MetalLB's status of pool {} says {}: {why}",
+                usage.name,
+                differing.join(", ")
+            ),
+        )
+        .about_pool(&usage.name),
+    )
 }
 
 /// `usage --by-namespace`: who holds what, per namespace and pool.

@@ -179,22 +179,17 @@ fn usage_wide_and_yaml() {
 
 #[test]
 fn usage_of_named_pools_shows_them_and_their_warnings_only() {
-    let names = |report: &Value| -> Vec<String> {
-        report["pools"]
+    // `field` of every entry of the report's `list`.
+    let each = |report: &Value, list: &str, field: &str| -> Vec<String> {
+        report[list]
             .as_array()
             .unwrap()
             .iter()
-            .map(|p| p["name"].as_str().unwrap().to_string())
+            .map(|entry| entry[field].as_str().unwrap().to_string())
             .collect()
     };
-    let codes = |report: &Value| -> Vec<String> {
-        report["warnings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|w| w["code"].as_str().unwrap().to_string())
-            .collect()
-    };
+    let names = |report: &Value| each(report, "pools", "name");
+    let codes = |report: &Value| each(report, "warnings", "code");
     // dev-ips is announced by no advertisement: its warning names it.
     let all = metalpool(&["usage", "-f", "examples/", "-o", "json"]).json();
     assert!(codes(&all).contains(&"not-advertised".to_string()));

@@ -108,7 +108,9 @@ pub fn run(cli: &Cli, out: &mut impl Write, err: &mut impl Write) -> Result<i32>
                 .services
                 .iter()
                 .position(|s| s.metadata.name == name && s.metadata.namespace == namespace)
-                .ok_or_else(|| not_found(snapshot, &namespace, &name))?;
+                .ok_or_else(|| {
+                    Error::service_not_found(&snapshot.services, "service", &namespace, &name)
+                })?;
             let report = report::why::build(&cluster, snapshot, index, extra);
             match settings.format {
                 Format::Json => render::json(out, &report)?,
@@ -151,29 +153,6 @@ fn keep_pools(report: &mut report::usage::UsageReport, names: &[String]) -> Resu
         .warnings
         .retain(|w| w.pool.as_ref().is_none_or(|pool| names.contains(pool)));
     Ok(())
-}
-
-/// A missing service, with the namespaces where a service of that name exists.
-fn not_found(snapshot: &crate::snapshot::Snapshot, namespace: &str, name: &str) -> Error {
-    let mut elsewhere: Vec<&str> = snapshot
-        .services
-        .iter()
-        .filter(|s| s.metadata.name == name)
-        .map(|s| s.metadata.namespace.as_str())
-        .collect();
-    elsewhere.sort_unstable();
-    let hint = match elsewhere.as_slice() {
-        [] => String::new(),
-        found => format!(
-            " (a service of that name exists in namespace {}: use -n)",
-            found.join(", ")
-        ),
-    };
-    Error::ServiceNotFound {
-        namespace: namespace.to_string(),
-        name: name.to_string(),
-        hint,
-    }
 }
 
 /// Table output keeps stdout for the table; what deserves attention goes to stderr, in

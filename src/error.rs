@@ -2,6 +2,8 @@
 
 use std::fmt::Display;
 
+use crate::snapshot::Service;
+
 /// Exit codes of the command-line contract.
 pub mod exit {
     /// Success.
@@ -36,6 +38,35 @@ pub enum Error {
 }
 
 impl Error {
+    /// Service `namespace/name` is not in `services`; `kind` ("service", "LoadBalancer
+    /// service") says what `services` holds, for the hint naming the namespaces where one
+    /// of that name exists.
+    pub fn service_not_found(
+        services: &[Service],
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Error {
+        let mut elsewhere: Vec<&str> = services
+            .iter()
+            .filter(|s| s.metadata.name == name)
+            .map(|s| s.metadata.namespace.as_str())
+            .collect();
+        elsewhere.sort_unstable();
+        let hint = match elsewhere.as_slice() {
+            [] => String::new(),
+            found => format!(
+                " (a {kind} of that name exists in namespace {}: use -n)",
+                found.join(", ")
+            ),
+        };
+        Error::ServiceNotFound {
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+            hint,
+        }
+    }
+
     pub fn input(place: impl Display, message: impl Display) -> Error {
         Error::Input {
             place: place.to_string(),
@@ -58,3 +89,38 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::Metadata;
+
+    fn service(namespace: &str, name: &str) -> Service {
+        Service {
+            metadata: Metadata {
+                name: name.into(),
+                namespace: namespace.into(),
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_hint_names_the_namespaces_holding_that_name() {
+        let services = [
+            service("team-b", "batch"),
+            service("team-a", "batch"),
+            service("team-a", "web"),
+        ];
+        assert_eq!(
+            Error::service_not_found(&services, "LoadBalancer service", "default", "batch")
+                .to_string(),
+            "service default/batch not found (a LoadBalancer service of that name exists in namespace team-a, team-b: use -n)"
+        );
+        assert_eq!(
+            Error::service_not_found(&services, "service", "default", "api").to_string(),
+            "service default/api not found"
+        );
+    }
+}

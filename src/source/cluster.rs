@@ -128,24 +128,12 @@ async fn read(settings: &Settings, target: Option<&Target>) -> Result<Loaded> {
         Ok(None) => {}
         Err(e) if e.status == Some(404) => {
             let t = target.as_ref().expect("a target was asked for");
-            let mut elsewhere: Vec<&str> = snapshot
-                .services
-                .iter()
-                .filter(|s| s.metadata.name == t.name)
-                .map(|s| s.metadata.namespace.as_str())
-                .collect();
-            elsewhere.sort_unstable();
-            return Err(Error::ServiceNotFound {
-                namespace: t.namespace.clone().unwrap_or_default(),
-                name: t.name.clone(),
-                hint: match elsewhere.as_slice() {
-                    [] => String::new(),
-                    found => format!(
-                        " (a LoadBalancer service of that name exists in namespace {}: use -n)",
-                        found.join(", ")
-                    ),
-                },
-            });
+            return Err(Error::service_not_found(
+                &snapshot.services,
+                "LoadBalancer service",
+                t.namespace.as_deref().unwrap_or_default(),
+                &t.name,
+            ));
         }
         Err(e) => return Err(e.into_error(&reader.server)),
     }

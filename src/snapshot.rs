@@ -161,7 +161,12 @@ pub struct Metadata {
 impl Metadata {
     /// `namespace/name`, MetalLB's service key.
     pub fn key(&self) -> String {
-        format!("{}/{}", self.namespace, self.name)
+        // Built directly, not through `format!`: every service's key is made once per run.
+        let mut key = String::with_capacity(self.namespace.len() + 1 + self.name.len());
+        key.push_str(&self.namespace);
+        key.push('/');
+        key.push_str(&self.name);
+        key
     }
 }
 

@@ -91,18 +91,17 @@ impl Candidates {
 fn facts_of<'a>(services: &'a [Service], ctx: &Context) -> Vec<ServiceFacts<'a>> {
     /// Below this many services a second thread does not pay for itself.
     const PARALLEL_FROM: usize = 20_000;
-    let read = |part: &'a [Service]| -> Vec<ServiceFacts<'a>> {
-        part.iter().map(|s| ServiceFacts::new(s, ctx)).collect()
-    };
+    let fact = |s: &'a Service| ServiceFacts::new(s, ctx);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     if services.len() < PARALLEL_FROM || cores < 2 {
-        return read(services);
+        return services.iter().map(fact).collect();
     }
     let (first, second) = services.split_at(services.len() / 2);
     std::thread::scope(|scope| {
-        let second = scope.spawn(|| read(second));
+        let second = scope.spawn(|| second.iter().map(fact).collect::<Vec<_>>());
+        // Exactly sized: the second half is appended without growing.
         let mut all = Vec::with_capacity(services.len());
-        all.extend(first.iter().map(|s| ServiceFacts::new(s, ctx)));
+        all.extend(first.iter().map(fact));
         all.extend(second.join().expect("reading a service does not panic"));
         all
     })

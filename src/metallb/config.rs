@@ -328,24 +328,26 @@ fn pool_from_cr(
         let mut matched_any = false;
         for sel in &sa.namespace_selectors {
             let key = serde_json::to_string(sel).ok();
-            if let Some(found) = key.as_ref().and_then(|k| selected.0.get(k)) {
-                allowed.extend(found.iter().map(|&i| namespaces[i].0.to_string()));
-                matched_any |= !found.is_empty();
-                continue;
-            }
-            match compile(sel) {
-                Ok(m) => {
-                    let found: Vec<usize> = (0..namespaces.len())
-                        .filter(|&i| m.matches(namespaces[i].1))
-                        .collect();
-                    allowed.extend(found.iter().map(|&i| namespaces[i].0.to_string()));
-                    matched_any |= !found.is_empty();
-                    if let Some(key) = key {
-                        selected.0.insert(key, found);
+            let found = match key.as_ref().and_then(|k| selected.0.get(k)) {
+                Some(found) => found.clone(),
+                None => match compile(sel) {
+                    Ok(m) => {
+                        let found: Vec<usize> = (0..namespaces.len())
+                            .filter(|&i| m.matches(namespaces[i].1))
+                            .collect();
+                        if let Some(key) = key {
+                            selected.0.insert(key, found.clone());
+                        }
+                        found
                     }
-                }
-                Err(e) => fail(format!("{e}: invalid namespace label selector {:?} in ip pool {name}", describe(sel))),
-            }
+                    Err(e) => {
+                        fail(format!("{e}: invalid namespace label selector {:?} in ip pool {name}", describe(sel)));
+                        continue;
+                    }
+                },
+            };
+            allowed.extend(found.iter().map(|&i| namespaces[i].0.to_string()));
+            matched_any |= !found.is_empty();
         }
         let mut service_selectors = Vec::new();
         for sel in &sa.service_selectors {

@@ -171,13 +171,8 @@ impl<'a> ServiceFacts<'a> {
             &meta.annotations,
             ["loadBalancerIPs", "address-pool", "allow-shared-ip"],
         );
-        // `Metadata::key`, without the formatting machinery.
-        let mut key = String::with_capacity(meta.namespace.len() + 1 + meta.name.len());
-        key.push_str(&meta.namespace);
-        key.push('/');
-        key.push_str(&meta.name);
         ServiceFacts {
-            key,
+            key: meta.key(),
             namespace: &meta.namespace,
             labels: &meta.labels,
             gate,

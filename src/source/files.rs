@@ -333,18 +333,13 @@ impl Reader<'_> {
                     let kind_text = map.get("kind").and_then(Value::as_str).unwrap_or_default();
                     if kind_text.ends_with("List") {
                         for (i, item) in items.into_iter().enumerate() {
+                            let item_place = || format!("{place}, item {}", i + 1);
                             match item {
                                 Ok(Some((kind, object))) => {
-                                    let place = || format!("{place}, item {}", i + 1);
-                                    self.add_object(place, kind, object)?;
+                                    self.add_object(item_place, kind, object)?;
                                 }
                                 Ok(None) => {}
-                                Err(message) => {
-                                    return Err(Error::input(
-                                        format!("{place}, item {}", i + 1),
-                                        message,
-                                    ));
-                                }
+                                Err(message) => return Err(Error::input(item_place(), message)),
                             }
                         }
                     } else {
@@ -464,9 +459,10 @@ impl<'de> Deserialize<'de> for YamlDocument {
 struct DocumentVisitor;
 
 impl DocumentVisitor {
-    fn other<E>() -> Result<YamlDocument, E> {
+    /// A document that is not a mapping, so has no items.
+    fn without_items<E>(root: YamlRoot) -> Result<YamlDocument, E> {
         Ok(YamlDocument {
-            root: YamlRoot::Other,
+            root,
             items: Vec::new(),
         })
     }
@@ -480,42 +476,36 @@ impl<'de> Visitor<'de> for DocumentVisitor {
     }
 
     fn visit_unit<E>(self) -> Result<YamlDocument, E> {
-        Ok(YamlDocument {
-            root: YamlRoot::Null,
-            items: Vec::new(),
-        })
+        Self::without_items(YamlRoot::Null)
     }
 
     fn visit_none<E>(self) -> Result<YamlDocument, E> {
-        Ok(YamlDocument {
-            root: YamlRoot::Null,
-            items: Vec::new(),
-        })
+        Self::without_items(YamlRoot::Null)
     }
 
     fn visit_bool<E>(self, _: bool) -> Result<YamlDocument, E> {
-        Self::other()
+        Self::without_items(YamlRoot::Other)
     }
 
     fn visit_i64<E>(self, _: i64) -> Result<YamlDocument, E> {
-        Self::other()
+        Self::without_items(YamlRoot::Other)
     }
 
     fn visit_u64<E>(self, _: u64) -> Result<YamlDocument, E> {
-        Self::other()
+        Self::without_items(YamlRoot::Other)
     }
 
     fn visit_f64<E>(self, _: f64) -> Result<YamlDocument, E> {
-        Self::other()
+        Self::without_items(YamlRoot::Other)
     }
 
     fn visit_str<E>(self, _: &str) -> Result<YamlDocument, E> {
-        Self::other()
+        Self::without_items(YamlRoot::Other)
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<YamlDocument, A::Error> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Self::other()
+        Self::without_items(YamlRoot::Other)
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<YamlDocument, A::Error> {

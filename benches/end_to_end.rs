@@ -309,6 +309,19 @@ fn serve(dir: &Path, services: usize) -> ! {
     }
 }
 
+/// The directory given after `flag`, when `flag` is among `args`; exits with a usage line
+/// when it has none.
+fn directory_after<'a>(args: &'a [String], flag: &str) -> Option<&'a Path> {
+    let at = args.iter().position(|a| a == flag)?;
+    match args.get(at + 1) {
+        Some(dir) => Some(Path::new(dir)),
+        None => {
+            eprintln!("usage: {flag} DIR");
+            std::process::exit(2);
+        }
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some(MEASURE_CHILD) {
@@ -316,20 +329,12 @@ fn main() {
     }
     let runs = env_number("METALPOOL_BENCH_RUNS", 5).max(1);
     let services = env_number("METALPOOL_BENCH_SERVICES", 50_000);
-    if let Some(at) = args.iter().position(|a| a == WRITE_DUMPS) {
-        let Some(dir) = args.get(at + 1) else {
-            eprintln!("usage: {WRITE_DUMPS} DIR");
-            std::process::exit(2);
-        };
-        write_dumps(Path::new(dir), services);
+    if let Some(dir) = directory_after(&args, WRITE_DUMPS) {
+        write_dumps(dir, services);
         return;
     }
-    if let Some(at) = args.iter().position(|a| a == SERVE) {
-        let Some(dir) = args.get(at + 1) else {
-            eprintln!("usage: {SERVE} DIR");
-            std::process::exit(2);
-        };
-        serve(Path::new(dir), services);
+    if let Some(dir) = directory_after(&args, SERVE) {
+        serve(dir, services);
     }
     let plugin = plugin_binary();
     println!("plugin: {}", plugin.display());

@@ -78,36 +78,36 @@ fn cluster(services: usize, pools: usize) -> (Synthetic, Snapshot) {
     (synthetic, snapshot)
 }
 
-fn usage_by_services(c: &mut Criterion) {
+/// One `usage` row per `(services, pools)` size, named by `parameter` of it.
+fn usage_group(
+    c: &mut Criterion,
+    name: &str,
+    sizes: [(usize, usize); 4],
+    parameter: fn((usize, usize)) -> usize,
+) {
     let ctx = context();
-    let mut group = c.benchmark_group("usage");
+    let mut group = c.benchmark_group(name);
     group.sample_size(10);
     group.warm_up_time(Duration::from_secs(1));
     group.measurement_time(Duration::from_secs(3));
-    for services in [12_500, 25_000, 50_000, 100_000] {
+    for size in sizes {
         let mut snapshot = None;
-        group.bench_function(BenchmarkId::from_parameter(services), |b| {
-            let snapshot = snapshot.get_or_insert_with(|| cluster(services, POOLS).1);
+        group.bench_function(BenchmarkId::from_parameter(parameter(size)), |b| {
+            let snapshot = snapshot.get_or_insert_with(|| cluster(size.0, size.1).1);
             b.iter(|| usage(black_box(snapshot), &ctx))
         });
     }
     group.finish();
 }
 
+fn usage_by_services(c: &mut Criterion) {
+    let sizes = [12_500, 25_000, 50_000, 100_000].map(|services| (services, POOLS));
+    usage_group(c, "usage", sizes, |(services, _)| services);
+}
+
 fn usage_by_pools(c: &mut Criterion) {
-    let ctx = context();
-    let mut group = c.benchmark_group("usage-pools");
-    group.sample_size(10);
-    group.warm_up_time(Duration::from_secs(1));
-    group.measurement_time(Duration::from_secs(3));
-    for pools in [500, 1_000, 2_000, 4_000] {
-        let mut snapshot = None;
-        group.bench_function(BenchmarkId::from_parameter(pools), |b| {
-            let snapshot = snapshot.get_or_insert_with(|| cluster(SERVICES, pools).1);
-            b.iter(|| usage(black_box(snapshot), &ctx))
-        });
-    }
-    group.finish();
+    let sizes = [500, 1_000, 2_000, 4_000].map(|pools| (SERVICES, pools));
+    usage_group(c, "usage-pools", sizes, |(_, pools)| pools);
 }
 
 /// `usage/100000` split into its steps: `Config::load`, `Cluster::new` (from a loaded

@@ -1,6 +1,6 @@
 //! The release binary end to end, as a user runs it (a plain `main`, not criterion).
 //!
-//! 1. **Live**: a loopback API server (tests/support/apiserver) serves a synthetic cluster of
+//! 1. **Live**: a loopback API server (tests/suite/support/apiserver) serves a synthetic cluster of
 //!    50,000 LoadBalancer services and 1,000 pools; `kubectl-metalpool usage -o json` and the
 //!    real `kubectl get svc -A -o json --cache-dir <fresh dir>` run against it, alternately,
 //!    several times each. Printed: median wall time and median peak RSS of each child, and
@@ -29,7 +29,9 @@
 //! than the one on `PATH`, `METALPOOL_BENCH_PLUGIN` another build of the plugin (to compare
 //! two versions).
 
-#[path = "../tests/support/mod.rs"]
+// The loopback API server of the integration tests; the bench uses only part of it.
+#[allow(dead_code)]
+#[path = "../tests/suite/support/mod.rs"]
 mod kube_support;
 mod support;
 

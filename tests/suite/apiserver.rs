@@ -1,19 +1,17 @@
-//! Proves the loopback API server in `tests/support/apiserver.rs` behaves
+//! Proves the loopback API server in `support::apiserver` behaves
 //! like a real kube-apiserver, by driving the real `kubectl` (and kube-rs)
 //! against it.
-
-mod support;
 
 use std::collections::BTreeSet;
 use std::fs;
 use std::time::Duration;
 
-use serde_json::Value;
-use support::apiserver::{
+use crate::support::apiserver::{
     ApiServer, DEFAULT_USER, Fault, FaultTarget, KubeconfigContext, Rule, ServerOptions,
     load_fixtures, rules_from_cluster_role_yaml, standard_fixtures,
 };
-use support::kubectl::Kubectl;
+use crate::support::kubectl::Kubectl;
+use serde_json::Value;
 
 const TOKEN: &str = "loopback-token";
 
@@ -839,7 +837,7 @@ fn fixtures_load_yaml_json_and_lists() {
 
     assert_eq!(count("ConfigurationState"), 1);
 
-    let single = load_fixtures(&support::apiserver::fixtures_dir().join("metallb.yaml"));
+    let single = load_fixtures(&crate::support::apiserver::fixtures_dir().join("metallb.yaml"));
     assert_eq!(single.len(), 4);
 }
 

@@ -1,9 +1,6 @@
 //! What one run of the plugin printed and how it exited, with the checks the contract asks
 //! of every failure. Used by the offline and the live tests alike.
 
-// Each test crate uses part of it.
-#![allow(dead_code)]
-
 use std::process::Output;
 
 use serde_json::Value;

@@ -1,8 +1,5 @@
 //! Running the real `kubectl` against a loopback [`ApiServer`].
 
-// Shared by several test crates, each of which uses only part of it.
-#![allow(dead_code)]
-
 use std::env;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,13 +1,10 @@
 //! The built binary on manifests (`-f`): answers, output formats, exit codes and errors.
 
-#[path = "support/run.rs"]
-mod run;
-
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use run::Run;
+use crate::support::run::Run;
 use serde_json::Value;
 
 fn root() -> PathBuf {

@@ -3,8 +3,6 @@
 //! docs/rbac.yaml, kubeconfig handling, MetalLB detection, events, and agreement with the
 //! real kubectl.
 
-mod support;
-
 use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::fs;
@@ -15,13 +13,13 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
-use support::apiserver::{
+use crate::support::apiserver::{
     ApiServer, Fault, FaultTarget, KubeconfigContext, RequestRecord, Rule, ServerOptions,
     load_fixtures, rules_from_cluster_role_yaml, standard_fixtures,
 };
-use support::kubectl::Kubectl;
-use support::run::Run;
+use crate::support::kubectl::Kubectl;
+use crate::support::run::Run;
+use serde_json::{Value, json};
 use tempfile::TempDir;
 
 const TOKEN: &str = "metalpool-live-token";

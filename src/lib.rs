@@ -14,3 +14,4 @@ pub mod render;
 pub mod report;
 pub mod snapshot;
 pub mod source;
+pub mod suggest;

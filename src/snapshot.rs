@@ -14,7 +14,10 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 pub use string_map::StringMap;
 
-use crate::metallb::service::{ANNOTATION_PREFIX, DEPRECATED_PREFIX};
+/// The prefix of MetalLB's Service annotations (read from v0.14.9 on).
+pub const ANNOTATION_PREFIX: &str = "metallb.io/";
+/// The older prefix, read by every release (the only one before v0.14.9).
+pub const DEPRECATED_PREFIX: &str = "metallb.universe.tf/";
 
 /// Everything the plugin knows about one cluster.
 #[derive(Clone, Debug, Default)]

@@ -815,13 +815,7 @@ impl<'a> Cluster<'a> {
     }
 
     fn closest_pool_name(&self, wanted: &str) -> Option<&str> {
-        self.config
-            .pools
-            .iter()
-            .map(|p| (strsim::levenshtein(wanted, &p.name), p.name.as_str()))
-            .filter(|(distance, name)| *distance <= name.len().max(wanted.len()) / 2)
-            .min()
-            .map(|(_, name)| name)
+        crate::suggest::closest(wanted, self.config.pools.iter().map(|p| p.name.as_str()))
     }
 
     /// Path C (§4.7): pinned pools by priority, then the plain pools in random order.

@@ -4,82 +4,98 @@ use std::fmt;
 
 use serde::Serialize;
 
-/// A stable reason code. The serialized names are part of the command-line contract:
-/// codes may be added, never renamed or dropped.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Code {
-    // Service level.
-    NotLoadBalancer,
-    OtherLoadBalancerClass,
-    NoClusterIp,
-    DualStackClusterIpsMissing,
-    NoPools,
-    ConfigInvalid,
-    PoolNotFound,
-    ConflictingIpRequests,
-    InvalidRequestedIp,
-    RequestedIpFamilyMismatch,
-    RequestedIpNotInAnyPool,
-    RequestedIpPoolMismatch,
-    RequestedIpsSpanPools,
-    NoPoolFits,
-    // Pool level.
-    AutoAssignDisabled,
-    NotRequested,
-    NamespaceNotAllowed,
-    ServiceSelectorMismatch,
-    PoolExhausted,
-    IpFamilyUnavailable,
-    IpInUse,
-    SharingKeyMismatch,
-    SharingBackendMismatch,
-    PortConflict,
-    // Warnings.
-    NotAdvertised,
-    PoolOutsideMetallbNamespace,
-    AdvertisementOutsideMetallbNamespace,
-    /// Offline: the service has no cluster IP, its family was inferred.
-    IpFamilyInferred,
-    /// A CIDR written with host bits set; MetalLB masks them off.
-    HostBitsMasked,
-    /// A range whose ends are of different families: zero addresses.
-    MixedFamilyRange,
-    /// `namespaceSelectors` that match no Namespace (§2.5 pitfall).
-    SelectorMatchesNothing,
-    /// Namespace selectors cannot be evaluated: the input has no Namespace objects.
-    NamespacesUnknown,
-    /// A negative `priority`: MetalLB's order is undefined.
-    NegativePriority,
-    /// Several pinned pools tie at the winning priority: MetalLB's pick is arbitrary.
-    PriorityTie,
-    /// PreferDualStack with one cluster IP in a dual-family pool (§4.10).
-    PreferDualStackSingleClusterIp,
-    /// A service holds an address MetalLB will take away on its next reconcile (§6.1).
-    AllocationNotValid,
-    /// Live: MetalLB's controller Deployment was not found; the default namespace is assumed.
-    MetallbNotDetected,
-    /// Live: a cluster-wide list was forbidden; only the MetalLB namespace was read.
-    ClusterScopeForbidden,
-    /// Live: the service's events could not be read.
-    EventsUnavailable,
-    /// MetalLB's own `IPAddressPool.status` differs from the exact counts.
-    StatusDisagrees,
+/// Declares [`Code`] with its contract name, once: the variant, its text, and [`Code::ALL`].
+macro_rules! codes {
+    ($($(#[$doc:meta])* $variant:ident => $name:literal,)*) => {
+        /// A stable reason code. The names are part of the command-line contract: codes may
+        /// be added, never renamed or dropped.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Code {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl Code {
+            /// Every code, in declaration order.
+            pub const ALL: &[Code] = &[$(Code::$variant,)*];
+
+            /// The code as written in JSON and tables.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $name,)*
+                }
+            }
+        }
+    };
 }
 
-impl Code {
-    /// The code as written in JSON and tables.
-    pub fn as_str(self) -> String {
-        match serde_json::to_value(self) {
-            Ok(serde_json::Value::String(s)) => s,
-            _ => format!("{self:?}"),
-        }
+codes! {
+    // Service level.
+    NotLoadBalancer => "not-load-balancer",
+    OtherLoadBalancerClass => "other-load-balancer-class",
+    NoClusterIp => "no-cluster-ip",
+    DualStackClusterIpsMissing => "dual-stack-cluster-ips-missing",
+    NoPools => "no-pools",
+    ConfigInvalid => "config-invalid",
+    PoolNotFound => "pool-not-found",
+    ConflictingIpRequests => "conflicting-ip-requests",
+    InvalidRequestedIp => "invalid-requested-ip",
+    RequestedIpFamilyMismatch => "requested-ip-family-mismatch",
+    RequestedIpNotInAnyPool => "requested-ip-not-in-any-pool",
+    RequestedIpPoolMismatch => "requested-ip-pool-mismatch",
+    RequestedIpsSpanPools => "requested-ips-span-pools",
+    NoPoolFits => "no-pool-fits",
+    // Pool level.
+    AutoAssignDisabled => "auto-assign-disabled",
+    NotRequested => "not-requested",
+    NamespaceNotAllowed => "namespace-not-allowed",
+    ServiceSelectorMismatch => "service-selector-mismatch",
+    PoolExhausted => "pool-exhausted",
+    IpFamilyUnavailable => "ip-family-unavailable",
+    IpInUse => "ip-in-use",
+    SharingKeyMismatch => "sharing-key-mismatch",
+    SharingBackendMismatch => "sharing-backend-mismatch",
+    PortConflict => "port-conflict",
+    // Warnings.
+    NotAdvertised => "not-advertised",
+    PoolOutsideMetallbNamespace => "pool-outside-metallb-namespace",
+    AdvertisementOutsideMetallbNamespace => "advertisement-outside-metallb-namespace",
+    /// Offline: the service has no cluster IP, its family was inferred.
+    IpFamilyInferred => "ip-family-inferred",
+    /// A CIDR written with host bits set; MetalLB masks them off.
+    HostBitsMasked => "host-bits-masked",
+    /// A range whose ends are of different families: zero addresses.
+    MixedFamilyRange => "mixed-family-range",
+    /// `namespaceSelectors` that match no Namespace (§2.5 pitfall).
+    SelectorMatchesNothing => "selector-matches-nothing",
+    /// Namespace selectors cannot be evaluated: the input has no Namespace objects.
+    NamespacesUnknown => "namespaces-unknown",
+    /// A negative `priority`: MetalLB's order is undefined.
+    NegativePriority => "negative-priority",
+    /// Several pinned pools tie at the winning priority: MetalLB's pick is arbitrary.
+    PriorityTie => "priority-tie",
+    /// PreferDualStack with one cluster IP in a dual-family pool (§4.10).
+    PreferDualStackSingleClusterIp => "prefer-dual-stack-single-cluster-ip",
+    /// A service holds an address MetalLB will take away on its next reconcile (§6.1).
+    AllocationNotValid => "allocation-not-valid",
+    /// Live: MetalLB's controller Deployment was not found; the default namespace is assumed.
+    MetallbNotDetected => "metallb-not-detected",
+    /// Live: a cluster-wide list was forbidden; only the MetalLB namespace was read.
+    ClusterScopeForbidden => "cluster-scope-forbidden",
+    /// Live: the service's events could not be read.
+    EventsUnavailable => "events-unavailable",
+    /// MetalLB's own `IPAddressPool.status` differs from the exact counts.
+    StatusDisagrees => "status-disagrees",
+}
+
+impl Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
     }
 }
 
 impl fmt::Display for Code {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.as_str())
+        f.write_str(self.as_str())
     }
 }
 
@@ -116,54 +132,48 @@ impl Reason {
 mod tests {
     use super::*;
 
+    /// Every code the contract lists (`docs/cli-contract.md`, any table row starting with a
+    /// backquoted kebab-case name) exists under that name.
     #[test]
-    fn contract_codes_keep_their_names() {
-        let expected = [
-            (Code::NotLoadBalancer, "not-load-balancer"),
-            (Code::OtherLoadBalancerClass, "other-load-balancer-class"),
-            (Code::NoClusterIp, "no-cluster-ip"),
-            (
-                Code::DualStackClusterIpsMissing,
-                "dual-stack-cluster-ips-missing",
-            ),
-            (Code::NoPools, "no-pools"),
-            (Code::ConfigInvalid, "config-invalid"),
-            (Code::PoolNotFound, "pool-not-found"),
-            (Code::ConflictingIpRequests, "conflicting-ip-requests"),
-            (Code::InvalidRequestedIp, "invalid-requested-ip"),
-            (
-                Code::RequestedIpFamilyMismatch,
-                "requested-ip-family-mismatch",
-            ),
-            (
-                Code::RequestedIpNotInAnyPool,
-                "requested-ip-not-in-any-pool",
-            ),
-            (Code::RequestedIpPoolMismatch, "requested-ip-pool-mismatch"),
-            (Code::RequestedIpsSpanPools, "requested-ips-span-pools"),
-            (Code::NoPoolFits, "no-pool-fits"),
-            (Code::AutoAssignDisabled, "auto-assign-disabled"),
-            (Code::NotRequested, "not-requested"),
-            (Code::NamespaceNotAllowed, "namespace-not-allowed"),
-            (Code::ServiceSelectorMismatch, "service-selector-mismatch"),
-            (Code::PoolExhausted, "pool-exhausted"),
-            (Code::IpFamilyUnavailable, "ip-family-unavailable"),
-            (Code::IpInUse, "ip-in-use"),
-            (Code::SharingKeyMismatch, "sharing-key-mismatch"),
-            (Code::SharingBackendMismatch, "sharing-backend-mismatch"),
-            (Code::PortConflict, "port-conflict"),
-            (Code::NotAdvertised, "not-advertised"),
-            (
-                Code::PoolOutsideMetallbNamespace,
-                "pool-outside-metallb-namespace",
-            ),
-            (
-                Code::AdvertisementOutsideMetallbNamespace,
-                "advertisement-outside-metallb-namespace",
-            ),
-        ];
-        for (code, name) in expected {
-            assert_eq!(code.as_str(), name);
+    fn every_contract_code_exists_under_its_name() {
+        let contract = include_str!("../../docs/cli-contract.md");
+        let section = &contract[contract.find("Reason codes").expect("reason codes table")..];
+        let section = &section[..section.find("\n## ").unwrap_or(section.len())];
+        let listed: Vec<&str> = section
+            .lines()
+            .filter_map(|l| l.strip_prefix("| `"))
+            .filter_map(|l| l.split('`').next())
+            .collect();
+        assert!(listed.len() >= 27, "the table was read: {listed:?}");
+        let names: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
+        for code in listed {
+            assert!(
+                names.contains(&code),
+                "{code} is in the contract but not a Code"
+            );
+        }
+    }
+
+    #[test]
+    fn names_are_unique_kebab_case_of_the_variant() {
+        let mut seen = std::collections::BTreeSet::new();
+        for code in Code::ALL {
+            let name = code.as_str();
+            assert!(seen.insert(name), "{name} twice");
+            let kebab: String = format!("{code:?}")
+                .chars()
+                .enumerate()
+                .flat_map(|(i, c)| {
+                    let dash = (i > 0 && c.is_ascii_uppercase()).then_some('-');
+                    dash.into_iter()
+                        .chain(std::iter::once(c.to_ascii_lowercase()))
+                })
+                .collect();
+            assert_eq!(name, kebab);
+            assert_eq!(
+                serde_json::to_value(code).unwrap(),
+                serde_json::Value::String(name.to_string())
+            );
         }
     }
 }

@@ -4,10 +4,7 @@
 
 use super::addr::{Family, Ip};
 use super::reason::{Code, Reason};
-use crate::snapshot::{Service, StringMap};
-
-pub const ANNOTATION_PREFIX: &str = "metallb.io/";
-pub const DEPRECATED_PREFIX: &str = "metallb.universe.tf/";
+use crate::snapshot::{ANNOTATION_PREFIX, DEPRECATED_PREFIX, Service, StringMap};
 
 /// The family MetalLB derives from the cluster IPs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -4,7 +4,8 @@
 //! * `usage/<services>`: the whole `usage` computation — `Config::load`,
 //!   `Cluster::new` and `report::usage::build` — at 2,000 pools and 12.5k to 100k services.
 //! * `usage-pools/<pools>`: the same at 100,000 services and 500 to 4,000 pools.
-//! * `why/<case>`: one `report::why::build` (which runs `Cluster::decide`) on a `Cluster`
+//! * `why/<case>`: one `report::why::build` (which finds the service and runs
+//!   `Cluster::decide`) on a `Model`
 //!   already built from 100,000 services and 2,000 pools.
 //! * `read/<format>`: `-f` reading a dump of 10,000 services (YAML, JSON, and the YAML
 //!   parser alone), with throughput in bytes of input.
@@ -26,9 +27,11 @@ use std::time::Duration;
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use kubectl_metalpool::metallb::allocator::Cluster;
-use kubectl_metalpool::metallb::config::{Config, advertisement_warnings};
+use kubectl_metalpool::metallb::config::Config;
 use kubectl_metalpool::metallb::service::Context;
+use kubectl_metalpool::model::{Model, Origin};
 use kubectl_metalpool::report;
+use kubectl_metalpool::settings::{MetallbFlags, ServiceRef};
 use kubectl_metalpool::snapshot::Snapshot;
 use kubectl_metalpool::source::files::{self, Namespaces};
 use serde::de::IgnoredAny;
@@ -45,12 +48,18 @@ fn context() -> Context {
     }
 }
 
+/// The model as the command builds it on a live cluster.
+fn model(snapshot: &Snapshot) -> Model<'_> {
+    let flags = MetallbFlags {
+        namespace: Some(METALLB_NAMESPACE.to_string()),
+        lb_class: None,
+    };
+    Model::build(snapshot, &flags, Origin::Cluster, Vec::new())
+}
+
 /// What `kubectl metalpool usage` computes between reading and rendering.
-fn usage(snapshot: &Snapshot, ctx: &Context) -> report::usage::UsageReport {
-    let config = Config::load(snapshot, METALLB_NAMESPACE);
-    let cluster = Cluster::new(snapshot, config, ctx);
-    let extra = advertisement_warnings(snapshot, METALLB_NAMESPACE);
-    report::usage::build(&cluster, extra)
+fn usage(snapshot: &Snapshot) -> report::usage::UsageReport {
+    report::usage::build(&model(snapshot))
 }
 
 /// Generates a cluster and checks it is what the benchmarks claim to measure: a valid
@@ -58,18 +67,19 @@ fn usage(snapshot: &Snapshot, ctx: &Context) -> report::usage::UsageReport {
 fn cluster(services: usize, pools: usize) -> (Synthetic, Snapshot) {
     let synthetic = Synthetic::generate(Params::new(services, pools));
     let snapshot = synthetic.snapshot();
-    let config = Config::load(&snapshot, METALLB_NAMESPACE);
+    let built = model(&snapshot);
+    let cluster = &built.cluster;
     assert!(
-        config.is_valid(),
+        cluster.config.is_valid(),
         "generated configuration is invalid: {:?}",
-        config.errors
+        cluster.config.errors
     );
-    let cluster = Cluster::new(&snapshot, config, &context());
     assert!(
         cluster.holding_warnings.is_empty(),
         "generated allocations MetalLB would take away: {:?}",
         &cluster.holding_warnings[..cluster.holding_warnings.len().min(3)]
     );
+    drop(built);
     let s = &synthetic.stats;
     eprintln!(
         "cluster {services} × {pools}: {} pinned, {} IPv6-only, {} dual pools; {} allocated, {} pending, {} sharing, {} dual-stack services",
@@ -85,7 +95,6 @@ fn usage_group(
     sizes: [(usize, usize); 4],
     parameter: fn((usize, usize)) -> usize,
 ) {
-    let ctx = context();
     let mut group = c.benchmark_group(name);
     group.sample_size(10);
     group.warm_up_time(Duration::from_secs(1));
@@ -94,7 +103,7 @@ fn usage_group(
         let mut snapshot = None;
         group.bench_function(BenchmarkId::from_parameter(parameter(size)), |b| {
             let snapshot = snapshot.get_or_insert_with(|| cluster(size.0, size.1).1);
-            b.iter(|| usage(black_box(snapshot), &ctx))
+            b.iter(|| usage(black_box(snapshot)))
         });
     }
     group.finish();
@@ -111,17 +120,16 @@ fn usage_by_pools(c: &mut Criterion) {
 }
 
 /// `usage/100000` split into its steps: `Config::load`, `Cluster::new` (from a loaded
-/// configuration), `report::usage::build` (on a built cluster).
+/// configuration), `report::usage::build` (on a built model).
 fn usage_phases(c: &mut Criterion) {
     let ctx = context();
-    // A cluster borrows its snapshot: both live until the process ends.
-    let built: OnceCell<(&Snapshot, Config, Cluster)> = OnceCell::new();
+    // A model borrows its snapshot: both live until the process ends.
+    let built: OnceCell<(&Snapshot, Config, Model)> = OnceCell::new();
     let get = || {
         built.get_or_init(|| {
             let snapshot: &'static Snapshot = Box::leak(Box::new(cluster(SERVICES, POOLS).1));
             let config = Config::load(snapshot, METALLB_NAMESPACE);
-            let cluster = Cluster::new(snapshot, config.clone(), &context());
-            (snapshot, config, cluster)
+            (snapshot, config, model(snapshot))
         })
     };
     let mut group = c.benchmark_group("usage-phases");
@@ -141,35 +149,31 @@ fn usage_phases(c: &mut Criterion) {
         )
     });
     group.bench_function("report-build", |b| {
-        let (_, _, cluster) = get();
-        b.iter(|| report::usage::build(black_box(cluster), Vec::new()))
+        let (_, _, model) = get();
+        b.iter(|| report::usage::build(black_box(model)))
     });
     group.finish();
 }
 
-/// The cluster the `why` rows run on, built once for all of them. It borrows its snapshot:
+/// The model the `why` rows run on, built once for all of them. It borrows its snapshot:
 /// both live until the process ends.
 struct Built {
     synthetic: Synthetic,
-    snapshot: &'static Snapshot,
-    cluster: Cluster<'static>,
+    model: Model<'static>,
 }
 
 impl Built {
     fn new() -> Built {
         let (synthetic, snapshot) = cluster(SERVICES, POOLS);
         let snapshot: &'static Snapshot = Box::leak(Box::new(snapshot));
-        let config = Config::load(snapshot, METALLB_NAMESPACE);
-        let cluster = Cluster::new(snapshot, config, &context());
         Built {
             synthetic,
-            snapshot,
-            cluster,
+            model: model(snapshot),
         }
     }
 
     /// The service a row asks about.
-    fn probe(&self, case: &str) -> usize {
+    fn probe(&self, case: &str) -> ServiceRef {
         let probes = &self.synthetic.probes;
         let probe = match case {
             "pending-automatic" => &probes.pending_automatic,
@@ -179,8 +183,11 @@ impl Built {
         }
         .as_ref()
         .unwrap_or_else(|| panic!("the generated cluster has no {case} service"));
-        let index = self.synthetic.service_index(probe);
-        let answer = report::why::build(&self.cluster, self.snapshot, index, Vec::new());
+        let service = ServiceRef {
+            namespace: probe.0.clone(),
+            name: probe.1.clone(),
+        };
+        let answer = report::why::build(&self.model, &service).expect("the probe exists");
         eprintln!(
             "why/{case}: {}/{} ({}, mode {:?}, fits {}, {} possible pool(s) of {})",
             probe.0,
@@ -191,7 +198,7 @@ impl Built {
             answer.outcome.pools.len(),
             answer.pools.len()
         );
-        index
+        service
     }
 }
 
@@ -207,18 +214,11 @@ fn why(c: &mut Criterion) {
         "pending-requested-pool",
         "allocated",
     ] {
-        let mut index = None;
+        let mut service = None;
         group.bench_function(case, |b| {
             let built = built.get_or_insert_with(Built::new);
-            let index = *index.get_or_insert_with(|| built.probe(case));
-            b.iter(|| {
-                report::why::build(
-                    &built.cluster,
-                    black_box(built.snapshot),
-                    black_box(index),
-                    Vec::new(),
-                )
-            })
+            let service = service.get_or_insert_with(|| built.probe(case));
+            b.iter(|| report::why::build(&built.model, black_box(service)))
         });
     }
     group.finish();

@@ -2,177 +2,202 @@
 
 use std::io::Write;
 
-use crate::cli::{Cli, Command, Settings, parse_service_ref};
-use crate::complete;
-use crate::error::{Error, Result, exit};
-use crate::metallb::allocator::Cluster;
-use crate::metallb::config::{Config, advertisement_warnings};
-use crate::metallb::reason::Reason;
-use crate::metallb::service::Context;
-use crate::render::{self, Format, Style};
+use crate::error::{Result, exit};
+use crate::model::{Model, Origin};
+use crate::render::{self, Format, View};
 use crate::report;
+use crate::settings::{Input, Request, Settings};
 use crate::source;
-use crate::source::cluster::Target;
+use crate::{cli, complete};
 
 /// Runs the command; returns the exit code of a completed run.
-pub fn run(cli: &Cli, out: &mut impl Write, err: &mut impl Write) -> Result<i32> {
-    if let Command::Completion { shell } = &cli.command {
-        out.write_all(
-            complete::script(shell.name())
-                .unwrap_or_default()
-                .as_bytes(),
-        )?;
+pub fn run(settings: &Settings, out: &mut impl Write, err: &mut impl Write) -> Result<i32> {
+    if let Request::Completion(shell) = settings.request {
+        out.write_all(complete::script(shell).as_bytes())?;
         return Ok(exit::OK);
     }
-    if matches!(cli.command, Command::Dump)
-        && matches!(cli.global.output, Some(Format::Table | Format::Wide))
-    {
-        return Err(Error::Usage(
-            "dump writes manifests: YAML (the default) or JSON (-o json)".to_string(),
-        ));
-    }
-    let settings = Settings::resolve(&cli.global)?;
-    let target = match &cli.command {
-        Command::Why { service } => Some(Target {
-            namespace: settings.namespace.clone(),
-            name: parse_service_ref(service)?,
-        }),
-        _ => None,
+    let loaded = source::load(&settings.input, &settings.request)?;
+    let origin = if settings.offline() {
+        Origin::Manifests
+    } else {
+        Origin::Cluster
     };
-    let loaded = source::load(&settings, target.as_ref())?;
-    let snapshot = &loaded.snapshot;
-    let ctx = Context {
-        lb_class: loaded.lb_class.clone(),
-        offline: settings.offline(),
+    let model = Model::build(
+        &loaded.snapshot,
+        &settings.input.metallb,
+        origin,
+        loaded.notes,
+    );
+    let format = settings.output.format;
+    let view = View {
+        wide: format == Format::Wide,
+        color: settings.output.color,
+        now: jiff::Timestamp::now(),
     };
-    let config = Config::load(snapshot, &loaded.metallb_namespace);
-    let cluster = Cluster::new(snapshot, config, &ctx);
-    let mut extra = loaded.notes.clone();
-    extra.extend(advertisement_warnings(snapshot, &loaded.metallb_namespace));
-    let style = Style {
-        color: settings.color,
-    };
-    match &cli.command {
-        Command::Usage {
-            by_namespace: false,
-            pools,
-        } => {
-            let mut report = report::usage::build(&cluster, extra);
+    let mut emit = |report: &dyn Emit| report.emit(out, err, format, &view);
+    match &settings.request {
+        Request::Usage { pools } => {
+            let mut report = report::usage::build(&model);
             if !pools.is_empty() {
-                keep_pools(&mut report, pools)?;
+                report.only(pools)?;
             }
-            match settings.format {
-                Format::Json => render::json(out, &report)?,
-                Format::Yaml => render::yaml(out, &report)?,
-                wide => {
-                    render::usage::table(out, &report, wide == Format::Wide, style)?;
-                    // The table first, then what deserves attention, in reading order.
-                    out.flush()?;
-                    print_problems(err, &report.config_errors, &report.warnings)?;
+            emit(&report)?;
+        }
+        Request::UsageByNamespace { namespace } => {
+            emit(&report::usage::build_by_namespace(
+                &model,
+                namespace.as_deref(),
+            ))?;
+        }
+        Request::Why { service } => {
+            let report = report::why::build(&model, service)?;
+            emit(&report)?;
+            if report.is_problem() {
+                return Ok(exit::PROBLEM);
+            }
+        }
+        Request::Dump => emit(&report::dump::build(model.snapshot))?,
+        Request::Completion(_) => {}
+    }
+    Ok(exit::OK)
+}
+
+/// Answers a shell-completion request (cobra's protocol): `words` are those typed after the
+/// plugin's name, the last one under the cursor. The words before it say where names come
+/// from (`-f`, `--context`, `-n`…), read by the same definitions as a full command line.
+pub fn shell_completion(words: &[String], out: &mut impl Write) -> Result<()> {
+    let before = words.split_last().map_or(words, |(_, before)| before);
+    let input = cli::partial_globals(before).and_then(|g| Input::resolve(&g).ok());
+    complete::complete(&cli::grammar(), input.as_ref(), words, out)
+}
+
+/// [`render::emit`] for any report, behind one object-safe call.
+trait Emit {
+    fn emit(
+        &self,
+        out: &mut dyn Write,
+        err: &mut dyn Write,
+        format: Format,
+        view: &View,
+    ) -> Result<()>;
+}
+
+impl<R: render::Render> Emit for R {
+    fn emit(
+        &self,
+        mut out: &mut dyn Write,
+        mut err: &mut dyn Write,
+        format: Format,
+        view: &View,
+    ) -> Result<()> {
+        render::emit(&mut out, &mut err, format, self, view)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    fn complete(words: &[&str]) -> Vec<String> {
+        let words: Vec<String> = words.iter().map(|s| s.to_string()).collect();
+        let mut out = Vec::new();
+        shell_completion(&words, &mut out).unwrap();
+        String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn subcommands_with_descriptions() {
+        let lines = complete(&[""]);
+        for name in ["usage", "why", "dump", "completion"] {
+            assert!(
+                lines.iter().any(|l| l.starts_with(&format!("{name}\t"))),
+                "{name}: {lines:?}"
+            );
+        }
+        assert_eq!(lines.last().unwrap(), ":4");
+        assert_eq!(
+            complete(&["wh"]),
+            [
+                "why\tpool by pool, what MetalLB does with a service and why",
+                ":4"
+            ]
+        );
+    }
+
+    /// Every flag of the command line completes, where it is accepted: the completion
+    /// grammar is the command line's own.
+    #[test]
+    fn every_flag_completes() {
+        let mut command = cli::Cli::command();
+        command.build();
+        let scopes = std::iter::once((None, &command))
+            .chain(command.get_subcommands().map(|s| (Some(s.get_name()), s)));
+        for (scope, definition) in scopes {
+            let mut words: Vec<&str> = scope.into_iter().collect();
+            words.push("-");
+            let lines = complete(&words);
+            for arg in definition.get_arguments().filter(|a| !a.is_positional()) {
+                for flag in arg
+                    .get_long()
+                    .map(|l| format!("--{l}"))
+                    .into_iter()
+                    .chain(arg.get_short().map(|c| format!("-{c}")))
+                {
+                    assert!(
+                        lines
+                            .iter()
+                            .any(|l| l.split('\t').next() == Some(flag.as_str())),
+                        "{flag} after {scope:?}: {lines:?}"
+                    );
                 }
             }
-            Ok(exit::OK)
         }
-        Command::Usage {
-            by_namespace: true, ..
-        } => {
-            let report =
-                report::usage::build_by_namespace(&cluster, settings.namespace.as_deref(), extra);
-            match settings.format {
-                Format::Json => render::json(out, &report)?,
-                Format::Yaml => render::yaml(out, &report)?,
-                _ => {
-                    render::usage::by_namespace(out, &report)?;
-                    out.flush()?;
-                    print_problems(err, &report.config_errors, &report.warnings)?;
-                }
-            }
-            Ok(exit::OK)
-        }
-        Command::Completion { .. } => Ok(exit::OK),
-        Command::Dump => {
-            let list = report::dump::build(snapshot);
-            match settings.format {
-                Format::Json => render::json(out, &list)?,
-                _ => render::yaml(out, &list)?,
-            }
-            Ok(exit::OK)
-        }
-        Command::Why { service } => {
-            let name = parse_service_ref(service)?;
-            let namespace = settings
-                .namespace
-                .clone()
-                .unwrap_or_else(|| loaded.default_namespace.clone());
-            let index = snapshot
-                .services
+    }
+
+    #[test]
+    fn flags_and_their_values() {
+        assert!(
+            complete(&["usage", "--by"])
                 .iter()
-                .position(|s| s.metadata.name == name && s.metadata.namespace == namespace)
-                .ok_or_else(|| {
-                    Error::service_not_found(&snapshot.services, "service", &namespace, &name)
-                })?;
-            let report = report::why::build(&cluster, snapshot, index, extra);
-            match settings.format {
-                Format::Json => render::json(out, &report)?,
-                Format::Yaml => render::yaml(out, &report)?,
-                _ => render::why::text(out, &report, style)?,
-            }
-            Ok(if report.is_problem() {
-                exit::PROBLEM
-            } else {
-                exit::OK
-            })
-        }
+                .any(|l| l.starts_with("--by-namespace"))
+        );
+        assert!(
+            !complete(&["why", "--by"])
+                .iter()
+                .any(|l| l.starts_with("--by-namespace")),
+            "a flag of usage only"
+        );
+        assert_eq!(
+            complete(&["usage", "-o", ""]),
+            ["table", "wide", "json", "yaml", ":4"]
+        );
+        assert_eq!(complete(&["usage", "--output=j"]), ["--output=json", ":4"]);
+        assert_eq!(
+            complete(&["usage", "-f", ""]),
+            [":0"],
+            "file names are the shell's"
+        );
+        assert_eq!(complete(&["completion", ""]), ["bash", "zsh", "fish", ":4"]);
     }
-}
 
-/// `usage POOL…`: only the named pools and the warnings about them or about no pool in
-/// particular; an unknown name is a usage error.
-fn keep_pools(report: &mut report::usage::UsageReport, names: &[String]) -> Result<()> {
-    if let Some(missing) = names
-        .iter()
-        .find(|n| !report.pools.iter().any(|p| &p.name == *n))
-    {
-        let known: Vec<&str> = report.pools.iter().map(|p| p.name.as_str()).collect();
-        let closest = known
-            .iter()
-            .min_by_key(|k| strsim::levenshtein(missing, k))
-            .filter(|k| strsim::levenshtein(missing, k) <= k.len() / 2);
-        let hint = match closest {
-            Some(name) => format!("did you mean {name}? "),
-            None => String::new(),
-        };
-        return Err(Error::Usage(format!(
-            "no pool named {missing} in namespace {}; {hint}(pools: {})",
-            report.metallb_namespace,
-            known.join(", ")
-        )));
+    #[test]
+    fn names_from_manifests() {
+        let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
+        let lines = complete(&["why", "-n", "team-b", "-f", examples, ""]);
+        assert!(lines.contains(&"svc/batch".to_string()), "{lines:?}");
+        assert!(
+            !lines.iter().any(|l| l.contains("app-1")),
+            "only team-b's services"
+        );
+        let lines = complete(&["-f", examples, "usage", "team-"]);
+        assert_eq!(lines, ["team-a-ips", "team-b-ips", ":4"]);
+        let lines = complete(&["why", "-f", examples, "-n", "team"]);
+        assert!(lines.contains(&"team-a".to_string()) && lines.contains(&"team-b".to_string()));
     }
-    report.pools.retain(|p| names.contains(&p.name));
-    report
-        .warnings
-        .retain(|w| w.pool.as_ref().is_none_or(|pool| names.contains(pool)));
-    Ok(())
-}
-
-/// Table output keeps stdout for the table; what deserves attention goes to stderr, in
-/// kubectl's `Warning:` form.
-fn print_problems(
-    err: &mut impl Write,
-    config_errors: &[String],
-    warnings: &[Reason],
-) -> Result<()> {
-    if let Some(first) = config_errors.first() {
-        writeln!(
-            err,
-            "Warning: MetalLB rejects this configuration and keeps serving its last valid one: {first}"
-        )?;
-        for more in &config_errors[1..] {
-            writeln!(err, "Warning: also invalid: {more}")?;
-        }
-    }
-    for w in warnings {
-        writeln!(err, "Warning: {} ({})", w.message, w.code)?;
-    }
-    Ok(())
 }

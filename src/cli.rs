@@ -1,14 +1,15 @@
-//! Command-line flags (clap) and their resolution into [`Settings`]. Nothing else in the
-//! crate knows about clap.
+//! Command-line flags, as clap reads them; [`crate::settings`] decides what they mean.
+//! Nothing else in the crate knows about clap. The shell-completion grammar is derived from
+//! the same definitions ([`grammar`]).
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::builder::PossibleValuesParser;
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
-use crate::error::{Error, Result};
+use crate::complete::{FlagSpec, Grammar, SubcommandSpec};
 use crate::render::Format;
+use crate::settings::Shell;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -67,8 +68,9 @@ pub struct GlobalArgs {
     #[arg(short = 'n', long, global = true, value_name = "NS")]
     pub namespace: Option<String>,
     /// Output format
-    #[arg(short = 'o', long, global = true, value_enum, value_name = "FORMAT")]
-    pub output: Option<Format>,
+    #[arg(short = 'o', long, global = true, value_name = "FORMAT",
+          value_parser = PossibleValuesParser::new(Format::NAMES))]
+    pub output: Option<String>,
     /// Offline mode: a manifest file, a directory (recursive) or - for stdin; repeatable
     #[arg(short = 'f', long = "filename", global = true, value_name = "PATH")]
     pub filenames: Vec<PathBuf>,
@@ -88,8 +90,8 @@ pub struct GlobalArgs {
     #[arg(long = "as-group", global = true, value_name = "GROUP")]
     pub as_group: Vec<String>,
     /// How long to wait for one server request (e.g. 10s, 1m; 0 = no limit)
-    #[arg(long, global = true, value_name = "DURATION", default_value = "0")]
-    pub request_timeout: String,
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub request_timeout: Option<String>,
     /// Do not verify the server's certificate (insecure)
     #[arg(long, global = true)]
     pub insecure_skip_tls_verify: bool,
@@ -137,179 +139,151 @@ pub enum Command {
 Through kubectl (>= 1.26), `kubectl metalpool <TAB>` completes once kubectl_complete-metalpool
 (shipped beside the binary) is on PATH.")]
     Completion {
-        #[arg(value_enum)]
-        shell: Shell,
+        #[arg(value_parser = PossibleValuesParser::new(Shell::NAMES))]
+        shell: String,
     },
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Shell {
-    Bash,
-    Zsh,
-    Fish,
+/// Parses a command line (the program's name first).
+pub fn parse<I, T>(words: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    Cli::try_parse_from(words)
 }
 
-impl Shell {
-    pub fn name(self) -> &'static str {
-        match self {
-            Shell::Bash => "bash",
-            Shell::Zsh => "zsh",
-            Shell::Fish => "fish",
-        }
-    }
-}
-
-/// What the command will do, resolved from the flags and the environment.
-#[derive(Clone, Debug)]
-pub struct Settings {
-    pub format: Format,
-    pub color: bool,
-    pub files: Vec<PathBuf>,
-    pub metallb_namespace: Option<String>,
-    pub lb_class: Option<String>,
-    pub namespace: Option<String>,
-    pub connection: Connection,
-}
-
-/// How to reach the cluster (live mode only).
-#[derive(Clone, Debug, Default)]
-pub struct Connection {
-    pub kubeconfig: Option<PathBuf>,
-    pub context: Option<String>,
-    pub cluster: Option<String>,
-    pub user: Option<String>,
-    pub as_user: Option<String>,
-    pub as_groups: Vec<String>,
-    pub request_timeout: Option<Duration>,
-    pub insecure_skip_tls_verify: bool,
-}
-
-impl Settings {
-    pub fn resolve(global: &GlobalArgs) -> Result<Settings> {
-        let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        Ok(Settings {
-            format: global.output.unwrap_or(Format::Table),
-            color: !global.no_color && !no_color_env && std::io::stdout().is_terminal(),
-            files: global.filenames.clone(),
-            metallb_namespace: global.metallb_namespace.clone(),
-            lb_class: global.lb_class.clone().filter(|c| !c.is_empty()),
-            namespace: global.namespace.clone(),
-            connection: Connection {
-                kubeconfig: global.kubeconfig.clone(),
-                context: global.context.clone(),
-                cluster: global.cluster.clone(),
-                user: global.user.clone(),
-                as_user: global.as_user.clone(),
-                as_groups: global.as_group.clone(),
-                request_timeout: parse_duration(&global.request_timeout)?,
-                insecure_skip_tls_verify: global.insecure_skip_tls_verify,
-            },
-        })
-    }
-
-    pub fn offline(&self) -> bool {
-        !self.files.is_empty()
-    }
-}
-
-/// kubectl's `--request-timeout`: a number of seconds or a duration like `1m30s`; 0 is none.
-pub fn parse_duration(text: &str) -> Result<Option<Duration>> {
-    let invalid = || {
-        Error::Usage(format!(
-            "invalid --request-timeout {text:?}: use a duration such as 30s, 1m or 1m30s"
-        ))
+/// The global flags of a half-typed command line, for shell completion: parsed with errors
+/// ignored; `None` when even that fails.
+pub fn partial_globals(words: &[String]) -> Option<GlobalArgs> {
+    let program = std::iter::once("kubectl-metalpool".to_string());
+    let matches = Cli::command()
+        .ignore_errors(true)
+        .try_get_matches_from(program.chain(words.iter().cloned()))
+        .ok()?;
+    // Global flags typed after the subcommand are recorded in its matches.
+    let scope = match matches.subcommand() {
+        Some((_, sub)) => sub,
+        None => &matches,
     };
-    let text = text.trim();
-    if let Ok(seconds) = text.parse::<u64>() {
-        return Ok((seconds > 0).then(|| Duration::from_secs(seconds)));
-    }
-    let mut total = Duration::ZERO;
-    let mut number = String::new();
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c.is_ascii_digit() || c == '.' {
-            number.push(c);
-            continue;
-        }
-        let unit = if c == 'm' && chars.peek() == Some(&'s') {
-            chars.next();
-            "ms"
-        } else {
-            match c {
-                'h' => "h",
-                'm' => "m",
-                's' => "s",
-                _ => return Err(invalid()),
-            }
-        };
-        let value: f64 = number.parse().map_err(|_| invalid())?;
-        number.clear();
-        let seconds = match unit {
-            "h" => value * 3600.0,
-            "m" => value * 60.0,
-            "s" => value,
-            _ => value / 1000.0,
-        };
-        total += Duration::from_secs_f64(seconds);
-    }
-    if !number.is_empty() || text.is_empty() {
-        return Err(invalid());
-    }
-    Ok((!total.is_zero()).then_some(total))
+    <GlobalArgs as clap::FromArgMatches>::from_arg_matches(scope).ok()
 }
 
-/// `svc/NAME`, `service/NAME`, `services/NAME` or `NAME`.
-pub fn parse_service_ref(text: &str) -> Result<String> {
-    let name = match text.split_once('/') {
-        Some(("svc" | "service" | "services", name)) => name,
-        Some((kind, _)) => {
-            return Err(Error::Usage(format!(
-                "why explains services: use svc/NAME, not {kind}/…"
-            )));
-        }
-        None => text,
+/// The flags and subcommands as shell completion offers them, read off the definitions
+/// above so that completion can never miss a flag.
+pub fn grammar() -> Grammar {
+    let mut command = Cli::command();
+    // Building adds --help and --version, and gives every subcommand the global flags.
+    command.build();
+    let flags_of = |c: &clap::Command| -> Vec<FlagSpec> {
+        c.get_arguments()
+            .filter(|a| !a.is_positional())
+            .map(|a| FlagSpec {
+                long: a.get_long().map(str::to_string),
+                short: a.get_short(),
+                takes_value: a.get_action().takes_values(),
+                help: a
+                    .get_help()
+                    .map(|h| first_sentence(&h.to_string()))
+                    .unwrap_or_default(),
+                values: a
+                    .get_possible_values()
+                    .iter()
+                    .map(|v| v.get_name().to_string())
+                    .collect(),
+                global: a.is_global_set(),
+            })
+            .collect()
     };
-    if name.is_empty() {
-        return Err(Error::Usage(format!(
-            "{text:?} names no service: use svc/NAME"
-        )));
+    Grammar {
+        flags: flags_of(&command),
+        subcommands: command
+            .get_subcommands()
+            .map(|sub| SubcommandSpec {
+                name: sub.get_name().to_string(),
+                about: sub
+                    .get_about()
+                    .map(|h| first_sentence(&h.to_string()))
+                    .unwrap_or_default(),
+                flags: flags_of(sub).into_iter().filter(|f| !f.global).collect(),
+                positional_values: sub
+                    .get_arguments()
+                    .filter(|a| a.is_positional())
+                    .flat_map(|a| a.get_possible_values())
+                    .map(|v| v.get_name().to_string())
+                    .collect(),
+            })
+            .collect(),
     }
-    Ok(name.to_string())
+}
+
+/// A clap error as one line, built from what the error is (its kind and context), with
+/// clap's suggestion when it has one.
+pub fn one_line(e: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let text = |kind| match e.get(kind) {
+        Some(ContextValue::String(s)) => Some(s.clone()),
+        Some(ContextValue::Strings(list)) => Some(list.join(", ")),
+        _ => None,
+    };
+    let suggestion = text(ContextKind::SuggestedArg)
+        .or_else(|| text(ContextKind::SuggestedSubcommand))
+        .map(|s| format!("; did you mean '{s}'?"))
+        .unwrap_or_default();
+    let main = match (e.kind(), text(ContextKind::InvalidArg)) {
+        (ErrorKind::UnknownArgument, Some(arg)) => format!("unexpected argument '{arg}'"),
+        (ErrorKind::InvalidSubcommand, _) => format!(
+            "unknown command '{}'",
+            text(ContextKind::InvalidSubcommand).unwrap_or_default()
+        ),
+        (ErrorKind::InvalidValue, Some(arg)) => {
+            let valid = text(ContextKind::ValidValue)
+                .map(|v| format!(" (possible values: {v})"))
+                .unwrap_or_default();
+            format!(
+                "invalid value '{}' for '{arg}'{valid}",
+                text(ContextKind::InvalidValue).unwrap_or_default()
+            )
+        }
+        (ErrorKind::MissingRequiredArgument, Some(args)) => {
+            format!("a required argument is missing: {args}")
+        }
+        (ErrorKind::ArgumentConflict, Some(arg)) => format!(
+            "'{arg}' cannot be used with '{}'",
+            text(ContextKind::PriorArg).unwrap_or_default()
+        ),
+        (ErrorKind::TooManyValues | ErrorKind::UnknownArgument, _) => {
+            format!(
+                "unexpected argument '{}'",
+                text(ContextKind::InvalidValue).unwrap_or_default()
+            )
+        }
+        // Other kinds carry no context worth more than clap's own first line.
+        _ => e
+            .render()
+            .to_string()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim_start_matches("error: ")
+            .to_string(),
+    };
+    format!("{main}{suggestion}")
+}
+
+/// Help text reads best in a completion menu as its first clause, lower-cased.
+fn first_sentence(help: &str) -> String {
+    let line = help.lines().next().unwrap_or_default();
+    let mut chars = line.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_like_kubectl() {
-        assert_eq!(parse_duration("0").unwrap(), None);
-        assert_eq!(parse_duration("5").unwrap(), Some(Duration::from_secs(5)));
-        assert_eq!(
-            parse_duration("1m30s").unwrap(),
-            Some(Duration::from_secs(90))
-        );
-        assert_eq!(
-            parse_duration("250ms").unwrap(),
-            Some(Duration::from_millis(250))
-        );
-        assert_eq!(
-            parse_duration("1h").unwrap(),
-            Some(Duration::from_secs(3600))
-        );
-        assert!(parse_duration("soon").is_err());
-        assert!(parse_duration("5x").is_err());
-        assert!(parse_duration("10s5").is_err());
-    }
-
-    #[test]
-    fn service_references() {
-        for ok in ["web", "svc/web", "service/web", "services/web"] {
-            assert_eq!(parse_service_ref(ok).unwrap(), "web");
-        }
-        assert!(parse_service_ref("deploy/web").is_err());
-        assert!(parse_service_ref("svc/").is_err());
-    }
 
     #[test]
     fn flags_parse_like_kubectl() {
@@ -327,7 +301,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(cli.global.namespace.as_deref(), Some("team-a"));
-        assert_eq!(cli.global.output, Some(Format::Json));
+        assert_eq!(cli.global.output.as_deref(), Some("json"));
         assert_eq!(cli.global.filenames.len(), 2);
         let cli = Cli::try_parse_from([
             "kubectl-metalpool",

@@ -30,9 +30,14 @@ pub enum Error {
         name: String,
         hint: String,
     },
-    /// Reaching or reading the cluster failed; the message names what to do.
-    #[error("{0}")]
-    Cluster(String),
+    /// Reaching or reading the cluster failed; the message names what to do, and the
+    /// client's own error, when there is one, is kept as the source.
+    #[error("{message}")]
+    Cluster {
+        message: String,
+        #[source]
+        source: Option<Box<kube::Error>>,
+    },
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),
 }
@@ -74,10 +79,18 @@ impl Error {
         }
     }
 
+    /// A cluster failure that has no client error behind it.
+    pub fn cluster(message: impl Into<String>) -> Error {
+        Error::Cluster {
+            message: message.into(),
+            source: None,
+        }
+    }
+
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Input { .. } | Error::Usage(_) | Error::ServiceNotFound { .. } => exit::USAGE,
-            Error::Cluster(_) => exit::CLUSTER,
+            Error::Cluster { .. } => exit::CLUSTER,
             Error::Output(_) => exit::USAGE,
         }
     }
@@ -89,6 +102,20 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An error and its causes on one line, each said once.
+pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut current = Some(error);
+    while let Some(e) = current {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        current = e.source();
+    }
+    parts.join(": ").replace('\n', " ")
+}
 
 #[cfg(test)]
 mod tests {

@@ -1,36 +1,32 @@
-//! `kubectl-metalpool`: parse flags, run, print the error as one line, exit with the
-//! contract's code.
+//! `kubectl-metalpool`: parse flags, resolve them, run, print the error as one line, exit with
+//! the contract's code.
 
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Parser;
 use clap::error::ErrorKind;
-use kubectl_metalpool::cli::Cli;
-use kubectl_metalpool::error::exit;
-use kubectl_metalpool::{app, complete};
+use kubectl_metalpool::error::{Error, exit};
+use kubectl_metalpool::settings::{Environment, Settings};
+use kubectl_metalpool::{app, cli};
 
 fn main() -> ExitCode {
-    // Shell completion (cobra's protocol): the words typed so far, unparsed.
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().is_some_and(|a| a == "__complete") {
-        let mut out = std::io::stdout().lock();
-        return match complete::complete(&args[1..], &mut out) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(_) => ExitCode::from(1),
-        };
+        return shell_completion(&args[1..]);
     }
-    let cli = match Cli::try_parse() {
+    let cli = match cli::parse(std::env::args_os()) {
         Ok(cli) => cli,
         Err(e) => return usage_error(&e),
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut err = std::io::stderr();
-    let result = app::run(&cli, &mut out, &mut err).and_then(|code| {
-        out.flush()?;
-        Ok(code)
-    });
+    let result = Settings::resolve(&cli, Environment::current())
+        .and_then(|settings| app::run(&settings, &mut out, &mut err))
+        .and_then(|code| {
+            out.flush()?;
+            Ok(code)
+        });
     match result {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
@@ -41,29 +37,33 @@ fn main() -> ExitCode {
     }
 }
 
+/// Cobra's protocol: the words typed so far, the last one under the cursor.
+fn shell_completion(words: &[String]) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match app::shell_completion(words, &mut out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(_) => ExitCode::from(1),
+    }
+}
+
 /// Help and version go to stdout; a usage error is one line on stderr, as every failure.
 fn usage_error(e: &clap::Error) -> ExitCode {
-    match e.kind() {
+    let line = match e.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
             let _ = e.print();
             return ExitCode::SUCCESS;
         }
         ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::MissingSubcommand => {
-            eprintln!("error: a command is needed: usage, why, dump or completion (see --help)");
-        }
-        _ => {
-            let text = e.render().to_string();
-            let parts: Vec<&str> = text
-                .lines()
-                .map(str::trim)
-                .filter(|l| {
-                    !l.is_empty()
-                        && !l.starts_with("For more information")
-                        && !l.starts_with("Usage:")
-                })
+            let names: Vec<String> = cli::grammar()
+                .subcommands
+                .into_iter()
+                .map(|s| s.name)
+                .filter(|n| n != "help")
                 .collect();
-            eprintln!("{} (see --help)", parts.join(" "));
+            format!("a command is needed: {} (see --help)", names.join(", "))
         }
-    }
+        _ => format!("{} (see --help)", cli::one_line(e)),
+    };
+    eprintln!("error: {}", Error::Usage(line));
     ExitCode::from(exit::USAGE as u8)
 }

@@ -4,6 +4,7 @@
 //! The same types deserialize Kubernetes JSON directly (slim deserialization: unknown
 //! fields are skipped without being stored) and serialize back to manifests for `dump`.
 
+mod controller;
 mod string_map;
 
 use std::fmt;
@@ -12,6 +13,10 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
+pub use controller::{
+    ConfigurationState, ConfigurationStatus, Container, Deployment, DeploymentSpec, EnvSource,
+    EnvVar, FieldRef, PodSpec, PodTemplate,
+};
 pub use string_map::StringMap;
 
 /// The prefix of MetalLB's Service annotations (read from v0.14.9 on).
@@ -30,6 +35,11 @@ pub struct Snapshot {
     pub events: Vec<Event>,
     /// Whether Namespace objects were part of the input (selectors need them).
     pub namespaces_known: bool,
+    /// MetalLB's controller Deployments; `None` when they were not looked for (manifests
+    /// without one, or both `--metallb-namespace` and `--lb-class` given).
+    pub controllers: Option<Vec<Deployment>>,
+    /// MetalLB's ConfigurationStates (v0.15.3+).
+    pub configuration_states: Vec<ConfigurationState>,
 }
 
 /// `null` in Kubernetes JSON means "absent": read it as the type's default.

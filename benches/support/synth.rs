@@ -393,6 +393,7 @@ impl Synthetic {
             namespaces: typed(&self.namespaces),
             events: typed(&self.events),
             namespaces_known: true,
+            ..Snapshot::default()
         }
     }
 

@@ -1,5 +1,5 @@
 //! Renderers: reports in, text out, to any `impl Write`. They format; they never compute
-//! an answer.
+//! an answer, and they read no clock of their own ([`View::now`]).
 
 pub mod number;
 pub mod table;
@@ -11,9 +11,10 @@ use std::io::Write;
 use serde::Serialize;
 
 use crate::error::Result;
+use crate::metallb::reason::Reason;
 
 /// `-o`: the output formats of the contract.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     Table,
     Wide,
@@ -21,10 +22,90 @@ pub enum Format {
     Yaml,
 }
 
-/// How text is styled.
+impl Format {
+    /// The names `-o` accepts, in the order help lists them.
+    pub const NAMES: [&'static str; 4] = ["table", "wide", "json", "yaml"];
+
+    pub fn parse(name: &str) -> Option<Format> {
+        match name {
+            "table" => Some(Format::Table),
+            "wide" => Some(Format::Wide),
+            "json" => Some(Format::Json),
+            "yaml" => Some(Format::Yaml),
+            _ => None,
+        }
+    }
+}
+
+/// How a human view is drawn.
 #[derive(Clone, Copy, Debug)]
-pub struct Style {
+pub struct View {
+    pub wide: bool,
     pub color: bool,
+    /// The moment ages are counted from.
+    pub now: jiff::Timestamp,
+}
+
+/// A report that has a view for people besides its JSON and YAML.
+pub trait Render: Serialize {
+    /// The table or page.
+    fn human(&self, out: &mut dyn Write, view: &View) -> Result<()>;
+
+    /// What deserves attention besides: printed after a table, on stderr, in kubectl's
+    /// `Warning:` form. JSON and YAML carry it as fields.
+    fn attention(&self) -> Attention<'_> {
+        Attention::default()
+    }
+}
+
+/// Manifests are read by people as YAML too.
+impl Render for crate::report::dump::Dump {
+    fn human(&self, mut out: &mut dyn Write, _: &View) -> Result<()> {
+        yaml(&mut out, self)
+    }
+}
+
+/// A configuration MetalLB rejects, and warnings.
+#[derive(Default)]
+pub struct Attention<'a> {
+    pub config_errors: &'a [String],
+    pub warnings: &'a [Reason],
+}
+
+/// Writes `report` in `format`: the one place every command's output goes through.
+pub fn emit<R: Render>(
+    out: &mut impl Write,
+    err: &mut impl Write,
+    format: Format,
+    report: &R,
+    view: &View,
+) -> Result<()> {
+    match format {
+        Format::Json => json(out, report),
+        Format::Yaml => yaml(out, report),
+        Format::Table | Format::Wide => {
+            report.human(out, view)?;
+            // The table first, then what deserves attention, in reading order.
+            out.flush()?;
+            print_attention(err, &report.attention())
+        }
+    }
+}
+
+fn print_attention(err: &mut impl Write, attention: &Attention) -> Result<()> {
+    if let Some((first, more)) = attention.config_errors.split_first() {
+        writeln!(
+            err,
+            "Warning: MetalLB rejects this configuration and keeps serving its last valid one: {first}"
+        )?;
+        for next in more {
+            writeln!(err, "Warning: also invalid: {next}")?;
+        }
+    }
+    for w in attention.warnings {
+        writeln!(err, "Warning: {} ({})", w.message, w.code)?;
+    }
+    Ok(())
 }
 
 /// The report serialized as is, with a final newline.

@@ -4,13 +4,40 @@ use std::io::Write;
 
 use owo_colors::OwoColorize;
 
-use super::Style;
 use super::number::{count, percent};
 use super::table::layout;
+use super::{Attention, Render, View};
 use crate::error::Result;
 use crate::report::usage::{NamespaceReport, PoolUsage, UsageReport};
 
-pub fn table(out: &mut impl Write, report: &UsageReport, wide: bool, style: Style) -> Result<()> {
+impl Render for UsageReport {
+    fn human(&self, mut out: &mut dyn Write, view: &View) -> Result<()> {
+        table(&mut out, self, view)
+    }
+
+    fn attention(&self) -> Attention<'_> {
+        Attention {
+            config_errors: &self.config_errors,
+            warnings: &self.warnings,
+        }
+    }
+}
+
+impl Render for NamespaceReport {
+    fn human(&self, mut out: &mut dyn Write, _: &View) -> Result<()> {
+        by_namespace(&mut out, self)
+    }
+
+    fn attention(&self) -> Attention<'_> {
+        Attention {
+            config_errors: &self.config_errors,
+            warnings: &self.warnings,
+        }
+    }
+}
+
+fn table(out: &mut impl Write, report: &UsageReport, view: &View) -> Result<()> {
+    let wide = view.wide;
     if report.pools.is_empty() {
         writeln!(
             out,
@@ -40,29 +67,25 @@ pub fn table(out: &mut impl Write, report: &UsageReport, wide: bool, style: Styl
             "METALLB-STATUS",
         ]);
     }
-    let rows = report
-        .pools
-        .iter()
-        .map(|pool| row(pool, wide, style))
-        .collect();
+    let rows = report.pools.iter().map(|pool| row(pool, view)).collect();
     out.write_all(layout(&headers, rows).as_bytes())?;
     Ok(())
 }
 
-fn row(pool: &PoolUsage, wide: bool, style: Style) -> Vec<String> {
+fn row(pool: &PoolUsage, view: &View) -> Vec<String> {
     let mut row = vec![
         pool.name.clone(),
         pool.addresses.join(","),
         count(pool.total),
         count(pool.used),
         count(pool.free),
-        use_percent(pool, style),
+        use_percent(pool, view.color),
         pool.auto_assign.to_string(),
         pool.priority.map_or("-".to_string(), |p| p.to_string()),
         scope(pool),
-        advertised(pool, style),
+        advertised(pool, view.color),
     ];
-    if wide {
+    if view.wide {
         row.extend([
             pool.avoid_buggy_ips.to_string(),
             format!("{}/{}", count(pool.ipv4.used), count(pool.ipv4.total)),
@@ -74,9 +97,9 @@ fn row(pool: &PoolUsage, wide: bool, style: Style) -> Vec<String> {
     row
 }
 
-fn use_percent(pool: &PoolUsage, style: Style) -> String {
+fn use_percent(pool: &PoolUsage, color: bool) -> String {
     let text = percent(pool.used, pool.total);
-    match (style.color, pool.use_percent()) {
+    match (color, pool.use_percent()) {
         (true, Some(p)) if p >= 90.0 => text.red().to_string(),
         (true, Some(p)) if p >= 70.0 => text.yellow().to_string(),
         (true, Some(_)) => text.green().to_string(),
@@ -106,10 +129,10 @@ fn scope(pool: &PoolUsage) -> String {
     parts.join(" ")
 }
 
-fn advertised(pool: &PoolUsage, style: Style) -> String {
+fn advertised(pool: &PoolUsage, color: bool) -> String {
     if pool.advertised_by.is_empty() {
         let none = "<none>";
-        return if style.color {
+        return if color {
             none.red().to_string()
         } else {
             none.to_string()
@@ -141,7 +164,7 @@ fn metallb_status(pool: &PoolUsage) -> String {
     )
 }
 
-pub fn by_namespace(out: &mut impl Write, report: &NamespaceReport) -> Result<()> {
+fn by_namespace(out: &mut impl Write, report: &NamespaceReport) -> Result<()> {
     if report.namespaces.is_empty() {
         match &report.namespace {
             Some(ns) => writeln!(

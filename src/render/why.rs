@@ -1,35 +1,65 @@
-//! `why` as a kubectl-describe-like page.
+//! `why` as a kubectl-describe-like page: the service, the outcome, the pools, warnings and
+//! events, each drawn by its own function.
 
 use std::io::Write;
 
 use owo_colors::OwoColorize;
 
-use super::Style;
 use super::table::layout;
+use super::{Render, View};
 use crate::error::Result;
 use crate::metallb::allocator::Mode;
 use crate::metallb::reason::{Code, Reason};
-use crate::report::why::{State, WhyReport};
+use crate::report::why::{EventEntry, PoolEntry, State, WhyReport};
 
-pub fn text(out: &mut impl Write, report: &WhyReport, style: Style) -> Result<()> {
-    let paint = |text: String, good: bool| -> String {
-        match (style.color, good) {
-            (false, _) => text,
-            (true, true) => text.green().to_string(),
-            (true, false) => text.red().to_string(),
+impl Render for WhyReport {
+    fn human(&self, mut out: &mut dyn Write, view: &View) -> Result<()> {
+        let paint = Paint { color: view.color };
+        header(&mut out, self, paint)?;
+        outcome(&mut out, self, paint)?;
+        // A gate stops MetalLB before any pool is looked at: the pools add nothing.
+        if self.mode != Mode::Stopped && !self.pools.is_empty() {
+            pools(&mut out, &self.pools, paint)?;
         }
-    };
+        warnings(&mut out, &self.warnings)?;
+        events(&mut out, &self.events, view.now)
+    }
+}
+
+/// Green for what works, red for what does not, on a terminal that shows colour.
+#[derive(Clone, Copy)]
+struct Paint {
+    color: bool,
+}
+
+impl Paint {
+    fn good(self, text: String) -> String {
+        if self.color {
+            text.green().to_string()
+        } else {
+            text
+        }
+    }
+
+    fn bad(self, text: String) -> String {
+        if self.color {
+            text.red().to_string()
+        } else {
+            text
+        }
+    }
+}
+
+/// Service, State, Family, Allocation.
+fn header(out: &mut impl Write, report: &WhyReport, paint: Paint) -> Result<()> {
     writeln!(out, "Service:     {}", report.service)?;
     let state = match report.state {
-        State::Allocated => paint(
-            format!(
-                "allocated {} from pool {}",
-                report.ips.join(", "),
-                report.pool.as_deref().unwrap_or("<none>")
-            ),
-            true,
-        ),
-        State::Pending => paint("pending (no EXTERNAL-IP)".to_string(), false),
+        State::Allocated => paint.good(format!(
+            "allocated {} from pool {}",
+            report.ips.join(", "),
+            report.pool.as_deref().unwrap_or("<none>")
+        )),
+        State::Pending => paint.bad("pending (no EXTERNAL-IP)".to_string()),
         State::NotManaged => "not managed by MetalLB".to_string(),
     };
     writeln!(out, "State:       {state}")?;
@@ -45,26 +75,28 @@ pub fn text(out: &mut impl Write, report: &WhyReport, style: Style) -> Result<()
         Mode::Stopped => "none: MetalLB stops before choosing a pool",
     };
     writeln!(out, "Allocation:  {mode}")?;
+    Ok(())
+}
+
+/// What MetalLB would do now, why, and its own words for it.
+fn outcome(out: &mut impl Write, report: &WhyReport, paint: Paint) -> Result<()> {
     let outcome = &report.outcome;
     let verdict = if report.state == State::NotManaged {
         "MetalLB leaves this service alone".to_string()
     } else if !outcome.fits {
-        paint("no pool can serve it".to_string(), false)
+        paint.bad("no pool can serve it".to_string())
     } else if outcome.pools.len() > 1 {
-        paint(
-            format!(
-                "one of {} (MetalLB picks at random among them)",
-                outcome.pools.join(", ")
-            ),
-            true,
-        )
+        paint.good(format!(
+            "one of {} (MetalLB picks at random among them)",
+            outcome.pools.join(", ")
+        ))
     } else {
         let ips = if outcome.ips.is_empty() {
             String::new()
         } else {
             format!(", address {}", outcome.ips.join(", "))
         };
-        paint(format!("pool {}{ips}", outcome.pools.join("")), true)
+        paint.good(format!("pool {}{ips}", outcome.pools.join("")))
     };
     let when = if report.state == State::Allocated {
         " (if it were allocated again now)"
@@ -84,84 +116,96 @@ pub fn text(out: &mut impl Write, report: &WhyReport, style: Style) -> Result<()
             "             MetalLB retries a pending service only when it, another service or the configuration changes"
         )?;
     }
-    // A gate stops MetalLB before any pool is looked at: the pools add nothing.
-    if report.mode != Mode::Stopped && !report.pools.is_empty() {
-        writeln!(out)?;
-        let (not_requested, considered): (Vec<_>, Vec<_>) = report
-            .pools
-            .iter()
-            .partition(|p| matches!(p.reasons.as_slice(), [r] if r.code == Code::NotRequested));
-        let rows = considered
-            .iter()
-            .map(|p| {
-                let fits = if p.fits {
-                    paint("yes".to_string(), true)
-                } else {
-                    paint("no".to_string(), false)
-                };
-                let why = if p.reasons.is_empty() {
-                    p.note.clone().unwrap_or_default()
-                } else {
-                    p.reasons
-                        .iter()
-                        .map(reason_text)
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                };
-                vec![p.name.clone(), fits, p.ips.join(","), why]
-            })
-            .collect();
-        if !considered.is_empty() {
-            out.write_all(layout(&["POOL", "FITS", "WOULD-GET", "REASON"], rows).as_bytes())?;
-        }
-        if let Some(first) = not_requested.first() {
-            let names: Vec<&str> = not_requested.iter().map(|p| p.name.as_str()).collect();
-            writeln!(
-                out,
-                "not requested ({}): {}",
-                first.reasons[0].message,
-                names.join(", ")
-            )?;
-        }
+    Ok(())
+}
+
+/// One row per pool MetalLB considers; the pools the service did not ask for, on one line.
+fn pools(out: &mut impl Write, pools: &[PoolEntry], paint: Paint) -> Result<()> {
+    writeln!(out)?;
+    let (not_requested, considered): (Vec<_>, Vec<_>) = pools
+        .iter()
+        .partition(|p| matches!(p.reasons.as_slice(), [r] if r.code == Code::NotRequested));
+    let rows: Vec<Vec<String>> = considered
+        .iter()
+        .map(|p| {
+            let fits = if p.fits {
+                paint.good("yes".to_string())
+            } else {
+                paint.bad("no".to_string())
+            };
+            let why = if p.reasons.is_empty() {
+                p.note.clone().unwrap_or_default()
+            } else {
+                p.reasons
+                    .iter()
+                    .map(reason_text)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            };
+            vec![p.name.clone(), fits, p.ips.join(","), why]
+        })
+        .collect();
+    if !rows.is_empty() {
+        out.write_all(layout(&["POOL", "FITS", "WOULD-GET", "REASON"], rows).as_bytes())?;
     }
-    if !report.warnings.is_empty() {
+    if let Some(first) = not_requested.first() {
+        let names: Vec<&str> = not_requested.iter().map(|p| p.name.as_str()).collect();
+        writeln!(
+            out,
+            "not requested ({}): {}",
+            first.reasons[0].message,
+            names.join(", ")
+        )?;
+    }
+    Ok(())
+}
+
+fn warnings(out: &mut impl Write, warnings: &[Reason]) -> Result<()> {
+    if !warnings.is_empty() {
         writeln!(out, "\nWarnings:")?;
-        for w in &report.warnings {
+        for w in warnings {
             writeln!(out, "  {}", reason_text(w))?;
-        }
-    }
-    if !report.events.is_empty() {
-        writeln!(out, "\nEvents:")?;
-        let rows = report
-            .events
-            .iter()
-            .map(|e| {
-                let message = match &e.explanation {
-                    Some(meaning) => format!("{} ({meaning})", e.message),
-                    None => e.message.clone(),
-                };
-                vec![
-                    e.type_.clone(),
-                    e.reason.clone(),
-                    e.last_seen.as_deref().map_or("-".to_string(), age),
-                    e.count.map_or("-".to_string(), |c| c.to_string()),
-                    message,
-                ]
-            })
-            .collect();
-        for line in layout(&["TYPE", "REASON", "AGE", "COUNT", "MESSAGE"], rows).lines() {
-            writeln!(out, "  {line}")?;
         }
     }
     Ok(())
 }
 
+/// The service's events, as `kubectl describe` lists them, aged from `now`.
+fn events(out: &mut impl Write, events: &[EventEntry], now: jiff::Timestamp) -> Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "\nEvents:")?;
+    let rows = events
+        .iter()
+        .map(|e| {
+            let message = match &e.explanation {
+                Some(meaning) => format!("{} ({meaning})", e.message),
+                None => e.message.clone(),
+            };
+            vec![
+                e.type_.clone(),
+                e.reason.clone(),
+                e.last_seen
+                    .as_deref()
+                    .map_or("-".to_string(), |t| age(t, now)),
+                e.count.map_or("-".to_string(), |c| c.to_string()),
+                message,
+            ]
+        })
+        .collect();
+    for line in layout(&["TYPE", "REASON", "AGE", "COUNT", "MESSAGE"], rows).lines() {
+        writeln!(out, "  {line}")?;
+    }
+    Ok(())
+}
+
 /// kubectl's age of a timestamp: `45s`, `12m`, `5h`, `3d`; the text itself if unreadable.
-fn age(timestamp: &str) -> String {
+fn age(timestamp: &str, now: jiff::Timestamp) -> String {
     let Ok(then) = timestamp.parse::<jiff::Timestamp>() else {
         return timestamp.to_string();
     };
-    let seconds = (jiff::Timestamp::now().as_second() - then.as_second()).max(0);
+    let seconds = (now.as_second() - then.as_second()).max(0);
     match seconds {
         s if s < 120 => format!("{s}s"),
         s if s < 7200 => format!("{}m", s / 60),
@@ -172,4 +216,28 @@ fn age(timestamp: &str) -> String {
 
 fn reason_text(reason: &Reason) -> String {
     format!("{}: {}", reason.code, reason.message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_like_kubectl() {
+        let now: jiff::Timestamp = "2026-01-10T12:00:00Z".parse().unwrap();
+        let cases = [
+            ("2026-01-10T11:59:15Z", "45s"),
+            ("2026-01-10T11:58:01Z", "119s"),
+            ("2026-01-10T11:58:00Z", "2m"),
+            ("2026-01-10T10:00:01Z", "119m"),
+            ("2026-01-10T10:00:00Z", "2h"),
+            ("2026-01-08T12:00:01Z", "47h"),
+            ("2026-01-08T12:00:00Z", "2d"),
+            ("2026-01-10T12:00:30Z", "0s"),
+            ("yesterday", "yesterday"),
+        ];
+        for (then, expected) in cases {
+            assert_eq!(age(then, now), expected, "{then}");
+        }
+    }
 }

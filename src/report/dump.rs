@@ -1,5 +1,7 @@
 //! `dump`: the snapshot as a `kind: List` that `-f` reads back, for bug reports and offline
-//! analysis.
+//! analysis. MetalLB's controller Deployment and ConfigurationState go with it, so that the
+//! MetalLB namespace, `--lb-class` and MetalLB's own verdict detected live are detected
+//! again from the dump.
 
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -8,8 +10,13 @@ use crate::snapshot::Snapshot;
 
 const METALLB: &str = "metallb.io/v1beta1";
 
+/// A `v1/List` of manifests.
+#[derive(Clone, Debug, Serialize)]
+#[serde(transparent)]
+pub struct Dump(pub Value);
+
 /// The snapshot as a `v1/List` of manifests.
-pub fn build(snapshot: &Snapshot) -> Value {
+pub fn build(snapshot: &Snapshot) -> Dump {
     let items: Vec<Value> = (snapshot
         .namespaces
         .iter()
@@ -39,8 +46,21 @@ pub fn build(snapshot: &Snapshot) -> Value {
             .map(|o| manifest("v1", "Service", o)),
     )
     .chain(snapshot.events.iter().map(|o| manifest("v1", "Event", o)))
+    .chain(
+        snapshot
+            .controllers
+            .iter()
+            .flatten()
+            .map(|o| manifest("apps/v1", "Deployment", o)),
+    )
+    .chain(
+        snapshot
+            .configuration_states
+            .iter()
+            .map(|o| manifest(METALLB, "ConfigurationState", o)),
+    )
     .collect();
-    json!({"apiVersion": "v1", "kind": "List", "items": items})
+    Dump(json!({"apiVersion": "v1", "kind": "List", "items": items}))
 }
 
 /// One object with its `apiVersion` and `kind`.

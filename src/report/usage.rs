@@ -5,10 +5,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use crate::error::{Error, Result};
 use crate::metallb::addr::{Family, FamilyCounts, Ip};
 use crate::metallb::allocator::Cluster;
 use crate::metallb::reason::{Code, Reason};
+use crate::model::Model;
 use crate::snapshot::PoolStatus;
+use crate::suggest::closest;
 
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -50,6 +53,29 @@ pub struct PoolUsage {
     pub metallb_status: Option<PoolStatus>,
 }
 
+impl UsageReport {
+    /// `usage POOL…`: only the named pools, and the warnings about them or about no pool in
+    /// particular; an unknown name is a usage error.
+    pub fn only(&mut self, names: &[String]) -> Result<()> {
+        let known: Vec<&str> = self.pools.iter().map(|p| p.name.as_str()).collect();
+        if let Some(missing) = names.iter().find(|n| !known.contains(&n.as_str())) {
+            let hint = match closest(missing, known.iter().copied()) {
+                Some(name) => format!("did you mean {name}? "),
+                None => String::new(),
+            };
+            return Err(Error::Usage(format!(
+                "no pool named {missing} in namespace {}; {hint}(pools: {})",
+                self.metallb_namespace,
+                known.join(", ")
+            )));
+        }
+        self.pools.retain(|p| names.contains(&p.name));
+        self.warnings
+            .retain(|w| w.pool.as_ref().is_none_or(|pool| names.contains(pool)));
+        Ok(())
+    }
+}
+
 impl PoolUsage {
     /// Use as a percentage, `None` for an empty pool.
     pub fn use_percent(&self) -> Option<f64> {
@@ -57,7 +83,9 @@ impl PoolUsage {
     }
 }
 
-pub fn build(cluster: &Cluster, extra_warnings: Vec<Reason>) -> UsageReport {
+pub fn build(model: &Model) -> UsageReport {
+    let cluster = &model.cluster;
+    let extra_warnings = model.warnings.clone();
     let config = &cluster.config;
     let pools: Vec<PoolUsage> = config
         .pools
@@ -216,11 +244,9 @@ pub struct NamespacePoolUsage {
 /// What one namespace holds in one pool: distinct addresses, and its services.
 type Held = (BTreeSet<Ip>, Vec<String>);
 
-pub fn build_by_namespace(
-    cluster: &Cluster,
-    only: Option<&str>,
-    extra_warnings: Vec<Reason>,
-) -> NamespaceReport {
+pub fn build_by_namespace(model: &Model, only: Option<&str>) -> NamespaceReport {
+    let cluster = &model.cluster;
+    let extra_warnings = model.warnings.clone();
     let mut held: BTreeMap<&str, BTreeMap<usize, Held>> = BTreeMap::new();
     for (s, pool) in cluster.service_pool.iter().enumerate() {
         let (Some(pool), facts) = (pool, &cluster.services[s]) else {

@@ -2,8 +2,11 @@
 
 use serde::Serialize;
 
+use crate::error::{Error, Result};
 use crate::metallb::allocator::{Cluster, Mode};
 use crate::metallb::reason::Reason;
+use crate::model::Model;
+use crate::settings::ServiceRef;
 use crate::snapshot::{Event, Snapshot};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -94,7 +97,25 @@ impl WhyReport {
     }
 }
 
-pub fn build(
+/// `why` for the service named; an unknown service is an error that says where one of
+/// that name exists.
+pub fn build(model: &Model, target: &ServiceRef) -> Result<WhyReport> {
+    let services = &model.snapshot.services;
+    let index = services
+        .iter()
+        .position(|s| s.metadata.name == target.name && s.metadata.namespace == target.namespace)
+        .ok_or_else(|| {
+            Error::service_not_found(services, "service", &target.namespace, &target.name)
+        })?;
+    Ok(build_for(
+        &model.cluster,
+        model.snapshot,
+        index,
+        model.warnings.clone(),
+    ))
+}
+
+fn build_for(
     cluster: &Cluster,
     snapshot: &Snapshot,
     service: usize,

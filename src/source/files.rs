@@ -12,8 +12,10 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::error::Error;
+use crate::metallb::runtime::is_controller;
 use crate::snapshot::{
-    Advertisement, Event, IpAddressPool, Metadata, Namespace, Service, Snapshot,
+    Advertisement, ConfigurationState, Deployment, Event, IpAddressPool, Metadata, Namespace,
+    Service, Snapshot,
 };
 
 /// Extensions read from directories; files named explicitly are read whatever their name.
@@ -109,6 +111,9 @@ enum Kind {
     Service,
     Namespace,
     Event,
+    /// Only MetalLB's controller is kept: it says where and how MetalLB runs.
+    Deployment,
+    ConfigurationState,
 }
 
 impl Kind {
@@ -121,6 +126,8 @@ impl Kind {
             ("Service", "") => Some(Kind::Service),
             ("Namespace", "") => Some(Kind::Namespace),
             ("Event", "") => Some(Kind::Event),
+            ("Deployment", "apps") => Some(Kind::Deployment),
+            ("ConfigurationState", "metallb.io") => Some(Kind::ConfigurationState),
             _ => None,
         }
     }
@@ -133,6 +140,8 @@ impl Kind {
             Kind::Service => "Service",
             Kind::Namespace => "Namespace",
             Kind::Event => "Event",
+            Kind::Deployment => "Deployment",
+            Kind::ConfigurationState => "ConfigurationState",
         }
     }
 }
@@ -145,6 +154,8 @@ enum Object {
     Service(Service),
     Namespace(Namespace),
     Event(Event),
+    Deployment(Deployment),
+    ConfigurationState(ConfigurationState),
 }
 
 impl Object {
@@ -166,6 +177,8 @@ impl Object {
             Kind::Service => Object::Service(typed(de)?),
             Kind::Namespace => Object::Namespace(typed(de)?),
             Kind::Event => Object::Event(typed(de)?),
+            Kind::Deployment => Object::Deployment(typed(de)?),
+            Kind::ConfigurationState => Object::ConfigurationState(typed(de)?),
         })
     }
 
@@ -176,6 +189,8 @@ impl Object {
             Object::Service(o) => &mut o.metadata,
             Object::Namespace(o) => &mut o.metadata,
             Object::Event(o) => &mut o.metadata,
+            Object::Deployment(o) => &mut o.metadata,
+            Object::ConfigurationState(o) => &mut o.metadata,
         }
     }
 }
@@ -197,7 +212,11 @@ impl Objects {
                 Some(Object::Service(o)) => snapshot.services.push(o),
                 Some(Object::Namespace(o)) => snapshot.namespaces.push(o),
                 Some(Object::Event(o)) => snapshot.events.push(o),
-                None => {}
+                Some(Object::Deployment(o)) if is_controller(&o) => {
+                    snapshot.controllers.get_or_insert_default().push(o);
+                }
+                Some(Object::Deployment(_)) | None => {}
+                Some(Object::ConfigurationState(o)) => snapshot.configuration_states.push(o),
             }
         }
         snapshot.namespaces_known = !snapshot.namespaces.is_empty();
@@ -390,8 +409,10 @@ impl Reader<'_> {
     ) -> Result<(), Error> {
         let default_namespace = match kind {
             Kind::Namespace => "",
-            Kind::Pool | Kind::L2 | Kind::Bgp => &self.namespaces.metallb,
-            Kind::Service | Kind::Event => &self.namespaces.default,
+            Kind::Pool | Kind::L2 | Kind::Bgp | Kind::ConfigurationState => {
+                &self.namespaces.metallb
+            }
+            Kind::Service | Kind::Event | Kind::Deployment => &self.namespaces.default,
         };
         let metadata = object.metadata_mut();
         if metadata.namespace.is_empty() {
@@ -591,6 +612,10 @@ impl<'a> DocumentText<'a> {
             Kind::Service => serde_saphyr::from_str::<Service>(document).err(),
             Kind::Namespace => serde_saphyr::from_str::<Namespace>(document).err(),
             Kind::Event => serde_saphyr::from_str::<Event>(document).err(),
+            Kind::Deployment => serde_saphyr::from_str::<Deployment>(document).err(),
+            Kind::ConfigurationState => {
+                serde_saphyr::from_str::<ConfigurationState>(document).err()
+            }
         }?;
         let relative = error.location()?.line() as usize;
         Some((self.path, self.line + relative - 1))

@@ -2,52 +2,47 @@
 //! reads files or talks to the API server.
 
 pub mod cluster;
-pub mod detect;
+pub mod failure;
 pub mod files;
+pub mod kubeconfig;
 
-use crate::cli::Settings;
 use crate::error::Result;
+use crate::metallb::reason::Reason;
+use crate::metallb::runtime::DEFAULT_NAMESPACE;
+use crate::settings::{Input, Origin, Request};
 use crate::snapshot::Snapshot;
 
-/// MetalLB's namespace when nothing else says otherwise (the upstream manifests' choice).
-pub const DEFAULT_METALLB_NAMESPACE: &str = "metallb-system";
-
-/// A snapshot and how MetalLB runs on it.
+/// A snapshot, and what reading it noticed (degraded permissions, no MetalLB found…).
 #[derive(Debug)]
 pub struct Loaded {
     pub snapshot: Snapshot,
-    pub metallb_namespace: String,
-    pub lb_class: Option<String>,
-    /// The namespace `why` looks in without `-n`: the context's, else `default`.
-    pub default_namespace: String,
-    /// What reading noticed: degraded permissions, an undetected MetalLB…
-    pub notes: Vec<crate::metallb::reason::Reason>,
+    pub notes: Vec<Reason>,
 }
 
-/// Reads the snapshot; `target` is the service `why` explains (read even when it is not a
-/// LoadBalancer, with its events).
-pub fn load(settings: &Settings, target: Option<&cluster::Target>) -> Result<Loaded> {
-    if settings.offline() {
-        let metallb_namespace = settings
-            .metallb_namespace
-            .clone()
-            .unwrap_or_else(|| DEFAULT_METALLB_NAMESPACE.to_string());
-        let default_namespace = settings
+/// Reads what the request needs: for `why`, the service itself (whatever its type) and its
+/// events too.
+pub fn load(input: &Input, request: &Request) -> Result<Loaded> {
+    let target = match request {
+        Request::Why { service } => Some(service),
+        _ => None,
+    };
+    match &input.origin {
+        Origin::Files(paths) => Ok(Loaded {
+            snapshot: files::read(paths, &files_namespaces(input))?,
+            notes: Vec::new(),
+        }),
+        Origin::Cluster(connection) => cluster::load(connection, &input.metallb, target),
+    }
+}
+
+/// Where objects written without a namespace land.
+pub fn files_namespaces(input: &Input) -> files::Namespaces {
+    files::Namespaces {
+        metallb: input
+            .metallb
             .namespace
             .clone()
-            .unwrap_or_else(|| "default".to_string());
-        let namespaces = files::Namespaces {
-            metallb: metallb_namespace.clone(),
-            default: default_namespace.clone(),
-        };
-        let snapshot = files::read(&settings.files, &namespaces)?;
-        return Ok(Loaded {
-            snapshot,
-            metallb_namespace,
-            lb_class: settings.lb_class.clone(),
-            default_namespace,
-            notes: Vec::new(),
-        });
+            .unwrap_or_else(|| DEFAULT_NAMESPACE.to_string()),
+        default: input.namespace.clone(),
     }
-    cluster::load(settings, target)
 }

@@ -1,0 +1,61 @@
+//! The one pipeline from a snapshot to the MetalLB model every report reads: how MetalLB
+//! runs (namespace, `--lb-class`), which configuration it loads, and the occupancy it
+//! rebuilds. The command, the benchmarks and the tests all build it here.
+
+use crate::metallb::allocator::Cluster;
+use crate::metallb::config::{Config, advertisement_warnings};
+use crate::metallb::reason::Reason;
+use crate::metallb::runtime::Runtime;
+use crate::metallb::service::Context;
+use crate::settings::MetallbFlags;
+use crate::snapshot::Snapshot;
+
+/// A snapshot as MetalLB sees it.
+pub struct Model<'a> {
+    pub snapshot: &'a Snapshot,
+    pub runtime: Runtime,
+    pub cluster: Cluster<'a>,
+    /// What deserves a word beyond any one pool or service: degraded reads, MetalLB not
+    /// found or not happy, objects MetalLB never reads.
+    pub warnings: Vec<Reason>,
+}
+
+/// Where the snapshot came from, as far as the model cares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// Manifests: hand-written services may lack cluster IPs (cli-contract, "Offline
+    /// manifests").
+    Manifests,
+    Cluster,
+}
+
+impl<'a> Model<'a> {
+    /// `notes` are what reading the snapshot noticed; they come first among the warnings.
+    pub fn build(
+        snapshot: &'a Snapshot,
+        flags: &MetallbFlags,
+        origin: Origin,
+        notes: Vec<Reason>,
+    ) -> Model<'a> {
+        let runtime = Runtime::resolve(
+            snapshot,
+            flags.namespace.as_deref(),
+            flags.lb_class.as_deref(),
+        );
+        let config = Config::load(snapshot, &runtime.namespace);
+        let context = Context {
+            lb_class: runtime.lb_class.clone(),
+            offline: origin == Origin::Manifests,
+        };
+        let cluster = Cluster::new(snapshot, config, &context);
+        let mut warnings = notes;
+        warnings.extend(runtime.notes.iter().cloned());
+        warnings.extend(advertisement_warnings(snapshot, &runtime.namespace));
+        Model {
+            snapshot,
+            runtime,
+            cluster,
+            warnings,
+        }
+    }
+}

@@ -1,0 +1,608 @@
+//! What one run will do, decided once: the request (which command, about what), the input
+//! (manifests or a live cluster) and the output. `cli.rs` hands over the words as typed;
+//! everything past this module works from a [`Settings`] and never re-decides a default.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use kube::config::Kubeconfig;
+
+use crate::cli::{Cli, Command, GlobalArgs};
+use crate::error::{Error, Result};
+use crate::render::Format;
+use crate::source::kubeconfig;
+
+/// A resolved command line.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub request: Request,
+    pub input: Input,
+    pub output: Output,
+}
+
+/// What to read, and the defaults that reading and naming objects depend on.
+#[derive(Clone, Debug)]
+pub struct Input {
+    pub origin: Origin,
+    /// What the user says of MetalLB; what is not said is detected from the input.
+    pub metallb: MetallbFlags,
+    /// The namespace of a name given without one: `-n`, else the kubeconfig context's, else
+    /// `default` (kubectl's rule, live and offline alike).
+    pub namespace: String,
+}
+
+/// The command and what it is about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Request {
+    /// Every pool, or only the named ones.
+    Usage {
+        pools: Vec<String>,
+    },
+    /// Addresses held per namespace per pool; `namespace` is the `-n` filter.
+    UsageByNamespace {
+        namespace: Option<String>,
+    },
+    Why {
+        service: ServiceRef,
+    },
+    Dump,
+    Completion(Shell),
+}
+
+/// A service named on the command line, with its namespace resolved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceRef {
+    pub namespace: String,
+    pub name: String,
+}
+
+/// Where the snapshot comes from.
+#[derive(Clone, Debug)]
+pub enum Origin {
+    /// `-f`: manifests; no cluster is contacted.
+    Files(Vec<PathBuf>),
+    /// Boxed: a kubeconfig is large beside a list of paths.
+    Cluster(Box<Connection>),
+}
+
+/// How to reach the cluster, as kubectl's flags say it.
+#[derive(Clone, Debug, Default)]
+pub struct Connection {
+    /// The kubeconfig, read once (`None`: in-cluster configuration).
+    pub kubeconfig: Option<Kubeconfig>,
+    pub context: Option<String>,
+    pub cluster: Option<String>,
+    pub user: Option<String>,
+    pub as_user: Option<String>,
+    pub as_groups: Vec<String>,
+    pub request_timeout: Option<Duration>,
+    pub insecure_skip_tls_verify: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MetallbFlags {
+    /// `--metallb-namespace`.
+    pub namespace: Option<String>,
+    /// `--lb-class` (an empty value is no class).
+    pub lb_class: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Output {
+    pub format: Format,
+    pub color: bool,
+}
+
+/// The shells `completion` writes a script for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+impl Shell {
+    pub const NAMES: [&'static str; 3] = ["bash", "zsh", "fish"];
+
+    pub fn parse(name: &str) -> Option<Shell> {
+        match name {
+            "bash" => Some(Shell::Bash),
+            "zsh" => Some(Shell::Zsh),
+            "fish" => Some(Shell::Fish),
+            _ => None,
+        }
+    }
+}
+
+/// What the process environment contributes.
+#[derive(Clone, Copy, Debug)]
+pub struct Environment {
+    /// `NO_COLOR` is set to something.
+    pub no_color: bool,
+    /// Standard output is a terminal.
+    pub stdout_is_terminal: bool,
+}
+
+impl Environment {
+    pub fn current() -> Environment {
+        Environment {
+            no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+            stdout_is_terminal: std::io::stdout().is_terminal(),
+        }
+    }
+}
+
+impl Settings {
+    /// Decides everything once; a flag that does not apply to the command is an error,
+    /// never silently ignored.
+    pub fn resolve(cli: &Cli, env: Environment) -> Result<Settings> {
+        let global = &cli.global;
+        check_flags_apply(&cli.command, global)?;
+        let input = Input::resolve(global)?;
+        let request = match &cli.command {
+            Command::Usage {
+                by_namespace: false,
+                pools,
+            } => Request::Usage {
+                pools: pools.clone(),
+            },
+            Command::Usage {
+                by_namespace: true, ..
+            } => Request::UsageByNamespace {
+                namespace: global.namespace.clone(),
+            },
+            Command::Why { service } => Request::Why {
+                service: ServiceRef {
+                    namespace: input.namespace.clone(),
+                    name: parse_service_ref(service)?,
+                },
+            },
+            Command::Dump => Request::Dump,
+            Command::Completion { shell } => Request::Completion(
+                Shell::parse(shell).ok_or_else(|| Error::Usage(format!("no shell {shell:?}")))?,
+            ),
+        };
+        Ok(Settings {
+            output: output(&request, global, env)?,
+            input,
+            request,
+        })
+    }
+
+    pub fn offline(&self) -> bool {
+        self.input.offline()
+    }
+}
+
+impl Input {
+    /// The input flags alone (shell completion has no complete command line).
+    pub fn resolve(global: &GlobalArgs) -> Result<Input> {
+        let offline = !global.filenames.is_empty();
+        if offline {
+            refuse_live_only_flags(global)?;
+        }
+        let connection = connection(global, offline)?;
+        let namespace = global
+            .namespace
+            .clone()
+            .or_else(|| {
+                let config = connection.kubeconfig.as_ref()?;
+                kubeconfig::context_namespace(config, connection.context.as_deref())
+            })
+            .or_else(|| (!offline).then(kubeconfig::in_cluster_namespace).flatten())
+            .unwrap_or_else(|| "default".to_string());
+        Ok(Input {
+            origin: if offline {
+                Origin::Files(global.filenames.clone())
+            } else {
+                Origin::Cluster(Box::new(connection))
+            },
+            metallb: MetallbFlags {
+                namespace: global.metallb_namespace.clone(),
+                lb_class: global.lb_class.clone().filter(|c| !c.is_empty()),
+            },
+            namespace,
+        })
+    }
+
+    pub fn offline(&self) -> bool {
+        matches!(self.origin, Origin::Files(_))
+    }
+}
+
+/// The output format: `-o` checked against what the command writes.
+fn output(request: &Request, global: &GlobalArgs, env: Environment) -> Result<Output> {
+    let given = match &global.output {
+        Some(name) => Some(
+            Format::parse(name)
+                .ok_or_else(|| Error::Usage(format!("unknown output format {name:?}")))?,
+        ),
+        None => None,
+    };
+    let format = match (request, given) {
+        (Request::Dump, Some(Format::Table | Format::Wide)) => {
+            return Err(Error::Usage(
+                "dump writes manifests: YAML (the default) or JSON (-o json)".to_string(),
+            ));
+        }
+        (Request::Dump, None) => Format::Yaml,
+        (_, given) => given.unwrap_or(Format::Table),
+    };
+    Ok(Output {
+        format,
+        color: !global.no_color && !env.no_color && env.stdout_is_terminal,
+    })
+}
+
+/// Flags that mean nothing for the command are refused, so that a typo'd intent is seen.
+fn check_flags_apply(command: &Command, global: &GlobalArgs) -> Result<()> {
+    let refuse = |flag: &str, why: &str| Err(Error::Usage(format!("{flag} {why}")));
+    let namespace_given = global.namespace.is_some();
+    match command {
+        Command::Usage {
+            by_namespace: true,
+            pools,
+        } if !pools.is_empty() => {
+            return refuse(
+                "usage --by-namespace",
+                "shows every pool: name pools without --by-namespace",
+            );
+        }
+        Command::Usage {
+            by_namespace: false,
+            ..
+        } if namespace_given => {
+            return refuse(
+                "-n",
+                "does not apply to usage: pools live in MetalLB's namespace (--metallb-namespace); \
+                 usage --by-namespace -n NS shows what a namespace holds",
+            );
+        }
+        Command::Dump if namespace_given => {
+            return refuse(
+                "-n",
+                "does not apply to dump: it writes everything MetalLB's answers depend on",
+            );
+        }
+        Command::Completion { .. }
+            if namespace_given || global.output.is_some() || !global.filenames.is_empty() =>
+        {
+            return refuse(
+                "completion",
+                "takes only the shell name (bash, zsh or fish)",
+            );
+        }
+        _ => {}
+    }
+    if !global.as_group.is_empty() && global.as_user.is_none() {
+        return refuse(
+            "--as-group",
+            "needs --as: a group is impersonated together with a user",
+        );
+    }
+    Ok(())
+}
+
+/// Flags of the live connection mean nothing with `-f`.
+fn refuse_live_only_flags(global: &GlobalArgs) -> Result<()> {
+    let live_only = [
+        ("--cluster", global.cluster.is_some()),
+        ("--user", global.user.is_some()),
+        ("--as", global.as_user.is_some()),
+        ("--as-group", !global.as_group.is_empty()),
+        ("--request-timeout", global.request_timeout.is_some()),
+        (
+            "--insecure-skip-tls-verify",
+            global.insecure_skip_tls_verify,
+        ),
+    ];
+    match live_only.iter().find(|(_, given)| *given) {
+        Some((flag, _)) => Err(Error::Usage(format!(
+            "{flag} applies to a live cluster, and with -f no cluster is contacted"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The connection flags, with the kubeconfig read once. Offline, the kubeconfig only gives
+/// the default namespace: a missing or unreadable one is no error unless `--kubeconfig` or
+/// `--context` asked for it.
+fn connection(global: &GlobalArgs, offline: bool) -> Result<Connection> {
+    let loaded = kubeconfig::load(global.kubeconfig.as_deref());
+    let explicit = global.kubeconfig.is_some() || global.context.is_some();
+    let config = match loaded {
+        Err(_) if offline && !explicit => None,
+        other => other?,
+    };
+    let names = kubeconfig::Names {
+        context: global.context.as_deref(),
+        cluster: global.cluster.as_deref(),
+        user: global.user.as_deref(),
+    };
+    match &config {
+        Some(config) => kubeconfig::check_names(config, &names)?,
+        None if offline && global.context.is_some() => {
+            return Err(Error::input(
+                "kubeconfig",
+                "--context names a context, and no kubeconfig was found to hold it",
+            ));
+        }
+        None => {}
+    }
+    Ok(Connection {
+        kubeconfig: config,
+        context: global.context.clone(),
+        cluster: global.cluster.clone(),
+        user: global.user.clone(),
+        as_user: global.as_user.clone(),
+        as_groups: global.as_group.clone(),
+        request_timeout: match &global.request_timeout {
+            Some(text) => parse_duration(text)?,
+            None => None,
+        },
+        insecure_skip_tls_verify: global.insecure_skip_tls_verify,
+    })
+}
+
+/// kubectl's `--request-timeout`: a number of seconds or a duration like `1m30s`; 0 is none.
+pub fn parse_duration(text: &str) -> Result<Option<Duration>> {
+    let invalid = |why: &str| {
+        Error::Usage(format!(
+            "invalid --request-timeout {text:?}: {why} (use a duration such as 30s, 1m or 1m30s)"
+        ))
+    };
+    let text = text.trim();
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Ok((seconds > 0).then(|| Duration::from_secs(seconds)));
+    }
+    let mut seconds = 0.0_f64;
+    let mut number = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() || c == '.' {
+            number.push(c);
+            continue;
+        }
+        let unit_seconds = match c {
+            'm' if chars.peek() == Some(&'s') => {
+                chars.next();
+                0.001
+            }
+            'h' => 3600.0,
+            'm' => 60.0,
+            's' => 1.0,
+            _ => return Err(invalid("unknown unit")),
+        };
+        let value: f64 = number.parse().map_err(|_| invalid("not a number"))?;
+        number.clear();
+        seconds += value * unit_seconds;
+    }
+    if !number.is_empty() || text.is_empty() {
+        return Err(invalid("a number needs a unit"));
+    }
+    let total = Duration::try_from_secs_f64(seconds).map_err(|_| invalid("too long"))?;
+    Ok((!total.is_zero()).then_some(total))
+}
+
+/// `svc/NAME`, `service/NAME`, `services/NAME` or `NAME`.
+pub fn parse_service_ref(text: &str) -> Result<String> {
+    let name = match text.split_once('/') {
+        Some(("svc" | "service" | "services", name)) => name,
+        Some((kind, _)) => {
+            return Err(Error::Usage(format!(
+                "why explains services: use svc/NAME, not {kind}/…"
+            )));
+        }
+        None => text,
+    };
+    if name.is_empty() {
+        return Err(Error::Usage(format!(
+            "{text:?} names no service: use svc/NAME"
+        )));
+    }
+    Ok(name.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::parse;
+
+    const TERMINAL: Environment = Environment {
+        no_color: false,
+        stdout_is_terminal: true,
+    };
+
+    fn settings(args: &[&str]) -> Result<Settings> {
+        let mut words = vec!["kubectl-metalpool"];
+        words.extend(args);
+        let cli = parse(&words).map_err(|e| Error::Usage(e.to_string()))?;
+        Settings::resolve(&cli, TERMINAL)
+    }
+
+    fn usage_error(args: &[&str]) -> String {
+        match settings(args) {
+            Err(e @ Error::Usage(_)) => e.to_string(),
+            other => panic!("{args:?} should be a usage error: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn durations_like_kubectl() {
+        assert_eq!(parse_duration("0").unwrap(), None);
+        assert_eq!(parse_duration("5").unwrap(), Some(Duration::from_secs(5)));
+        assert_eq!(
+            parse_duration("1m30s").unwrap(),
+            Some(Duration::from_secs(90))
+        );
+        assert_eq!(
+            parse_duration("250ms").unwrap(),
+            Some(Duration::from_millis(250))
+        );
+        assert_eq!(
+            parse_duration("1h").unwrap(),
+            Some(Duration::from_secs(3600))
+        );
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("5x").is_err());
+        assert!(parse_duration("10s5").is_err());
+    }
+
+    #[test]
+    fn an_absurd_duration_is_an_error_not_a_crash() {
+        let e = parse_duration("99999999999999999999h").unwrap_err();
+        assert!(e.to_string().contains("too long"), "{e}");
+    }
+
+    #[test]
+    fn service_references() {
+        for ok in ["web", "svc/web", "service/web", "services/web"] {
+            assert_eq!(parse_service_ref(ok).unwrap(), "web");
+        }
+        assert!(parse_service_ref("deploy/web").is_err());
+        assert!(parse_service_ref("svc/").is_err());
+    }
+
+    #[test]
+    fn the_namespace_is_decided_once() {
+        let s = settings(&["why", "svc/web", "-n", "team-a", "-f", "x.yaml"]).unwrap();
+        assert_eq!(
+            s.request,
+            Request::Why {
+                service: ServiceRef {
+                    namespace: "team-a".into(),
+                    name: "web".into()
+                }
+            }
+        );
+        // No -n and no kubeconfig: `default`.
+        let s = settings(&[
+            "why",
+            "web",
+            "-f",
+            "x.yaml",
+            "--kubeconfig",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"),
+        ]);
+        assert!(
+            matches!(s, Err(Error::Input { .. })),
+            "an explicit kubeconfig that cannot be read is an error: {s:?}"
+        );
+    }
+
+    #[test]
+    fn offline_the_context_namespace_is_the_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config");
+        std::fs::write(
+            &path,
+            "apiVersion: v1\nkind: Config\ncurrent-context: a\ncontexts:\n\
+             - name: a\n  context: {cluster: c, user: u, namespace: team-a}\n\
+             - name: b\n  context: {cluster: c, user: u, namespace: team-b}\n\
+             clusters:\n- name: c\n  cluster: {server: 'https://127.0.0.1:1'}\n\
+             users:\n- name: u\n  user: {token: t}\n",
+        )
+        .unwrap();
+        let path = path.to_str().unwrap();
+        let s = settings(&["why", "web", "-f", "x.yaml", "--kubeconfig", path]).unwrap();
+        assert_eq!(s.input.namespace, "team-a");
+        let s = settings(&[
+            "why",
+            "web",
+            "-f",
+            "x.yaml",
+            "--kubeconfig",
+            path,
+            "--context",
+            "b",
+        ])
+        .unwrap();
+        assert_eq!(s.input.namespace, "team-b");
+        let s = settings(&[
+            "why",
+            "web",
+            "-f",
+            "x.yaml",
+            "--kubeconfig",
+            path,
+            "-n",
+            "x",
+        ])
+        .unwrap();
+        assert_eq!(s.input.namespace, "x", "-n wins");
+        assert!(matches!(
+            settings(&[
+                "why",
+                "web",
+                "-f",
+                "x.yaml",
+                "--kubeconfig",
+                path,
+                "--context",
+                "nope"
+            ]),
+            Err(Error::Input { .. })
+        ));
+    }
+
+    #[test]
+    fn flags_that_do_not_apply_are_refused() {
+        assert!(usage_error(&["usage", "--by-namespace", "public-ips"]).contains("--by-namespace"));
+        assert!(usage_error(&["usage", "-n", "team-a", "-f", "x"]).contains("-n does not apply"));
+        assert!(usage_error(&["dump", "-n", "team-a", "-f", "x"]).contains("dump"));
+        assert!(usage_error(&["dump", "-o", "wide", "-f", "x"]).contains("manifests"));
+        assert!(usage_error(&["completion", "bash", "-o", "json"]).contains("shell name"));
+        for flag in [
+            &["--cluster", "c"][..],
+            &["--user", "u"],
+            &["--as", "u"],
+            &["--request-timeout", "5s"],
+            &["--insecure-skip-tls-verify"],
+        ] {
+            let mut args = vec!["usage", "-f", "x.yaml"];
+            args.extend(flag);
+            assert!(
+                usage_error(&args).contains("no cluster is contacted"),
+                "{flag:?}"
+            );
+        }
+        assert!(usage_error(&["usage", "--as-group", "g", "-f", "x"]).contains("needs --as"));
+    }
+
+    #[test]
+    fn formats_per_command() {
+        let s = settings(&["dump", "-f", "x"]).unwrap();
+        assert_eq!(s.output.format, Format::Yaml);
+        let s = settings(&["usage", "-f", "x"]).unwrap();
+        assert_eq!(s.output.format, Format::Table);
+        assert!(s.output.color, "a terminal without NO_COLOR");
+        let s = settings(&["usage", "-f", "x", "--no-color", "-owide"]).unwrap();
+        assert_eq!(s.output.format, Format::Wide);
+        assert!(!s.output.color);
+        let cli = parse(["kubectl-metalpool", "usage", "-f", "x"]).unwrap();
+        let piped = Environment {
+            no_color: false,
+            stdout_is_terminal: false,
+        };
+        assert!(!Settings::resolve(&cli, piped).unwrap().output.color);
+        let no_color = Environment {
+            no_color: true,
+            stdout_is_terminal: true,
+        };
+        assert!(!Settings::resolve(&cli, no_color).unwrap().output.color);
+    }
+
+    #[test]
+    fn usage_by_namespace_keeps_the_filter() {
+        let s = settings(&["usage", "--by-namespace", "-n", "team-a", "-f", "x"]).unwrap();
+        assert_eq!(
+            s.request,
+            Request::UsageByNamespace {
+                namespace: Some("team-a".into())
+            }
+        );
+        let s = settings(&["usage", "--by-namespace", "-f", "x"]).unwrap();
+        assert_eq!(s.request, Request::UsageByNamespace { namespace: None });
+    }
+}

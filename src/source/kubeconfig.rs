@@ -1,0 +1,200 @@
+//! The kubeconfig, found and merged as kubectl finds it: `--kubeconfig`, else the
+//! `KUBECONFIG` path list (missing files skipped), else `~/.kube/config`.
+
+use std::path::{Path, PathBuf};
+
+use kube::config::Kubeconfig;
+
+use crate::error::{Error, Result};
+
+/// Where a pod finds its own namespace (in-cluster configuration).
+const IN_CLUSTER_NAMESPACE: &str = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
+
+/// `--kubeconfig`, else `KUBECONFIG` merged, else `~/.kube/config`; `None` when there is
+/// none (then the in-cluster configuration is the one to use).
+pub fn load(explicit: Option<&Path>) -> Result<Option<Kubeconfig>> {
+    let invalid = |path: &Path, e: kube::config::KubeconfigError| {
+        Error::input(
+            format!("kubeconfig {}", path.display()),
+            crate::error::chain(&e),
+        )
+    };
+    if let Some(path) = explicit {
+        if !path.exists() {
+            return Err(Error::input(
+                format!("kubeconfig {}", path.display()),
+                "no such file",
+            ));
+        }
+        return Kubeconfig::read_from(path)
+            .map(Some)
+            .map_err(|e| invalid(path, e));
+    }
+    let paths: Vec<PathBuf> = match std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
+        Some(list) => std::env::split_paths(&list)
+            .filter(|p| !p.as_os_str().is_empty())
+            .collect(),
+        None => std::env::home_dir()
+            .map(|h| h.join(".kube").join("config"))
+            .into_iter()
+            .collect(),
+    };
+    let mut merged: Option<Kubeconfig> = None;
+    for path in paths.iter().filter(|p| p.exists()) {
+        let next = Kubeconfig::read_from(path).map_err(|e| invalid(path, e))?;
+        merged = Some(match merged {
+            Some(m) => m.merge(next).map_err(|e| invalid(path, e))?,
+            None => next,
+        });
+    }
+    Ok(merged)
+}
+
+/// The entries `--context`, `--cluster` and `--user` name.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Names<'a> {
+    pub context: Option<&'a str>,
+    pub cluster: Option<&'a str>,
+    pub user: Option<&'a str>,
+}
+
+/// Every name given must be an entry of the kubeconfig.
+pub fn check_names(kubeconfig: &Kubeconfig, names: &Names) -> Result<()> {
+    let lists: [(&str, Option<&str>, Vec<&str>); 3] = [
+        (
+            "context",
+            names.context,
+            kubeconfig
+                .contexts
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect(),
+        ),
+        (
+            "cluster",
+            names.cluster,
+            kubeconfig
+                .clusters
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect(),
+        ),
+        (
+            "user",
+            names.user,
+            kubeconfig
+                .auth_infos
+                .iter()
+                .map(|u| u.name.as_str())
+                .collect(),
+        ),
+    ];
+    for (what, wanted, known) in lists {
+        if let Some(wanted) = wanted
+            && !known.contains(&wanted)
+        {
+            return Err(Error::input(
+                "kubeconfig",
+                format!(
+                    "no {what} named {wanted:?} (the kubeconfig has: {})",
+                    known.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The namespace of the context in use (`--context`, else the current context), if it
+/// sets one.
+pub fn context_namespace(kubeconfig: &Kubeconfig, context: Option<&str>) -> Option<String> {
+    let name = context.or(kubeconfig.current_context.as_deref())?;
+    kubeconfig
+        .contexts
+        .iter()
+        .find(|c| c.name == name)?
+        .context
+        .as_ref()?
+        .namespace
+        .clone()
+        .filter(|ns| !ns.is_empty())
+}
+
+/// Inside a pod: the pod's namespace, as kubectl uses it.
+pub fn in_cluster_namespace() -> Option<String> {
+    let text = std::fs::read_to_string(IN_CLUSTER_NAMESPACE).ok()?;
+    Some(text.trim().to_string()).filter(|ns| !ns.is_empty())
+}
+
+/// The contexts of the kubeconfig, for shell completion.
+pub fn context_names(kubeconfig: Option<&Kubeconfig>) -> Vec<String> {
+    kubeconfig
+        .map(|k| k.contexts.iter().map(|c| c.name.clone()).collect())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(yaml: &str) -> Kubeconfig {
+        Kubeconfig::from_yaml(yaml).unwrap()
+    }
+
+    const TWO_CONTEXTS: &str = "apiVersion: v1
+kind: Config
+current-context: a
+contexts:
+- name: a
+  context: {cluster: c, user: u, namespace: team-a}
+- name: b
+  context: {cluster: c, user: u}
+clusters:
+- name: c
+  cluster: {server: 'https://127.0.0.1:1'}
+users:
+- name: u
+  user: {token: t}
+";
+
+    #[test]
+    fn the_context_in_use_gives_the_namespace() {
+        let k = config(TWO_CONTEXTS);
+        assert_eq!(context_namespace(&k, None).as_deref(), Some("team-a"));
+        assert_eq!(context_namespace(&k, Some("a")).as_deref(), Some("team-a"));
+        assert_eq!(context_namespace(&k, Some("b")), None, "b sets none");
+        assert_eq!(context_namespace(&k, Some("zzz")), None);
+    }
+
+    #[test]
+    fn names_must_be_entries() {
+        let k = config(TWO_CONTEXTS);
+        let ok = Names {
+            context: Some("b"),
+            cluster: Some("c"),
+            user: Some("u"),
+        };
+        assert!(check_names(&k, &ok).is_ok());
+        let e = check_names(
+            &k,
+            &Names {
+                user: Some("root"),
+                ..Names::default()
+            },
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "kubeconfig: no user named \"root\" (the kubeconfig has: u)"
+        );
+    }
+
+    #[test]
+    fn an_explicit_file_that_is_missing_is_named() {
+        let e = load(Some(Path::new("/nonexistent/config"))).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "kubeconfig /nonexistent/config: no such file"
+        );
+    }
+}

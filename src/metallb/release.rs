@@ -767,7 +767,11 @@ impl Behaviour {
 
     /// An annotation's value by this release's rule, given the values of its
     /// `metallb.io/<name>` and `metallb.universe.tf/<name>` keys (`None`: key absent).
-    pub fn annotation_value<'a>(&self, current: Option<&'a str>, deprecated: Option<&'a str>) -> &'a str {
+    pub fn annotation_value<'a>(
+        &self,
+        current: Option<&'a str>,
+        deprecated: Option<&'a str>,
+    ) -> &'a str {
         match self.annotation_keys {
             AnnotationKeys::UniverseOnly => deprecated,
             AnnotationKeys::MetallbIoFirst => current.or(deprecated),
@@ -866,9 +870,7 @@ impl Behaviour {
         };
         match (self.pool_failure_text, family) {
             // Each family the cluster IPs have must be free, whatever the policy.
-            (PoolFailureText::QuotedPerFamily, ServiceFamily::Single(f)) => {
-                has(f).then(|| vec![f])
-            }
+            (PoolFailureText::QuotedPerFamily, ServiceFamily::Single(f)) => has(f).then(|| vec![f]),
             (PoolFailureText::QuotedPerFamily, ServiceFamily::Dual) => {
                 both.then(|| vec![Family::V4, Family::V6])
             }
@@ -921,7 +923,11 @@ impl Behaviour {
     /// `invalid <key>: "<value>"`: a loadBalancerIPs annotation that does not parse, named by
     /// this release's key whatever key the user wrote.
     pub fn invalid_load_balancer_ips_text(&self, value: &str) -> String {
-        format!("invalid {}: {}", self.load_balancer_ips_key, go_quote(value))
+        format!(
+            "invalid {}: {}",
+            self.load_balancer_ips_key,
+            go_quote(value)
+        )
     }
 
     /// Both a loadBalancerIPs annotation and `spec.loadBalancerIP`.
@@ -973,4 +979,911 @@ fn go_quote(text: &str) -> String {
     }
     out.push('"');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn release(text: &str) -> Release {
+        Release::from_text(text).unwrap()
+    }
+
+    fn at(text: &str) -> Behaviour {
+        Behaviour::of(release(text))
+    }
+
+    // ----- Release: syntax, order, range -----
+
+    #[test]
+    fn releases_parse_with_or_without_v_and_display_with_it() {
+        assert_eq!(Release::from_text("v0.15.3"), Some(Release::V0_15_3));
+        assert_eq!(Release::from_text("0.15.3"), Some(Release::V0_15_3));
+        assert_eq!(Release::V0_15_3.to_string(), "v0.15.3");
+        assert_eq!(release("0.14.10").to_string(), "v0.14.10");
+    }
+
+    #[test]
+    fn garbage_is_not_a_release() {
+        for text in [
+            "",
+            "v",
+            "v0.15",
+            "0.15.3.1",
+            "v0.15.x",
+            "v0.15.3-rc1",
+            "v-1.2.3",
+            "v0..3",
+            "x0.15.3",
+            "v 0.15.3",
+            "+1.2.3",
+        ] {
+            assert_eq!(Release::from_text(text), None, "{text:?}");
+            assert_eq!(
+                Release::parse(text),
+                Err(VersionError::Invalid {
+                    given: text.to_string()
+                }),
+                "{text:?}"
+            );
+        }
+        assert_eq!(
+            VersionError::Invalid {
+                given: "foo".into()
+            }
+            .to_string(),
+            "invalid MetalLB version \"foo\": expected vX.Y.Z (v0.13.9 to v0.16.1) or latest"
+        );
+    }
+
+    #[test]
+    fn releases_order_numerically() {
+        assert!(release("v0.9.0") < Release::V0_13_9);
+        assert!(release("v0.14.10") > Release::V0_14_9);
+        assert!(Release::V0_14_9 > Release::V0_14_8);
+        assert!(release("v1.0.0") > Release::V0_16_1);
+        let mut sorted = Release::CHECKED;
+        sorted.sort();
+        assert_eq!(sorted, Release::CHECKED);
+    }
+
+    #[test]
+    fn latest_is_the_newest() {
+        let chosen = Release::parse("latest").unwrap();
+        assert_eq!(chosen.release, Release::NEWEST);
+        assert_eq!(chosen.newer, None);
+        assert_eq!(chosen.warning(), None);
+    }
+
+    #[test]
+    fn every_supported_release_is_itself() {
+        for text in [
+            "v0.13.9", "v0.13.12", "0.14.8", "v0.14.9", "v0.15.2", "v0.15.3", "v0.16.1",
+        ] {
+            let chosen = Release::parse(text).unwrap();
+            assert_eq!(chosen.release, release(text));
+            assert_eq!(chosen.warning(), None);
+        }
+    }
+
+    #[test]
+    fn older_than_the_oldest_is_an_error_naming_the_range() {
+        let err = Release::parse("v0.13.8").unwrap_err();
+        assert_eq!(
+            err,
+            VersionError::TooOld {
+                given: release("v0.13.8")
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "MetalLB v0.13.8 is not supported: supported releases are v0.13.9 to v0.16.1 (or latest)"
+        );
+        assert!(Release::parse("v0.12.1").is_err());
+        let as_usage: crate::error::Error = err.into();
+        assert!(
+            matches!(as_usage, crate::error::Error::Usage(m) if m.contains("v0.13.9 to v0.16.1"))
+        );
+    }
+
+    #[test]
+    fn newer_than_the_newest_is_the_newest_with_a_warning() {
+        for text in ["v0.16.2", "v0.17.0", "v1.0.0"] {
+            let chosen = Release::parse(text).unwrap();
+            assert_eq!(chosen.release, Release::NEWEST);
+            assert_eq!(chosen.newer, Some(release(text)));
+            assert_eq!(
+                chosen.warning().unwrap(),
+                format!(
+                    "MetalLB {text} is newer than the newest release this plugin models (v0.16.1); answers follow v0.16.1"
+                )
+            );
+        }
+    }
+
+    // ----- VersionSource, MetallbVersion -----
+
+    #[test]
+    fn metallb_version_serializes_as_the_contract_spells_it() {
+        let v = MetallbVersion {
+            version: Release::V0_15_3,
+            source: VersionSource::Image,
+        };
+        assert_eq!(
+            serde_json::to_string(&v).unwrap(),
+            r#"{"version":"v0.15.3","source":"image"}"#
+        );
+        let names: Vec<String> = [
+            VersionSource::Flag,
+            VersionSource::Image,
+            VersionSource::HelmLabels,
+            VersionSource::Crds,
+            VersionSource::Default,
+        ]
+        .iter()
+        .map(|s| serde_json::to_string(s).unwrap())
+        .collect();
+        assert_eq!(
+            names,
+            [
+                r#""flag""#,
+                r#""image""#,
+                r#""helm-labels""#,
+                r#""crds""#,
+                r#""default""#
+            ]
+        );
+        let back: MetallbVersion =
+            serde_json::from_str(r#"{"version": "v0.14.8", "source": "helm-labels"}"#).unwrap();
+        assert_eq!(back.version, Release::V0_14_8);
+        assert_eq!(back.source, VersionSource::HelmLabels);
+        assert!(
+            serde_json::from_str::<MetallbVersion>(r#"{"version": "new", "source": "flag"}"#)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn flag_image_and_helm_labels_are_exact_crds_and_default_are_guesses() {
+        assert!(VersionSource::Flag.is_exact());
+        assert!(VersionSource::Image.is_exact());
+        assert!(VersionSource::HelmLabels.is_exact());
+        assert!(!VersionSource::Crds.is_exact());
+        assert!(!VersionSource::Default.is_exact());
+        let d = MetallbVersion::default_release();
+        assert_eq!(
+            (d.version, d.source),
+            (Release::NEWEST, VersionSource::Default)
+        );
+        assert!(!d.is_exact());
+    }
+
+    // ----- Detection -----
+
+    #[test]
+    fn image_tags_give_the_release() {
+        let cases = [
+            ("quay.io/metallb/controller:v0.14.8", Some("v0.14.8")),
+            (
+                "quay.io/metallb/controller:v0.14.8@sha256:0123abcd",
+                Some("v0.14.8"),
+            ),
+            ("reg:5000/metallb/controller:v0.15.3", Some("v0.15.3")),
+            (
+                "reg.example:5000/metallb/controller:0.16.1",
+                Some("v0.16.1"),
+            ),
+            ("metallb/controller:v0.13.9", Some("v0.13.9")),
+            (
+                "docker.io/bitnami/metallb-controller:0.14.8-debian-12-r3",
+                Some("v0.14.8"),
+            ),
+            ("quay.io/metallb/controller:v0.12.1", Some("v0.12.1")),
+            ("quay.io/metallb/controller@sha256:0123abcd", None),
+            ("reg:5000/metallb/controller@sha256:0123abcd", None),
+            ("reg:5000/metallb/controller", None),
+            ("quay.io/metallb/controller:main", None),
+            ("quay.io/metallb/controller:latest", None),
+            ("quay.io/metallb/controller", None),
+            ("", None),
+        ];
+        for (image, expected) in cases {
+            assert_eq!(release_from_image(image), expected.map(release), "{image}");
+        }
+    }
+
+    #[test]
+    fn helm_labels_give_the_release() {
+        assert_eq!(
+            release_from_helm_labels([("helm.sh/chart", "metallb-0.14.8")]),
+            Some(Release::V0_14_8)
+        );
+        assert_eq!(
+            release_from_helm_labels([("app.kubernetes.io/version", "v0.14.8")]),
+            Some(Release::V0_14_8)
+        );
+        // The app version wins over the chart's.
+        assert_eq!(
+            release_from_helm_labels([
+                ("helm.sh/chart", "metallb-0.14.8"),
+                ("app.kubernetes.io/version", "v0.15.3"),
+            ]),
+            Some(Release::V0_15_3)
+        );
+        // A chart that numbers itself is not a release; its app version is.
+        assert_eq!(
+            release_from_helm_labels([("helm.sh/chart", "metallb-6.3.10")]),
+            None
+        );
+        assert_eq!(
+            release_from_helm_labels([
+                ("helm.sh/chart", "metallb-6.3.10"),
+                ("app.kubernetes.io/version", "0.14.8"),
+            ]),
+            Some(Release::V0_14_8)
+        );
+        assert_eq!(
+            release_from_helm_labels([("helm.sh/chart", "other-0.14.8")]),
+            None
+        );
+        assert_eq!(release_from_helm_labels([("app", "metallb")]), None);
+    }
+
+    fn crds<'a>(resources: &[&'a str], assigned_ipv4: bool, l2_selectors: bool) -> CrdFacts<'a> {
+        CrdFacts {
+            resources: resources.to_vec(),
+            pool_status_assigned_ipv4: assigned_ipv4,
+            l2_service_selectors: l2_selectors,
+        }
+    }
+
+    const BASE: [&str; 6] = [
+        "bfdprofiles",
+        "bgpadvertisements",
+        "bgppeers",
+        "communities",
+        "ipaddresspools",
+        "l2advertisements",
+    ];
+
+    fn with(extra: &[&'static str]) -> Vec<&'static str> {
+        BASE.iter().chain(extra).copied().collect()
+    }
+
+    #[test]
+    fn crds_of_each_checked_release_give_their_lower_bound() {
+        // The CRDs each release serves (config/crd/bases at the tag).
+        let v0_13_9 = crds(&with(&["addresspools"]), false, false);
+        let v0_14_8 = crds(&with(&["servicel2statuses"]), false, false);
+        let v0_14_9 = v0_14_8.clone();
+        let v0_15_0 = crds(
+            &with(&["servicel2statuses", "servicebgpstatuses"]),
+            true,
+            false,
+        );
+        let v0_15_3 = crds(
+            &with(&[
+                "servicel2statuses",
+                "servicebgpstatuses",
+                "configurationstates",
+            ]),
+            true,
+            false,
+        );
+        let v0_16_1 = crds(
+            &with(&[
+                "servicel2statuses",
+                "servicebgpstatuses",
+                "configurationstates",
+            ]),
+            true,
+            true,
+        );
+        let guess = |c: &CrdFacts| release_from_crds(c).unwrap();
+        assert_eq!(
+            guess(&v0_13_9),
+            CrdGuess {
+                lower: Release::OLDEST,
+                upper: Some(release("v0.14.2"))
+            }
+        );
+        assert_eq!(guess(&v0_13_9).release(), Release::V0_13_9);
+        assert_eq!(guess(&v0_14_8).release(), release("v0.14.4"));
+        assert_eq!(guess(&v0_14_9).release(), release("v0.14.4"));
+        assert_eq!(guess(&v0_15_0).release(), release("v0.15.0"));
+        assert_eq!(guess(&v0_15_3).release(), Release::V0_15_3);
+        assert_eq!(guess(&v0_16_1).release(), release("v0.16.0"));
+        assert_eq!(guess(&v0_16_1).upper, None);
+    }
+
+    #[test]
+    fn each_fingerprint_alone_is_a_lower_bound() {
+        let one = |c: CrdFacts| release_from_crds(&c).unwrap().lower;
+        assert_eq!(
+            one(crds(&with(&["servicel2statuses"]), false, false)),
+            release("v0.14.4")
+        );
+        assert_eq!(
+            one(crds(&with(&["servicebgpstatuses"]), false, false)),
+            release("v0.15.0")
+        );
+        assert_eq!(one(crds(&with(&[]), true, false)), release("v0.15.0"));
+        assert_eq!(
+            one(crds(&with(&["configurationstates"]), false, false)),
+            Release::V0_15_3
+        );
+        assert_eq!(one(crds(&with(&[]), false, true)), release("v0.16.0"));
+        // Only the pool CRD: nothing older than the oldest modelled is assumed.
+        assert_eq!(
+            release_from_crds(&crds(&with(&[]), false, false))
+                .unwrap()
+                .release(),
+            Release::OLDEST
+        );
+    }
+
+    #[test]
+    fn a_leftover_addresspools_crd_is_no_upper_bound_next_to_newer_ones() {
+        let upgraded = crds(&with(&["addresspools", "configurationstates"]), true, false);
+        assert_eq!(
+            release_from_crds(&upgraded),
+            Some(CrdGuess {
+                lower: Release::V0_15_3,
+                upper: None
+            })
+        );
+    }
+
+    #[test]
+    fn no_pool_crd_gives_no_guess() {
+        assert_eq!(
+            release_from_crds(&crds(&["l2advertisements"], false, true)),
+            None
+        );
+        assert_eq!(release_from_crds(&CrdFacts::default()), None);
+    }
+
+    #[test]
+    fn crds_newer_than_the_image_are_a_mismatch() {
+        let crds = CrdGuess {
+            lower: Release::V0_15_3,
+            upper: None,
+        };
+        assert_eq!(
+            crd_mismatch(Release::V0_14_8, &crds).unwrap(),
+            "the MetalLB CRDs served are from v0.15.3 or newer, but the controller image is v0.14.8: answers follow v0.14.8"
+        );
+        assert_eq!(crd_mismatch(Release::V0_15_3, &crds), None);
+        assert_eq!(crd_mismatch(Release::V0_16_1, &crds), None);
+    }
+
+    #[test]
+    fn detection_trusts_flag_then_image_then_helm_then_crds_then_default() {
+        let crds = Some(CrdGuess {
+            lower: release("v0.14.4"),
+            upper: None,
+        });
+        let all = Evidence {
+            flag: Some(Release::parse("v0.13.9").unwrap()),
+            image: Some(Release::V0_15_3),
+            helm_labels: Some(Release::V0_14_9),
+            crds,
+        };
+        let source = |e: Evidence| {
+            let d = e.resolve();
+            (d.version.version, d.version.source)
+        };
+        assert_eq!(source(all), (Release::V0_13_9, VersionSource::Flag));
+        let no_flag = Evidence { flag: None, ..all };
+        assert_eq!(source(no_flag), (Release::V0_15_3, VersionSource::Image));
+        let helm = Evidence {
+            image: None,
+            ..no_flag
+        };
+        assert_eq!(source(helm), (Release::V0_14_9, VersionSource::HelmLabels));
+        let only_crds = Evidence {
+            helm_labels: None,
+            ..helm
+        };
+        assert_eq!(source(only_crds), (release("v0.14.4"), VersionSource::Crds));
+        assert_eq!(
+            source(Evidence::default()),
+            (Release::NEWEST, VersionSource::Default)
+        );
+        assert!(Evidence::default().resolve().warnings.is_empty());
+    }
+
+    #[test]
+    fn detection_warns_on_a_mismatch_and_out_of_range_releases() {
+        let newer_crds = Some(CrdGuess {
+            lower: Release::V0_15_3,
+            upper: None,
+        });
+        let d = Evidence {
+            image: Some(Release::V0_14_8),
+            crds: newer_crds,
+            ..Evidence::default()
+        }
+        .resolve();
+        assert_eq!(d.version.version, Release::V0_14_8);
+        assert_eq!(d.warnings.len(), 1);
+        assert!(d.warnings[0].contains("CRDs served are from v0.15.3"));
+
+        let old = Evidence {
+            image: Some(release("v0.12.1")),
+            ..Evidence::default()
+        }
+        .resolve();
+        assert_eq!(old.version.version, Release::OLDEST);
+        assert_eq!(
+            old.warnings,
+            [
+                "MetalLB v0.12.1 is older than the oldest release this plugin models (v0.13.9); answers follow v0.13.9"
+            ]
+        );
+
+        let new = Evidence {
+            helm_labels: Some(release("v0.17.0")),
+            ..Evidence::default()
+        }
+        .resolve();
+        assert_eq!(new.version.version, Release::NEWEST);
+        assert_eq!(new.version.source, VersionSource::HelmLabels);
+        assert_eq!(new.warnings.len(), 1);
+        assert!(new.warnings[0].contains("v0.17.0 is newer"));
+    }
+
+    // ----- Behaviour: each difference, each side of its threshold -----
+
+    #[test]
+    fn annotation_prefix_read_changes_at_0_14_9() {
+        assert_eq!(at("v0.13.9").annotation_keys, AnnotationKeys::UniverseOnly);
+        assert_eq!(at("v0.14.8").annotation_keys, AnnotationKeys::UniverseOnly);
+        assert_eq!(
+            at("v0.14.9").annotation_keys,
+            AnnotationKeys::MetallbIoFirst
+        );
+        assert_eq!(
+            at("v0.16.1").annotation_keys,
+            AnnotationKeys::MetallbIoFirst
+        );
+        assert_eq!(
+            at("v0.14.8").ignored_annotation_prefix(),
+            Some("metallb.io/")
+        );
+        assert_eq!(at("v0.14.9").ignored_annotation_prefix(), None);
+    }
+
+    #[test]
+    fn annotation_value_follows_the_release_rule() {
+        let (old, new) = (at("v0.14.8"), at("v0.14.9"));
+        // Only metallb.io/: ignored before 0.14.9.
+        assert_eq!(old.annotation_value(Some("p"), None), "");
+        assert_eq!(new.annotation_value(Some("p"), None), "p");
+        // Both, different: universe.tf wins before, metallb.io after.
+        assert_eq!(old.annotation_value(Some("new"), Some("old")), "old");
+        assert_eq!(new.annotation_value(Some("new"), Some("old")), "new");
+        // metallb.io present but empty: from 0.14.9 it hides the universe.tf value.
+        assert_eq!(old.annotation_value(Some(""), Some("old")), "old");
+        assert_eq!(new.annotation_value(Some(""), Some("old")), "");
+        // Only universe.tf: read by every release.
+        assert_eq!(old.annotation_value(None, Some("old")), "old");
+        assert_eq!(new.annotation_value(None, Some("old")), "old");
+        assert_eq!(new.annotation_value(None, None), "");
+    }
+
+    #[test]
+    fn keys_written_and_named_change_at_0_14_9() {
+        let (old, new) = (at("v0.14.8"), at("v0.14.9"));
+        assert_eq!(
+            old.allocated_from_pool_key,
+            "metallb.universe.tf/ip-allocated-from-pool"
+        );
+        assert_eq!(
+            new.allocated_from_pool_key,
+            "metallb.io/ip-allocated-from-pool"
+        );
+        assert_eq!(
+            old.invalid_load_balancer_ips_text("x"),
+            "invalid metallb.universe.tf/loadBalancerIPs: \"x\""
+        );
+        assert_eq!(
+            new.invalid_load_balancer_ips_text("x"),
+            "invalid metallb.io/loadBalancerIPs: \"x\""
+        );
+        assert_eq!(
+            old.both_load_balancer_ips_text(),
+            "service can not have both metallb.universe.tf/loadBalancerIPs and svc.Spec.LoadBalancerIP"
+        );
+        assert_eq!(
+            new.both_load_balancer_ips_text(),
+            "service can not have both metallb.io/loadBalancerIPs and svc.Spec.LoadBalancerIP"
+        );
+    }
+
+    #[test]
+    fn priority_only_pools_are_pinned_from_0_15_0() {
+        assert_eq!(
+            at("v0.14.9").priority_only_pools,
+            PriorityOnlyPools::NeverAutoAssigned
+        );
+        assert!(!at("v0.14.9").priority_only_pool_is_pinned());
+        assert!(!at("v0.13.9").priority_only_pool_is_pinned());
+        assert_eq!(
+            at("v0.15.0").priority_only_pools,
+            PriorityOnlyPools::PinnedForAll
+        );
+        assert!(at("v0.15.3").priority_only_pool_is_pinned());
+    }
+
+    #[test]
+    fn pinned_search_changes_at_0_14_9() {
+        assert_eq!(at("v0.14.8").pinned_search, PinnedSearch::EachInTurn);
+        assert_eq!(at("v0.14.9").pinned_search, PinnedSearch::BestPoolOnce);
+    }
+
+    #[test]
+    fn legacy_pools_orphan_refusal_no_pools_unparsable_ip_and_count_change_at_0_14_0() {
+        let (old, new) = (at("v0.13.12"), at("v0.14.0"));
+        assert!(at("v0.13.9").legacy_address_pools);
+        assert!(old.legacy_address_pools);
+        assert!(!new.legacy_address_pools);
+        assert_eq!(old.orphaning_config, OrphaningConfig::Refused);
+        assert_eq!(new.orphaning_config, OrphaningConfig::Accepted);
+        assert_eq!(old.no_pools, NoPools::AllocationFailed);
+        assert_eq!(new.no_pools, NoPools::NoEvent);
+        assert_eq!(old.unparsable_cluster_ip, UnparsableClusterIp::Ipv6);
+        assert_eq!(new.unparsable_cluster_ip, UnparsableClusterIp::Invalid);
+        assert_eq!(old.pool_count, PoolCount::Single);
+        assert_eq!(new.pool_count, PoolCount::PerFamily);
+    }
+
+    #[test]
+    fn orphaning_config_error_is_worded_as_0_13_words_it() {
+        assert_eq!(
+            at("v0.13.9")
+                .orphaning_config_error("web/a", "[\"10.0.0.1\"]")
+                .unwrap(),
+            "new config not compatible with assigned IPs: service \"web/a\" cannot own [\"10.0.0.1\"] under new config"
+        );
+        assert_eq!(at("v0.14.0").orphaning_config_error("web/a", "[]"), None);
+    }
+
+    #[test]
+    fn pool_check_duplicate_validation_and_clear_assignment_start_at_0_13_10() {
+        let (old, new) = (at("v0.13.9"), at("v0.13.10"));
+        assert!(!old.requested_ip_pool_check);
+        assert!(new.requested_ip_pool_check);
+        assert!(at("v0.14.8").requested_ip_pool_check);
+        assert!(!old.duplicate_selector_validation);
+        assert!(new.duplicate_selector_validation);
+        assert!(at("v0.14.8").duplicate_selector_validation);
+        assert!(!old.clear_assignment_event);
+        assert!(new.clear_assignment_event);
+    }
+
+    #[test]
+    fn selector_errors_are_joined_from_0_14_6() {
+        assert_eq!(at("v0.14.5").selector_error("msg", "err"), "msg: err");
+        assert_eq!(at("v0.14.6").selector_error("msg", "err"), "err\nmsg");
+        assert_eq!(
+            at("v0.13.9").selector_error_text,
+            SelectorErrorText::Wrapped
+        );
+        assert_eq!(at("v0.14.8").selector_error_text, SelectorErrorText::Joined);
+    }
+
+    #[test]
+    fn require_dual_stack_with_one_cluster_ip_per_release() {
+        assert_eq!(
+            at("v0.14.8").require_dual_single_cluster_ip,
+            RequireDualSingleClusterIp::SingleStack
+        );
+        assert_eq!(
+            at("v0.14.9").require_dual_single_cluster_ip,
+            RequireDualSingleClusterIp::BothFromFirstPool
+        );
+        assert_eq!(
+            at("v0.15.0").require_dual_single_cluster_ip,
+            RequireDualSingleClusterIp::Refused
+        );
+        // With an address-pool annotation: one address, two, or refused upfront.
+        let v4 = ServiceFamily::Single(Family::V4);
+        let both = Free { v4: true, v6: true };
+        let only_v4 = Free {
+            v4: true,
+            v6: false,
+        };
+        let rd = Policy::RequireDualStack;
+        assert_eq!(
+            at("v0.14.8").requested_pool_families(v4, rd, both),
+            Some(vec![Family::V4])
+        );
+        assert_eq!(
+            at("v0.14.9").requested_pool_families(v4, rd, both),
+            Some(vec![Family::V4, Family::V6])
+        );
+        assert_eq!(at("v0.14.9").requested_pool_families(v4, rd, only_v4), None);
+        assert_eq!(
+            at("v0.14.9")
+                .requested_pool_failure("p", v4, rd, only_v4)
+                .unwrap(),
+            "no available IPs in pool p for ipv4 IPFamily"
+        );
+    }
+
+    #[test]
+    fn prefer_dual_stack_with_one_cluster_ip_per_release() {
+        assert_eq!(
+            at("v0.14.8").prefer_dual_single_cluster_ip,
+            PreferDualSingleClusterIp::ClusterIpFamily
+        );
+        assert_eq!(
+            at("v0.14.9").prefer_dual_single_cluster_ip,
+            PreferDualSingleClusterIp::BothOrEither
+        );
+        assert_eq!(
+            at("v0.15.0").prefer_dual_single_cluster_ip,
+            PreferDualSingleClusterIp::ClusterIpFamily
+        );
+        let v4 = ServiceFamily::Single(Family::V4);
+        let pd = Policy::PreferDualStack;
+        let only_v6 = Free {
+            v4: false,
+            v6: true,
+        };
+        let both = Free { v4: true, v6: true };
+        // An annotated pool of the other family only: that family on 0.14.9 only.
+        assert_eq!(at("v0.14.8").requested_pool_families(v4, pd, only_v6), None);
+        assert_eq!(
+            at("v0.14.9").requested_pool_families(v4, pd, only_v6),
+            Some(vec![Family::V6])
+        );
+        assert_eq!(at("v0.15.0").requested_pool_families(v4, pd, only_v6), None);
+        assert_eq!(
+            at("v0.15.0")
+                .requested_pool_failure("p", v4, pd, only_v6)
+                .unwrap(),
+            "[\"<nil>\"] is not allowed in config"
+        );
+        // A pool with both: two addresses on 0.14.9 only.
+        assert_eq!(
+            at("v0.14.8").requested_pool_families(v4, pd, both),
+            Some(vec![Family::V4])
+        );
+        assert_eq!(
+            at("v0.14.9").requested_pool_families(v4, pd, both),
+            Some(vec![Family::V4, Family::V6])
+        );
+        assert_eq!(
+            at("v0.15.0").requested_pool_families(v4, pd, both),
+            Some(vec![Family::V4])
+        );
+    }
+
+    #[test]
+    fn dual_pool_search_and_held_single_address_change_at_0_14_9() {
+        assert_eq!(
+            at("v0.14.8").dual_pool_search,
+            DualPoolSearch::BothFamiliesOnly
+        );
+        assert_eq!(
+            at("v0.14.9").dual_pool_search,
+            DualPoolSearch::BothFirstThenPrimaryThenSecondary
+        );
+        assert_eq!(
+            at("v0.14.8").held_single_address,
+            HeldSingleAddress::Reallocated
+        );
+        assert_eq!(
+            at("v0.14.9").held_single_address,
+            HeldSingleAddress::KeptAndCompleted
+        );
+        assert_eq!(at("v0.14.8").additional_assign_failed_text("e"), None);
+        assert_eq!(
+            at("v0.14.9").additional_assign_failed_text("e").unwrap(),
+            "cannot assign additional IP in PreferDualStack: e"
+        );
+        // A dual PreferDualStack service and an annotated pool with one family free.
+        let pd = Policy::PreferDualStack;
+        let only_v4 = Free {
+            v4: true,
+            v6: false,
+        };
+        assert_eq!(
+            at("v0.14.8").requested_pool_families(ServiceFamily::Dual, pd, only_v4),
+            None
+        );
+        assert_eq!(
+            at("v0.14.9").requested_pool_families(ServiceFamily::Dual, pd, only_v4),
+            Some(vec![Family::V4])
+        );
+    }
+
+    #[test]
+    fn advertisement_service_selectors_from_0_16_0() {
+        assert!(!at("v0.15.3").advertisement_service_selectors);
+        assert!(at("v0.16.0").advertisement_service_selectors);
+    }
+
+    #[test]
+    fn pool_status_counters_from_0_15_0() {
+        assert!(!at("v0.14.9").pool_status_counters);
+        assert!(at("v0.15.0").pool_status_counters);
+    }
+
+    #[test]
+    fn pool_failure_wording_changes_at_0_14_9_0_15_0_and_0_16_0() {
+        assert_eq!(
+            at("v0.14.8").pool_failure_text,
+            PoolFailureText::QuotedPerFamily
+        );
+        assert_eq!(
+            at("v0.14.9").pool_failure_text,
+            PoolFailureText::UnquotedPerFamily
+        );
+        assert_eq!(
+            at("v0.15.0").pool_failure_text,
+            PoolFailureText::NilForSingleFamily
+        );
+        assert_eq!(
+            at("v0.15.3").pool_failure_text,
+            PoolFailureText::NilForSingleFamily
+        );
+        assert_eq!(
+            at("v0.16.0").pool_failure_text,
+            PoolFailureText::NoFreeAddressFirst
+        );
+    }
+
+    // ----- C.4: every text, for each of the five checked releases -----
+
+    /// `(release, expected)` for each checked release, in [`Release::CHECKED`] order.
+    fn per_release<T: PartialEq + fmt::Debug>(
+        what: &str,
+        f: impl Fn(&Behaviour) -> T,
+        expected: [T; 5],
+    ) {
+        for (r, want) in Release::CHECKED.iter().zip(expected) {
+            assert_eq!(f(&Behaviour::of(*r)), want, "{what} on {r}");
+        }
+    }
+
+    #[test]
+    fn c4_automatic_nothing_fits() {
+        per_release(
+            "automatic",
+            |b| b.automatic_failure_text(),
+            ["no available IPs"; 5],
+        );
+    }
+
+    #[test]
+    fn c4_annotated_pool_single_family_nothing_free() {
+        let v4 = ServiceFamily::Single(Family::V4);
+        per_release(
+            "nothing free",
+            |b| b.requested_pool_failure("p", v4, Policy::SingleStack, Free::default()),
+            [
+                Some("no available IPs in pool \"p\" for ipv4 IPFamily".to_string()),
+                Some("no available IPs in pool \"p\" for ipv4 IPFamily".to_string()),
+                Some("no available IPs in pool p for ipv4 IPFamily".to_string()),
+                Some("[\"<nil>\"] is not allowed in config".to_string()),
+                Some("no available IPs in pool p".to_string()),
+            ],
+        );
+    }
+
+    #[test]
+    fn c4_annotated_pool_single_family_only_other_family_free() {
+        let v6 = ServiceFamily::Single(Family::V6);
+        let only_v4 = Free {
+            v4: true,
+            v6: false,
+        };
+        per_release(
+            "other family free",
+            |b| b.requested_pool_failure("p", v6, Policy::SingleStack, only_v4),
+            [
+                Some("no available IPs in pool \"p\" for ipv6 IPFamily".to_string()),
+                Some("no available IPs in pool \"p\" for ipv6 IPFamily".to_string()),
+                Some("no available IPs in pool p for ipv6 IPFamily".to_string()),
+                Some("[\"<nil>\"] is not allowed in config".to_string()),
+                Some("[\"<nil>\"] is not allowed in config".to_string()),
+            ],
+        );
+    }
+
+    #[test]
+    fn c4_annotated_pool_dual_service() {
+        let rd = Policy::RequireDualStack;
+        let dual = ServiceFamily::Dual;
+        per_release(
+            "dual, nothing free",
+            |b| b.requested_pool_failure("p", dual, rd, Free::default()),
+            [
+                Some("no available IPs in pool \"p\" for dual IPFamily".to_string()),
+                Some("no available IPs in pool \"p\" for dual IPFamily".to_string()),
+                Some("no available IPs in pool p for dual IPFamily".to_string()),
+                Some("no available IPs in pool p for dual IPFamily".to_string()),
+                Some("no available IPs in pool p".to_string()),
+            ],
+        );
+        let only_v4 = Free {
+            v4: true,
+            v6: false,
+        };
+        per_release(
+            "dual, one family free",
+            |b| b.requested_pool_failure("p", dual, rd, only_v4),
+            [
+                Some("no available IPs in pool \"p\" for dual IPFamily".to_string()),
+                Some("no available IPs in pool \"p\" for dual IPFamily".to_string()),
+                Some("no available IPs in pool p for dual IPFamily".to_string()),
+                Some("no available IPs in pool p for dual IPFamily".to_string()),
+                Some("no available IPs in pool p for dual IPFamily".to_string()),
+            ],
+        );
+        let both = Free { v4: true, v6: true };
+        per_release(
+            "dual, both free",
+            |b| b.requested_pool_failure("p", dual, rd, both),
+            [None, None, None, None, None],
+        );
+    }
+
+    #[test]
+    fn c4_no_pools_at_all() {
+        per_release(
+            "no pools",
+            |b| b.no_pools_text(),
+            [Some("no available IPs"), None, None, None, None],
+        );
+    }
+
+    #[test]
+    fn c4_require_dual_stack_one_cluster_ip_event() {
+        let text = "Service requires dual stack but not enough clusterips [10.96.0.1]".to_string();
+        per_release(
+            "not enough clusterips",
+            |b| b.not_enough_cluster_ips_text(&["10.96.0.1"]),
+            [None, None, None, Some(text.clone()), Some(text)],
+        );
+        assert_eq!(
+            at("v0.16.1").not_enough_cluster_ips_text(&[]).unwrap(),
+            "Service requires dual stack but not enough clusterips []"
+        );
+    }
+
+    #[test]
+    fn c4_held_address_refused() {
+        let text = "current IP for \"web/a\" not allowed by config, will attempt for new IP assignment: [\"10.0.0.1\"] is not allowed in config".to_string();
+        per_release(
+            "ClearAssignment",
+            |b| b.clear_assignment_text("web/a", "[\"10.0.0.1\"] is not allowed in config"),
+            [
+                None,
+                Some(text.clone()),
+                Some(text.clone()),
+                Some(text.clone()),
+                Some(text),
+            ],
+        );
+    }
+
+    #[test]
+    fn c4_key_named_in_request_texts() {
+        let old = "invalid metallb.universe.tf/loadBalancerIPs: \"1.2.3\"".to_string();
+        let new = "invalid metallb.io/loadBalancerIPs: \"1.2.3\"".to_string();
+        per_release(
+            "invalid loadBalancerIPs",
+            |b| b.invalid_load_balancer_ips_text("1.2.3"),
+            [old.clone(), old, new.clone(), new.clone(), new],
+        );
+    }
+
+    #[test]
+    fn go_quote_escapes_as_go_does() {
+        assert_eq!(go_quote("a\"b\\c\nd\u{1}é"), "\"a\\\"b\\\\c\\nd\\x01é\"");
+    }
 }

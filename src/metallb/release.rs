@@ -381,21 +381,6 @@ impl Evidence {
     /// warning (only the flag is an error: the user can fix it).
     pub fn resolve(&self) -> Detection {
         let mut warnings = Vec::new();
-        let exact = |release: Release, source: VersionSource, warnings: &mut Vec<String>| {
-            let chosen = Chosen::of(release).unwrap_or_else(|_| {
-                warnings.push(format!(
-                    "MetalLB {release} is older than the oldest release this plugin models ({}); answers follow {}",
-                    Release::OLDEST,
-                    Release::OLDEST
-                ));
-                Chosen::exactly(Release::OLDEST)
-            });
-            warnings.extend(chosen.warning());
-            MetallbVersion {
-                version: chosen.release,
-                source,
-            }
-        };
         let version = if let Some(flag) = self.flag {
             warnings.extend(flag.warning());
             MetallbVersion {
@@ -404,16 +389,33 @@ impl Evidence {
             }
         } else if let Some(image) = self.image {
             warnings.extend(self.crds.and_then(|c| crd_mismatch(image, &c)));
-            exact(image, VersionSource::Image, &mut warnings)
+            modelled(image, VersionSource::Image, &mut warnings)
         } else if let Some(helm) = self.helm_labels {
             warnings.extend(self.crds.and_then(|c| crd_mismatch(helm, &c)));
-            exact(helm, VersionSource::HelmLabels, &mut warnings)
+            modelled(helm, VersionSource::HelmLabels, &mut warnings)
         } else if let Some(crds) = self.crds {
-            exact(crds.release(), VersionSource::Crds, &mut warnings)
+            modelled(crds.release(), VersionSource::Crds, &mut warnings)
         } else {
             MetallbVersion::default_release()
         };
         Detection { version, warnings }
+    }
+}
+
+/// A detected release as modelled: out of range, the nearest end of it, with a warning.
+fn modelled(release: Release, source: VersionSource, warnings: &mut Vec<String>) -> MetallbVersion {
+    let chosen = Chosen::of(release).unwrap_or_else(|_| {
+        warnings.push(format!(
+            "MetalLB {release} is older than the oldest release this plugin models ({}); answers follow {}",
+            Release::OLDEST,
+            Release::OLDEST
+        ));
+        Chosen::exactly(Release::OLDEST)
+    });
+    warnings.extend(chosen.warning());
+    MetallbVersion {
+        version: chosen.release,
+        source,
     }
 }
 

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Builds the release archive of kubectl-metalpool for this host (or --target TRIPLE) and
-# writes the krew manifest with that archive's sha256.
+# writes the krew manifest for the archives built so far.
 #
 #   krew/package.sh                      # cargo build --release, then package
-#   krew/package.sh --target aarch64-unknown-linux-gnu
+#   krew/package.sh --target aarch64-unknown-linux-musl
 #   krew/package.sh --binary PATH        # package an already built binary
 #   krew/package.sh --out DIR            # where the archive and manifest go (default: dist)
 #
 # The archive, kubectl-metalpool_<version>_<os>_<arch>.tar.gz, holds the binary, LICENSE and
-# kubectl_complete-metalpool at its top level. Run it once per platform into the same --out
-# directory: each run fills in its own platform's sha256 in <out>/metalpool.yaml.
+# kubectl_complete-metalpool at its top level. <out>/metalpool.yaml is rendered from the
+# template .krew.yaml with the sha256 of every archive of this version in <out>; run it once
+# per platform (--target with --binary packs another platform's binary) into the same --out
+# directory and the manifest lists each platform as it is added.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,17 +21,12 @@ while [[ $# -gt 0 ]]; do
     --target) target=$2; shift 2 ;;
     --binary) binary=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "package.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 
 version="v$(sed -n 's/^version = "\(.*\)"$/\1/p' "$root/Cargo.toml" | head -n 1)"
-manifest_version=$(sed -n 's/^  version: \(.*\)$/\1/p' "$root/krew/metalpool.yaml")
-if [[ $version != "$manifest_version" ]]; then
-  echo "package.sh: Cargo.toml is $version but krew/metalpool.yaml says $manifest_version" >&2
-  exit 1
-fi
 
 triple=${target:-$(rustc -vV | sed -n 's/^host: //p')}
 case $triple in
@@ -60,15 +57,36 @@ tar -C "$stage" --owner=0 --group=0 --numeric-owner --sort=name --mtime="@${SOUR
   -cf - "$exe" LICENSE kubectl_complete-metalpool | gzip -n > "$out/$archive"
 sha=$(sha256sum "$out/$archive" | cut -d' ' -f1)
 
-# Fill in this platform's sha256: the sha256 line that follows the uri naming the archive.
+# The manifest: .krew.yaml rendered as krew-release-bot renders it (the forms it uses are
+# described at its top), with the sha256 of the archives of this version found in $out. A
+# platform whose archive is not there is left out: the manifest never names an archive it has
+# no checksum for.
+(cd "$out" && sha256sum -- kubectl-metalpool_"${version}"_*.tar.gz) > "$stage/sums"
 manifest="$out/metalpool.yaml"
-[[ -f $manifest ]] || cp "$root/krew/metalpool.yaml" "$manifest"
-awk -v archive="$archive" -v sha="$sha" '
-  index($0, "uri:") && index($0, "/" archive) { mine = 1 }
-  mine && $1 == "sha256:" { sub(/sha256: .*/, "sha256: \"" sha "\""); mine = 0 }
+awk -v version="$version" -v sums="$stage/sums" '
+  function indentation(line) { match(line, /^ */); return RLENGTH }
+  function flush() { if (!missing) printf "%s", item; item = ""; missing = 0 }
+  BEGIN { while ((getline line < sums) > 0) { split(line, f, " "); sha[f[2]] = f[1] } }
+  /^\{\{- \/\*/ { comment = 1 }
+  comment { if ($0 ~ /\*\/ -\}\}$/) comment = 0; next }
+  { gsub(/\{\{ *\.TagName *\}\}/, version) }
+  /\{\{ *addURIAndSha / {
+    pad = substr($0, 1, indentation($0))
+    split($0, quoted, "\"")
+    uri = quoted[2]
+    n = split(uri, parts, "/")
+    if (parts[n] in sha) $0 = pad "uri: " uri "\n" pad "sha256: " sha[parts[n]]
+    else missing = 1
+  }
+  in_platforms && /^ *- / && (first == "" || indentation($0) == first) {
+    flush(); if (first == "") first = indentation($0)
+  }
+  in_platforms && /[^ ]/ && indentation($0) <= platforms_at { flush(); in_platforms = 0 }
+  in_platforms { item = item $0 "\n"; next }
+  /^ *platforms:/ { in_platforms = 1; platforms_at = indentation($0) }
   { print }
-' "$manifest" > "$manifest.new"
-mv "$manifest.new" "$manifest"
+  END { flush() }
+' "$root/.krew.yaml" > "$manifest"
 echo "$out/$archive"
 echo "sha256 $sha"
 echo "$manifest"

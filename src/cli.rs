@@ -144,6 +144,40 @@ Through kubectl (>= 1.26), `kubectl metalpool <TAB>` completes once kubectl_comp
     },
 }
 
+/// A command line that ends before any command runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Early {
+    /// Help or version: text for standard output.
+    Print(String),
+    /// A usage error, as one line.
+    Usage(String),
+}
+
+/// Parses the process's command line (the program's name first).
+pub fn parse_args<I, T>(words: I) -> Result<Cli, Early>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    use clap::error::ErrorKind;
+    parse(words).map_err(|e| match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => Early::Print(e.render().to_string()),
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::MissingSubcommand => {
+            let names: Vec<String> = grammar()
+                .subcommands
+                .into_iter()
+                .map(|s| s.name)
+                .filter(|n| n != "help")
+                .collect();
+            Early::Usage(format!(
+                "a command is needed: {} (see --help)",
+                names.join(", ")
+            ))
+        }
+        _ => Early::Usage(format!("{} (see --help)", one_line(&e))),
+    })
+}
+
 /// Parses a command line (the program's name first).
 pub fn parse<I, T>(words: I) -> Result<Cli, clap::Error>
 where
@@ -219,7 +253,7 @@ pub fn grammar() -> Grammar {
 
 /// A clap error as one line, built from what the error is (its kind and context), with
 /// clap's suggestion when it has one.
-pub fn one_line(e: &clap::Error) -> String {
+fn one_line(e: &clap::Error) -> String {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
     let text = |kind| match e.get(kind) {
         Some(ContextValue::String(s)) => Some(s.clone()),
@@ -285,6 +319,36 @@ fn first_sentence(help: &str) -> String {
 mod tests {
     use super::*;
 
+    /// Every flag of the command line completes, where it is accepted: the completion
+    /// grammar is the command line's own.
+    #[test]
+    fn every_flag_completes() {
+        let mut command = Cli::command();
+        command.build();
+        let scopes = std::iter::once((None, &command))
+            .chain(command.get_subcommands().map(|s| (Some(s.get_name()), s)));
+        for (scope, definition) in scopes {
+            let mut words: Vec<&str> = scope.into_iter().collect();
+            words.push("-");
+            let lines = crate::app::tests::complete(&words);
+            for arg in definition.get_arguments().filter(|a| !a.is_positional()) {
+                for flag in arg
+                    .get_long()
+                    .map(|l| format!("--{l}"))
+                    .into_iter()
+                    .chain(arg.get_short().map(|c| format!("-{c}")))
+                {
+                    assert!(
+                        lines
+                            .iter()
+                            .any(|l| l.split('\t').next() == Some(flag.as_str())),
+                        "{flag} after {scope:?}: {lines:?}"
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn flags_parse_like_kubectl() {
         let cli = Cli::try_parse_from([
@@ -321,5 +385,34 @@ mod tests {
             }
         ));
         assert!(Cli::try_parse_from(["kubectl-metalpool", "usage", "-o", "xml"]).is_err());
+    }
+
+    fn early(words: &[&str]) -> Early {
+        let mut all = vec!["kubectl-metalpool"];
+        all.extend(words);
+        parse_args(all).expect_err("ends early")
+    }
+
+    #[test]
+    fn usage_errors_are_one_line_from_the_error_kind() {
+        assert_eq!(
+            early(&["usage", "--bogus"]),
+            Early::Usage("unexpected argument '--bogus' (see --help)".into())
+        );
+        assert_eq!(
+            early(&["usage", "-o", "xml"]),
+            Early::Usage(
+                "invalid value 'xml' for '--output <FORMAT>' (possible values: table, wide, json, yaml) (see --help)".into()
+            )
+        );
+        assert_eq!(
+            early(&["usag"]),
+            Early::Usage("unknown command 'usag'; did you mean 'usage'? (see --help)".into())
+        );
+        assert_eq!(
+            early(&[]),
+            Early::Usage("a command is needed: usage, why, dump, completion (see --help)".into())
+        );
+        assert!(matches!(early(&["--help"]), Early::Print(text) if text.contains("Examples:")));
     }
 }

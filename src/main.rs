@@ -4,8 +4,8 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::error::ErrorKind;
-use kubectl_metalpool::error::{Error, exit};
+use kubectl_metalpool::cli::Early;
+use kubectl_metalpool::error::exit;
 use kubectl_metalpool::settings::{Environment, Settings};
 use kubectl_metalpool::{app, cli};
 
@@ -14,9 +14,18 @@ fn main() -> ExitCode {
     if args.first().is_some_and(|a| a == "__complete") {
         return shell_completion(&args[1..]);
     }
-    let cli = match cli::parse(std::env::args_os()) {
+    let cli = match cli::parse_args(std::env::args_os()) {
         Ok(cli) => cli,
-        Err(e) => return usage_error(&e),
+        // Help and version go to stdout; a usage error is one line on stderr, as every
+        // failure.
+        Err(Early::Print(text)) => {
+            print!("{text}");
+            return ExitCode::SUCCESS;
+        }
+        Err(Early::Usage(line)) => {
+            eprintln!("error: {line}");
+            return ExitCode::from(exit::USAGE as u8);
+        }
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -44,26 +53,4 @@ fn shell_completion(words: &[String]) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(_) => ExitCode::from(1),
     }
-}
-
-/// Help and version go to stdout; a usage error is one line on stderr, as every failure.
-fn usage_error(e: &clap::Error) -> ExitCode {
-    let line = match e.kind() {
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
-            let _ = e.print();
-            return ExitCode::SUCCESS;
-        }
-        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::MissingSubcommand => {
-            let names: Vec<String> = cli::grammar()
-                .subcommands
-                .into_iter()
-                .map(|s| s.name)
-                .filter(|n| n != "help")
-                .collect();
-            format!("a command is needed: {} (see --help)", names.join(", "))
-        }
-        _ => format!("{} (see --help)", cli::one_line(e)),
-    };
-    eprintln!("error: {}", Error::Usage(line));
-    ExitCode::from(exit::USAGE as u8)
 }

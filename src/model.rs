@@ -5,6 +5,7 @@
 use crate::metallb::allocator::Cluster;
 use crate::metallb::config::{Config, advertisement_warnings};
 use crate::metallb::reason::Reason;
+use crate::metallb::release::{Behaviour, MetallbVersion};
 use crate::metallb::runtime::Runtime;
 use crate::metallb::service::Context;
 use crate::settings::MetallbFlags;
@@ -13,6 +14,10 @@ use crate::snapshot::Snapshot;
 /// A snapshot as MetalLB sees it.
 pub struct Model<'a> {
     pub snapshot: &'a Snapshot,
+    /// The MetalLB release the answers are computed for, and how it was known.
+    pub version: MetallbVersion,
+    /// What that release does where releases differ.
+    pub behaviour: Behaviour,
     pub runtime: Runtime,
     pub cluster: Cluster<'a>,
     /// What deserves a word beyond any one pool or service: degraded reads, MetalLB not
@@ -51,8 +56,11 @@ impl<'a> Model<'a> {
         let mut warnings = notes;
         warnings.extend(runtime.notes.iter().cloned());
         warnings.extend(advertisement_warnings(snapshot, &runtime.namespace));
+        let version = MetallbVersion::default_release();
         Model {
             snapshot,
+            behaviour: Behaviour::of(version.version),
+            version,
             runtime,
             cluster,
             warnings,

@@ -568,3 +568,171 @@ struct Named {
     #[serde(default)]
     metadata: Metadata,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SERVER: &str = "https://k";
+
+    fn metadata(name: &str, namespace: &str) -> Metadata {
+        Metadata {
+            name: name.into(),
+            namespace: namespace.into(),
+            ..Metadata::default()
+        }
+    }
+
+    fn pool(name: &str, namespace: &str) -> IpAddressPool {
+        IpAddressPool {
+            metadata: metadata(name, namespace),
+            ..IpAddressPool::default()
+        }
+    }
+
+    fn service(name: &str, namespace: &str) -> Service {
+        Service {
+            metadata: metadata(name, namespace),
+            ..Service::default()
+        }
+    }
+
+    fn forbidden(resource: &str) -> Failure {
+        Failure::new(
+            "list",
+            resource,
+            None,
+            Cause::Status {
+                code: 403,
+                message: "forbidden".into(),
+            },
+        )
+    }
+
+    fn listed<T>(items: Vec<T>) -> MetallbList<T> {
+        MetallbList {
+            cluster_wide: Ok(items),
+            in_namespace: None,
+        }
+    }
+
+    /// Everything read, nothing wrong.
+    fn fetched() -> Fetched {
+        Fetched {
+            controllers: Some(Ok(Vec::new())),
+            pools: listed(vec![pool("public", "metallb-system")]),
+            l2: listed(Vec::new()),
+            bgp: listed(Vec::new()),
+            services: Ok(vec![service("web", "shop")]),
+            namespaces: Ok(Vec::new()),
+            states: Ok(Vec::new()),
+            target: None,
+            events: Ok(Vec::new()),
+        }
+    }
+
+    fn assembled(f: Fetched, target: Option<&ServiceRef>) -> Result<Loaded> {
+        assemble(f, &MetallbFlags::default(), target, SERVER)
+    }
+
+    #[test]
+    fn a_clean_read_has_no_notes() {
+        let loaded = assembled(fetched(), None).unwrap();
+        assert!(loaded.notes.is_empty(), "{:?}", loaded.notes);
+        assert_eq!(loaded.snapshot.pools.len(), 1);
+        assert!(loaded.snapshot.namespaces_known);
+        assert!(loaded.snapshot.controllers.is_some_and(|c| c.is_empty()));
+    }
+
+    #[test]
+    fn a_forbidden_cluster_wide_list_falls_back_to_the_namespace_with_a_note() {
+        let mut f = fetched();
+        f.pools = MetallbList {
+            cluster_wide: Err(forbidden("ipaddresspools.metallb.io")),
+            in_namespace: Some((
+                "metallb-system".into(),
+                Ok(vec![pool("own", "metallb-system")]),
+            )),
+        };
+        let loaded = assembled(f, None).unwrap();
+        assert_eq!(loaded.snapshot.pools[0].metadata.name, "own");
+        assert_eq!(loaded.notes[0].code, Code::ClusterScopeForbidden);
+    }
+
+    #[test]
+    fn unreadable_namespaces_and_events_are_notes_not_errors() {
+        let mut f = fetched();
+        f.namespaces = Err(forbidden("namespaces"));
+        f.events = Err(forbidden("events"));
+        let loaded = assembled(f, None).unwrap();
+        let codes: Vec<Code> = loaded.notes.iter().map(|n| n.code).collect();
+        assert_eq!(codes, [Code::NamespacesUnknown, Code::EventsUnavailable]);
+        assert!(!loaded.snapshot.namespaces_known);
+    }
+
+    #[test]
+    fn a_controller_search_that_failed_is_said_unless_the_namespace_is_given() {
+        let mut f = fetched();
+        f.controllers = Some(Err(forbidden("deployments.apps")));
+        let loaded = assembled(f, None).unwrap();
+        assert_eq!(loaded.notes[0].code, Code::MetallbNotDetected);
+        assert!(
+            loaded.snapshot.controllers.is_none(),
+            "not looked for successfully"
+        );
+        let mut f = fetched();
+        f.controllers = Some(Err(forbidden("deployments.apps")));
+        let given = MetallbFlags {
+            namespace: Some("mlb".into()),
+            ..MetallbFlags::default()
+        };
+        assert!(assemble(f, &given, None, SERVER).unwrap().notes.is_empty());
+    }
+
+    #[test]
+    fn the_why_service_is_added_once_and_a_missing_one_is_named() {
+        let target = ServiceRef {
+            namespace: "shop".into(),
+            name: "db".into(),
+        };
+        let mut f = fetched();
+        f.target = Some(Ok(service("db", "shop")));
+        let loaded = assembled(f, Some(&target)).unwrap();
+        assert_eq!(
+            loaded.snapshot.services.len(),
+            2,
+            "not a LoadBalancer: added"
+        );
+        let mut f = fetched();
+        f.target = Some(Ok(service("web", "shop")));
+        let web = ServiceRef {
+            namespace: "shop".into(),
+            name: "web".into(),
+        };
+        assert_eq!(assembled(f, Some(&web)).unwrap().snapshot.services.len(), 1);
+        let mut f = fetched();
+        f.target = Some(Err(Failure::new(
+            "get",
+            "services",
+            Some("shop"),
+            Cause::Status {
+                code: 404,
+                message: "not found".into(),
+            },
+        )));
+        let e = assembled(f, Some(&target)).unwrap_err();
+        assert_eq!(e.to_string(), "service shop/db not found");
+    }
+
+    #[test]
+    fn a_failed_services_list_is_the_error() {
+        let mut f = fetched();
+        f.services = Err(forbidden("services"));
+        let e = assembled(f, None).unwrap_err();
+        assert_eq!(e.exit_code(), crate::error::exit::CLUSTER);
+        assert!(
+            e.to_string().contains("RBAC does not allow list services"),
+            "{e}"
+        );
+    }
+}

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use kubectl_metalpool::cli::Early;
 use kubectl_metalpool::error::exit;
+use kubectl_metalpool::render::text::escape_controls;
 use kubectl_metalpool::settings::{Environment, Settings};
 use kubectl_metalpool::{app, cli};
 
@@ -23,7 +24,7 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(Early::Usage(line)) => {
-            eprintln!("error: {line}");
+            eprintln!("error: {}", escape_controls(&line));
             return ExitCode::from(exit::USAGE as u8);
         }
     };
@@ -40,7 +41,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
         Err(e) => {
-            let _ = writeln!(err, "error: {e}");
+            let _ = writeln!(err, "error: {}", escape_controls(&e.to_string()));
             ExitCode::from(e.exit_code() as u8)
         }
     }

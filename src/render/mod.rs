@@ -3,6 +3,7 @@
 
 pub mod number;
 pub mod table;
+pub mod text;
 pub mod usage;
 pub mod why;
 
@@ -12,6 +13,7 @@ use serde::Serialize;
 
 use crate::error::Result;
 use crate::metallb::reason::Reason;
+use text::escape_controls;
 
 /// `-o`: the output formats of the contract.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,14 +98,15 @@ fn print_attention(err: &mut impl Write, attention: &Attention) -> Result<()> {
     if let Some((first, more)) = attention.config_errors.split_first() {
         writeln!(
             err,
-            "Warning: MetalLB rejects this configuration and keeps serving its last valid one: {first}"
+            "Warning: MetalLB rejects this configuration and keeps serving its last valid one: {}",
+            escape_controls(first)
         )?;
         for next in more {
-            writeln!(err, "Warning: also invalid: {next}")?;
+            writeln!(err, "Warning: also invalid: {}", escape_controls(next))?;
         }
     }
     for w in attention.warnings {
-        writeln!(err, "Warning: {} ({})", w.message, w.code)?;
+        writeln!(err, "Warning: {} ({})", escape_controls(&w.message), w.code)?;
     }
     Ok(())
 }

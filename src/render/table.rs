@@ -1,14 +1,76 @@
-//! kubectl's table look: UPPERCASE headers, no borders, columns three spaces apart.
+//! kubectl's table look: UPPERCASE headers, no borders, columns three spaces apart. Every
+//! cell's text is escaped ([`escape_controls`]) before any colour of ours is put around it.
 
+use owo_colors::OwoColorize;
 use tabled::builder::Builder;
 use tabled::settings::{Padding, Style};
 
-/// Lays out `rows` under `headers`; cells may carry colour codes.
-pub fn layout(headers: &[&str], rows: Vec<Vec<String>>) -> String {
+use super::text::escape_controls;
+
+/// How a cell is coloured on a terminal that shows colour.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Tone {
+    #[default]
+    Plain,
+    Good,
+    Warn,
+    Bad,
+}
+
+/// One cell: text, and the tone it is shown in.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Cell {
+    pub text: String,
+    pub tone: Tone,
+}
+
+impl Tone {
+    /// `text` as shown: escaped, then coloured when `color`.
+    pub fn show(self, text: &str, color: bool) -> String {
+        let text = escape_controls(text);
+        match (color, self) {
+            (false, _) | (true, Tone::Plain) => text.into_owned(),
+            (true, Tone::Good) => text.green().to_string(),
+            (true, Tone::Warn) => text.yellow().to_string(),
+            (true, Tone::Bad) => text.red().to_string(),
+        }
+    }
+}
+
+impl Cell {
+    pub fn toned(text: impl Into<String>, tone: Tone) -> Cell {
+        Cell {
+            text: text.into(),
+            tone,
+        }
+    }
+
+    fn shown(&self, color: bool) -> String {
+        self.tone.show(&self.text, color)
+    }
+}
+
+impl From<String> for Cell {
+    fn from(text: String) -> Cell {
+        Cell {
+            text,
+            tone: Tone::Plain,
+        }
+    }
+}
+
+impl From<&str> for Cell {
+    fn from(text: &str) -> Cell {
+        Cell::from(text.to_string())
+    }
+}
+
+/// Lays out `rows` under `headers`.
+pub fn layout(headers: &[&str], rows: Vec<Vec<Cell>>, color: bool) -> String {
     let mut builder = Builder::default();
     builder.push_record(headers.iter().map(|h| h.to_string()));
     for row in rows {
-        builder.push_record(row);
+        builder.push_record(row.iter().map(|cell| cell.shown(color)));
     }
     let mut table = builder.build();
     table.with(Style::empty()).with(Padding::new(0, 3, 0, 0));
@@ -32,7 +94,18 @@ mod tests {
                 vec!["public-ips".into(), "3".into()],
                 vec!["a".into(), "10".into()],
             ],
+            false,
         );
         assert_eq!(text, "NAME         USED\npublic-ips   3\na            10\n");
+    }
+
+    #[test]
+    fn cells_are_escaped_before_they_are_coloured() {
+        let text = layout(
+            &["NAME"],
+            vec![vec![Cell::toned("x\u{1b}[2J", Tone::Bad)]],
+            true,
+        );
+        assert!(text.contains("\u{1b}[31mx\\x1b[2J\u{1b}[39m"), "{text:?}");
     }
 }

@@ -2,10 +2,9 @@
 
 use std::io::Write;
 
-use owo_colors::OwoColorize;
-
 use super::number::{count, percent};
-use super::table::layout;
+use super::table::{Cell, Tone, layout};
+use super::text::escape_controls;
 use super::{Attention, Render, View};
 use crate::error::Result;
 use crate::report::usage::{NamespaceReport, PoolUsage, UsageReport};
@@ -42,7 +41,7 @@ fn table(out: &mut impl Write, report: &UsageReport, view: &View) -> Result<()> 
         writeln!(
             out,
             "No IPAddressPool in namespace {}.",
-            report.metallb_namespace
+            escape_controls(&report.metallb_namespace)
         )?;
         return Ok(());
     }
@@ -68,43 +67,45 @@ fn table(out: &mut impl Write, report: &UsageReport, view: &View) -> Result<()> 
         ]);
     }
     let rows = report.pools.iter().map(|pool| row(pool, view)).collect();
-    out.write_all(layout(&headers, rows).as_bytes())?;
+    out.write_all(layout(&headers, rows, view.color).as_bytes())?;
     Ok(())
 }
 
-fn row(pool: &PoolUsage, view: &View) -> Vec<String> {
-    let mut row = vec![
-        pool.name.clone(),
-        pool.addresses.join(","),
-        count(pool.total),
-        count(pool.used),
-        count(pool.free),
-        use_percent(pool, view.color),
-        pool.auto_assign.to_string(),
-        pool.priority.map_or("-".to_string(), |p| p.to_string()),
-        scope(pool),
-        advertised(pool, view.color),
+fn row(pool: &PoolUsage, view: &View) -> Vec<Cell> {
+    let mut row: Vec<Cell> = vec![
+        pool.name.clone().into(),
+        pool.addresses.join(",").into(),
+        count(pool.total).into(),
+        count(pool.used).into(),
+        count(pool.free).into(),
+        use_percent(pool),
+        pool.auto_assign.to_string().into(),
+        pool.priority
+            .map_or("-".to_string(), |p| p.to_string())
+            .into(),
+        scope(pool).into(),
+        advertised(pool),
     ];
     if view.wide {
         row.extend([
-            pool.avoid_buggy_ips.to_string(),
-            format!("{}/{}", count(pool.ipv4.used), count(pool.ipv4.total)),
-            format!("{}/{}", count(pool.ipv6.used), count(pool.ipv6.total)),
-            pool.services.len().to_string(),
-            metallb_status(pool),
+            pool.avoid_buggy_ips.to_string().into(),
+            format!("{}/{}", count(pool.ipv4.used), count(pool.ipv4.total)).into(),
+            format!("{}/{}", count(pool.ipv6.used), count(pool.ipv6.total)).into(),
+            pool.services.len().to_string().into(),
+            metallb_status(pool).into(),
         ]);
     }
     row
 }
 
-fn use_percent(pool: &PoolUsage, color: bool) -> String {
-    let text = percent(pool.used, pool.total);
-    match (color, pool.use_percent()) {
-        (true, Some(p)) if p >= 90.0 => text.red().to_string(),
-        (true, Some(p)) if p >= 70.0 => text.yellow().to_string(),
-        (true, Some(_)) => text.green().to_string(),
-        _ => text,
-    }
+fn use_percent(pool: &PoolUsage) -> Cell {
+    let tone = match pool.use_percent() {
+        Some(p) if p >= 90.0 => Tone::Bad,
+        Some(p) if p >= 70.0 => Tone::Warn,
+        Some(_) => Tone::Good,
+        None => Tone::Plain,
+    };
+    Cell::toned(percent(pool.used, pool.total), tone)
 }
 
 /// Who may use the pool: `-` for a plain pool.
@@ -129,16 +130,11 @@ fn scope(pool: &PoolUsage) -> String {
     parts.join(" ")
 }
 
-fn advertised(pool: &PoolUsage, color: bool) -> String {
+fn advertised(pool: &PoolUsage) -> Cell {
     if pool.advertised_by.is_empty() {
-        let none = "<none>";
-        return if color {
-            none.red().to_string()
-        } else {
-            none.to_string()
-        };
+        return Cell::toned("<none>", Tone::Bad);
     }
-    pool.advertised_by.join(",")
+    pool.advertised_by.join(",").into()
 }
 
 /// MetalLB's own counters as `used/size` per family, like the IPV4-USED and IPV6-USED
@@ -169,7 +165,8 @@ fn by_namespace(out: &mut impl Write, report: &NamespaceReport) -> Result<()> {
         match &report.namespace {
             Some(ns) => writeln!(
                 out,
-                "No service in namespace {ns} holds an address of a MetalLB pool."
+                "No service in namespace {} holds an address of a MetalLB pool.",
+                escape_controls(ns)
             )?,
             None => writeln!(out, "No service holds an address of a MetalLB pool.")?,
         }
@@ -179,11 +176,11 @@ fn by_namespace(out: &mut impl Write, report: &NamespaceReport) -> Result<()> {
     for ns in &report.namespaces {
         for pool in &ns.pools {
             rows.push(vec![
-                ns.namespace.clone(),
-                pool.pool.clone(),
-                count(pool.addresses),
-                percent(pool.addresses, pool.pool_total),
-                pool.services.len().to_string(),
+                ns.namespace.clone().into(),
+                pool.pool.clone().into(),
+                count(pool.addresses).into(),
+                percent(pool.addresses, pool.pool_total).into(),
+                pool.services.len().to_string().into(),
             ]);
         }
     }
@@ -197,6 +194,7 @@ fn by_namespace(out: &mut impl Write, report: &NamespaceReport) -> Result<()> {
                 "SERVICES",
             ],
             rows,
+            false,
         )
         .as_bytes(),
     )?;

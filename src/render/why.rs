@@ -3,9 +3,8 @@
 
 use std::io::Write;
 
-use owo_colors::OwoColorize;
-
-use super::table::layout;
+use super::table::{Cell, Tone, layout};
+use super::text::escape_controls;
 use super::{Render, View};
 use crate::error::Result;
 use crate::metallb::allocator::Mode;
@@ -19,14 +18,15 @@ impl Render for WhyReport {
         outcome(&mut out, self, paint)?;
         // A gate stops MetalLB before any pool is looked at: the pools add nothing.
         if self.mode != Mode::Stopped && !self.pools.is_empty() {
-            pools(&mut out, &self.pools, paint)?;
+            pools(&mut out, &self.pools, view.color)?;
         }
         warnings(&mut out, &self.warnings)?;
-        events(&mut out, &self.events, view.now)
+        events(&mut out, &self.events, view.now, view.color)
     }
 }
 
-/// Green for what works, red for what does not, on a terminal that shows colour.
+/// Green for what works, red for what does not, on a terminal that shows colour; the text
+/// is escaped first.
 #[derive(Clone, Copy)]
 struct Paint {
     color: bool,
@@ -34,25 +34,17 @@ struct Paint {
 
 impl Paint {
     fn good(self, text: String) -> String {
-        if self.color {
-            text.green().to_string()
-        } else {
-            text
-        }
+        Tone::Good.show(&text, self.color)
     }
 
     fn bad(self, text: String) -> String {
-        if self.color {
-            text.red().to_string()
-        } else {
-            text
-        }
+        Tone::Bad.show(&text, self.color)
     }
 }
 
 /// Service, State, Family, Allocation.
 fn header(out: &mut impl Write, report: &WhyReport, paint: Paint) -> Result<()> {
-    writeln!(out, "Service:     {}", report.service)?;
+    writeln!(out, "Service:     {}", escape_controls(&report.service))?;
     let state = match report.state {
         State::Allocated => paint.good(format!(
             "allocated {} from pool {}",
@@ -62,6 +54,7 @@ fn header(out: &mut impl Write, report: &WhyReport, paint: Paint) -> Result<()> 
         State::Pending => paint.bad("pending (no EXTERNAL-IP)".to_string()),
         State::NotManaged => "not managed by MetalLB".to_string(),
     };
+    // Family and policy are the plugin's own words, never the input's.
     writeln!(out, "State:       {state}")?;
     writeln!(
         out,
@@ -81,6 +74,7 @@ fn header(out: &mut impl Write, report: &WhyReport, paint: Paint) -> Result<()> 
 /// What MetalLB would do now, why, and its own words for it.
 fn outcome(out: &mut impl Write, report: &WhyReport, paint: Paint) -> Result<()> {
     let outcome = &report.outcome;
+    // Pool names and addresses are the input's: escaped where they are painted.
     let verdict = if report.state == State::NotManaged {
         "MetalLB leaves this service alone".to_string()
     } else if !outcome.fits {
@@ -105,10 +99,14 @@ fn outcome(out: &mut impl Write, report: &WhyReport, paint: Paint) -> Result<()>
     };
     writeln!(out, "Outcome:     {verdict}{when}")?;
     for reason in &outcome.reasons {
-        writeln!(out, "             {}", reason_text(reason))?;
+        writeln!(
+            out,
+            "             {}",
+            escape_controls(&reason_text(reason))
+        )?;
     }
     if let Some(error) = &outcome.metallb_error {
-        writeln!(out, "MetalLB:     {error}")?;
+        writeln!(out, "MetalLB:     {}", escape_controls(error))?;
     }
     if report.state == State::Pending && outcome.fits {
         writeln!(
@@ -120,18 +118,18 @@ fn outcome(out: &mut impl Write, report: &WhyReport, paint: Paint) -> Result<()>
 }
 
 /// One row per pool MetalLB considers; the pools the service did not ask for, on one line.
-fn pools(out: &mut impl Write, pools: &[PoolEntry], paint: Paint) -> Result<()> {
+fn pools(out: &mut impl Write, pools: &[PoolEntry], color: bool) -> Result<()> {
     writeln!(out)?;
     let (not_requested, considered): (Vec<_>, Vec<_>) = pools
         .iter()
         .partition(|p| matches!(p.reasons.as_slice(), [r] if r.code == Code::NotRequested));
-    let rows: Vec<Vec<String>> = considered
+    let rows: Vec<Vec<Cell>> = considered
         .iter()
         .map(|p| {
             let fits = if p.fits {
-                paint.good("yes".to_string())
+                Cell::toned("yes", Tone::Good)
             } else {
-                paint.bad("no".to_string())
+                Cell::toned("no", Tone::Bad)
             };
             let why = if p.reasons.is_empty() {
                 p.note.clone().unwrap_or_default()
@@ -142,20 +140,26 @@ fn pools(out: &mut impl Write, pools: &[PoolEntry], paint: Paint) -> Result<()> 
                     .collect::<Vec<_>>()
                     .join("; ")
             };
-            vec![p.name.clone(), fits, p.ips.join(","), why]
+            vec![
+                p.name.clone().into(),
+                fits,
+                p.ips.join(",").into(),
+                why.into(),
+            ]
         })
         .collect();
     if !rows.is_empty() {
-        out.write_all(layout(&["POOL", "FITS", "WOULD-GET", "REASON"], rows).as_bytes())?;
+        let table = layout(&["POOL", "FITS", "WOULD-GET", "REASON"], rows, color);
+        out.write_all(table.as_bytes())?;
     }
     if let Some(first) = not_requested.first() {
         let names: Vec<&str> = not_requested.iter().map(|p| p.name.as_str()).collect();
-        writeln!(
-            out,
+        let line = format!(
             "not requested ({}): {}",
             first.reasons[0].message,
             names.join(", ")
-        )?;
+        );
+        writeln!(out, "{}", escape_controls(&line))?;
     }
     Ok(())
 }
@@ -164,14 +168,19 @@ fn warnings(out: &mut impl Write, warnings: &[Reason]) -> Result<()> {
     if !warnings.is_empty() {
         writeln!(out, "\nWarnings:")?;
         for w in warnings {
-            writeln!(out, "  {}", reason_text(w))?;
+            writeln!(out, "  {}", escape_controls(&reason_text(w)))?;
         }
     }
     Ok(())
 }
 
 /// The service's events, as `kubectl describe` lists them, aged from `now`.
-fn events(out: &mut impl Write, events: &[EventEntry], now: jiff::Timestamp) -> Result<()> {
+fn events(
+    out: &mut impl Write,
+    events: &[EventEntry],
+    now: jiff::Timestamp,
+    color: bool,
+) -> Result<()> {
     if events.is_empty() {
         return Ok(());
     }
@@ -184,17 +193,19 @@ fn events(out: &mut impl Write, events: &[EventEntry], now: jiff::Timestamp) -> 
                 None => e.message.clone(),
             };
             vec![
-                e.type_.clone(),
-                e.reason.clone(),
+                e.type_.clone().into(),
+                e.reason.clone().into(),
                 e.last_seen
                     .as_deref()
-                    .map_or("-".to_string(), |t| age(t, now)),
-                e.count.map_or("-".to_string(), |c| c.to_string()),
-                message,
+                    .map_or("-".to_string(), |t| age(t, now))
+                    .into(),
+                e.count.map_or("-".to_string(), |c| c.to_string()).into(),
+                message.into(),
             ]
         })
         .collect();
-    for line in layout(&["TYPE", "REASON", "AGE", "COUNT", "MESSAGE"], rows).lines() {
+    let table = layout(&["TYPE", "REASON", "AGE", "COUNT", "MESSAGE"], rows, color);
+    for line in table.lines() {
         writeln!(out, "  {line}")?;
     }
     Ok(())

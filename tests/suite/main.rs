@@ -3,6 +3,7 @@
 //! (`apiserver`), and the krew packaging (`krew`). `support` holds what they share.
 
 mod apiserver;
+mod hostile;
 mod krew;
 mod live;
 mod offline;

@@ -11,6 +11,7 @@ pub mod complete;
 pub mod error;
 pub mod metallb;
 pub mod model;
+pub mod names;
 pub mod render;
 pub mod report;
 pub mod settings;

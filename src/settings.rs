@@ -10,6 +10,7 @@ use kube::config::Kubeconfig;
 
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::error::{Error, Result};
+use crate::names::{check_namespace, check_service_name};
 use crate::render::Format;
 use crate::source::kubeconfig;
 
@@ -181,6 +182,12 @@ impl Input {
         let offline = !global.filenames.is_empty();
         if offline {
             refuse_live_only_flags(global)?;
+        }
+        if let Some(ns) = &global.namespace {
+            check_namespace("-n", ns)?;
+        }
+        if let Some(ns) = &global.metallb_namespace {
+            check_namespace("--metallb-namespace", ns)?;
         }
         let connection = connection(global, offline)?;
         let namespace = global
@@ -401,6 +408,7 @@ pub fn parse_service_ref(text: &str) -> Result<String> {
             "{text:?} names no service: use svc/NAME"
         )));
     }
+    check_service_name(name)?;
     Ok(name.to_string())
 }
 

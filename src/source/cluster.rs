@@ -222,6 +222,15 @@ async fn connect(conn: &Connection) -> Result<(Client, String)> {
     Ok((client, server))
 }
 
+/// A name as one segment of a request path, whatever it holds: names are checked before
+/// they get here (`crate::names`), and a path is never built from unescaped text anyway.
+fn segment(name: &str) -> String {
+    use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+    /// Everything but letters, digits, `-`, `_` and `~`; `.` too, so that no segment is `..`.
+    const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'~');
+    utf8_percent_encode(name, SEGMENT).to_string()
+}
+
 /// The API calls, each bounded by `--request-timeout`.
 struct Reader {
     client: Client,
@@ -314,7 +323,7 @@ impl Reader {
         params: ListParams,
     ) -> std::result::Result<Vec<T>, Failure> {
         let path = match namespace {
-            Some(ns) => format!("{api}/namespaces/{ns}/{resource}"),
+            Some(ns) => format!("{api}/namespaces/{}/{resource}", segment(ns)),
             None => format!("{api}/{resource}"),
         };
         let qualified = if api.starts_with("/apis/") {
@@ -402,8 +411,8 @@ impl Reader {
     ) -> Option<std::result::Result<Service, Failure>> {
         let t = target?;
         let ns = t.namespace.as_str();
-        let path = format!("/api/v1/namespaces/{ns}/services");
-        let request = match Request::new(&path).get(&t.name, &Default::default()) {
+        let path = format!("/api/v1/namespaces/{}/services", segment(ns));
+        let request = match Request::new(&path).get(&segment(&t.name), &Default::default()) {
             Ok(request) => request,
             Err(e) => {
                 return Some(Err(Failure::new(
@@ -722,6 +731,15 @@ mod tests {
         )));
         let e = assembled(f, Some(&target)).unwrap_err();
         assert_eq!(e.to_string(), "service shop/db not found");
+    }
+
+    #[test]
+    fn path_segments_are_escaped() {
+        assert_eq!(segment("team-a"), "team-a");
+        assert_eq!(
+            segment("../../apis?x=1#y"),
+            "%2E%2E%2F%2E%2E%2Fapis%3Fx%3D1%23y"
+        );
     }
 
     #[test]

@@ -60,8 +60,29 @@ fn tables_pages_and_warnings_show_escapes_never_controls() {
 fn an_error_line_escapes_what_it_quotes() {
     let run = metalpool(&["why", "svc/x\u{1b}[2J", "-n", "tenant"]);
     let line = run.failure(2);
-    assert!(line.contains("x\\x1b[2J"), "{line}");
+    assert!(line.contains("DNS-1035"), "{line}");
     assert_inert(&["why"], &run.stderr);
+    let run = metalpool(&["usage", "no\u{1b}]0;pool\u{7}"]);
+    assert!(run.failure(2).contains("no pool named no\\x1b]0;pool\\x07"), "{run:#?}");
+    assert_inert(&["usage"], &run.stderr);
+}
+
+/// Names that would change a request's path or query are refused before any request, with
+/// the rule they break.
+#[test]
+fn names_that_cannot_exist_are_refused() {
+    for (args, rule) in [
+        (&["why", "svc/a?b=c"][..], "DNS-1035"),
+        (&["why", "svc/a#b"], "DNS-1035"),
+        (&["why", "svc/../../apis/x"], "DNS-1035"),
+        (&["why", "..", "-n", "tenant"], "DNS-1035"),
+        (&["why", "web", "-n", "../../apis"], "DNS-1123"),
+        (&["usage", "--metallb-namespace", "a/b"], "DNS-1123"),
+    ] {
+        let run = metalpool(args);
+        let line = run.failure(2);
+        assert!(line.contains(rule), "{args:?}: {line}");
+    }
 }
 
 #[test]

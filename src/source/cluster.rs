@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::Loaded;
-use super::failure::{Cause, Failure};
+use super::failure::{Cause, Failure, client_error};
 use crate::error::{Error, Result, chain};
 use crate::metallb::reason::{Code, Reason};
 use crate::metallb::runtime::{CONTROLLER_SELECTORS, DEFAULT_NAMESPACE, detect};
@@ -45,6 +45,7 @@ pub fn load(
             client,
             timeout: connection.request_timeout,
             progress: Progress::start(),
+            plugin: credential_plugin(connection),
         };
         let fetched = reader.fetch(metallb, target).await;
         reader.progress.finish();
@@ -217,8 +218,9 @@ async fn connect(conn: &Connection) -> Result<(Client, String)> {
         .to_string()
         .trim_end_matches('/')
         .to_string();
-    let client = Client::try_from(config)
-        .map_err(|e| Error::cluster(format!("cannot build the client: {}", chain(&e))))?;
+    let plugin = credential_plugin(conn);
+    let client =
+        Client::try_from(config).map_err(|e| client_error(e, &server, plugin.as_deref()))?;
     Ok((client, server))
 }
 
@@ -236,6 +238,26 @@ struct Reader {
     client: Client,
     timeout: Option<Duration>,
     progress: Progress,
+    /// The kubeconfig user's credential plugin, named when it fails.
+    plugin: Option<String>,
+}
+
+/// The `exec.command` of the kubeconfig user in use (`--user`, else the context's).
+fn credential_plugin(conn: &Connection) -> Option<String> {
+    let kubeconfig = conn.kubeconfig.as_ref()?;
+    let user = match &conn.user {
+        Some(user) => user.clone(),
+        None => {
+            let context = conn
+                .context
+                .as_ref()
+                .or(kubeconfig.current_context.as_ref())?;
+            let named = kubeconfig.contexts.iter().find(|c| &c.name == context)?;
+            named.context.as_ref()?.user.clone()?
+        }
+    };
+    let named = kubeconfig.auth_infos.iter().find(|u| u.name == user)?;
+    named.auth_info.as_ref()?.exec.as_ref()?.command.clone()
 }
 
 /// A page of a list.
@@ -311,7 +333,7 @@ impl Reader {
             },
             None => call.await,
         };
-        result.map_err(|e| Failure::from_kube(verb, resource, namespace, e))
+        result.map_err(|e| Failure::from_kube(verb, resource, namespace, e, self.plugin.as_deref()))
     }
 
     /// Every item of a list, page by page (`limit` + `continue`).
@@ -541,6 +563,7 @@ pub fn names(conn: &Connection, what: &Names) -> Result<Vec<String>> {
             client,
             timeout: Some(conn.request_timeout.unwrap_or(Duration::from_secs(5))),
             progress: Progress::silent(),
+            plugin: credential_plugin(conn),
         };
         let all = ListParams::default;
         let listed = match what {

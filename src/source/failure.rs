@@ -27,28 +27,36 @@ pub enum Cause {
 }
 
 impl Cause {
-    /// Sorts a kube error by what it is.
-    pub fn of(error: &kube::Error) -> Cause {
+    /// Sorts a kube error by what it is. `plugin` is the kubeconfig's credential plugin
+    /// (`exec.command`), named in what its failure says.
+    pub fn of(error: &kube::Error, plugin: Option<&str>) -> Cause {
         match error {
             kube::Error::Api(status) => Cause::Status {
                 code: status.code,
                 message: status.message.clone(),
             },
             kube::Error::SerdeError(e) => Cause::Unreadable(e.to_string()),
-            kube::Error::Auth(e) => Cause::Credentials(chain(e)),
+            kube::Error::Auth(e) => Cause::Credentials(credentials_failure(e, plugin)),
             kube::Error::RustlsTls(e) => Cause::Tls(chain(e)),
             kube::Error::BuildRequest(e) => Cause::Request(e.to_string()),
             kube::Error::HttpError(e) => Cause::Request(e.to_string()),
-            other => Cause::of_transport(other),
+            other => Cause::of_transport(other, plugin),
         }
     }
 
     /// Transport failures come wrapped in hyper's and tower's errors: the types down the
     /// chain of causes say what happened.
-    fn of_transport(error: &(dyn StdError + 'static)) -> Cause {
-        let text = chain(error);
+    fn of_transport(error: &(dyn StdError + 'static), plugin: Option<&str>) -> Cause {
         let mut causes = Vec::new();
         causes_of(error, &mut causes);
+        // Credentials are obtained inside the client's stack: their failure comes wrapped.
+        if let Some(auth) = causes
+            .iter()
+            .find_map(|e| e.downcast_ref::<kube::client::AuthError>())
+        {
+            return Cause::Credentials(credentials_failure(auth, plugin));
+        }
+        let text = chain(error);
         if causes.iter().any(|e| e.is::<rustls::Error>()) {
             return Cause::Tls(text);
         }
@@ -68,6 +76,42 @@ impl Cause {
             Cause::Status { code, .. } => Some(*code),
             _ => None,
         }
+    }
+}
+
+/// What kubectl says of a credential plugin that failed: the executable, its exit code and
+/// its own stderr. Never the client's rendering of the command: it holds the plugin's
+/// arguments and environment (secrets, the cluster's CA) and a debug dump of its output.
+fn credentials_failure(error: &kube::client::AuthError, plugin: Option<&str>) -> String {
+    use kube::client::AuthError;
+    let executable = plugin.unwrap_or("the credential plugin");
+    match error {
+        AuthError::AuthExecRun { out, .. } => {
+            let code = out
+                .status
+                .code()
+                .map_or("a signal".to_string(), |c| format!("exit code {c}"));
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let said: Vec<&str> = stderr
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect();
+            let said = match said.as_slice() {
+                [] => String::new(),
+                lines => format!(": {}", lines.join(" ")),
+            };
+            format!("executable {executable} failed with {code}{said}")
+        }
+        AuthError::AuthExecStart(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            format!("executable {executable} not found (is it installed and on PATH?)")
+        }
+        AuthError::AuthExecStart(e) => format!("executable {executable} could not start: {e}"),
+        AuthError::AuthExecParse(_) => {
+            format!("executable {executable} printed no ExecCredential that can be read")
+        }
+        // The other variants name files and token fields, never secret values.
+        other => chain(other),
     }
 }
 
@@ -117,19 +161,13 @@ impl Failure {
         resource: &str,
         namespace: Option<&str>,
         error: kube::Error,
+        plugin: Option<&str>,
     ) -> Self {
         Failure {
+            cause: Cause::of(&error, plugin),
             error: Some(error),
             ..Failure::new(verb, resource, namespace, Cause::Request(String::new()))
         }
-        .classified()
-    }
-
-    fn classified(mut self) -> Self {
-        if let Some(e) = &self.error {
-            self.cause = Cause::of(e);
-        }
-        self
     }
 
     pub fn timed_out(
@@ -201,15 +239,29 @@ impl Failure {
             Cause::Unreadable(m) => {
                 format!("the API server at {server} sent an unreadable response to {what}: {m}")
             }
-            Cause::Credentials(m) => {
-                format!("cannot get credentials for the API server at {server}: {m}")
-            }
+            Cause::Credentials(m) => credentials_line(server, m),
             Cause::Request(m) => format!("cannot build the request to {what}: {m}"),
         };
         Error::Cluster {
             message,
             source: self.error.map(Box::new),
         }
+    }
+}
+
+fn credentials_line(server: &str, message: &str) -> String {
+    format!("cannot get credentials for the API server at {server}: {message}")
+}
+
+/// The client could not be built (it runs the credential plugin as it is built).
+pub fn client_error(error: kube::Error, server: &str, plugin: Option<&str>) -> Error {
+    let message = match Cause::of(&error, plugin) {
+        Cause::Credentials(m) => credentials_line(server, &m),
+        _ => format!("cannot build the client: {}", chain(&error)),
+    };
+    Error::Cluster {
+        message,
+        source: Some(Box::new(error)),
     }
 }
 
@@ -239,7 +291,7 @@ mod tests {
     #[test]
     fn statuses_are_read_from_the_status_not_the_text() {
         assert_eq!(
-            Cause::of(&api(403, "timed out certificate")),
+            Cause::of(&api(403, "timed out certificate"), None),
             Cause::Status {
                 code: 403,
                 message: "timed out certificate".into()
@@ -250,37 +302,71 @@ mod tests {
     #[test]
     fn transport_errors_are_told_apart_by_type() {
         let timeout = std::io::Error::new(std::io::ErrorKind::TimedOut, "whatever");
-        assert!(matches!(Cause::of(&transport(timeout)), Cause::TimedOut(_)));
+        assert!(matches!(
+            Cause::of(&transport(timeout), None),
+            Cause::TimedOut(_)
+        ));
         let tls = std::io::Error::new(
             std::io::ErrorKind::InvalidData,
             rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
         );
-        assert!(matches!(Cause::of(&transport(tls)), Cause::Tls(_)));
+        assert!(matches!(Cause::of(&transport(tls), None), Cause::Tls(_)));
         // As the connector reports it: an I/O error inside an I/O error.
         let nested = std::io::Error::other(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
             rustls::Error::InvalidCertificate(rustls::CertificateError::Expired),
         ));
-        assert!(matches!(Cause::of(&transport(nested)), Cause::Tls(_)));
+        assert!(matches!(Cause::of(&transport(nested), None), Cause::Tls(_)));
         // Words alone decide nothing: a refused connection that mentions TLS is unreachable.
         let refused = std::io::Error::new(
             std::io::ErrorKind::ConnectionRefused,
             "tls certificate handshake timed out",
         );
         assert!(matches!(
-            Cause::of(&transport(refused)),
+            Cause::of(&transport(refused), None),
             Cause::Unreachable(_)
         ));
         let garbage = serde_json::from_str::<u8>("<html>").unwrap_err();
         assert!(matches!(
-            Cause::of(&kube::Error::SerdeError(garbage)),
+            Cause::of(&kube::Error::SerdeError(garbage), None),
             Cause::Unreadable(_)
         ));
     }
 
     #[test]
+    fn a_failing_credential_plugin_is_named_and_its_secrets_are_not() {
+        use std::os::unix::process::ExitStatusExt;
+        let run = kube::client::AuthError::AuthExecRun {
+            cmd: "KUBERNETES_EXEC_INFO=\"{certificate-authority-data: LS0tQ0E=}\" \"get-token\" \"--client-secret=hunter2\"".into(),
+            out: Box::new(std::process::Output {
+                status: std::process::ExitStatus::from_raw(3 << 8),
+                stdout: b"token: s3cr3t".to_vec(),
+                stderr: b"error: login expired\n  run get-token login\n".to_vec(),
+            }),
+        };
+        // As the client reports it: inside its service stack.
+        let wrapped = kube::Error::Service(Box::new(run));
+        let Cause::Credentials(text) = Cause::of(&wrapped, Some("get-token")) else {
+            panic!("a credentials failure");
+        };
+        assert_eq!(
+            text,
+            "executable get-token failed with exit code 3: error: login expired run get-token login"
+        );
+        let missing = kube::client::AuthError::AuthExecStart(std::io::Error::from(
+            std::io::ErrorKind::NotFound,
+        ));
+        assert_eq!(
+            Cause::of(&kube::Error::Auth(missing), Some("get-token")),
+            Cause::Credentials(
+                "executable get-token not found (is it installed and on PATH?)".into()
+            )
+        );
+    }
+
+    #[test]
     fn each_cause_is_one_line_with_what_to_do() {
-        let failure = |e| Failure::from_kube("list", "ipaddresspools.metallb.io", None, e);
+        let failure = |e| Failure::from_kube("list", "ipaddresspools.metallb.io", None, e, None);
         let line = |e| failure(e).into_error("https://k").to_string();
         assert!(line(api(401, "")).contains("rejected the credentials"));
         assert!(

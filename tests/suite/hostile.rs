@@ -63,7 +63,10 @@ fn an_error_line_escapes_what_it_quotes() {
     assert!(line.contains("DNS-1035"), "{line}");
     assert_inert(&["why"], &run.stderr);
     let run = metalpool(&["usage", "no\u{1b}]0;pool\u{7}"]);
-    assert!(run.failure(2).contains("no pool named no\\x1b]0;pool\\x07"), "{run:#?}");
+    assert!(
+        run.failure(2).contains("no pool named no\\x1b]0;pool\\x07"),
+        "{run:#?}"
+    );
     assert_inert(&["usage"], &run.stderr);
 }
 

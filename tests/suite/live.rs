@@ -1396,3 +1396,65 @@ fn a_slow_read_shows_progress_on_a_terminal_only() {
         "nothing for a read under a second: {screen}"
     );
 }
+
+/// A credential plugin that fails: the error names the executable, its exit code and what it
+/// printed on stderr — never its arguments, its environment or the cluster's CA (which the
+/// client hands it in `KUBERNETES_EXEC_INFO`). A plugin that is not installed is named.
+#[test]
+fn a_failing_credential_plugin_leaks_nothing() {
+    use base64::Engine as _;
+    use std::os::unix::fs::PermissionsExt;
+
+    let live = Live::start(standard_fixtures(), secure(ServerOptions::default()));
+    let plugin = live.home.path().join("get-token");
+    fs::write(
+        &plugin,
+        "#!/bin/sh\necho 'token expired: run get-token login' >&2\nexit 3\n",
+    )
+    .unwrap();
+    fs::set_permissions(&plugin, fs::Permissions::from_mode(0o755)).unwrap();
+    let ca = base64::engine::general_purpose::STANDARD.encode(live.server.ca_pem().unwrap());
+    let kubeconfig = |command: &str| {
+        json!({
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "c", "cluster": {
+                "server": live.server.url(), "certificate-authority-data": ca}}],
+            "users": [{"name": "u", "user": {"exec": {
+                "apiVersion": "client.authentication.k8s.io/v1",
+                "command": command,
+                "args": ["--client-secret=hunter2"],
+                "env": [{"name": "PLUGIN_PASSWORD", "value": "s3cr3t-env"}],
+                "provideClusterInfo": true,
+                "interactiveMode": "Never"}}}],
+            "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
+            "current-context": "x",
+        })
+        .to_string()
+    };
+    let path = live.home.path().join("exec-kubeconfig");
+    fs::write(&path, kubeconfig(plugin.to_str().unwrap())).unwrap();
+    let failed = run(metalpool(live.home.path())
+        .env("KUBECONFIG", &path)
+        .args(["usage"]));
+    let line = failed.failure(3);
+    assert!(
+        line.contains("failed with exit code 3: token expired: run get-token login"),
+        "{line}"
+    );
+    assert!(line.contains(plugin.to_str().unwrap()), "{line}");
+    for secret in ["hunter2", "s3cr3t-env", &ca[..40], "Output {", "ExitStatus"] {
+        assert!(!failed.stderr.contains(secret), "{secret} leaked: {line}");
+    }
+
+    fs::write(&path, kubeconfig("no-such-get-token")).unwrap();
+    let missing = run(metalpool(live.home.path())
+        .env("KUBECONFIG", &path)
+        .args(["usage"]));
+    assert!(
+        missing
+            .failure(3)
+            .contains("executable no-such-get-token not found"),
+        "{missing:#?}"
+    );
+}

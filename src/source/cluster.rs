@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::Loaded;
-use super::failure::{Cause, Failure, client_error};
+use super::failure::{Cause, Failure, client_error, humanize};
 use crate::error::{Error, Result, chain};
 use crate::metallb::reason::{Code, Reason};
 use crate::metallb::runtime::{CONTROLLER_SELECTORS, DEFAULT_NAMESPACE, detect};
@@ -43,7 +43,7 @@ pub fn load(
         let (client, server) = connect(connection).await?;
         let reader = Reader {
             client,
-            timeout: connection.request_timeout,
+            deadline: deadline(connection.request_timeout),
             progress: Progress::start(),
             plugin: credential_plugin(connection),
         };
@@ -209,6 +209,11 @@ async fn connect(conn: &Connection) -> Result<(Client, String)> {
     if conn.insecure_skip_tls_verify {
         config.accept_invalid_certs = true;
     }
+    // Busy servers are asked again by `Reader::call`, a bounded number of times.
+    config.default_retry = false;
+    config
+        .headers
+        .push((http::header::USER_AGENT, user_agent()));
     if let Some(timeout) = conn.request_timeout {
         config.connect_timeout = Some(timeout);
         config.read_timeout = Some(timeout);
@@ -224,6 +229,37 @@ async fn connect(conn: &Connection) -> Result<(Client, String)> {
     Ok((client, server))
 }
 
+/// How many times a busy server is asked again, and for how long at most.
+const RETRIES: u32 = 3;
+const RETRY_BUDGET: Duration = Duration::from_secs(10);
+
+/// 429 Too Many Requests, 503 Service Unavailable, 504 Gateway Timeout: worth asking again.
+fn is_busy(code: u16) -> bool {
+    matches!(code, 429 | 503 | 504)
+}
+
+/// The wait the server asks for, else 0.5 s doubling with each attempt; never over 5 s.
+fn retry_wait(status: &kube::core::Status, attempt: u32) -> Duration {
+    let asked = status
+        .details
+        .as_ref()
+        .map(|d| d.retry_after_seconds)
+        .filter(|&s| s > 0)
+        .map(|s| Duration::from_secs(u64::from(s)));
+    let backoff = Duration::from_millis(500 << attempt.saturating_sub(1).min(4));
+    asked.unwrap_or(backoff).min(Duration::from_secs(5))
+}
+
+/// A request sent again: `http::Request` is not `Clone`.
+fn copy_request(request: &http::Request<Vec<u8>>) -> http::Request<Vec<u8>> {
+    let mut copy = http::Request::new(request.body().clone());
+    *copy.method_mut() = request.method().clone();
+    *copy.uri_mut() = request.uri().clone();
+    *copy.headers_mut() = request.headers().clone();
+    *copy.version_mut() = request.version();
+    copy
+}
+
 /// A name as one segment of a request path, whatever it holds: names are checked before
 /// they get here (`crate::names`), and a path is never built from unescaped text anyway.
 fn segment(name: &str) -> String {
@@ -233,13 +269,30 @@ fn segment(name: &str) -> String {
     utf8_percent_encode(name, SEGMENT).to_string()
 }
 
-/// The API calls, each bounded by `--request-timeout`.
+/// Who is reading, for the API server's audit log: `kubectl-metalpool/0.2.0 (linux/amd64)`.
+fn user_agent() -> http::HeaderValue {
+    let text = format!(
+        "kubectl-metalpool/{} ({}/{})",
+        env!("CARGO_PKG_VERSION"),
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    );
+    http::HeaderValue::from_str(&text)
+        .unwrap_or(http::HeaderValue::from_static("kubectl-metalpool"))
+}
+
+/// The API calls, within `--request-timeout` for the whole read.
 struct Reader {
     client: Client,
-    timeout: Option<Duration>,
+    /// `--request-timeout` as a deadline for the whole read, with the duration it came from.
+    deadline: Option<(tokio::time::Instant, Duration)>,
     progress: Progress,
     /// The kubeconfig user's credential plugin, named when it fails.
     plugin: Option<String>,
+}
+
+fn deadline(limit: Option<Duration>) -> Option<(tokio::time::Instant, Duration)> {
+    limit.map(|limit| (tokio::time::Instant::now() + limit, limit))
 }
 
 /// The `exec.command` of the kubeconfig user in use (`--user`, else the context's).
@@ -318,6 +371,10 @@ impl Reader {
         }
     }
 
+    /// One request, asked again when the server says it is busy (429, 503, 504): a few
+    /// times, after the wait it asks for (`retryAfterSeconds`) or a short backoff, within
+    /// [`RETRY_BUDGET`] — not kube's default of fifteen tries over minutes. The whole read
+    /// ends at the `--request-timeout` deadline.
     async fn call<T: DeserializeOwned>(
         &self,
         request: http::Request<Vec<u8>>,
@@ -325,15 +382,48 @@ impl Reader {
         resource: &str,
         namespace: Option<&str>,
     ) -> std::result::Result<T, Failure> {
-        let call = self.client.request::<T>(request);
-        let result = match self.timeout {
-            Some(limit) => match tokio::time::timeout(limit, call).await {
-                Ok(r) => r,
-                Err(_) => return Err(Failure::timed_out(verb, resource, namespace, limit)),
-            },
-            None => call.await,
-        };
-        result.map_err(|e| Failure::from_kube(verb, resource, namespace, e, self.plugin.as_deref()))
+        let started = tokio::time::Instant::now();
+        let mut attempts = 1;
+        loop {
+            let call = self.client.request::<T>(copy_request(&request));
+            let result = match self.deadline {
+                Some((deadline, limit)) => match tokio::time::timeout_at(deadline, call).await {
+                    Ok(r) => r,
+                    Err(_) => return Err(Failure::timed_out(verb, resource, namespace, limit)),
+                },
+                None => call.await,
+            };
+            let wait = match &result {
+                Err(kube::Error::Api(status)) if is_busy(status.code) && attempts <= RETRIES => {
+                    Some(retry_wait(status, attempts))
+                }
+                _ => None,
+            };
+            let within_budget = wait.is_some_and(|w| {
+                let resume = tokio::time::Instant::now() + w;
+                resume - started <= RETRY_BUDGET
+                    && self.deadline.is_none_or(|(deadline, _)| resume < deadline)
+            });
+            match (result, wait) {
+                (Err(e), Some(wait)) if within_budget => {
+                    if let kube::Error::Api(status) = &e {
+                        self.progress.say(&format!(
+                            "The API server is busy ({}); asking again in {}…",
+                            status.code,
+                            humanize(wait)
+                        ));
+                    }
+                    tokio::time::sleep(wait).await;
+                    attempts += 1;
+                }
+                (result, _) => {
+                    return result.map_err(|e| {
+                        Failure::from_kube(verb, resource, namespace, e, self.plugin.as_deref())
+                            .after(attempts)
+                    });
+                }
+            }
+        }
     }
 
     /// Every item of a list, page by page (`limit` + `continue`).
@@ -531,6 +621,14 @@ impl Progress {
         }
     }
 
+    /// A note while waiting, on a terminal only; the next progress line or `finish` clears it.
+    fn say(&self, text: &str) {
+        if self.task.is_some() {
+            self.shown.store(true, Ordering::Relaxed);
+            eprint!("\r\x1b[2K{text}");
+        }
+    }
+
     fn add(&self, total: usize) {
         self.read.store(total, Ordering::Relaxed);
     }
@@ -561,7 +659,7 @@ pub fn names(conn: &Connection, what: &Names) -> Result<Vec<String>> {
         let (client, server) = connect(conn).await?;
         let reader = Reader {
             client,
-            timeout: Some(conn.request_timeout.unwrap_or(Duration::from_secs(5))),
+            deadline: deadline(Some(conn.request_timeout.unwrap_or(Duration::from_secs(5)))),
             progress: Progress::silent(),
             plugin: credential_plugin(conn),
         };

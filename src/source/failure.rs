@@ -143,6 +143,8 @@ pub struct Failure {
     pub namespace: Option<String>,
     /// The client's own error, kept as the source of the user-facing one.
     pub error: Option<kube::Error>,
+    /// How many times the request was sent.
+    pub attempts: u32,
 }
 
 impl Failure {
@@ -153,7 +155,13 @@ impl Failure {
             resource: resource.to_string(),
             namespace: namespace.map(str::to_string),
             error: None,
+            attempts: 1,
         }
+    }
+
+    /// The failure of the last of `attempts` tries.
+    pub fn after(self, attempts: u32) -> Self {
+        Failure { attempts, ..self }
     }
 
     pub fn from_kube(
@@ -228,6 +236,15 @@ impl Failure {
                 "MetalLB CRDs are not installed: the server has no {} (is MetalLB installed in this cluster?)",
                 self.resource
             ),
+            Cause::Status { code, message } if matches!(code, 429 | 503 | 504) => {
+                let tries = match self.attempts {
+                    1 => String::new(),
+                    n => format!(", still after {n} attempts"),
+                };
+                format!(
+                    "the API server at {server} is overloaded ({code}{tries}) and did not {what}: {message}"
+                )
+            }
             Cause::Status { code, message } => format!("{what} failed: {code} {message}"),
             Cause::TimedOut(m) => format!(
                 "the API server at {server} did not answer in time while trying to {what}: {m}"

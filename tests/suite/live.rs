@@ -1458,3 +1458,63 @@ fn a_failing_credential_plugin_leaks_nothing() {
         "{missing:#?}"
     );
 }
+
+/// A server that keeps answering "busy" is asked again a few times, then the command ends
+/// with what it is — overloaded — well before kube's own minutes of retries would.
+#[test]
+fn an_overloaded_server_is_asked_again_a_few_times_then_named() {
+    let live = Live::start(
+        standard_fixtures(),
+        ServerOptions {
+            faults: vec![Fault::status(
+                FaultTarget::resource("", "services"),
+                429,
+                "too many requests, please try again later",
+            )],
+            ..ServerOptions::default()
+        },
+    );
+    let run = run_within(live.command().args(["usage"]), Duration::from_secs(30));
+    let line = run.failure(3);
+    assert!(
+        line.contains("is overloaded (429, still after 4 attempts)"),
+        "{line}"
+    );
+    assert!(line.contains("too many requests"), "{line}");
+    assert_eq!(live.requests_for("/api/v1/services").len(), 4);
+}
+
+#[test]
+fn a_server_busy_for_a_moment_is_asked_again() {
+    let live = Live::start(
+        standard_fixtures(),
+        ServerOptions {
+            faults: vec![
+                Fault::status(FaultTarget::resource("", "services"), 503, "restarting").times(2),
+            ],
+            ..ServerOptions::default()
+        },
+    );
+    let usage = live.run(&["usage", "-o", "json"]).json_with_code(0);
+    assert!(!pool_names(&usage).is_empty());
+    let statuses: Vec<u16> = live
+        .requests_for("/api/v1/services")
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(statuses, [503, 503, 200]);
+}
+
+/// Audit logs show who read: every request names the plugin and its version.
+#[test]
+fn requests_carry_the_plugin_user_agent() {
+    let live = Live::start(standard_fixtures(), ServerOptions::default());
+    live.run(&["usage", "-o", "json"]).json_with_code(0);
+    let expected = format!("kubectl-metalpool/{} (", env!("CARGO_PKG_VERSION"));
+    let requests = live.server.requests();
+    assert!(!requests.is_empty());
+    for request in requests {
+        let agent = request.user_agent.unwrap_or_default();
+        assert!(agent.starts_with(&expected), "{agent:?}");
+    }
+}

@@ -17,8 +17,8 @@ use kube::{Client, Config};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use super::Loaded;
 use super::failure::{Cause, Failure, client_error, humanize};
+use super::{Loaded, kubeconfig};
 use crate::error::{Error, Result, chain};
 use crate::metallb::reason::{Code, Reason};
 use crate::metallb::runtime::{CONTROLLER_SELECTORS, DEFAULT_NAMESPACE, detect};
@@ -209,6 +209,7 @@ async fn connect(conn: &Connection) -> Result<(Client, String)> {
     if conn.insecure_skip_tls_verify {
         config.accept_invalid_certs = true;
     }
+    config.proxy_url = proxy_for(conn, &config.cluster_url);
     // Busy servers are asked again by `Reader::call`, a bounded number of times.
     config.default_retry = false;
     config
@@ -295,22 +296,33 @@ fn deadline(limit: Option<Duration>) -> Option<(tokio::time::Instant, Duration)>
     limit.map(|limit| (tokio::time::Instant::now() + limit, limit))
 }
 
-/// The `exec.command` of the kubeconfig user in use (`--user`, else the context's).
+/// The `exec.command` of the kubeconfig user in use.
 fn credential_plugin(conn: &Connection) -> Option<String> {
-    let kubeconfig = conn.kubeconfig.as_ref()?;
-    let user = match &conn.user {
-        Some(user) => user.clone(),
-        None => {
-            let context = conn
-                .context
-                .as_ref()
-                .or(kubeconfig.current_context.as_ref())?;
-            let named = kubeconfig.contexts.iter().find(|c| &c.name == context)?;
-            named.context.as_ref()?.user.clone()?
-        }
-    };
-    let named = kubeconfig.auth_infos.iter().find(|u| u.name == user)?;
-    named.auth_info.as_ref()?.exec.as_ref()?.command.clone()
+    kubeconfig::credential_plugin(conn.kubeconfig.as_ref()?, &entries(conn))
+}
+
+/// The proxy to the server, as kubectl picks it: the kubeconfig cluster's `proxy-url`, else
+/// `HTTPS_PROXY` (an `https` server) or `HTTP_PROXY` (an `http` one) — `ALL_PROXY` for
+/// either — unless `NO_PROXY` covers the server.
+fn proxy_for(conn: &Connection, server: &http::Uri) -> Option<http::Uri> {
+    let configured = conn
+        .kubeconfig
+        .as_ref()
+        .and_then(|k| kubeconfig::proxy_url(k, &entries(conn)))
+        .and_then(|url| url.parse().ok());
+    configured.or_else(|| {
+        let intercept =
+            hyper_util::client::proxy::matcher::Matcher::from_env().intercept(server)?;
+        Some(intercept.uri().clone())
+    })
+}
+
+fn entries(conn: &Connection) -> kubeconfig::Names<'_> {
+    kubeconfig::Names {
+        context: conn.context.as_deref(),
+        cluster: conn.cluster.as_deref(),
+        user: conn.user.as_deref(),
+    }
 }
 
 /// A page of a list.

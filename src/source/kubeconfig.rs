@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use kube::config::Kubeconfig;
+use kube::config::{AuthInfo, Context, Kubeconfig};
 
 use crate::error::{Error, Result};
 
@@ -105,19 +105,57 @@ pub fn check_names(kubeconfig: &Kubeconfig, names: &Names) -> Result<()> {
     Ok(())
 }
 
-/// The namespace of the context in use (`--context`, else the current context), if it
-/// sets one.
-pub fn context_namespace(kubeconfig: &Kubeconfig, context: Option<&str>) -> Option<String> {
+/// The context in use: `--context`, else the current context.
+fn context_in_use<'a>(kubeconfig: &'a Kubeconfig, context: Option<&str>) -> Option<&'a Context> {
     let name = context.or(kubeconfig.current_context.as_deref())?;
     kubeconfig
         .contexts
         .iter()
         .find(|c| c.name == name)?
         .context
-        .as_ref()?
+        .as_ref()
+}
+
+/// The namespace of the context in use, if it sets one.
+pub fn context_namespace(kubeconfig: &Kubeconfig, context: Option<&str>) -> Option<String> {
+    context_in_use(kubeconfig, context)?
         .namespace
         .clone()
         .filter(|ns| !ns.is_empty())
+}
+
+/// The user in use: `--user`, else the context's.
+fn user_in_use<'a>(kubeconfig: &'a Kubeconfig, names: &Names) -> Option<&'a AuthInfo> {
+    let name = match names.user {
+        Some(user) => user.to_string(),
+        None => context_in_use(kubeconfig, names.context)?.user.clone()?,
+    };
+    let named = kubeconfig.auth_infos.iter().find(|u| u.name == name)?;
+    named.auth_info.as_ref()
+}
+
+/// The user's credential plugin (`exec.command`), if it has one.
+pub fn credential_plugin(kubeconfig: &Kubeconfig, names: &Names) -> Option<String> {
+    user_in_use(kubeconfig, names)?
+        .exec
+        .as_ref()?
+        .command
+        .clone()
+}
+
+/// The cluster's `proxy-url` (`--cluster`, else the context's cluster), if it sets one.
+pub fn proxy_url(kubeconfig: &Kubeconfig, names: &Names) -> Option<String> {
+    let name = match names.cluster {
+        Some(cluster) => cluster.to_string(),
+        None => context_in_use(kubeconfig, names.context)?.cluster.clone(),
+    };
+    let named = kubeconfig.clusters.iter().find(|c| c.name == name)?;
+    named
+        .cluster
+        .as_ref()?
+        .proxy_url
+        .clone()
+        .filter(|url| !url.is_empty())
 }
 
 /// Inside a pod: the pod's namespace, as kubectl uses it.
@@ -164,6 +202,53 @@ users:
         assert_eq!(context_namespace(&k, Some("a")).as_deref(), Some("team-a"));
         assert_eq!(context_namespace(&k, Some("b")), None, "b sets none");
         assert_eq!(context_namespace(&k, Some("zzz")), None);
+    }
+
+    #[test]
+    fn the_user_and_cluster_in_use_give_plugin_and_proxy() {
+        let k = config(
+            "apiVersion: v1
+kind: Config
+current-context: a
+contexts:
+- name: a
+  context: {cluster: c, user: u}
+- name: b
+  context: {cluster: d, user: v}
+clusters:
+- name: c
+  cluster: {server: 'https://127.0.0.1:1', proxy-url: 'http://proxy:3128'}
+- name: d
+  cluster: {server: 'https://127.0.0.1:2'}
+users:
+- name: u
+  user: {exec: {apiVersion: client.authentication.k8s.io/v1, command: get-token}}
+- name: v
+  user: {token: t}
+",
+        );
+        let current = Names::default();
+        assert_eq!(
+            credential_plugin(&k, &current).as_deref(),
+            Some("get-token")
+        );
+        assert_eq!(
+            proxy_url(&k, &current).as_deref(),
+            Some("http://proxy:3128")
+        );
+        let b = Names {
+            context: Some("b"),
+            ..Names::default()
+        };
+        assert_eq!(credential_plugin(&k, &b), None);
+        assert_eq!(proxy_url(&k, &b), None);
+        let flags = Names {
+            context: Some("b"),
+            cluster: Some("c"),
+            user: Some("u"),
+        };
+        assert_eq!(proxy_url(&k, &flags).as_deref(), Some("http://proxy:3128"));
+        assert_eq!(credential_plugin(&k, &flags).as_deref(), Some("get-token"));
     }
 
     #[test]

@@ -1518,3 +1518,54 @@ fn requests_carry_the_plugin_user_agent() {
         assert!(agent.starts_with(&expected), "{agent:?}");
     }
 }
+
+/// Corporate networks: `HTTPS_PROXY` is used for an https server, `NO_PROXY` covering the
+/// server bypasses it, and a kubeconfig `proxy-url` is used as kubectl uses it.
+#[test]
+fn proxies_are_used_as_kubectl_uses_them() {
+    use crate::support::proxy::ConnectProxy;
+
+    let live = Live::start(standard_fixtures(), secure(ServerOptions::default()));
+    let server = live.server.url();
+    let authority = server.trim_start_matches("https://").to_string();
+    let proxy = ConnectProxy::start();
+    let through = |extra: &[(&str, &str)]| {
+        let mut command = live.command();
+        command
+            .env("HTTPS_PROXY", proxy.url())
+            .args(["usage", "-o", "json"]);
+        for (key, value) in extra {
+            command.env(key, value);
+        }
+        run(&mut command)
+    };
+    let usage = through(&[]).json_with_code(0);
+    assert!(!pool_names(&usage).is_empty());
+    assert!(
+        proxy.targets().iter().all(|t| *t == authority) && !proxy.targets().is_empty(),
+        "{:?}",
+        proxy.targets()
+    );
+
+    let before = proxy.targets().len();
+    through(&[("NO_PROXY", "localhost,127.0.0.1")]).json_with_code(0);
+    assert_eq!(proxy.targets().len(), before, "NO_PROXY covers the server");
+
+    let configured = ConnectProxy::start();
+    let with_url = live.home.path().join("proxied");
+    live.server.write_kubeconfig(
+        &with_url,
+        &KubeconfigContext {
+            proxy_url: Some(configured.url()),
+            ..KubeconfigContext::default()
+        },
+    );
+    let run = run(metalpool(live.home.path())
+        .env("KUBECONFIG", &with_url)
+        .args(["usage", "-o", "json"]));
+    run.json_with_code(0);
+    assert!(
+        !configured.targets().is_empty(),
+        "the kubeconfig's proxy-url"
+    );
+}

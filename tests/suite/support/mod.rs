@@ -2,4 +2,5 @@
 
 pub mod apiserver;
 pub mod kubectl;
+pub mod proxy;
 pub mod run;

@@ -20,6 +20,8 @@ pub struct KubeconfigContext {
     /// Bearer token to write instead of the server's own (a wrong one, say).
     /// `None` writes the server's token, or no token when it has none.
     pub token: Option<String>,
+    /// The cluster's `proxy-url`.
+    pub proxy_url: Option<String>,
 }
 
 impl Default for KubeconfigContext {
@@ -30,6 +32,7 @@ impl Default for KubeconfigContext {
             user: "loopback-user".to_owned(),
             namespace: None,
             token: None,
+            proxy_url: None,
         }
     }
 }
@@ -66,6 +69,9 @@ pub(crate) fn document(
             "certificate-authority-data".into(),
             json!(STANDARD.encode(ca_pem)),
         );
+    }
+    if let Some(proxy_url) = &context.proxy_url {
+        cluster.insert("proxy-url".into(), json!(proxy_url));
     }
     let mut user = Map::new();
     if let Some(token) = context.token.as_deref().or(token) {

@@ -475,51 +475,12 @@ fn advertisement_covers(ad: &Advertisement, selectors: &[LabelMatcher], pool: &P
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::snapshot::{AdvertisementSpec, Metadata, Namespace, PoolSpec, ServiceAllocation};
+    use crate::fixtures::{
+        advertisement as ad, allocating, labels, match_labels, namespace as ns, pool as cr,
+        snapshot,
+    };
+    use crate::snapshot::ServiceAllocation;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
-
-    fn cr(name: &str, addresses: &[&str]) -> IpAddressPool {
-        IpAddressPool {
-            metadata: Metadata {
-                name: name.into(),
-                namespace: "metallb-system".into(),
-                ..Default::default()
-            },
-            spec: PoolSpec {
-                addresses: addresses.iter().map(|s| s.to_string()).collect(),
-                ..Default::default()
-            },
-            status: None,
-        }
-    }
-
-    fn snapshot(pools: Vec<IpAddressPool>) -> Snapshot {
-        Snapshot {
-            pools,
-            ..Default::default()
-        }
-    }
-
-    fn ns(name: &str, labels: &[(&str, &str)]) -> Namespace {
-        Namespace {
-            metadata: Metadata {
-                name: name.into(),
-                labels: labels
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect(),
-                ..Default::default()
-            },
-        }
-    }
-
-    /// Labels as an object's (`StringMap`) or a selector's `matchLabels` (`BTreeMap`).
-    fn labels<M: FromIterator<(String, String)>>(pairs: &[(&str, &str)]) -> M {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
 
     #[test]
     fn only_the_metallb_namespace_is_read() {
@@ -634,10 +595,7 @@ mod tests {
             ["parsing address pool a: duplicate definition in namespaces field"]
         );
 
-        let sel = LabelSelector {
-            match_labels: Some(labels(&[("team", "a")])),
-            match_expressions: None,
-        };
+        let sel = match_labels(&[("team", "a")]);
         let mut pool = cr("a", &["10.0.0.0/24"]);
         pool.spec.service_allocation = Some(ServiceAllocation {
             service_selectors: vec![sel.clone(), sel],
@@ -648,10 +606,7 @@ mod tests {
 
     #[test]
     fn bad_selector_is_invalid() {
-        let sel = LabelSelector {
-            match_labels: Some(labels(&[("not a key", "a")])),
-            match_expressions: None,
-        };
+        let sel = match_labels(&[("not a key", "a")]);
         let mut pool = cr("a", &["10.0.0.0/24"]);
         pool.spec.service_allocation = Some(ServiceAllocation {
             namespace_selectors: vec![sel],
@@ -665,10 +620,9 @@ mod tests {
         );
     }
 
+    /// A /24 pool with this allocation scope.
     fn pinned(name: &str, sa: ServiceAllocation) -> IpAddressPool {
-        let mut pool = cr(name, &["10.0.0.0/24"]);
-        pool.spec.service_allocation = Some(sa);
-        pool
+        allocating(cr(name, &["10.0.0.0/24"]), sa)
     }
 
     #[test]
@@ -703,10 +657,7 @@ mod tests {
 
     #[test]
     fn namespaces_and_service_selectors_are_anded() {
-        let sel = LabelSelector {
-            match_labels: Some(labels(&[("app", "web")])),
-            match_expressions: None,
-        };
+        let sel = match_labels(&[("app", "web")]);
         let sa = ServiceAllocation {
             namespaces: vec!["team-a".into()],
             service_selectors: vec![sel],
@@ -727,10 +678,7 @@ mod tests {
 
     #[test]
     fn namespace_selectors_resolve_against_existing_namespaces() {
-        let sel = LabelSelector {
-            match_labels: Some(labels(&[("environment", "production")])),
-            match_expressions: None,
-        };
+        let sel = match_labels(&[("environment", "production")]);
         let sa = ServiceAllocation {
             namespace_selectors: vec![sel],
             ..Default::default()
@@ -750,14 +698,8 @@ mod tests {
 
     #[test]
     fn pools_sharing_a_namespace_selector_select_the_same_namespaces() {
-        let prod = LabelSelector {
-            match_labels: Some(labels(&[("env", "prod")])),
-            match_expressions: None,
-        };
-        let bad = LabelSelector {
-            match_labels: Some(labels(&[("not a key", "x")])),
-            match_expressions: None,
-        };
+        let prod = match_labels(&[("env", "prod")]);
+        let bad = match_labels(&[("not a key", "x")]);
         let scoped = |name: &str, cidr: &str, selector: &LabelSelector| {
             let mut pool = cr(name, &[cidr]);
             pool.spec.service_allocation = Some(ServiceAllocation {
@@ -799,10 +741,7 @@ mod tests {
 
     #[test]
     fn namespace_selector_matching_nothing_admits_everyone_but_is_never_indexed() {
-        let sel = LabelSelector {
-            match_labels: Some(labels(&[("environment", "production")])),
-            match_expressions: None,
-        };
+        let sel = match_labels(&[("environment", "production")]);
         let sa = ServiceAllocation {
             namespace_selectors: vec![sel],
             ..Default::default()
@@ -851,21 +790,6 @@ mod tests {
         assert_eq!(config.pool_for(&[ip("192.0.2.1")]), None);
     }
 
-    fn ad(name: &str, pools: &[&str], selectors: Vec<LabelSelector>) -> Advertisement {
-        Advertisement {
-            metadata: Metadata {
-                name: name.into(),
-                namespace: "metallb-system".into(),
-                ..Default::default()
-            },
-            spec: AdvertisementSpec {
-                ip_address_pools: pools.iter().map(|s| s.to_string()).collect(),
-                ip_address_pool_selectors: selectors,
-                service_selectors: vec![],
-            },
-        }
-    }
-
     #[test]
     fn advertisements_outside_the_namespace_are_reported() {
         let mut elsewhere = ad("stray", &[], vec![]);
@@ -891,14 +815,8 @@ mod tests {
             labelled,
             cr("c", &["10.2.0.0/24"]),
         ]);
-        let edge = LabelSelector {
-            match_labels: Some(labels(&[("tier", "edge")])),
-            match_expressions: None,
-        };
-        let nothing = LabelSelector {
-            match_labels: Some(labels(&[("tier", "none")])),
-            match_expressions: None,
-        };
+        let edge = match_labels(&[("tier", "edge")]);
+        let nothing = match_labels(&[("tier", "none")]);
         snap.l2_advertisements = vec![ad("named", &["a", "missing"], vec![])];
         snap.bgp_advertisements = vec![
             ad("by-label", &[], vec![edge]),

@@ -543,6 +543,42 @@ mod tests {
     }
 
     #[test]
+    fn host_bits_are_masked_with_a_warning_not_refused() {
+        let config = Config::load(&snapshot(vec![cr("a", &["10.0.0.5/24"])]), "metallb-system");
+        assert!(config.is_valid(), "{:?}", config.errors);
+        assert_eq!(config.warnings.len(), 1, "{:?}", config.warnings);
+        let warning = &config.warnings[0];
+        assert_eq!(warning.code, Code::HostBitsMasked);
+        assert_eq!(warning.pool.as_deref(), Some("a"));
+        assert!(
+            warning.message.ends_with("MetalLB uses 10.0.0.0/24"),
+            "{warning:?}"
+        );
+        assert_eq!(
+            config.pools[0].space.total(Family::V4),
+            256,
+            "the whole /24"
+        );
+        let exact = Config::load(&snapshot(vec![cr("a", &["10.0.0.0/24"])]), "metallb-system");
+        assert!(exact.warnings.is_empty(), "{:?}", exact.warnings);
+    }
+
+    #[test]
+    fn a_range_mixing_families_is_warned_about_and_holds_nothing() {
+        let config = Config::load(
+            &snapshot(vec![cr("a", &["10.0.0.1-fd00::1", "10.1.0.0/30"])]),
+            "metallb-system",
+        );
+        assert!(config.is_valid(), "{:?}", config.errors);
+        assert_eq!(config.warnings.len(), 1, "{:?}", config.warnings);
+        assert_eq!(config.warnings[0].code, Code::MixedFamilyRange);
+        assert_eq!(config.warnings[0].pool.as_deref(), Some("a"));
+        let space = &config.pools[0].space;
+        assert_eq!(space.total(Family::V4), 4, "only the /30");
+        assert_eq!(space.total(Family::V6), 0);
+    }
+
+    #[test]
     fn overlaps_within_and_across_pools_are_invalid() {
         let config = Config::load(
             &snapshot(vec![cr("a", &["10.0.0.0/24"]), cr("b", &["10.0.0.128/25"])]),
@@ -759,6 +795,22 @@ mod tests {
         assert!(!pool.is_indexed_for("dev"));
         assert_eq!(config.warnings[0].code, Code::SelectorMatchesNothing);
         assert_eq!(config.warnings[0].pool.as_deref(), Some("prod"));
+    }
+
+    #[test]
+    fn namespace_selectors_without_namespace_objects_are_unknown_not_empty() {
+        let sa = ServiceAllocation {
+            namespace_selectors: vec![match_labels(&[("environment", "production")])],
+            ..Default::default()
+        };
+        let snap = snapshot(vec![pinned("prod", sa)]);
+        assert!(!snap.namespaces_known);
+        let config = Config::load(&snap, "metallb-system");
+        assert!(config.is_valid(), "{:?}", config.errors);
+        assert_eq!(config.warnings.len(), 1, "{:?}", config.warnings);
+        assert_eq!(config.warnings[0].code, Code::NamespacesUnknown);
+        assert_eq!(config.warnings[0].pool.as_deref(), Some("prod"));
+        assert!(!config.pools[0].is_indexed_for("production"));
     }
 
     #[test]

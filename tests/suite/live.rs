@@ -1158,6 +1158,53 @@ fn why_shows_the_services_events() {
     assert_eq!(reasons, [&json!("IPAllocated")]);
 }
 
+#[test]
+fn events_forbidden_are_a_warning_not_a_failure() {
+    // docs/rbac.yaml without `events`.
+    let mut rules: Vec<Rule> = docs_rbac()
+        .into_iter()
+        .filter(|r| !r.resources.iter().any(|x| x == "events"))
+        .collect();
+    rules.push(Rule::new(&[""], &["services"], &["get", "list"]));
+    let full = Live::start(standard_fixtures(), ServerOptions::default());
+    let narrow = Live::start(
+        standard_fixtures(),
+        ServerOptions {
+            rbac: Some(rules),
+            ..ServerOptions::default()
+        },
+    );
+    let args = ["why", "svc/db", "-n", "team-b", "-o", "json"];
+    let expected = full.run(&args);
+    let degraded = narrow.run(&args);
+    assert_eq!(degraded.code, expected.code, "{degraded:#?}");
+    let (expected, degraded) = (expected.json(), degraded.json());
+    assert!(!expected["events"].as_array().expect("events").is_empty());
+    assert!(
+        degraded["events"].as_array().is_none_or(Vec::is_empty),
+        "{degraded:#?}"
+    );
+    let unavailable: Vec<&Value> = degraded["warnings"]
+        .as_array()
+        .expect("warnings")
+        .iter()
+        .filter(|w| w["code"] == "events-unavailable")
+        .collect();
+    assert_eq!(unavailable.len(), 1, "{degraded:#?}");
+    assert!(!warning_codes(&expected).contains("events-unavailable"));
+    assert_eq!(
+        degraded["outcome"], expected["outcome"],
+        "the answer itself does not need the events"
+    );
+    assert!(
+        narrow
+            .requests_for("/api/v1/namespaces/team-b/events")
+            .iter()
+            .any(|r| r.status == 403),
+        "the events were asked for and refused"
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // 10. The real kubectl agrees
 

@@ -120,18 +120,7 @@ pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::snapshot::Metadata;
-
-    fn service(namespace: &str, name: &str) -> Service {
-        Service {
-            metadata: Metadata {
-                name: name.into(),
-                namespace: namespace.into(),
-                ..Default::default()
-            },
-            ..Default::default()
-        }
-    }
+    use crate::fixtures::service;
 
     #[test]
     fn the_hint_names_the_namespaces_holding_that_name() {

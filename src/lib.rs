@@ -9,6 +9,8 @@ pub mod app;
 pub mod cli;
 pub mod complete;
 pub mod error;
+#[cfg(test)]
+pub(crate) mod fixtures;
 pub mod metallb;
 pub mod model;
 pub mod names;

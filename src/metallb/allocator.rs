@@ -1068,23 +1068,17 @@ fn ip_list(ips: &[Ip]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::snapshot::Metadata;
+    use crate::fixtures::lb;
 
     #[test]
     fn large_snapshots_are_read_in_input_order() {
         let services: Vec<Service> = (0..25_001)
             .map(|i| {
-                let mut svc = Service {
-                    metadata: Metadata {
-                        name: format!("s{i}"),
-                        namespace: format!("n{}", i % 7),
-                        ..Default::default()
-                    },
-                    ..Default::default()
-                };
-                svc.spec.type_ = Some("LoadBalancer".into());
-                svc.spec.cluster_ips = vec![format!("10.96.{}.{}", i / 250, i % 250)];
-                svc
+                lb(
+                    &format!("n{}", i % 7),
+                    &format!("s{i}"),
+                    &[&format!("10.96.{}.{}", i / 250, i % 250)],
+                )
             })
             .collect();
         let ctx = Context::default();

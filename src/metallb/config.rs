@@ -475,51 +475,12 @@ fn advertisement_covers(ad: &Advertisement, selectors: &[LabelMatcher], pool: &P
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::snapshot::{AdvertisementSpec, Metadata, Namespace, PoolSpec, ServiceAllocation};
+    use crate::fixtures::{
+        advertisement as ad, allocating, labels, match_labels, namespace as ns, pool as cr,
+        snapshot,
+    };
+    use crate::snapshot::ServiceAllocation;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
-
-    fn cr(name: &str, addresses: &[&str]) -> IpAddressPool {
-        IpAddressPool {
-            metadata: Metadata {
-                name: name.into(),
-                namespace: "metallb-system".into(),
-                ..Default::default()
-            },
-            spec: PoolSpec {
-                addresses: addresses.iter().map(|s| s.to_string()).collect(),
-                ..Default::default()
-            },
-            status: None,
-        }
-    }
-
-    fn snapshot(pools: Vec<IpAddressPool>) -> Snapshot {
-        Snapshot {
-            pools,
-            ..Default::default()
-        }
-    }
-
-    fn ns(name: &str, labels: &[(&str, &str)]) -> Namespace {
-        Namespace {
-            metadata: Metadata {
-                name: name.into(),
-                labels: labels
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect(),
-                ..Default::default()
-            },
-        }
-    }
-
-    /// Labels as an object's (`StringMap`) or a selector's `matchLabels` (`BTreeMap`).
-    fn labels<M: FromIterator<(String, String)>>(pairs: &[(&str, &str)]) -> M {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
 
     #[test]
     fn only_the_metallb_namespace_is_read() {
@@ -582,6 +543,42 @@ mod tests {
     }
 
     #[test]
+    fn host_bits_are_masked_with_a_warning_not_refused() {
+        let config = Config::load(&snapshot(vec![cr("a", &["10.0.0.5/24"])]), "metallb-system");
+        assert!(config.is_valid(), "{:?}", config.errors);
+        assert_eq!(config.warnings.len(), 1, "{:?}", config.warnings);
+        let warning = &config.warnings[0];
+        assert_eq!(warning.code, Code::HostBitsMasked);
+        assert_eq!(warning.pool.as_deref(), Some("a"));
+        assert!(
+            warning.message.ends_with("MetalLB uses 10.0.0.0/24"),
+            "{warning:?}"
+        );
+        assert_eq!(
+            config.pools[0].space.total(Family::V4),
+            256,
+            "the whole /24"
+        );
+        let exact = Config::load(&snapshot(vec![cr("a", &["10.0.0.0/24"])]), "metallb-system");
+        assert!(exact.warnings.is_empty(), "{:?}", exact.warnings);
+    }
+
+    #[test]
+    fn a_range_mixing_families_is_warned_about_and_holds_nothing() {
+        let config = Config::load(
+            &snapshot(vec![cr("a", &["10.0.0.1-fd00::1", "10.1.0.0/30"])]),
+            "metallb-system",
+        );
+        assert!(config.is_valid(), "{:?}", config.errors);
+        assert_eq!(config.warnings.len(), 1, "{:?}", config.warnings);
+        assert_eq!(config.warnings[0].code, Code::MixedFamilyRange);
+        assert_eq!(config.warnings[0].pool.as_deref(), Some("a"));
+        let space = &config.pools[0].space;
+        assert_eq!(space.total(Family::V4), 4, "only the /30");
+        assert_eq!(space.total(Family::V6), 0);
+    }
+
+    #[test]
     fn overlaps_within_and_across_pools_are_invalid() {
         let config = Config::load(
             &snapshot(vec![cr("a", &["10.0.0.0/24"]), cr("b", &["10.0.0.128/25"])]),
@@ -634,10 +631,7 @@ mod tests {
             ["parsing address pool a: duplicate definition in namespaces field"]
         );
 
-        let sel = LabelSelector {
-            match_labels: Some(labels(&[("team", "a")])),
-            match_expressions: None,
-        };
+        let sel = match_labels(&[("team", "a")]);
         let mut pool = cr("a", &["10.0.0.0/24"]);
         pool.spec.service_allocation = Some(ServiceAllocation {
             service_selectors: vec![sel.clone(), sel],
@@ -648,10 +642,7 @@ mod tests {
 
     #[test]
     fn bad_selector_is_invalid() {
-        let sel = LabelSelector {
-            match_labels: Some(labels(&[("not a key", "a")])),
-            match_expressions: None,
-        };
+        let sel = match_labels(&[("not a key", "a")]);
         let mut pool = cr("a", &["10.0.0.0/24"]);
         pool.spec.service_allocation = Some(ServiceAllocation {
             namespace_selectors: vec![sel],
@@ -665,10 +656,9 @@ mod tests {
         );
     }
 
+    /// A /24 pool with this allocation scope.
     fn pinned(name: &str, sa: ServiceAllocation) -> IpAddressPool {
-        let mut pool = cr(name, &["10.0.0.0/24"]);
-        pool.spec.service_allocation = Some(sa);
-        pool
+        allocating(cr(name, &["10.0.0.0/24"]), sa)
     }
 
     #[test]
@@ -703,10 +693,7 @@ mod tests {
 
     #[test]
     fn namespaces_and_service_selectors_are_anded() {
-        let sel = LabelSelector {
-            match_labels: Some(labels(&[("app", "web")])),
-            match_expressions: None,
-        };
+        let sel = match_labels(&[("app", "web")]);
         let sa = ServiceAllocation {
             namespaces: vec!["team-a".into()],
             service_selectors: vec![sel],
@@ -727,10 +714,7 @@ mod tests {
 
     #[test]
     fn namespace_selectors_resolve_against_existing_namespaces() {
-        let sel = LabelSelector {
-            match_labels: Some(labels(&[("environment", "production")])),
-            match_expressions: None,
-        };
+        let sel = match_labels(&[("environment", "production")]);
         let sa = ServiceAllocation {
             namespace_selectors: vec![sel],
             ..Default::default()
@@ -750,14 +734,8 @@ mod tests {
 
     #[test]
     fn pools_sharing_a_namespace_selector_select_the_same_namespaces() {
-        let prod = LabelSelector {
-            match_labels: Some(labels(&[("env", "prod")])),
-            match_expressions: None,
-        };
-        let bad = LabelSelector {
-            match_labels: Some(labels(&[("not a key", "x")])),
-            match_expressions: None,
-        };
+        let prod = match_labels(&[("env", "prod")]);
+        let bad = match_labels(&[("not a key", "x")]);
         let scoped = |name: &str, cidr: &str, selector: &LabelSelector| {
             let mut pool = cr(name, &[cidr]);
             pool.spec.service_allocation = Some(ServiceAllocation {
@@ -799,10 +777,7 @@ mod tests {
 
     #[test]
     fn namespace_selector_matching_nothing_admits_everyone_but_is_never_indexed() {
-        let sel = LabelSelector {
-            match_labels: Some(labels(&[("environment", "production")])),
-            match_expressions: None,
-        };
+        let sel = match_labels(&[("environment", "production")]);
         let sa = ServiceAllocation {
             namespace_selectors: vec![sel],
             ..Default::default()
@@ -820,6 +795,22 @@ mod tests {
         assert!(!pool.is_indexed_for("dev"));
         assert_eq!(config.warnings[0].code, Code::SelectorMatchesNothing);
         assert_eq!(config.warnings[0].pool.as_deref(), Some("prod"));
+    }
+
+    #[test]
+    fn namespace_selectors_without_namespace_objects_are_unknown_not_empty() {
+        let sa = ServiceAllocation {
+            namespace_selectors: vec![match_labels(&[("environment", "production")])],
+            ..Default::default()
+        };
+        let snap = snapshot(vec![pinned("prod", sa)]);
+        assert!(!snap.namespaces_known);
+        let config = Config::load(&snap, "metallb-system");
+        assert!(config.is_valid(), "{:?}", config.errors);
+        assert_eq!(config.warnings.len(), 1, "{:?}", config.warnings);
+        assert_eq!(config.warnings[0].code, Code::NamespacesUnknown);
+        assert_eq!(config.warnings[0].pool.as_deref(), Some("prod"));
+        assert!(!config.pools[0].is_indexed_for("production"));
     }
 
     #[test]
@@ -851,21 +842,6 @@ mod tests {
         assert_eq!(config.pool_for(&[ip("192.0.2.1")]), None);
     }
 
-    fn ad(name: &str, pools: &[&str], selectors: Vec<LabelSelector>) -> Advertisement {
-        Advertisement {
-            metadata: Metadata {
-                name: name.into(),
-                namespace: "metallb-system".into(),
-                ..Default::default()
-            },
-            spec: AdvertisementSpec {
-                ip_address_pools: pools.iter().map(|s| s.to_string()).collect(),
-                ip_address_pool_selectors: selectors,
-                service_selectors: vec![],
-            },
-        }
-    }
-
     #[test]
     fn advertisements_outside_the_namespace_are_reported() {
         let mut elsewhere = ad("stray", &[], vec![]);
@@ -891,14 +867,8 @@ mod tests {
             labelled,
             cr("c", &["10.2.0.0/24"]),
         ]);
-        let edge = LabelSelector {
-            match_labels: Some(labels(&[("tier", "edge")])),
-            match_expressions: None,
-        };
-        let nothing = LabelSelector {
-            match_labels: Some(labels(&[("tier", "none")])),
-            match_expressions: None,
-        };
+        let edge = match_labels(&[("tier", "edge")]);
+        let nothing = match_labels(&[("tier", "none")]);
         snap.l2_advertisements = vec![ad("named", &["a", "missing"], vec![])];
         snap.bgp_advertisements = vec![
             ad("by-label", &[], vec![edge]),

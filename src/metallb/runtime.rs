@@ -168,17 +168,14 @@ fn flag_value(words: &[&String], name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixtures::{labels, meta};
     use crate::snapshot::{
-        Container, DeploymentSpec, EnvSource, EnvVar, FieldRef, Metadata, PodSpec, PodTemplate,
+        Container, DeploymentSpec, EnvSource, EnvVar, FieldRef, PodSpec, PodTemplate,
     };
 
     fn deployment(ns: &str, args: &[&str], env: Vec<EnvVar>) -> Deployment {
         Deployment {
-            metadata: Metadata {
-                name: "controller".into(),
-                namespace: ns.into(),
-                ..Default::default()
-            },
+            metadata: meta(ns, "controller"),
             spec: DeploymentSpec {
                 template: PodTemplate {
                     spec: PodSpec {
@@ -232,11 +229,7 @@ mod tests {
     fn an_invalid_configuration_state_of_the_metallb_namespace_is_a_note() {
         use crate::snapshot::{ConfigurationState, ConfigurationStatus};
         let state = |ns: &str, name: &str, result: &str| ConfigurationState {
-            metadata: Metadata {
-                name: name.into(),
-                namespace: ns.into(),
-                ..Default::default()
-            },
+            metadata: meta(ns, name),
             status: ConfigurationStatus {
                 result: Some(result.into()),
                 error_summary: Some("overlap".into()),
@@ -261,23 +254,14 @@ mod tests {
     fn controllers_are_known_by_their_labels() {
         let mut d = deployment("m", &[], vec![]);
         assert!(!is_controller(&d));
-        d.metadata.labels = [("app", "metallb"), ("component", "controller")]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        d.metadata.labels = labels(&[("app", "metallb"), ("component", "controller")]);
         assert!(is_controller(&d));
-        d.metadata.labels = [
+        d.metadata.labels = labels(&[
             ("app.kubernetes.io/name", "metallb"),
             ("app.kubernetes.io/component", "controller"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+        ]);
         assert!(is_controller(&d), "the Helm chart's labels");
-        d.metadata.labels = [("app", "metallb"), ("component", "speaker")]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        d.metadata.labels = labels(&[("app", "metallb"), ("component", "speaker")]);
         assert!(!is_controller(&d));
     }
 

@@ -1,110 +1,16 @@
 //! Allocation scenarios: the worked examples of metallb-semantics.md (Appendix B) and one
 //! test per allocation rule, each written so that a wrong rule fails it.
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
-
 use super::addr::Ip;
 use super::allocator::{Cluster, Decision, Mode};
 use super::config::Config;
 use super::reason::Code;
 use super::service::Context;
-use crate::snapshot::{
-    Ingress, IpAddressPool, Metadata, Namespace, PoolSpec, Service, ServiceAllocation, ServicePort,
-    Snapshot,
+use crate::fixtures::{
+    METALLB_NS as NS, annotate, dual, holding, labels, match_labels, namespace, pinned, pool, port,
+    svc,
 };
-
-const NS: &str = "metallb-system";
-
-fn pool(name: &str, addresses: &[&str]) -> IpAddressPool {
-    IpAddressPool {
-        metadata: Metadata {
-            name: name.into(),
-            namespace: NS.into(),
-            ..Default::default()
-        },
-        spec: PoolSpec {
-            addresses: addresses.iter().map(|s| s.to_string()).collect(),
-            ..Default::default()
-        },
-        status: None,
-    }
-}
-
-fn pinned(
-    name: &str,
-    addresses: &[&str],
-    priority: Option<i64>,
-    namespaces: &[&str],
-) -> IpAddressPool {
-    let mut p = pool(name, addresses);
-    p.spec.service_allocation = Some(ServiceAllocation {
-        priority,
-        namespaces: namespaces.iter().map(|s| s.to_string()).collect(),
-        ..Default::default()
-    });
-    p
-}
-
-/// Labels as an object's (`StringMap`) or a selector's `matchLabels` (`BTreeMap`).
-fn labels<M: FromIterator<(String, String)>>(pairs: &[(&str, &str)]) -> M {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
-/// A LoadBalancer service with one IPv4 cluster IP and TCP/80.
-fn svc(key: &str) -> Service {
-    let (ns, name) = key.split_once('/').unwrap();
-    let mut s = Service {
-        metadata: Metadata {
-            name: name.into(),
-            namespace: ns.into(),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    s.spec.type_ = Some("LoadBalancer".into());
-    s.spec.cluster_ips = vec!["10.96.0.10".into()];
-    s.spec.ports = vec![ServicePort {
-        name: None,
-        protocol: Some("TCP".into()),
-        port: 80,
-    }];
-    s
-}
-
-fn dual(mut s: Service, policy: &str) -> Service {
-    s.spec.cluster_ips = vec!["10.96.0.10".into(), "fd00::10".into()];
-    s.spec.ip_families = vec!["IPv4".into(), "IPv6".into()];
-    s.spec.ip_family_policy = Some(policy.into());
-    s
-}
-
-fn annotate(mut s: Service, key: &str, value: &str) -> Service {
-    s.metadata.annotations.insert(key, value);
-    s
-}
-
-fn holding(mut s: Service, ips: &[&str]) -> Service {
-    s.status.load_balancer.ingress = ips
-        .iter()
-        .map(|ip| Ingress {
-            ip: Some(ip.to_string()),
-            hostname: None,
-        })
-        .collect();
-    s
-}
-
-fn port(mut s: Service, proto: &str, number: i32) -> Service {
-    s.spec.ports = vec![ServicePort {
-        name: None,
-        protocol: Some(proto.into()),
-        port: number,
-    }];
-    s
-}
+use crate::snapshot::{IpAddressPool, Service, ServiceAllocation, Snapshot};
 
 fn ip(text: &str) -> Ip {
     Ip::parse(text).unwrap()
@@ -694,10 +600,7 @@ fn pinned_ties_are_all_possible() {
 fn namespace_selector_matching_nothing_is_never_auto_assigned() {
     let mut p = pool("prod", &["10.0.0.0/24"]);
     p.spec.service_allocation = Some(ServiceAllocation {
-        namespace_selectors: vec![LabelSelector {
-            match_labels: Some(labels(&[("environment", "production")])),
-            match_expressions: None,
-        }],
+        namespace_selectors: vec![match_labels(&[("environment", "production")])],
         ..Default::default()
     });
     let mut world = World::new(
@@ -707,12 +610,7 @@ fn namespace_selector_matching_nothing_is_never_auto_assigned() {
             annotate(svc("dev/explicit"), "metallb.io/address-pool", "prod"),
         ],
     );
-    world.snapshot.namespaces = vec![Namespace {
-        metadata: Metadata {
-            name: "dev".into(),
-            ..Default::default()
-        },
-    }];
+    world.snapshot.namespaces = vec![namespace("dev", &[])];
     world.snapshot.namespaces_known = true;
     let (d, c) = world.decide("dev/auto");
     assert!(!d.fits);
@@ -727,10 +625,7 @@ fn namespace_selector_matching_nothing_is_never_auto_assigned() {
 fn service_selectors_pin_matching_services_in_every_namespace() {
     let mut p = pool("web", &["10.0.0.0/24"]);
     p.spec.service_allocation = Some(ServiceAllocation {
-        service_selectors: vec![LabelSelector {
-            match_labels: Some(labels(&[("tier", "web")])),
-            match_expressions: None,
-        }],
+        service_selectors: vec![match_labels(&[("tier", "web")])],
         ..Default::default()
     });
     let mut web = svc("any/web");

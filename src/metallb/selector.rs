@@ -188,15 +188,8 @@ fn check_value(value: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixtures::{labels, match_labels};
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
-
-    /// Labels as a selector's `matchLabels` (`BTreeMap`) or an object's (`StringMap`).
-    fn labels<M: FromIterator<(String, String)>>(pairs: &[(&str, &str)]) -> M {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
 
     fn expr(key: &str, op: &str, values: Option<&[&str]>) -> LabelSelector {
         LabelSelector {
@@ -206,13 +199,6 @@ mod tests {
                 values: values.map(|v| v.iter().map(|s| s.to_string()).collect()),
             }]),
             match_labels: None,
-        }
-    }
-
-    fn match_labels(pairs: &[(&str, &str)]) -> LabelSelector {
-        LabelSelector {
-            match_labels: Some(labels(pairs)),
-            match_expressions: None,
         }
     }
 

@@ -386,21 +386,8 @@ fn backend_key(svc: &Service) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::snapshot::{Ingress, Metadata, ServicePort};
-
-    fn lb(ns: &str, name: &str, cluster_ips: &[&str]) -> Service {
-        let mut svc = Service {
-            metadata: Metadata {
-                name: name.into(),
-                namespace: ns.into(),
-                ..Default::default()
-            },
-            ..Default::default()
-        };
-        svc.spec.type_ = Some("LoadBalancer".into());
-        svc.spec.cluster_ips = cluster_ips.iter().map(|s| s.to_string()).collect();
-        svc
-    }
+    use crate::fixtures::lb;
+    use crate::snapshot::{Ingress, ServicePort};
 
     fn facts(svc: &Service) -> ServiceFacts<'_> {
         ServiceFacts::new(svc, &Context::default())

@@ -88,7 +88,7 @@ fn kubectl_lists_all_services_as_json() {
         lists[0]
             .user_agent
             .as_deref()
-            .is_some_and(|agent| agent.starts_with("kubectl/v1.32")),
+            .is_some_and(|agent| agent.starts_with("kubectl/")),
         "{lists:#?}"
     );
 }
@@ -363,22 +363,18 @@ fn kubectl_rejects_a_server_it_does_not_trust() {
     )
     .unwrap();
 
-    let stderr = kubectl.run(&["get", "svc", "-A"]).failure().to_owned();
-    assert!(stderr.contains("certificate"), "{stderr}");
-    assert!(server.requests().is_empty());
+    kubectl.run(&["get", "svc", "-A"]).failure();
+    assert!(
+        server.requests().is_empty(),
+        "no request gets past the TLS handshake"
+    );
 }
 
 #[test]
 fn wrong_token_is_unauthorized() {
     let server = start(secure_options());
     let kubectl = Kubectl::new(&server, &KubeconfigContext::with_token("not-the-token"));
-    let output = kubectl.run(&["get", "svc", "-A"]);
-    let stderr = output.failure();
-
-    assert!(
-        stderr.contains("You must be logged in to the server"),
-        "{stderr}"
-    );
+    kubectl.run(&["get", "svc", "-A"]).failure();
     let requests = server.requests();
     assert!(!requests.is_empty());
     assert!(
@@ -457,12 +453,15 @@ fn impersonation_needs_the_impersonate_verb() {
             .any(|request| request.impersonate_user.as_deref() == Some("alice"))
     );
 
-    // Discovery fails first; kubectl 1.32 cannot decode a Status from the
-    // aggregated-discovery request and says "unknown", as with real servers.
-    let output = kubectl.run(&["get", "svc", "-A", "--as", "bob"]);
+    // test-user may not impersonate bob: the server refuses (discovery is the first
+    // request to fail; how kubectl words that differs between its releases).
+    kubectl.run(&["get", "svc", "-A", "--as", "bob"]).failure();
     assert!(
-        output.failure().contains("Error from server (Forbidden)"),
-        "{output:#?}"
+        server
+            .requests()
+            .iter()
+            .any(|r| r.impersonate_user.as_deref() == Some("bob") && r.status == 403),
+        "the impersonation is refused by the server"
     );
     let output = kubectl.run(&["get", "--raw", "/api/v1/services", "--as", "bob"]);
     assert!(
@@ -489,21 +488,27 @@ fn missing_metallb_crds_look_like_a_cluster_without_them() {
     });
     let kubectl = Kubectl::for_server(&server);
 
-    let output = kubectl.run(&["get", "ipaddresspools.metallb.io", "-A"]);
+    kubectl
+        .run(&["get", "ipaddresspools.metallb.io", "-A"])
+        .failure();
     assert!(
-        output
-            .failure()
-            .contains("the server doesn't have a resource type \"ipaddresspools\""),
-        "{output:#?}"
+        !server
+            .requests()
+            .iter()
+            .any(|r| r.path.ends_with("/ipaddresspools")),
+        "discovery does not list the resource, so it is never asked for"
     );
     let services = kubectl.run(&["get", "svc", "-A", "-o", "json"]).json();
     assert_eq!(item_keys(&services), fixture_keys("Service"));
 
-    let raw = kubectl.run(&["get", "--raw", "/apis/metallb.io/v1beta1/ipaddresspools"]);
+    kubectl
+        .run(&["get", "--raw", "/apis/metallb.io/v1beta1/ipaddresspools"])
+        .failure();
     assert!(
-        raw.failure()
-            .contains("the server could not find the requested resource"),
-        "{raw:#?}"
+        server
+            .requests()
+            .iter()
+            .any(|r| r.path == "/apis/metallb.io/v1beta1/ipaddresspools" && r.status == 404)
     );
 }
 
@@ -570,15 +575,18 @@ fn older_servers_reject_the_spec_type_field_selector() {
         "--field-selector",
         "spec.type=LoadBalancer",
     ]);
-    // kubectl prefixes the server's message with the selectors it sent.
-    let stderr = output.failure();
+    // The server's own message reaches the user.
     assert!(
-        stderr.starts_with("Error from server (BadRequest): "),
+        output
+            .failure()
+            .contains("field label not supported: spec.type"),
         "{output:#?}"
     );
     assert!(
-        stderr.contains("field label not supported: spec.type"),
-        "{output:#?}"
+        server
+            .requests()
+            .iter()
+            .any(|r| r.path == "/api/v1/services" && r.status == 400)
     );
     let list = kubectl
         .run(&[
@@ -687,9 +695,7 @@ fn get_one_object_and_not_found() {
 
     let output = kubectl.run(&["get", "svc", "nope", "-n", "team-a"]);
     assert!(
-        output
-            .failure()
-            .contains("Error from server (NotFound): services \"nope\" not found"),
+        output.failure().contains("services \"nope\" not found"),
         "{output:#?}"
     );
     let output = kubectl.run(&["get", "ipaddresspool", "nope", "-n", "metallb-system"]);
@@ -710,7 +716,7 @@ fn writes_are_not_allowed() {
     let server = start(ServerOptions::default());
     let kubectl = Kubectl::for_server(&server);
     let output = kubectl.run(&["delete", "svc", "web", "-n", "team-a"]);
-    assert!(output.failure().contains("MethodNotAllowed"), "{output:#?}");
+    output.failure();
     assert!(
         server
             .requests()
@@ -734,18 +740,17 @@ fn injected_faults_reach_kubectl() {
     let kubectl = Kubectl::for_server(&server);
 
     let output = kubectl.run(&["get", "svc", "-A"]);
+    assert!(output.failure().contains("etcd is sad"), "{output:#?}");
     assert!(
-        output.failure().contains(
-            "Error from server (InternalError): an error on the server (\"etcd is sad\")"
-        ) || output.stderr.contains("etcd is sad"),
-        "{output:#?}"
+        server
+            .requests()
+            .iter()
+            .any(|r| r.path == "/api/v1/services" && r.status == 500)
     );
+    // The delay outlasts kubectl's timeout: kubectl gives up with nothing on stdout.
     let output = kubectl.run(&["get", "ipaddresspools", "-A", "--request-timeout=1s"]);
-    let stderr = output.failure();
-    assert!(
-        stderr.contains("Client.Timeout exceeded") || stderr.contains("context deadline exceeded"),
-        "{output:#?}"
-    );
+    output.failure();
+    assert!(output.stdout.is_empty(), "{output:#?}");
 }
 
 #[test]

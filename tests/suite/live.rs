@@ -14,7 +14,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::support::apiserver::{
-    ApiServer, Fault, FaultTarget, KubeconfigContext, RequestRecord, Rule, ServerOptions,
+    ApiServer, Fault, FaultTarget, Gate, KubeconfigContext, RequestRecord, Rule, ServerOptions,
     load_fixtures, rules_from_cluster_role_yaml, standard_fixtures,
 };
 use crate::support::kubectl::Kubectl;
@@ -1158,6 +1158,53 @@ fn why_shows_the_services_events() {
     assert_eq!(reasons, [&json!("IPAllocated")]);
 }
 
+#[test]
+fn events_forbidden_are_a_warning_not_a_failure() {
+    // docs/rbac.yaml without `events`.
+    let mut rules: Vec<Rule> = docs_rbac()
+        .into_iter()
+        .filter(|r| !r.resources.iter().any(|x| x == "events"))
+        .collect();
+    rules.push(Rule::new(&[""], &["services"], &["get", "list"]));
+    let full = Live::start(standard_fixtures(), ServerOptions::default());
+    let narrow = Live::start(
+        standard_fixtures(),
+        ServerOptions {
+            rbac: Some(rules),
+            ..ServerOptions::default()
+        },
+    );
+    let args = ["why", "svc/db", "-n", "team-b", "-o", "json"];
+    let expected = full.run(&args);
+    let degraded = narrow.run(&args);
+    assert_eq!(degraded.code, expected.code, "{degraded:#?}");
+    let (expected, degraded) = (expected.json(), degraded.json());
+    assert!(!expected["events"].as_array().expect("events").is_empty());
+    assert!(
+        degraded["events"].as_array().is_none_or(Vec::is_empty),
+        "{degraded:#?}"
+    );
+    let unavailable: Vec<&Value> = degraded["warnings"]
+        .as_array()
+        .expect("warnings")
+        .iter()
+        .filter(|w| w["code"] == "events-unavailable")
+        .collect();
+    assert_eq!(unavailable.len(), 1, "{degraded:#?}");
+    assert!(!warning_codes(&expected).contains("events-unavailable"));
+    assert_eq!(
+        degraded["outcome"], expected["outcome"],
+        "the answer itself does not need the events"
+    );
+    assert!(
+        narrow
+            .requests_for("/api/v1/namespaces/team-b/events")
+            .iter()
+            .any(|r| r.status == 403),
+        "the events were asked for and refused"
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // 10. The real kubectl agrees
 
@@ -1353,47 +1400,97 @@ fn a_live_dump_reads_back_offline_to_the_same_answers() {
     );
 }
 
-/// Runs the plugin with its output on a pseudo-terminal (`script` from util-linux), as a
-/// person at a terminal would, and returns everything the terminal showed.
-fn on_a_terminal(live: &Live, args: &str) -> String {
+/// The plugin with its output on a pseudo-terminal (`script` from util-linux), as a person at
+/// a terminal would run it; its stdout is everything the terminal showed.
+fn on_a_terminal(live: &Live, args: &str) -> Command {
     let command = format!("{} {args}", env!("CARGO_BIN_EXE_kubectl-metalpool"));
-    let out = Command::new("script")
+    let mut script = Command::new("script");
+    script
         .args(["-qec", &command, "/dev/null"])
         .current_dir(root())
         .env("HOME", live.home.path())
         .env("KUBECONFIG", &live.kubeconfig)
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
-        .output()
+        .stdout(Stdio::piped());
+    script
+}
+
+/// What the terminal showed up to the first `needle` (or the end); then `gate` is opened
+/// and the rest of the screen is read.
+fn screen_opening_at(mut command: Command, needle: &str, gate: &Gate) -> (String, String) {
+    let mut child = command
+        .spawn()
         .expect("script (util-linux) runs a command on a pseudo-terminal");
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    let mut pipe = child.stdout.take().expect("stdout");
+    let (chunks, received) = std::sync::mpsc::channel();
+    let reader = thread::spawn(move || {
+        let mut buffer = [0u8; 4096];
+        while let Ok(n) = pipe.read(&mut buffer) {
+            if n == 0 || chunks.send(buffer[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut before = Vec::new();
+    // The bound only keeps a broken plugin from hanging the suite; nothing is timed.
+    while let Ok(chunk) = received.recv_timeout(Duration::from_secs(60)) {
+        before.extend(chunk);
+        if String::from_utf8_lossy(&before).contains(needle) {
+            break;
+        }
+    }
+    gate.open();
+    let after: Vec<u8> = received.iter().flatten().collect();
+    reader.join().expect("terminal reader");
+    child.wait().expect("reap script");
+    (
+        String::from_utf8_lossy(&before).into_owned(),
+        String::from_utf8_lossy(&after).into_owned(),
+    )
 }
 
 #[test]
 fn a_slow_read_shows_progress_on_a_terminal_only() {
+    // The services list is answered only once the progress line is on the screen: however
+    // slow the machine, the read outlasts the plugin's one-second wait.
+    let gate = Gate::default();
+    let held = ServerOptions {
+        faults: vec![Fault::hold(FaultTarget::resource("", "services"), &gate)],
+        ..ServerOptions::default()
+    };
+    let live = Live::start(load_fixtures(&examples_dir()), held);
+    let terminal = on_a_terminal(&live, "usage --metallb-namespace metallb-system");
+    let (before, after) = screen_opening_at(terminal, "Reading the cluster…", &gate);
+    assert!(before.contains("Reading the cluster…"), "{before}{after}");
+    assert!(
+        !before.contains("team-a-ips"),
+        "the table waits for the read: {before}"
+    );
+    let table = after
+        .rfind("\r\x1b[2K")
+        .map(|erased| &after[erased..])
+        .unwrap_or_else(|| panic!("the progress line is erased: {after:?}"));
+    assert!(table.contains("team-a-ips"), "the table follows: {after:?}");
+    assert!(!table.contains("Reading"), "{after:?}");
+
+    // A delay is a lower bound: this read takes over a second, and still no progress
+    // line goes to a stderr that is not a terminal.
     let slow = ServerOptions {
         faults: vec![Fault::delay(
             FaultTarget::resource("", "services"),
-            Duration::from_millis(1800),
+            Duration::from_millis(1500),
         )],
         ..ServerOptions::default()
     };
     let live = Live::start(load_fixtures(&examples_dir()), slow);
-    let screen = on_a_terminal(&live, "usage --metallb-namespace metallb-system");
-    assert!(screen.contains("Reading the cluster…"), "{screen}");
-    assert!(screen.contains("team-a-ips"), "the table follows: {screen}");
     let piped = live.run(&["usage", "--metallb-namespace", "metallb-system"]);
-    assert_eq!(piped.code, 0);
+    assert_eq!(piped.code, 0, "{piped:#?}");
+    assert!(piped.stdout.contains("team-a-ips"), "{piped:#?}");
     assert!(
         !piped.stderr.contains("Reading"),
         "no progress without a terminal: {}",
         piped.stderr
-    );
-    let fast = Live::start(load_fixtures(&examples_dir()), ServerOptions::default());
-    let screen = on_a_terminal(&fast, "usage --metallb-namespace metallb-system");
-    assert!(
-        !screen.contains("Reading"),
-        "nothing for a read under a second: {screen}"
     );
 }
 

@@ -151,8 +151,13 @@ fn usage_table_looks_like_kubectl() {
         "a huge count stays readable"
     );
     assert!(lines.iter().all(|l| !l.ends_with(' ')));
+    // The examples' one warning, on stderr so the table stays clean.
+    let warnings: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(warnings.len(), 1, "{}", run.stderr);
     assert!(
-        run.stderr.contains("not-advertised") || !run.stderr.contains("error"),
+        warnings[0].starts_with("Warning: ")
+            && warnings[0].contains("pool dev-ips")
+            && warnings[0].ends_with("(not-advertised)"),
         "{}",
         run.stderr
     );
@@ -273,6 +278,73 @@ fn huge_ipv6_pool_is_exact_and_metallb_objects_default_to_its_namespace() {
     assert!(
         run.stdout
             .contains("\"free\": 79228162514264337593543950335,")
+    );
+}
+
+/// `(pool, code)` of every warning of an answer.
+fn pool_warnings(answer: &Value) -> Vec<(String, String)> {
+    answer["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            (
+                w["pool"].as_str().unwrap_or_default().to_string(),
+                w["code"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn accepted_pools_with_surprises_are_warned_about() {
+    const FIXTURE: &str = "tests/fixtures/offline/pool-warnings.yaml";
+    let usage = metalpool(&["usage", "-f", FIXTURE, "-o", "json"]).json_with_code(0);
+    let mut warnings = pool_warnings(&usage);
+    warnings.sort();
+    assert_eq!(
+        warnings,
+        [
+            ("by-label".to_string(), "namespaces-unknown".to_string()),
+            ("masked".to_string(), "host-bits-masked".to_string()),
+            ("mixed".to_string(), "mixed-family-range".to_string()),
+        ]
+    );
+    assert_eq!(pool(&usage, "masked")["total"], 256, "the whole /24");
+    assert_eq!(pool(&usage, "mixed")["total"], 4, "only the /30");
+
+    let table = metalpool(&["usage", "-f", FIXTURE]);
+    assert_eq!(table.code, 0, "{table:#?}");
+    let mut codes: Vec<&str> = table
+        .stderr
+        .lines()
+        .map(|l| {
+            assert!(l.starts_with("Warning: pool "), "{l}");
+            l.rsplit_once(" (").expect("a code").1.trim_end_matches(')')
+        })
+        .collect();
+    codes.sort();
+    assert_eq!(
+        codes,
+        [
+            "host-bits-masked",
+            "mixed-family-range",
+            "namespaces-unknown"
+        ]
+    );
+
+    // With a Namespace object the selector can be evaluated: the warning goes.
+    let namespace = "apiVersion: v1\nkind: Namespace\nmetadata: {name: prod, labels: {environment: production}}\n";
+    let known = metalpool_with_stdin(
+        &["usage", "-f", FIXTURE, "-f", "-", "-o", "json"],
+        Some(namespace),
+    )
+    .json_with_code(0);
+    assert!(
+        !pool_warnings(&known)
+            .iter()
+            .any(|(_, code)| code == "namespaces-unknown"),
+        "{known:#}"
     );
 }
 
@@ -514,6 +586,61 @@ fn why_table() {
     ]);
     let parsed: Value = serde_saphyr::from_str(&yaml.stdout).unwrap();
     assert_eq!(parsed["state"], "pending");
+}
+
+/// The line of a `why` page starting with `label`.
+fn page_line<'a>(page: &'a str, label: &str) -> &'a str {
+    page.lines()
+        .find(|l| l.starts_with(label))
+        .unwrap_or_else(|| panic!("no {label:?} line in:\n{page}"))
+}
+
+#[test]
+fn why_table_states_and_outcomes() {
+    let why = |namespace: &str, name: &str| {
+        let run = metalpool(&["why", name, "-n", namespace, "-f", "examples/"]);
+        assert_eq!(run.code, 0, "{run:#?}");
+        run.stdout
+    };
+
+    let allocated = why("shop-prod", "storefront");
+    assert_eq!(
+        page_line(&allocated, "State:"),
+        "State:       allocated 172.16.0.0, 2001:db8:100:: from pool production-ips"
+    );
+    assert_eq!(
+        page_line(&allocated, "Outcome:"),
+        "Outcome:     pool production-ips, address 172.16.0.0, 2001:db8:100:: (if it were allocated again now)"
+    );
+
+    let random = why("team-a", "app-9");
+    assert_eq!(
+        page_line(&random, "State:"),
+        "State:       pending (no EXTERNAL-IP)"
+    );
+    assert_eq!(
+        page_line(&random, "Outcome:"),
+        "Outcome:     one of dev-ips, internal-ips, public-ips (MetalLB picks at random among them)",
+        "a pending service is not said to be allocated again"
+    );
+
+    let requested = why("web", "web-frontend");
+    assert_eq!(
+        page_line(&requested, "not requested"),
+        "not requested (the service asks for pool public-ips): default-ips, dev-ips, internal-ips, premium-ips, production-ips, team-a-ips, team-b-ips"
+    );
+    let rows: Vec<&str> = requested
+        .lines()
+        .skip_while(|l| !l.starts_with("POOL "))
+        .skip(1)
+        .take_while(|l| !l.starts_with("not requested"))
+        .collect();
+    assert_eq!(
+        rows.len(),
+        1,
+        "only the requested pool has a row: {requested}"
+    );
+    assert!(rows[0].starts_with("public-ips "), "{requested}");
 }
 
 #[test]

@@ -146,7 +146,33 @@ pub enum FaultAction {
     Status { code: u16, message: String },
     /// Wait this long, then answer normally.
     Delay(Duration),
+    /// Wait until the test opens the gate, then answer normally: for what a client does
+    /// while a request is outstanding, without racing a clock.
+    Hold(Gate),
 }
+
+/// Holds requests (see [`FaultAction::Hold`]) until [`Gate::open`]; every clone is the
+/// same gate.
+#[derive(Debug, Clone, Default)]
+pub struct Gate(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Gate {
+    pub fn open(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl PartialEq for Gate {
+    fn eq(&self, other: &Gate) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Gate {}
 
 impl FaultTarget {
     pub fn path_prefix(prefix: &str) -> Self {
@@ -196,6 +222,16 @@ impl Fault {
             method: None,
             target,
             action: FaultAction::Delay(delay),
+            times: None,
+        }
+    }
+
+    /// Answer matching requests only once `gate` is open.
+    pub fn hold(target: FaultTarget, gate: &Gate) -> Self {
+        Fault {
+            method: None,
+            target,
+            action: FaultAction::Hold(gate.clone()),
             times: None,
         }
     }

@@ -2,6 +2,7 @@
 //! authorization, then get/list from the store.
 
 use std::sync::Mutex;
+use std::time::Duration;
 
 use hyper::header::{HeaderMap, HeaderName};
 use serde_json::{Map, Value};
@@ -274,6 +275,7 @@ async fn apply_faults(
     route: &Route<'_>,
 ) -> Result<(), StatusError> {
     let mut delays = Vec::new();
+    let mut gates = Vec::new();
     let mut failure = None;
     {
         let mut hits = shared.fault_hits.lock().expect("fault counters");
@@ -284,6 +286,7 @@ async fn apply_faults(
             }
             match &fault.action {
                 FaultAction::Delay(delay) => delays.push(*delay),
+                FaultAction::Hold(gate) => gates.push(gate.clone()),
                 FaultAction::Status { .. } if failure.is_some() => continue,
                 FaultAction::Status { code, message } => {
                     failure = Some(StatusError::new(*code, message.clone()));
@@ -294,6 +297,11 @@ async fn apply_faults(
     }
     for delay in delays {
         tokio::time::sleep(delay).await;
+    }
+    for gate in gates {
+        while !gate.is_open() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
     failure.map_or(Ok(()), Err)
 }

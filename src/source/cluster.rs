@@ -714,29 +714,19 @@ struct Named {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixtures;
 
     const SERVER: &str = "https://k";
 
-    fn metadata(name: &str, namespace: &str) -> Metadata {
-        Metadata {
-            name: name.into(),
-            namespace: namespace.into(),
-            ..Metadata::default()
-        }
-    }
-
     fn pool(name: &str, namespace: &str) -> IpAddressPool {
         IpAddressPool {
-            metadata: metadata(name, namespace),
-            ..IpAddressPool::default()
+            metadata: fixtures::meta(namespace, name),
+            ..fixtures::pool(name, &[])
         }
     }
 
     fn service(name: &str, namespace: &str) -> Service {
-        Service {
-            metadata: metadata(name, namespace),
-            ..Service::default()
-        }
+        fixtures::service(namespace, name)
     }
 
     fn forbidden(resource: &str) -> Failure {

@@ -66,12 +66,16 @@ fn table(out: &mut impl Write, report: &UsageReport, view: &View) -> Result<()> 
             "METALLB-STATUS",
         ]);
     }
-    let rows = report.pools.iter().map(|pool| row(pool, view)).collect();
+    let rows = report
+        .pools
+        .iter()
+        .map(|pool| row(pool, report.namespaces_known, view))
+        .collect();
     out.write_all(layout(&headers, rows, view.color).as_bytes())?;
     Ok(())
 }
 
-fn row(pool: &PoolUsage, view: &View) -> Vec<Cell> {
+fn row(pool: &PoolUsage, namespaces_known: bool, view: &View) -> Vec<Cell> {
     let mut row: Vec<Cell> = vec![
         pool.name.clone().into(),
         pool.addresses.join(",").into(),
@@ -83,7 +87,7 @@ fn row(pool: &PoolUsage, view: &View) -> Vec<Cell> {
         pool.priority
             .map_or("-".to_string(), |p| p.to_string())
             .into(),
-        scope(pool).into(),
+        scope(pool, namespaces_known).into(),
         advertised(pool),
     ];
     if view.wide {
@@ -109,7 +113,7 @@ fn use_percent(pool: &PoolUsage) -> Cell {
 }
 
 /// Who may use the pool: `-` for a plain pool.
-fn scope(pool: &PoolUsage) -> String {
+fn scope(pool: &PoolUsage, namespaces_known: bool) -> String {
     match pool.allocation {
         "plain" => return "-".to_string(),
         "pinned-to-all" => return "all services".to_string(),
@@ -119,8 +123,13 @@ fn scope(pool: &PoolUsage) -> String {
     if !pool.namespaces.is_empty() {
         parts.push(format!("ns:{}", pool.namespaces.join(",")));
     } else if !pool.namespace_selectors.is_empty() {
+        let matches = if namespaces_known {
+            "matches none"
+        } else {
+            "matches unknown: no Namespace objects read"
+        };
         parts.push(format!(
-            "ns:{} (matches none)",
+            "ns:{} ({matches})",
             pool.namespace_selectors.join(";")
         ));
     }

@@ -22,6 +22,10 @@ pub struct UsageReport {
     pub config_errors: Vec<String>,
     pub pools: Vec<PoolUsage>,
     pub warnings: Vec<Reason>,
+    /// Whether Namespace objects were read: without them, what a namespace selector matches
+    /// is unknown, not nothing (JSON says so with a `namespaces-unknown` warning).
+    #[serde(skip)]
+    pub namespaces_known: bool,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -153,6 +157,7 @@ pub fn build(model: &Model) -> UsageReport {
         config_errors: config.errors.clone(),
         pools,
         warnings,
+        namespaces_known: model.snapshot.namespaces_known,
     }
 }
 

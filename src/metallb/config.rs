@@ -5,6 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::addr::{AddressSpace, Block, EntryError, Family, Ip, parse_entry};
 use super::reason::{Code, Reason};
+use super::release::Behaviour;
 use super::selector::{LabelMatcher, check_duplicates, compile, describe};
 use crate::snapshot::{Advertisement, IpAddressPool, PoolStatus, Snapshot, StringMap};
 
@@ -35,7 +36,8 @@ pub struct Allocation {
     pub allowed_namespaces: BTreeSet<String>,
     /// `serviceSelectors`, or the implicit match-everything one of a priority-only pool.
     pub service_selectors: Vec<LabelMatcher>,
-    /// Priority only (or `{}`): pinned to every service since v0.15.0.
+    /// Priority only (or `{}`): no namespaces and no selectors. Pinned to every service
+    /// from v0.15.0; before, in neither index, so never auto-assigned (C.2).
     pub matches_everything: bool,
 }
 
@@ -70,9 +72,28 @@ impl Pool {
     /// Whether automatic allocation ever lists this pool as pinned for a namespace: it must
     /// be indexed by that namespace or by a service selector (§2.5 step 4, §4.7 step 1).
     pub fn is_indexed_for(&self, namespace: &str) -> bool {
-        self.allocation.as_ref().is_some_and(|a| {
-            a.allowed_namespaces.contains(namespace) || !a.service_selectors.is_empty()
-        })
+        self.in_namespace_index(namespace) || self.in_selector_index()
+    }
+
+    /// Whether the pool is in MetalLB's "pools by namespace" index under `namespace` (the
+    /// part of the pinned list whose order is random). Go: config.go `poolsByNamespace`.
+    pub fn in_namespace_index(&self, namespace: &str) -> bool {
+        self.allocation
+            .as_ref()
+            .is_some_and(|a| a.allowed_namespaces.contains(namespace))
+    }
+
+    /// Whether the pool is in MetalLB's "pools by service selector" index (sorted by name).
+    /// Go: config.go `poolsByServiceSelector`.
+    pub fn in_selector_index(&self) -> bool {
+        self.allocation
+            .as_ref()
+            .is_some_and(|a| !a.service_selectors.is_empty())
+    }
+
+    /// The pool's `serviceAllocation.priority` (0: unset, or no serviceAllocation).
+    pub fn priority(&self) -> i64 {
+        self.allocation.as_ref().map_or(0, |a| a.priority)
     }
 
     /// A short text for the scope column.
@@ -120,8 +141,9 @@ pub struct Config {
 }
 
 impl Config {
-    /// Builds the controller's view of `snapshot` as MetalLB in `metallb_namespace` would.
-    pub fn load(snapshot: &Snapshot, metallb_namespace: &str) -> Config {
+    /// Builds the controller's view of `snapshot` as MetalLB in `metallb_namespace`, of the
+    /// release `behaviour` describes, would.
+    pub fn load(snapshot: &Snapshot, metallb_namespace: &str, behaviour: &Behaviour) -> Config {
         let mut config = Config {
             metallb_namespace: metallb_namespace.to_string(),
             ..Config::default()
@@ -156,6 +178,7 @@ impl Config {
                 &namespace_labels,
                 &mut selected,
                 snapshot.namespaces_known,
+                behaviour,
                 &mut config.warnings,
             );
             config.errors.extend(errors);
@@ -264,11 +287,14 @@ struct SelectedNamespaces(HashMap<String, Vec<usize>>);
 
 /// Turns one IPAddressPool into MetalLB's pool, with the errors MetalLB would raise for it
 /// (V1–V7). Invalid entries are dropped so the rest can still be evaluated.
+/// Go: config.go `addressPoolFromCR`, `addressPoolServiceAllocationsFromCR` (its release
+/// differences, C.2 and C.5: priority-only pools, duplicate checks, selector error texts).
 fn pool_from_cr(
     cr: &IpAddressPool,
     namespaces: &[(&str, &StringMap)],
     selected: &mut SelectedNamespaces,
     namespaces_known: bool,
+    behaviour: &Behaviour,
     warnings: &mut Vec<Reason>,
 ) -> (Pool, Vec<String>) {
     let name = cr.metadata.name.clone();
@@ -314,17 +340,20 @@ fn pool_from_cr(
         }
     }
     let allocation = cr.spec.service_allocation.as_ref().map(|sa| {
-        let mut seen = BTreeSet::new();
-        if sa.namespaces.iter().any(|ns| !seen.insert(ns)) {
-            fail("duplicate definition in namespaces field".to_string());
+        // Duplicates are accepted (a set) up to v0.13.9 (C.5).
+        if behaviour.duplicate_selector_validation {
+            let mut seen = BTreeSet::new();
+            if sa.namespaces.iter().any(|ns| !seen.insert(ns)) {
+                fail("duplicate definition in namespaces field".to_string());
+            }
+            if let Err(e) = check_duplicates(&sa.namespace_selectors) {
+                fail(format!("{e} in namespaceSelectors"));
+            }
+            if let Err(e) = check_duplicates(&sa.service_selectors) {
+                fail(format!("{e} in serviceSelectors"));
+            }
         }
         let mut allowed: BTreeSet<String> = sa.namespaces.iter().cloned().collect();
-        if let Err(e) = check_duplicates(&sa.namespace_selectors) {
-            fail(format!("{e} in namespaceSelectors"));
-        }
-        if let Err(e) = check_duplicates(&sa.service_selectors) {
-            fail(format!("{e} in serviceSelectors"));
-        }
         let mut matched_any = false;
         for sel in &sa.namespace_selectors {
             let key = serde_json::to_string(sel).ok();
@@ -341,7 +370,8 @@ fn pool_from_cr(
                         found
                     }
                     Err(e) => {
-                        fail(format!("{e}: invalid namespace label selector {:?} in ip pool {name}", describe(sel)));
+                        let message = format!("invalid namespace label selector {:?} in ip pool {name}", describe(sel));
+                        fail(behaviour.selector_error(&message, &e));
                         continue;
                     }
                 },
@@ -353,12 +383,28 @@ fn pool_from_cr(
         for sel in &sa.service_selectors {
             match compile(sel) {
                 Ok(m) => service_selectors.push(m),
-                Err(e) => fail(format!("{e}: invalid service label selector {:?} in ip pool {name}", describe(sel))),
+                Err(e) => {
+                    let message = format!("invalid service label selector {:?} in ip pool {name}", describe(sel));
+                    fail(behaviour.selector_error(&message, &e));
+                }
             }
         }
         let matches_everything = sa.namespaces.is_empty() && sa.namespace_selectors.is_empty() && sa.service_selectors.is_empty();
         if matches_everything {
-            service_selectors.push(LabelMatcher::everything());
+            if behaviour.priority_only_pool_is_pinned() {
+                service_selectors.push(LabelMatcher::everything());
+            } else {
+                warnings.push(
+                    Reason::new(
+                        Code::SelectorMatchesNothing,
+                        format!(
+                            "pool {name}: serviceAllocation has no namespaces and no selectors; MetalLB {} never auto-assigns from it (explicit requests still work; from v0.15.0 it is pinned for every service)",
+                            behaviour.release
+                        ),
+                    )
+                    .about_pool(&name),
+                );
+            }
         }
         if !sa.namespace_selectors.is_empty() && !matched_any {
             let (code, why) = if namespaces_known {
@@ -475,8 +521,13 @@ fn advertisement_covers(ad: &Advertisement, selectors: &[LabelMatcher], pool: &P
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metallb::release::Release;
     use crate::snapshot::{AdvertisementSpec, Metadata, Namespace, PoolSpec, ServiceAllocation};
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+
+    fn newest() -> Behaviour {
+        Behaviour::of(Release::NEWEST)
+    }
 
     fn cr(name: &str, addresses: &[&str]) -> IpAddressPool {
         IpAddressPool {
@@ -528,6 +579,7 @@ mod tests {
         let config = Config::load(
             &snapshot(vec![cr("a", &["10.1.0.0/24"]), elsewhere]),
             "metallb-system",
+            &newest(),
         );
         assert_eq!(
             config
@@ -539,7 +591,11 @@ mod tests {
         );
         assert_eq!(config.warnings[0].code, Code::PoolOutsideMetallbNamespace);
         // The same objects read with another MetalLB namespace.
-        let config = Config::load(&snapshot(vec![cr("a", &["10.1.0.0/24"])]), "metallb");
+        let config = Config::load(
+            &snapshot(vec![cr("a", &["10.1.0.0/24"])]),
+            "metallb",
+            &newest(),
+        );
         assert!(config.pools.is_empty());
     }
 
@@ -551,6 +607,7 @@ mod tests {
                 cr("alpha", &["10.1.0.0/24"]),
             ]),
             "metallb-system",
+            &newest(),
         );
         assert_eq!(config.pools[0].name, "alpha");
         assert!(config.is_valid());
@@ -561,6 +618,7 @@ mod tests {
         let config = Config::load(
             &snapshot(vec![cr("a", &["10.0.0.7"]), cr("b", &["10.1.0.0/24"])]),
             "metallb-system",
+            &newest(),
         );
         assert!(!config.is_valid());
         assert_eq!(
@@ -570,14 +628,19 @@ mod tests {
         let config = Config::load(
             &snapshot(vec![cr("a", &["10.0.0.9-10.0.0.1"])]),
             "metallb-system",
+            &newest(),
         );
         assert!(config.errors[0].contains("invalid IP range \"10.0.0.9-10.0.0.1\": start IP \"10.0.0.9\" is after the end IP \"10.0.0.1\""));
-        let config = Config::load(&snapshot(vec![cr("a", &[])]), "metallb-system");
+        let config = Config::load(&snapshot(vec![cr("a", &[])]), "metallb-system", &newest());
         assert_eq!(
             config.errors,
             ["parsing address pool a: pool has no prefixes defined"]
         );
-        let config = Config::load(&snapshot(vec![cr("", &["10.0.0.0/24"])]), "metallb-system");
+        let config = Config::load(
+            &snapshot(vec![cr("", &["10.0.0.0/24"])]),
+            "metallb-system",
+            &newest(),
+        );
         assert_eq!(config.errors, ["parsing address pool : missing pool name"]);
     }
 
@@ -586,6 +649,7 @@ mod tests {
         let config = Config::load(
             &snapshot(vec![cr("a", &["10.0.0.0/24"]), cr("b", &["10.0.0.128/25"])]),
             "metallb-system",
+            &newest(),
         );
         assert_eq!(
             config.errors,
@@ -596,6 +660,7 @@ mod tests {
         let config = Config::load(
             &snapshot(vec![cr("a", &["10.0.0.0/24", "10.0.0.0/24"])]),
             "metallb-system",
+            &newest(),
         );
         assert_eq!(config.errors.len(), 1, "an identical line overlaps itself");
         let config = Config::load(
@@ -604,6 +669,7 @@ mod tests {
                 cr("b", &["10.0.2.0-10.0.2.9"]),
             ]),
             "metallb-system",
+            &newest(),
         );
         assert!(
             config.is_valid(),
@@ -617,6 +683,7 @@ mod tests {
                 cr("b", &["10.0.0.250-10.0.1.5"]),
             ]),
             "metallb-system",
+            &newest(),
         );
         assert!(!config.is_valid());
     }
@@ -628,7 +695,7 @@ mod tests {
             namespaces: vec!["x".into(), "x".into()],
             ..Default::default()
         });
-        let config = Config::load(&snapshot(vec![pool]), "metallb-system");
+        let config = Config::load(&snapshot(vec![pool]), "metallb-system", &newest());
         assert_eq!(
             config.errors,
             ["parsing address pool a: duplicate definition in namespaces field"]
@@ -643,7 +710,7 @@ mod tests {
             service_selectors: vec![sel.clone(), sel],
             ..Default::default()
         });
-        assert!(!Config::load(&snapshot(vec![pool]), "metallb-system").is_valid());
+        assert!(!Config::load(&snapshot(vec![pool]), "metallb-system", &newest()).is_valid());
     }
 
     #[test]
@@ -657,7 +724,7 @@ mod tests {
             namespace_selectors: vec![sel],
             ..Default::default()
         });
-        let config = Config::load(&snapshot(vec![pool]), "metallb-system");
+        let config = Config::load(&snapshot(vec![pool]), "metallb-system", &newest());
         assert!(
             config.errors[0].contains("invalid namespace label selector"),
             "{:?}",
@@ -682,6 +749,7 @@ mod tests {
                 },
             )]),
             "metallb-system",
+            &newest(),
         );
         let pool = &config.pools[0];
         assert!(pool.is_pinned());
@@ -692,11 +760,13 @@ mod tests {
         let config = Config::load(
             &snapshot(vec![pinned("e", ServiceAllocation::default())]),
             "metallb-system",
+            &newest(),
         );
         assert!(config.pools[0].is_indexed_for("x"));
         let config = Config::load(
             &snapshot(vec![cr("plain", &["10.0.0.0/24"])]),
             "metallb-system",
+            &newest(),
         );
         assert!(!config.pools[0].is_pinned() && !config.pools[0].is_indexed_for("x"));
     }
@@ -712,7 +782,11 @@ mod tests {
             service_selectors: vec![sel],
             ..Default::default()
         };
-        let config = Config::load(&snapshot(vec![pinned("p", sa)]), "metallb-system");
+        let config = Config::load(
+            &snapshot(vec![pinned("p", sa)]),
+            "metallb-system",
+            &newest(),
+        );
         let pool = &config.pools[0];
         assert_eq!(pool.admits("team-a", &labels(&[("app", "web")])), Ok(()));
         assert_eq!(
@@ -741,7 +815,7 @@ mod tests {
             ns("dev", &[("environment", "dev")]),
         ];
         snap.namespaces_known = true;
-        let config = Config::load(&snap, "metallb-system");
+        let config = Config::load(&snap, "metallb-system", &newest());
         let pool = &config.pools[0];
         assert_eq!(pool.admits("shop", &labels(&[])), Ok(()));
         assert_eq!(pool.admits("dev", &labels(&[])), Err(Refusal::Namespace));
@@ -778,7 +852,7 @@ mod tests {
             ns("bank", &[("env", "prod")]),
         ];
         snap.namespaces_known = true;
-        let config = Config::load(&snap, "metallb-system");
+        let config = Config::load(&snap, "metallb-system", &newest());
         let allowed = |i: usize| {
             let alloc = config.pools[i].allocation.as_ref().unwrap();
             alloc.allowed_namespaces.iter().cloned().collect::<Vec<_>>()
@@ -810,7 +884,7 @@ mod tests {
         let mut snap = snapshot(vec![pinned("prod", sa)]);
         snap.namespaces = vec![ns("dev", &[])];
         snap.namespaces_known = true;
-        let config = Config::load(&snap, "metallb-system");
+        let config = Config::load(&snap, "metallb-system", &newest());
         let pool = &config.pools[0];
         assert_eq!(
             pool.admits("dev", &labels(&[])),
@@ -833,6 +907,7 @@ mod tests {
                 cr("c", &["2001:db9::/64"]),
             ]),
             "metallb-system",
+            &newest(),
         );
         let ip = |s: &str| Ip::parse(s).unwrap();
         assert_eq!(config.pool_for(&[ip("10.0.0.9")]), Some(0));
@@ -875,7 +950,7 @@ mod tests {
         let warnings = advertisement_warnings(&snap, "metallb-system");
         assert_eq!(warnings.len(), 1);
         assert_eq!(warnings[0].code, Code::AdvertisementOutsideMetallbNamespace);
-        let config = Config::load(&snap, "metallb-system");
+        let config = Config::load(&snap, "metallb-system", &newest());
         assert!(
             config.advertised_by[0].is_empty(),
             "an ignored advertisement announces nothing"
@@ -904,7 +979,7 @@ mod tests {
             ad("by-label", &[], vec![edge]),
             ad("matches-nothing", &[], vec![nothing]),
         ];
-        let config = Config::load(&snap, "metallb-system");
+        let config = Config::load(&snap, "metallb-system", &newest());
         // Pools are sorted by name: a, c, edge.
         assert_eq!(
             config.advertised_by,
@@ -915,7 +990,7 @@ mod tests {
             ]
         );
         snap.l2_advertisements = vec![ad("all", &[], vec![])];
-        let config = Config::load(&snap, "metallb-system");
+        let config = Config::load(&snap, "metallb-system", &newest());
         assert!(
             config
                 .advertised_by

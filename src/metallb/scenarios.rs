@@ -132,7 +132,11 @@ impl World {
     }
 
     fn cluster(&self) -> Cluster<'_> {
-        Cluster::new(&self.snapshot, Config::load(&self.snapshot, NS), &self.ctx)
+        Cluster::new(
+            &self.snapshot,
+            Config::load(&self.snapshot, NS, &self.ctx.behaviour),
+            &self.ctx,
+        )
     }
 
     fn decide(&self, key: &str) -> (Decision, Cluster<'_>) {
@@ -951,11 +955,10 @@ fn inferred_family_says_where_it_came_from() {
     let mut v6 = bare.clone();
     v6.metadata.name = "v6".into();
     v6.spec.ip_families = vec!["IPv6".into()];
-    let mut world = World::new(
+    let world = World::new(
         vec![pool("p", &["10.0.0.0/24", "2001:db8::/64"])],
         vec![bare, v6],
     );
-    world.ctx.offline = true;
     let (d, _) = world.decide("a/bare");
     assert!(
         d.warnings[0].message.contains("no spec.ipFamilies"),

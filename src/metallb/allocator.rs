@@ -945,7 +945,8 @@ impl<'a> Cluster<'a> {
             winners.extend(pick.pools.iter().copied());
             plain_pick = Some(pick);
         }
-        let may_fail = plain_pick.as_ref().is_none_or(|p| p.may_fail);
+        // The plain pools are tried only when the pinned group can fail.
+        let may_fail = pinned_pick.may_fail && plain_pick.as_ref().is_none_or(|p| p.may_fail);
         if winners.is_empty() {
             d.metallb_error = Some(self.behaviour.automatic_failure_text().to_string());
             d.reasons.push(Reason::new(

@@ -1343,6 +1343,93 @@ mod tests {
     use super::*;
     use crate::snapshot::Metadata;
 
+    /// `sortPools`' comparator (allocator.go), on priorities.
+    fn go_less(a: i64, b: i64) -> bool {
+        if a > 0 && b > 0 {
+            return a < b;
+        }
+        !(a == 0 && b > 0)
+    }
+
+    /// Go's `insertionSort_func`, which `sort.Slice` runs for 12 entries or fewer.
+    fn go_insertion_sort(list: &mut [usize], priority: &dyn Fn(usize) -> i64) {
+        for i in 1..list.len() {
+            let mut j = i;
+            while j > 0 && go_less(priority(list[j]), priority(list[j - 1])) {
+                list.swap(j, j - 1);
+                j -= 1;
+            }
+        }
+    }
+
+    fn permutations(items: &[usize]) -> Vec<Vec<usize>> {
+        if items.len() <= 1 {
+            return vec![items.to_vec()];
+        }
+        let mut all = Vec::new();
+        for i in 0..items.len() {
+            let mut rest = items.to_vec();
+            let head = rest.remove(i);
+            for mut tail in permutations(&rest) {
+                tail.insert(0, head);
+                all.push(tail);
+            }
+        }
+        all
+    }
+
+    /// `possible_firsts` against MetalLB's own sort run on every order of the namespace part:
+    /// exact for non-negative priorities, a superset with negative ones.
+    #[test]
+    fn possible_firsts_are_what_go_sort_puts_first() {
+        // Pools 0..6 with these priorities; pools 4 and 5 are also in the selector part.
+        let priorities = [10, 10, 0, 5, 0, 10, -1];
+        let priority = |i: usize| priorities[i];
+        let cases: Vec<(Vec<usize>, Vec<usize>)> = vec![
+            (vec![0, 1], vec![5]),
+            (vec![2], vec![4, 5]),
+            (vec![2, 4], vec![4, 5]),
+            (vec![0, 2, 3], vec![4]),
+            (vec![2, 4], vec![]),
+            (vec![], vec![2, 4]),
+            (vec![0, 6], vec![1, 2]),
+            (vec![1, 2, 3, 4], vec![0, 5]),
+        ];
+        for (namespace, selector) in cases {
+            for mask in 0u32..(1 << priorities.len()) {
+                let wanted = |i: usize| mask & (1 << i) != 0;
+                let mut truth = Vec::new();
+                for mut list in permutations(&namespace) {
+                    list.extend(&selector);
+                    go_insertion_sort(&mut list, &priority);
+                    if let Some(&first) = list.iter().find(|&&i| wanted(i)) {
+                        truth.push(first);
+                    }
+                }
+                truth.sort_unstable();
+                truth.dedup();
+                let order = Order::Pinned {
+                    namespace: namespace.clone(),
+                    selector: selector.clone(),
+                };
+                let (firsts, fixed) = order.possible_firsts(&priority, &wanted);
+                let negative = order.pools().any(|i| priority(i) < 0 && wanted(i));
+                if negative {
+                    assert!(
+                        truth.iter().all(|t| firsts.contains(t)),
+                        "{namespace:?} {selector:?} mask {mask:b}: {firsts:?} misses some of {truth:?}"
+                    );
+                } else {
+                    assert_eq!(
+                        firsts, truth,
+                        "{namespace:?} then {selector:?}, wanted {mask:b}"
+                    );
+                    assert_eq!(fixed, truth.len() <= 1);
+                }
+            }
+        }
+    }
+
     #[test]
     fn large_snapshots_are_read_in_input_order() {
         let services: Vec<Service> = (0..25_001)

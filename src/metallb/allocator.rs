@@ -1144,6 +1144,20 @@ impl<'a> Cluster<'a> {
             announced_pools.push(current);
         }
         for p in announced_pools {
+            if !self.config.advertised_by[p].is_empty() && !self.config.announces(p, s.labels) {
+                let pool = &self.config.pools[p].name;
+                d.warnings.push(
+                    Reason::new(
+                        Code::NotAdvertised,
+                        format!(
+                            "the advertisements covering pool {pool} ({}) have serviceSelectors that do not match the service: MetalLB {} does not announce it",
+                            self.config.advertised_by[p].join(", "),
+                            self.behaviour.release
+                        ),
+                    )
+                    .about_pool(pool),
+                );
+            }
             if self.config.advertised_by[p].is_empty() {
                 let pool = &self.config.pools[p].name;
                 d.warnings.push(

@@ -102,7 +102,12 @@ impl Pool {
             return "-".to_string();
         };
         if alloc.matches_everything {
-            return "all services".to_string();
+            // Before v0.15.0 such a pool is in neither index: only explicit requests use it.
+            return if alloc.service_selectors.is_empty() {
+                "requests only".to_string()
+            } else {
+                "all services".to_string()
+            };
         }
         let mut parts = Vec::new();
         if !alloc.namespaces.is_empty() {
@@ -132,6 +137,10 @@ pub struct Config {
     /// Per pool (same index as `pools`): the advertisements announcing it, as
     /// `L2:<name>` / `BGP:<name>`.
     pub advertised_by: Vec<Vec<String>>,
+    /// The `serviceSelectors` of the advertisements that have some (`L2:<name>` /
+    /// `BGP:<name>`), read from v0.16.0 only: such an advertisement announces only the
+    /// services they match (§7.2).
+    pub advertisement_service_selectors: HashMap<String, Vec<LabelMatcher>>,
     /// Blocks of all pools sorted by address, for ownership look-ups: `(first, last, pool)`
     /// per family, compact so that a look-up per allocated service stays in cache.
     index_v4: Vec<(u32, u32, usize)>,
@@ -192,6 +201,10 @@ impl Config {
         }
         config.check_overlaps();
         config.advertised_by = advertisements_per_pool(snapshot, &config);
+        if behaviour.advertisement_service_selectors {
+            config.advertisement_service_selectors =
+                advertisement_service_selectors(snapshot, &config);
+        }
         config
     }
 
@@ -261,6 +274,17 @@ impl Config {
         }?;
         let space = &self.pools[candidate].space;
         ips.iter().all(|ip| space.owns(*ip)).then_some(candidate)
+    }
+
+    /// Whether an advertisement covering `pool` announces a service with `labels`: one
+    /// without `serviceSelectors`, or with one that matches (from v0.16.0; before, the field
+    /// does not exist). Go: speaker layer2_controller.go / bgp_controller.go `ShouldAnnounce`.
+    pub fn announces(&self, pool: usize, labels: &StringMap) -> bool {
+        self.advertised_by[pool].iter().any(|ad| {
+            self.advertisement_service_selectors
+                .get(ad)
+                .is_none_or(|selectors| selectors.iter().any(|m| m.matches(labels)))
+        })
     }
 
     /// The pool whose blocks contain `ip`, ignoring `avoidBuggyIPs` (to explain refusals).
@@ -485,6 +509,36 @@ fn advertisements_per_pool(snapshot: &Snapshot, config: &Config) -> Vec<Vec<Stri
         }
     }
     covered
+}
+
+/// The compiled `serviceSelectors` of each advertisement in the MetalLB namespace that has
+/// some.
+fn advertisement_service_selectors(
+    snapshot: &Snapshot,
+    config: &Config,
+) -> HashMap<String, Vec<LabelMatcher>> {
+    let kinds = [
+        ("L2", &snapshot.l2_advertisements),
+        ("BGP", &snapshot.bgp_advertisements),
+    ];
+    let mut found = HashMap::new();
+    for (label, ads) in kinds {
+        for ad in ads.iter() {
+            if ad.metadata.namespace != config.metallb_namespace
+                || ad.spec.service_selectors.is_empty()
+            {
+                continue;
+            }
+            let selectors = ad
+                .spec
+                .service_selectors
+                .iter()
+                .filter_map(|sel| compile(sel).ok())
+                .collect();
+            found.insert(format!("{label}:{}", ad.metadata.name), selectors);
+        }
+    }
+    found
 }
 
 /// Warnings for advertisements MetalLB does not read.
@@ -754,6 +808,7 @@ mod tests {
         let pool = &config.pools[0];
         assert!(pool.is_pinned());
         assert!(pool.allocation.as_ref().unwrap().matches_everything);
+        assert_eq!(pool.scope(), "all services");
         assert!(pool.is_indexed_for("any-namespace"));
         assert_eq!(pool.admits("any-namespace", &labels(&[])), Ok(()));
         // `{}` is the same as priority only; an absent serviceAllocation is a plain pool.
@@ -769,6 +824,35 @@ mod tests {
             &newest(),
         );
         assert!(!config.pools[0].is_pinned() && !config.pools[0].is_indexed_for("x"));
+    }
+
+    #[test]
+    fn priority_only_pool_is_never_auto_assigned_before_0_15_0() {
+        let priority_only = || {
+            snapshot(vec![pinned(
+                "d",
+                ServiceAllocation {
+                    priority: Some(1),
+                    ..Default::default()
+                },
+            )])
+        };
+        let old = Config::load(
+            &priority_only(),
+            "metallb-system",
+            &Behaviour::of(Release::V0_14_9),
+        );
+        let pool = &old.pools[0];
+        assert!(pool.is_pinned() && !pool.is_indexed_for("any"));
+        assert_eq!(pool.admits("any", &labels(&[])), Ok(()), "requests work");
+        assert_eq!(pool.scope(), "requests only");
+        assert_eq!(old.warnings[0].code, Code::SelectorMatchesNothing);
+        let new = Config::load(
+            &priority_only(),
+            "metallb-system",
+            &Behaviour::of(Release::new(0, 15, 0)),
+        );
+        assert!(new.pools[0].is_indexed_for("any") && new.warnings.is_empty());
     }
 
     #[test]

@@ -10,8 +10,8 @@ use super::reason::Code;
 use super::release::{Behaviour, Release};
 use super::service::Context;
 use crate::snapshot::{
-    Ingress, IpAddressPool, Metadata, Namespace, PoolSpec, Service, ServiceAllocation, ServicePort,
-    Snapshot,
+    Advertisement, AdvertisementSpec, Ingress, IpAddressPool, Metadata, Namespace, PoolSpec,
+    Service, ServiceAllocation, ServicePort, Snapshot,
 };
 
 const NS: &str = "metallb-system";
@@ -1672,4 +1672,44 @@ fn c5_a_configuration_orphaning_an_address_is_refused_by_0_13() {
         codes(&world().at(Release::V0_13_9).decide("a/s").0)[0],
         Code::ConfigInvalid
     );
+}
+
+#[test]
+fn advertisement_service_selectors_restrict_announcement_from_0_16_0() {
+    let world = || {
+        let mut w = World::new(
+            vec![pool("p", &["10.0.0.0/24"])],
+            vec![svc("a/s"), web("a/web")],
+        );
+        w.snapshot.l2_advertisements = vec![Advertisement {
+            metadata: Metadata {
+                name: "web-only".into(),
+                namespace: NS.into(),
+                ..Default::default()
+            },
+            spec: AdvertisementSpec {
+                service_selectors: vec![LabelSelector {
+                    match_labels: Some(labels(&[("tier", "web")])),
+                    match_expressions: None,
+                }],
+                ..Default::default()
+            },
+        }];
+        w
+    };
+    let unannounced = |key: &'static str| {
+        move |w: &World| {
+            w.decide(key)
+                .0
+                .warnings
+                .iter()
+                .any(|r| r.code == Code::NotAdvertised)
+        }
+    };
+    per_release(
+        world,
+        unannounced("a/s"),
+        [false, false, false, false, true],
+    );
+    per_release(world, unannounced("a/web"), [false; 5]);
 }

@@ -152,6 +152,11 @@ pub struct Config {
 impl Config {
     /// Builds the controller's view of `snapshot` as MetalLB in `metallb_namespace`, of the
     /// release `behaviour` describes, would.
+    ///
+    /// Not modelled: the legacy `AddressPool` CRs v0.13.x also reads as pools
+    /// (`Behaviour::legacy_address_pools`; Go: config.go `addressPoolFromLegacyCR`): the
+    /// snapshot does not read them, so on v0.13.x a configuration using them is answered
+    /// without those pools.
     pub fn load(snapshot: &Snapshot, metallb_namespace: &str, behaviour: &Behaviour) -> Config {
         let mut config = Config {
             metallb_namespace: metallb_namespace.to_string(),

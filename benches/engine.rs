@@ -29,7 +29,7 @@ use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, 
 use kubectl_metalpool::metallb::allocator::Cluster;
 use kubectl_metalpool::metallb::config::Config;
 use kubectl_metalpool::metallb::service::Context;
-use kubectl_metalpool::model::{Model, Origin};
+use kubectl_metalpool::model::Model;
 use kubectl_metalpool::report;
 use kubectl_metalpool::settings::{MetallbFlags, ServiceRef};
 use kubectl_metalpool::snapshot::Snapshot;
@@ -40,12 +40,9 @@ use support::synth::{METALLB_NAMESPACE, Params, Synthetic};
 const POOLS: usize = 2_000;
 const SERVICES: usize = 100_000;
 
-/// The live source's context: cluster IPs are present, no `--lb-class`.
+/// The live source's context: no `--lb-class`, the newest release.
 fn context() -> Context {
-    Context {
-        lb_class: None,
-        offline: false,
-    }
+    Context::default()
 }
 
 /// The model as the command builds it on a live cluster.
@@ -54,7 +51,7 @@ fn model(snapshot: &Snapshot) -> Model<'_> {
         namespace: Some(METALLB_NAMESPACE.to_string()),
         lb_class: None,
     };
-    Model::build(snapshot, &flags, Origin::Cluster, Vec::new())
+    Model::build(snapshot, &flags, Vec::new())
 }
 
 /// What `kubectl metalpool usage` computes between reading and rendering.
@@ -128,7 +125,7 @@ fn usage_phases(c: &mut Criterion) {
     let get = || {
         built.get_or_init(|| {
             let snapshot: &'static Snapshot = Box::leak(Box::new(cluster(SERVICES, POOLS).1));
-            let config = Config::load(snapshot, METALLB_NAMESPACE);
+            let config = Config::load(snapshot, METALLB_NAMESPACE, &ctx.behaviour);
             (snapshot, config, model(snapshot))
         })
     };
@@ -138,7 +135,7 @@ fn usage_phases(c: &mut Criterion) {
     group.measurement_time(Duration::from_secs(3));
     group.bench_function("config-load", |b| {
         let (snapshot, _, _) = get();
-        b.iter(|| Config::load(black_box(snapshot), METALLB_NAMESPACE))
+        b.iter(|| Config::load(black_box(snapshot), METALLB_NAMESPACE, &ctx.behaviour))
     });
     group.bench_function("cluster-new", |b| {
         let (snapshot, config, _) = get();

@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use crate::error::{Result, exit};
-use crate::model::{Model, Origin};
+use crate::model::Model;
 use crate::render::{self, Format, View};
 use crate::report;
 use crate::settings::{Input, Request, Settings};
@@ -17,17 +17,7 @@ pub fn run(settings: &Settings, out: &mut impl Write, err: &mut impl Write) -> R
         return Ok(exit::OK);
     }
     let loaded = source::load(&settings.input, &settings.request)?;
-    let origin = if settings.offline() {
-        Origin::Manifests
-    } else {
-        Origin::Cluster
-    };
-    let model = Model::build(
-        &loaded.snapshot,
-        &settings.input.metallb,
-        origin,
-        loaded.notes,
-    );
+    let model = Model::build(&loaded.snapshot, &settings.input.metallb, loaded.notes);
     let format = settings.output.format;
     let view = View {
         wide: format == Format::Wide,

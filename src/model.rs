@@ -25,41 +25,38 @@ pub struct Model<'a> {
     pub warnings: Vec<Reason>,
 }
 
-/// Where the snapshot came from, as far as the model cares.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Origin {
-    /// Manifests: hand-written services may lack cluster IPs (cli-contract, "Offline
-    /// manifests").
-    Manifests,
-    Cluster,
-}
-
 impl<'a> Model<'a> {
-    /// `notes` are what reading the snapshot noticed; they come first among the warnings.
-    pub fn build(
+    /// The model for the release nothing named yet: the newest. `notes` are what reading
+    /// the snapshot noticed; they come first among the warnings.
+    pub fn build(snapshot: &'a Snapshot, flags: &MetallbFlags, notes: Vec<Reason>) -> Model<'a> {
+        Model::build_for(snapshot, flags, MetallbVersion::default_release(), notes)
+    }
+
+    /// The model under the rules of `version`'s release.
+    pub fn build_for(
         snapshot: &'a Snapshot,
         flags: &MetallbFlags,
-        origin: Origin,
+        version: MetallbVersion,
         notes: Vec<Reason>,
     ) -> Model<'a> {
+        let behaviour = Behaviour::of(version.version);
         let runtime = Runtime::resolve(
             snapshot,
             flags.namespace.as_deref(),
             flags.lb_class.as_deref(),
         );
-        let config = Config::load(snapshot, &runtime.namespace);
+        let config = Config::load(snapshot, &runtime.namespace, &behaviour);
         let context = Context {
             lb_class: runtime.lb_class.clone(),
-            offline: origin == Origin::Manifests,
+            behaviour,
         };
         let cluster = Cluster::new(snapshot, config, &context);
         let mut warnings = notes;
         warnings.extend(runtime.notes.iter().cloned());
         warnings.extend(advertisement_warnings(snapshot, &runtime.namespace));
-        let version = MetallbVersion::default_release();
         Model {
             snapshot,
-            behaviour: Behaviour::of(version.version),
+            behaviour,
             version,
             runtime,
             cluster,

@@ -169,9 +169,22 @@ pub struct Metadata {
         skip_serializing_if = "StringMap::is_empty"
     )]
     pub annotations: StringMap,
+    /// Set by the API server: an object that has one has been through it, so what it lacks
+    /// (a Service's cluster IPs) it really lacks (cli-contract.md "Offline manifests").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+    /// Set by the API server, like [`Metadata::uid`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_version: Option<String>,
 }
 
 impl Metadata {
+    /// Whether the object was written by hand rather than read from an API server (or a
+    /// dump of one): it has neither a `uid` nor a `resourceVersion`.
+    pub fn is_hand_written(&self) -> bool {
+        self.uid.is_none() && self.resource_version.is_none()
+    }
+
     /// `namespace/name`, MetalLB's service key.
     pub fn key(&self) -> String {
         // Built directly, not through `format!`: every service's key is made once per run.
@@ -494,6 +507,26 @@ mod tests {
             metadata(r#"{"name": "a", "annotations": {"metallb.io/address-pool": 1}}"#).is_err()
         );
         assert!(metadata(r#"{"name": "a", "annotations": ["metallb.io/x"]}"#).is_err());
+    }
+
+    #[test]
+    fn uid_and_resource_version_are_kept_only_when_present() {
+        let read = metadata(r#"{"name": "a", "uid": "0f1e", "resourceVersion": "42"}"#).unwrap();
+        assert_eq!(read.uid.as_deref(), Some("0f1e"));
+        assert_eq!(read.resource_version.as_deref(), Some("42"));
+        assert!(!read.is_hand_written());
+        assert_eq!(
+            serde_json::to_string(&read).unwrap(),
+            r#"{"name":"a","uid":"0f1e","resourceVersion":"42"}"#
+        );
+        let hand = metadata(r#"{"name": "a"}"#).unwrap();
+        assert!(hand.is_hand_written());
+        assert_eq!(serde_json::to_string(&hand).unwrap(), r#"{"name":"a"}"#);
+        assert!(
+            !metadata(r#"{"name": "a", "resourceVersion": "1"}"#)
+                .unwrap()
+                .is_hand_written()
+        );
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! Occupancy and the replay of MetalLB's allocator: who holds which address, and what
 //! MetalLB would do with a service now (metallb-semantics.md §3.3, §4.5–§4.10, §5, §6).
 
-use std::collections::BTreeMap;
-
 use super::addr::{Family, FamilyCounts, Ip};
 use super::config::{Config, Pool, Refusal};
 use super::reason::{Code, Reason};
+use super::release::{
+    Behaviour, DualPoolSearch, Free, HeldSingleAddress, OrphaningConfig, PinnedSearch,
+    RequireDualSingleClusterIp,
+};
 use super::service::{Context, Policy, ServiceFacts, ServiceFamily};
 use crate::snapshot::{Service, Snapshot};
 
@@ -13,6 +15,8 @@ use crate::snapshot::{Service, Snapshot};
 /// addresses each pool has handed out.
 pub struct Cluster<'a> {
     pub config: Config,
+    /// What the modelled release does where releases differ.
+    pub behaviour: Behaviour,
     /// Per service of the snapshot, in its order; they borrow from the snapshot.
     pub services: Vec<ServiceFacts<'a>>,
     /// Per pool (index of `config.pools`): the held addresses and their holders.
@@ -82,6 +86,14 @@ impl Candidates {
 
     fn any(self) -> bool {
         self.v4.is_some() || self.v6.is_some()
+    }
+
+    /// Which families have a free address, as the release rules take them.
+    fn free(self) -> Free {
+        Free {
+            v4: self.v4.is_some(),
+            v6: self.v6.is_some(),
+        }
     }
 }
 
@@ -172,10 +184,24 @@ enum Need {
 }
 
 impl Need {
-    fn of(s: &ServiceFacts) -> Need {
+    /// What a pool must offer, on its own, to serve the service under `behaviour`'s rules
+    /// (C.3): the pool's verdict. Which pool MetalLB picks is [`Cluster::search`]'s.
+    fn of(s: &ServiceFacts, behaviour: &Behaviour) -> Need {
         match (s.family, s.policy) {
+            // v0.14.9 gives a RequireDualStack service with one cluster IP both families.
+            (ServiceFamily::Single(_), Policy::RequireDualStack)
+                if behaviour.require_dual_single_cluster_ip
+                    == RequireDualSingleClusterIp::BothFromFirstPool =>
+            {
+                Need::Both
+            }
             (ServiceFamily::Single(f), _) => Need::One(f),
-            (ServiceFamily::Dual, Policy::PreferDualStack) => Need::Either,
+            (ServiceFamily::Dual, Policy::PreferDualStack)
+                if behaviour.dual_pool_search
+                    == DualPoolSearch::BothFirstThenPrimaryThenSecondary =>
+            {
+                Need::Either
+            }
             (ServiceFamily::Dual, _) => Need::Both,
         }
     }
@@ -193,19 +219,6 @@ impl Need {
             Need::One(f) => pool.space.has_family(f),
             Need::Both => pool.space.has_family(Family::V4) && pool.space.has_family(Family::V6),
             Need::Either => pool.space.has_family(Family::V4) || pool.space.has_family(Family::V6),
-        }
-    }
-
-    /// The addresses picked from a pool's candidates; `None` when the pool cannot give them.
-    fn pick(self, c: Candidates) -> Option<Vec<Ip>> {
-        match self {
-            Need::One(f) => c.get(f).map(|ip| vec![ip]),
-            Need::Both => Some(vec![c.v4?, c.v6?]),
-            Need::Either => match (c.v4, c.v6) {
-                (Some(a), Some(b)) => Some(vec![a, b]),
-                (Some(a), None) | (None, Some(a)) => Some(vec![a]),
-                (None, None) => None,
-            },
         }
     }
 
@@ -252,18 +265,21 @@ fn refusal_reason(pool: &Pool, refusal: Refusal, s: &ServiceFacts) -> Reason {
 }
 
 impl<'a> Cluster<'a> {
-    /// Builds occupancy from the services' ingress IPs, as MetalLB rebuilds its state (§3.3).
-    pub fn new(snapshot: &'a Snapshot, config: Config, ctx: &Context) -> Cluster<'a> {
+    /// Builds occupancy from the services' ingress IPs, as MetalLB rebuilds its state (§3.3),
+    /// under the rules of `ctx.behaviour`'s release.
+    pub fn new(snapshot: &'a Snapshot, mut config: Config, ctx: &Context) -> Cluster<'a> {
+        let behaviour = ctx.behaviour;
         let services = facts_of(&snapshot.services, ctx);
         let mut holdings = vec![Held::default(); config.pools.len()];
         let mut service_pool = vec![None; services.len()];
         let mut pool_services = vec![Vec::new(); config.pools.len()];
         let mut holding_warnings = Vec::new();
+        let mut orphaning_errors = Vec::new();
         for (i, s) in services.iter().enumerate() {
             if !s.holds_addresses() {
                 continue;
             }
-            match Self::validate_holding(&config, s) {
+            match Self::validate_holding(&config, &behaviour, s) {
                 Ok(pool) => {
                     holdings[pool]
                         .pairs
@@ -271,24 +287,32 @@ impl<'a> Cluster<'a> {
                     service_pool[i] = Some(pool);
                     pool_services[pool].push(i);
                 }
-                Err(why) => holding_warnings.push((
-                    i,
-                    Reason::new(
-                        Code::AllocationNotValid,
-                        format!(
-                            "{} holds {}; MetalLB will take it away because {why}",
-                            s.key,
-                            ip_list(&s.ingress)
+                Err(why) => {
+                    if config.pool_for(&s.ingress).is_none()
+                        && let Some(error) =
+                            behaviour.orphaning_config_error(&s.key, &quoted_list(&s.ingress))
+                    {
+                        orphaning_errors.push(error);
+                    }
+                    holding_warnings.push((
+                        i,
+                        Reason::new(
+                            Code::AllocationNotValid,
+                            holding_message(&behaviour, s, &why),
                         ),
-                    ),
-                )),
+                    ))
+                }
             }
         }
+        // Up to v0.13.x MetalLB refuses a configuration under which an allocated address
+        // lies in no pool, and keeps the previous one (C.5). Go: allocator.go `SetPools`.
+        config.errors.extend(orphaning_errors);
         for held in &mut holdings {
             held.finish();
         }
         Cluster {
             config,
+            behaviour,
             services,
             holdings,
             service_pool,
@@ -298,7 +322,12 @@ impl<'a> Cluster<'a> {
     }
 
     /// The checks MetalLB repeats on an allocated service before keeping its addresses (§6.1).
-    fn validate_holding(config: &Config, s: &ServiceFacts) -> Result<usize, String> {
+    /// Go: controller/service.go `convergeBalancer` (the family check per release, C.3).
+    fn validate_holding(
+        config: &Config,
+        behaviour: &Behaviour,
+        s: &ServiceFacts,
+    ) -> Result<usize, String> {
         if let Err(gate) = &s.gate {
             return Err(gate.message.clone());
         }
@@ -306,7 +335,11 @@ impl<'a> Cluster<'a> {
             return Err("its ingress addresses do not form one IP family".to_string());
         }
         let held = ServiceFamily::of(&s.ingress);
-        let prefer_single = s.policy == Policy::PreferDualStack && s.ingress.len() == 1;
+        // From v0.14.9 a dual PreferDualStack service may hold one address (and gets the
+        // other family added); before, that family differs from its cluster IPs'.
+        let prefer_single = s.policy == Policy::PreferDualStack
+            && s.ingress.len() == 1
+            && behaviour.held_single_address == HeldSingleAddress::KeptAndCompleted;
         if held != Some(s.family)
             && !(s.family == ServiceFamily::Dual && prefer_single)
             && !s.family_inferred
@@ -525,6 +558,16 @@ impl<'a> Cluster<'a> {
                 },
             ));
         }
+        for key in &s.ignored_annotations {
+            let read = key.replace("metallb.io/", "metallb.universe.tf/");
+            decision.warnings.push(Reason::new(
+                Code::AnnotationIgnored,
+                format!(
+                    "{key} is set, but MetalLB {} reads only {read}: the annotation is ignored (metallb.io/ keys are read from v0.14.9)",
+                    self.behaviour.release
+                ),
+            ));
+        }
         if !self.config.is_valid() && s.is_managed() {
             decision.reasons.push(Reason::new(
                 Code::ConfigInvalid,
@@ -550,6 +593,8 @@ impl<'a> Cluster<'a> {
             return decision;
         }
         if pools.is_empty() {
+            // v0.13.x runs the allocator over no pool; later releases stop without an event.
+            decision.metallb_error = self.behaviour.no_pools_text().map(str::to_string);
             decision.reasons.push(Reason::new(
                 Code::NoPools,
                 format!(
@@ -672,8 +717,12 @@ impl<'a> Cluster<'a> {
             d.reasons.extend(refusals);
             return;
         }
+        // The check that requested IPs lie in the requested pool is absent from v0.13.9:
+        // the IPs are granted and the pool annotation ignored (C.1). Go:
+        // controller/service.go `allocateIPs`.
         if let Some(wanted) = &s.requested_pool
             && *wanted != pool.name
+            && self.behaviour.requested_ip_pool_check
         {
             let mut message = format!(
                 "the requested IPs lie in pool {}, but metallb.io/address-pool asks for {wanted}",
@@ -748,22 +797,20 @@ impl<'a> Cluster<'a> {
             d.reasons.push(Reason::new(Code::PoolNotFound, message));
             return;
         };
-        let need = Need::of(s);
+        let need = Need::of(s, &self.behaviour);
         let candidates = self.candidates(index, service);
         let mut refusals = Vec::new();
-        match need.pick(candidates) {
-            _ if !candidates.any() => {
-                d.metallb_error = Some(format!("no available IPs in pool {wanted}"));
-                refusals.push(self.unavailable_reason(index, service, need));
-            }
-            None => {
-                d.metallb_error = Some(match need {
-                    Need::Both => format!("no available IPs in pool {wanted} for dual IPFamily"),
-                    _ => "[\"<nil>\"] is not allowed in config".to_string(),
-                });
-                refusals.push(self.unavailable_reason(index, service, need));
-            }
+        match self.select(s, candidates) {
             Some(ips) => d.verdicts[index].ips = ips,
+            None => {
+                d.metallb_error = self.behaviour.requested_pool_failure(
+                    wanted,
+                    s.family,
+                    s.policy,
+                    candidates.free(),
+                );
+                refusals.push(self.unavailable_reason(index, service, need));
+            }
         }
         if let Err(refusal) = pool.admits(s.namespace, s.labels) {
             if d.metallb_error.is_none() {
@@ -818,13 +865,25 @@ impl<'a> Cluster<'a> {
         crate::suggest::closest(wanted, self.config.pools.iter().map(|p| p.name.as_str()))
     }
 
-    /// Path C (§4.7): pinned pools by priority, then the plain pools in random order.
+    /// The addresses `s` gets from a pool with candidates `c`, by the release's rule (Go:
+    /// ≤ v0.14.8 allocator.go `AllocateFromPool`, ≥ v0.14.9 allocation.go
+    /// `selectIPsForFamilyAndPolicy`), or `None` when the pool cannot give them.
+    fn select(&self, s: &ServiceFacts, c: Candidates) -> Option<Vec<Ip>> {
+        let families = self
+            .behaviour
+            .requested_pool_families(s.family, s.policy, c.free())?;
+        families.into_iter().map(|f| c.get(f)).collect()
+    }
+
+    /// Path C (§4.7): the pinned pools in MetalLB's order, then the plain pools in random
+    /// order. Go: allocator.go `Allocate`, `pinnedPoolsForService`, `allocateFromPools`.
     fn decide_automatic(&self, service: usize, d: &mut Decision) {
         d.mode = Mode::Automatic;
         let s = &self.services[service];
-        let need = Need::of(s);
-        let mut pinned: Vec<(usize, Candidates)> = Vec::new();
-        let mut plain: Vec<(usize, Candidates)> = Vec::new();
+        let need = Need::of(s, &self.behaviour);
+        // Every pool automatic allocation walks, with its candidates: a pool that does not fit
+        // can still be the one MetalLB stops at (v0.14.9's search looks for one family).
+        let mut walked: Vec<(usize, Candidates)> = Vec::new();
         for (i, pool) in self.config.pools.iter().enumerate() {
             let verdict = &mut d.verdicts[i];
             if !pool.auto_assign {
@@ -839,46 +898,80 @@ impl<'a> Cluster<'a> {
                 continue;
             }
             if pool.is_pinned() && !pool.is_indexed_for(s.namespace) {
-                verdict.reasons.push(Reason::new(
-                    Code::NamespaceNotAllowed,
-                    "namespaceSelectors match no namespace; MetalLB never auto-assigns from this pool (explicit requests still work)",
-                ));
+                verdict.reasons.push(self.never_pinned_reason(pool));
                 continue;
             }
+            let c = self.candidates(i, service);
+            walked.push((i, c));
             if !need.families_present(pool) {
                 verdict
                     .reasons
                     .push(self.unavailable_reason(i, service, need));
                 continue;
             }
-            let c = self.candidates(i, service);
-            if !need.offered_by(c) {
-                verdict
+            match self.select(s, c).filter(|_| need.offered_by(c)) {
+                Some(ips) => {
+                    verdict.fits = true;
+                    verdict.ips = ips;
+                }
+                None => verdict
                     .reasons
-                    .push(self.exhausted_reason(i, service, need));
-                continue;
-            }
-            verdict.fits = true;
-            verdict.ips = need.pick(c).unwrap_or_default();
-            if pool.is_pinned() {
-                pinned.push((i, c))
-            } else {
-                plain.push((i, c))
+                    .push(self.exhausted_reason(i, service, need)),
             }
         }
-        let winners = self.best_pinned(&pinned, s, need, d);
-        let winners = if winners.is_empty() {
-            best_of_group(&plain, s, need)
-        } else {
-            winners
+        let candidates = |i: usize| {
+            walked
+                .iter()
+                .find(|(p, _)| *p == i)
+                .map_or_else(Candidates::default, |(_, c)| *c)
         };
+        let pinned = self.pinned_order(s, &walked);
+        let pinned_pick = self.search(s, &pinned, &candidates);
+        let mut winners = pinned_pick.pools.clone();
+        if !pinned_pick.fixed {
+            d.warnings.push(self.tie_warning(&pinned, &pinned_pick));
+        }
+        let mut plain_pick = None;
+        if pinned_pick.may_fail {
+            // Plain pools: every autoAssign pool without serviceAllocation, in Go map order.
+            let plain = Order::Random(
+                walked
+                    .iter()
+                    .map(|(i, _)| *i)
+                    .filter(|&i| !self.config.pools[i].is_pinned())
+                    .collect(),
+            );
+            let pick = self.search(s, &plain, &candidates);
+            winners.extend(pick.pools.iter().copied());
+            plain_pick = Some(pick);
+        }
+        // The plain pools are tried only when the pinned group can fail.
+        let may_fail = pinned_pick.may_fail && plain_pick.as_ref().is_none_or(|p| p.may_fail);
         if winners.is_empty() {
-            d.metallb_error = Some("no available IPs".to_string());
+            d.metallb_error = Some(self.behaviour.automatic_failure_text().to_string());
             d.reasons.push(Reason::new(
                 Code::NoPoolFits,
                 "no pool can serve the service: MetalLB reports only \"no available IPs\"; the reason of each pool is below",
             ));
             return;
+        }
+        if may_fail {
+            d.warnings.push(Reason::new(
+                Code::NoPoolFits,
+                format!(
+                    "MetalLB {} may first pick a pool that cannot give the service all it needs, and then gives it no address (\"no available IPs\"), depending on the order it walks the pools",
+                    self.behaviour.release
+                ),
+            ));
+        }
+        for &w in &winners {
+            // A pick of v0.14.9's search is a verdict's fit even where the pool would not
+            // serve the service alone.
+            if !d.verdicts[w].fits {
+                d.verdicts[w].fits = true;
+                d.verdicts[w].reasons.clear();
+                d.verdicts[w].ips = self.select(s, candidates(w)).unwrap_or_default();
+            }
         }
         self.annotate_runners_up(&winners, d);
         d.fits = true;
@@ -888,48 +981,129 @@ impl<'a> Cluster<'a> {
         d.pools = winners;
     }
 
-    /// Step 2–3 over the pinned candidates: priority groups (positive ascending, then 0),
-    /// ties kept together since MetalLB's order among them is arbitrary.
-    fn best_pinned(
-        &self,
-        pinned: &[(usize, Candidates)],
-        s: &ServiceFacts,
-        need: Need,
-        d: &mut Decision,
-    ) -> Vec<usize> {
-        let priority = |i: usize| {
-            self.config.pools[i]
-                .allocation
-                .as_ref()
-                .map_or(0, |a| a.priority)
+    /// Why a pool with a serviceAllocation is never among the service's pinned pools.
+    fn never_pinned_reason(&self, pool: &Pool) -> Reason {
+        let message = if pool
+            .allocation
+            .as_ref()
+            .is_some_and(|a| a.matches_everything)
+        {
+            format!(
+                "serviceAllocation has no namespaces and no selectors: MetalLB {} never auto-assigns from this pool (explicit requests still work; from v0.15.0 it is pinned for every service)",
+                self.behaviour.release
+            )
+        } else {
+            "namespaceSelectors match no namespace; MetalLB never auto-assigns from this pool (explicit requests still work)".to_string()
         };
-        let (negative, ordered): (Vec<_>, Vec<_>) =
-            pinned.iter().copied().partition(|(i, _)| priority(*i) < 0);
-        let mut groups: BTreeMap<(bool, i64), Vec<(usize, Candidates)>> = BTreeMap::new();
-        for (i, c) in ordered {
-            let p = priority(i);
-            groups.entry((p == 0, p)).or_default().push((i, c));
-        }
-        let groups: Vec<Vec<(usize, Candidates)>> = groups.into_values().collect();
-        let mut winners = best_of_groups(&groups, s, need);
-        if !negative.is_empty() {
-            // A negative priority makes MetalLB's comparator inconsistent: such a pool may
-            // come anywhere, so it is a possible pick too.
-            winners.extend(best_of_group(&negative, s, need));
-            winners.sort();
-            winners.dedup();
-        }
-        if winners.len() > 1 {
-            let names: Vec<&str> = winners
+        Reason::new(Code::NamespaceNotAllowed, message)
+    }
+
+    /// MetalLB's list of pinned pools for the service, before its sort: the pools indexed
+    /// under the service's namespace (a random order: Go map iteration when the
+    /// configuration was parsed), then those with service selectors, by name. A pool in
+    /// both indices is in the list twice. Go: allocator.go `pinnedPoolsForService`.
+    fn pinned_order(&self, s: &ServiceFacts, walked: &[(usize, Candidates)]) -> Order {
+        let pinned = || {
+            walked
                 .iter()
-                .map(|&w| self.config.pools[w].name.as_str())
-                .collect();
-            d.warnings.push(Reason::new(
-                Code::PriorityTie,
-                format!("pinned pools {} tie at the winning priority: MetalLB's pick among them is arbitrary", names.join(", ")),
-            ));
+                .map(|(i, _)| *i)
+                .filter(|&i| self.config.pools[i].is_pinned())
+        };
+        Order::Pinned {
+            namespace: pinned()
+                .filter(|&i| self.config.pools[i].in_namespace_index(s.namespace))
+                .collect(),
+            selector: pinned()
+                .filter(|&i| self.config.pools[i].in_selector_index())
+                .collect(),
         }
-        winners
+    }
+
+    /// The pools of one group (pinned, or plain) MetalLB can pick for the service, over
+    /// every order of the group's random part; whether the group can fail (then MetalLB
+    /// tries the next group). Go: ≤ v0.14.8 allocator.go `Allocate` (`AllocateFromPool` on
+    /// each pool in turn, the first success wins); ≥ v0.14.9 `allocateFromPools`
+    /// (`findBestPoolForService` picks one pool, and a pool that then cannot give the
+    /// service its families fails the whole group).
+    fn search(
+        &self,
+        s: &ServiceFacts,
+        order: &Order,
+        candidates: &dyn Fn(usize) -> Candidates,
+    ) -> Pick {
+        let priority = |i: usize| self.config.pools[i].priority();
+        match self.behaviour.pinned_search {
+            PinnedSearch::EachInTurn => {
+                let (pools, fixed) =
+                    order.possible_firsts(&priority, &|i| self.select(s, candidates(i)).is_some());
+                Pick {
+                    may_fail: pools.is_empty(),
+                    firsts: pools.clone(),
+                    pools,
+                    fixed,
+                }
+            }
+            PinnedSearch::BestPoolOnce => {
+                let has = |f: Family| move |c: Candidates| c.get(f).is_some();
+                let both = |c: Candidates| c.v4.is_some() && c.v6.is_some();
+                let stages: Vec<Box<dyn Fn(Candidates) -> bool>> = match s.family {
+                    ServiceFamily::Single(f) => vec![Box::new(has(f))],
+                    ServiceFamily::Dual if s.policy == Policy::PreferDualStack => vec![
+                        Box::new(both),
+                        Box::new(has(s.primary)),
+                        Box::new(has(s.primary.other())),
+                    ],
+                    ServiceFamily::Dual => vec![Box::new(both)],
+                };
+                // The stage is the first that any pool of the group meets, whatever the
+                // order: a pool with both families anywhere beats an earlier one with one.
+                let Some(stage) = stages
+                    .iter()
+                    .find(|want| order.pools().any(|i| want(candidates(i))))
+                else {
+                    return Pick {
+                        pools: Vec::new(),
+                        firsts: Vec::new(),
+                        fixed: true,
+                        may_fail: true,
+                    };
+                };
+                let (firsts, fixed) = order.possible_firsts(&priority, &|i| stage(candidates(i)));
+                let (pools, failing): (Vec<usize>, Vec<usize>) = firsts
+                    .iter()
+                    .partition(|&&i| self.select(s, candidates(i)).is_some());
+                Pick {
+                    may_fail: pools.is_empty() || !failing.is_empty(),
+                    firsts,
+                    fixed,
+                    pools,
+                }
+            }
+        }
+    }
+
+    /// `priority-tie`: which pinned pools can come first, and why MetalLB's pick among them
+    /// is not fixed.
+    fn tie_warning(&self, order: &Order, pick: &Pick) -> Reason {
+        let names: Vec<&str> = pick
+            .firsts
+            .iter()
+            .map(|&w| self.config.pools[w].name.as_str())
+            .collect();
+        let why = if order.pools().any(|i| self.config.pools[i].priority() < 0) {
+            "a negative priority makes MetalLB's sort order undefined"
+        } else if order.len() > INSERTION_SORT_MAX {
+            "with more than 12 pinned pools Go's sort order among equal priorities depends on its internals"
+        } else {
+            "they tie at the winning priority and come from the namespace index, whose order is Go map order (random, fixed until MetalLB reloads its configuration)"
+        };
+        Reason::new(
+            Code::PriorityTie,
+            format!(
+                "pinned pools {} can each be MetalLB's pick: {why}",
+                names.join(", ")
+            ),
+        )
     }
 
     /// Notes on the pools that fit but are not MetalLB's pick.
@@ -970,6 +1144,20 @@ impl<'a> Cluster<'a> {
             announced_pools.push(current);
         }
         for p in announced_pools {
+            if !self.config.advertised_by[p].is_empty() && !self.config.announces(p, s.labels) {
+                let pool = &self.config.pools[p].name;
+                d.warnings.push(
+                    Reason::new(
+                        Code::NotAdvertised,
+                        format!(
+                            "the advertisements covering pool {pool} ({}) have serviceSelectors that do not match the service: MetalLB {} does not announce it",
+                            self.config.advertised_by[p].join(", "),
+                            self.behaviour.release
+                        ),
+                    )
+                    .about_pool(pool),
+                );
+            }
             if self.config.advertised_by[p].is_empty() {
                 let pool = &self.config.pools[p].name;
                 d.warnings.push(
@@ -998,45 +1186,144 @@ impl<'a> Cluster<'a> {
     }
 }
 
-/// `best()` of Appendix A over ordered groups of tied pools: the pools at the first level
-/// that offer what is needed. PreferDualStack looks for both families over the whole list
-/// first, then for the primary family, then for the other one.
-fn best_of_groups(groups: &[Vec<(usize, Candidates)>], s: &ServiceFacts, need: Need) -> Vec<usize> {
-    let first_level = |want: &dyn Fn(Candidates) -> bool| -> Vec<usize> {
-        groups
-            .iter()
-            .map(|g| {
-                g.iter()
-                    .filter(|(_, c)| want(*c))
-                    .map(|(i, _)| *i)
-                    .collect::<Vec<_>>()
-            })
-            .find(|found| !found.is_empty())
-            .unwrap_or_default()
-    };
-    match need {
-        Need::Either => {
-            for want in [
-                &|c: Candidates| c.v4.is_some() && c.v6.is_some(),
-                &|c: Candidates| c.get(s.primary).is_some(),
-                &|c: Candidates| c.get(s.primary.other()).is_some(),
-            ] as [&dyn Fn(Candidates) -> bool; 3]
-            {
-                let found = first_level(want);
-                if !found.is_empty() {
-                    return found;
-                }
+/// Go's `sort.Slice` sorts up to this many entries by insertion sort (more: pattern-defeating
+/// quicksort).
+const INSERTION_SORT_MAX: usize = 12;
+
+/// The order in which a group of pools is walked.
+#[derive(Clone, Debug)]
+enum Order {
+    /// MetalLB's pinned list before `sortPools`: the namespace index (random order), then the
+    /// service-selector index (by name).
+    Pinned {
+        namespace: Vec<usize>,
+        selector: Vec<usize>,
+    },
+    /// Go map order, random on every attempt (the plain pools).
+    Random(Vec<usize>),
+}
+
+/// What one group can give: the pools MetalLB can pick, whether that pick is certain, and
+/// whether the group can fail.
+#[derive(Clone, Debug)]
+struct Pick {
+    pools: Vec<usize>,
+    /// The pools that can come first in the walk (some may then fail, v0.14.9).
+    firsts: Vec<usize>,
+    /// Whether the first is always the same pool.
+    fixed: bool,
+    may_fail: bool,
+}
+
+impl Order {
+    fn pools(&self) -> impl Iterator<Item = usize> + '_ {
+        let (a, b): (&[usize], &[usize]) = match self {
+            Order::Pinned {
+                namespace,
+                selector,
+            } => (namespace, selector),
+            Order::Random(all) => (all, &[]),
+        };
+        a.iter().chain(b).copied()
+    }
+
+    /// The number of entries MetalLB sorts (a pool in both indices counts twice).
+    fn len(&self) -> usize {
+        self.pools().count()
+    }
+
+    /// The pools meeting `wanted` that can be the first of them once the group is ordered,
+    /// over every order of its random part, and whether that is always the same pool.
+    ///
+    /// `sortPools` (allocator.go) sorts with `sort.Slice` and a comparator that is not a
+    /// strict order: `less(i, j)` is `pi < pj` when both priorities are positive, false when
+    /// `pi` is 0 and `pj` positive, and true otherwise (so true both ways between two unset
+    /// priorities, and for any negative one). Up to 12 entries Go sorts by insertion sort,
+    /// which then keeps equal positive priorities in input order and reverses the unset
+    /// ones, after all positive ones: among the pools meeting `wanted`, the first is the
+    /// first of the lowest positive priority in input order, else the last of the unset
+    /// ones. The input order is the random namespace part, then the selector part by name.
+    /// A negative priority can move anywhere (listed as possible); above 12 entries the
+    /// order among equal priorities is pdqsort's (every pool of the winning priority is
+    /// listed).
+    fn possible_firsts(
+        &self,
+        priority: &dyn Fn(usize) -> i64,
+        wanted: &dyn Fn(usize) -> bool,
+    ) -> (Vec<usize>, bool) {
+        let (namespace, selector): (&[usize], &[usize]) = match self {
+            Order::Pinned {
+                namespace,
+                selector,
+            } => (namespace, selector),
+            Order::Random(all) => {
+                let found: Vec<usize> = all.iter().copied().filter(|&i| wanted(i)).collect();
+                let fixed = found.len() <= 1;
+                return (found, fixed);
             }
-            Vec::new()
-        }
-        _ => first_level(&|c| need.offered_by(c)),
+        };
+        let meets = |part: &[usize]| -> Vec<usize> {
+            part.iter().copied().filter(|&i| wanted(i)).collect()
+        };
+        let (ns, sel) = (meets(namespace), meets(selector));
+        let negative: Vec<usize> = ns
+            .iter()
+            .chain(&sel)
+            .copied()
+            .filter(|&i| priority(i) < 0)
+            .collect();
+        let keep = |part: &[usize], level: i64| -> Vec<usize> {
+            part.iter()
+                .copied()
+                .filter(|&i| priority(i) == level)
+                .collect()
+        };
+        let level = ns
+            .iter()
+            .chain(&sel)
+            .map(|&i| priority(i))
+            .filter(|&p| p > 0)
+            .min()
+            .unwrap_or(0);
+        let (ns_level, sel_level) = (keep(&ns, level), keep(&sel, level));
+        let mut firsts: Vec<usize> = if self.len() > INSERTION_SORT_MAX {
+            ns_level.iter().chain(&sel_level).copied().collect()
+        } else if level > 0 {
+            // Equal positive priorities keep input order: the namespace part comes first.
+            if ns_level.is_empty() {
+                sel_level.first().copied().into_iter().collect()
+            } else {
+                ns_level
+            }
+        } else {
+            // Unset priorities come out reversed: the last of the selector part, by name.
+            match sel_level.last() {
+                Some(&last) => vec![last],
+                None => ns_level,
+            }
+        };
+        firsts.extend(negative);
+        firsts.sort_unstable();
+        firsts.dedup();
+        let fixed = firsts.len() <= 1;
+        (firsts, fixed)
     }
 }
 
-/// The plain pools (or one tie group): MetalLB's order is random, so every pool that
-/// `best()` could return is a possible pick.
-fn best_of_group(group: &[(usize, Candidates)], s: &ServiceFacts, need: Need) -> Vec<usize> {
-    best_of_groups(&[group.to_vec()], s, need)
+/// The `allocation-not-valid` text: what MetalLB does with an address it no longer allows,
+/// as the release words it (C.4 `ClearAssignment`, C.5 the refused configuration).
+fn holding_message(behaviour: &Behaviour, s: &ServiceFacts, why: &str) -> String {
+    let ips = ip_list(&s.ingress);
+    match behaviour.orphaning_config {
+        OrphaningConfig::Refused if why == "no pool contains it" => format!(
+            "{} holds {ips}, which no pool contains: MetalLB {} refuses this configuration and keeps the previous one",
+            s.key, behaviour.release
+        ),
+        _ => format!(
+            "{} holds {ips}; MetalLB will take it away because {why}",
+            s.key
+        ),
+    }
 }
 
 fn describe_backend(key: &str) -> String {
@@ -1069,6 +1356,93 @@ fn ip_list(ips: &[Ip]) -> String {
 mod tests {
     use super::*;
     use crate::fixtures::lb;
+
+    /// `sortPools`' comparator (allocator.go), on priorities.
+    fn go_less(a: i64, b: i64) -> bool {
+        if a > 0 && b > 0 {
+            return a < b;
+        }
+        !(a == 0 && b > 0)
+    }
+
+    /// Go's `insertionSort_func`, which `sort.Slice` runs for 12 entries or fewer.
+    fn go_insertion_sort(list: &mut [usize], priority: &dyn Fn(usize) -> i64) {
+        for i in 1..list.len() {
+            let mut j = i;
+            while j > 0 && go_less(priority(list[j]), priority(list[j - 1])) {
+                list.swap(j, j - 1);
+                j -= 1;
+            }
+        }
+    }
+
+    fn permutations(items: &[usize]) -> Vec<Vec<usize>> {
+        if items.len() <= 1 {
+            return vec![items.to_vec()];
+        }
+        let mut all = Vec::new();
+        for i in 0..items.len() {
+            let mut rest = items.to_vec();
+            let head = rest.remove(i);
+            for mut tail in permutations(&rest) {
+                tail.insert(0, head);
+                all.push(tail);
+            }
+        }
+        all
+    }
+
+    /// `possible_firsts` against MetalLB's own sort run on every order of the namespace part:
+    /// exact for non-negative priorities, a superset with negative ones.
+    #[test]
+    fn possible_firsts_are_what_go_sort_puts_first() {
+        // Pools 0..6 with these priorities; pools 4 and 5 are also in the selector part.
+        let priorities = [10, 10, 0, 5, 0, 10, -1];
+        let priority = |i: usize| priorities[i];
+        let cases: Vec<(Vec<usize>, Vec<usize>)> = vec![
+            (vec![0, 1], vec![5]),
+            (vec![2], vec![4, 5]),
+            (vec![2, 4], vec![4, 5]),
+            (vec![0, 2, 3], vec![4]),
+            (vec![2, 4], vec![]),
+            (vec![], vec![2, 4]),
+            (vec![0, 6], vec![1, 2]),
+            (vec![1, 2, 3, 4], vec![0, 5]),
+        ];
+        for (namespace, selector) in cases {
+            for mask in 0u32..(1 << priorities.len()) {
+                let wanted = |i: usize| mask & (1 << i) != 0;
+                let mut truth = Vec::new();
+                for mut list in permutations(&namespace) {
+                    list.extend(&selector);
+                    go_insertion_sort(&mut list, &priority);
+                    if let Some(&first) = list.iter().find(|&&i| wanted(i)) {
+                        truth.push(first);
+                    }
+                }
+                truth.sort_unstable();
+                truth.dedup();
+                let order = Order::Pinned {
+                    namespace: namespace.clone(),
+                    selector: selector.clone(),
+                };
+                let (firsts, fixed) = order.possible_firsts(&priority, &wanted);
+                let negative = order.pools().any(|i| priority(i) < 0 && wanted(i));
+                if negative {
+                    assert!(
+                        truth.iter().all(|t| firsts.contains(t)),
+                        "{namespace:?} {selector:?} mask {mask:b}: {firsts:?} misses some of {truth:?}"
+                    );
+                } else {
+                    assert_eq!(
+                        firsts, truth,
+                        "{namespace:?} then {selector:?}, wanted {mask:b}"
+                    );
+                    assert_eq!(fixed, truth.len() <= 1);
+                }
+            }
+        }
+    }
 
     #[test]
     fn large_snapshots_are_read_in_input_order() {

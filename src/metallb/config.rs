@@ -5,6 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::addr::{AddressSpace, Block, EntryError, Family, Ip, parse_entry};
 use super::reason::{Code, Reason};
+use super::release::Behaviour;
 use super::selector::{LabelMatcher, check_duplicates, compile, describe};
 use crate::snapshot::{Advertisement, IpAddressPool, PoolStatus, Snapshot, StringMap};
 
@@ -35,7 +36,8 @@ pub struct Allocation {
     pub allowed_namespaces: BTreeSet<String>,
     /// `serviceSelectors`, or the implicit match-everything one of a priority-only pool.
     pub service_selectors: Vec<LabelMatcher>,
-    /// Priority only (or `{}`): pinned to every service since v0.15.0.
+    /// Priority only (or `{}`): no namespaces and no selectors. Pinned to every service
+    /// from v0.15.0; before, in neither index, so never auto-assigned (C.2).
     pub matches_everything: bool,
 }
 
@@ -70,9 +72,28 @@ impl Pool {
     /// Whether automatic allocation ever lists this pool as pinned for a namespace: it must
     /// be indexed by that namespace or by a service selector (§2.5 step 4, §4.7 step 1).
     pub fn is_indexed_for(&self, namespace: &str) -> bool {
-        self.allocation.as_ref().is_some_and(|a| {
-            a.allowed_namespaces.contains(namespace) || !a.service_selectors.is_empty()
-        })
+        self.in_namespace_index(namespace) || self.in_selector_index()
+    }
+
+    /// Whether the pool is in MetalLB's "pools by namespace" index under `namespace` (the
+    /// part of the pinned list whose order is random). Go: config.go `poolsByNamespace`.
+    pub fn in_namespace_index(&self, namespace: &str) -> bool {
+        self.allocation
+            .as_ref()
+            .is_some_and(|a| a.allowed_namespaces.contains(namespace))
+    }
+
+    /// Whether the pool is in MetalLB's "pools by service selector" index (sorted by name).
+    /// Go: config.go `poolsByServiceSelector`.
+    pub fn in_selector_index(&self) -> bool {
+        self.allocation
+            .as_ref()
+            .is_some_and(|a| !a.service_selectors.is_empty())
+    }
+
+    /// The pool's `serviceAllocation.priority` (0: unset, or no serviceAllocation).
+    pub fn priority(&self) -> i64 {
+        self.allocation.as_ref().map_or(0, |a| a.priority)
     }
 
     /// A short text for the scope column.
@@ -81,7 +102,12 @@ impl Pool {
             return "-".to_string();
         };
         if alloc.matches_everything {
-            return "all services".to_string();
+            // Before v0.15.0 such a pool is in neither index: only explicit requests use it.
+            return if alloc.service_selectors.is_empty() {
+                "requests only".to_string()
+            } else {
+                "all services".to_string()
+            };
         }
         let mut parts = Vec::new();
         if !alloc.namespaces.is_empty() {
@@ -111,6 +137,10 @@ pub struct Config {
     /// Per pool (same index as `pools`): the advertisements announcing it, as
     /// `L2:<name>` / `BGP:<name>`.
     pub advertised_by: Vec<Vec<String>>,
+    /// The `serviceSelectors` of the advertisements that have some (`L2:<name>` /
+    /// `BGP:<name>`), read from v0.16.0 only: such an advertisement announces only the
+    /// services they match (§7.2).
+    pub advertisement_service_selectors: HashMap<String, Vec<LabelMatcher>>,
     /// Blocks of all pools sorted by address, for ownership look-ups: `(first, last, pool)`
     /// per family, compact so that a look-up per allocated service stays in cache.
     index_v4: Vec<(u32, u32, usize)>,
@@ -120,8 +150,14 @@ pub struct Config {
 }
 
 impl Config {
-    /// Builds the controller's view of `snapshot` as MetalLB in `metallb_namespace` would.
-    pub fn load(snapshot: &Snapshot, metallb_namespace: &str) -> Config {
+    /// Builds the controller's view of `snapshot` as MetalLB in `metallb_namespace`, of the
+    /// release `behaviour` describes, would.
+    ///
+    /// Not modelled: the legacy `AddressPool` CRs v0.13.x also reads as pools
+    /// (`Behaviour::legacy_address_pools`; Go: config.go `addressPoolFromLegacyCR`): the
+    /// snapshot does not read them, so on v0.13.x a configuration using them is answered
+    /// without those pools.
+    pub fn load(snapshot: &Snapshot, metallb_namespace: &str, behaviour: &Behaviour) -> Config {
         let mut config = Config {
             metallb_namespace: metallb_namespace.to_string(),
             ..Config::default()
@@ -156,6 +192,7 @@ impl Config {
                 &namespace_labels,
                 &mut selected,
                 snapshot.namespaces_known,
+                behaviour,
                 &mut config.warnings,
             );
             config.errors.extend(errors);
@@ -169,6 +206,10 @@ impl Config {
         }
         config.check_overlaps();
         config.advertised_by = advertisements_per_pool(snapshot, &config);
+        if behaviour.advertisement_service_selectors {
+            config.advertisement_service_selectors =
+                advertisement_service_selectors(snapshot, &config);
+        }
         config
     }
 
@@ -240,6 +281,17 @@ impl Config {
         ips.iter().all(|ip| space.owns(*ip)).then_some(candidate)
     }
 
+    /// Whether an advertisement covering `pool` announces a service with `labels`: one
+    /// without `serviceSelectors`, or with one that matches (from v0.16.0; before, the field
+    /// does not exist). Go: speaker layer2_controller.go / bgp_controller.go `ShouldAnnounce`.
+    pub fn announces(&self, pool: usize, labels: &StringMap) -> bool {
+        self.advertised_by[pool].iter().any(|ad| {
+            self.advertisement_service_selectors
+                .get(ad)
+                .is_none_or(|selectors| selectors.iter().any(|m| m.matches(labels)))
+        })
+    }
+
     /// The pool whose blocks contain `ip`, ignoring `avoidBuggyIPs` (to explain refusals).
     pub fn pool_containing(&self, ip: Ip) -> Option<usize> {
         self.pools
@@ -264,11 +316,14 @@ struct SelectedNamespaces(HashMap<String, Vec<usize>>);
 
 /// Turns one IPAddressPool into MetalLB's pool, with the errors MetalLB would raise for it
 /// (V1–V7). Invalid entries are dropped so the rest can still be evaluated.
+/// Go: config.go `addressPoolFromCR`, `addressPoolServiceAllocationsFromCR` (its release
+/// differences, C.2 and C.5: priority-only pools, duplicate checks, selector error texts).
 fn pool_from_cr(
     cr: &IpAddressPool,
     namespaces: &[(&str, &StringMap)],
     selected: &mut SelectedNamespaces,
     namespaces_known: bool,
+    behaviour: &Behaviour,
     warnings: &mut Vec<Reason>,
 ) -> (Pool, Vec<String>) {
     let name = cr.metadata.name.clone();
@@ -314,17 +369,20 @@ fn pool_from_cr(
         }
     }
     let allocation = cr.spec.service_allocation.as_ref().map(|sa| {
-        let mut seen = BTreeSet::new();
-        if sa.namespaces.iter().any(|ns| !seen.insert(ns)) {
-            fail("duplicate definition in namespaces field".to_string());
+        // Duplicates are accepted (a set) up to v0.13.9 (C.5).
+        if behaviour.duplicate_selector_validation {
+            let mut seen = BTreeSet::new();
+            if sa.namespaces.iter().any(|ns| !seen.insert(ns)) {
+                fail("duplicate definition in namespaces field".to_string());
+            }
+            if let Err(e) = check_duplicates(&sa.namespace_selectors) {
+                fail(format!("{e} in namespaceSelectors"));
+            }
+            if let Err(e) = check_duplicates(&sa.service_selectors) {
+                fail(format!("{e} in serviceSelectors"));
+            }
         }
         let mut allowed: BTreeSet<String> = sa.namespaces.iter().cloned().collect();
-        if let Err(e) = check_duplicates(&sa.namespace_selectors) {
-            fail(format!("{e} in namespaceSelectors"));
-        }
-        if let Err(e) = check_duplicates(&sa.service_selectors) {
-            fail(format!("{e} in serviceSelectors"));
-        }
         let mut matched_any = false;
         for sel in &sa.namespace_selectors {
             let key = serde_json::to_string(sel).ok();
@@ -341,7 +399,8 @@ fn pool_from_cr(
                         found
                     }
                     Err(e) => {
-                        fail(format!("{e}: invalid namespace label selector {:?} in ip pool {name}", describe(sel)));
+                        let message = format!("invalid namespace label selector {:?} in ip pool {name}", describe(sel));
+                        fail(behaviour.selector_error(&message, &e));
                         continue;
                     }
                 },
@@ -353,12 +412,28 @@ fn pool_from_cr(
         for sel in &sa.service_selectors {
             match compile(sel) {
                 Ok(m) => service_selectors.push(m),
-                Err(e) => fail(format!("{e}: invalid service label selector {:?} in ip pool {name}", describe(sel))),
+                Err(e) => {
+                    let message = format!("invalid service label selector {:?} in ip pool {name}", describe(sel));
+                    fail(behaviour.selector_error(&message, &e));
+                }
             }
         }
         let matches_everything = sa.namespaces.is_empty() && sa.namespace_selectors.is_empty() && sa.service_selectors.is_empty();
         if matches_everything {
-            service_selectors.push(LabelMatcher::everything());
+            if behaviour.priority_only_pool_is_pinned() {
+                service_selectors.push(LabelMatcher::everything());
+            } else {
+                warnings.push(
+                    Reason::new(
+                        Code::SelectorMatchesNothing,
+                        format!(
+                            "pool {name}: serviceAllocation has no namespaces and no selectors; MetalLB {} never auto-assigns from it (explicit requests still work; from v0.15.0 it is pinned for every service)",
+                            behaviour.release
+                        ),
+                    )
+                    .about_pool(&name),
+                );
+            }
         }
         if !sa.namespace_selectors.is_empty() && !matched_any {
             let (code, why) = if namespaces_known {
@@ -441,6 +516,36 @@ fn advertisements_per_pool(snapshot: &Snapshot, config: &Config) -> Vec<Vec<Stri
     covered
 }
 
+/// The compiled `serviceSelectors` of each advertisement in the MetalLB namespace that has
+/// some.
+fn advertisement_service_selectors(
+    snapshot: &Snapshot,
+    config: &Config,
+) -> HashMap<String, Vec<LabelMatcher>> {
+    let kinds = [
+        ("L2", &snapshot.l2_advertisements),
+        ("BGP", &snapshot.bgp_advertisements),
+    ];
+    let mut found = HashMap::new();
+    for (label, ads) in kinds {
+        for ad in ads.iter() {
+            if ad.metadata.namespace != config.metallb_namespace
+                || ad.spec.service_selectors.is_empty()
+            {
+                continue;
+            }
+            let selectors = ad
+                .spec
+                .service_selectors
+                .iter()
+                .filter_map(|sel| compile(sel).ok())
+                .collect();
+            found.insert(format!("{label}:{}", ad.metadata.name), selectors);
+        }
+    }
+    found
+}
+
 /// Warnings for advertisements MetalLB does not read.
 pub fn advertisement_warnings(snapshot: &Snapshot, metallb_namespace: &str) -> Vec<Reason> {
     let kinds = [
@@ -479,8 +584,13 @@ mod tests {
         advertisement as ad, allocating, labels, match_labels, namespace as ns, pool as cr,
         snapshot,
     };
+    use crate::metallb::release::Release;
     use crate::snapshot::ServiceAllocation;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+
+    fn newest() -> Behaviour {
+        Behaviour::of(Release::NEWEST)
+    }
 
     #[test]
     fn only_the_metallb_namespace_is_read() {
@@ -489,6 +599,7 @@ mod tests {
         let config = Config::load(
             &snapshot(vec![cr("a", &["10.1.0.0/24"]), elsewhere]),
             "metallb-system",
+            &newest(),
         );
         assert_eq!(
             config
@@ -500,7 +611,11 @@ mod tests {
         );
         assert_eq!(config.warnings[0].code, Code::PoolOutsideMetallbNamespace);
         // The same objects read with another MetalLB namespace.
-        let config = Config::load(&snapshot(vec![cr("a", &["10.1.0.0/24"])]), "metallb");
+        let config = Config::load(
+            &snapshot(vec![cr("a", &["10.1.0.0/24"])]),
+            "metallb",
+            &newest(),
+        );
         assert!(config.pools.is_empty());
     }
 
@@ -512,6 +627,7 @@ mod tests {
                 cr("alpha", &["10.1.0.0/24"]),
             ]),
             "metallb-system",
+            &newest(),
         );
         assert_eq!(config.pools[0].name, "alpha");
         assert!(config.is_valid());
@@ -522,6 +638,7 @@ mod tests {
         let config = Config::load(
             &snapshot(vec![cr("a", &["10.0.0.7"]), cr("b", &["10.1.0.0/24"])]),
             "metallb-system",
+            &newest(),
         );
         assert!(!config.is_valid());
         assert_eq!(
@@ -531,20 +648,29 @@ mod tests {
         let config = Config::load(
             &snapshot(vec![cr("a", &["10.0.0.9-10.0.0.1"])]),
             "metallb-system",
+            &newest(),
         );
         assert!(config.errors[0].contains("invalid IP range \"10.0.0.9-10.0.0.1\": start IP \"10.0.0.9\" is after the end IP \"10.0.0.1\""));
-        let config = Config::load(&snapshot(vec![cr("a", &[])]), "metallb-system");
+        let config = Config::load(&snapshot(vec![cr("a", &[])]), "metallb-system", &newest());
         assert_eq!(
             config.errors,
             ["parsing address pool a: pool has no prefixes defined"]
         );
-        let config = Config::load(&snapshot(vec![cr("", &["10.0.0.0/24"])]), "metallb-system");
+        let config = Config::load(
+            &snapshot(vec![cr("", &["10.0.0.0/24"])]),
+            "metallb-system",
+            &newest(),
+        );
         assert_eq!(config.errors, ["parsing address pool : missing pool name"]);
     }
 
     #[test]
     fn host_bits_are_masked_with_a_warning_not_refused() {
-        let config = Config::load(&snapshot(vec![cr("a", &["10.0.0.5/24"])]), "metallb-system");
+        let config = Config::load(
+            &snapshot(vec![cr("a", &["10.0.0.5/24"])]),
+            "metallb-system",
+            &newest(),
+        );
         assert!(config.is_valid(), "{:?}", config.errors);
         assert_eq!(config.warnings.len(), 1, "{:?}", config.warnings);
         let warning = &config.warnings[0];
@@ -559,7 +685,11 @@ mod tests {
             256,
             "the whole /24"
         );
-        let exact = Config::load(&snapshot(vec![cr("a", &["10.0.0.0/24"])]), "metallb-system");
+        let exact = Config::load(
+            &snapshot(vec![cr("a", &["10.0.0.0/24"])]),
+            "metallb-system",
+            &newest(),
+        );
         assert!(exact.warnings.is_empty(), "{:?}", exact.warnings);
     }
 
@@ -568,6 +698,7 @@ mod tests {
         let config = Config::load(
             &snapshot(vec![cr("a", &["10.0.0.1-fd00::1", "10.1.0.0/30"])]),
             "metallb-system",
+            &newest(),
         );
         assert!(config.is_valid(), "{:?}", config.errors);
         assert_eq!(config.warnings.len(), 1, "{:?}", config.warnings);
@@ -583,6 +714,7 @@ mod tests {
         let config = Config::load(
             &snapshot(vec![cr("a", &["10.0.0.0/24"]), cr("b", &["10.0.0.128/25"])]),
             "metallb-system",
+            &newest(),
         );
         assert_eq!(
             config.errors,
@@ -593,6 +725,7 @@ mod tests {
         let config = Config::load(
             &snapshot(vec![cr("a", &["10.0.0.0/24", "10.0.0.0/24"])]),
             "metallb-system",
+            &newest(),
         );
         assert_eq!(config.errors.len(), 1, "an identical line overlaps itself");
         let config = Config::load(
@@ -601,6 +734,7 @@ mod tests {
                 cr("b", &["10.0.2.0-10.0.2.9"]),
             ]),
             "metallb-system",
+            &newest(),
         );
         assert!(
             config.is_valid(),
@@ -614,6 +748,7 @@ mod tests {
                 cr("b", &["10.0.0.250-10.0.1.5"]),
             ]),
             "metallb-system",
+            &newest(),
         );
         assert!(!config.is_valid());
     }
@@ -625,7 +760,7 @@ mod tests {
             namespaces: vec!["x".into(), "x".into()],
             ..Default::default()
         });
-        let config = Config::load(&snapshot(vec![pool]), "metallb-system");
+        let config = Config::load(&snapshot(vec![pool]), "metallb-system", &newest());
         assert_eq!(
             config.errors,
             ["parsing address pool a: duplicate definition in namespaces field"]
@@ -637,7 +772,7 @@ mod tests {
             service_selectors: vec![sel.clone(), sel],
             ..Default::default()
         });
-        assert!(!Config::load(&snapshot(vec![pool]), "metallb-system").is_valid());
+        assert!(!Config::load(&snapshot(vec![pool]), "metallb-system", &newest()).is_valid());
     }
 
     #[test]
@@ -648,7 +783,7 @@ mod tests {
             namespace_selectors: vec![sel],
             ..Default::default()
         });
-        let config = Config::load(&snapshot(vec![pool]), "metallb-system");
+        let config = Config::load(&snapshot(vec![pool]), "metallb-system", &newest());
         assert!(
             config.errors[0].contains("invalid namespace label selector"),
             "{:?}",
@@ -672,23 +807,56 @@ mod tests {
                 },
             )]),
             "metallb-system",
+            &newest(),
         );
         let pool = &config.pools[0];
         assert!(pool.is_pinned());
         assert!(pool.allocation.as_ref().unwrap().matches_everything);
+        assert_eq!(pool.scope(), "all services");
         assert!(pool.is_indexed_for("any-namespace"));
         assert_eq!(pool.admits("any-namespace", &labels(&[])), Ok(()));
         // `{}` is the same as priority only; an absent serviceAllocation is a plain pool.
         let config = Config::load(
             &snapshot(vec![pinned("e", ServiceAllocation::default())]),
             "metallb-system",
+            &newest(),
         );
         assert!(config.pools[0].is_indexed_for("x"));
         let config = Config::load(
             &snapshot(vec![cr("plain", &["10.0.0.0/24"])]),
             "metallb-system",
+            &newest(),
         );
         assert!(!config.pools[0].is_pinned() && !config.pools[0].is_indexed_for("x"));
+    }
+
+    #[test]
+    fn priority_only_pool_is_never_auto_assigned_before_0_15_0() {
+        let priority_only = || {
+            snapshot(vec![pinned(
+                "d",
+                ServiceAllocation {
+                    priority: Some(1),
+                    ..Default::default()
+                },
+            )])
+        };
+        let old = Config::load(
+            &priority_only(),
+            "metallb-system",
+            &Behaviour::of(Release::V0_14_9),
+        );
+        let pool = &old.pools[0];
+        assert!(pool.is_pinned() && !pool.is_indexed_for("any"));
+        assert_eq!(pool.admits("any", &labels(&[])), Ok(()), "requests work");
+        assert_eq!(pool.scope(), "requests only");
+        assert_eq!(old.warnings[0].code, Code::SelectorMatchesNothing);
+        let new = Config::load(
+            &priority_only(),
+            "metallb-system",
+            &Behaviour::of(Release::new(0, 15, 0)),
+        );
+        assert!(new.pools[0].is_indexed_for("any") && new.warnings.is_empty());
     }
 
     #[test]
@@ -699,7 +867,11 @@ mod tests {
             service_selectors: vec![sel],
             ..Default::default()
         };
-        let config = Config::load(&snapshot(vec![pinned("p", sa)]), "metallb-system");
+        let config = Config::load(
+            &snapshot(vec![pinned("p", sa)]),
+            "metallb-system",
+            &newest(),
+        );
         let pool = &config.pools[0];
         assert_eq!(pool.admits("team-a", &labels(&[("app", "web")])), Ok(()));
         assert_eq!(
@@ -725,7 +897,7 @@ mod tests {
             ns("dev", &[("environment", "dev")]),
         ];
         snap.namespaces_known = true;
-        let config = Config::load(&snap, "metallb-system");
+        let config = Config::load(&snap, "metallb-system", &newest());
         let pool = &config.pools[0];
         assert_eq!(pool.admits("shop", &labels(&[])), Ok(()));
         assert_eq!(pool.admits("dev", &labels(&[])), Err(Refusal::Namespace));
@@ -756,7 +928,7 @@ mod tests {
             ns("bank", &[("env", "prod")]),
         ];
         snap.namespaces_known = true;
-        let config = Config::load(&snap, "metallb-system");
+        let config = Config::load(&snap, "metallb-system", &newest());
         let allowed = |i: usize| {
             let alloc = config.pools[i].allocation.as_ref().unwrap();
             alloc.allowed_namespaces.iter().cloned().collect::<Vec<_>>()
@@ -785,7 +957,7 @@ mod tests {
         let mut snap = snapshot(vec![pinned("prod", sa)]);
         snap.namespaces = vec![ns("dev", &[])];
         snap.namespaces_known = true;
-        let config = Config::load(&snap, "metallb-system");
+        let config = Config::load(&snap, "metallb-system", &newest());
         let pool = &config.pools[0];
         assert_eq!(
             pool.admits("dev", &labels(&[])),
@@ -805,7 +977,7 @@ mod tests {
         };
         let snap = snapshot(vec![pinned("prod", sa)]);
         assert!(!snap.namespaces_known);
-        let config = Config::load(&snap, "metallb-system");
+        let config = Config::load(&snap, "metallb-system", &newest());
         assert!(config.is_valid(), "{:?}", config.errors);
         assert_eq!(config.warnings.len(), 1, "{:?}", config.warnings);
         assert_eq!(config.warnings[0].code, Code::NamespacesUnknown);
@@ -824,6 +996,7 @@ mod tests {
                 cr("c", &["2001:db9::/64"]),
             ]),
             "metallb-system",
+            &newest(),
         );
         let ip = |s: &str| Ip::parse(s).unwrap();
         assert_eq!(config.pool_for(&[ip("10.0.0.9")]), Some(0));
@@ -851,7 +1024,7 @@ mod tests {
         let warnings = advertisement_warnings(&snap, "metallb-system");
         assert_eq!(warnings.len(), 1);
         assert_eq!(warnings[0].code, Code::AdvertisementOutsideMetallbNamespace);
-        let config = Config::load(&snap, "metallb-system");
+        let config = Config::load(&snap, "metallb-system", &newest());
         assert!(
             config.advertised_by[0].is_empty(),
             "an ignored advertisement announces nothing"
@@ -874,7 +1047,7 @@ mod tests {
             ad("by-label", &[], vec![edge]),
             ad("matches-nothing", &[], vec![nothing]),
         ];
-        let config = Config::load(&snap, "metallb-system");
+        let config = Config::load(&snap, "metallb-system", &newest());
         // Pools are sorted by name: a, c, edge.
         assert_eq!(
             config.advertised_by,
@@ -885,7 +1058,7 @@ mod tests {
             ]
         );
         snap.l2_advertisements = vec![ad("all", &[], vec![])];
-        let config = Config::load(&snap, "metallb-system");
+        let config = Config::load(&snap, "metallb-system", &newest());
         assert!(
             config
                 .advertised_by

@@ -73,6 +73,9 @@ codes! {
     NegativePriority => "negative-priority",
     /// Several pinned pools tie at the winning priority: MetalLB's pick is arbitrary.
     PriorityTie => "priority-tie",
+    /// A `metallb.io/…` annotation the modelled MetalLB release does not read (≤ v0.14.8
+    /// reads only `metallb.universe.tf/…`): the service is allocated as if it were absent.
+    AnnotationIgnored => "annotation-ignored",
     /// PreferDualStack with one cluster IP in a dual-family pool (§4.10).
     PreferDualStackSingleClusterIp => "prefer-dual-stack-single-cluster-ip",
     /// A service holds an address MetalLB will take away on its next reconcile (§6.1).

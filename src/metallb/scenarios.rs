@@ -5,12 +5,15 @@ use super::addr::Ip;
 use super::allocator::{Cluster, Decision, Mode};
 use super::config::Config;
 use super::reason::Code;
+use super::release::{Behaviour, Release};
 use super::service::Context;
 use crate::fixtures::{
     METALLB_NS as NS, annotate, dual, holding, labels, match_labels, namespace, pinned, pool, port,
     svc,
 };
+use crate::snapshot::{Advertisement, AdvertisementSpec, Metadata};
 use crate::snapshot::{IpAddressPool, Service, ServiceAllocation, Snapshot};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
 fn ip(text: &str) -> Ip {
     Ip::parse(text).unwrap()
@@ -38,7 +41,11 @@ impl World {
     }
 
     fn cluster(&self) -> Cluster<'_> {
-        Cluster::new(&self.snapshot, Config::load(&self.snapshot, NS), &self.ctx)
+        Cluster::new(
+            &self.snapshot,
+            Config::load(&self.snapshot, NS, &self.ctx.behaviour),
+            &self.ctx,
+        )
     }
 
     fn decide(&self, key: &str) -> (Decision, Cluster<'_>) {
@@ -846,11 +853,10 @@ fn inferred_family_says_where_it_came_from() {
     let mut v6 = bare.clone();
     v6.metadata.name = "v6".into();
     v6.spec.ip_families = vec!["IPv6".into()];
-    let mut world = World::new(
+    let world = World::new(
         vec![pool("p", &["10.0.0.0/24", "2001:db8::/64"])],
         vec![bare, v6],
     );
-    world.ctx.offline = true;
     let (d, _) = world.decide("a/bare");
     assert!(
         d.warnings[0].message.contains("no spec.ipFamilies"),
@@ -864,4 +870,743 @@ fn inferred_family_says_where_it_came_from() {
             .contains("inferred from spec.ipFamilies")
     );
     assert_eq!(d.ips, ips(&["2001:db8::"]));
+}
+
+// ---------------------------------------------------------------------------------------
+// Pinned-pool order: MetalLB's `sortPools` on its pinned list (§4.7 step 2)
+
+/// A pool pinned by a service selector `tier=web`.
+fn by_selector(name: &str, addresses: &[&str], priority: Option<i64>) -> IpAddressPool {
+    let mut p = pool(name, addresses);
+    p.spec.service_allocation = Some(ServiceAllocation {
+        priority,
+        service_selectors: vec![LabelSelector {
+            match_labels: Some(labels(&[("tier", "web")])),
+            match_expressions: None,
+        }],
+        ..Default::default()
+    });
+    p
+}
+
+fn web(key: &str) -> Service {
+    let mut s = svc(key);
+    s.metadata.labels = labels(&[("tier", "web")]);
+    s
+}
+
+fn has_tie(d: &Decision) -> bool {
+    d.warnings.iter().any(|w| w.code == Code::PriorityTie)
+}
+
+#[test]
+fn two_selector_pools_at_equal_priority_the_first_by_name() {
+    for release in Release::CHECKED {
+        let world = World::new(
+            vec![
+                by_selector("b", &["10.0.1.0/24"], Some(10)),
+                by_selector("a", &["10.0.0.0/24"], Some(10)),
+            ],
+            vec![web("t/s")],
+        )
+        .at(release);
+        let (d, c) = world.decide("t/s");
+        assert_eq!(pool_names(&d, &c), ["a"], "{release}");
+        assert_eq!(d.ips, ips(&["10.0.0.0"]), "{release}");
+        assert!(!has_tie(&d), "{release}: the pick is fixed");
+    }
+}
+
+#[test]
+fn two_selector_pools_at_unset_priority_the_last_by_name() {
+    for release in Release::CHECKED {
+        let world = World::new(
+            vec![
+                by_selector("a", &["10.0.0.0/24"], None),
+                by_selector("b", &["10.0.1.0/24"], None),
+            ],
+            vec![web("t/s")],
+        )
+        .at(release);
+        let (d, c) = world.decide("t/s");
+        assert_eq!(pool_names(&d, &c), ["b"], "{release}");
+        assert_eq!(d.ips, ips(&["10.0.1.0"]), "{release}");
+        assert!(!has_tie(&d));
+        // With b full, a.
+        let world = World::new(
+            vec![
+                by_selector("a", &["10.0.0.0/24"], None),
+                by_selector("b", &["10.0.1.0/32"], None),
+            ],
+            vec![holding(web("t/h"), &["10.0.1.0"]), web("t/s")],
+        )
+        .at(release);
+        let (d, c) = world.decide("t/s");
+        assert_eq!(pool_names(&d, &c), ["a"], "{release}");
+    }
+}
+
+#[test]
+fn namespace_pool_wins_a_positive_tie_with_a_selector_pool_and_loses_an_unset_one() {
+    for release in Release::CHECKED {
+        // "a" sorts first by name: the namespace pool wins by MetalLB's order, not by name.
+        let positive = World::new(
+            vec![
+                by_selector("a", &["10.0.0.0/24"], Some(5)),
+                pinned("z", &["10.0.1.0/24"], Some(5), &["t"]),
+            ],
+            vec![web("t/s")],
+        )
+        .at(release);
+        let (d, c) = positive.decide("t/s");
+        assert_eq!(pool_names(&d, &c), ["z"], "{release}");
+        assert_eq!(d.ips, ips(&["10.0.1.0"]));
+        assert!(!has_tie(&d));
+        let unset = World::new(
+            vec![
+                by_selector("z", &["10.0.0.0/24"], None),
+                pinned("a", &["10.0.1.0/24"], None, &["t"]),
+            ],
+            vec![web("t/s")],
+        )
+        .at(release);
+        let (d, c) = unset.decide("t/s");
+        assert_eq!(pool_names(&d, &c), ["z"], "{release}");
+        assert!(!has_tie(&d));
+    }
+}
+
+#[test]
+fn namespace_pools_tied_are_random_wherever_they_come_first() {
+    let world = World::new(
+        vec![
+            pinned("a", &["10.0.0.0/24"], Some(50), &["t"]),
+            pinned("b", &["10.0.1.0/24"], Some(50), &["t"]),
+            by_selector("c", &["10.0.2.0/24"], Some(50)),
+            pinned("z", &["10.0.3.0/24"], None, &["t"]),
+        ],
+        vec![web("t/s")],
+    );
+    let (d, c) = world.decide("t/s");
+    assert_eq!(
+        pool_names(&d, &c),
+        ["a", "b"],
+        "the selector pool c never comes before the namespace part"
+    );
+    assert!(d.ips.is_empty());
+    assert!(has_tie(&d));
+    // Unset priorities among namespace pools only: reversed, but the input is random.
+    let world = World::new(
+        vec![
+            pinned("a", &["10.0.0.0/24"], None, &["t"]),
+            pinned("b", &["10.0.1.0/24"], None, &["t"]),
+        ],
+        vec![svc("t/s")],
+    );
+    let (d, c) = world.decide("t/s");
+    assert_eq!(pool_names(&d, &c), ["a", "b"]);
+    assert!(has_tie(&d));
+}
+
+#[test]
+fn more_than_twelve_pinned_pools_list_the_whole_winning_priority() {
+    let pools: Vec<IpAddressPool> = (0..13)
+        .map(|i| {
+            let name = format!("p{i:02}");
+            let cidr = format!("10.0.{i}.0/24");
+            by_selector(&name, &[&cidr], Some(if i < 2 { 3 } else { 7 }))
+        })
+        .collect();
+    let world = World::new(pools, vec![web("t/s")]);
+    let (d, c) = world.decide("t/s");
+    assert_eq!(pool_names(&d, &c), ["p00", "p01"]);
+    assert!(has_tie(&d));
+}
+
+// ---------------------------------------------------------------------------------------
+// Releases (Appendix C): one scenario per difference, checked on each side of it
+
+impl World {
+    /// The same world under the rules of `release`.
+    fn at(mut self, release: Release) -> World {
+        self.ctx.behaviour = Behaviour::of(release);
+        self
+    }
+}
+
+/// `expected` for each release of [`Release::CHECKED`], oldest first.
+fn per_release<T: PartialEq + std::fmt::Debug>(
+    world: impl Fn() -> World,
+    answer: impl Fn(&World) -> T,
+    expected: [T; 5],
+) {
+    for (release, want) in Release::CHECKED.into_iter().zip(expected) {
+        assert_eq!(answer(&world().at(release)), want, "on {release}");
+    }
+}
+
+fn names_of(world: &World, key: &str) -> Vec<String> {
+    let (d, c) = world.decide(key);
+    pool_names(&d, &c)
+}
+
+fn error_of(world: &World, key: &str) -> Option<String> {
+    world.decide(key).0.metallb_error
+}
+
+#[test]
+fn c1_metallb_io_address_pool_is_ignored_up_to_0_14_8() {
+    let world = || {
+        let mut premium = pool("premium", &["10.0.1.0/24"]);
+        premium.spec.auto_assign = Some(false);
+        World::new(
+            vec![pool("plain", &["10.0.0.0/24"]), premium],
+            vec![annotate(svc("a/s"), "metallb.io/address-pool", "premium")],
+        )
+    };
+    let old = vec!["plain".to_string()];
+    let new = vec!["premium".to_string()];
+    per_release(
+        world,
+        |w| names_of(w, "a/s"),
+        [old.clone(), old, new.clone(), new.clone(), new],
+    );
+    let ignored = |w: &World| {
+        w.decide("a/s")
+            .0
+            .warnings
+            .iter()
+            .any(|r| r.code == Code::AnnotationIgnored)
+    };
+    per_release(world, ignored, [true, true, false, false, false]);
+    // The deprecated key is read by every release.
+    let universe = || {
+        let mut w = world();
+        w.snapshot.services = vec![annotate(
+            svc("a/s"),
+            "metallb.universe.tf/address-pool",
+            "premium",
+        )];
+        w
+    };
+    per_release(
+        universe,
+        |w| names_of(w, "a/s"),
+        std::array::from_fn(|_| vec!["premium".to_string()]),
+    );
+}
+
+#[test]
+fn c1_empty_metallb_io_key_hides_the_deprecated_one_from_0_14_9() {
+    let world = || {
+        World::new(
+            vec![
+                pool("plain", &["10.0.0.0/24"]),
+                pool("other", &["10.0.1.0/24"]),
+            ],
+            vec![annotate(
+                annotate(svc("a/s"), "metallb.universe.tf/address-pool", "other"),
+                "metallb.io/address-pool",
+                "",
+            )],
+        )
+    };
+    let mode = |w: &World| w.decide("a/s").0.mode;
+    per_release(
+        world,
+        mode,
+        [
+            Mode::RequestedPool,
+            Mode::RequestedPool,
+            Mode::Automatic,
+            Mode::Automatic,
+            Mode::Automatic,
+        ],
+    );
+}
+
+#[test]
+fn c1_metallb_io_sharing_key_is_read_from_0_14_9() {
+    // B5's second service, with the key under each prefix.
+    for (prefix, shared_from) in [("metallb.universe.tf", 0), ("metallb.io", 2)] {
+        let key = format!("{prefix}/allow-shared-ip");
+        let world = || {
+            World::new(
+                vec![pool("p", &["10.0.0.0/30"])],
+                vec![
+                    holding(
+                        annotate(port(svc("a/s1"), "TCP", 80), &key, "k"),
+                        &["10.0.0.0"],
+                    ),
+                    annotate(port(svc("a/s2"), "TCP", 443), &key, "k"),
+                ],
+            )
+        };
+        for (i, release) in Release::CHECKED.into_iter().enumerate() {
+            let expected = if i >= shared_from {
+                "10.0.0.0"
+            } else {
+                "10.0.0.1"
+            };
+            assert_eq!(
+                world().at(release).decide("a/s2").0.ips,
+                ips(&[expected]),
+                "{key} on {release}"
+            );
+        }
+    }
+}
+
+#[test]
+fn c1_requested_ips_against_the_pool_annotation_from_0_13_10() {
+    let world = || {
+        World::new(
+            vec![pool("a", &["10.0.0.0/24"]), pool("b", &["10.0.1.0/24"])],
+            vec![annotate(
+                annotate(
+                    svc("x/s"),
+                    "metallb.universe.tf/loadBalancerIPs",
+                    "10.0.0.5",
+                ),
+                "metallb.universe.tf/address-pool",
+                "b",
+            )],
+        )
+    };
+    let fits = |w: &World| w.decide("x/s").0.fits;
+    per_release(world, fits, [true, false, false, false, false]);
+    per_release(
+        world,
+        |w| error_of(w, "x/s"),
+        [
+            None,
+            Some("requested loadBalancer IP(s) [\"10.0.0.5\"] is not compatible with requested address pool b".to_string()),
+            Some("requested loadBalancer IP(s) [\"10.0.0.5\"] is not compatible with requested address pool b".to_string()),
+            Some("requested loadBalancer IP(s) [\"10.0.0.5\"] is not compatible with requested address pool b".to_string()),
+            Some("requested loadBalancer IP(s) [\"10.0.0.5\"] is not compatible with requested address pool b".to_string()),
+        ],
+    );
+}
+
+#[test]
+fn c1_request_texts_name_the_key_of_the_release() {
+    let world = || {
+        let mut s = annotate(
+            svc("a/s"),
+            "metallb.universe.tf/loadBalancerIPs",
+            "10.0.0.5",
+        );
+        s.spec.load_balancer_ip = Some("10.0.0.6".into());
+        World::new(vec![pool("p", &["10.0.0.0/24"])], vec![s])
+    };
+    let old = Some(
+        "service can not have both metallb.universe.tf/loadBalancerIPs and svc.Spec.LoadBalancerIP"
+            .to_string(),
+    );
+    let new = Some(
+        "service can not have both metallb.io/loadBalancerIPs and svc.Spec.LoadBalancerIP"
+            .to_string(),
+    );
+    per_release(
+        world,
+        |w| error_of(w, "a/s"),
+        [old.clone(), old, new.clone(), new.clone(), new],
+    );
+}
+
+#[test]
+fn c2_priority_only_pools_are_auto_assigned_from_0_15_0() {
+    // B3 per release: before v0.15.0, d (priority only) is never auto-assigned.
+    let first = |w: &World| names_of(w, "team-a/s");
+    let world = || World::new(b3_pools(), vec![svc("team-a/s"), svc("team-b/s")]);
+    let old = vec!["b".to_string()];
+    let new = vec!["d".to_string()];
+    per_release(
+        world,
+        first,
+        [old.clone(), old.clone(), old, new.clone(), new.clone()],
+    );
+    let plain = vec!["c".to_string()];
+    per_release(
+        world,
+        |w| names_of(w, "team-b/s"),
+        [plain.clone(), plain.clone(), plain, new.clone(), new],
+    );
+    // Explicit requests work on every release.
+    let asked = || {
+        World::new(
+            b3_pools(),
+            vec![annotate(
+                svc("team-b/s"),
+                "metallb.universe.tf/address-pool",
+                "d",
+            )],
+        )
+    };
+    per_release(
+        asked,
+        |w| names_of(w, "team-b/s"),
+        std::array::from_fn(|_| vec!["d".to_string()]),
+    );
+    // Before v0.15.0 the pool's verdict says why.
+    let old = world().at(Release::V0_14_9);
+    let (d, c) = old.decide("team-b/s");
+    assert_eq!(verdict_codes(&d, &c, "d"), [Code::NamespaceNotAllowed]);
+}
+
+#[test]
+fn c2_b3_per_release_team_a_walks_its_pools_in_order() {
+    for release in Release::CHECKED {
+        let mut world = World::new(b3_pools(), vec![]).at(release);
+        let pinned_for_all = release >= Release::new(0, 15, 0);
+        let mut expected = vec!["10.0.2.0", "10.0.1.0", "10.0.3.0"];
+        if pinned_for_all {
+            expected.insert(0, "10.0.4.0");
+        }
+        for (n, want) in expected.into_iter().enumerate() {
+            assert_eq!(
+                world.allocate(svc(&format!("team-a/s{n}"))),
+                ips(&[want]),
+                "{release}, service {n}"
+            );
+        }
+    }
+}
+
+#[test]
+fn c3_require_dual_stack_with_one_cluster_ip() {
+    let require = || {
+        let mut s = svc("a/s");
+        s.spec.ip_family_policy = Some("RequireDualStack".into());
+        s
+    };
+    let dual_pool = || {
+        World::new(
+            vec![pool("both", &["10.0.0.0/24", "2001:db8::/64"])],
+            vec![require()],
+        )
+    };
+    per_release(
+        dual_pool,
+        |w| w.decide("a/s").0.ips,
+        [
+            ips(&["10.0.0.0"]),
+            ips(&["10.0.0.0"]),
+            ips(&["10.0.0.0", "2001:db8::"]),
+            vec![],
+            vec![],
+        ],
+    );
+    per_release(
+        dual_pool,
+        |w| codes(&w.decide("a/s").0),
+        [
+            vec![],
+            vec![],
+            vec![],
+            vec![Code::DualStackClusterIpsMissing],
+            vec![Code::DualStackClusterIpsMissing],
+        ],
+    );
+    // v0.14.9: an IPv4-only pool fails the service (no pool with both families).
+    let v4_only = || World::new(vec![pool("v4", &["10.0.0.0/24"])], vec![require()]);
+    per_release(
+        v4_only,
+        |w| w.decide("a/s").0.fits,
+        [true, true, false, false, false],
+    );
+    assert_eq!(
+        error_of(&v4_only().at(Release::V0_14_9), "a/s").as_deref(),
+        Some("no available IPs")
+    );
+}
+
+#[test]
+fn c3_prefer_dual_stack_with_one_cluster_ip() {
+    let world = || {
+        let mut s = svc("a/s");
+        s.spec.ip_family_policy = Some("PreferDualStack".into());
+        World::new(
+            vec![pool("both", &["10.0.0.0/24", "2001:db8::/64"])],
+            vec![s],
+        )
+    };
+    let one = ips(&["10.0.0.0"]);
+    per_release(
+        world,
+        |w| w.decide("a/s").0.ips,
+        [
+            one.clone(),
+            one.clone(),
+            ips(&["10.0.0.0", "2001:db8::"]),
+            one.clone(),
+            one,
+        ],
+    );
+    // An annotated pool of the other family only: that family on v0.14.9 only.
+    let other = || {
+        let mut s = annotate(svc("a/s"), "metallb.universe.tf/address-pool", "v6");
+        s.spec.ip_family_policy = Some("PreferDualStack".into());
+        World::new(vec![pool("v6", &["2001:db8::/64"])], vec![s])
+    };
+    per_release(
+        other,
+        |w| w.decide("a/s").0.ips,
+        [vec![], vec![], ips(&["2001:db8::"]), vec![], vec![]],
+    );
+}
+
+#[test]
+fn c3_prefer_dual_stack_without_a_dual_pool() {
+    let world = || {
+        World::new(
+            vec![
+                pool("v4", &["192.0.2.0/24"]),
+                pool("v6", &["2001:db8::/64"]),
+            ],
+            vec![dual(svc("a/s"), "PreferDualStack")],
+        )
+    };
+    let v4 = vec!["v4".to_string()];
+    per_release(
+        world,
+        |w| names_of(w, "a/s"),
+        [vec![], vec![], v4.clone(), v4.clone(), v4],
+    );
+    per_release(
+        world,
+        |w| error_of(w, "a/s"),
+        [
+            Some("no available IPs".to_string()),
+            Some("no available IPs".to_string()),
+            None,
+            None,
+            None,
+        ],
+    );
+}
+
+#[test]
+fn c3_dual_pool_anywhere_beats_an_earlier_single_family_pool_from_0_14_9() {
+    // Pinned v4 (priority 1) before the dual pool (priority 2): a PreferDualStack service.
+    let world = || {
+        World::new(
+            vec![
+                pinned("first", &["192.0.2.0/24"], Some(1), &["a"]),
+                pinned(
+                    "second",
+                    &["198.51.100.0/24", "2001:db8::/64"],
+                    Some(2),
+                    &["a"],
+                ),
+            ],
+            vec![dual(svc("a/s"), "PreferDualStack")],
+        )
+    };
+    // Up to v0.14.8 only a dual pool can serve it; from v0.14.9 the dual pool wins anyway.
+    per_release(
+        world,
+        |w| names_of(w, "a/s"),
+        std::array::from_fn(|_| vec!["second".to_string()]),
+    );
+    per_release(world, |w| w.decide("a/s").0.ips.len(), [2; 5]);
+}
+
+#[test]
+fn c3_held_single_address_of_a_prefer_dual_stack_service() {
+    let world = || {
+        World::new(
+            vec![pool("both", &["10.0.0.0/24", "2001:db8::/64"])],
+            vec![holding(dual(svc("a/s"), "PreferDualStack"), &["10.0.0.7"])],
+        )
+    };
+    per_release(
+        world,
+        |w| w.cluster().holding_warnings.len(),
+        [1, 1, 0, 0, 0],
+    );
+    per_release(world, |w| w.cluster().counts(0).0.used, [0, 0, 1, 1, 1]);
+}
+
+#[test]
+fn c4_no_pools_at_all() {
+    let world = || World::new(vec![], vec![svc("a/s")]);
+    per_release(
+        world,
+        |w| error_of(w, "a/s"),
+        [Some("no available IPs".to_string()), None, None, None, None],
+    );
+    per_release(
+        world,
+        |w| codes(&w.decide("a/s").0),
+        std::array::from_fn(|_| vec![Code::NoPools]),
+    );
+}
+
+#[test]
+fn c4_b7_requested_pool_of_the_wrong_family_per_release() {
+    let world = || {
+        World::new(
+            vec![pool("v6only", &["2001:db8::/120"])],
+            vec![annotate(
+                svc("a/s"),
+                "metallb.universe.tf/address-pool",
+                "v6only",
+            )],
+        )
+    };
+    let quoted = Some("no available IPs in pool \"v6only\" for ipv4 IPFamily".to_string());
+    let nil = Some("[\"<nil>\"] is not allowed in config".to_string());
+    per_release(
+        world,
+        |w| error_of(w, "a/s"),
+        [
+            quoted.clone(),
+            quoted,
+            Some("no available IPs in pool v6only for ipv4 IPFamily".to_string()),
+            nil.clone(),
+            nil,
+        ],
+    );
+    per_release(
+        world,
+        |w| {
+            let (d, c) = w.decide("a/s");
+            verdict_codes(&d, &c, "v6only")
+        },
+        std::array::from_fn(|_| vec![Code::IpFamilyUnavailable]),
+    );
+}
+
+#[test]
+fn c4_requested_pool_with_nothing_free() {
+    let world = || {
+        World::new(
+            vec![pool("p", &["10.0.0.0/32"])],
+            vec![
+                holding(svc("a/h"), &["10.0.0.0"]),
+                annotate(svc("a/s"), "metallb.universe.tf/address-pool", "p"),
+            ],
+        )
+    };
+    let quoted = Some("no available IPs in pool \"p\" for ipv4 IPFamily".to_string());
+    per_release(
+        world,
+        |w| error_of(w, "a/s"),
+        [
+            quoted.clone(),
+            quoted,
+            Some("no available IPs in pool p for ipv4 IPFamily".to_string()),
+            Some("[\"<nil>\"] is not allowed in config".to_string()),
+            Some("no available IPs in pool p".to_string()),
+        ],
+    );
+}
+
+#[test]
+fn c5_duplicate_namespaces_are_invalid_from_0_13_10() {
+    let world = || {
+        let mut p = pool("p", &["10.0.0.0/24"]);
+        p.spec.service_allocation = Some(ServiceAllocation {
+            namespaces: vec!["a".into(), "a".into()],
+            ..Default::default()
+        });
+        World::new(vec![p], vec![svc("a/s")])
+    };
+    per_release(
+        world,
+        |w| w.cluster().config.is_valid(),
+        [true, false, false, false, false],
+    );
+}
+
+#[test]
+fn c5_selector_errors_are_joined_from_0_14_6() {
+    let world = || {
+        let mut p = pool("p", &["10.0.0.0/24"]);
+        p.spec.service_allocation = Some(ServiceAllocation {
+            service_selectors: vec![LabelSelector {
+                match_labels: Some(labels(&[("not a key", "x")])),
+                match_expressions: None,
+            }],
+            ..Default::default()
+        });
+        World::new(vec![p], vec![])
+    };
+    let text = |w: &World| w.cluster().config.errors[0].clone();
+    let old = text(&world().at(Release::V0_13_9));
+    let new = text(&world().at(Release::V0_14_8));
+    assert!(
+        old.starts_with("parsing address pool p: invalid service label selector"),
+        "{old}"
+    );
+    assert!(new.ends_with("in ip pool p"), "{new}");
+    assert!(new.contains('\n') && !old.contains('\n'));
+}
+
+#[test]
+fn c5_a_configuration_orphaning_an_address_is_refused_by_0_13() {
+    let world = || {
+        World::new(
+            vec![pool("p", &["10.0.0.0/24"])],
+            vec![holding(svc("a/out"), &["192.0.2.7"]), svc("a/s")],
+        )
+    };
+    per_release(
+        world,
+        |w| w.cluster().config.is_valid(),
+        [false, true, true, true, true],
+    );
+    let old = world().at(Release::V0_13_9);
+    let refused = old.cluster();
+    assert_eq!(
+        refused.config.errors,
+        [
+            "new config not compatible with assigned IPs: service \"a/out\" cannot own [\"192.0.2.7\"] under new config"
+        ]
+    );
+    assert_eq!(
+        codes(&world().at(Release::V0_13_9).decide("a/s").0)[0],
+        Code::ConfigInvalid
+    );
+}
+
+#[test]
+fn advertisement_service_selectors_restrict_announcement_from_0_16_0() {
+    let world = || {
+        let mut w = World::new(
+            vec![pool("p", &["10.0.0.0/24"])],
+            vec![svc("a/s"), web("a/web")],
+        );
+        w.snapshot.l2_advertisements = vec![Advertisement {
+            metadata: Metadata {
+                name: "web-only".into(),
+                namespace: NS.into(),
+                ..Default::default()
+            },
+            spec: AdvertisementSpec {
+                service_selectors: vec![LabelSelector {
+                    match_labels: Some(labels(&[("tier", "web")])),
+                    match_expressions: None,
+                }],
+                ..Default::default()
+            },
+        }];
+        w
+    };
+    let unannounced = |key: &'static str| {
+        move |w: &World| {
+            w.decide(key)
+                .0
+                .warnings
+                .iter()
+                .any(|r| r.code == Code::NotAdvertised)
+        }
+    };
+    per_release(
+        world,
+        unannounced("a/s"),
+        [false, false, false, false, true],
+    );
+    per_release(world, unannounced("a/web"), [false; 5]);
 }

@@ -4,6 +4,7 @@
 
 use super::addr::{Family, Ip};
 use super::reason::{Code, Reason};
+use super::release::{Behaviour, Release, RequireDualSingleClusterIp, UnparsableClusterIp};
 use crate::snapshot::{ANNOTATION_PREFIX, DEPRECATED_PREFIX, Service, StringMap};
 
 /// The family MetalLB derives from the cluster IPs.
@@ -59,7 +60,8 @@ pub struct ServiceFacts<'a> {
     /// `Err` holds the service-level reason MetalLB stops at (gates G0, G2, G4, G5).
     pub gate: Result<(), Reason>,
     pub family: ServiceFamily,
-    /// Offline manifests without cluster IPs: the family was inferred (cli-contract).
+    /// A hand-written manifest without cluster IPs: the family was inferred as the API
+    /// server would default it (cli-contract, "Offline manifests").
     pub family_inferred: bool,
     /// Whether `spec.ipFamilies` was set (what an inferred family came from).
     pub ip_families_given: bool,
@@ -76,37 +78,53 @@ pub struct ServiceFacts<'a> {
     pub ports: Vec<(&'a str, i32)>,
     /// The ingress IPs the service holds, parsed.
     pub ingress: Vec<Ip>,
+    /// The `metallb.io/…` keys the service sets that this release does not read (≤ v0.14.8).
+    pub ignored_annotations: Vec<&'static str>,
 }
 
-/// How MetalLB runs: which services it manages and how offline input is completed.
-#[derive(Clone, Debug, Default)]
+/// How MetalLB runs: which services it manages, and the release whose rules apply.
+#[derive(Clone, Debug)]
 pub struct Context {
     /// The controller's `--lb-class`, if any.
     pub lb_class: Option<String>,
-    /// Input from manifests: missing cluster IPs are inferred, not fatal.
-    pub offline: bool,
+    /// What the modelled release does where releases differ.
+    pub behaviour: Behaviour,
 }
 
-/// The annotation value by MetalLB's rule: the `metallb.io/` key wins when present, even
-/// empty; else the deprecated key; else empty (§4.4, §8).
+impl Default for Context {
+    /// No `--lb-class`, the newest release.
+    fn default() -> Context {
+        Context {
+            lb_class: None,
+            behaviour: Behaviour::of(Release::NEWEST),
+        }
+    }
+}
+
+/// The annotations a service's allocation reads, by their name after the prefix.
+const READ_ANNOTATIONS: [&str; 3] = ["loadBalancerIPs", "address-pool", "allow-shared-ip"];
+
+/// The annotation value by the newest release's rule: the `metallb.io/` key wins when
+/// present, even empty; else the deprecated key; else empty (§4.4, §8).
 pub fn annotation<'a>(annotations: &'a StringMap, name: &str) -> &'a str {
-    let [value] = annotations_of(annotations, [name]);
-    value
+    let [(current, deprecated)] = annotations_of(annotations, [name]);
+    current.or(deprecated).unwrap_or("")
 }
 
 /// What both annotation prefixes start with.
 const COMMON_PREFIX: &str = "metallb.";
 
-/// Several annotations by [`annotation`]'s rule, with one search of the map: the keys of
+/// Several annotations, each as the values of its `metallb.io/` and
+/// `metallb.universe.tf/` keys (`None`: absent), with one search of the map: the keys of
 /// both prefixes sort together, after [`COMMON_PREFIX`]. Reading a service looks up three
 /// annotations, and searching the map for each key under each prefix was a large part of
-/// what reading a large cluster cost.
+/// what reading a large cluster cost. Which value wins is the release's rule
+/// ([`Behaviour::annotation_value`]).
 fn annotations_of<'a, const N: usize>(
     annotations: &'a StringMap,
     names: [&str; N],
-) -> [&'a str; N] {
-    let mut values = [""; N];
-    let mut current = [false; N];
+) -> [(Option<&'a str>, Option<&'a str>); N] {
+    let mut values = [(None, None); N];
     for (key, value) in annotations.with_prefix(COMMON_PREFIX) {
         let (name, is_current) = match (
             key.strip_prefix(ANNOTATION_PREFIX),
@@ -116,27 +134,32 @@ fn annotations_of<'a, const N: usize>(
             (None, Some(name)) => (name, false),
             (None, None) => continue,
         };
-        if let Some(i) = names.iter().position(|n| *n == name)
-            && (is_current || !current[i])
-        {
-            values[i] = value;
-            current[i] = is_current;
+        if let Some(i) = names.iter().position(|n| *n == name) {
+            if is_current {
+                values[i].0 = Some(value);
+            } else {
+                values[i].1 = Some(value);
+            }
         }
     }
     values
 }
 
+/// The full `metallb.io/` key of each annotation MetalLB reads, for warnings.
+const IGNORED_KEYS: [&str; 3] = [
+    "metallb.io/loadBalancerIPs",
+    "metallb.io/address-pool",
+    "metallb.io/allow-shared-ip",
+];
+
 impl<'a> ServiceFacts<'a> {
     pub fn new(svc: &'a Service, ctx: &Context) -> ServiceFacts<'a> {
         let meta = &svc.metadata;
         let spec = &svc.spec;
+        let behaviour = &ctx.behaviour;
         let (family, family_inferred, cluster_ip_count, family_error) =
-            cluster_family(svc, ctx.offline);
-        let policy = match spec.ip_family_policy.as_deref() {
-            Some("PreferDualStack") => Policy::PreferDualStack,
-            Some("RequireDualStack") => Policy::RequireDualStack,
-            _ => Policy::SingleStack,
-        };
+            cluster_family(svc, behaviour);
+        let policy = policy_of(svc);
         let primary = if spec.ip_families.first().map(String::as_str) == Some("IPv6") {
             Family::V6
         } else {
@@ -145,29 +168,25 @@ impl<'a> ServiceFacts<'a> {
         let gate = class_gate(svc, ctx)
             .and_then(|()| type_gate(svc))
             .and_then(|()| family_error.map_or(Ok(()), Err))
-            .and_then(|()| {
-                if policy == Policy::RequireDualStack && cluster_ip_count < 2 && !family_inferred {
-                    Err(Reason::new(
-                        Code::DualStackClusterIpsMissing,
-                        format!(
-                            "ipFamilyPolicy RequireDualStack with cluster IPs {:?}: MetalLB refuses it (event 'not enough clusterips')",
-                            cluster_ips(svc)
-                        ),
-                    ))
-                } else {
-                    Ok(())
-                }
-            });
+            .and_then(|()| dual_stack_gate(svc, policy, cluster_ip_count, behaviour));
         let mut ports: Vec<(&str, i32)> = spec
             .ports
             .iter()
             .map(|p| (p.protocol.as_deref().unwrap_or("TCP"), p.port))
             .collect();
         ports.sort();
-        let [requested, pool, sharing_key] = annotations_of(
-            &meta.annotations,
-            ["loadBalancerIPs", "address-pool", "allow-shared-ip"],
-        );
+        let read = annotations_of(&meta.annotations, READ_ANNOTATIONS);
+        let [requested, pool, sharing_key] =
+            read.map(|(current, deprecated)| behaviour.annotation_value(current, deprecated));
+        let ignored_annotations = match behaviour.ignored_annotation_prefix() {
+            Some(_) => read
+                .iter()
+                .zip(IGNORED_KEYS)
+                .filter(|((current, _), _)| current.is_some())
+                .map(|(_, key)| key)
+                .collect(),
+            None => Vec::new(),
+        };
         ServiceFacts {
             key: meta.key(),
             namespace: &meta.namespace,
@@ -179,12 +198,13 @@ impl<'a> ServiceFacts<'a> {
             cluster_ip_count,
             policy,
             primary,
-            requested_ips: requested_ips(svc, requested),
+            requested_ips: requested_ips(svc, requested, behaviour),
             requested_pool: Some(pool).filter(|p| !p.is_empty()),
             sharing_key,
             backend_key: backend_key(svc),
             ports,
             ingress: svc.ingress_ips().filter_map(Ip::parse).collect(),
+            ignored_annotations,
         }
     }
 
@@ -214,31 +234,54 @@ fn cluster_ip_texts(svc: &Service) -> impl Iterator<Item = &str> {
     list.iter().map(String::as_str).chain(single)
 }
 
-/// Family from `clusterIPs`, else `clusterIP` (§4.3); offline, from `ipFamilies` (contract).
+fn policy_of(svc: &Service) -> Policy {
+    match svc.spec.ip_family_policy.as_deref() {
+        Some("PreferDualStack") => Policy::PreferDualStack,
+        Some("RequireDualStack") => Policy::RequireDualStack,
+        _ => Policy::SingleStack,
+    }
+}
+
+/// G5: a RequireDualStack service with fewer than two cluster IPs. Refused upfront from
+/// v0.15.0 (event `not enough clusterips`); before, it is allocated with the family its one
+/// cluster IP gives, by that release's rule (C.3). Go: controller/service.go
+/// `convergeBalancer`.
+fn dual_stack_gate(
+    svc: &Service,
+    policy: Policy,
+    cluster_ip_count: usize,
+    behaviour: &Behaviour,
+) -> Result<(), Reason> {
+    if policy != Policy::RequireDualStack
+        || cluster_ip_count >= 2
+        || behaviour.require_dual_single_cluster_ip != RequireDualSingleClusterIp::Refused
+    {
+        return Ok(());
+    }
+    let ips = cluster_ips(svc);
+    let event = behaviour
+        .not_enough_cluster_ips_text(&ips)
+        .unwrap_or_default();
+    Err(Reason::new(
+        Code::DualStackClusterIpsMissing,
+        format!(
+            "ipFamilyPolicy RequireDualStack with cluster IPs {ips:?}: MetalLB refuses it (event 'not enough clusterips': {event})"
+        ),
+    ))
+}
+
+/// Family from `clusterIPs`, else `clusterIP` (§4.3). A hand-written manifest without them
+/// gets the family the API server would give it (contract, "Offline manifests"); an object
+/// read from a cluster (or a dump of one) without them really has none.
 /// Returns the family, whether it was inferred, the cluster IP count, and the gate error.
-fn cluster_family(svc: &Service, offline: bool) -> (ServiceFamily, bool, usize, Option<Reason>) {
+fn cluster_family(
+    svc: &Service,
+    behaviour: &Behaviour,
+) -> (ServiceFamily, bool, usize, Option<Reason>) {
     let count = cluster_ip_texts(svc).count();
     if count == 0 {
-        if offline {
-            let families: Vec<Family> = svc
-                .spec
-                .ip_families
-                .iter()
-                .filter_map(|f| match f.as_str() {
-                    "IPv4" => Some(Family::V4),
-                    "IPv6" => Some(Family::V6),
-                    _ => None,
-                })
-                .collect();
-            let dual_policy = matches!(
-                svc.spec.ip_family_policy.as_deref(),
-                Some("PreferDualStack" | "RequireDualStack")
-            );
-            let family = match families.as_slice() {
-                [a, b, ..] if dual_policy && a != b => ServiceFamily::Dual,
-                [first, ..] => ServiceFamily::Single(*first),
-                [] => ServiceFamily::Single(Family::V4),
-            };
+        if svc.metadata.is_hand_written() {
+            let family = defaulted_family(svc);
             let count = if family == ServiceFamily::Dual { 2 } else { 1 };
             return (family, true, count, None);
         }
@@ -251,13 +294,22 @@ fn cluster_family(svc: &Service, offline: bool) -> (ServiceFamily, bool, usize, 
     // One or two addresses make a family: they are parsed into an array, not a vector.
     let mut parsed = [Ip::v4(0); 2];
     let mut usable = count <= parsed.len();
+    let mut unparsable = false;
     if usable {
         for (slot, text) in parsed.iter_mut().zip(cluster_ip_texts(svc)) {
             match Ip::parse(text) {
                 Some(ip) => *slot = ip,
-                None => usable = false,
+                None => {
+                    usable = false;
+                    unparsable = true;
+                }
             }
         }
+    }
+    // Up to v0.13.x, one cluster IP that does not parse counts as IPv6 (C.5).
+    // Go: ipfamily.go `ForAddresses`.
+    if count == 1 && unparsable && behaviour.unparsable_cluster_ip == UnparsableClusterIp::Ipv6 {
+        return (ServiceFamily::Single(Family::V6), false, count, None);
     }
     match usable
         .then(|| ServiceFamily::of(&parsed[..count]))
@@ -266,10 +318,11 @@ fn cluster_family(svc: &Service, offline: bool) -> (ServiceFamily, bool, usize, 
         Some(family) => (family, false, count, None),
         None => {
             let ips = cluster_ips(svc);
-            let reason = Reason::new(
-                Code::NoClusterIp,
-                format!("cluster IPs {ips:?} give no usable IP family"),
-            );
+            let mut message = format!("cluster IPs {ips:?} give no usable IP family");
+            if unparsable {
+                message.push_str(" (MetalLB: IPFamilyForAddresses: Invalid address)");
+            }
+            let reason = Reason::new(Code::NoClusterIp, message);
             (
                 ServiceFamily::Single(Family::V4),
                 false,
@@ -277,6 +330,29 @@ fn cluster_family(svc: &Service, offline: bool) -> (ServiceFamily, bool, usize, 
                 Some(reason),
             )
         }
+    }
+}
+
+/// The family the API server gives a service written without cluster IPs: `RequireDualStack`
+/// gets a cluster IP of each family even when `ipFamilies` lists one; `PreferDualStack`
+/// gets two only when `ipFamilies` lists two (a single-stack cluster gives one); otherwise
+/// the first family listed, else IPv4.
+fn defaulted_family(svc: &Service) -> ServiceFamily {
+    let families: Vec<Family> = svc
+        .spec
+        .ip_families
+        .iter()
+        .filter_map(|f| match f.as_str() {
+            "IPv4" => Some(Family::V4),
+            "IPv6" => Some(Family::V6),
+            _ => None,
+        })
+        .collect();
+    match (policy_of(svc), families.as_slice()) {
+        (Policy::RequireDualStack, _) => ServiceFamily::Dual,
+        (Policy::PreferDualStack, [a, b, ..]) if a != b => ServiceFamily::Dual,
+        (_, [first, ..]) => ServiceFamily::Single(*first),
+        (_, []) => ServiceFamily::Single(Family::V4),
     }
 }
 
@@ -323,21 +399,27 @@ fn type_gate(svc: &Service) -> Result<(), Reason> {
 }
 
 /// The requested IPs (§4.4): the annotation or `spec.loadBalancerIP`, never both.
-/// `ann` is the `loadBalancerIPs` annotation.
-fn requested_ips(svc: &Service, ann: &str) -> Result<Option<Vec<Ip>>, Reason> {
+/// `ann` is the `loadBalancerIPs` annotation this release reads; MetalLB's texts name the
+/// key of the release, whatever key the user wrote. Go: controller/service.go
+/// `getDesiredLbIPs`.
+fn requested_ips(
+    svc: &Service,
+    ann: &str,
+    behaviour: &Behaviour,
+) -> Result<Option<Vec<Ip>>, Reason> {
     let lb = svc.spec.load_balancer_ip.as_deref().unwrap_or("");
     match (ann.is_empty(), lb.is_empty()) {
         (true, true) => Ok(None),
         (false, false) => Err(Reason::new(
             Code::ConflictingIpRequests,
-            "service can not have both metallb.io/loadBalancerIPs and svc.Spec.LoadBalancerIP",
+            behaviour.both_load_balancer_ips_text(),
         )),
         (false, true) => {
             let ips: Option<Vec<Ip>> = ann.split(',').map(|s| Ip::parse(s.trim())).collect();
             let ips = ips.ok_or_else(|| {
                 Reason::new(
                     Code::InvalidRequestedIp,
-                    format!("invalid metallb.io/loadBalancerIPs: {ann:?}"),
+                    behaviour.invalid_load_balancer_ips_text(ann),
                 )
             })?;
             if ServiceFamily::of(&ips).is_none() {
@@ -349,7 +431,8 @@ fn requested_ips(svc: &Service, ann: &str) -> Result<Option<Vec<Ip>>, Reason> {
                 return Err(Reason::new(
                     Code::InvalidRequestedIp,
                     format!(
-                        "metallb.io/loadBalancerIPs {ann:?} has {why}; give one address, or one IPv4 and one IPv6"
+                        "{} {ann:?} has {why}; give one address, or one IPv4 and one IPv6",
+                        behaviour.load_balancer_ips_key
                     ),
                 ));
             }
@@ -405,7 +488,7 @@ mod tests {
         );
         let ctx = Context {
             lb_class: Some("metallb.io/metallb".into()),
-            offline: false,
+            ..Context::default()
         };
         assert!(ServiceFacts::new(&svc, &ctx).gate.is_ok());
         svc.spec.load_balancer_class = None;
@@ -451,10 +534,16 @@ mod tests {
         assert_eq!(facts(&svc).primary, Family::V6);
     }
 
+    /// A service as read from a cluster (or a dump of one): it has a uid.
+    fn live(mut svc: Service) -> Service {
+        svc.metadata.uid = Some("4c1e".into());
+        svc
+    }
+
     #[test]
     fn unusable_cluster_ips_stop_allocation() {
         assert_eq!(
-            facts(&lb("a", "s", &[])).gate.unwrap_err().code,
+            facts(&live(lb("a", "s", &[]))).gate.unwrap_err().code,
             Code::NoClusterIp
         );
         assert_eq!(
@@ -471,24 +560,137 @@ mod tests {
     }
 
     #[test]
-    fn offline_family_is_inferred() {
-        let ctx = Context {
-            lb_class: None,
-            offline: true,
-        };
+    fn a_service_from_an_api_server_without_cluster_ip_has_none() {
         let mut svc = lb("a", "s", &[]);
-        let f = ServiceFacts::new(&svc, &ctx);
+        svc.metadata.resource_version = Some("7".into());
+        let f = facts(&svc);
+        assert_eq!(f.gate.unwrap_err().code, Code::NoClusterIp);
+        assert!(!f.family_inferred);
+        svc.metadata.resource_version = None;
+        svc.metadata.uid = Some("x".into());
+        assert_eq!(facts(&svc).gate.unwrap_err().code, Code::NoClusterIp);
+        svc.metadata.uid = None;
+        assert!(facts(&svc).gate.is_ok(), "hand-written: inferred");
+    }
+
+    #[test]
+    fn hand_written_family_is_what_the_api_server_would_give() {
+        let mut svc = lb("a", "s", &[]);
+        let f = facts(&svc);
         assert!(f.gate.is_ok() && f.family_inferred);
         assert_eq!(f.family, ServiceFamily::Single(Family::V4));
         svc.spec.ip_families = vec!["IPv6".into(), "IPv4".into()];
-        assert_eq!(
-            ServiceFacts::new(&svc, &ctx).family,
-            ServiceFamily::Single(Family::V6)
-        );
+        assert_eq!(facts(&svc).family, ServiceFamily::Single(Family::V6));
+        svc.spec.ip_family_policy = Some("PreferDualStack".into());
+        assert_eq!(facts(&svc).family, ServiceFamily::Dual);
+        // PreferDualStack with one family: single (a single-stack cluster gives one).
+        svc.spec.ip_families = vec!["IPv6".into()];
+        assert_eq!(facts(&svc).family, ServiceFamily::Single(Family::V6));
+        // RequireDualStack gets a cluster IP of each family, even with one listed.
         svc.spec.ip_family_policy = Some("RequireDualStack".into());
-        let f = ServiceFacts::new(&svc, &ctx);
+        let f = facts(&svc);
         assert_eq!(f.family, ServiceFamily::Dual);
+        assert_eq!((f.cluster_ip_count, f.primary), (2, Family::V6));
         assert!(f.gate.is_ok());
+        svc.spec.ip_families.clear();
+        assert_eq!(facts(&svc).family, ServiceFamily::Dual);
+    }
+
+    fn at(release: Release) -> Context {
+        Context {
+            behaviour: Behaviour::of(release),
+            ..Context::default()
+        }
+    }
+
+    #[test]
+    fn one_unparsable_cluster_ip_is_ipv6_up_to_0_13() {
+        let svc = lb("a", "s", &["not-an-ip"]);
+        let old = ServiceFacts::new(&svc, &at(Release::V0_13_9));
+        assert!(old.gate.is_ok());
+        assert_eq!(old.family, ServiceFamily::Single(Family::V6));
+        let new = ServiceFacts::new(&svc, &at(Release::V0_14_8));
+        let reason = new.gate.unwrap_err();
+        assert_eq!(reason.code, Code::NoClusterIp);
+        assert!(
+            reason
+                .message
+                .contains("IPFamilyForAddresses: Invalid address")
+        );
+    }
+
+    #[test]
+    fn require_dual_stack_with_one_cluster_ip_is_refused_from_0_15_0() {
+        let mut svc = lb("a", "s", &["10.96.0.1"]);
+        svc.spec.ip_family_policy = Some("RequireDualStack".into());
+        for release in [Release::V0_13_9, Release::V0_14_8, Release::V0_14_9] {
+            let f = ServiceFacts::new(&svc, &at(release));
+            assert!(f.gate.is_ok(), "{release}");
+            assert_eq!(f.family, ServiceFamily::Single(Family::V4));
+        }
+        for release in [Release::V0_15_3, Release::V0_16_1] {
+            let reason = ServiceFacts::new(&svc, &at(release)).gate.unwrap_err();
+            assert_eq!(reason.code, Code::DualStackClusterIpsMissing, "{release}");
+            assert!(
+                reason
+                    .message
+                    .contains("Service requires dual stack but not enough clusterips [10.96.0.1]"),
+                "{}",
+                reason.message
+            );
+        }
+    }
+
+    #[test]
+    fn metallb_io_annotations_are_read_from_0_14_9() {
+        let mut svc = lb("a", "s", &["10.96.0.1"]);
+        for (key, value) in [
+            ("metallb.io/address-pool", "new"),
+            ("metallb.universe.tf/address-pool", "old"),
+            ("metallb.io/allow-shared-ip", "k"),
+            ("metallb.io/loadBalancerIPs", "192.0.2.1"),
+        ] {
+            svc.metadata.annotations.insert(key, value);
+        }
+        let old = ServiceFacts::new(&svc, &at(Release::V0_14_8));
+        assert_eq!(old.requested_pool, Some("old"));
+        assert_eq!(old.sharing_key, "");
+        assert_eq!(old.requested_ips, Ok(None));
+        assert_eq!(
+            old.ignored_annotations,
+            [
+                "metallb.io/loadBalancerIPs",
+                "metallb.io/address-pool",
+                "metallb.io/allow-shared-ip"
+            ]
+        );
+        let new = ServiceFacts::new(&svc, &at(Release::V0_14_9));
+        assert_eq!(new.requested_pool, Some("new"));
+        assert_eq!(new.sharing_key, "k");
+        assert!(new.requested_ips.unwrap().is_some());
+        assert!(new.ignored_annotations.is_empty());
+    }
+
+    #[test]
+    fn request_texts_name_the_key_of_the_release() {
+        let mut svc = lb("a", "s", &["10.96.0.1"]);
+        svc.metadata
+            .annotations
+            .insert("metallb.universe.tf/loadBalancerIPs", "x");
+        let text = |release| {
+            ServiceFacts::new(&svc, &at(release))
+                .requested_ips
+                .unwrap_err()
+                .message
+        };
+        assert_eq!(
+            text(Release::V0_14_8),
+            "invalid metallb.universe.tf/loadBalancerIPs: \"x\""
+        );
+        assert_eq!(
+            text(Release::V0_14_9),
+            "invalid metallb.io/loadBalancerIPs: \"x\""
+        );
     }
 
     #[test]
@@ -548,7 +750,12 @@ mod tests {
                     "missing"
                 ]
             ),
-            ["", "k", "192.0.2.1", ""]
+            [
+                (Some(""), Some("old")),
+                (None, Some("k")),
+                (None, Some("192.0.2.1")),
+                (None, None)
+            ]
         );
         assert_eq!(annotation(&annotations, "ip-allocated-from-pool"), "p");
         assert_eq!(annotation(&StringMap::new(), "address-pool"), "");

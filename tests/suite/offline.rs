@@ -974,3 +974,54 @@ fn colours_on_a_terminal_unless_told_otherwise() {
     let why = on_a_terminal("why svc/batch -n team-b -f examples/", false);
     assert!(why.contains("\u{1b}[31mno\u{1b}[39m"), "{why}");
 }
+
+// ---------------------------------------------------------------------------------------
+// Releases: the same service under each MetalLB release checked (Appendix C)
+
+/// team-b/batch asks `metallb.io/address-pool: team-a-ips`, a pool of another team that is
+/// full: up to v0.14.8 the key is not read (automatic allocation, `annotation-ignored`);
+/// v0.14.9, v0.15.3 and v0.16.1 word the failure each their own way. The model is built for
+/// each release directly (the command line chooses the release with `--metallb-version`).
+#[test]
+fn why_answers_as_each_release_does() {
+    use kubectl_metalpool::metallb::release::{MetallbVersion, Release, VersionSource};
+    use kubectl_metalpool::model::Model;
+    use kubectl_metalpool::report::why;
+    use kubectl_metalpool::settings::{MetallbFlags, ServiceRef};
+    use kubectl_metalpool::source::files::{self, Namespaces};
+
+    let namespaces = Namespaces {
+        metallb: "metallb-system".to_string(),
+        default: "default".to_string(),
+    };
+    let snapshot = files::read(&[root().join("examples")], &namespaces).unwrap();
+    let target = ServiceRef {
+        namespace: "team-b".to_string(),
+        name: "batch".to_string(),
+    };
+    let mut errors = Vec::new();
+    for release in Release::CHECKED {
+        let version = MetallbVersion {
+            version: release,
+            source: VersionSource::Flag,
+        };
+        let model = Model::build_for(&snapshot, &MetallbFlags::default(), version, Vec::new());
+        let report = serde_json::to_value(why::build(&model, &target).unwrap()).unwrap();
+        assert_golden(&format!("why-team-b-batch-{release}"), &report);
+        let ignored = report["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["code"] == "annotation-ignored");
+        assert_eq!(ignored, release <= Release::V0_14_8, "{release}");
+        errors.push(report["outcome"]["metallbError"].clone());
+    }
+    assert_eq!(
+        errors[2..],
+        [
+            "Failed to allocate IP for \"team-b/batch\": no available IPs in pool team-a-ips for ipv4 IPFamily",
+            "Failed to allocate IP for \"team-b/batch\": [\"<nil>\"] is not allowed in config",
+            "Failed to allocate IP for \"team-b/batch\": no available IPs in pool team-a-ips",
+        ]
+    );
+}

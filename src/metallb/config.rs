@@ -7,7 +7,9 @@ use super::addr::{AddressSpace, Block, EntryError, Family, Ip, parse_entry};
 use super::reason::{Code, Reason};
 use super::release::Behaviour;
 use super::selector::{LabelMatcher, check_duplicates, compile, describe};
-use crate::snapshot::{Advertisement, IpAddressPool, PoolStatus, Snapshot, StringMap};
+use crate::snapshot::{
+    Advertisement, IpAddressPool, PoolStatus, ServiceAllocation, Snapshot, StringMap,
+};
 
 /// A pool as MetalLB's controller sees it.
 #[derive(Clone, Debug)]
@@ -185,16 +187,14 @@ impl Config {
         // MetalLB processes pools sorted by name; the first error aborts (§2.6).
         crs.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
         let mut names = BTreeSet::new();
-        let mut selected = SelectedNamespaces::default();
+        let mut ctx = PoolContext {
+            namespaces: &namespace_labels,
+            namespaces_known: snapshot.namespaces_known,
+            behaviour,
+            selected: SelectedNamespaces::default(),
+        };
         for cr in crs {
-            let (pool, errors) = pool_from_cr(
-                cr,
-                &namespace_labels,
-                &mut selected,
-                snapshot.namespaces_known,
-                behaviour,
-                &mut config.warnings,
-            );
+            let (pool, errors) = pool_from_cr(cr, &mut ctx, &mut config.warnings);
             config.errors.extend(errors);
             if !names.insert(pool.name.clone()) {
                 config
@@ -314,163 +314,57 @@ fn owner<T: Copy + Ord>(index: &[(T, T, usize)], value: T) -> Option<usize> {
 #[derive(Default)]
 struct SelectedNamespaces(HashMap<String, Vec<usize>>);
 
+/// What turning pools into MetalLB's pools needs beyond the pool itself.
+struct PoolContext<'a> {
+    /// Every namespace with its labels.
+    namespaces: &'a [(&'a str, &'a StringMap)],
+    /// Whether Namespace objects were read at all.
+    namespaces_known: bool,
+    behaviour: &'a Behaviour,
+    selected: SelectedNamespaces,
+}
+
+/// One pool's validation errors, worded as MetalLB words them.
+struct PoolErrors<'a> {
+    pool: &'a str,
+    errors: Vec<String>,
+}
+
+impl PoolErrors<'_> {
+    fn fail(&mut self, message: String) {
+        self.errors
+            .push(format!("parsing address pool {}: {message}", self.pool));
+    }
+}
+
 /// Turns one IPAddressPool into MetalLB's pool, with the errors MetalLB would raise for it
 /// (V1–V7). Invalid entries are dropped so the rest can still be evaluated.
 /// Go: config.go `addressPoolFromCR`, `addressPoolServiceAllocationsFromCR` (its release
 /// differences, C.2 and C.5: priority-only pools, duplicate checks, selector error texts).
 fn pool_from_cr(
     cr: &IpAddressPool,
-    namespaces: &[(&str, &StringMap)],
-    selected: &mut SelectedNamespaces,
-    namespaces_known: bool,
-    behaviour: &Behaviour,
+    ctx: &mut PoolContext,
     warnings: &mut Vec<Reason>,
 ) -> (Pool, Vec<String>) {
-    let name = cr.metadata.name.clone();
-    let mut errors = Vec::new();
-    let mut fail = |msg: String| errors.push(format!("parsing address pool {name}: {msg}"));
+    let name = cr.metadata.name.as_str();
+    let mut errors = PoolErrors {
+        pool: name,
+        errors: Vec::new(),
+    };
     if name.is_empty() {
-        fail("missing pool name".to_string());
+        errors.fail("missing pool name".to_string());
     }
     if cr.spec.addresses.is_empty() {
-        fail("pool has no prefixes defined".to_string());
+        errors.fail("pool has no prefixes defined".to_string());
     }
-    let mut blocks = Vec::new();
-    for entry in &cr.spec.addresses {
-        match parse_entry(entry) {
-            Ok(parsed) => {
-                if parsed.host_bits_masked {
-                    warnings.push(
-                        Reason::new(
-                            Code::HostBitsMasked,
-                            format!(
-                                "pool {name}: {entry:?} has host bits set; MetalLB uses {}",
-                                parsed.blocks[0]
-                            ),
-                        )
-                        .about_pool(&name),
-                    );
-                }
-                if parsed.mixed_families {
-                    warnings.push(Reason::new(
-                        Code::MixedFamilyRange,
-                        format!("pool {name}: range {entry:?} mixes IPv4 and IPv6; MetalLB reads it as zero addresses"),
-                    ).about_pool(&name));
-                }
-                blocks.extend(parsed.blocks);
-            }
-            Err(err) => {
-                let inner = match err {
-                    EntryError::InvalidCidr => format!("invalid CIDR {entry:?}"),
-                    other => format!("invalid IP range {entry:?}: {other}"),
-                };
-                fail(format!("invalid CIDR {entry:?} in pool {name:?}: {inner}"));
-            }
-        }
-    }
-    let allocation = cr.spec.service_allocation.as_ref().map(|sa| {
-        // Duplicates are accepted (a set) up to v0.13.9 (C.5).
-        if behaviour.duplicate_selector_validation {
-            let mut seen = BTreeSet::new();
-            if sa.namespaces.iter().any(|ns| !seen.insert(ns)) {
-                fail("duplicate definition in namespaces field".to_string());
-            }
-            if let Err(e) = check_duplicates(&sa.namespace_selectors) {
-                fail(format!("{e} in namespaceSelectors"));
-            }
-            if let Err(e) = check_duplicates(&sa.service_selectors) {
-                fail(format!("{e} in serviceSelectors"));
-            }
-        }
-        let mut allowed: BTreeSet<String> = sa.namespaces.iter().cloned().collect();
-        let mut matched_any = false;
-        for sel in &sa.namespace_selectors {
-            let key = serde_json::to_string(sel).ok();
-            let found = match key.as_ref().and_then(|k| selected.0.get(k)) {
-                Some(found) => found.clone(),
-                None => match compile(sel) {
-                    Ok(m) => {
-                        let found: Vec<usize> = (0..namespaces.len())
-                            .filter(|&i| m.matches(namespaces[i].1))
-                            .collect();
-                        if let Some(key) = key {
-                            selected.0.insert(key, found.clone());
-                        }
-                        found
-                    }
-                    Err(e) => {
-                        let message = format!("invalid namespace label selector {:?} in ip pool {name}", describe(sel));
-                        fail(behaviour.selector_error(&message, &e));
-                        continue;
-                    }
-                },
-            };
-            allowed.extend(found.iter().map(|&i| namespaces[i].0.to_string()));
-            matched_any |= !found.is_empty();
-        }
-        let mut service_selectors = Vec::new();
-        for sel in &sa.service_selectors {
-            match compile(sel) {
-                Ok(m) => service_selectors.push(m),
-                Err(e) => {
-                    let message = format!("invalid service label selector {:?} in ip pool {name}", describe(sel));
-                    fail(behaviour.selector_error(&message, &e));
-                }
-            }
-        }
-        let matches_everything = sa.namespaces.is_empty() && sa.namespace_selectors.is_empty() && sa.service_selectors.is_empty();
-        if matches_everything {
-            if behaviour.priority_only_pool_is_pinned() {
-                service_selectors.push(LabelMatcher::everything());
-            } else {
-                warnings.push(
-                    Reason::new(
-                        Code::SelectorMatchesNothing,
-                        format!(
-                            "pool {name}: serviceAllocation has no namespaces and no selectors; MetalLB {} never auto-assigns from it (explicit requests still work; from v0.15.0 it is pinned for every service)",
-                            behaviour.release
-                        ),
-                    )
-                    .about_pool(&name),
-                );
-            }
-        }
-        if !sa.namespace_selectors.is_empty() && !matched_any {
-            let (code, why) = if namespaces_known {
-                (Code::SelectorMatchesNothing, "match no namespace")
-            } else {
-                (Code::NamespacesUnknown, "cannot be evaluated: the input has no Namespace objects")
-            };
-            let effect = if !sa.namespaces.is_empty() {
-                "only the listed namespaces are admitted"
-            } else if sa.service_selectors.is_empty() {
-                "MetalLB never auto-assigns from this pool, yet explicit requests from any namespace still work"
-            } else {
-                "the pool is pinned to matching services in every namespace"
-            };
-            warnings.push(
-                Reason::new(code, format!("pool {name}: namespaceSelectors {why}; {effect}"))
-                    .about_pool(&name),
-            );
-        }
-        let priority = sa.priority.unwrap_or(0);
-        if priority < 0 {
-            warnings.push(Reason::new(
-                Code::NegativePriority,
-                format!("pool {name}: negative priority {priority}; MetalLB's order among pinned pools is then undefined"),
-            ).about_pool(&name));
-        }
-        Allocation {
-            priority,
-            namespaces: sa.namespaces.clone(),
-            namespace_selectors: sa.namespace_selectors.iter().map(describe).collect(),
-            allowed_namespaces: allowed,
-            service_selectors,
-            matches_everything,
-        }
-    });
+    let blocks = address_blocks(name, &cr.spec.addresses, &mut errors, warnings);
+    let allocation = cr
+        .spec
+        .service_allocation
+        .as_ref()
+        .map(|sa| allocation(name, sa, ctx, &mut errors, warnings));
     let pool = Pool {
-        name: name.clone(),
+        name: name.to_string(),
         addresses: cr.spec.addresses.clone(),
         space: AddressSpace {
             blocks,
@@ -481,7 +375,191 @@ fn pool_from_cr(
         labels: cr.metadata.labels.clone(),
         status: cr.status.clone(),
     };
-    (pool, errors)
+    (pool, errors.errors)
+}
+
+/// The pool's `spec.addresses` as blocks (§2.1, §2.2), with a warning where MetalLB reads
+/// an entry otherwise than it is written.
+fn address_blocks(
+    name: &str,
+    entries: &[String],
+    errors: &mut PoolErrors,
+    warnings: &mut Vec<Reason>,
+) -> Vec<Block> {
+    let mut blocks = Vec::new();
+    for entry in entries {
+        match parse_entry(entry) {
+            Ok(parsed) => {
+                if parsed.host_bits_masked {
+                    let message = format!(
+                        "pool {name}: {entry:?} has host bits set; MetalLB uses {}",
+                        parsed.blocks[0]
+                    );
+                    warnings.push(Reason::new(Code::HostBitsMasked, message).about_pool(name));
+                }
+                if parsed.mixed_families {
+                    let message = format!(
+                        "pool {name}: range {entry:?} mixes IPv4 and IPv6; MetalLB reads it as zero addresses"
+                    );
+                    warnings.push(Reason::new(Code::MixedFamilyRange, message).about_pool(name));
+                }
+                blocks.extend(parsed.blocks);
+            }
+            Err(err) => {
+                let inner = match err {
+                    EntryError::InvalidCidr => format!("invalid CIDR {entry:?}"),
+                    other => format!("invalid IP range {entry:?}: {other}"),
+                };
+                errors.fail(format!("invalid CIDR {entry:?} in pool {name:?}: {inner}"));
+            }
+        }
+    }
+    blocks
+}
+
+/// `serviceAllocation` as MetalLB turns it into rules (§2.5): who the pool is pinned to and
+/// at which priority.
+fn allocation(
+    name: &str,
+    sa: &ServiceAllocation,
+    ctx: &mut PoolContext,
+    errors: &mut PoolErrors,
+    warnings: &mut Vec<Reason>,
+) -> Allocation {
+    // Duplicates are accepted (a set) up to v0.13.9 (C.5).
+    if ctx.behaviour.duplicate_selector_validation {
+        check_allocation_duplicates(sa, errors);
+    }
+    let (allowed, matched_any) = allowed_namespaces(name, sa, ctx, errors);
+    let mut service_selectors = Vec::new();
+    for sel in &sa.service_selectors {
+        match compile(sel) {
+            Ok(m) => service_selectors.push(m),
+            Err(e) => {
+                let message = format!(
+                    "invalid service label selector {:?} in ip pool {name}",
+                    describe(sel)
+                );
+                errors.fail(ctx.behaviour.selector_error(&message, &e));
+            }
+        }
+    }
+    let matches_everything = sa.namespaces.is_empty()
+        && sa.namespace_selectors.is_empty()
+        && sa.service_selectors.is_empty();
+    if matches_everything {
+        if ctx.behaviour.priority_only_pool_is_pinned() {
+            service_selectors.push(LabelMatcher::everything());
+        } else {
+            let message = format!(
+                "pool {name}: serviceAllocation has no namespaces and no selectors; MetalLB {} never auto-assigns from it (explicit requests still work; from v0.15.0 it is pinned for every service)",
+                ctx.behaviour.release
+            );
+            warnings.push(Reason::new(Code::SelectorMatchesNothing, message).about_pool(name));
+        }
+    }
+    if !sa.namespace_selectors.is_empty() && !matched_any {
+        warnings.push(unmatched_selectors_warning(name, sa, ctx.namespaces_known));
+    }
+    let priority = sa.priority.unwrap_or(0);
+    if priority < 0 {
+        let message = format!(
+            "pool {name}: negative priority {priority}; MetalLB's order among pinned pools is then undefined"
+        );
+        warnings.push(Reason::new(Code::NegativePriority, message).about_pool(name));
+    }
+    Allocation {
+        priority,
+        namespaces: sa.namespaces.clone(),
+        namespace_selectors: sa.namespace_selectors.iter().map(describe).collect(),
+        allowed_namespaces: allowed,
+        service_selectors,
+        matches_everything,
+    }
+}
+
+/// v0.13.10 on: a namespace listed twice, or a selector given twice, rejects the whole
+/// configuration (`validateLabelSelectorDuplicate`).
+fn check_allocation_duplicates(sa: &ServiceAllocation, errors: &mut PoolErrors) {
+    let mut seen = BTreeSet::new();
+    if sa.namespaces.iter().any(|ns| !seen.insert(ns)) {
+        errors.fail("duplicate definition in namespaces field".to_string());
+    }
+    if let Err(e) = check_duplicates(&sa.namespace_selectors) {
+        errors.fail(format!("{e} in namespaceSelectors"));
+    }
+    if let Err(e) = check_duplicates(&sa.service_selectors) {
+        errors.fail(format!("{e} in serviceSelectors"));
+    }
+}
+
+/// The namespaces listed and those the `namespaceSelectors` match; and whether any selector
+/// matched at all. A selector met before (another pool's) is not matched again.
+fn allowed_namespaces(
+    name: &str,
+    sa: &ServiceAllocation,
+    ctx: &mut PoolContext,
+    errors: &mut PoolErrors,
+) -> (BTreeSet<String>, bool) {
+    let mut allowed: BTreeSet<String> = sa.namespaces.iter().cloned().collect();
+    let mut matched_any = false;
+    for sel in &sa.namespace_selectors {
+        let key = serde_json::to_string(sel).ok();
+        let found = match key.as_ref().and_then(|k| ctx.selected.0.get(k)) {
+            Some(found) => found.clone(),
+            None => match compile(sel) {
+                Ok(m) => {
+                    let found: Vec<usize> = (0..ctx.namespaces.len())
+                        .filter(|&i| m.matches(ctx.namespaces[i].1))
+                        .collect();
+                    if let Some(key) = key {
+                        ctx.selected.0.insert(key, found.clone());
+                    }
+                    found
+                }
+                Err(e) => {
+                    let message = format!(
+                        "invalid namespace label selector {:?} in ip pool {name}",
+                        describe(sel)
+                    );
+                    errors.fail(ctx.behaviour.selector_error(&message, &e));
+                    continue;
+                }
+            },
+        };
+        allowed.extend(found.iter().map(|&i| ctx.namespaces[i].0.to_string()));
+        matched_any |= !found.is_empty();
+    }
+    (allowed, matched_any)
+}
+
+/// `namespaceSelectors` that select nothing — or, without Namespace objects, that cannot be
+/// evaluated — and what that means for the pool (§2.5 pitfall).
+fn unmatched_selectors_warning(
+    name: &str,
+    sa: &ServiceAllocation,
+    namespaces_known: bool,
+) -> Reason {
+    let (code, why) = if namespaces_known {
+        (Code::SelectorMatchesNothing, "match no namespace")
+    } else {
+        (
+            Code::NamespacesUnknown,
+            "cannot be evaluated: the input has no Namespace objects",
+        )
+    };
+    let effect = if !sa.namespaces.is_empty() {
+        "only the listed namespaces are admitted"
+    } else if sa.service_selectors.is_empty() {
+        "MetalLB never auto-assigns from this pool, yet explicit requests from any namespace still work"
+    } else {
+        "the pool is pinned to matching services in every namespace"
+    };
+    Reason::new(
+        code,
+        format!("pool {name}: namespaceSelectors {why}; {effect}"),
+    )
+    .about_pool(name)
 }
 
 /// Which advertisements cover each pool (§7.1): both lists empty means every pool; else the

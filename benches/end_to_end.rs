@@ -29,8 +29,9 @@
 //! than the one on `PATH`, `METALPOOL_BENCH_PLUGIN` another build of the plugin (to compare
 //! two versions).
 
-// The loopback API server of the integration tests; the bench uses only part of it.
-#[allow(dead_code)]
+// The loopback API server of the integration tests: the bench uses only part of it, and
+// none of its unit tests (a bench builds no `#[test]`s, so their imports go unused).
+#[allow(dead_code, unused_imports)]
 #[path = "../tests/suite/support/mod.rs"]
 mod kube_support;
 mod support;

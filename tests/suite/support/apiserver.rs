@@ -14,9 +14,6 @@
 //! assert!(server.requests().iter().any(|r| r.path == "/api/v1/services"));
 //! ```
 
-// Shared by several test crates, each of which uses only part of it.
-#![allow(dead_code, unused_imports)]
-
 mod fixtures;
 mod handler;
 mod kubeconfig;
@@ -184,20 +181,6 @@ impl FaultTarget {
             group: group.to_owned(),
             resource: resource.to_owned(),
             namespace: None,
-        }
-    }
-
-    /// Narrows a `Resource` target to one namespace.
-    pub fn in_namespace(self, namespace: &str) -> Self {
-        match self {
-            FaultTarget::Resource {
-                group, resource, ..
-            } => FaultTarget::Resource {
-                group,
-                resource,
-                namespace: Some(namespace.to_owned()),
-            },
-            path @ FaultTarget::PathPrefix(_) => path,
         }
     }
 }

@@ -247,6 +247,20 @@ fn refusal_reason(pool: &Pool, refusal: Refusal, s: &ServiceFacts) -> Reason {
                 ),
             )
         }
+        Refusal::NamespaceUnknown => {
+            let selectors = pool
+                .allocation
+                .as_ref()
+                .map(|a| a.namespace_selectors.join("; "))
+                .unwrap_or_default();
+            Reason::new(
+                Code::NamespaceLabelsUnknown,
+                format!(
+                    "whether namespaceSelectors ({selectors}) admit namespace {} is unknown: its labels were not read (reading namespaces, or -f with the Namespace objects, settles it)",
+                    s.namespace
+                ),
+            )
+        }
         Refusal::ServiceLabels => {
             let selectors: Vec<String> = pool
                 .allocation
@@ -348,7 +362,15 @@ impl<'a> Cluster<'a> {
         }
         let pool = config.pool_for(&s.ingress).ok_or("no pool contains it")?;
         let p = &config.pools[pool];
-        if let Err(refusal) = p.admits(s.namespace, s.labels) {
+        // Unknown admission (namespace labels not read) is no reason to say MetalLB takes
+        // the address away.
+        if let Err(refusal) = p.admits(s.namespace, s.labels).or_else(|r| {
+            if r == Refusal::NamespaceUnknown {
+                Ok(())
+            } else {
+                Err(r)
+            }
+        }) {
             return Err(format!(
                 "pool {} no longer admits the service: {}",
                 p.name,
@@ -622,6 +644,9 @@ impl<'a> Cluster<'a> {
             (None, None) => self.decide_automatic(service, &mut decision),
         }
         self.add_outcome_warnings(service, &mut decision);
+        if let Some(warning) = self.unknown_admission_warning(&decision) {
+            decision.warnings.push(warning);
+        }
         // A pool that does not fit always says why: where MetalLB stops at a service-level
         // reason, that reason is the pool's too.
         for verdict in decision
@@ -979,6 +1004,34 @@ impl<'a> Cluster<'a> {
             d.ips = d.verdicts[only].ips.clone();
         }
         d.pools = winners;
+    }
+
+    /// The answer holds only if the pools whose admission is unknown do not admit the
+    /// service: said once, naming them.
+    fn unknown_admission_warning(&self, d: &Decision) -> Option<Reason> {
+        let unknown: Vec<&str> = d
+            .verdicts
+            .iter()
+            .zip(&self.config.pools)
+            .filter(|(v, _)| {
+                v.reasons
+                    .iter()
+                    .any(|r| r.code == Code::NamespaceLabelsUnknown)
+            })
+            .map(|(_, p)| p.name.as_str())
+            .collect();
+        if unknown.is_empty() {
+            return None;
+        }
+        Some(Reason::new(
+            Code::NamespaceLabelsUnknown,
+            format!(
+                "this answer assumes that {} {} not admit the service: {} namespaceSelectors need the namespace's labels, which were not read",
+                unknown.join(", "),
+                if unknown.len() == 1 { "does" } else { "do" },
+                if unknown.len() == 1 { "its" } else { "their" },
+            ),
+        ))
     }
 
     /// Why a pool with a serviceAllocation is never among the service's pinned pools.

@@ -41,6 +41,9 @@ pub struct Allocation {
     /// Priority only (or `{}`): no namespaces and no selectors. Pinned to every service
     /// from v0.15.0; before, in neither index, so never auto-assigned (C.2).
     pub matches_everything: bool,
+    /// `namespaceSelectors` without the namespaces' labels (no Namespace objects read): for
+    /// a namespace not listed explicitly, admission is unknown.
+    pub selectors_unknown: bool,
 }
 
 /// Why a pool does not admit a service (§4.8).
@@ -48,6 +51,9 @@ pub struct Allocation {
 pub enum Refusal {
     Namespace,
     ServiceLabels,
+    /// Whether it does depends on namespace labels that were not read: never taken as a
+    /// yes (an empty allowed set would otherwise admit every namespace).
+    NamespaceUnknown,
 }
 
 impl Pool {
@@ -60,6 +66,9 @@ impl Pool {
         let Some(alloc) = &self.allocation else {
             return Ok(());
         };
+        if alloc.selectors_unknown && !alloc.namespaces.iter().any(|n| n == namespace) {
+            return Err(Refusal::NamespaceUnknown);
+        }
         if !alloc.allowed_namespaces.is_empty() && !alloc.allowed_namespaces.contains(namespace) {
             return Err(Refusal::Namespace);
         }
@@ -475,6 +484,7 @@ fn allocation(
         allowed_namespaces: allowed,
         service_selectors,
         matches_everything,
+        selectors_unknown: !sa.namespace_selectors.is_empty() && !ctx.namespaces_known,
     }
 }
 
@@ -540,14 +550,12 @@ fn unmatched_selectors_warning(
     sa: &ServiceAllocation,
     namespaces_known: bool,
 ) -> Reason {
-    let (code, why) = if namespaces_known {
-        (Code::SelectorMatchesNothing, "match no namespace")
-    } else {
-        (
-            Code::NamespacesUnknown,
-            "cannot be evaluated: the input has no Namespace objects",
-        )
-    };
+    if !namespaces_known {
+        let message = format!(
+            "pool {name}: namespaceSelectors cannot be evaluated without the namespaces' labels (no Namespace objects were read); which namespaces the pool admits beyond those listed is unknown"
+        );
+        return Reason::new(Code::NamespacesUnknown, message).about_pool(name);
+    }
     let effect = if !sa.namespaces.is_empty() {
         "only the listed namespaces are admitted"
     } else if sa.service_selectors.is_empty() {
@@ -555,11 +563,8 @@ fn unmatched_selectors_warning(
     } else {
         "the pool is pinned to matching services in every namespace"
     };
-    Reason::new(
-        code,
-        format!("pool {name}: namespaceSelectors {why}; {effect}"),
-    )
-    .about_pool(name)
+    let message = format!("pool {name}: namespaceSelectors match no namespace; {effect}");
+    Reason::new(Code::SelectorMatchesNothing, message).about_pool(name)
 }
 
 /// Which advertisements cover each pool (§7.1): both lists empty means every pool; else the

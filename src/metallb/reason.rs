@@ -49,6 +49,8 @@ codes! {
     NotRequested => "not-requested",
     NamespaceNotAllowed => "namespace-not-allowed",
     ServiceSelectorMismatch => "service-selector-mismatch",
+    /// Whether the pool admits the service depends on namespace labels that were not read.
+    NamespaceLabelsUnknown => "namespace-labels-unknown",
     PoolExhausted => "pool-exhausted",
     IpFamilyUnavailable => "ip-family-unavailable",
     IpInUse => "ip-in-use",

@@ -628,6 +628,74 @@ fn namespace_selector_matching_nothing_is_never_auto_assigned() {
     );
 }
 
+/// Without the namespaces' labels (a cluster where listing namespaces is denied, or
+/// manifests without Namespace objects), a pool admitting by namespaceSelectors is neither
+/// a yes nor a no for a namespace it does not list: never taken as admitting (its allowed
+/// set is empty, which would otherwise admit every namespace), and the answer says what it
+/// assumes. An address the service already holds there is not said to be taken away.
+#[test]
+fn namespace_labels_unknown_never_admit() {
+    let mut p = pool("prod", &["10.0.0.0/24"]);
+    p.spec.service_allocation = Some(ServiceAllocation {
+        namespaces: vec!["listed".into()],
+        namespace_selectors: vec![match_labels(&[("environment", "production")])],
+        priority: Some(1),
+        ..Default::default()
+    });
+    let world = World::new(
+        vec![p, pool("plain", &["10.0.1.0/24"])],
+        vec![
+            annotate(svc("shop/explicit"), "metallb.io/address-pool", "prod"),
+            svc("shop/auto"),
+            svc("listed/auto"),
+            holding(svc("shop/holder"), &["10.0.0.7"]),
+        ],
+    );
+    assert!(!world.snapshot.namespaces_known);
+    let (d, c) = world.decide("shop/explicit");
+    assert!(!d.fits, "unknown is not a yes");
+    assert_eq!(
+        verdict_codes(&d, &c, "prod"),
+        [Code::NamespaceLabelsUnknown]
+    );
+    assert_eq!(codes(&d), [Code::NamespaceLabelsUnknown]);
+    assert!(
+        d.warnings
+            .iter()
+            .any(|w| w.code == Code::NamespaceLabelsUnknown && w.message.contains("prod")),
+        "{:?}",
+        d.warnings
+    );
+    let (d, c) = world.decide("shop/auto");
+    assert_eq!(
+        pool_names(&d, &c),
+        ["plain"],
+        "the answer assumes prod does not admit it"
+    );
+    assert!(
+        d.warnings
+            .iter()
+            .any(|w| w.code == Code::NamespaceLabelsUnknown)
+    );
+    let (d, c) = world.decide("listed/auto");
+    assert_eq!(
+        pool_names(&d, &c),
+        ["prod"],
+        "a namespace listed by name is known"
+    );
+    assert!(
+        !d.warnings
+            .iter()
+            .any(|w| w.code == Code::NamespaceLabelsUnknown)
+    );
+    let c = world.cluster();
+    assert!(
+        c.holding_warnings.is_empty(),
+        "not taken away on a guess: {:?}",
+        c.holding_warnings
+    );
+}
+
 #[test]
 fn service_selectors_pin_matching_services_in_every_namespace() {
     let mut p = pool("web", &["10.0.0.0/24"]);

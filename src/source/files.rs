@@ -140,9 +140,9 @@ fn read_bounded(
 fn byte_size(bytes: u64) -> String {
     const MIB: u64 = 1 << 20;
     const GIB: u64 = 1 << 30;
-    if bytes >= GIB && bytes % GIB == 0 {
+    if bytes >= GIB && bytes.is_multiple_of(GIB) {
         format!("{} GiB", bytes / GIB)
-    } else if bytes >= MIB && bytes % MIB == 0 {
+    } else if bytes >= MIB && bytes.is_multiple_of(MIB) {
         format!("{} MiB", bytes / MIB)
     } else {
         format!("{bytes} bytes")
@@ -1032,9 +1032,9 @@ fn offset_in(text: &str, raw: &RawValue) -> usize {
 /// tells of every document too deep.
 const MAX_DEPTH: usize = 200;
 
-/// The stack of the thread reading YAML: room for [`MAX_DEPTH`] levels with a wide margin
-/// (an unoptimized build takes the most, about 24 KiB a level). Only the part used is ever
-/// given memory.
+/// The stack of the thread reading YAML: room for [`MAX_DEPTH`] levels eight times over
+/// (an unoptimized build, which takes the most, needs 4 to 8 MiB for them). Only the part
+/// used is ever given memory.
 const YAML_STACK_BYTES: usize = 64 << 20;
 
 /// Large dumps are normal input: lift the parser's default limits on documents and nodes,
@@ -1337,7 +1337,7 @@ mod tests {
         let file = dir.path().join("big.yaml");
         std::fs::write(&file, format!("{POOL}#{}\n", " ".repeat(2 << 20))).unwrap();
         let limits = ReadLimits { max_bytes: 1 << 20 };
-        let error = read_limited(&[file.clone()], &namespaces(), limits).unwrap_err();
+        let error = read_limited(std::slice::from_ref(&file), &namespaces(), limits).unwrap_err();
         let (place, message) = place_and_message(error);
         assert_eq!(place, file.display().to_string());
         assert_eq!(
@@ -1428,6 +1428,32 @@ mod tests {
             message_of("deep.yaml", &deep),
             format!("nested more than {MAX_DEPTH} levels deep")
         );
+        // At the limit, a document is read, whether kept, skipped or a List item, and a
+        // wrongly typed field in it is still found (the reader has the stack for it).
+        let levels = MAX_DEPTH - 2;
+        let at_limit = deep.replace(
+            &"[".repeat(MAX_DEPTH + 1),
+            &format!("{{type: LoadBalancer, x: {}", "[".repeat(levels)),
+        );
+        let at_limit = at_limit.replace(
+            &"]".repeat(MAX_DEPTH + 1),
+            &format!("{}}}", "]".repeat(levels)),
+        );
+        assert_eq!(read_text("deep.yaml", &at_limit).unwrap().services.len(), 1);
+        let mistyped = at_limit.replace("LoadBalancer", "[1]");
+        let (place, message) = place_and_message(read_text("deep.yaml", &mistyped).unwrap_err());
+        assert_eq!(place, "deep.yaml:4");
+        assert!(
+            message.starts_with("Service web: spec.type: invalid type"),
+            "{message}"
+        );
+        let crd = deep_crd(MAX_DEPTH / 2 - 6);
+        assert!(read_text("crd.yaml", &crd).is_ok());
+        let list = format!(
+            "apiVersion: v1\nkind: List\nitems:\n- {}",
+            crd.replace('\n', "\n  ")
+        );
+        assert!(read_text("list.yaml", &list).is_ok());
         // One anchor used a thousand times: the shape of an alias bomb.
         let bomb = format!("a: &a [x, x]\nb: [{}]\n", vec!["*a"; 1000].join(", "));
         assert_eq!(
@@ -1467,7 +1493,7 @@ mod tests {
         let offset = SERVICE.find("web").unwrap() + 1;
         bytes[offset] = 0xFF;
         std::fs::write(&file, bytes).unwrap();
-        let error = read(&[file.clone()], &namespaces()).unwrap_err();
+        let error = read(std::slice::from_ref(&file), &namespaces()).unwrap_err();
         let (place, message) = place_and_message(error);
         assert_eq!(place, format!("{}:3", file.display()));
         assert_eq!(

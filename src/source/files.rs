@@ -226,15 +226,6 @@ enum Kind {
 }
 
 impl Kind {
-    const ALL: [Kind; 6] = [
-        Kind::Pool,
-        Kind::L2,
-        Kind::Bgp,
-        Kind::Service,
-        Kind::Namespace,
-        Kind::Event,
-    ];
-
     fn of(kind: &str, api_version: &str) -> Option<Kind> {
         let group = api_version.split_once('/').map_or("", |(g, _)| g);
         match (kind, group) {
@@ -759,18 +750,15 @@ fn skim<'de, A: MapAccess<'de>>(
     Ok(fields)
 }
 
-/// Whether the fields read so far show a kind the plugin skips. `apiVersion` may come later:
-/// a kind's name alone settles it when no kind read has that name.
+/// Whether the fields read so far show a kind the plugin skips: both `kind` and
+/// `apiVersion` are needed (kubectl writes them first), and a List is never skipped here.
 fn is_skipped_kind(fields: &serde_json::Map<String, Value>) -> bool {
-    let Some(kind) = fields.get("kind").and_then(Value::as_str) else {
-        return false;
-    };
-    if kind.ends_with("List") {
-        return false;
-    }
-    match fields.get("apiVersion").and_then(Value::as_str) {
-        Some(api_version) => Kind::of(kind, api_version).is_none(),
-        None => !Kind::ALL.iter().any(|k| k.name() == kind),
+    let text = |key: &str| fields.get(key).and_then(Value::as_str);
+    match (text("kind"), text("apiVersion")) {
+        (Some(kind), Some(api_version)) => {
+            !kind.ends_with("List") && Kind::of(kind, api_version).is_none()
+        }
+        _ => false,
     }
 }
 
@@ -1535,7 +1523,9 @@ mod tests {
         let secret =
             "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData:\n  ? [a, b]\n  : c\n";
         let crd = "kind: CustomResourceDefinition\napiVersion: apiextensions.k8s.io/v1\nspec:\n  ? [a, b]\n  : c\n";
-        for skipped in [config_map, secret, crd] {
+        // A Service of another group is skipped too.
+        let knative = "apiVersion: serving.knative.dev/v1\nkind: Service\nmetadata: {name: k}\nspec:\n  ? [a, b]\n  : c\n";
+        for skipped in [config_map, secret, crd, knative] {
             let text = format!("{skipped}---\n{POOL}");
             assert_eq!(
                 read_text("all.yaml", &text).unwrap().pools.len(),

@@ -1448,6 +1448,20 @@ mod tests {
             message_of("bomb.yaml", &bomb),
             "anchors and aliases (&name, *name, <<) expand to more than this reader accepts"
         );
+        // Anchors of aliases of anchors (a million copies from eight lines) reach another
+        // of the parser's limits, too slow to reach in a test: its error is made here.
+        let copies = serde_saphyr::Error::Budget {
+            breach: serde_saphyr::budget::BudgetBreach::RecordedAnchorEvents {
+                recorded_anchor_events: 1_000_001,
+            },
+            location: serde_saphyr::Location::UNKNOWN,
+        };
+        let (place, message) = place_and_message(yaml_error(Path::new("bomb.yaml"), &copies));
+        assert_eq!(place, "bomb.yaml");
+        assert_eq!(
+            message,
+            "anchors and aliases (&name, *name, <<) expand to more than this reader accepts"
+        );
     }
 
     #[test]

@@ -1,5 +1,10 @@
 //! Offline input (`-f`): files, directories (recursive), `-` for stdin; multi-document
 //! YAML, JSON, and `kind: List`. No cluster is contacted.
+//!
+//! Hostile input ends with one line, never a hang or an exhausted memory: a directory walk
+//! enters each real directory once and reads regular files only; each input is read up to
+//! [`ReadLimits::max_bytes`]; YAML nesting is bounded ([`MAX_DEPTH`]); an object of a kind
+//! the plugin skips is parsed but not built.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};

@@ -3,7 +3,7 @@
 //!
 //! Hostile input ends with one line, never a hang or an exhausted memory: a directory walk
 //! enters each real directory once and reads regular files only; each input is read up to
-//! [`ReadLimits::max_bytes`]; YAML nesting is bounded ([`MAX_DEPTH`]); an object of a kind
+//! [`ReadLimits::max_bytes`]; YAML nesting is bounded (200 levels); an object of a kind
 //! the plugin skips is parsed but not built.
 
 use std::borrow::Cow;
@@ -66,8 +66,9 @@ pub fn read(paths: &[PathBuf], namespaces: &Namespaces) -> Result<Snapshot, Erro
 }
 
 /// Reads every manifest named by `paths` into one snapshot: a path is a file (read
-/// whatever its kind: a FIFO named here is read as given), a directory (its manifests,
-/// see [`manifests_under`]) or `-` for stdin.
+/// whatever its kind: a FIFO named here is read as given), a directory (its regular
+/// `.yaml`, `.yml` and `.json` files, recursively, each real directory once, in sorted
+/// order) or `-` for stdin.
 pub fn read_limited(
     paths: &[PathBuf],
     namespaces: &Namespaces,

@@ -74,6 +74,30 @@ pub fn read_limited(
     namespaces: &Namespaces,
     limits: ReadLimits,
 ) -> Result<Snapshot, Error> {
+    on_reader_stack(|| read_all(paths, namespaces, limits))
+}
+
+/// Runs `read` on a thread of its own, one per run: the YAML reader recurses once per
+/// level of nesting, with large frames, and [`MAX_DEPTH`] levels need more stack than a
+/// thread has by default.
+fn on_reader_stack<T: Send>(read: impl FnOnce() -> Result<T, Error> + Send) -> Result<T, Error> {
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("reader".into())
+            .stack_size(READER_STACK_BYTES)
+            .spawn_scoped(scope, read)
+            .map_err(|e| Error::input("-f", format!("cannot start the reader: {e}")))?
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+/// [`read_limited`], on the reader's thread.
+fn read_all(
+    paths: &[PathBuf],
+    namespaces: &Namespaces,
+    limits: ReadLimits,
+) -> Result<Snapshot, Error> {
     let mut reader = Reader {
         namespaces,
         objects: Objects::default(),
@@ -471,25 +495,10 @@ impl Reader<'_> {
         Ok(())
     }
 
-    /// YAML, read on a thread of its own: the YAML reader recurses once per level of
-    /// nesting, with large frames, and [`MAX_DEPTH`] levels need more stack than a thread
-    /// has by default.
-    fn parse_yaml(&mut self, path: &Path, text: &str) -> Result<(), Error> {
-        std::thread::scope(|scope| {
-            std::thread::Builder::new()
-                .name("yaml".into())
-                .stack_size(YAML_STACK_BYTES)
-                .spawn_scoped(scope, || self.parse_yaml_here(path, text))
-                .map_err(|e| Error::input(path.display(), e))?
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-        })
-    }
-
     /// YAML: multi-document. Each document is read into a tree (YAML needs one for anchors
     /// and tags, and a mapping's `kind` may come after its fields), then typed; the items of
     /// a `kind: List` are typed one by one as they are parsed (see [`YamlDocument`]).
-    fn parse_yaml_here(&mut self, path: &Path, text: &str) -> Result<(), Error> {
+    fn parse_yaml(&mut self, path: &Path, text: &str) -> Result<(), Error> {
         let documents: Vec<serde_saphyr::Spanned<YamlDocument>> =
             serde_saphyr::from_multiple_with_options(text, yaml_options())
                 .map_err(|e| yaml_error(path, &e))?;
@@ -1026,10 +1035,10 @@ fn offset_in(text: &str, raw: &RawValue) -> usize {
 /// tells of every document too deep.
 const MAX_DEPTH: usize = 200;
 
-/// The stack of the thread reading YAML: room for [`MAX_DEPTH`] levels eight times over
+/// The stack of the reader's thread: room for [`MAX_DEPTH`] levels eight times over
 /// (an unoptimized build, which takes the most, needs 4 to 8 MiB for them). Only the part
 /// used is ever given memory.
-const YAML_STACK_BYTES: usize = 64 << 20;
+const READER_STACK_BYTES: usize = 64 << 20;
 
 /// Large dumps are normal input: lift the parser's default limits on documents and nodes,
 /// keep its protections against alias bombs and deep nesting.
@@ -1124,12 +1133,14 @@ mod tests {
             metallb: "metallb-system".into(),
             default: "default".into(),
         };
-        let mut reader = Reader {
-            namespaces: &namespaces,
-            objects: Objects::default(),
-        };
-        reader.parse(Path::new(name), text)?;
-        Ok(reader.objects.into_snapshot())
+        on_reader_stack(|| {
+            let mut reader = Reader {
+                namespaces: &namespaces,
+                objects: Objects::default(),
+            };
+            reader.parse(Path::new(name), text)?;
+            Ok(reader.objects.into_snapshot())
+        })
     }
 
     fn place_and_message(error: Error) -> (String, String) {

@@ -77,22 +77,15 @@ pub fn read_limited(
     on_reader_stack(|| read_all(paths, namespaces, limits))
 }
 
-/// Runs `read` on a thread of its own, one per run: the YAML reader recurses once per
-/// level of nesting, with large frames, and [`MAX_DEPTH`] levels need more stack than a
-/// thread has by default.
-fn on_reader_stack<T: Send>(read: impl FnOnce() -> Result<T, Error> + Send) -> Result<T, Error> {
-    std::thread::scope(|scope| {
-        std::thread::Builder::new()
-            .name("reader".into())
-            .stack_size(READER_STACK_BYTES)
-            .spawn_scoped(scope, read)
-            .map_err(|e| Error::input("-f", format!("cannot start the reader: {e}")))?
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-    })
+/// Runs `read` on a stack of [`READER_STACK_BYTES`], on this thread: the YAML reader
+/// recurses once per level of nesting, with large frames, and [`MAX_DEPTH`] levels need
+/// more stack than a thread has by default. (Not a thread of its own: its allocations
+/// would go to another heap arena, which costs every object read.)
+fn on_reader_stack<T>(read: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+    stacker::grow(READER_STACK_BYTES, read)
 }
 
-/// [`read_limited`], on the reader's thread.
+/// [`read_limited`], on the reader's stack.
 fn read_all(
     paths: &[PathBuf],
     namespaces: &Namespaces,
@@ -1035,7 +1028,7 @@ fn offset_in(text: &str, raw: &RawValue) -> usize {
 /// tells of every document too deep.
 const MAX_DEPTH: usize = 200;
 
-/// The stack of the reader's thread: room for [`MAX_DEPTH`] levels eight times over
+/// The reader's stack: room for [`MAX_DEPTH`] levels eight times over
 /// (an unoptimized build, which takes the most, needs 4 to 8 MiB for them). Only the part
 /// used is ever given memory.
 const READER_STACK_BYTES: usize = 64 << 20;

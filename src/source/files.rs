@@ -750,8 +750,10 @@ fn skim<'de, A: MapAccess<'de>>(
             }
             _ => {
                 let value = map.next_value()?;
+                // Only these two fields can settle it: no cost for the others.
+                let settles = key == "kind" || key == "apiVersion";
                 fields.insert(key, value);
-                skipped = is_skipped_kind(&fields);
+                skipped = settles && is_skipped_kind(&fields);
             }
         }
     }

@@ -95,6 +95,9 @@ pub struct GlobalArgs {
     /// Do not verify the server's certificate (insecure)
     #[arg(long, global = true)]
     pub insecure_skip_tls_verify: bool,
+    /// The most one -f input may hold (bytes, or with Ki, Mi, Gi; default 256Mi)
+    #[arg(long, global = true, value_name = "SIZE")]
+    pub max_input_size: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -12,6 +12,7 @@ use crate::cli::{Cli, Command, GlobalArgs};
 use crate::error::{Error, Result};
 use crate::names::{check_namespace, check_service_name};
 use crate::render::Format;
+use crate::source::files::ReadLimits;
 use crate::source::kubeconfig;
 
 /// A resolved command line.
@@ -31,6 +32,8 @@ pub struct Input {
     /// The namespace of a name given without one: `-n`, else the kubeconfig context's, else
     /// `default` (kubectl's rule, live and offline alike).
     pub namespace: String,
+    /// How much one `-f` input may hold.
+    pub read_limits: ReadLimits,
 }
 
 /// The command and what it is about.
@@ -182,6 +185,11 @@ impl Input {
         let offline = !global.filenames.is_empty();
         if offline {
             refuse_live_only_flags(global)?;
+        } else if global.max_input_size.is_some() {
+            return Err(Error::Usage(format!(
+                "{} applies to -f input, and without -f the cluster is read",
+                ReadLimits::FLAG
+            )));
         }
         if let Some(ns) = &global.namespace {
             check_namespace("-n", ns)?;
@@ -210,6 +218,12 @@ impl Input {
                 lb_class: global.lb_class.clone().filter(|c| !c.is_empty()),
             },
             namespace,
+            read_limits: match &global.max_input_size {
+                Some(size) => ReadLimits {
+                    max_bytes: parse_size(size)?,
+                },
+                None => ReadLimits::default(),
+            },
         })
     }
 
@@ -392,6 +406,28 @@ pub fn parse_duration(text: &str) -> Result<Option<Duration>> {
     Ok((!total.is_zero()).then_some(total))
 }
 
+/// `--max-input-size`: bytes, or a number with `Ki`, `Mi` or `Gi` (kubectl's quantity
+/// suffixes for powers of two).
+pub fn parse_size(text: &str) -> Result<u64> {
+    let invalid = || {
+        Error::Usage(format!(
+            "invalid {} {text:?}: use a size such as 512Mi, 2Gi or 1048576",
+            ReadLimits::FLAG
+        ))
+    };
+    let (number, shift) = match text.trim() {
+        t if t.ends_with("Ki") => (&t[..t.len() - 2], 10),
+        t if t.ends_with("Mi") => (&t[..t.len() - 2], 20),
+        t if t.ends_with("Gi") => (&t[..t.len() - 2], 30),
+        t => (t, 0),
+    };
+    let value: u64 = number.parse().map_err(|_| invalid())?;
+    value
+        .checked_mul(1 << shift)
+        .filter(|&bytes| bytes > 0)
+        .ok_or_else(invalid)
+}
+
 /// `svc/NAME`, `service/NAME`, `services/NAME` or `NAME`.
 pub fn parse_service_ref(text: &str) -> Result<String> {
     let name = match text.split_once('/') {
@@ -461,6 +497,22 @@ mod tests {
     fn an_absurd_duration_is_an_error_not_a_crash() {
         let e = parse_duration("99999999999999999999h").unwrap_err();
         assert!(e.to_string().contains("too long"), "{e}");
+    }
+
+    #[test]
+    fn sizes_like_kubectl_quantities() {
+        assert_eq!(parse_size("1048576").unwrap(), 1 << 20);
+        assert_eq!(parse_size("512Mi").unwrap(), 512 << 20);
+        assert_eq!(parse_size("2Gi").unwrap(), 2 << 30);
+        assert_eq!(parse_size("4Ki").unwrap(), 4096);
+        for bad in ["", "0", "-1", "1.5Gi", "1G", "99999999999999999999Gi", "Mi"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+        let s = settings(&["usage", "-f", "x", "--max-input-size", "1Gi"]).unwrap();
+        assert_eq!(s.input.read_limits.max_bytes, 1 << 30);
+        let s = settings(&["usage", "-f", "x"]).unwrap();
+        assert_eq!(s.input.read_limits, ReadLimits::default());
+        assert!(usage_error(&["usage", "--max-input-size", "1Gi"]).contains("applies to -f"));
     }
 
     #[test]

@@ -1,12 +1,18 @@
 //! Offline input (`-f`): files, directories (recursive), `-` for stdin; multi-document
 //! YAML, JSON, and `kind: List`. No cluster is contacted.
+//!
+//! Hostile input ends with one line, never a hang or an exhausted memory: a directory walk
+//! enters each real directory once and reads regular files only; each input is read up to
+//! [`ReadLimits::max_bytes`]; YAML nesting is bounded (200 levels); an object of a kind
+//! the plugin skips is parsed but not built.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -30,19 +36,72 @@ pub struct Namespaces {
     pub default: String,
 }
 
-/// Reads every manifest named by `paths` into one snapshot.
+/// Limits on the input, so that no input can exhaust the memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReadLimits {
+    /// The most bytes one input (a file, or stdin) may hold; a bigger one is refused with
+    /// a message naming it and [`ReadLimits::FLAG`]. Reading stops one byte past the limit,
+    /// so an endless input (`/dev/zero`) costs at most this much memory.
+    pub max_bytes: u64,
+}
+
+impl ReadLimits {
+    /// 256 MiB: more than three times a JSON dump of 50,000 services, and a few seconds of
+    /// parsing; a dump bigger than that is rare enough to ask for the flag.
+    pub const DEFAULT_MAX_BYTES: u64 = 256 << 20;
+
+    /// The command-line flag that raises [`ReadLimits::max_bytes`], named in the message.
+    pub const FLAG: &str = "--max-input-size";
+}
+
+impl Default for ReadLimits {
+    fn default() -> ReadLimits {
+        ReadLimits {
+            max_bytes: ReadLimits::DEFAULT_MAX_BYTES,
+        }
+    }
+}
+
+/// Reads every manifest named by `paths` into one snapshot, within the default limits.
 pub fn read(paths: &[PathBuf], namespaces: &Namespaces) -> Result<Snapshot, Error> {
+    read_limited(paths, namespaces, ReadLimits::default())
+}
+
+/// Reads every manifest named by `paths` into one snapshot: a path is a file (read
+/// whatever its kind: a FIFO named here is read as given), a directory (its regular
+/// `.yaml`, `.yml` and `.json` files, recursively, each real directory once, in sorted
+/// order) or `-` for stdin.
+pub fn read_limited(
+    paths: &[PathBuf],
+    namespaces: &Namespaces,
+    limits: ReadLimits,
+) -> Result<Snapshot, Error> {
+    on_reader_stack(|| read_all(paths, namespaces, limits))
+}
+
+/// Runs `read` on a stack of [`READER_STACK_BYTES`], on this thread: the YAML reader
+/// recurses once per level of nesting, with large frames, and [`MAX_DEPTH`] levels need
+/// more stack than a thread has by default. (Not a thread of its own: its allocations
+/// would go to another heap arena, which costs every object read.)
+fn on_reader_stack<T>(read: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+    stacker::grow(READER_STACK_BYTES, read)
+}
+
+/// [`read_limited`], on the reader's stack.
+fn read_all(
+    paths: &[PathBuf],
+    namespaces: &Namespaces,
+    limits: ReadLimits,
+) -> Result<Snapshot, Error> {
     let mut reader = Reader {
         namespaces,
         objects: Objects::default(),
     };
     for path in paths {
         if path.as_os_str() == "-" {
-            let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .map_err(|e| Error::input("<stdin>", e))?;
-            reader.parse(Path::new("<stdin>"), &text)?;
+            let name = Path::new("<stdin>");
+            let text = read_bounded(name, std::io::stdin().lock(), 0, limits)?;
+            reader.parse(name, &text)?;
         } else if path.is_dir() {
             let files = manifests_under(path)?;
             if files.is_empty() {
@@ -52,39 +111,117 @@ pub fn read(paths: &[PathBuf], namespaces: &Namespaces) -> Result<Snapshot, Erro
                 ));
             }
             for file in files {
-                reader.parse_file(&file)?;
+                reader.parse_file(&file, limits)?;
             }
         } else {
-            reader.parse_file(path)?;
+            reader.parse_file(path, limits)?;
         }
     }
     Ok(reader.objects.into_snapshot())
 }
 
-/// Manifest files below `dir`, recursively, in a stable order.
+/// Reads one input whole as text, refusing more than the limit. `size_hint` (a file's
+/// length, 0 when unknown) only sizes the buffer: the limit is enforced on what is read,
+/// as a device or a growing file has no trustworthy length.
+fn read_bounded(
+    name: &Path,
+    input: impl Read,
+    size_hint: u64,
+    limits: ReadLimits,
+) -> Result<String, Error> {
+    let mut bytes = Vec::new();
+    let expected = usize::try_from(size_hint.min(limits.max_bytes)).unwrap_or(0);
+    // One byte more than expected, so the read that finds the end needs no bigger buffer.
+    bytes.reserve_exact(expected.saturating_add(1));
+    input
+        .take(limits.max_bytes.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::input(name.display(), e))?;
+    if bytes.len() as u64 > limits.max_bytes {
+        return Err(Error::input(
+            name.display(),
+            format!(
+                "larger than {}, the most one input may hold (raise the limit with {})",
+                byte_size(limits.max_bytes),
+                ReadLimits::FLAG
+            ),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let line = 1 + bytes[..offset].iter().filter(|b| **b == b'\n').count();
+        Error::input(
+            format!("{}:{line}", name.display()),
+            format!(
+                "not UTF-8 text: byte 0x{:02X} at byte offset {offset} is not valid UTF-8",
+                bytes[offset]
+            ),
+        )
+    })
+}
+
+/// `256 MiB`, `1 GiB`, or bytes when not a whole number of MiB.
+fn byte_size(bytes: u64) -> String {
+    const MIB: u64 = 1 << 20;
+    const GIB: u64 = 1 << 30;
+    if bytes >= GIB && bytes.is_multiple_of(GIB) {
+        format!("{} GiB", bytes / GIB)
+    } else if bytes >= MIB && bytes.is_multiple_of(MIB) {
+        format!("{} MiB", bytes / MIB)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+/// Manifest files below `dir`, recursively, in a stable (sorted) order.
+///
+/// Each real directory is entered once, whatever the symbolic links leading to it: a link
+/// to the directory itself, to an ancestor, or two links forming loops would otherwise make
+/// the walk endless. Of a directory reached by several paths, the first in sorted order is
+/// the one walked. Only regular files are read: a FIFO, socket or device inside a directory
+/// would block or never end, so it is skipped without a word (one named with `-f` is read
+/// as given).
 fn manifests_under(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     let mut found = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(current) = pending.pop() {
-        let entries =
-            std::fs::read_dir(&current).map_err(|e| Error::input(current.display(), e))?;
-        for entry in entries {
-            let path = entry
-                .map_err(|e| Error::input(current.display(), e))?
-                .path();
-            if path.is_dir() {
-                pending.push(path);
-            } else if path
-                .extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| MANIFEST_EXTENSIONS.contains(&e))
-            {
-                found.push(path);
-            }
-        }
-    }
+    let mut entered = HashSet::new();
+    walk(dir, &mut entered, &mut found)?;
     found.sort();
     Ok(found)
+}
+
+/// [`manifests_under`] for one directory; `entered` holds the real paths already walked.
+fn walk(dir: &Path, entered: &mut HashSet<PathBuf>, found: &mut Vec<PathBuf>) -> Result<(), Error> {
+    let real = std::fs::canonicalize(dir).map_err(|e| Error::input(dir.display(), e))?;
+    if !entered.insert(real) {
+        return Ok(());
+    }
+    let mut entries = std::fs::read_dir(dir)
+        .and_then(|entries| {
+            entries
+                .map(|e| e.map(|e| e.path()))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(|e| Error::input(dir.display(), e))?;
+    entries.sort();
+    for path in entries {
+        // Through links: a link to a directory is walked, a link to a regular file read.
+        match std::fs::metadata(&path) {
+            Ok(meta) if meta.is_dir() => walk(&path, entered, found)?,
+            Ok(meta) if meta.is_file() && is_manifest(&path) => found.push(path),
+            Ok(_) => {}
+            // A dangling link named like a manifest is an input that cannot be read.
+            Err(e) if is_manifest(&path) => return Err(Error::input(path.display(), e)),
+            Err(_) => {}
+        }
+    }
+    Ok(())
+}
+
+fn is_manifest(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| MANIFEST_EXTENSIONS.contains(&e))
 }
 
 struct Reader<'a> {
@@ -250,13 +387,42 @@ struct HeadMetadata<'a> {
 /// `field.path: message`, without the parser's own position (it is given in front).
 fn field_error<E: std::fmt::Display>(e: &serde_path_to_error::Error<E>) -> String {
     let path = e.path().to_string();
-    let inner = strip_position(&e.inner().to_string());
+    let inner = plain_words(&strip_position(&e.inner().to_string()));
     if path == "." {
         inner
     } else {
         format!("{path}: {inner}")
     }
 }
+
+/// Serde names the Rust type it expected (`expected struct PoolSpec`): say what the input
+/// should have held instead.
+fn plain_words(message: &str) -> String {
+    const STRUCT: &str = "expected struct ";
+    let Some(at) = message.find(STRUCT) else {
+        return message.to_string();
+    };
+    let rest = &message[at + STRUCT.len()..];
+    let name_end = rest
+        .find(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .unwrap_or(rest.len());
+    format!("{}expected a mapping{}", &message[..at], &rest[name_end..])
+}
+
+/// What a JSON document's head (`kind`, `apiVersion`, `metadata.name`…) has wrong, in
+/// plain words: only called once reading the head has failed.
+fn head_error(raw: &RawValue) -> String {
+    if !raw.get().trim_start().starts_with('{') {
+        return NOT_AN_OBJECT.to_string();
+    }
+    let mut de = serde_json::Deserializer::from_str(raw.get());
+    match serde_path_to_error::deserialize::<_, Head>(&mut de) {
+        Err(e) => field_error(&e),
+        Ok(_) => NOT_AN_OBJECT.to_string(),
+    }
+}
+
+const NOT_AN_OBJECT: &str = "expected a Kubernetes object (a mapping with kind)";
 
 /// `Kind namespace/name` for messages.
 fn describe(kind: Kind, namespace: Option<&str>, name: Option<&str>) -> String {
@@ -268,12 +434,20 @@ fn describe(kind: Kind, namespace: Option<&str>, name: Option<&str>) -> String {
 }
 
 impl Reader<'_> {
-    fn parse_file(&mut self, path: &Path) -> Result<(), Error> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::input(path.display(), e))?;
+    fn parse_file(&mut self, path: &Path, limits: ReadLimits) -> Result<(), Error> {
+        let file = File::open(path).map_err(|e| Error::input(path.display(), e))?;
+        let size_hint = file
+            .metadata()
+            .ok()
+            .filter(|m| m.is_file())
+            .map_or(0, |m| m.len());
+        let text = read_bounded(path, file, size_hint, limits)?;
         self.parse(path, &text)
     }
 
     fn parse(&mut self, path: &Path, text: &str) -> Result<(), Error> {
+        // A byte-order mark is not part of the text (editors on Windows write one).
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let is_json = path.extension().is_some_and(|e| e == "json")
             || text.trim_start().starts_with(['{', '[']);
         if is_json {
@@ -298,17 +472,15 @@ impl Reader<'_> {
                     strip_position(&e.to_string()),
                 )
             })?;
-            let head: Head = serde_json::from_str(document.get()).map_err(|e| {
-                Error::input(place(document, Some(&e)), strip_position(&e.to_string()))
-            })?;
+            let head: Head = serde_json::from_str(document.get())
+                .map_err(|e| Error::input(place(document, Some(&e)), head_error(document)))?;
             let objects = match head.kind.as_deref() {
                 Some(kind) if kind.ends_with("List") => head.items.unwrap_or_default(),
                 _ => vec![document],
             };
             for raw in objects {
-                let head: Head = serde_json::from_str(raw.get()).map_err(|e| {
-                    Error::input(place(raw, Some(&e)), strip_position(&e.to_string()))
-                })?;
+                let head: Head = serde_json::from_str(raw.get())
+                    .map_err(|e| Error::input(place(raw, Some(&e)), head_error(raw)))?;
                 let Some(kind) = Kind::of(
                     head.kind.as_deref().unwrap_or(""),
                     head.api_version.as_deref().unwrap_or(""),
@@ -367,10 +539,7 @@ impl Reader<'_> {
                     }
                 }
                 YamlRoot::Other => {
-                    return Err(Error::input(
-                        place,
-                        "expected a Kubernetes object (a mapping with kind)",
-                    ));
+                    return Err(Error::input(place, NOT_AN_OBJECT));
                 }
             }
         }
@@ -388,9 +557,9 @@ impl Reader<'_> {
         match typed_object(object) {
             Ok(Some((kind, typed))) => self.add_object(|| place.to_string(), kind, typed),
             Ok(None) => Ok(()),
-            Err((kind, message)) => {
+            Err(Mistyped { message, path }) => {
                 let place = source
-                    .and_then(|doc| doc.error_line(kind))
+                    .and_then(|doc| doc.line_of(&path))
                     .map_or(place.to_string(), |(path, line)| {
                         format!("{}:{line}", path.display())
                     });
@@ -430,9 +599,34 @@ impl Reader<'_> {
     }
 }
 
-/// An object read from a tree, typed: `None` for a kind the plugin skips; on error, the kind
-/// and `Kind namespace/name: field.path: message`.
-fn typed_object(object: Value) -> Result<Option<(Kind, Object)>, (Kind, String)> {
+/// An object read from a tree that is not what its kind says.
+struct Mistyped {
+    /// `Kind namespace/name: field.path: message`.
+    message: String,
+    /// Where the wrongly typed value is in the object.
+    path: Vec<Step>,
+}
+
+/// One step of a path into an object: a mapping's key or a list's index.
+#[derive(Debug, PartialEq)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+fn steps(path: &serde_path_to_error::Path) -> Vec<Step> {
+    use serde_path_to_error::Segment;
+    path.iter()
+        .map_while(|segment| match segment {
+            Segment::Map { key } => Some(Step::Key(key.clone())),
+            Segment::Seq { index } => Some(Step::Index(*index)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// An object read from a tree, typed: `None` for a kind the plugin skips.
+fn typed_object(object: Value) -> Result<Option<(Kind, Object)>, Mistyped> {
     let text = |key: &str| object.get(key).and_then(Value::as_str).unwrap_or_default();
     let Some(kind) = Kind::of(text("kind"), text("apiVersion")) else {
         return Ok(None);
@@ -447,7 +641,10 @@ fn typed_object(object: Value) -> Result<Option<(Kind, Object)>, (Kind, String)>
     let what = describe(kind, meta("namespace").as_deref(), meta("name").as_deref());
     match Object::read(kind, object) {
         Ok(typed) => Ok(Some((kind, typed))),
-        Err(e) => Err((kind, format!("{what}: {}", field_error(&e)))),
+        Err(e) => Err(Mistyped {
+            message: format!("{what}: {}", field_error(&e)),
+            path: steps(e.path()),
+        }),
     }
 }
 
@@ -460,7 +657,7 @@ struct YamlDocument {
     root: YamlRoot,
     /// `items`, typed in order: `Ok(None)` for a kind the plugin skips, `Err` for an item
     /// that is not the object its kind says.
-    items: Vec<Result<Option<(Kind, Object)>, String>>,
+    items: Vec<TypedItem>,
 }
 
 enum YamlRoot {
@@ -529,16 +726,9 @@ impl<'de> Visitor<'de> for DocumentVisitor {
         Self::without_items(YamlRoot::Other)
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<YamlDocument, A::Error> {
-        let mut root = serde_json::Map::new();
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<YamlDocument, A::Error> {
         let mut items = Vec::new();
-        while let Some(key) = map.next_key::<String>()? {
-            if key == "items" {
-                items = map.next_value::<TypedItems>()?.0;
-            } else {
-                root.insert(key, map.next_value()?);
-            }
-        }
+        let root = skim(map, Some(&mut items))?;
         Ok(YamlDocument {
             root: YamlRoot::Mapping(root),
             items,
@@ -546,8 +736,121 @@ impl<'de> Visitor<'de> for DocumentVisitor {
     }
 }
 
+/// The top-level fields of the kinds the plugin reads (`kind`, `metadata`, `spec`… and an
+/// Event's own); any other (a ConfigMap's `data`, a Secret's) is skipped unbuilt.
+const READ_FIELDS: [&str; 12] = [
+    "apiVersion",
+    "kind",
+    "metadata",
+    "spec",
+    "status",
+    "involvedObject",
+    "reason",
+    "message",
+    "type",
+    "count",
+    "lastTimestamp",
+    "eventTime",
+];
+
+/// Reads an object's mapping as a tree of what the plugin may read: fields no read kind
+/// has are skipped, and once `kind` (and `apiVersion`) name a kind the plugin skips, so is
+/// everything after. A large ConfigMap or a deep CustomResourceDefinition is then parsed
+/// but never built. `items`, when given, receives a List's items typed one by one.
+fn skim<'de, A: MapAccess<'de>>(
+    mut map: A,
+    mut items: Option<&mut Vec<TypedItem>>,
+) -> Result<serde_json::Map<String, Value>, A::Error> {
+    let mut fields = serde_json::Map::new();
+    let mut skipped = false;
+    while let Some(key) = map.next_key::<String>()? {
+        match (&mut items, key.as_str()) {
+            (Some(items), "items") if !skipped => **items = map.next_value::<TypedItems>()?.0,
+            _ if skipped || !READ_FIELDS.contains(&key.as_str()) => {
+                map.next_value::<IgnoredAny>()?;
+            }
+            _ => {
+                let value = map.next_value()?;
+                // Only these two fields can settle it: no cost for the others.
+                let settles = key == "kind" || key == "apiVersion";
+                fields.insert(key, value);
+                skipped = settles && is_skipped_kind(&fields);
+            }
+        }
+    }
+    Ok(fields)
+}
+
+/// Whether the fields read so far show a kind the plugin skips: both `kind` and
+/// `apiVersion` are needed (kubectl writes them first), and a List is never skipped here.
+fn is_skipped_kind(fields: &serde_json::Map<String, Value>) -> bool {
+    let text = |key: &str| fields.get(key).and_then(Value::as_str);
+    match (text("kind"), text("apiVersion")) {
+        (Some(kind), Some(api_version)) => {
+            !kind.ends_with("List") && Kind::of(kind, api_version).is_none()
+        }
+        _ => false,
+    }
+}
+
+/// A List item read by [`skim`]; anything but a mapping is not an object, so is skipped.
+struct Skimmed(Value);
+
+impl<'de> Deserialize<'de> for Skimmed {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Skimmed, D::Error> {
+        struct Item;
+
+        impl<'de> Visitor<'de> for Item {
+            type Value = Skimmed;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a Kubernetes object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Skimmed, A::Error> {
+                Ok(Skimmed(Value::Object(skim(map, None)?)))
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Skimmed, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Skimmed(Value::Null))
+            }
+
+            fn visit_bool<E>(self, _: bool) -> Result<Skimmed, E> {
+                Ok(Skimmed(Value::Null))
+            }
+
+            fn visit_i64<E>(self, _: i64) -> Result<Skimmed, E> {
+                Ok(Skimmed(Value::Null))
+            }
+
+            fn visit_u64<E>(self, _: u64) -> Result<Skimmed, E> {
+                Ok(Skimmed(Value::Null))
+            }
+
+            fn visit_f64<E>(self, _: f64) -> Result<Skimmed, E> {
+                Ok(Skimmed(Value::Null))
+            }
+
+            fn visit_str<E>(self, _: &str) -> Result<Skimmed, E> {
+                Ok(Skimmed(Value::Null))
+            }
+
+            fn visit_unit<E>(self) -> Result<Skimmed, E> {
+                Ok(Skimmed(Value::Null))
+            }
+        }
+
+        deserializer.deserialize_any(Item)
+    }
+}
+
+/// A List item, typed: `Ok(None)` for a kind the plugin skips, `Err` for an item that is
+/// not the object its kind says.
+type TypedItem = Result<Option<(Kind, Object)>, String>;
+
 /// A `kind: List`'s `items`, each typed as it is parsed.
-struct TypedItems(Vec<Result<Option<(Kind, Object)>, String>>);
+struct TypedItems(Vec<TypedItem>);
 
 impl<'de> Deserialize<'de> for TypedItems {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<TypedItems, D::Error> {
@@ -570,8 +873,8 @@ impl<'de> Deserialize<'de> for TypedItems {
 
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<TypedItems, A::Error> {
                 let mut items = Vec::new();
-                while let Some(item) = seq.next_element::<Value>()? {
-                    items.push(typed_object(item).map_err(|(_, message)| message));
+                while let Some(Skimmed(item)) = seq.next_element()? {
+                    items.push(typed_object(item).map_err(|e| e.message));
                 }
                 Ok(TypedItems(items))
             }
@@ -590,9 +893,10 @@ struct DocumentText<'a> {
 }
 
 impl<'a> DocumentText<'a> {
-    /// The line of the first type error in this document, from a typed re-read of its text
-    /// (only done on the error path: the tree it was first read into has no positions).
-    fn error_line(&self, kind: Kind) -> Option<(&'a Path, usize)> {
+    /// The line of the value at `path` in this document, from a re-read of its text that
+    /// only follows `path` (done on the error path only: the tree the document was first
+    /// read into has no positions).
+    fn line_of(&self, path: &[Step]) -> Option<(&'a Path, usize)> {
         let start = self
             .text
             .split_inclusive('\n')
@@ -606,19 +910,100 @@ impl<'a> DocumentText<'a> {
             .map(str::len)
             .sum::<usize>();
         let document = &rest[..end];
-        let error = match kind {
-            Kind::Pool => serde_saphyr::from_str::<IpAddressPool>(document).err(),
-            Kind::L2 | Kind::Bgp => serde_saphyr::from_str::<Advertisement>(document).err(),
-            Kind::Service => serde_saphyr::from_str::<Service>(document).err(),
-            Kind::Namespace => serde_saphyr::from_str::<Namespace>(document).err(),
-            Kind::Event => serde_saphyr::from_str::<Event>(document).err(),
-            Kind::Deployment => serde_saphyr::from_str::<Deployment>(document).err(),
-            Kind::ConfigurationState => {
-                serde_saphyr::from_str::<ConfigurationState>(document).err()
-            }
-        }?;
-        let relative = error.location()?.line() as usize;
+        let relative =
+            serde_saphyr::with_deserializer_from_str_with_options(document, yaml_options(), |de| {
+                Locate(path).deserialize(de)
+            })
+            .ok()??;
         Some((self.path, self.line + relative - 1))
+    }
+}
+
+/// Finds the line (1-based, in the text read) of the value at a path, skipping the rest.
+struct Locate<'p>(&'p [Step]);
+
+impl<'de> DeserializeSeed<'de> for Locate<'_> {
+    type Value = Option<usize>;
+
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Option<usize>, D::Error> {
+        match self.0.split_first() {
+            None => {
+                let value = serde_saphyr::Spanned::<IgnoredAny>::deserialize(de)?;
+                Ok(Some(value.referenced.line() as usize))
+            }
+            Some((step, rest)) => de.deserialize_any(LocateIn { step, rest }),
+        }
+    }
+}
+
+/// [`Locate`] inside a mapping or a list: follows `step`, skips everything else.
+struct LocateIn<'p> {
+    step: &'p Step,
+    rest: &'p [Step],
+}
+
+impl<'de> Visitor<'de> for LocateIn<'_> {
+    type Value = Option<usize>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a mapping or a list")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<usize>, A::Error> {
+        let mut found = None;
+        while let Some(key) = map.next_key::<Cow<str>>()? {
+            match self.step {
+                Step::Key(wanted) if found.is_none() && key == wanted.as_str() => {
+                    found = map.next_value_seed(Locate(self.rest))?;
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<usize>, A::Error> {
+        let mut found = None;
+        let mut index = 0;
+        loop {
+            let more = match self.step {
+                Step::Index(wanted) if index == *wanted => seq
+                    .next_element_seed(Locate(self.rest))?
+                    .map(|line| found = line),
+                _ => seq.next_element::<IgnoredAny>()?.map(|_| ()),
+            };
+            if more.is_none() {
+                return Ok(found);
+            }
+            index += 1;
+        }
+    }
+
+    // A scalar where the path goes on: the path is not in this text.
+    fn visit_bool<E>(self, _: bool) -> Result<Option<usize>, E> {
+        Ok(None)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Option<usize>, E> {
+        Ok(None)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Option<usize>, E> {
+        Ok(None)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Option<usize>, E> {
+        Ok(None)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Option<usize>, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E>(self) -> Result<Option<usize>, E> {
+        Ok(None)
     }
 }
 
@@ -659,6 +1044,18 @@ fn offset_in(text: &str, raw: &RawValue) -> usize {
         .min(text.len())
 }
 
+/// How deep a YAML document may nest. The parser's default (64) refused real
+/// CustomResourceDefinitions (their schemas nest deeply), which aborted the whole run for an
+/// object the plugin skips; the limit only remains to keep the (recursive) reader's stack
+/// use bounded. Below the parser's own limit on `[`/`{` nesting (255), so that one message
+/// tells of every document too deep.
+const MAX_DEPTH: usize = 200;
+
+/// The reader's stack: room for [`MAX_DEPTH`] levels eight times over
+/// (an unoptimized build, which takes the most, needs 4 to 8 MiB for them). Only the part
+/// used is ever given memory.
+const READER_STACK_BYTES: usize = 64 << 20;
+
 /// Large dumps are normal input: lift the parser's default limits on documents and nodes,
 /// keep its protections against alias bombs and deep nesting.
 fn yaml_options() -> serde_saphyr::Options {
@@ -668,12 +1065,23 @@ fn yaml_options() -> serde_saphyr::Options {
     budget.max_events = usize::MAX;
     budget.max_total_scalar_bytes = usize::MAX;
     budget.max_reader_input_bytes = None;
+    budget.max_depth = MAX_DEPTH;
     let mut options = serde_saphyr::Options::default();
     options.budget = Some(budget);
     options
 }
 
 fn yaml_error(path: &Path, error: &serde_saphyr::Error) -> Error {
+    let place = |message: String| match error.location() {
+        Some(at) => Error::input(
+            format!("{}:{}:{}", path.display(), at.line(), at.column()),
+            message,
+        ),
+        None => Error::input(path.display(), message),
+    };
+    if let Some(message) = budget_words(error) {
+        return place(message.to_string());
+    }
     let text = error.to_string();
     let first = text.lines().next().unwrap_or("malformed YAML").trim();
     // The parser words its message "error: line L column C: …": the place is given in front.
@@ -691,15 +1099,36 @@ fn yaml_error(path: &Path, error: &serde_saphyr::Error) -> Error {
             let key = key.split(',').next().unwrap_or(key);
             format!("duplicate key {key} (is a --- line between two objects missing?)")
         }
-        None => strip_position(message),
+        None => plain_words(&strip_position(message)),
     };
-    match error.location() {
-        Some(at) => Error::input(
-            format!("{}:{}:{}", path.display(), at.line(), at.column()),
-            message,
-        ),
-        None => Error::input(path.display(), message),
+    place(message)
+}
+
+/// A limit of the YAML parser that was reached, in words (the parser shows its own
+/// debugging form: `Depth { depth: 65 }`).
+fn budget_words(error: &serde_saphyr::Error) -> Option<String> {
+    use serde_saphyr::Error as E;
+    use serde_saphyr::budget::BudgetBreach as B;
+    let mut error = error;
+    while let E::WithSnippet { error: inner, .. } | E::AliasError { error: inner, .. } = error {
+        error = inner;
     }
+    let E::Budget { breach, .. } = error else {
+        return None;
+    };
+    Some(match breach {
+        B::Depth { .. } => format!("nested more than {MAX_DEPTH} levels deep"),
+        B::Aliases { .. }
+        | B::Anchors { .. }
+        | B::AliasAnchorRatio { .. }
+        | B::MergeKeys { .. }
+        | B::RecordedAnchorEvents { .. }
+        | B::RecordedAnchorBytes { .. } => {
+            "anchors and aliases (&name, *name, <<) expand to more than this reader accepts"
+                .to_string()
+        }
+        _ => "more YAML than this reader accepts".to_string(),
+    })
 }
 
 /// Parser messages end with their own " at line L column C": the position is already
@@ -720,12 +1149,14 @@ mod tests {
             metallb: "metallb-system".into(),
             default: "default".into(),
         };
-        let mut reader = Reader {
-            namespaces: &namespaces,
-            objects: Objects::default(),
-        };
-        reader.parse(Path::new(name), text)?;
-        Ok(reader.objects.into_snapshot())
+        on_reader_stack(|| {
+            let mut reader = Reader {
+                namespaces: &namespaces,
+                objects: Objects::default(),
+            };
+            reader.parse(Path::new(name), text)?;
+            Ok(reader.objects.into_snapshot())
+        })
     }
 
     fn place_and_message(error: Error) -> (String, String) {
@@ -802,5 +1233,373 @@ mod tests {
             message,
             "expected a Kubernetes object (a mapping with kind)"
         );
+    }
+
+    // --- Directory walks, special files, input size ---
+
+    fn namespaces() -> Namespaces {
+        Namespaces {
+            metallb: "metallb-system".into(),
+            default: "default".into(),
+        }
+    }
+
+    const POOL: &str = "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: public}\nspec: {addresses: [192.0.2.0/28]}\n";
+    const SERVICE: &str =
+        "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {type: LoadBalancer}\n";
+
+    /// A directory so deep below `root` that fewer than 1,000 bytes of a path remain: a
+    /// walk that followed links forever ends after a few levels (the path grows too long)
+    /// instead of running away, so the loop tests cannot hang whatever the walk does.
+    #[cfg(unix)]
+    fn deep_dir(root: &Path) -> PathBuf {
+        let mut dir = root.to_path_buf();
+        while dir.as_os_str().len() < 3_100 {
+            dir.push("d".repeat(250));
+        }
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[cfg(unix)]
+    fn link(target: &str, at: &Path) {
+        std::os::unix::fs::symlink(target, at).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_directory_linking_to_itself_is_walked_once() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = deep_dir(root.path());
+        std::fs::write(dir.join("pool.yaml"), POOL).unwrap();
+        link(".", &dir.join("self"));
+        assert_eq!(manifests_under(&dir).unwrap(), [dir.join("pool.yaml")]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn two_loops_and_a_link_to_an_ancestor_are_walked_once() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = deep_dir(root.path());
+        std::fs::create_dir(dir.join("sub")).unwrap();
+        std::fs::write(dir.join("sub/pool.yaml"), POOL).unwrap();
+        link(".", &dir.join("l".repeat(250)));
+        link(".", &dir.join("m".repeat(250)));
+        link("..", &dir.join("sub").join("u".repeat(250)));
+        // Two paths to one real directory: the first in sorted order is the one read.
+        link("sub", &dir.join("also-sub"));
+        assert_eq!(
+            manifests_under(&dir).unwrap(),
+            [dir.join("also-sub/pool.yaml")]
+        );
+        let snapshot = read(&[dir], &namespaces()).unwrap();
+        assert_eq!(snapshot.pools.len(), 1);
+    }
+
+    #[cfg(unix)]
+    fn mkfifo(path: &Path) {
+        let status = std::process::Command::new("mkfifo")
+            .arg(path)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Writes `text` into the FIFO at `path` once a reader opens it.
+    #[cfg(unix)]
+    fn fifo_writer(path: &Path, text: &'static str) -> std::thread::JoinHandle<()> {
+        let path = path.to_path_buf();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let mut fifo = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+            // The reader may be gone (it only opened to release this thread).
+            let _ = fifo.write_all(text.as_bytes());
+        })
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_inside_a_directory_is_skipped() {
+        use std::os::unix::fs::OpenOptionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("pool.yaml"), POOL).unwrap();
+        let fifo = dir.path().join("service.yaml");
+        mkfifo(&fifo);
+        // A writer is waiting, so a walk that opened the FIFO would read it, not hang.
+        let writer = fifo_writer(&fifo, SERVICE);
+        let snapshot = read(&[dir.path().to_path_buf()], &namespaces()).unwrap();
+        // Release the writer: a non-blocking open for reading never waits.
+        let release = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&fifo)
+            .unwrap();
+        writer.join().unwrap();
+        drop(release);
+        assert_eq!(snapshot.pools.len(), 1);
+        assert!(snapshot.services.is_empty(), "the FIFO was read");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_named_explicitly_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("input");
+        mkfifo(&fifo);
+        let writer = fifo_writer(&fifo, SERVICE);
+        let snapshot = read(&[fifo], &namespaces()).unwrap();
+        writer.join().unwrap();
+        assert_eq!(snapshot.services.len(), 1);
+    }
+
+    #[test]
+    fn an_input_over_the_limit_is_refused_naming_the_limit_and_the_flag() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("big.yaml");
+        std::fs::write(&file, format!("{POOL}#{}\n", " ".repeat(2 << 20))).unwrap();
+        let limits = ReadLimits { max_bytes: 1 << 20 };
+        let error = read_limited(std::slice::from_ref(&file), &namespaces(), limits).unwrap_err();
+        let (place, message) = place_and_message(error);
+        assert_eq!(place, file.display().to_string());
+        assert_eq!(
+            message,
+            "larger than 1 MiB, the most one input may hold (raise the limit with --max-input-size)"
+        );
+        // At the limit exactly, it is read.
+        let limits = ReadLimits {
+            max_bytes: std::fs::metadata(&file).unwrap().len(),
+        };
+        assert_eq!(
+            read_limited(&[file], &namespaces(), limits)
+                .unwrap()
+                .pools
+                .len(),
+            1
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_endless_input_stops_at_the_limit() {
+        let limits = ReadLimits { max_bytes: 1 << 20 };
+        let error = read_limited(&[PathBuf::from("/dev/zero")], &namespaces(), limits).unwrap_err();
+        let (place, message) = place_and_message(error);
+        assert_eq!(place, "/dev/zero");
+        assert!(message.starts_with("larger than 1 MiB"), "{message}");
+    }
+
+    #[test]
+    fn the_default_limit_is_256_mib() {
+        assert_eq!(ReadLimits::default().max_bytes, 256 << 20);
+        assert_eq!(byte_size(256 << 20), "256 MiB");
+        assert_eq!(byte_size(2 << 30), "2 GiB");
+        assert_eq!(byte_size(1000), "1000 bytes");
+    }
+
+    // --- Messages, byte-order marks, skipped kinds ---
+
+    fn message_of(name: &str, text: &str) -> String {
+        let (_, message) = place_and_message(read_text(name, text).unwrap_err());
+        assert!(!message.contains("struct "), "{message}");
+        message
+    }
+
+    #[test]
+    fn a_json_head_that_is_wrong_is_told_in_plain_words() {
+        assert_eq!(
+            message_of("a.json", r#"{"kind": 5}"#),
+            "kind: invalid type: integer `5`, expected a string"
+        );
+        assert_eq!(
+            message_of("a.json", r#"{"kind": "Service", "metadata": "web"}"#),
+            "metadata: invalid type: string \"web\", expected a mapping"
+        );
+        assert_eq!(message_of("a.json", r#""x""#), NOT_AN_OBJECT);
+        assert_eq!(message_of("a.json", "[1, 2]"), NOT_AN_OBJECT);
+    }
+
+    #[test]
+    fn a_mapping_field_that_is_not_one_is_told_in_plain_words() {
+        for (name, text) in [
+            (
+                "a.json",
+                r#"{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"}, "spec": "x"}"#,
+            ),
+            (
+                "a.yaml",
+                "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: x\n",
+            ),
+        ] {
+            assert_eq!(
+                message_of(name, text),
+                "Service web: spec: invalid type: string \"x\", expected a mapping",
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn yaml_limits_are_told_in_plain_words() {
+        let deep = format!(
+            "apiVersion: v1\nkind: Service\nmetadata: {{name: web}}\nspec: {}{}\n",
+            "[".repeat(MAX_DEPTH + 1),
+            "]".repeat(MAX_DEPTH + 1)
+        );
+        assert_eq!(
+            message_of("deep.yaml", &deep),
+            format!("nested more than {MAX_DEPTH} levels deep")
+        );
+        // At the limit, a document is read, whether kept, skipped or a List item, and a
+        // wrongly typed field in it is still found (the reader has the stack for it).
+        let levels = MAX_DEPTH - 2;
+        let at_limit = deep.replace(
+            &"[".repeat(MAX_DEPTH + 1),
+            &format!("{{type: LoadBalancer, x: {}", "[".repeat(levels)),
+        );
+        let at_limit = at_limit.replace(
+            &"]".repeat(MAX_DEPTH + 1),
+            &format!("{}}}", "]".repeat(levels)),
+        );
+        assert_eq!(read_text("deep.yaml", &at_limit).unwrap().services.len(), 1);
+        let mistyped = at_limit.replace("LoadBalancer", "[1]");
+        let (place, message) = place_and_message(read_text("deep.yaml", &mistyped).unwrap_err());
+        assert_eq!(place, "deep.yaml:4");
+        assert!(
+            message.starts_with("Service web: spec.type: invalid type"),
+            "{message}"
+        );
+        let crd = deep_crd(MAX_DEPTH / 2 - 6);
+        assert!(read_text("crd.yaml", &crd).is_ok());
+        let list = format!(
+            "apiVersion: v1\nkind: List\nitems:\n- {}",
+            crd.replace('\n', "\n  ")
+        );
+        assert!(read_text("list.yaml", &list).is_ok());
+        // One anchor used a thousand times: the shape of an alias bomb.
+        let bomb = format!("a: &a [x, x]\nb: [{}]\n", vec!["*a"; 1000].join(", "));
+        assert_eq!(
+            message_of("bomb.yaml", &bomb),
+            "anchors and aliases (&name, *name, <<) expand to more than this reader accepts"
+        );
+        // Anchors of aliases of anchors (a million copies from eight lines) reach another
+        // of the parser's limits, too slow to reach in a test: its error is made here.
+        let copies = serde_saphyr::Error::Budget {
+            breach: serde_saphyr::budget::BudgetBreach::RecordedAnchorEvents {
+                recorded_anchor_events: 1_000_001,
+            },
+            location: serde_saphyr::Location::UNKNOWN,
+        };
+        let (place, message) = place_and_message(yaml_error(Path::new("bomb.yaml"), &copies));
+        assert_eq!(place, "bomb.yaml");
+        assert_eq!(
+            message,
+            "anchors and aliases (&name, *name, <<) expand to more than this reader accepts"
+        );
+    }
+
+    #[test]
+    fn a_wrongly_typed_scalar_names_its_own_line() {
+        let pool = "---\napiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata:\n  name: p\nspec:\n  addresses:\n  - 192.0.2.0/24\n  autoAssign: \"true\"\n";
+        let service = "apiVersion: v1\nkind: Service\nmetadata:\n  name: a\nspec:\n  ports:\n  - port: 80\n    name: 8\n  type: 5\n";
+        for (text, line) in [
+            (pool.to_string(), 9),
+            (format!("{POOL}---\n{service}"), 13),
+            (service.replace("type: 5", "type: LoadBalancer"), 8),
+        ] {
+            let (place, _) = place_and_message(read_text("x.yaml", &text).unwrap_err());
+            assert_eq!(place, format!("x.yaml:{line}"), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_the_text() {
+        let json = "\u{feff}{\"apiVersion\": \"v1\", \"kind\": \"Service\", \"metadata\": {\"name\": \"web\"}}";
+        assert_eq!(read_text("svc.json", json).unwrap().services.len(), 1);
+        assert_eq!(read_text("svc", json).unwrap().services.len(), 1);
+        let yaml = format!("\u{feff}{SERVICE}");
+        assert_eq!(read_text("svc.yaml", &yaml).unwrap().services.len(), 1);
+    }
+
+    #[test]
+    fn text_that_is_not_utf8_is_named_by_its_byte_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("bad.yaml");
+        let mut bytes = SERVICE.as_bytes().to_vec();
+        let offset = SERVICE.find("web").unwrap() + 1;
+        bytes[offset] = 0xFF;
+        std::fs::write(&file, bytes).unwrap();
+        let error = read(std::slice::from_ref(&file), &namespaces()).unwrap_err();
+        let (place, message) = place_and_message(error);
+        assert_eq!(place, format!("{}:3", file.display()));
+        assert_eq!(
+            message,
+            format!("not UTF-8 text: byte 0xFF at byte offset {offset} is not valid UTF-8")
+        );
+    }
+
+    /// A CustomResourceDefinition nested deeper than the parser's default limit (64).
+    fn deep_crd(levels: usize) -> String {
+        let mut schema = String::from("{type: string}");
+        for _ in 0..levels {
+            schema = format!("{{type: object, properties: {{x: {schema}}}}}");
+        }
+        format!(
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {{name: deep.example.com}}\nspec: {{versions: [{{name: v1, schema: {{openAPIV3Schema: {schema}}}}}]}}\n"
+        )
+    }
+
+    #[test]
+    fn a_deep_object_of_a_skipped_kind_does_not_stop_the_reading() {
+        let crd = deep_crd(40);
+        let text = format!("{crd}---\n{POOL}");
+        assert_eq!(read_text("all.yaml", &text).unwrap().pools.len(), 1);
+        let item = crd.replace('\n', "\n  ");
+        let list = format!(
+            "apiVersion: v1\nkind: List\nitems:\n- {item}\n- {}",
+            POOL.replace('\n', "\n  ")
+        );
+        assert_eq!(read_text("list.yaml", &list).unwrap().pools.len(), 1);
+    }
+
+    #[test]
+    fn the_body_of_a_skipped_kind_is_not_built() {
+        // A mapping key that is itself a list cannot be built into a tree: reading it would
+        // fail. `data` comes before `kind`, as kubectl writes a ConfigMap.
+        let config_map =
+            "apiVersion: v1\ndata:\n  ? [a, b]\n  : c\nkind: ConfigMap\nmetadata: {name: c}\n";
+        let secret =
+            "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData:\n  ? [a, b]\n  : c\n";
+        let crd = "kind: CustomResourceDefinition\napiVersion: apiextensions.k8s.io/v1\nspec:\n  ? [a, b]\n  : c\n";
+        // A Service of another group is skipped too.
+        let knative = "apiVersion: serving.knative.dev/v1\nkind: Service\nmetadata: {name: k}\nspec:\n  ? [a, b]\n  : c\n";
+        for skipped in [config_map, secret, crd, knative] {
+            let text = format!("{skipped}---\n{POOL}");
+            assert_eq!(
+                read_text("all.yaml", &text).unwrap().pools.len(),
+                1,
+                "{skipped}"
+            );
+            let list = format!(
+                "apiVersion: v1\nkind: List\nitems:\n- {}\n- {}",
+                skipped.trim_end().replace('\n', "\n  "),
+                POOL.replace('\n', "\n  ")
+            );
+            assert_eq!(
+                read_text("list.yaml", &list).unwrap().pools.len(),
+                1,
+                "{list}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_event_read_from_yaml_keeps_every_field_it_has_in_json() {
+        let yaml = "apiVersion: v1\nkind: Event\nmetadata: {name: e, namespace: shop}\ninvolvedObject: {kind: Service, namespace: shop, name: web}\nreason: AllocationFailed\nmessage: no pool\ntype: Warning\ncount: 3\nlastTimestamp: \"2024-01-01T00:00:00Z\"\neventTime: \"2024-01-01T00:00:00.000000Z\"\n";
+        let tree: Value = serde_saphyr::from_str(yaml).unwrap();
+        let from_yaml = read_text("e.yaml", yaml).unwrap();
+        let from_json = read_text("e.json", &tree.to_string()).unwrap();
+        assert_eq!(from_yaml.events, from_json.events);
+        assert_eq!(from_yaml.events[0].count, Some(3));
+        assert!(from_yaml.events[0].event_time.is_some());
     }
 }

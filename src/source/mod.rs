@@ -28,7 +28,7 @@ pub fn load(input: &Input, request: &Request) -> Result<Loaded> {
     };
     match &input.origin {
         Origin::Files(paths) => Ok(Loaded {
-            snapshot: files::read(paths, &files_namespaces(input))?,
+            snapshot: files::read_limited(paths, &files_namespaces(input), input.read_limits)?,
             notes: Vec::new(),
         }),
         Origin::Cluster(connection) => cluster::load(connection, &input.metallb, target),

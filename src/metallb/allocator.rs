@@ -290,6 +290,23 @@ impl<'a> Cluster<'a> {
         let mut holding_warnings = Vec::new();
         let mut orphaning_errors = Vec::new();
         for (i, s) in services.iter().enumerate() {
+            if s.is_managed()
+                && let Some(bad) = s.unparsable_ingress.first()
+            {
+                // Go: controller/service.go convergeBalancer — `net.ParseIP` gives nil, the
+                // family of the addresses cannot be told, and the state is cleared.
+                holding_warnings.push((
+                    i,
+                    Reason::new(
+                        Code::AllocationNotValid,
+                        format!(
+                            "{}: status.loadBalancer.ingress holds {bad:?}, which is not an IP address; MetalLB cannot tell the family of the service's addresses, clears them and allocates anew",
+                            s.key
+                        ),
+                    ),
+                ));
+                continue;
+            }
             if !s.holds_addresses() {
                 continue;
             }
@@ -736,7 +753,6 @@ impl<'a> Cluster<'a> {
             }
         }
         let verdict = &mut d.verdicts[owner];
-        verdict.ips = ips.to_vec();
         if !refusals.is_empty() {
             verdict.reasons = refusals.clone();
             d.reasons.extend(refusals);
@@ -765,6 +781,7 @@ impl<'a> Cluster<'a> {
             return;
         }
         verdict.fits = true;
+        verdict.ips = ips.to_vec();
         d.fits = true;
         d.pools = vec![owner];
         d.ips = ips.to_vec();

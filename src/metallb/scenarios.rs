@@ -409,6 +409,12 @@ fn requested_ip_sharing_reasons() {
         let world = World::new(vec![pool("p", &["10.0.0.0/24"])], vec![h, s]);
         let (d, _) = world.decide("a/s");
         assert_eq!(codes(&d), [expected]);
+        assert!(!d.verdicts[0].fits);
+        assert!(
+            d.verdicts[0].ips.is_empty(),
+            "a pool that does not fit gives nothing: {:?}",
+            d.verdicts[0].ips
+        );
     }
     // UDP/80 and TCP/80 do not conflict.
     let world = World::new(
@@ -1677,4 +1683,30 @@ fn advertisement_service_selectors_restrict_announcement_from_0_16_0() {
         [false, false, false, false, true],
     );
     per_release(world, unannounced("a/web"), [false; 5]);
+}
+
+/// An ingress "IP" that is not one (a status written by hand or by another controller):
+/// MetalLB cannot tell the family, clears the addresses and allocates anew — the address
+/// is not counted as held, and the answer says why.
+#[test]
+fn an_ingress_that_is_not_an_ip_is_not_a_holding() {
+    let mut garbage = holding(svc("apps/garbage"), &["10.0.0.1"]);
+    garbage.status.load_balancer.ingress[0].ip = Some("not-an-ip".into());
+    let world = World::new(
+        vec![pool("p", &["10.0.0.0/30"])],
+        vec![garbage, holding(svc("apps/good"), &["10.0.0.2"])],
+    );
+    let c = world.cluster();
+    let warned: Vec<(&str, Code)> = c
+        .holding_warnings
+        .iter()
+        .map(|(s, w)| (c.services[*s].key.as_str(), w.code))
+        .collect();
+    assert_eq!(warned, [("apps/garbage", Code::AllocationNotValid)]);
+    assert!(c.holding_warnings[0].1.message.contains("\"not-an-ip\""));
+    let (v4, _) = c.counts(0);
+    assert_eq!(v4.used, 1, "only the real address is held");
+    let (d, c) = world.decide("apps/garbage");
+    assert!(d.fits);
+    assert_eq!(pool_names(&d, &c), ["p"]);
 }

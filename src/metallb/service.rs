@@ -78,6 +78,9 @@ pub struct ServiceFacts<'a> {
     pub ports: Vec<(&'a str, i32)>,
     /// The ingress IPs the service holds, parsed.
     pub ingress: Vec<Ip>,
+    /// Ingress "IPs" that are not IP addresses (status written by someone else): MetalLB
+    /// reads them as nil and clears the service's addresses (§6.1).
+    pub unparsable_ingress: Vec<&'a str>,
     /// The `metallb.io/…` keys the service sets that this release does not read (≤ v0.14.8).
     pub ignored_annotations: Vec<&'static str>,
 }
@@ -204,6 +207,10 @@ impl<'a> ServiceFacts<'a> {
             backend_key: backend_key(svc),
             ports,
             ingress: svc.ingress_ips().filter_map(Ip::parse).collect(),
+            unparsable_ingress: svc
+                .ingress_ips()
+                .filter(|ip| Ip::parse(ip).is_none())
+                .collect(),
             ignored_annotations,
         }
     }

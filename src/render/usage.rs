@@ -19,6 +19,7 @@ impl Render for UsageReport {
         Attention {
             config_errors: &self.config_errors,
             warnings: &self.warnings,
+            version: Some(&self.metallb_version),
         }
     }
 }
@@ -32,6 +33,7 @@ impl Render for NamespaceReport {
         Attention {
             config_errors: &self.config_errors,
             warnings: &self.warnings,
+            version: Some(&self.metallb_version),
         }
     }
 }

@@ -144,12 +144,19 @@ mod tests {
         ("helm.sh/chart", "metallb-0.14.9"),
         ("app.kubernetes.io/version", "v0.14.9"),
     ];
-    const NEW_CRDS: [&str; 3] = ["ipaddresspools", "servicebgpstatuses", "configurationstates"];
+    const NEW_CRDS: [&str; 3] = [
+        "ipaddresspools",
+        "servicebgpstatuses",
+        "configurationstates",
+    ];
 
     #[test]
     fn the_controller_image_then_its_helm_labels_then_the_crds_then_the_newest() {
         let image = "quay.io/metallb/controller:v0.14.8";
-        let s = snapshot(Some(controller(image, &HELM)), Some(crds(&["ipaddresspools"])));
+        let s = snapshot(
+            Some(controller(image, &HELM)),
+            Some(crds(&["ipaddresspools"])),
+        );
         assert_eq!(found(&s, None), ("v0.14.8".into(), VersionSource::Image));
         let pinned = "quay.io/metallb/controller:v0.14.8@sha256:0123abcd";
         let s = snapshot(Some(controller(pinned, &[])), None);
@@ -160,10 +167,7 @@ mod tests {
             found(&s, None),
             ("v0.14.9".into(), VersionSource::HelmLabels)
         );
-        let s = snapshot(
-            Some(controller(digest_only, &[])),
-            Some(crds(&NEW_CRDS)),
-        );
+        let s = snapshot(Some(controller(digest_only, &[])), Some(crds(&NEW_CRDS)));
         assert_eq!(found(&s, None), ("v0.15.3".into(), VersionSource::Crds));
         let s = snapshot(None, Some(crds(&["ipaddresspools", "addresspools"])));
         assert_eq!(found(&s, None), ("v0.13.9".into(), VersionSource::Crds));
@@ -208,7 +212,10 @@ mod tests {
             "{}",
             mismatch[0].message
         );
-        let agreeing = snapshot(Some(controller(image, &[])), Some(crds(&["ipaddresspools"])));
+        let agreeing = snapshot(
+            Some(controller(image, &[])),
+            Some(crds(&["ipaddresspools"])),
+        );
         let model = Model::build(
             &agreeing,
             &MetallbFlags::default(),

@@ -1173,9 +1173,7 @@ fn serving(resources: &'static [&'static str]) -> ServerOptions {
 /// say the same), with the warning codes.
 fn detected<'a>(live: &Live, extra: &[&'a str]) -> (Value, BTreeSet<String>) {
     let with = |args: &[&'a str]| [args, extra].concat();
-    let usage = live
-        .run(&with(&["usage", "-o", "json"]))
-        .json_with_code(0);
+    let usage = live.run(&with(&["usage", "-o", "json"])).json_with_code(0);
     let by_namespace = live
         .run(&with(&["usage", "--by-namespace", "-o", "json"]))
         .json_with_code(0);
@@ -1225,7 +1223,10 @@ fn without_a_tag_the_helm_labels_tell() {
     // A mirror's tag that names no release, and the chart label alone.
     let chart_only = [("helm.sh/chart", "metallb-0.14.8")];
     let live = Live::start(
-        with_controller(Some("registry.example:5000/metallb/controller:main"), &chart_only),
+        with_controller(
+            Some("registry.example:5000/metallb/controller:main"),
+            &chart_only,
+        ),
         serving(CRDS_0_14_8),
     );
     assert_eq!(detected(&live, &[]).0, version("v0.14.8", "helm-labels"));
@@ -1260,7 +1261,9 @@ fn without_tag_or_labels_the_crds_served_give_a_lower_bound_said_on_stderr() {
     assert_eq!(json.stderr, "", "JSON says it in metallbVersion");
     let page = live.run(&["why", "svc/classy", "-n", "apps"]);
     assert!(
-        page.stdout.contains("Release:     MetalLB v0.15.3, assumed: the oldest release the MetalLB CRDs allow"),
+        page.stdout.contains(
+            "Release:     MetalLB v0.15.3, assumed: the oldest release the MetalLB CRDs allow"
+        ),
         "{}",
         page.stdout
     );
@@ -1291,10 +1294,7 @@ fn when_nothing_tells_the_newest_release_is_assumed() {
 #[test]
 fn the_flag_wins_and_a_controller_older_than_its_crds_is_a_warning() {
     let image = "quay.io/metallb/controller:v0.14.8";
-    let live = Live::start(
-        with_controller(Some(image), &[]),
-        ServerOptions::default(),
-    );
+    let live = Live::start(with_controller(Some(image), &[]), ServerOptions::default());
     let (found, codes) = detected(&live, &[]);
     assert_eq!(found, version("v0.14.8", "image"), "the image is trusted");
     assert!(codes.contains("metallb-version-mismatch"), "{codes:?}");
@@ -1313,7 +1313,9 @@ fn the_flag_wins_and_a_controller_older_than_its_crds_is_a_warning() {
     let too_old = live.run(&["usage", "--metallb-version", "v0.12.1"]);
     assert_eq!(too_old.code, 2);
     assert!(
-        too_old.stderr.contains("supported releases are v0.13.9 to v0.16.1"),
+        too_old
+            .stderr
+            .contains("supported releases are v0.13.9 to v0.16.1"),
         "{}",
         too_old.stderr
     );
@@ -1324,7 +1326,10 @@ fn a_dump_carries_the_release_namespace_and_class_detected_live() {
     let digest_only = format!("quay.io/metallb/controller@{DIGEST}");
     let cases = [
         (detection_objects(), ServerOptions::default()),
-        (with_controller(Some(&digest_only), &[]), serving(CRDS_0_14_8)),
+        (
+            with_controller(Some(&digest_only), &[]),
+            serving(CRDS_0_14_8),
+        ),
     ];
     for (objects, options) in cases {
         let live = Live::start(objects, options);
@@ -1342,7 +1347,10 @@ fn a_dump_carries_the_release_namespace_and_class_detected_live() {
             let from_dump = offline(&file, args);
             assert_eq!(from_cluster.code, from_dump.code, "{args:?}");
             let from_cluster = from_cluster.json();
-            assert_ne!(from_cluster["metallbVersion"]["source"], "default", "{args:?}");
+            assert_ne!(
+                from_cluster["metallbVersion"]["source"], "default",
+                "{args:?}"
+            );
             assert_eq!(
                 without_live_only_warnings(from_cluster),
                 without_live_only_warnings(from_dump.json()),

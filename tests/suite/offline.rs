@@ -851,3 +851,185 @@ fn colours_on_a_terminal_unless_told_otherwise() {
     let why = on_a_terminal("why svc/batch -n team-b -f examples/", false);
     assert!(why.contains("\u{1b}[31mno\u{1b}[39m"), "{why}");
 }
+
+// ---------------------------------------------------------------------------------------
+// Which MetalLB release, from the manifests
+
+const RELEASE_BASE: &str = r#"
+apiVersion: metallb.io/v1beta1
+kind: IPAddressPool
+metadata: {name: public, namespace: metallb-system}
+spec: {addresses: [192.0.2.0/29]}
+---
+apiVersion: metallb.io/v1beta1
+kind: L2Advertisement
+metadata: {name: public, namespace: metallb-system}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec: {type: LoadBalancer, clusterIP: 10.96.0.10, ports: [{port: 80}]}
+"#;
+
+/// A controller Deployment with this image and these extra labels.
+fn controller_manifest(image: &str, labels: &str) -> String {
+    format!(
+        r#"
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: controller
+  namespace: metallb-system
+  labels: {{app: metallb, component: controller{labels}}}
+spec:
+  template:
+    spec:
+      containers:
+      - name: controller
+        image: "{image}"
+"#
+    )
+}
+
+/// A MetalLB CRD as its release ships it, reduced to the names and the fingerprint fields.
+fn crd_manifest(plural: &str, schema: &str) -> String {
+    format!(
+        r#"
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {{name: {plural}.metallb.io}}
+spec:
+  group: metallb.io
+  names: {{plural: {plural}, kind: Thing}}
+  scope: Namespaced
+  versions:
+  - name: v1beta1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        description: "a long text a real CRD carries"
+        properties: {schema}
+"#
+    )
+}
+
+/// The CRDs of v0.16: the pool status counters and L2 serviceSelectors.
+fn crds_0_16() -> String {
+    [
+        crd_manifest(
+            "ipaddresspools",
+            "{status: {type: object, properties: {assignedIPv4: {type: integer}}}}",
+        ),
+        crd_manifest(
+            "l2advertisements",
+            "{spec: {type: object, properties: {serviceSelectors: {type: array, items: {type: object}}}}}",
+        ),
+        crd_manifest("configurationstates", "{}"),
+    ]
+    .concat()
+}
+
+fn release_of(manifests: &str, extra: &[&str]) -> (Value, Vec<String>) {
+    let (_dir, file) = temp_file("cluster.yaml", manifests);
+    let path = file.to_str().unwrap();
+    let mut args = vec!["usage", "-o", "json", "-f", path];
+    args.extend(extra);
+    let usage = metalpool(&args);
+    assert_eq!(usage.code, 0, "{}", usage.stderr);
+    let usage = usage.json();
+    let why = metalpool(
+        &[
+            &["why", "svc/web", "-n", "shop", "-o", "json", "-f", path][..],
+            extra,
+        ]
+        .concat(),
+    );
+    assert_eq!(why.json()["metallbVersion"], usage["metallbVersion"]);
+    let codes = usage["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["code"].as_str().unwrap().to_string())
+        .collect();
+    (usage["metallbVersion"].clone(), codes)
+}
+
+fn release(version: &str, source: &str) -> Value {
+    serde_json::json!({"version": version, "source": source})
+}
+
+#[test]
+fn the_release_from_a_controller_deployment_in_the_manifests() {
+    let digest = "sha256:9c1b4e7a2f0d3c5b8a6e1f4d7c0b3a5e8f2d6c9b1a4e7f0d3c6b9a2e5f8d1c4b";
+    let tagged = controller_manifest("quay.io/metallb/controller:v0.13.9", "");
+    assert_eq!(
+        release_of(&(RELEASE_BASE.to_string() + &tagged), &[]).0,
+        release("v0.13.9", "image")
+    );
+    let pinned = controller_manifest(&format!("quay.io/metallb/controller:v0.15.3@{digest}"), "");
+    assert_eq!(
+        release_of(&(RELEASE_BASE.to_string() + &pinned), &[]).0,
+        release("v0.15.3", "image")
+    );
+    let helm = controller_manifest(
+        &format!("quay.io/metallb/controller@{digest}"),
+        ", helm.sh/chart: metallb-0.14.8, app.kubernetes.io/version: v0.14.8",
+    );
+    assert_eq!(
+        release_of(&(RELEASE_BASE.to_string() + &helm), &[]).0,
+        release("v0.14.8", "helm-labels")
+    );
+}
+
+#[test]
+fn the_release_from_crds_in_the_manifests_else_the_newest() {
+    let (found, _) = release_of(&(RELEASE_BASE.to_string() + &crds_0_16()), &[]);
+    assert_eq!(
+        found,
+        release("v0.16.0", "crds"),
+        "the oldest release they allow"
+    );
+    assert_eq!(
+        release_of(RELEASE_BASE, &[]).0,
+        release("v0.16.1", "default")
+    );
+    let (_dir, file) = temp_file("cluster.yaml", RELEASE_BASE);
+    let table = metalpool(&["usage", "-f", file.to_str().unwrap()]);
+    assert!(
+        table
+            .stderr
+            .starts_with("Warning: answers follow MetalLB v0.16.1, the newest release modelled"),
+        "{}",
+        table.stderr
+    );
+}
+
+#[test]
+fn the_flag_wins_and_crds_newer_than_the_controller_are_a_warning() {
+    let older = controller_manifest("quay.io/metallb/controller:v0.14.8", "");
+    let manifests = RELEASE_BASE.to_string() + &older + &crds_0_16();
+    let (found, codes) = release_of(&manifests, &[]);
+    assert_eq!(found, release("v0.14.8", "image"));
+    assert_eq!(codes, ["metallb-version-mismatch"]);
+    let (found, codes) = release_of(&manifests, &["--metallb-version", "v0.15.3"]);
+    assert_eq!(found, release("v0.15.3", "flag"));
+    assert!(codes.is_empty(), "{codes:?}");
+    let (found, _) = release_of(RELEASE_BASE, &["--metallb-version", "latest"]);
+    assert_eq!(found, release("v0.16.1", "flag"));
+    let (_dir, file) = temp_file("cluster.yaml", RELEASE_BASE);
+    assert_one_line_error(
+        &metalpool(&[
+            "usage",
+            "-f",
+            file.to_str().unwrap(),
+            "--metallb-version",
+            "0.13",
+        ]),
+        2,
+        &["v0.13.9 to v0.16.1"],
+    );
+}

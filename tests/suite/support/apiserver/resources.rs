@@ -574,7 +574,11 @@ fn aggregated_group(metallb_installed: Installed, name: &str, versions: &[&str])
 /// Aggregated discovery (`APIGroupDiscoveryList` of `apidiscovery.k8s.io`
 /// `version`): of the core group for `GET /api`, of all other groups for
 /// `GET /apis`.
-pub(crate) fn aggregated_discovery(metallb_installed: Installed, core: bool, version: &str) -> Value {
+pub(crate) fn aggregated_discovery(
+    metallb_installed: Installed,
+    core: bool,
+    version: &str,
+) -> Value {
     let items: Vec<Value> = if core {
         vec![aggregated_group(metallb_installed, "", &["v1"])]
     } else {
@@ -593,7 +597,11 @@ pub(crate) fn aggregated_discovery(metallb_installed: Installed, core: bool, ver
 
 /// `GET /api/v1` or `GET /apis/{group}/{version}`, or `None` when that
 /// group version is not served.
-pub(crate) fn resource_list(metallb_installed: Installed, group: &str, version: &str) -> Option<Value> {
+pub(crate) fn resource_list(
+    metallb_installed: Installed,
+    group: &str,
+    version: &str,
+) -> Option<Value> {
     let resources: Vec<Value> = served(metallb_installed)
         .filter(|rt| rt.group == group && rt.version == version)
         .flat_map(ResourceType::discovery_entries)

@@ -52,7 +52,7 @@ fn context() -> Context {
 fn model(snapshot: &Snapshot) -> Model<'_> {
     let flags = MetallbFlags {
         namespace: Some(METALLB_NAMESPACE.to_string()),
-        lb_class: None,
+        ..MetallbFlags::default()
     };
     Model::build(snapshot, &flags, Origin::Cluster, Vec::new())
 }

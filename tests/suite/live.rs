@@ -736,6 +736,8 @@ fn docs_rbac_is_enough() {
         "/apis/metallb.io/v1beta1/configurationstates",
         "/api/v1/namespaces/team-b/events",
         "/api/v1/namespaces/team-b/services/db",
+        // What the CRDs say of the release: discovery, open to every authenticated user.
+        "/apis/metallb.io/v1beta1",
     ] {
         assert!(
             requests.iter().any(|r| r.path == path && r.status == 200),

@@ -49,7 +49,7 @@ fn context() -> Context {
 fn model(snapshot: &Snapshot) -> Model<'_> {
     let flags = MetallbFlags {
         namespace: Some(METALLB_NAMESPACE.to_string()),
-        lb_class: None,
+        ..MetallbFlags::default()
     };
     Model::build(snapshot, &flags, Vec::new())
 }

@@ -80,6 +80,9 @@ pub struct GlobalArgs {
     /// The --lb-class MetalLB's controller runs with (default: read from the controller)
     #[arg(long, global = true, value_name = "NAME")]
     pub lb_class: Option<String>,
+    /// The MetalLB release to model, vX.Y.Z or latest (default: detected, else the newest supported)
+    #[arg(long, global = true, value_name = "VERSION")]
+    pub metallb_version: Option<String>,
     /// Plain output without colours (also: NO_COLOR, or output that is not a terminal)
     #[arg(long, global = true)]
     pub no_color: bool,

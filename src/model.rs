@@ -4,9 +4,12 @@
 
 use crate::metallb::allocator::Cluster;
 use crate::metallb::config::{Config, advertisement_warnings};
-use crate::metallb::reason::Reason;
-use crate::metallb::release::{Behaviour, MetallbVersion};
-use crate::metallb::runtime::Runtime;
+use crate::metallb::reason::{Code, Reason};
+use crate::metallb::release::{
+    Behaviour, Chosen, Detection, Evidence, MetallbVersion, release_from_crds,
+    release_from_helm_labels, release_from_image,
+};
+use crate::metallb::runtime::{Runtime, controller_image};
 use crate::metallb::service::Context;
 use crate::settings::MetallbFlags;
 use crate::snapshot::Snapshot;
@@ -26,10 +29,22 @@ pub struct Model<'a> {
 }
 
 impl<'a> Model<'a> {
-    /// The model for the release nothing named yet: the newest. `notes` are what reading
-    /// the snapshot noticed; they come first among the warnings.
-    pub fn build(snapshot: &'a Snapshot, flags: &MetallbFlags, notes: Vec<Reason>) -> Model<'a> {
-        Model::build_for(snapshot, flags, MetallbVersion::default_release(), notes)
+    /// The model for the release the input shows (or `--metallb-version` names): see
+    /// [`detect_release`]. `notes` are what reading the snapshot noticed; they come first
+    /// among the warnings.
+    pub fn build(
+        snapshot: &'a Snapshot,
+        flags: &MetallbFlags,
+        mut notes: Vec<Reason>,
+    ) -> Model<'a> {
+        let detection = detect_release(snapshot, flags.version);
+        notes.extend(
+            detection
+                .warnings
+                .into_iter()
+                .map(|w| Reason::new(Code::MetallbVersionMismatch, w)),
+        );
+        Model::build_for(snapshot, flags, detection.version, notes)
     }
 
     /// The model under the rules of `version`'s release.
@@ -62,5 +77,153 @@ impl<'a> Model<'a> {
             cluster,
             warnings,
         }
+    }
+}
+
+/// The release the answers follow (cli-contract.md "MetalLB versions"): `--metallb-version`,
+/// else what the input shows, in order of trust: the controller's image tag, its Helm
+/// labels, the CRDs; else the newest modelled. The controller read is the one the runtime
+/// is read from.
+pub fn detect_release(snapshot: &Snapshot, flag: Option<Chosen>) -> Detection {
+    let controller = snapshot.controllers.as_deref().and_then(<[_]>::first);
+    Evidence {
+        flag,
+        image: controller
+            .and_then(controller_image)
+            .and_then(release_from_image),
+        helm_labels: controller.and_then(|d| release_from_helm_labels(d.metadata.labels.iter())),
+        crds: snapshot
+            .crds
+            .as_ref()
+            .and_then(|crds| release_from_crds(&crds.facts())),
+    }
+    .resolve()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metallb::release::{Release, VersionSource};
+    use crate::snapshot::{Container, Deployment, MetallbCrds};
+
+    fn controller(image: &str, labels: &[(&str, &str)]) -> Deployment {
+        let mut d = Deployment::default();
+        d.metadata.name = "controller".into();
+        d.metadata.namespace = "metallb-system".into();
+        for (k, v) in labels {
+            d.metadata.labels.insert(*k, *v);
+        }
+        d.spec.template.spec.containers.push(Container {
+            name: "controller".into(),
+            image: image.into(),
+            ..Default::default()
+        });
+        d
+    }
+
+    fn crds(resources: &[&str]) -> MetallbCrds {
+        MetallbCrds {
+            resources: resources.iter().map(|r| r.to_string()).collect(),
+            ..MetallbCrds::default()
+        }
+    }
+
+    fn snapshot(controller: Option<Deployment>, crds: Option<MetallbCrds>) -> Snapshot {
+        Snapshot {
+            controllers: controller.map(|c| vec![c]),
+            crds,
+            ..Snapshot::default()
+        }
+    }
+
+    fn found(s: &Snapshot, flag: Option<&str>) -> (String, VersionSource) {
+        let flag = flag.map(|f| Release::parse(f).unwrap());
+        let d = detect_release(s, flag);
+        (d.version.version.to_string(), d.version.source)
+    }
+
+    const HELM: [(&str, &str); 2] = [
+        ("helm.sh/chart", "metallb-0.14.9"),
+        ("app.kubernetes.io/version", "v0.14.9"),
+    ];
+    const NEW_CRDS: [&str; 3] = [
+        "ipaddresspools",
+        "servicebgpstatuses",
+        "configurationstates",
+    ];
+
+    #[test]
+    fn the_controller_image_then_its_helm_labels_then_the_crds_then_the_newest() {
+        let image = "quay.io/metallb/controller:v0.14.8";
+        let s = snapshot(
+            Some(controller(image, &HELM)),
+            Some(crds(&["ipaddresspools"])),
+        );
+        assert_eq!(found(&s, None), ("v0.14.8".into(), VersionSource::Image));
+        let pinned = "quay.io/metallb/controller:v0.14.8@sha256:0123abcd";
+        let s = snapshot(Some(controller(pinned, &[])), None);
+        assert_eq!(found(&s, None), ("v0.14.8".into(), VersionSource::Image));
+        let digest_only = "quay.io/metallb/controller@sha256:0123abcd";
+        let s = snapshot(Some(controller(digest_only, &HELM)), None);
+        assert_eq!(
+            found(&s, None),
+            ("v0.14.9".into(), VersionSource::HelmLabels)
+        );
+        let s = snapshot(Some(controller(digest_only, &[])), Some(crds(&NEW_CRDS)));
+        assert_eq!(found(&s, None), ("v0.15.3".into(), VersionSource::Crds));
+        let s = snapshot(None, Some(crds(&["ipaddresspools", "addresspools"])));
+        assert_eq!(found(&s, None), ("v0.13.9".into(), VersionSource::Crds));
+        let s = snapshot(Some(controller(digest_only, &[])), None);
+        assert_eq!(found(&s, None), ("v0.16.1".into(), VersionSource::Default));
+        assert_eq!(
+            found(&Snapshot::default(), None),
+            ("v0.16.1".into(), VersionSource::Default)
+        );
+    }
+
+    #[test]
+    fn the_flag_wins_over_everything_the_input_shows() {
+        let image = "quay.io/metallb/controller:v0.14.8";
+        let s = snapshot(Some(controller(image, &HELM)), Some(crds(&NEW_CRDS)));
+        assert_eq!(
+            found(&s, Some("v0.13.9")),
+            ("v0.13.9".into(), VersionSource::Flag)
+        );
+        assert_eq!(
+            found(&s, Some("latest")),
+            ("v0.16.1".into(), VersionSource::Flag)
+        );
+    }
+
+    #[test]
+    fn the_model_follows_the_release_and_warns_of_a_mismatch() {
+        let image = "quay.io/metallb/controller:v0.14.8";
+        let s = snapshot(Some(controller(image, &[])), Some(crds(&NEW_CRDS)));
+        let model = Model::build(&s, &MetallbFlags::default(), Vec::new());
+        assert_eq!(model.version.version, Release::V0_14_8);
+        assert_eq!(model.behaviour, Behaviour::of(Release::V0_14_8));
+        let mismatch: Vec<&Reason> = model
+            .warnings
+            .iter()
+            .filter(|w| w.code == Code::MetallbVersionMismatch)
+            .collect();
+        assert_eq!(mismatch.len(), 1, "{:?}", model.warnings);
+        assert!(
+            mismatch[0].message.contains("v0.15.3 or newer")
+                && mismatch[0].message.contains("answers follow v0.14.8"),
+            "{}",
+            mismatch[0].message
+        );
+        let agreeing = snapshot(
+            Some(controller(image, &[])),
+            Some(crds(&["ipaddresspools"])),
+        );
+        let model = Model::build(&agreeing, &MetallbFlags::default(), Vec::new());
+        assert!(
+            !model
+                .warnings
+                .iter()
+                .any(|w| w.code == Code::MetallbVersionMismatch)
+        );
     }
 }

@@ -10,6 +10,7 @@ use kube::config::Kubeconfig;
 
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::error::{Error, Result};
+use crate::metallb::release::{Chosen, Release};
 use crate::names::{check_namespace, check_service_name};
 use crate::render::Format;
 use crate::source::files::ReadLimits;
@@ -90,6 +91,8 @@ pub struct MetallbFlags {
     pub namespace: Option<String>,
     /// `--lb-class` (an empty value is no class).
     pub lb_class: Option<String>,
+    /// `--metallb-version`: the release to model, whatever the input says.
+    pub version: Option<Chosen>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -216,6 +219,11 @@ impl Input {
             metallb: MetallbFlags {
                 namespace: global.metallb_namespace.clone(),
                 lb_class: global.lb_class.clone().filter(|c| !c.is_empty()),
+                version: global
+                    .metallb_version
+                    .as_deref()
+                    .map(Release::parse)
+                    .transpose()?,
             },
             namespace,
             read_limits: match &global.max_input_size {
@@ -651,6 +659,35 @@ mod tests {
             stdout_is_terminal: true,
         };
         assert!(!Settings::resolve(&cli, no_color).unwrap().output.color);
+    }
+
+    #[test]
+    fn the_metallb_version_is_checked_once() {
+        let s = settings(&["usage", "-f", "x", "--metallb-version", "v0.14.8"]).unwrap();
+        assert_eq!(
+            s.input.metallb.version.map(|c| c.release),
+            Some(Release::V0_14_8)
+        );
+        let s = settings(&["usage", "-f", "x", "--metallb-version", "latest"]).unwrap();
+        assert_eq!(
+            s.input.metallb.version.map(|c| c.release),
+            Some(Release::NEWEST)
+        );
+        assert_eq!(
+            settings(&["usage", "-f", "x"])
+                .unwrap()
+                .input
+                .metallb
+                .version,
+            None
+        );
+        for bad in ["v0.13.8", "v0.12.1", "0.14", "banana", ""] {
+            let message = usage_error(&["usage", "-f", "x", "--metallb-version", bad]);
+            assert!(
+                message.contains("v0.13.9 to v0.16.1"),
+                "{bad}: the supported range in {message}"
+            );
+        }
     }
 
     #[test]

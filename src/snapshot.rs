@@ -5,6 +5,7 @@
 //! fields are skipped without being stored) and serialize back to manifests for `dump`.
 
 mod controller;
+mod crd;
 mod string_map;
 
 use std::fmt;
@@ -16,6 +17,9 @@ use serde::{Deserialize, Deserializer, Serialize};
 pub use controller::{
     ConfigurationState, ConfigurationStatus, Container, Deployment, DeploymentSpec, EnvSource,
     EnvVar, FieldRef, PodSpec, PodTemplate,
+};
+pub use crd::{
+    ApiResourceList, CustomResourceDefinition, L2_ADVERTISEMENTS, METALLB_GROUP, MetallbCrds, POOLS,
 };
 pub use string_map::StringMap;
 
@@ -40,6 +44,8 @@ pub struct Snapshot {
     pub controllers: Option<Vec<Deployment>>,
     /// MetalLB's ConfigurationStates (v0.15.3+).
     pub configuration_states: Vec<ConfigurationState>,
+    /// What MetalLB's CRDs say of its release; `None` when the input shows none.
+    pub crds: Option<MetallbCrds>,
 }
 
 /// `null` in Kubernetes JSON means "absent": read it as the type's default.

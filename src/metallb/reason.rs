@@ -90,6 +90,9 @@ codes! {
     EventsUnavailable => "events-unavailable",
     /// MetalLB's own `IPAddressPool.status` differs from the exact counts.
     StatusDisagrees => "status-disagrees",
+    /// The MetalLB release: the CRDs are newer than the controller, or the release given or
+    /// detected is outside the modelled range; answers follow the release named.
+    MetallbVersionMismatch => "metallb-version-mismatch",
 }
 
 impl Serialize for Code {

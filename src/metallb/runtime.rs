@@ -4,7 +4,7 @@
 //! ConfigurationState says of the configuration.
 
 use super::reason::{Code, Reason};
-use crate::snapshot::{Deployment, Snapshot};
+use crate::snapshot::{Container, Deployment, Snapshot};
 
 /// MetalLB's namespace when nothing else says otherwise (the upstream manifests' choice).
 pub const DEFAULT_NAMESPACE: &str = "metallb-system";
@@ -107,11 +107,7 @@ pub struct Detected {
 
 /// Reads the MetalLB namespace and `--lb-class` from a controller Deployment.
 pub fn detect(deployment: &Deployment) -> Detected {
-    let containers = &deployment.spec.template.spec.containers;
-    let container = containers
-        .iter()
-        .find(|c| c.name == "controller")
-        .or(containers.first());
+    let container = controller_container(deployment);
     let own_namespace = deployment.metadata.namespace.clone();
     let (mut namespace, mut lb_class) = (None, None);
     if let Some(c) = container {
@@ -144,6 +140,22 @@ pub fn detect(deployment: &Deployment) -> Detected {
         lb_class: lb_class.filter(|c| !c.is_empty()),
         from: format!("{own_namespace}/{}", deployment.metadata.name),
     }
+}
+
+/// The container that runs MetalLB's controller: the one named `controller`, else the first.
+fn controller_container(deployment: &Deployment) -> Option<&Container> {
+    let containers = &deployment.spec.template.spec.containers;
+    containers
+        .iter()
+        .find(|c| c.name == "controller")
+        .or(containers.first())
+}
+
+/// The controller's image reference, whose tag names the release (Appendix C).
+pub fn controller_image(deployment: &Deployment) -> Option<&str> {
+    controller_container(deployment)
+        .map(|c| c.image.as_str())
+        .filter(|image| !image.is_empty())
 }
 
 /// `--name=value`, `-name=value`, or `--name value`.
@@ -315,6 +327,29 @@ mod tests {
         assert_eq!(d.namespace, "metallb-system");
         assert_eq!(d.lb_class, None);
         assert_eq!(d.from, "metallb-system/controller");
+    }
+
+    #[test]
+    fn the_image_is_the_controller_containers() {
+        let mut d = deployment("m", &[], vec![]);
+        assert_eq!(controller_image(&d), None, "no image written");
+        let sidecar = Container {
+            name: "kube-rbac-proxy".into(),
+            image: "quay.io/brancz/kube-rbac-proxy:v0.18.0".into(),
+            ..Default::default()
+        };
+        d.spec.template.spec.containers.insert(0, sidecar.clone());
+        d.spec.template.spec.containers[1].image = "quay.io/metallb/controller:v0.14.8".into();
+        assert_eq!(
+            controller_image(&d),
+            Some("quay.io/metallb/controller:v0.14.8")
+        );
+        d.spec.template.spec.containers = vec![sidecar];
+        assert_eq!(
+            controller_image(&d),
+            Some("quay.io/brancz/kube-rbac-proxy:v0.18.0"),
+            "no container named controller: the first"
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::error::Result;
 use crate::metallb::reason::Reason;
+use crate::metallb::release::{MetallbVersion, VersionSource};
 use text::escape_controls;
 
 /// `-o`: the output formats of the contract.
@@ -67,11 +68,13 @@ impl Render for crate::report::dump::Dump {
     }
 }
 
-/// A configuration MetalLB rejects, and warnings.
+/// A configuration MetalLB rejects, warnings, and the MetalLB release the answers follow
+/// (said only when it was guessed).
 #[derive(Default)]
 pub struct Attention<'a> {
     pub config_errors: &'a [String],
     pub warnings: &'a [Reason],
+    pub version: Option<&'a MetallbVersion>,
 }
 
 /// Writes `report` in `format`: the one place every command's output goes through.
@@ -95,6 +98,9 @@ pub fn emit<R: Render>(
 }
 
 fn print_attention(err: &mut impl Write, attention: &Attention) -> Result<()> {
+    if let Some(guess) = attention.version.and_then(assumed_release) {
+        writeln!(err, "Warning: {guess}")?;
+    }
     if let Some((first, more)) = attention.config_errors.split_first() {
         writeln!(
             err,
@@ -109,6 +115,41 @@ fn print_attention(err: &mut impl Write, attention: &Attention) -> Result<()> {
         writeln!(err, "Warning: {} ({})", escape_controls(&w.message), w.code)?;
     }
     Ok(())
+}
+
+/// Where the release came from, in words.
+pub fn version_source(source: VersionSource) -> &'static str {
+    match source {
+        VersionSource::Flag => "--metallb-version",
+        VersionSource::Image => "the controller's image tag",
+        VersionSource::HelmLabels => "the controller's Helm labels",
+        VersionSource::Crds => "the oldest release the MetalLB CRDs allow",
+        VersionSource::Default => "the newest release modelled",
+    }
+}
+
+/// The release the answers follow, said when it was guessed rather than given or read off
+/// the controller (cli-contract.md "MetalLB versions"); `None` when it is known.
+pub fn assumed_release(version: &MetallbVersion) -> Option<String> {
+    Some(format!(
+        "answers follow MetalLB {}, {}: {}",
+        version.version,
+        version_source(version.source),
+        why_assumed(version.source)?
+    ))
+}
+
+/// Why a release was guessed, and how to say it: `None` when it was not.
+pub fn why_assumed(source: VersionSource) -> Option<&'static str> {
+    match source {
+        VersionSource::Crds => {
+            Some("the controller does not name its release (give --metallb-version)")
+        }
+        VersionSource::Default => {
+            Some("nothing read shows which release runs (give --metallb-version)")
+        }
+        VersionSource::Flag | VersionSource::Image | VersionSource::HelmLabels => None,
+    }
 }
 
 /// The report serialized as is, with a final newline.

@@ -18,6 +18,7 @@ impl Render for UsageReport {
         Attention {
             config_errors: &self.config_errors,
             warnings: &self.warnings,
+            version: Some(&self.metallb_version),
         }
     }
 }
@@ -31,6 +32,7 @@ impl Render for NamespaceReport {
         Attention {
             config_errors: &self.config_errors,
             warnings: &self.warnings,
+            version: Some(&self.metallb_version),
         }
     }
 }

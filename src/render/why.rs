@@ -5,7 +5,7 @@ use std::io::Write;
 
 use super::table::{Cell, Tone, layout};
 use super::text::escape_controls;
-use super::{Render, View};
+use super::{Render, View, version_source, why_assumed};
 use crate::error::Result;
 use crate::metallb::allocator::Mode;
 use crate::metallb::reason::{Code, Reason};
@@ -45,6 +45,13 @@ impl Paint {
 /// Service, State, Family, Allocation.
 fn header(out: &mut impl Write, report: &WhyReport, paint: Paint) -> Result<()> {
     writeln!(out, "Service:     {}", escape_controls(&report.service))?;
+    let version = &report.metallb_version;
+    let source = version_source(version.source);
+    let release = match why_assumed(version.source) {
+        Some(why) => format!("MetalLB {}, assumed: {source}; {why}", version.version),
+        None => format!("MetalLB {} ({source})", version.version),
+    };
+    writeln!(out, "Release:     {release}")?;
     let state = match report.state {
         State::Allocated => paint.good(format!(
             "allocated {} from pool {}",

@@ -1,12 +1,13 @@
 //! `dump`: the snapshot as a `kind: List` that `-f` reads back, for bug reports and offline
 //! analysis. MetalLB's controller Deployment and ConfigurationState go with it, so that the
 //! MetalLB namespace, `--lb-class` and MetalLB's own verdict detected live are detected
-//! again from the dump.
+//! again from the dump. What the MetalLB CRDs say of the release goes as slim CRDs (names
+//! and the schema fingerprints only), so that the release detected live is detected again.
 
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use crate::snapshot::Snapshot;
+use crate::snapshot::{L2_ADVERTISEMENTS, METALLB_GROUP, MetallbCrds, POOLS, Snapshot};
 
 const METALLB: &str = "metallb.io/v1beta1";
 
@@ -59,6 +60,7 @@ pub fn build(snapshot: &Snapshot) -> Dump {
             .iter()
             .map(|o| manifest(METALLB, "ConfigurationState", o)),
     )
+    .chain(snapshot.crds.iter().flat_map(crd_manifests))
     .collect();
     Dump(json!({"apiVersion": "v1", "kind": "List", "items": items}))
 }
@@ -72,4 +74,79 @@ fn manifest<T: Serialize>(api_version: &str, kind: &str, object: &T) -> Value {
         fields.extend(rest);
     }
     Value::Object(fields)
+}
+
+/// One slim CustomResourceDefinition per MetalLB resource: its name, and the schema fields
+/// that tell the release (Appendix C), each open to any content so that nothing is pruned.
+fn crd_manifests(crds: &MetallbCrds) -> Vec<Value> {
+    crds.resources
+        .iter()
+        .map(|plural| {
+            let fingerprint = match plural.as_str() {
+                POOLS if crds.pool_status_assigned_ipv4 => Some(("status", "assignedIPv4")),
+                L2_ADVERTISEMENTS if crds.l2_service_selectors => {
+                    Some(("spec", "serviceSelectors"))
+                }
+                _ => None,
+            };
+            let mut version = json!({"name": "v1beta1", "served": true, "storage": true});
+            if let Some((top, field)) = fingerprint {
+                let open = json!({"x-kubernetes-preserve-unknown-fields": true});
+                version["schema"] = json!({"openAPIV3Schema": {
+                    "type": "object",
+                    "x-kubernetes-preserve-unknown-fields": true,
+                    "properties": {top: {
+                        "type": "object",
+                        "x-kubernetes-preserve-unknown-fields": true,
+                        "properties": {field: open},
+                    }},
+                }});
+            }
+            json!({
+                "apiVersion": "apiextensions.k8s.io/v1",
+                "kind": "CustomResourceDefinition",
+                "metadata": {"name": format!("{plural}.{METALLB_GROUP}")},
+                "spec": {
+                    "group": METALLB_GROUP,
+                    "names": {"plural": plural},
+                    "scope": "Namespaced",
+                    "versions": [version],
+                },
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::CustomResourceDefinition;
+
+    /// The slim CRDs are read back into the same facts.
+    #[test]
+    fn crds_round_trip_through_their_slim_manifests() {
+        let crds = MetallbCrds {
+            resources: ["configurationstates", "ipaddresspools", "l2advertisements"]
+                .map(String::from)
+                .into(),
+            pool_status_assigned_ipv4: true,
+            l2_service_selectors: true,
+        };
+        for facts in [
+            crds.clone(),
+            MetallbCrds {
+                pool_status_assigned_ipv4: false,
+                l2_service_selectors: false,
+                ..crds.clone()
+            },
+        ] {
+            let mut read = MetallbCrds::default();
+            for manifest in crd_manifests(&facts) {
+                assert_eq!(manifest["kind"], "CustomResourceDefinition");
+                let crd: CustomResourceDefinition = serde_json::from_value(manifest).unwrap();
+                read.add(&crd);
+            }
+            assert_eq!(read, facts);
+        }
+    }
 }

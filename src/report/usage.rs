@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::metallb::addr::{Family, FamilyCounts, Ip};
 use crate::metallb::allocator::Cluster;
 use crate::metallb::reason::{Code, Reason};
+use crate::metallb::release::MetallbVersion;
 use crate::model::Model;
 use crate::snapshot::PoolStatus;
 use crate::suggest::closest;
@@ -17,6 +18,8 @@ use crate::suggest::closest;
 #[serde(rename_all = "camelCase")]
 pub struct UsageReport {
     pub metallb_namespace: String,
+    /// The MetalLB release the answers follow, and how it was known.
+    pub metallb_version: MetallbVersion,
     /// Whether MetalLB accepts the configuration; if not, it runs on the last valid one.
     pub config_valid: bool,
     pub config_errors: Vec<String>,
@@ -153,6 +156,7 @@ pub fn build(model: &Model) -> UsageReport {
     }
     UsageReport {
         metallb_namespace: config.metallb_namespace.clone(),
+        metallb_version: model.version,
         config_valid: config.is_valid(),
         config_errors: config.errors.clone(),
         pools,
@@ -214,6 +218,7 @@ fn status_disagreement(avoid_buggy: bool, usage: &PoolUsage) -> Option<Reason> {
 #[serde(rename_all = "camelCase")]
 pub struct NamespaceReport {
     pub metallb_namespace: String,
+    pub metallb_version: MetallbVersion,
     /// The namespace asked for with `-n`, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
@@ -297,6 +302,7 @@ pub fn build_by_namespace(model: &Model, only: Option<&str>) -> NamespaceReport 
         .collect();
     NamespaceReport {
         metallb_namespace: cluster.config.metallb_namespace.clone(),
+        metallb_version: model.version,
         namespace: only.map(str::to_string),
         namespaces,
         config_valid: cluster.config.is_valid(),

@@ -5,6 +5,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::metallb::allocator::{Cluster, Mode};
 use crate::metallb::reason::Reason;
+use crate::metallb::release::MetallbVersion;
 use crate::model::Model;
 use crate::settings::ServiceRef;
 use crate::snapshot::{Event, Snapshot};
@@ -24,6 +25,8 @@ pub enum State {
 #[serde(rename_all = "camelCase")]
 pub struct WhyReport {
     pub service: String,
+    /// The MetalLB release the answer follows, and how it was known.
+    pub metallb_version: MetallbVersion,
     pub state: State,
     /// The ingress IPs the service holds.
     pub ips: Vec<String>,
@@ -112,6 +115,7 @@ pub fn build(model: &Model, target: &ServiceRef) -> Result<WhyReport> {
         model.snapshot,
         index,
         model.warnings.clone(),
+        model.version,
     ))
 }
 
@@ -120,6 +124,7 @@ fn build_for(
     snapshot: &Snapshot,
     service: usize,
     extra_warnings: Vec<Reason>,
+    metallb_version: MetallbVersion,
 ) -> WhyReport {
     let facts = &cluster.services[service];
     let decision = cluster.decide(service);
@@ -164,6 +169,7 @@ fn build_for(
     );
     WhyReport {
         service: facts.key.clone(),
+        metallb_version,
         state,
         ips: svc.ingress_ips().map(str::to_string).collect(),
         pool: cluster.service_pool[service].map(|p| cluster.config.pools[p].name.clone()),

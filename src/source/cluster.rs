@@ -24,8 +24,8 @@ use crate::metallb::reason::{Code, Reason};
 use crate::metallb::runtime::{CONTROLLER_SELECTORS, DEFAULT_NAMESPACE, detect};
 use crate::settings::{Connection, MetallbFlags, ServiceRef};
 use crate::snapshot::{
-    Advertisement, ConfigurationState, Deployment, Event, IpAddressPool, Metadata, Namespace,
-    Service, Snapshot,
+    Advertisement, ApiResourceList, ConfigurationState, Deployment, Event, IpAddressPool, Metadata,
+    MetallbCrds, Namespace, Service, Snapshot,
 };
 
 /// Page size of every list, as kubectl uses.
@@ -81,6 +81,8 @@ struct Fetched {
     states: Listed<ConfigurationState>,
     target: Option<std::result::Result<Service, Failure>>,
     events: Listed<Event>,
+    /// The MetalLB resources served, `None` when the group is not (or cannot be) read.
+    crds: Option<MetallbCrds>,
 }
 
 /// The results as a snapshot: MetalLB lists from the namespace fallback where the
@@ -116,6 +118,7 @@ fn assemble(
         bgp_advertisements: metallb_list(f.bgp, "bgpadvertisements", &mut notes, server)?,
         services: f.services.map_err(|e| e.into_error(server))?,
         controllers,
+        crds: f.crds,
         ..Snapshot::default()
     };
     if let (Some(t), Some(found)) = (target, f.target) {
@@ -345,7 +348,18 @@ impl Reader {
     /// list was forbidden, that list again in MetalLB's namespace.
     async fn fetch(&self, metallb: &MetallbFlags, target: Option<&ServiceRef>) -> Fetched {
         let all = ListParams::default;
-        let (controllers, pools, l2, bgp, services, namespaces, states, target_service, events) = tokio::join!(
+        let (
+            controllers,
+            pools,
+            l2,
+            bgp,
+            services,
+            namespaces,
+            states,
+            target_service,
+            events,
+            crds,
+        ) = tokio::join!(
             self.controllers(metallb),
             self.list::<IpAddressPool>(METALLB_API, "ipaddresspools", None, all()),
             self.list::<Advertisement>(METALLB_API, "l2advertisements", None, all()),
@@ -355,6 +369,7 @@ impl Reader {
             self.list::<ConfigurationState>(METALLB_API, "configurationstates", None, all()),
             self.target_service(target),
             self.events(target),
+            self.metallb_crds(),
         );
         // The namespace to fall back to: the flag, else the controller's, else the default.
         let namespace = metallb
@@ -380,6 +395,7 @@ impl Reader {
             states,
             target: target_service,
             events,
+            crds,
         }
     }
 
@@ -560,6 +576,19 @@ impl Reader {
         ));
         self.list("/api/v1", "events", Some(&t.namespace), params)
             .await
+    }
+
+    /// Which MetalLB resources the API serves, from its discovery document: what the CRDs say
+    /// of the release (Appendix C) without the permission to read the CRDs themselves, which
+    /// the schema fingerprints would need. Any failure leaves the question open: the lists
+    /// of MetalLB's objects report what is wrong.
+    async fn metallb_crds(&self) -> Option<MetallbCrds> {
+        let request = http::Request::get(METALLB_API).body(Vec::new()).ok()?;
+        let list: ApiResourceList = self
+            .call(request, "get", "metallb.io/v1beta1", None)
+            .await
+            .ok()?;
+        Some(MetallbCrds::from_discovery(&list))
     }
 
     /// MetalLB's controller Deployments (§1.1), by the labels of the upstream manifests,
@@ -760,6 +789,7 @@ mod tests {
             states: Ok(Vec::new()),
             target: None,
             events: Ok(Vec::new()),
+            crds: None,
         }
     }
 

@@ -20,8 +20,8 @@ use serde_json::value::RawValue;
 use crate::error::Error;
 use crate::metallb::runtime::is_controller;
 use crate::snapshot::{
-    Advertisement, ConfigurationState, Deployment, Event, IpAddressPool, Metadata, Namespace,
-    Service, Snapshot,
+    Advertisement, ConfigurationState, CustomResourceDefinition, Deployment, Event, IpAddressPool,
+    METALLB_GROUP, Metadata, Namespace, Service, Snapshot,
 };
 
 /// Extensions read from directories; files named explicitly are read whatever their name.
@@ -251,6 +251,8 @@ enum Kind {
     /// Only MetalLB's controller is kept: it says where and how MetalLB runs.
     Deployment,
     ConfigurationState,
+    /// Only MetalLB's CRDs are kept: they say which release is installed.
+    Crd,
 }
 
 impl Kind {
@@ -265,6 +267,7 @@ impl Kind {
             ("Event", "") => Some(Kind::Event),
             ("Deployment", "apps") => Some(Kind::Deployment),
             ("ConfigurationState", "metallb.io") => Some(Kind::ConfigurationState),
+            ("CustomResourceDefinition", "apiextensions.k8s.io") => Some(Kind::Crd),
             _ => None,
         }
     }
@@ -279,6 +282,7 @@ impl Kind {
             Kind::Event => "Event",
             Kind::Deployment => "Deployment",
             Kind::ConfigurationState => "ConfigurationState",
+            Kind::Crd => "CustomResourceDefinition",
         }
     }
 }
@@ -293,6 +297,7 @@ enum Object {
     Event(Event),
     Deployment(Deployment),
     ConfigurationState(ConfigurationState),
+    Crd(CustomResourceDefinition),
 }
 
 impl Object {
@@ -316,6 +321,7 @@ impl Object {
             Kind::Event => Object::Event(typed(de)?),
             Kind::Deployment => Object::Deployment(typed(de)?),
             Kind::ConfigurationState => Object::ConfigurationState(typed(de)?),
+            Kind::Crd => Object::Crd(typed(de)?),
         })
     }
 
@@ -328,6 +334,7 @@ impl Object {
             Object::Event(o) => &mut o.metadata,
             Object::Deployment(o) => &mut o.metadata,
             Object::ConfigurationState(o) => &mut o.metadata,
+            Object::Crd(o) => &mut o.metadata,
         }
     }
 }
@@ -354,6 +361,10 @@ impl Objects {
                 }
                 Some(Object::Deployment(_)) | None => {}
                 Some(Object::ConfigurationState(o)) => snapshot.configuration_states.push(o),
+                Some(Object::Crd(o)) if o.spec.group == METALLB_GROUP => {
+                    snapshot.crds.get_or_insert_default().add(&o);
+                }
+                Some(Object::Crd(_)) => {}
             }
         }
         snapshot.namespaces_known = !snapshot.namespaces.is_empty();
@@ -577,7 +588,7 @@ impl Reader<'_> {
         mut object: Object,
     ) -> Result<(), Error> {
         let default_namespace = match kind {
-            Kind::Namespace => "",
+            Kind::Namespace | Kind::Crd => "",
             Kind::Pool | Kind::L2 | Kind::Bgp | Kind::ConfigurationState => {
                 &self.namespaces.metallb
             }
@@ -1225,6 +1236,69 @@ mod tests {
     }
 
     #[test]
+    fn metallb_crds_are_read_slim_and_other_crds_skipped() {
+        let text = r#"
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: certificates.cert-manager.io}
+spec:
+  group: cert-manager.io
+  names: {plural: certificates, kind: Certificate}
+  versions: [{name: v1, served: true, storage: true}]
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: ipaddresspools.metallb.io}
+spec:
+  group: metallb.io
+  names: {plural: ipaddresspools, kind: IPAddressPool}
+  scope: Namespaced
+  versions:
+  - name: v1beta1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          status:
+            type: object
+            properties:
+              assignedIPv4: {type: integer, format: int64}
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: configurationstates.metallb.io}
+spec:
+  group: metallb.io
+  names: {plural: configurationstates, kind: ConfigurationState}
+  versions: [{name: v1beta1, served: true, storage: true}]
+"#;
+        let crds = read_text("crds.yaml", text).unwrap().crds.unwrap();
+        assert_eq!(
+            crds.resources.iter().collect::<Vec<_>>(),
+            ["configurationstates", "ipaddresspools"]
+        );
+        assert!(crds.pool_status_assigned_ipv4);
+        let foreign = text.split("---").next().unwrap();
+        assert_eq!(read_text("crds.yaml", foreign).unwrap().crds, None);
+        let (place, message) = place_and_message(
+            read_text(
+                "bad.yaml",
+                &text.replace("served: true, storage", "served: \"maybe\", storage"),
+            )
+            .unwrap_err(),
+        );
+        assert!(place.starts_with("bad.yaml:"), "{place}");
+        assert!(
+            message.starts_with(
+                "CustomResourceDefinition certificates.cert-manager.io: spec.versions[0].served"
+            ),
+            "{message}"
+        );
+    }
+
+    #[test]
     fn a_document_that_is_not_a_mapping_is_refused() {
         let (place, message) =
             place_and_message(read_text("odd.yaml", "---\n- a\n- b\n").unwrap_err());
@@ -1569,10 +1643,10 @@ mod tests {
             "apiVersion: v1\ndata:\n  ? [a, b]\n  : c\nkind: ConfigMap\nmetadata: {name: c}\n";
         let secret =
             "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData:\n  ? [a, b]\n  : c\n";
-        let crd = "kind: CustomResourceDefinition\napiVersion: apiextensions.k8s.io/v1\nspec:\n  ? [a, b]\n  : c\n";
         // A Service of another group is skipped too.
         let knative = "apiVersion: serving.knative.dev/v1\nkind: Service\nmetadata: {name: k}\nspec:\n  ? [a, b]\n  : c\n";
-        for skipped in [config_map, secret, crd, knative] {
+        // (CustomResourceDefinitions are read, slim, for the MetalLB release they show.)
+        for skipped in [config_map, secret, knative] {
             let text = format!("{skipped}---\n{POOL}");
             assert_eq!(
                 read_text("all.yaml", &text).unwrap().pools.len(),

@@ -268,7 +268,8 @@ impl FixtureSet {
         .collect()
     }
 
-    /// Flags naming the MetalLB namespace when the set has no controller to detect it from.
+    /// Flags naming the MetalLB namespace and release when the set has no controller to
+    /// detect them from (live, the CRDs served would say a release the manifests do not).
     fn metallb_flags(&self) -> Vec<&'static str> {
         let has_controller = self.objects.iter().any(|o| {
             o["kind"] == "Deployment"
@@ -278,7 +279,12 @@ impl FixtureSet {
         if has_controller {
             Vec::new()
         } else {
-            vec!["--metallb-namespace", "metallb-system"]
+            vec![
+                "--metallb-namespace",
+                "metallb-system",
+                "--metallb-version",
+                "latest",
+            ]
         }
     }
 
@@ -730,6 +736,8 @@ fn docs_rbac_is_enough() {
         "/apis/metallb.io/v1beta1/configurationstates",
         "/api/v1/namespaces/team-b/events",
         "/api/v1/namespaces/team-b/services/db",
+        // What the CRDs say of the release: discovery, open to every authenticated user.
+        "/apis/metallb.io/v1beta1",
     ] {
         assert!(
             requests.iter().any(|r| r.path == path && r.status == 200),
@@ -884,6 +892,8 @@ fn the_context_namespace_is_the_default_for_why() {
         "json",
         "--metallb-namespace",
         "metallb-system",
+        "--metallb-version",
+        "latest",
     ];
     let live_run = in_team_b.run(&args);
     let offline_run = offline(
@@ -897,6 +907,8 @@ fn the_context_namespace_is_the_default_for_why() {
             "json",
             "--metallb-namespace",
             "metallb-system",
+            "--metallb-version",
+            "latest",
         ],
     );
     assert_eq!(live_run.code, 1, "batch is pending: {live_run:#?}");
@@ -1033,7 +1045,7 @@ fn detection_objects() -> Vec<Value> {
                     "metadata": {"labels": {"app": "metallb", "component": "controller"}},
                     "spec": {"containers": [{
                         "name": "controller",
-                        "image": "quay.io/metallb/controller:v0.15.2",
+                        "image": "quay.io/metallb/controller:v0.15.3",
                         "args": ["--port=7472", "--lb-class=metallb.io/metallb"],
                     }]},
                 },
@@ -1112,6 +1124,244 @@ fn the_controller_deployment_gives_namespace_and_class() {
         !all_codes(&why).contains("other-load-balancer-class"),
         "{why:#}"
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// 8b. Which MetalLB release
+
+/// The `metallb.io` resources a v0.14.8 installation serves.
+const CRDS_0_14_8: &[&str] = &[
+    "bfdprofiles",
+    "bgpadvertisements",
+    "bgppeers",
+    "communities",
+    "ipaddresspools",
+    "l2advertisements",
+    "servicel2statuses",
+];
+
+const DIGEST: &str = "sha256:9c1b4e7a2f0d3c5b8a6e1f4d7c0b3a5e8f2d6c9b1a4e7f0d3c6b9a2e5f8d1c4b";
+
+/// [`detection_objects`] with the controller's image (`None`: no image written) and extra
+/// labels.
+fn with_controller(image: Option<&str>, labels: &[(&str, &str)]) -> Vec<Value> {
+    let mut objects = detection_objects();
+    let deployment = objects
+        .iter_mut()
+        .find(|o| o["kind"] == "Deployment")
+        .expect("the controller");
+    let container = &mut deployment["spec"]["template"]["spec"]["containers"][0];
+    match image {
+        Some(image) => container["image"] = json!(image),
+        None => {
+            container.as_object_mut().unwrap().remove("image");
+        }
+    }
+    for (key, value) in labels {
+        deployment["metadata"]["labels"][*key] = json!(value);
+    }
+    objects
+}
+
+/// The CRDs of an older release.
+fn serving(resources: &'static [&'static str]) -> ServerOptions {
+    ServerOptions {
+        metallb_resources: Some(resources),
+        ..ServerOptions::default()
+    }
+}
+
+/// `metallbVersion` of `usage -o json` (and of `why` and `usage --by-namespace`, which must
+/// say the same), with the warning codes.
+fn detected<'a>(live: &Live, extra: &[&'a str]) -> (Value, BTreeSet<String>) {
+    let with = |args: &[&'a str]| [args, extra].concat();
+    let usage = live.run(&with(&["usage", "-o", "json"])).json_with_code(0);
+    let by_namespace = live
+        .run(&with(&["usage", "--by-namespace", "-o", "json"]))
+        .json_with_code(0);
+    let why = live
+        .run(&with(&["why", "svc/classy", "-n", "apps", "-o", "json"]))
+        .json_with_code(0);
+    assert_eq!(usage["metallbVersion"], by_namespace["metallbVersion"]);
+    assert_eq!(usage["metallbVersion"], why["metallbVersion"]);
+    (usage["metallbVersion"].clone(), warning_codes(&usage))
+}
+
+fn version(release: &str, source: &str) -> Value {
+    json!({"version": release, "source": source})
+}
+
+#[test]
+fn the_release_is_the_controller_image_tag_even_pinned_by_digest() {
+    let tagged = "quay.io/metallb/controller:v0.14.8";
+    let pinned = format!("{tagged}@{DIGEST}");
+    for image in [tagged, pinned.as_str()] {
+        let live = Live::start(with_controller(Some(image), &[]), serving(CRDS_0_14_8));
+        let (found, codes) = detected(&live, &[]);
+        assert_eq!(found, version("v0.14.8", "image"), "{image}");
+        assert!(!codes.contains("metallb-version-mismatch"), "{codes:?}");
+        let table = live.run(&["usage"]);
+        assert_eq!(table.code, 0);
+        assert!(
+            !table.stderr.contains("answers follow"),
+            "an exact release is not said: {}",
+            table.stderr
+        );
+    }
+}
+
+#[test]
+fn without_a_tag_the_helm_labels_tell() {
+    let digest_only = format!("quay.io/metallb/controller@{DIGEST}");
+    let helm = [
+        ("app.kubernetes.io/version", "v0.14.9"),
+        ("helm.sh/chart", "metallb-0.14.9"),
+    ];
+    let live = Live::start(
+        with_controller(Some(&digest_only), &helm),
+        serving(CRDS_0_14_8),
+    );
+    assert_eq!(detected(&live, &[]).0, version("v0.14.9", "helm-labels"));
+    // A mirror's tag that names no release, and the chart label alone.
+    let chart_only = [("helm.sh/chart", "metallb-0.14.8")];
+    let live = Live::start(
+        with_controller(
+            Some("registry.example:5000/metallb/controller:main"),
+            &chart_only,
+        ),
+        serving(CRDS_0_14_8),
+    );
+    assert_eq!(detected(&live, &[]).0, version("v0.14.8", "helm-labels"));
+}
+
+#[test]
+fn without_tag_or_labels_the_crds_served_give_a_lower_bound_said_on_stderr() {
+    let digest_only = format!("quay.io/metallb/controller@{DIGEST}");
+    let live = Live::start(
+        with_controller(Some(&digest_only), &[]),
+        ServerOptions::default(),
+    );
+    assert_eq!(detected(&live, &[]).0, version("v0.15.3", "crds"));
+    let older = Live::start(with_controller(None, &[]), serving(CRDS_0_14_8));
+    assert_eq!(detected(&older, &[]).0, version("v0.14.4", "crds"));
+    let discovery: Vec<RequestRecord> = older
+        .server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/apis/metallb.io/v1beta1")
+        .collect();
+    assert_eq!(discovery.len(), 3, "one request a run: {discovery:#?}");
+    assert!(discovery.iter().all(|r| r.status == 200));
+
+    let table = live.run(&["usage"]);
+    assert_eq!(table.code, 0);
+    assert_eq!(
+        table.stderr,
+        "Warning: answers follow MetalLB v0.15.3, the oldest release the MetalLB CRDs allow: the controller does not name its release (give --metallb-version)\n"
+    );
+    let json = live.run(&["usage", "-o", "json"]);
+    assert_eq!(json.stderr, "", "JSON says it in metallbVersion");
+    let page = live.run(&["why", "svc/classy", "-n", "apps"]);
+    assert!(
+        page.stdout.contains(
+            "Release:     MetalLB v0.15.3, assumed: the oldest release the MetalLB CRDs allow"
+        ),
+        "{}",
+        page.stdout
+    );
+}
+
+#[test]
+fn when_nothing_tells_the_newest_release_is_assumed() {
+    let unavailable = ServerOptions {
+        faults: vec![Fault::status(
+            FaultTarget::path("/apis/metallb.io/v1beta1"),
+            500,
+            "the discovery document is unavailable",
+        )],
+        ..ServerOptions::default()
+    };
+    let live = Live::start(with_controller(None, &[]), unavailable);
+    assert_eq!(detected(&live, &[]).0, version("v0.16.1", "default"));
+    let table = live.run(&["usage"]);
+    assert!(
+        table
+            .stderr
+            .contains("answers follow MetalLB v0.16.1, the newest release modelled"),
+        "{}",
+        table.stderr
+    );
+}
+
+#[test]
+fn the_flag_wins_and_a_controller_older_than_its_crds_is_a_warning() {
+    let image = "quay.io/metallb/controller:v0.14.8";
+    let live = Live::start(with_controller(Some(image), &[]), ServerOptions::default());
+    let (found, codes) = detected(&live, &[]);
+    assert_eq!(found, version("v0.14.8", "image"), "the image is trusted");
+    assert!(codes.contains("metallb-version-mismatch"), "{codes:?}");
+    let table = live.run(&["usage"]);
+    assert!(
+        table.stderr.contains(
+            "Warning: the MetalLB CRDs served are from v0.15.3 or newer, but the controller image is v0.14.8: answers follow v0.14.8 (metallb-version-mismatch)"
+        ),
+        "{}",
+        table.stderr
+    );
+
+    let (found, codes) = detected(&live, &["--metallb-version", "v0.13.9"]);
+    assert_eq!(found, version("v0.13.9", "flag"));
+    assert!(!codes.contains("metallb-version-mismatch"), "{codes:?}");
+    let too_old = live.run(&["usage", "--metallb-version", "v0.12.1"]);
+    assert_eq!(too_old.code, 2);
+    assert!(
+        too_old
+            .stderr
+            .contains("supported releases are v0.13.9 to v0.16.1"),
+        "{}",
+        too_old.stderr
+    );
+}
+
+#[test]
+fn a_dump_carries_the_release_namespace_and_class_detected_live() {
+    let digest_only = format!("quay.io/metallb/controller@{DIGEST}");
+    let cases = [
+        (detection_objects(), ServerOptions::default()),
+        (
+            with_controller(Some(&digest_only), &[]),
+            serving(CRDS_0_14_8),
+        ),
+    ];
+    for (objects, options) in cases {
+        let live = Live::start(objects, options);
+        let dump = live.run(&["dump"]);
+        assert_eq!(dump.code, 0, "{dump:#?}");
+        let file = live.home.path().join("dump.yaml");
+        fs::write(&file, &dump.stdout).unwrap();
+        for args in [
+            &["usage", "-o", "json"][..],
+            &["usage", "--by-namespace", "-o", "json"],
+            &["why", "svc/classy", "-n", "apps", "-o", "json"],
+            &["why", "svc/classless", "-n", "apps", "-o", "json"],
+        ] {
+            let from_cluster = live.run(args);
+            let from_dump = offline(&file, args);
+            assert_eq!(from_cluster.code, from_dump.code, "{args:?}");
+            let from_cluster = from_cluster.json();
+            assert_ne!(
+                from_cluster["metallbVersion"]["source"], "default",
+                "{args:?}"
+            );
+            assert_eq!(
+                without_live_only_warnings(from_cluster),
+                without_live_only_warnings(from_dump.json()),
+                "{args:?}"
+            );
+        }
+        let usage = offline(&file, &["usage", "-o", "json"]).json();
+        assert_eq!(usage["metallbNamespace"], "lb", "the namespace detected");
+    }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -151,13 +151,19 @@ fn usage_table_looks_like_kubectl() {
         "a huge count stays readable"
     );
     assert!(lines.iter().all(|l| !l.ends_with(' ')));
-    // The examples' one warning, on stderr so the table stays clean.
+    // On stderr so the table stays clean: the release assumed (nothing in the examples
+    // shows it), then the examples' one warning.
     let warnings: Vec<&str> = run.stderr.lines().collect();
-    assert_eq!(warnings.len(), 1, "{}", run.stderr);
+    assert_eq!(warnings.len(), 2, "{}", run.stderr);
     assert!(
-        warnings[0].starts_with("Warning: ")
-            && warnings[0].contains("pool dev-ips")
-            && warnings[0].ends_with("(not-advertised)"),
+        warnings[0].starts_with("Warning: answers follow MetalLB v0.16.1"),
+        "{}",
+        warnings[0]
+    );
+    assert!(
+        warnings[1].starts_with("Warning: ")
+            && warnings[1].contains("pool dev-ips")
+            && warnings[1].ends_with("(not-advertised)"),
         "{}",
         run.stderr
     );
@@ -217,7 +223,11 @@ fn usage_of_named_pools_shows_them_and_their_warnings_only() {
 
     let table = metalpool(&["usage", "premium-ips", "-f", "examples/"]);
     assert_eq!(table.code, 0);
-    assert!(table.stderr.is_empty(), "{}", table.stderr);
+    assert_eq!(
+        table.stderr,
+        "Warning: answers follow MetalLB v0.16.1, the newest release modelled: nothing read shows which release runs (give --metallb-version)\n",
+        "no warning of the pools shown; the release assumed"
+    );
 
     let unknown = metalpool(&["usage", "premium-ip", "-f", "examples/"]);
     assert_one_line_error(
@@ -313,7 +323,7 @@ fn accepted_pools_with_surprises_are_warned_about() {
     assert_eq!(pool(&usage, "masked")["total"], 256, "the whole /24");
     assert_eq!(pool(&usage, "mixed")["total"], 4, "only the /30");
 
-    let table = metalpool(&["usage", "-f", FIXTURE]);
+    let table = metalpool(&["usage", "-f", FIXTURE, "--metallb-version", "latest"]);
     assert_eq!(table.code, 0, "{table:#?}");
     let mut codes: Vec<&str> = table
         .stderr
@@ -1023,5 +1033,187 @@ fn why_answers_as_each_release_does() {
             "Failed to allocate IP for \"team-b/batch\": [\"<nil>\"] is not allowed in config",
             "Failed to allocate IP for \"team-b/batch\": no available IPs in pool team-a-ips",
         ]
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Which MetalLB release, from the manifests
+
+const RELEASE_BASE: &str = r#"
+apiVersion: metallb.io/v1beta1
+kind: IPAddressPool
+metadata: {name: public, namespace: metallb-system}
+spec: {addresses: [192.0.2.0/29]}
+---
+apiVersion: metallb.io/v1beta1
+kind: L2Advertisement
+metadata: {name: public, namespace: metallb-system}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec: {type: LoadBalancer, clusterIP: 10.96.0.10, ports: [{port: 80}]}
+"#;
+
+/// A controller Deployment with this image and these extra labels.
+fn controller_manifest(image: &str, labels: &str) -> String {
+    format!(
+        r#"
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: controller
+  namespace: metallb-system
+  labels: {{app: metallb, component: controller{labels}}}
+spec:
+  template:
+    spec:
+      containers:
+      - name: controller
+        image: "{image}"
+"#
+    )
+}
+
+/// A MetalLB CRD as its release ships it, reduced to the names and the fingerprint fields.
+fn crd_manifest(plural: &str, schema: &str) -> String {
+    format!(
+        r#"
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {{name: {plural}.metallb.io}}
+spec:
+  group: metallb.io
+  names: {{plural: {plural}, kind: Thing}}
+  scope: Namespaced
+  versions:
+  - name: v1beta1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        description: "a long text a real CRD carries"
+        properties: {schema}
+"#
+    )
+}
+
+/// The CRDs of v0.16: the pool status counters and L2 serviceSelectors.
+fn crds_0_16() -> String {
+    [
+        crd_manifest(
+            "ipaddresspools",
+            "{status: {type: object, properties: {assignedIPv4: {type: integer}}}}",
+        ),
+        crd_manifest(
+            "l2advertisements",
+            "{spec: {type: object, properties: {serviceSelectors: {type: array, items: {type: object}}}}}",
+        ),
+        crd_manifest("configurationstates", "{}"),
+    ]
+    .concat()
+}
+
+fn release_of(manifests: &str, extra: &[&str]) -> (Value, Vec<String>) {
+    let (_dir, file) = temp_file("cluster.yaml", manifests);
+    let path = file.to_str().unwrap();
+    let mut args = vec!["usage", "-o", "json", "-f", path];
+    args.extend(extra);
+    let usage = metalpool(&args);
+    assert_eq!(usage.code, 0, "{}", usage.stderr);
+    let usage = usage.json();
+    let why = metalpool(
+        &[
+            &["why", "svc/web", "-n", "shop", "-o", "json", "-f", path][..],
+            extra,
+        ]
+        .concat(),
+    );
+    assert_eq!(why.json()["metallbVersion"], usage["metallbVersion"]);
+    let codes = usage["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["code"].as_str().unwrap().to_string())
+        .collect();
+    (usage["metallbVersion"].clone(), codes)
+}
+
+fn release(version: &str, source: &str) -> Value {
+    serde_json::json!({"version": version, "source": source})
+}
+
+#[test]
+fn the_release_from_a_controller_deployment_in_the_manifests() {
+    let digest = "sha256:9c1b4e7a2f0d3c5b8a6e1f4d7c0b3a5e8f2d6c9b1a4e7f0d3c6b9a2e5f8d1c4b";
+    let tagged = controller_manifest("quay.io/metallb/controller:v0.13.9", "");
+    assert_eq!(
+        release_of(&(RELEASE_BASE.to_string() + &tagged), &[]).0,
+        release("v0.13.9", "image")
+    );
+    let pinned = controller_manifest(&format!("quay.io/metallb/controller:v0.15.3@{digest}"), "");
+    assert_eq!(
+        release_of(&(RELEASE_BASE.to_string() + &pinned), &[]).0,
+        release("v0.15.3", "image")
+    );
+    let helm = controller_manifest(
+        &format!("quay.io/metallb/controller@{digest}"),
+        ", helm.sh/chart: metallb-0.14.8, app.kubernetes.io/version: v0.14.8",
+    );
+    assert_eq!(
+        release_of(&(RELEASE_BASE.to_string() + &helm), &[]).0,
+        release("v0.14.8", "helm-labels")
+    );
+}
+
+#[test]
+fn the_release_from_crds_in_the_manifests_else_the_newest() {
+    let (found, _) = release_of(&(RELEASE_BASE.to_string() + &crds_0_16()), &[]);
+    assert_eq!(
+        found,
+        release("v0.16.0", "crds"),
+        "the oldest release they allow"
+    );
+    assert_eq!(
+        release_of(RELEASE_BASE, &[]).0,
+        release("v0.16.1", "default")
+    );
+    let (_dir, file) = temp_file("cluster.yaml", RELEASE_BASE);
+    let table = metalpool(&["usage", "-f", file.to_str().unwrap()]);
+    assert!(
+        table
+            .stderr
+            .starts_with("Warning: answers follow MetalLB v0.16.1, the newest release modelled"),
+        "{}",
+        table.stderr
+    );
+}
+
+#[test]
+fn the_flag_wins_and_crds_newer_than_the_controller_are_a_warning() {
+    let older = controller_manifest("quay.io/metallb/controller:v0.14.8", "");
+    let manifests = RELEASE_BASE.to_string() + &older + &crds_0_16();
+    let (found, codes) = release_of(&manifests, &[]);
+    assert_eq!(found, release("v0.14.8", "image"));
+    assert_eq!(codes, ["metallb-version-mismatch"]);
+    let (found, codes) = release_of(&manifests, &["--metallb-version", "v0.15.3"]);
+    assert_eq!(found, release("v0.15.3", "flag"));
+    assert!(codes.is_empty(), "{codes:?}");
+    let (found, _) = release_of(RELEASE_BASE, &["--metallb-version", "latest"]);
+    assert_eq!(found, release("v0.16.1", "flag"));
+    let (_dir, file) = temp_file("cluster.yaml", RELEASE_BASE);
+    assert_one_line_error(
+        &metalpool(&[
+            "usage",
+            "-f",
+            file.to_str().unwrap(),
+            "--metallb-version",
+            "0.13",
+        ]),
+        2,
+        &["v0.13.9 to v0.16.1"],
     );
 }

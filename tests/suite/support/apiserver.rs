@@ -83,6 +83,9 @@ pub struct ServerOptions {
     /// `false`: `metallb.io` is absent from discovery and its paths answer
     /// 404, as on a cluster without MetalLB.
     pub metallb_crds_installed: bool,
+    /// With the CRDs installed, `Some`: only these `metallb.io` resources (plural names)
+    /// are served, as by an older MetalLB's CRDs; `None`: all of them.
+    pub metallb_resources: Option<&'static [&'static str]>,
     /// `false`: listing services with a `spec.type` (or `spec.clusterIP`)
     /// field selector gets 400 `field label not supported: spec.type`, as
     /// from servers older than Kubernetes 1.31.
@@ -103,9 +106,20 @@ impl Default for ServerOptions {
             rbac: None,
             aggregated_discovery: true,
             metallb_crds_installed: true,
+            metallb_resources: None,
             field_selector_spec_type_supported: true,
             faults: Vec::new(),
             max_page_size: None,
+        }
+    }
+}
+
+impl ServerOptions {
+    /// Which of MetalLB's types are served.
+    fn metallb(&self) -> resources::Installed {
+        resources::Installed {
+            crds: self.metallb_crds_installed,
+            only: self.metallb_resources,
         }
     }
 }
@@ -126,6 +140,8 @@ pub struct Fault {
 pub enum FaultTarget {
     /// Requests whose path starts with this prefix.
     PathPrefix(String),
+    /// Requests for exactly this path (a discovery document).
+    Path(String),
     /// Requests for objects of a resource (`group` `""` for core), in any
     /// namespace or only in `namespace`.
     Resource {
@@ -174,6 +190,10 @@ impl Eq for Gate {}
 impl FaultTarget {
     pub fn path_prefix(prefix: &str) -> Self {
         FaultTarget::PathPrefix(prefix.to_owned())
+    }
+
+    pub fn path(path: &str) -> Self {
+        FaultTarget::Path(path.to_owned())
     }
 
     pub fn resource(group: &str, resource: &str) -> Self {

@@ -130,7 +130,7 @@ enum Route<'a> {
     NotFound,
 }
 
-fn route<'a>(path: &'a str, metallb_installed: bool) -> Route<'a> {
+fn route<'a>(path: &'a str, metallb_installed: resources::Installed) -> Route<'a> {
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match segments.as_slice() {
         ["version"] => Route::Version,
@@ -149,7 +149,7 @@ fn route<'a>(path: &'a str, metallb_installed: bool) -> Route<'a> {
 }
 
 fn resource_route<'a>(
-    metallb_installed: bool,
+    metallb_installed: resources::Installed,
     group: &str,
     version: &str,
     rest: &[&'a str],
@@ -240,6 +240,7 @@ impl FaultTarget {
     fn matches(&self, request: &RequestInfo, route: &Route<'_>) -> bool {
         match self {
             FaultTarget::PathPrefix(prefix) => request.path.starts_with(prefix.as_str()),
+            FaultTarget::Path(path) => request.path == *path,
             FaultTarget::Resource {
                 group,
                 resource,
@@ -467,7 +468,7 @@ fn serve_non_resource(
     request: &RequestInfo,
     route: &Route<'_>,
 ) -> Result<Reply, StatusError> {
-    let metallb = shared.options.metallb_crds_installed;
+    let metallb = shared.options.metallb();
     let aggregated = if shared.options.aggregated_discovery {
         let accept = request.header("accept");
         negotiate(
@@ -516,7 +517,7 @@ fn serve_non_resource(
 /// Answers one request, in kube-apiserver's order: authentication,
 /// impersonation, routing, authorization. Injected faults come first.
 async fn answer(shared: &Shared, request: &RequestInfo) -> Result<Reply, StatusError> {
-    let route = route(&request.path, shared.options.metallb_crds_installed);
+    let route = route(&request.path, shared.options.metallb());
     apply_faults(shared, request, &route).await?;
     let user = authenticate(&shared.options, request)?;
     let user = impersonate(&shared.options, user, request)?;

@@ -380,16 +380,30 @@ pub(crate) static RESOURCES: &[ResourceType] = &[
 /// Service field labels that only newer servers support.
 pub(crate) const NEWER_SERVICE_FIELD_LABELS: &[&str] = &["spec.type", "spec.clusterIP"];
 
+/// Which of MetalLB's types are served: none, all, or those of an older release.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Installed {
+    pub crds: bool,
+    /// The plural names served, when not all of them.
+    pub only: Option<&'static [&'static str]>,
+}
+
+impl Installed {
+    fn serves(self, rt: &ResourceType) -> bool {
+        !rt.is_metallb() || (self.crds && self.only.is_none_or(|only| only.contains(&rt.plural)))
+    }
+}
+
 /// The served types, minus MetalLB's when its CRDs are not installed.
-pub(crate) fn served(metallb_installed: bool) -> impl Iterator<Item = &'static ResourceType> {
+pub(crate) fn served(metallb_installed: Installed) -> impl Iterator<Item = &'static ResourceType> {
     RESOURCES
         .iter()
-        .filter(move |rt| metallb_installed || !rt.is_metallb())
+        .filter(move |rt| metallb_installed.serves(rt))
 }
 
 /// Looks up a served type by URL group, version and plural name.
 pub(crate) fn lookup(
-    metallb_installed: bool,
+    metallb_installed: Installed,
     group: &str,
     version: &str,
     plural: &str,
@@ -456,7 +470,7 @@ fn version_priority(version: &str) -> (u8, u32, u32) {
 
 /// The non-core groups being served, in discovery order, each with its
 /// versions, preferred first.
-fn groups(metallb_installed: bool) -> Vec<(&'static str, Vec<&'static str>)> {
+fn groups(metallb_installed: Installed) -> Vec<(&'static str, Vec<&'static str>)> {
     let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
     for rt in served(metallb_installed).filter(|rt| !rt.group.is_empty()) {
         match groups.iter_mut().find(|(name, _)| *name == rt.group) {
@@ -485,7 +499,7 @@ fn group_document(name: &str, versions: &[&str]) -> Value {
 }
 
 /// `GET /apis`.
-pub(crate) fn group_list(metallb_installed: bool) -> Value {
+pub(crate) fn group_list(metallb_installed: Installed) -> Value {
     let groups: Vec<Value> = groups(metallb_installed)
         .iter()
         .map(|(name, versions)| group_document(name, versions))
@@ -494,7 +508,7 @@ pub(crate) fn group_list(metallb_installed: bool) -> Value {
 }
 
 /// `GET /apis/{group}`, or `None` when the group is not served.
-pub(crate) fn group(metallb_installed: bool, name: &str) -> Option<Value> {
+pub(crate) fn group(metallb_installed: Installed, name: &str) -> Option<Value> {
     let (name, versions) = groups(metallb_installed)
         .into_iter()
         .find(|(group, _)| *group == name)?;
@@ -539,7 +553,7 @@ fn aggregated_resource(rt: &ResourceType) -> Value {
     resource
 }
 
-fn aggregated_group(metallb_installed: bool, name: &str, versions: &[&str]) -> Value {
+fn aggregated_group(metallb_installed: Installed, name: &str, versions: &[&str]) -> Value {
     let versions: Vec<Value> = versions
         .iter()
         .map(|version| {
@@ -560,7 +574,11 @@ fn aggregated_group(metallb_installed: bool, name: &str, versions: &[&str]) -> V
 /// Aggregated discovery (`APIGroupDiscoveryList` of `apidiscovery.k8s.io`
 /// `version`): of the core group for `GET /api`, of all other groups for
 /// `GET /apis`.
-pub(crate) fn aggregated_discovery(metallb_installed: bool, core: bool, version: &str) -> Value {
+pub(crate) fn aggregated_discovery(
+    metallb_installed: Installed,
+    core: bool,
+    version: &str,
+) -> Value {
     let items: Vec<Value> = if core {
         vec![aggregated_group(metallb_installed, "", &["v1"])]
     } else {
@@ -579,7 +597,11 @@ pub(crate) fn aggregated_discovery(metallb_installed: bool, core: bool, version:
 
 /// `GET /api/v1` or `GET /apis/{group}/{version}`, or `None` when that
 /// group version is not served.
-pub(crate) fn resource_list(metallb_installed: bool, group: &str, version: &str) -> Option<Value> {
+pub(crate) fn resource_list(
+    metallb_installed: Installed,
+    group: &str,
+    version: &str,
+) -> Option<Value> {
     let resources: Vec<Value> = served(metallb_installed)
         .filter(|rt| rt.group == group && rt.version == version)
         .flat_map(ResourceType::discovery_entries)
@@ -610,9 +632,35 @@ mod tests {
 
     #[test]
     fn metallb_group_prefers_v1beta2() {
-        let document = group(true, METALLB_GROUP).unwrap();
+        let all = Installed {
+            crds: true,
+            only: None,
+        };
+        let document = group(all, METALLB_GROUP).unwrap();
         assert_eq!(document["preferredVersion"]["version"], "v1beta2");
         assert_eq!(document["versions"][1]["version"], "v1beta1");
-        assert!(group(false, METALLB_GROUP).is_none());
+        let none = Installed {
+            crds: false,
+            only: None,
+        };
+        assert!(group(none, METALLB_GROUP).is_none());
+    }
+
+    #[test]
+    fn an_older_release_serves_only_its_metallb_resources() {
+        let older = Installed {
+            crds: true,
+            only: Some(&["ipaddresspools", "l2advertisements"]),
+        };
+        let list = resource_list(older, METALLB_GROUP, "v1beta1").unwrap();
+        let names: Vec<&str> = list["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|r| r["name"].as_str())
+            .collect();
+        assert_eq!(names, ["ipaddresspools", "l2advertisements"]);
+        assert!(lookup(older, METALLB_GROUP, "v1beta1", "configurationstates").is_none());
+        assert!(lookup(older, "", "v1", "services").is_some());
     }
 }

@@ -56,6 +56,15 @@ pub fn run(settings: &Settings, out: &mut impl Write, err: &mut impl Write) -> R
                 return Ok(exit::PROBLEM);
             }
         }
+        Request::Ips {
+            pools,
+            address: Some(ip),
+            ..
+        } if pools.is_empty() => emit(&report::ips::lookup(&model, *ip))?,
+        Request::Ips { pools, free, .. } => {
+            emit(&report::ips::build(&model, pools, *free)?)?;
+        }
+        Request::Check { .. } => {}
         Request::Dump => emit(&report::dump::build(model.snapshot))?,
         Request::Completion(_) => {}
     }
@@ -143,9 +152,12 @@ pub(crate) mod tests {
         );
         assert_eq!(
             complete(&["usage", "-o", ""]),
-            ["table", "wide", "json", "yaml", ":4"]
+            ["table", "wide", "json", "yaml", "junit", ":4"]
         );
-        assert_eq!(complete(&["usage", "--output=j"]), ["--output=json", ":4"]);
+        assert_eq!(
+            complete(&["usage", "--output=j"]),
+            ["--output=json", "--output=junit", ":4"]
+        );
         assert_eq!(
             complete(&["usage", "-f", ""]),
             [":0"],

@@ -1065,6 +1065,28 @@ fn ip_list(ips: &[Ip]) -> String {
         .join(", ")
 }
 
+/// Read-only queries for the address map (`ips`) and for `check`.
+impl Cluster<'_> {
+    /// The addresses of `pool` held by services whose allocation MetalLB keeps, ascending,
+    /// each with its holders in input order.
+    pub fn held_addresses(&self, pool: usize) -> impl Iterator<Item = (Ip, Vec<usize>)> + '_ {
+        self.holdings[pool]
+            .pairs
+            .chunk_by(|a, b| a.0 == b.0)
+            .map(|run| (run[0].0, run.iter().map(|&(_, h)| h).collect()))
+    }
+
+    /// The held addresses of `pool` in `[first, last]`, ascending.
+    pub fn held_between(&self, pool: usize, first: Ip, last: Ip) -> impl Iterator<Item = Ip> + '_ {
+        self.holdings[pool].between(first, last).map(|(ip, _)| ip)
+    }
+
+    /// The holders of `ip` in `pool`, in input order (none when nobody holds it).
+    pub fn holders_at(&self, pool: usize, ip: Ip) -> Vec<usize> {
+        self.holdings[pool].holders(ip).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,5 +2,9 @@
 //! YAML are these structs serialized as they are.
 
 pub mod dump;
+pub mod ips;
 pub mod usage;
 pub mod why;
+
+#[cfg(test)]
+pub(crate) mod testing;

@@ -1,0 +1,152 @@
+//! `ips` as kubectl-style tables, and the reverse lookup as a short page.
+
+use std::io::Write;
+
+use super::number::count;
+use super::table::layout;
+use super::{Attention, Render, View};
+use crate::error::Result;
+use crate::report::ips::{AddressEntry, FreePool, IpsReport, Lookup};
+
+/// How many items of a list a default table shows before `+N more`.
+const SHOWN: usize = 2;
+
+impl Render for IpsReport {
+    fn human(&self, mut out: &mut dyn Write, view: &View) -> Result<()> {
+        held(&mut out, &self.addresses, view)?;
+        if let Some(free) = &self.free {
+            writeln!(out)?;
+            free_table(&mut out, free, view)?;
+        }
+        Ok(())
+    }
+
+    fn attention(&self) -> Attention<'_> {
+        Attention {
+            config_errors: &self.config_errors,
+            warnings: &self.warnings,
+        }
+    }
+}
+
+impl Render for Lookup {
+    fn human(&self, out: &mut dyn Write, _: &View) -> Result<()> {
+        writeln!(out, "Address:      {} ({})", self.ip, self.family)?;
+        writeln!(
+            out,
+            "Pool:         {}",
+            self.pool.as_deref().unwrap_or("<none>")
+        )?;
+        writeln!(out, "State:        {}", state_name(self.state))?;
+        let services = if self.services.is_empty() {
+            "<none>".to_string()
+        } else {
+            self.services.join(", ")
+        };
+        writeln!(out, "Services:     {services}")?;
+        writeln!(
+            out,
+            "Sharing key:  {}",
+            self.sharing_key.as_deref().unwrap_or("-")
+        )?;
+        writeln!(
+            out,
+            "Reason:       {}",
+            self.reason.as_deref().unwrap_or("-")
+        )?;
+        Ok(())
+    }
+}
+
+fn state_name(state: crate::report::ips::AddressState) -> String {
+    serde_json::to_value(state)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// `a,b,+3 more` in a default table, the whole list when wide.
+fn shorten(items: &[String], wide: bool) -> String {
+    if wide || items.len() <= SHOWN + 1 {
+        return items.join(",");
+    }
+    format!("{},+{} more", items[..SHOWN].join(","), items.len() - SHOWN)
+}
+
+fn held(out: &mut impl Write, addresses: &[AddressEntry], view: &View) -> Result<()> {
+    if addresses.is_empty() {
+        writeln!(out, "No service holds an address of a MetalLB pool.")?;
+        return Ok(());
+    }
+    let rows = addresses
+        .iter()
+        .map(|a| {
+            let mut row = vec![
+                a.ip.to_string(),
+                a.pool.clone().unwrap_or_else(|| "<none>".to_string()),
+                shorten(&a.services, view.wide),
+                a.sharing_key.clone().unwrap_or_else(|| "-".to_string()),
+                state_name(a.state),
+            ];
+            if view.wide {
+                row.push(a.reason.clone().unwrap_or_else(|| "-".to_string()));
+            }
+            row
+        })
+        .collect();
+    let mut headers = vec!["ADDRESS", "POOL", "SERVICES", "SHARING-KEY", "STATE"];
+    if view.wide {
+        headers.push("REASON");
+    }
+    out.write_all(layout(&headers, rows).as_bytes())?;
+    Ok(())
+}
+
+fn free_table(out: &mut impl Write, pools: &[FreePool], view: &View) -> Result<()> {
+    let rows = pools
+        .iter()
+        .map(|p| {
+            let ranges: Vec<String> = p.ranges.iter().map(ToString::to_string).collect();
+            let next: Vec<String> = p.next.iter().map(ToString::to_string).collect();
+            vec![
+                p.pool.clone(),
+                count(p.count),
+                if ranges.is_empty() {
+                    "-".to_string()
+                } else {
+                    shorten(&ranges, view.wide)
+                },
+                if next.is_empty() {
+                    "-".to_string()
+                } else {
+                    shorten(&next, view.wide)
+                },
+            ]
+        })
+        .collect();
+    out.write_all(layout(&["POOL", "FREE", "FREE-RANGES", "NEXT"], rows).as_bytes())?;
+    let notes: Vec<(&str, &String)> = pools
+        .iter()
+        .flat_map(|p| p.notes.iter().map(move |n| (p.pool.as_str(), n)))
+        .collect();
+    if !notes.is_empty() {
+        writeln!(out, "\nNotes:")?;
+        for (pool, note) in notes {
+            writeln!(out, "  {pool}: {note}")?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_lists_are_shortened_with_a_count_unless_wide() {
+        let items: Vec<String> = ["a", "b", "c", "d"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(shorten(&items, false), "a,b,+2 more");
+        assert_eq!(shorten(&items, true), "a,b,c,d");
+        assert_eq!(shorten(&items[..3], false), "a,b,c", "three fit");
+    }
+}

@@ -184,6 +184,19 @@ fn by_namespace(out: &mut impl Write, report: &NamespaceReport) -> Result<()> {
                 count(pool.addresses),
                 percent(pool.addresses, pool.pool_total),
                 pool.services.len().to_string(),
+                count(ns.headroom),
+            ]);
+        }
+        if ns.pools.is_empty() {
+            let none = "-".to_string();
+            let zero = "0".to_string();
+            rows.push(vec![
+                ns.namespace.clone(),
+                none.clone(),
+                zero.clone(),
+                none,
+                zero,
+                count(ns.headroom),
             ]);
         }
     }
@@ -195,6 +208,7 @@ fn by_namespace(out: &mut impl Write, report: &NamespaceReport) -> Result<()> {
                 "ADDRESSES",
                 "SHARE-OF-POOL",
                 "SERVICES",
+                "HEADROOM",
             ],
             rows,
         )

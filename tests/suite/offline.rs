@@ -228,6 +228,22 @@ fn usage_by_namespace() {
     assert_eq!(run.code, 0);
     let report = run.json();
     assert_golden("usage-by-namespace", &report);
+    // Beyond 2^64 a JSON Value holds only a float: the exact integer is checked as text
+    // (production-ips's free IPv6 /64 minus one, plus the free IPv4 of every pool that
+    // serves a production namespace).
+    assert!(
+        run.stdout.contains("\"headroom\": 18446744073709552147,"),
+        "{}",
+        run.stdout
+    );
+    let table = metalpool(&["usage", "--by-namespace", "-n", "quiet", "-f", "examples/"]);
+    assert_eq!(table.code, 0, "{}", table.stderr);
+    assert!(table.stdout.contains("HEADROOM"), "{}", table.stdout);
+    assert!(
+        table.stdout.lines().nth(1).unwrap().starts_with("quiet "),
+        "a namespace asked for that holds nothing is shown: {}",
+        table.stdout
+    );
     let team_a = report["namespaces"]
         .as_array()
         .unwrap()

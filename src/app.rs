@@ -64,7 +64,13 @@ pub fn run(settings: &Settings, out: &mut impl Write, err: &mut impl Write) -> R
         Request::Ips { pools, free, .. } => {
             emit(&report::ips::build(&model, pools, *free)?)?;
         }
-        Request::Check { .. } => {}
+        Request::Check { strict, threshold } => {
+            let report = report::check::build(&model, *threshold, *strict);
+            emit(&report)?;
+            if report.fails() {
+                return Ok(exit::PROBLEM);
+            }
+        }
         Request::Dump => emit(&report::dump::build(model.snapshot))?,
         Request::Completion(_) => {}
     }

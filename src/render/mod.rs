@@ -1,7 +1,9 @@
 //! Renderers: reports in, text out, to any `impl Write`. They format; they never compute
 //! an answer, and they read no clock of their own ([`View::now`]).
 
+pub mod check;
 pub mod ips;
+pub mod junit;
 pub mod number;
 pub mod table;
 pub mod usage;

@@ -14,8 +14,8 @@ use serde_json::value::RawValue;
 use crate::error::Error;
 use crate::metallb::runtime::is_controller;
 use crate::snapshot::{
-    Advertisement, ConfigurationState, Deployment, Event, IpAddressPool, Metadata, Namespace,
-    Service, Snapshot,
+    Advertisement, ConfigurationState, Deployment, Event, IpAddressPool, Location, Metadata,
+    Namespace, ObjectKey, Service, Snapshot,
 };
 
 /// Extensions read from directories; files named explicitly are read whatever their name.
@@ -35,6 +35,7 @@ pub fn read(paths: &[PathBuf], namespaces: &Namespaces) -> Result<Snapshot, Erro
     let mut reader = Reader {
         namespaces,
         objects: Objects::default(),
+        file: std::sync::Arc::from(""),
     };
     for path in paths {
         if path.as_os_str() == "-" {
@@ -90,6 +91,8 @@ fn manifests_under(dir: &Path) -> Result<Vec<PathBuf>, Error> {
 struct Reader<'a> {
     namespaces: &'a Namespaces,
     objects: Objects,
+    /// The file being read, for the objects' locations.
+    file: std::sync::Arc<str>,
 }
 
 /// Objects by identity: an object defined twice keeps its last definition, as a second
@@ -98,6 +101,8 @@ struct Reader<'a> {
 struct Objects {
     order: Vec<Identity>,
     by_identity: HashMap<Identity, Object>,
+    /// Where each object was read (its last definition).
+    locations: HashMap<Identity, Location>,
 }
 
 type Identity = (Kind, String, String);
@@ -196,7 +201,8 @@ impl Object {
 }
 
 impl Objects {
-    fn insert(&mut self, id: Identity, object: Object) {
+    fn insert(&mut self, id: Identity, object: Object, location: Location) {
+        self.locations.insert(id.clone(), location);
         if self.by_identity.insert(id.clone(), object).is_none() {
             self.order.push(id);
         }
@@ -220,6 +226,18 @@ impl Objects {
             }
         }
         snapshot.namespaces_known = !snapshot.namespaces.is_empty();
+        snapshot.locations = self
+            .locations
+            .into_iter()
+            .map(|((kind, namespace, name), at)| {
+                let key = ObjectKey {
+                    kind: kind.name(),
+                    namespace,
+                    name,
+                };
+                (key, at)
+            })
+            .collect();
         snapshot
     }
 }
@@ -274,6 +292,7 @@ impl Reader<'_> {
     }
 
     fn parse(&mut self, path: &Path, text: &str) -> Result<(), Error> {
+        self.file = std::sync::Arc::from(path.display().to_string());
         let is_json = path.extension().is_some_and(|e| e == "json")
             || text.trim_start().starts_with(['{', '[']);
         if is_json {
@@ -287,6 +306,8 @@ impl Reader<'_> {
     /// the text, with no intermediate tree; errors carry the line of the whole file.
     fn parse_json(&mut self, path: &Path, text: &str) -> Result<(), Error> {
         let mut lines = LineCounter::new(text);
+        // A second counter for the objects' locations: offsets only grow, so it is one pass.
+        let mut starts = LineCounter::new(text);
         let mut place = |raw: &RawValue, e: Option<&serde_json::Error>| {
             let line = lines.line_at(offset_in(text, raw)) + e.map_or(0, |e| e.line() - 1);
             format!("{}:{line}", path.display())
@@ -317,7 +338,10 @@ impl Reader<'_> {
                 };
                 let meta = head.metadata.as_ref();
                 match Object::read(kind, &mut serde_json::Deserializer::from_str(raw.get())) {
-                    Ok(object) => self.add_object(|| place(raw, None), kind, object)?,
+                    Ok(object) => {
+                        let line = starts.line_at(offset_in(text, raw));
+                        self.add_object(|| place(raw, None), kind, object, Some(line))?
+                    }
                     Err(e) => {
                         let what = describe(
                             kind,
@@ -355,7 +379,7 @@ impl Reader<'_> {
                             let item_place = || format!("{place}, item {}", i + 1);
                             match item {
                                 Ok(Some((kind, object))) => {
-                                    self.add_object(item_place, kind, object)?;
+                                    self.add_object(item_place, kind, object, None)?;
                                 }
                                 Ok(None) => {}
                                 Err(message) => return Err(Error::input(item_place(), message)),
@@ -386,7 +410,10 @@ impl Reader<'_> {
         source: Option<DocumentText>,
     ) -> Result<(), Error> {
         match typed_object(object) {
-            Ok(Some((kind, typed))) => self.add_object(|| place.to_string(), kind, typed),
+            Ok(Some((kind, typed))) => {
+                let line = source.as_ref().map(|doc| doc.line);
+                self.add_object(|| place.to_string(), kind, typed, line)
+            }
             Ok(None) => Ok(()),
             Err((kind, message)) => {
                 let place = source
@@ -406,6 +433,7 @@ impl Reader<'_> {
         place: impl FnOnce() -> String,
         kind: Kind,
         mut object: Object,
+        line: Option<usize>,
     ) -> Result<(), Error> {
         let default_namespace = match kind {
             Kind::Namespace => "",
@@ -425,7 +453,11 @@ impl Reader<'_> {
             ));
         }
         let id = (kind, metadata.namespace.clone(), metadata.name.clone());
-        self.objects.insert(id, object);
+        let location = Location {
+            file: self.file.clone(),
+            line,
+        };
+        self.objects.insert(id, object, location);
         Ok(())
     }
 }

@@ -1,0 +1,168 @@
+//! `check` for people (findings grouped by level, errors first) and for CI (JUnit XML).
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use owo_colors::OwoColorize;
+
+use super::junit::{self, Case};
+use super::{Render, View};
+use crate::error::Result;
+use crate::report::check::{CheckReport, Finding, Level, ObjectRef};
+
+impl Render for CheckReport {
+    fn human(&self, mut out: &mut dyn Write, view: &View) -> Result<()> {
+        page(&mut out, self, view)
+    }
+
+    fn junit(&self, out: &mut dyn Write) -> Result<()> {
+        junit::write(out, "kubectl-metalpool check", &cases(self))
+    }
+}
+
+/// Control characters a cluster object may hold are shown escaped, never sent to the
+/// terminal as they are.
+fn visible(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            if c.is_control() && c != '\n' {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
+fn heading(level: Level, count: usize, color: bool) -> String {
+    let (name, plural) = match level {
+        Level::Error => ("Error", "Errors"),
+        Level::Warning => ("Warning", "Warnings"),
+        Level::Info => ("Info", "Infos"),
+    };
+    let text = format!("{} ({count}):", if count == 1 { name } else { plural });
+    match (color, level) {
+        (true, Level::Error) => text.red().to_string(),
+        (true, Level::Warning) => text.yellow().to_string(),
+        _ => text,
+    }
+}
+
+fn level_name(level: Level) -> &'static str {
+    match level {
+        Level::Error => "error",
+        Level::Warning => "warning",
+        Level::Info => "info",
+    }
+}
+
+fn place(f: &Finding) -> String {
+    match (&f.file, f.line) {
+        (Some(file), Some(line)) => format!(" ({file}:{line})"),
+        (Some(file), None) => format!(" ({file})"),
+        _ => String::new(),
+    }
+}
+
+/// One block per level; each finding is its code and object, then its message indented;
+/// wide adds the reasons behind it.
+fn page(out: &mut impl Write, report: &CheckReport, view: &View) -> Result<()> {
+    for level in [Level::Error, Level::Warning, Level::Info] {
+        let findings: Vec<&Finding> = report
+            .findings
+            .iter()
+            .filter(|f| f.level == level)
+            .collect();
+        if findings.is_empty() {
+            continue;
+        }
+        writeln!(out, "{}", heading(level, findings.len(), view.color))?;
+        for f in findings {
+            writeln!(
+                out,
+                "  {}  {}{}",
+                f.code,
+                visible(&f.object.describe()),
+                visible(&place(f))
+            )?;
+            writeln!(out, "      {}", visible(&f.message))?;
+            if view.wide {
+                for d in &f.details {
+                    let pool = d
+                        .pool
+                        .as_deref()
+                        .map(|p| format!("{p}: "))
+                        .unwrap_or_default();
+                    writeln!(out, "        - {pool}{} ({})", visible(&d.message), d.code)?;
+                }
+            }
+        }
+        writeln!(out)?;
+    }
+    let s = report.summary;
+    if report.findings.is_empty() {
+        writeln!(
+            out,
+            "No problem found ({} objects checked).",
+            report.checked.len()
+        )?;
+    } else {
+        writeln!(
+            out,
+            "{} error(s), {} warning(s), {} info(s) ({} objects checked).",
+            s.errors,
+            s.warnings,
+            s.infos,
+            report.checked.len()
+        )?;
+    }
+    Ok(())
+}
+
+/// One test case per object checked; each error is a failure (each warning too with
+/// `--strict`, since it fails the run), the rest is the case's output.
+fn cases(report: &CheckReport) -> Vec<Case> {
+    let mut by_object: BTreeMap<&ObjectRef, Vec<&Finding>> = BTreeMap::new();
+    for f in &report.findings {
+        by_object.entry(&f.object).or_default().push(f);
+    }
+    report
+        .checked
+        .iter()
+        .map(|(object, file)| {
+            let findings = by_object.get(object).map(Vec::as_slice).unwrap_or_default();
+            let fails = |f: &&&Finding| {
+                f.level == Level::Error || (report.strict && f.level == Level::Warning)
+            };
+            Case {
+                classname: object.kind.to_string(),
+                name: if object.namespace.is_empty() {
+                    object.name.clone()
+                } else {
+                    format!("{}/{}", object.namespace, object.name)
+                },
+                file: file.clone(),
+                failures: findings
+                    .iter()
+                    .filter(fails)
+                    .map(|f| {
+                        let text = std::iter::once(f.message.clone())
+                            .chain(
+                                f.details
+                                    .iter()
+                                    .map(|d| format!("- {} ({})", d.message, d.code)),
+                            )
+                            .collect::<Vec<_>>()
+                            .join("\n");
+                        (f.code.to_string(), f.message.clone(), text)
+                    })
+                    .collect(),
+                output: findings
+                    .iter()
+                    .filter(|f| !fails(f))
+                    .map(|f| format!("{} {}: {}", level_name(f.level), f.code, f.message))
+                    .collect(),
+            }
+        })
+        .collect()
+}

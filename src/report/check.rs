@@ -1,0 +1,787 @@
+//! `check`: everything that is wrong or about to go wrong, cluster-wide, in one pass: the
+//! configuration as MetalLB judges it, every LoadBalancer service MetalLB does not serve
+//! (the `why` engine, one decision per pending or stale service), and common mistakes.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use serde::Serialize;
+
+use crate::metallb::addr::Ip;
+use crate::metallb::allocator::{Cluster, Decision};
+use crate::metallb::reason::{Code, Reason};
+use crate::metallb::release::{AnnotationKeys, MetallbVersion};
+use crate::metallb::service::ServiceFacts;
+use crate::model::Model;
+use crate::snapshot::{ANNOTATION_PREFIX, DEPRECATED_PREFIX, Location, ObjectKey, StringMap};
+use crate::suggest::closest;
+
+/// How bad a finding is. Ordered as reports list them: errors first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Error,
+    Warning,
+    Info,
+}
+
+/// The object a finding is about.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct ObjectRef {
+    pub kind: &'static str,
+    pub namespace: String,
+    pub name: String,
+}
+
+impl ObjectRef {
+    fn new(kind: &'static str, namespace: &str, name: &str) -> ObjectRef {
+        ObjectRef {
+            kind,
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+        }
+    }
+
+    /// `Kind namespace/name`, `Kind name` for cluster-scoped objects.
+    pub fn describe(&self) -> String {
+        match (self.namespace.is_empty(), self.name.is_empty()) {
+            (_, true) => self.kind.to_string(),
+            (true, false) => format!("{} {}", self.kind, self.name),
+            (false, false) => format!("{} {}/{}", self.kind, self.namespace, self.name),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Finding {
+    pub level: Level,
+    pub code: Code,
+    pub object: ObjectRef,
+    pub message: String,
+    /// For a service: the `why` reason codes behind the finding.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<Reason>,
+    /// Offline: the file the object was read from, and the line its document starts on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub errors: usize,
+    pub warnings: usize,
+    pub infos: usize,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckReport {
+    pub metallb_namespace: String,
+    pub metallb_version: MetallbVersion,
+    /// Errors first, then warnings, then infos; within a level by object.
+    pub findings: Vec<Finding>,
+    pub summary: Summary,
+    /// Every object checked (pools, advertisements, LoadBalancer services, and whatever a
+    /// finding names): the test cases of the JUnit report.
+    #[serde(skip)]
+    pub checked: Vec<(ObjectRef, Option<String>)>,
+    /// `--strict`: warnings fail the run (and are failures in JUnit).
+    #[serde(skip)]
+    pub strict: bool,
+}
+
+impl CheckReport {
+    /// The contract's exit 1: an error, or with `strict` a warning.
+    pub fn fails(&self) -> bool {
+        self.summary.errors > 0 || (self.strict && self.summary.warnings > 0)
+    }
+}
+
+/// Findings are collected here before they get their locations and order.
+#[derive(Default)]
+struct Findings(Vec<Finding>);
+
+impl Findings {
+    fn add(&mut self, level: Level, code: Code, object: ObjectRef, message: impl Into<String>) {
+        self.add_with(level, code, object, message, Vec::new());
+    }
+
+    fn add_with(
+        &mut self,
+        level: Level,
+        code: Code,
+        object: ObjectRef,
+        message: impl Into<String>,
+        details: Vec<Reason>,
+    ) {
+        self.0.push(Finding {
+            level,
+            code,
+            object,
+            message: message.into(),
+            details,
+            file: None,
+            line: None,
+        });
+    }
+}
+
+pub fn build(model: &Model, threshold: u8, strict: bool) -> CheckReport {
+    let mut found = Findings::default();
+    config_invalid(model, &mut found);
+    objects_outside_metallb_namespace(model, &mut found);
+    other_configuration_warnings(model, &mut found);
+    not_advertised(&model.cluster, &mut found);
+    namespaces_unknown(model, &mut found);
+    service_selectors_matching_nothing(model, &mut found);
+    nearly_full(&model.cluster, threshold, &mut found);
+    priority_ties(&model.cluster, &mut found);
+    namespaces_without_pool(&model.cluster, &mut found);
+    annotations(model, &mut found);
+    services(model, &mut found);
+    let mut findings = found.0;
+    for f in &mut findings {
+        if let Some(at) = location(model, &f.object) {
+            f.file = Some(at.file.to_string());
+            f.line = at.line;
+        }
+    }
+    findings.sort_by(|a, b| {
+        (a.level, &a.object, a.code, &a.message).cmp(&(b.level, &b.object, b.code, &b.message))
+    });
+    let count = |level| findings.iter().filter(|f| f.level == level).count();
+    let summary = Summary {
+        errors: count(Level::Error),
+        warnings: count(Level::Warning),
+        infos: count(Level::Info),
+    };
+    CheckReport {
+        metallb_namespace: model.cluster.config.metallb_namespace.clone(),
+        metallb_version: model.version,
+        checked: checked_objects(model, &findings)
+            .into_iter()
+            .map(|o| {
+                let file = location(model, &o).map(|at| at.file.to_string());
+                (o, file)
+            })
+            .collect(),
+        findings,
+        summary,
+        strict,
+    }
+}
+
+/// Where an object was read, offline.
+fn location<'m>(model: &'m Model, object: &ObjectRef) -> Option<&'m Location> {
+    let key = ObjectKey {
+        kind: object.kind,
+        namespace: object.namespace.clone(),
+        name: object.name.clone(),
+    };
+    model.snapshot.locations.get(&key)
+}
+
+/// The pools, advertisements and LoadBalancer services read, and the objects findings name.
+fn checked_objects(model: &Model, findings: &[Finding]) -> Vec<ObjectRef> {
+    let snapshot = model.snapshot;
+    let mut all: BTreeSet<ObjectRef> = BTreeSet::new();
+    let meta = |kind, m: &crate::snapshot::Metadata| ObjectRef::new(kind, &m.namespace, &m.name);
+    all.extend(
+        snapshot
+            .pools
+            .iter()
+            .map(|p| meta("IPAddressPool", &p.metadata)),
+    );
+    all.extend(
+        snapshot
+            .l2_advertisements
+            .iter()
+            .map(|a| meta("L2Advertisement", &a.metadata)),
+    );
+    all.extend(
+        snapshot
+            .bgp_advertisements
+            .iter()
+            .map(|a| meta("BGPAdvertisement", &a.metadata)),
+    );
+    all.extend(
+        snapshot
+            .services
+            .iter()
+            .zip(&model.cluster.services)
+            .filter(|(_, facts)| facts.is_managed())
+            .map(|(s, _)| meta("Service", &s.metadata)),
+    );
+    all.extend(findings.iter().map(|f| f.object.clone()));
+    all.into_iter().collect()
+}
+
+fn pool_ref(model: &Model, name: &str) -> ObjectRef {
+    ObjectRef::new(
+        "IPAddressPool",
+        &model.cluster.config.metallb_namespace,
+        name,
+    )
+}
+
+/// The whole configuration, when no single object is to blame.
+fn configuration_ref(model: &Model) -> ObjectRef {
+    ObjectRef::new("MetalLB", "", &model.cluster.config.metallb_namespace)
+}
+
+fn service_ref(facts: &ServiceFacts, model: &Model, index: usize) -> ObjectRef {
+    ObjectRef::new(
+        "Service",
+        facts.namespace,
+        &model.snapshot.services[index].metadata.name,
+    )
+}
+
+/// `config-invalid`: each of MetalLB's validation errors, on the pool it names.
+fn config_invalid(model: &Model, found: &mut Findings) {
+    let config = &model.cluster.config;
+    for error in &config.errors {
+        let object = pool_named_in(model, error)
+            .map_or_else(|| configuration_ref(model), |name| pool_ref(model, name));
+        found.add(
+            Level::Error,
+            Code::ConfigInvalid,
+            object,
+            format!(
+                "MetalLB rejects the whole configuration and keeps serving its last valid one: {error}"
+            ),
+        );
+    }
+}
+
+/// The pool of MetalLB's namespace that a validation message names (the longest name that
+/// appears as a name in it: `pool NAME:`, `pool "NAME"`…).
+fn pool_named_in<'m>(model: &'m Model, message: &str) -> Option<&'m str> {
+    let namespace = &model.cluster.config.metallb_namespace;
+    model
+        .snapshot
+        .pools
+        .iter()
+        .filter(|p| p.metadata.namespace == *namespace)
+        .map(|p| p.metadata.name.as_str())
+        .filter(|name| {
+            [
+                format!("\"{name}\""),
+                format!("pool {name}:"),
+                format!("pool {name} "),
+            ]
+            .iter()
+            .any(|form| message.contains(form.as_str()))
+        })
+        .max_by_key(|name| name.len())
+}
+
+/// `pool-outside-metallb-namespace`, `advertisement-outside-metallb-namespace`.
+fn objects_outside_metallb_namespace(model: &Model, found: &mut Findings) {
+    let namespace = &model.cluster.config.metallb_namespace;
+    let snapshot = model.snapshot;
+    for pool in snapshot
+        .pools
+        .iter()
+        .filter(|p| p.metadata.namespace != *namespace)
+    {
+        found.add(
+            Level::Warning,
+            Code::PoolOutsideMetallbNamespace,
+            ObjectRef::new(
+                "IPAddressPool",
+                &pool.metadata.namespace,
+                &pool.metadata.name,
+            ),
+            format!(
+                "MetalLB reads IPAddressPools only from namespace {namespace}: this one is ignored"
+            ),
+        );
+    }
+    let ads = [
+        ("L2Advertisement", &snapshot.l2_advertisements),
+        ("BGPAdvertisement", &snapshot.bgp_advertisements),
+    ];
+    for (kind, list) in ads {
+        for ad in list.iter().filter(|a| a.metadata.namespace != *namespace) {
+            found.add(
+                Level::Warning,
+                Code::AdvertisementOutsideMetallbNamespace,
+                ObjectRef::new(kind, &ad.metadata.namespace, &ad.metadata.name),
+                format!(
+                    "MetalLB reads {kind}s only from namespace {namespace}: this one is ignored"
+                ),
+            );
+        }
+    }
+}
+
+/// The configuration's and the reading's other warnings (mixed-family ranges, negative
+/// priorities, host bits, selectors that match nothing, MetalLB not found…), each on the
+/// pool it is about, else on the configuration.
+fn other_configuration_warnings(model: &Model, found: &mut Findings) {
+    let handled_elsewhere = [
+        Code::PoolOutsideMetallbNamespace,
+        Code::AdvertisementOutsideMetallbNamespace,
+    ];
+    let all = model
+        .cluster
+        .config
+        .warnings
+        .iter()
+        .chain(&model.warnings)
+        .filter(|w| !handled_elsewhere.contains(&w.code));
+    for w in all {
+        let level = match w.code {
+            Code::SelectorMatchesNothing | Code::MixedFamilyRange | Code::NegativePriority => {
+                Level::Warning
+            }
+            _ => Level::Info,
+        };
+        let object = w
+            .pool
+            .as_deref()
+            .map_or_else(|| configuration_ref(model), |p| pool_ref(model, p));
+        found.add(level, w.code, object, w.message.clone());
+    }
+}
+
+/// `not-advertised`.
+fn not_advertised(cluster: &Cluster, found: &mut Findings) {
+    let config = &cluster.config;
+    for (pool, ads) in config.pools.iter().zip(&config.advertised_by) {
+        if ads.is_empty() {
+            found.add(
+                Level::Warning,
+                Code::NotAdvertised,
+                ObjectRef::new("IPAddressPool", &config.metallb_namespace, &pool.name),
+                "no L2Advertisement or BGPAdvertisement announces this pool: the addresses it hands out are unreachable",
+            );
+        }
+    }
+}
+
+/// `namespace-unknown`: `serviceAllocation.namespaces` naming a namespace that does not
+/// exist, when the input has Namespace objects.
+fn namespaces_unknown(model: &Model, found: &mut Findings) {
+    let snapshot = model.snapshot;
+    if !snapshot.namespaces_known {
+        return;
+    }
+    let known: BTreeSet<&str> = snapshot
+        .namespaces
+        .iter()
+        .map(|n| n.metadata.name.as_str())
+        .collect();
+    for pool in &model.cluster.config.pools {
+        let Some(alloc) = &pool.allocation else {
+            continue;
+        };
+        for ns in alloc
+            .namespaces
+            .iter()
+            .filter(|ns| !known.contains(ns.as_str()))
+        {
+            let hint = closest(ns, known.iter().copied())
+                .map(|c| format!("; did you mean {c}?"))
+                .unwrap_or_default();
+            found.add(
+                Level::Warning,
+                Code::NamespaceUnknown,
+                pool_ref(model, &pool.name),
+                format!(
+                    "serviceAllocation.namespaces names {ns}, and no such namespace exists{hint}"
+                ),
+            );
+        }
+    }
+}
+
+/// `selector-matches-nothing` for `serviceSelectors` (namespace selectors are judged by the
+/// configuration): only when there are LoadBalancer services to match.
+fn service_selectors_matching_nothing(model: &Model, found: &mut Findings) {
+    let cluster = &model.cluster;
+    let lb: Vec<&StringMap> = cluster
+        .services
+        .iter()
+        .filter(|s| s.is_managed())
+        .map(|s| s.labels)
+        .collect();
+    if lb.is_empty() {
+        return;
+    }
+    for pool in &cluster.config.pools {
+        let Some(alloc) = &pool.allocation else {
+            continue;
+        };
+        if alloc.matches_everything || alloc.service_selectors.is_empty() {
+            continue;
+        }
+        let matches_any = lb
+            .iter()
+            .any(|labels| alloc.service_selectors.iter().any(|m| m.matches(labels)));
+        if !matches_any {
+            let texts: Vec<&str> = alloc
+                .service_selectors
+                .iter()
+                .map(|m| m.text.as_str())
+                .collect();
+            found.add(
+                Level::Warning,
+                Code::SelectorMatchesNothing,
+                pool_ref(model, &pool.name),
+                format!(
+                    "serviceSelectors ({}) match no LoadBalancer service",
+                    texts.join("; ")
+                ),
+            );
+        }
+    }
+}
+
+/// Whether `used` of `total` is at or above `threshold` percent (exact integers).
+fn at_or_above(used: u128, total: u128, threshold: u8) -> bool {
+    if total == 0 {
+        return false;
+    }
+    match (
+        used.checked_mul(100),
+        total.checked_mul(u128::from(threshold)),
+    ) {
+        (Some(a), Some(b)) => a >= b,
+        // A total this large is never nearly full by a count of services.
+        _ => false,
+    }
+}
+
+/// `pool-nearly-full`.
+fn nearly_full(cluster: &Cluster, threshold: u8, found: &mut Findings) {
+    for (i, pool) in cluster.config.pools.iter().enumerate() {
+        let (v4, v6) = cluster.counts(i);
+        let all = v4.plus(v6);
+        if at_or_above(all.used, all.total, threshold) {
+            found.add(
+                Level::Warning,
+                Code::PoolNearlyFull,
+                ObjectRef::new(
+                    "IPAddressPool",
+                    &cluster.config.metallb_namespace,
+                    &pool.name,
+                ),
+                format!(
+                    "{} of {} addresses are in use ({}%, threshold {threshold}%): {} left",
+                    all.used,
+                    all.total,
+                    all.used * 100 / all.total,
+                    all.free
+                ),
+            );
+        }
+    }
+}
+
+/// Pools a new automatic service `(namespace, labels)` could be given an address from,
+/// free or not: autoAssign, admitted, and for a pinned pool listed for the namespace.
+fn serving_pools<'c>(
+    cluster: &'c Cluster,
+    namespace: &'c str,
+    labels: &'c StringMap,
+) -> impl Iterator<Item = usize> + 'c {
+    cluster
+        .config
+        .pools
+        .iter()
+        .enumerate()
+        .filter(move |(_, p)| p.auto_assign && p.admits(namespace, labels).is_ok())
+        .filter(move |(_, p)| !p.is_pinned() || p.is_indexed_for(namespace))
+        .map(|(i, _)| i)
+}
+
+/// Whether any pool restricts by service labels: then each service is judged alone, else
+/// one service per namespace says it all.
+fn labels_matter(cluster: &Cluster) -> bool {
+    cluster.config.pools.iter().any(|p| {
+        p.allocation
+            .as_ref()
+            .is_some_and(|a| !a.matches_everything && !a.service_selectors.is_empty())
+    })
+}
+
+/// The automatic LoadBalancer services MetalLB manages, one per distinct (namespace,
+/// labels) when labels matter, else one per namespace, with how many each stands for.
+fn automatic_services<'c>(cluster: &'c Cluster) -> Vec<(usize, usize)> {
+    let by_labels = labels_matter(cluster);
+    let mut first: BTreeMap<(&str, Option<Vec<(&str, &str)>>), (usize, usize)> = BTreeMap::new();
+    for (i, s) in cluster.services.iter().enumerate() {
+        let automatic = matches!(s.requested_ips, Ok(None)) && s.requested_pool.is_none();
+        if !s.is_managed() || s.gate.is_err() || !automatic {
+            continue;
+        }
+        let key = (s.namespace, by_labels.then(|| s.labels.iter().collect()));
+        first.entry(key).or_insert((i, 0)).1 += 1;
+    }
+    first.into_values().collect()
+}
+
+/// `priority-tie`: pinned pools at one priority that would all serve some service.
+fn priority_ties(cluster: &Cluster, found: &mut Findings) {
+    let mut ties: BTreeMap<Vec<usize>, usize> = BTreeMap::new();
+    for (service, _) in automatic_services(cluster) {
+        let s = &cluster.services[service];
+        let mut by_priority: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
+        for p in serving_pools(cluster, s.namespace, s.labels) {
+            if let Some(alloc) = &cluster.config.pools[p].allocation {
+                by_priority.entry(alloc.priority).or_default().push(p);
+            }
+        }
+        for group in by_priority.into_values().filter(|g| g.len() > 1) {
+            ties.entry(group).or_insert(service);
+        }
+    }
+    let config = &cluster.config;
+    for (group, service) in ties {
+        let names: Vec<&str> = group
+            .iter()
+            .map(|&p| config.pools[p].name.as_str())
+            .collect();
+        let priority = config.pools[group[0]]
+            .allocation
+            .as_ref()
+            .map_or(0, |a| a.priority);
+        found.add(
+            Level::Info,
+            Code::PriorityTie,
+            ObjectRef::new("IPAddressPool", &config.metallb_namespace, names[0]),
+            format!(
+                "pinned pools {} tie at priority {priority} for services such as {}: MetalLB's pick among them is arbitrary",
+                names.join(", "),
+                cluster.services[service].key
+            ),
+        );
+    }
+}
+
+/// `namespace-without-pool`: automatic LoadBalancer services that no pool serves.
+fn namespaces_without_pool(cluster: &Cluster, found: &mut Findings) {
+    let mut stranded: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for (service, count) in automatic_services(cluster) {
+        let s = &cluster.services[service];
+        if serving_pools(cluster, s.namespace, s.labels)
+            .next()
+            .is_none()
+        {
+            let entry = stranded.entry(s.namespace).or_insert((service, 0));
+            entry.1 += count;
+        }
+    }
+    for (namespace, (example, count)) in stranded {
+        found.add(
+            Level::Warning,
+            Code::NamespaceWithoutPool,
+            ObjectRef::new("Namespace", "", namespace),
+            format!(
+                "{count} LoadBalancer service(s) here (such as {}) ask for no pool or address, and no pool with autoAssign serves the namespace: they stay pending",
+                cluster.services[example].key
+            ),
+        );
+    }
+}
+
+/// The annotations MetalLB reads from a Service, without their prefix.
+const SERVICE_ANNOTATIONS: [&str; 3] = ["address-pool", "loadBalancerIPs", "allow-shared-ip"];
+
+/// `annotation-ignored` and `deprecated-annotation`, by the modelled release's rule.
+fn annotations(model: &Model, found: &mut Findings) {
+    let release = model.version.version;
+    for (i, facts) in model.cluster.services.iter().enumerate() {
+        if !facts.is_managed() {
+            continue;
+        }
+        let annotations = &model.snapshot.services[i].metadata.annotations;
+        for name in SERVICE_ANNOTATIONS {
+            let current = format!("{ANNOTATION_PREFIX}{name}");
+            let deprecated = format!("{DEPRECATED_PREFIX}{name}");
+            match model.behaviour.annotation_keys {
+                AnnotationKeys::UniverseOnly if annotations.contains_key(&current) => found.add(
+                    Level::Error,
+                    Code::AnnotationIgnored,
+                    service_ref(facts, model, i),
+                    format!("MetalLB {release} does not read {current} (only {deprecated}, until v0.14.9)"),
+                ),
+                AnnotationKeys::MetallbIoFirst if annotations.contains_key(&deprecated) => found.add(
+                    Level::Info,
+                    Code::DeprecatedAnnotation,
+                    service_ref(facts, model, i),
+                    format!("{deprecated} is deprecated: MetalLB {release} reads {current} first"),
+                ),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Services: requests that cannot be met (statically, whatever the state), then one
+/// decision of MetalLB's allocator per pending or stale service.
+fn services(model: &Model, found: &mut Findings) {
+    let cluster = &model.cluster;
+    let stale: BTreeMap<usize, &Reason> = cluster
+        .holding_warnings
+        .iter()
+        .map(|(s, r)| (*s, r))
+        .collect();
+    for (i, facts) in cluster.services.iter().enumerate() {
+        if !facts.is_managed() {
+            continue;
+        }
+        let object = service_ref(facts, model, i);
+        let reported = unmet_requests(cluster, facts, &object, found);
+        let pending = model.snapshot.services[i].ingress_ips().next().is_none();
+        if let Some(reason) = stale.get(&i) {
+            let decision = cluster.decide(i);
+            found.add_with(
+                Level::Error,
+                Code::AllocationNotValid,
+                object,
+                format!("{}; {}", reason.message, afterwards(cluster, &decision)),
+                decision.reasons,
+            );
+        } else if pending {
+            pending_service(cluster, i, object, reported, found);
+        }
+    }
+}
+
+/// `pool-not-found` and `requested-ip-not-in-any-pool`; returns whether one was reported.
+fn unmet_requests(
+    cluster: &Cluster,
+    facts: &ServiceFacts,
+    object: &ObjectRef,
+    found: &mut Findings,
+) -> bool {
+    let config = &cluster.config;
+    let mut reported = false;
+    if let Some(wanted) = facts.requested_pool
+        && config.pool(wanted).is_none()
+    {
+        let hint = closest(wanted, config.pools.iter().map(|p| p.name.as_str()))
+            .map(|c| format!("; did you mean {c}?"))
+            .unwrap_or_default();
+        found.add(
+            Level::Error,
+            Code::PoolNotFound,
+            object.clone(),
+            format!("the address-pool annotation names pool {wanted}, which does not exist{hint}"),
+        );
+        reported = true;
+    }
+    if let Ok(Some(ips)) = &facts.requested_ips {
+        let outside: Vec<String> = ips
+            .iter()
+            .filter(|ip| config.pool_for(&[**ip]).is_none())
+            .map(|ip| describe_outside(cluster, *ip))
+            .collect();
+        if !outside.is_empty() {
+            found.add(
+                Level::Error,
+                Code::RequestedIpNotInAnyPool,
+                object.clone(),
+                format!("the service requests {}", outside.join("; ")),
+            );
+            reported = true;
+        }
+    }
+    reported
+}
+
+fn describe_outside(cluster: &Cluster, ip: Ip) -> String {
+    match cluster.config.pool_containing(ip) {
+        Some(p) => format!(
+            "{ip}, which pool {} excludes with avoidBuggyIPs",
+            cluster.config.pools[p].name
+        ),
+        None => format!("{ip}, which lies in no pool"),
+    }
+}
+
+/// What MetalLB would do with the service once its address is taken away.
+fn afterwards(cluster: &Cluster, d: &Decision) -> String {
+    if !d.fits {
+        return "it would then be pending".to_string();
+    }
+    let pools: Vec<&str> = d
+        .pools
+        .iter()
+        .map(|&p| cluster.config.pools[p].name.as_str())
+        .collect();
+    match d.ips.as_slice() {
+        [] => format!("it would then get an address from {}", pools.join(" or ")),
+        ips => format!(
+            "it would then get {} from {}",
+            ips.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            pools.join(" or ")
+        ),
+    }
+}
+
+/// `service-pending-would-fit`, or `service-pending` with the `why` reasons; nothing new
+/// when a request that cannot be met was already reported for the service.
+fn pending_service(
+    cluster: &Cluster,
+    service: usize,
+    object: ObjectRef,
+    reported: bool,
+    found: &mut Findings,
+) {
+    let decision = cluster.decide(service);
+    if decision.fits {
+        found.add(
+            Level::Warning,
+            Code::ServicePendingWouldFit,
+            object,
+            format!(
+                "pending, but {}: MetalLB retries a pending service only when it, another service or the configuration changes",
+                afterwards(cluster, &decision).replace("it would then get", "MetalLB would now give it")
+            ),
+        );
+        return;
+    }
+    if reported {
+        return;
+    }
+    let mut details = decision.reasons.clone();
+    if details.iter().any(|r| r.code == Code::NoPoolFits) {
+        for (pool, verdict) in cluster.config.pools.iter().zip(&decision.verdicts) {
+            details.extend(
+                verdict
+                    .reasons
+                    .iter()
+                    .map(|r| r.clone().about_pool(&pool.name)),
+            );
+        }
+    }
+    let codes: Vec<&str> = {
+        let mut seen = HashSet::new();
+        details
+            .iter()
+            .map(|r| r.code.as_str())
+            .filter(|c| seen.insert(*c))
+            .collect()
+    };
+    let first = decision
+        .reasons
+        .iter()
+        .find(|r| r.code != Code::ConfigInvalid)
+        .map_or(String::new(), |r| format!(": {}", r.message));
+    found.add_with(
+        Level::Error,
+        Code::ServicePending,
+        object,
+        format!("pending and fits no pool ({}){first}", codes.join(", ")),
+        details,
+    );
+}

@@ -785,3 +785,361 @@ fn pending_service(
         details,
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::testing::{l2, model, namespace, pool, service, snapshot};
+
+    fn check_with(parts: &[String], threshold: u8) -> CheckReport {
+        let snap = snapshot(&parts.concat());
+        build(&model(&snap), threshold, false)
+    }
+
+    fn check(parts: &[String]) -> CheckReport {
+        check_with(parts, 90)
+    }
+
+    /// The findings of `code`, as (level, object) pairs.
+    fn of(report: &CheckReport, code: Code) -> Vec<(Level, String)> {
+        report
+            .findings
+            .iter()
+            .filter(|f| f.code == code)
+            .map(|f| (f.level, f.object.describe()))
+            .collect()
+    }
+
+    fn message(report: &CheckReport, code: Code) -> String {
+        report
+            .findings
+            .iter()
+            .find(|f| f.code == code)
+            .unwrap_or_else(|| panic!("no {code}: {:?}", report.findings))
+            .message
+            .clone()
+    }
+
+    fn plain() -> Vec<String> {
+        vec![pool("p", &["10.0.0.0/24"], ""), l2()]
+    }
+
+    #[test]
+    fn a_clean_configuration_has_no_finding() {
+        let mut parts = plain();
+        parts.push(service("a/web", &["10.0.0.0"], &[]));
+        let report = check(&parts);
+        assert!(report.findings.is_empty(), "{:?}", report.findings);
+        assert!(!report.fails());
+        assert_eq!(report.checked.len(), 3, "pool, advertisement, service");
+    }
+
+    #[test]
+    fn config_invalid_fires_on_overlapping_cidrs_and_names_the_pool() {
+        let mut parts = plain();
+        parts.push(pool("q", &["10.0.0.128/25"], ""));
+        let report = check(&parts);
+        assert_eq!(
+            of(&report, Code::ConfigInvalid),
+            [(Level::Error, "IPAddressPool metallb-system/q".to_string())]
+        );
+        assert!(message(&report, Code::ConfigInvalid).contains("overlaps"));
+        assert!(of(&check(&plain()), Code::ConfigInvalid).is_empty());
+    }
+
+    #[test]
+    fn objects_outside_the_metallb_namespace_are_warned_about() {
+        let mut parts = plain();
+        parts.push(
+            "---\napiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata:\n  name: lost\n  namespace: default\nspec:\n  addresses: [10.9.0.0/24]\n"
+                .to_string(),
+        );
+        parts.push(
+            "---\napiVersion: metallb.io/v1beta1\nkind: L2Advertisement\nmetadata:\n  name: lost-l2\n  namespace: default\n"
+                .to_string(),
+        );
+        let report = check(&parts);
+        assert_eq!(
+            of(&report, Code::PoolOutsideMetallbNamespace),
+            [(Level::Warning, "IPAddressPool default/lost".to_string())]
+        );
+        assert_eq!(
+            of(&report, Code::AdvertisementOutsideMetallbNamespace),
+            [(
+                Level::Warning,
+                "L2Advertisement default/lost-l2".to_string()
+            )]
+        );
+        let clean = check(&plain());
+        assert!(of(&clean, Code::PoolOutsideMetallbNamespace).is_empty());
+        assert!(of(&clean, Code::AdvertisementOutsideMetallbNamespace).is_empty());
+    }
+
+    #[test]
+    fn not_advertised_fires_only_without_an_advertisement() {
+        let report = check(&[pool("p", &["10.0.0.0/24"], "")]);
+        assert_eq!(
+            of(&report, Code::NotAdvertised),
+            [(Level::Warning, "IPAddressPool metallb-system/p".to_string())]
+        );
+        assert!(of(&check(&plain()), Code::NotAdvertised).is_empty());
+    }
+
+    #[test]
+    fn namespace_unknown_fires_on_a_typo_with_the_closest_name() {
+        let allocation = |ns: &str| format!("  serviceAllocation:\n    namespaces: [{ns}]\n");
+        let typo = check(&[
+            pool("p", &["10.0.0.0/24"], &allocation("team-aa")),
+            l2(),
+            namespace("team-a"),
+        ]);
+        assert_eq!(
+            of(&typo, Code::NamespaceUnknown),
+            [(Level::Warning, "IPAddressPool metallb-system/p".to_string())]
+        );
+        assert!(message(&typo, Code::NamespaceUnknown).contains("did you mean team-a?"));
+        let right = check(&[
+            pool("p", &["10.0.0.0/24"], &allocation("team-a")),
+            l2(),
+            namespace("team-a"),
+        ]);
+        assert!(of(&right, Code::NamespaceUnknown).is_empty());
+        // Without Namespace objects nothing can be said.
+        let unknown = check(&[pool("p", &["10.0.0.0/24"], &allocation("team-aa")), l2()]);
+        assert!(of(&unknown, Code::NamespaceUnknown).is_empty());
+    }
+
+    fn labelled_service(key: &str, app: &str) -> String {
+        service(key, &[], &[]).replace(
+            "  annotations:\n",
+            &format!("  labels:\n    app: {app}\n  annotations:\n"),
+        )
+    }
+
+    #[test]
+    fn service_selectors_matching_no_service_are_warned_about() {
+        let selector = "    serviceSelectors:\n      - matchLabels: {app: db}\n";
+        let pool_yaml = pool(
+            "p",
+            &["10.0.0.0/24"],
+            &format!("  serviceAllocation:\n{selector}"),
+        );
+        let none = check(&[pool_yaml.clone(), l2(), labelled_service("a/web", "web")]);
+        assert_eq!(
+            of(&none, Code::SelectorMatchesNothing),
+            [(Level::Warning, "IPAddressPool metallb-system/p".to_string())]
+        );
+        let some = check(&[pool_yaml, l2(), labelled_service("a/db", "db")]);
+        assert!(of(&some, Code::SelectorMatchesNothing).is_empty());
+    }
+
+    #[test]
+    fn namespace_without_pool_fires_when_no_pool_serves_it_automatically() {
+        let pinned = pool(
+            "a-only",
+            &["10.0.0.0/24"],
+            "  serviceAllocation:\n    namespaces: [team-a]\n",
+        );
+        let stranded = check(&[pinned.clone(), l2(), service("team-b/web", &[], &[])]);
+        assert_eq!(
+            of(&stranded, Code::NamespaceWithoutPool),
+            [(Level::Warning, "Namespace team-b".to_string())]
+        );
+        let served = check(&[pinned.clone(), l2(), service("team-a/web", &[], &[])]);
+        assert!(of(&served, Code::NamespaceWithoutPool).is_empty());
+        // A service that asks for a pool is not left to automatic allocation.
+        let asks = check(&[
+            pinned,
+            l2(),
+            service("team-b/web", &[], &[("metallb.io/address-pool", "a-only")]),
+        ]);
+        assert!(of(&asks, Code::NamespaceWithoutPool).is_empty());
+    }
+
+    #[test]
+    fn priority_tie_fires_for_pinned_pools_at_one_priority() {
+        let pinned = |name: &str, cidr: &str, priority: i64| {
+            pool(
+                name,
+                &[cidr],
+                &format!(
+                    "  serviceAllocation:\n    priority: {priority}\n    namespaces: [team-a]\n"
+                ),
+            )
+        };
+        let tie = check(&[
+            pinned("x", "10.0.0.0/24", 10),
+            pinned("y", "10.0.1.0/24", 10),
+            l2(),
+            service("team-a/web", &[], &[]),
+        ]);
+        assert_eq!(
+            of(&tie, Code::PriorityTie),
+            [(Level::Info, "IPAddressPool metallb-system/x".to_string())]
+        );
+        assert!(message(&tie, Code::PriorityTie).contains("x, y"));
+        let ordered = check(&[
+            pinned("x", "10.0.0.0/24", 10),
+            pinned("y", "10.0.1.0/24", 20),
+            l2(),
+            service("team-a/web", &[], &[]),
+        ]);
+        assert!(of(&ordered, Code::PriorityTie).is_empty());
+    }
+
+    #[test]
+    fn pool_nearly_full_follows_the_threshold() {
+        let parts = [
+            pool("p", &["10.0.0.0/30"], ""),
+            l2(),
+            service("a/one", &["10.0.0.0"], &[]),
+            service("a/two", &["10.0.0.1"], &[]),
+            service("a/three", &["10.0.0.2"], &[]),
+        ];
+        assert!(of(&check_with(&parts, 90), Code::PoolNearlyFull).is_empty());
+        let full = check_with(&parts, 75);
+        assert_eq!(
+            of(&full, Code::PoolNearlyFull),
+            [(Level::Warning, "IPAddressPool metallb-system/p".to_string())]
+        );
+        assert!(message(&full, Code::PoolNearlyFull).contains("3 of 4"));
+        assert!(at_or_above(9, 10, 90) && !at_or_above(8, 10, 90));
+        assert!(!at_or_above(0, 0, 0), "an empty pool is never full");
+        assert!(!at_or_above(1, u128::MAX, 90), "no overflow");
+    }
+
+    #[test]
+    fn requests_that_cannot_be_met_are_errors() {
+        let mut parts = plain();
+        parts.push(service(
+            "a/ip",
+            &[],
+            &[("metallb.io/loadBalancerIPs", "192.0.2.7")],
+        ));
+        parts.push(service("a/pool", &[], &[("metallb.io/address-pool", "pp")]));
+        let report = check(&parts);
+        assert_eq!(
+            of(&report, Code::RequestedIpNotInAnyPool),
+            [(Level::Error, "Service a/ip".to_string())]
+        );
+        assert_eq!(
+            of(&report, Code::PoolNotFound),
+            [(Level::Error, "Service a/pool".to_string())]
+        );
+        assert!(message(&report, Code::PoolNotFound).contains("did you mean p?"));
+        assert!(
+            of(&report, Code::ServicePending).is_empty(),
+            "one finding per problem: {:?}",
+            report.findings
+        );
+        assert!(report.fails());
+        let mut met = plain();
+        met.push(service(
+            "a/ip",
+            &[],
+            &[("metallb.io/loadBalancerIPs", "10.0.0.7")],
+        ));
+        met.push(service("a/pool", &[], &[("metallb.io/address-pool", "p")]));
+        let report = check(&met);
+        assert!(of(&report, Code::RequestedIpNotInAnyPool).is_empty());
+        assert!(of(&report, Code::PoolNotFound).is_empty());
+    }
+
+    #[test]
+    fn pending_services_get_the_why_reasons() {
+        let parts = [
+            pool("p", &["10.0.0.0/31"], ""),
+            l2(),
+            service("a/one", &["10.0.0.0"], &[]),
+            service("a/two", &["10.0.0.1"], &[]),
+            service("a/three", &[], &[]),
+        ];
+        let full = check(&parts);
+        assert_eq!(
+            of(&full, Code::ServicePending),
+            [(Level::Error, "Service a/three".to_string())]
+        );
+        let f = full
+            .findings
+            .iter()
+            .find(|f| f.code == Code::ServicePending)
+            .unwrap();
+        assert!(f.details.iter().any(|d| d.code == Code::PoolExhausted));
+        // Room again: pending, but it would fit now.
+        let room = check(&[
+            pool("p", &["10.0.0.0/30"], ""),
+            l2(),
+            service("a/three", &[], &[]),
+        ]);
+        assert_eq!(
+            of(&room, Code::ServicePendingWouldFit),
+            [(Level::Warning, "Service a/three".to_string())]
+        );
+        assert!(message(&room, Code::ServicePendingWouldFit).contains("10.0.0.0 from p"));
+        assert!(!room.fails());
+        assert!(of(&room, Code::ServicePending).is_empty());
+    }
+
+    #[test]
+    fn allocation_not_valid_fires_for_an_address_metallb_takes_away() {
+        let mut parts = plain();
+        parts.push(service("a/old", &["192.0.2.1"], &[]));
+        let report = check(&parts);
+        assert_eq!(
+            of(&report, Code::AllocationNotValid),
+            [(Level::Error, "Service a/old".to_string())]
+        );
+        assert!(
+            message(&report, Code::AllocationNotValid).contains("would then get 10.0.0.0 from p")
+        );
+        let mut fine = plain();
+        fine.push(service("a/old", &["10.0.0.1"], &[]));
+        assert!(of(&check(&fine), Code::AllocationNotValid).is_empty());
+    }
+
+    #[test]
+    fn deprecated_annotations_are_noted() {
+        let mut parts = plain();
+        parts.push(service(
+            "a/old",
+            &[],
+            &[("metallb.universe.tf/address-pool", "p")],
+        ));
+        parts.push(service("a/new", &[], &[("metallb.io/address-pool", "p")]));
+        let report = check(&parts);
+        assert_eq!(
+            of(&report, Code::DeprecatedAnnotation),
+            [(Level::Info, "Service a/old".to_string())]
+        );
+        assert!(of(&report, Code::AnnotationIgnored).is_empty());
+    }
+
+    #[test]
+    fn strict_fails_on_warnings() {
+        let snap = snapshot(&pool("p", &["10.0.0.0/24"], ""));
+        let m = model(&snap);
+        assert!(!build(&m, 90, false).fails(), "not-advertised is a warning");
+        assert!(build(&m, 90, true).fails());
+    }
+
+    #[test]
+    fn findings_carry_the_file_and_line_of_their_object() {
+        let report = check(&[
+            pool("p", &["10.0.0.0/24"], ""),
+            l2(),
+            pool("q", &["10.0.0.0/24"], ""),
+        ]);
+        let f = report
+            .findings
+            .iter()
+            .find(|f| f.code == Code::ConfigInvalid)
+            .unwrap();
+        assert!(f.file.as_deref().unwrap().ends_with("manifests.yaml"));
+        // p's document is 8 lines, the advertisement's 6; q's starts after its `---`.
+        assert_eq!(f.line, Some(16));
+        let order: Vec<Level> = report.findings.iter().map(|f| f.level).collect();
+        let mut sorted = order.clone();
+        sorted.sort();
+        assert_eq!(order, sorted, "errors first");
+    }
+}

@@ -30,7 +30,7 @@ pub fn model(snapshot: &Snapshot) -> Model<'_> {
 /// An IPAddressPool in metallb-system; `extra` is more of its spec, indented as spec fields.
 pub fn pool(name: &str, addresses: &[&str], extra: &str) -> String {
     format!(
-        "---\napiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata:\n  name: {name}\n  namespace: metallb-system\nspec:\n  addresses: [{}]\n{extra}",
+        "---\napiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata:\n  name: \"{name}\"\n  namespace: metallb-system\nspec:\n  addresses: [{}]\n{extra}",
         addresses
             .iter()
             .map(|a| format!("\"{a}\""))
@@ -57,4 +57,9 @@ pub fn service(key: &str, ingress: &[&str], annotations: &[(&str, &str)]) -> Str
         "---\napiVersion: v1\nkind: Service\nmetadata:\n  name: \"{name}\"\n  namespace: \"{ns}\"\n  uid: u-{ns}-{name}\n  annotations:\n{annotations}    x: y\nspec:\n  type: LoadBalancer\n  clusterIPs: [10.96.0.10]\n  ports: [{{port: 80, protocol: TCP}}]\nstatus:\n  loadBalancer:\n    ingress: [{}]\n",
         ingress.join(", ")
     )
+}
+
+/// A Namespace.
+pub fn namespace(name: &str) -> String {
+    format!("---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: \"{name}\"\n")
 }

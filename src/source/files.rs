@@ -755,6 +755,7 @@ mod tests {
         let mut reader = Reader {
             namespaces: &namespaces,
             objects: Objects::default(),
+            file: std::sync::Arc::from(""),
         };
         reader.parse(Path::new(name), text)?;
         Ok(reader.objects.into_snapshot())
@@ -834,5 +835,33 @@ mod tests {
             message,
             "expected a Kubernetes object (a mapping with kind)"
         );
+    }
+
+    #[test]
+    fn every_object_records_where_it_was_read() {
+        let yaml = "# pools\napiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: p}\nspec: {addresses: [10.0.0.0/24]}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: a}\n";
+        let snapshot = read_text("m.yaml", yaml).unwrap();
+        let at = |kind, namespace: &str, name: &str| {
+            let key = ObjectKey {
+                kind,
+                namespace: namespace.into(),
+                name: name.into(),
+            };
+            let found = snapshot.locations.get(&key).expect("recorded");
+            (found.file.to_string(), found.line)
+        };
+        assert_eq!(at("IPAddressPool", "metallb-system", "p").0, "m.yaml");
+        assert_eq!(at("Service", "a", "s"), ("m.yaml".to_string(), Some(7)));
+        let json = "{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": [\n{\"apiVersion\": \"v1\", \"kind\": \"Service\",\n \"metadata\": {\"name\": \"s\", \"namespace\": \"a\"}},\n{\"apiVersion\": \"v1\", \"kind\": \"Service\", \"metadata\": {\"name\": \"t\", \"namespace\": \"a\"}}]}";
+        let snapshot = read_text("m.json", json).unwrap();
+        let line = |name: &str| {
+            let key = ObjectKey {
+                kind: "Service",
+                namespace: "a".into(),
+                name: name.into(),
+            };
+            snapshot.locations[&key].line
+        };
+        assert_eq!((line("s"), line("t")), (Some(2), Some(4)));
     }
 }

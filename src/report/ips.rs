@@ -604,4 +604,120 @@ mod tests {
             (AddressState::NotInAnyPool, None)
         );
     }
+
+    mod agreement {
+        use proptest::prelude::*;
+
+        use super::super::*;
+        use crate::report::testing::model;
+        use crate::report::usage;
+        use crate::snapshot::{
+            Ingress, IpAddressPool, Metadata, PoolSpec, Service, ServicePort, Snapshot,
+        };
+
+        fn pool_cr(i: usize, prefixes: (u8, u8), avoid_buggy: bool) -> IpAddressPool {
+            IpAddressPool {
+                metadata: Metadata {
+                    name: format!("pool-{i}"),
+                    namespace: "metallb-system".into(),
+                    ..Default::default()
+                },
+                spec: PoolSpec {
+                    // Two blocks, the higher one first: MetalLB scans them in this order.
+                    addresses: vec![
+                        format!("10.{i}.1.0/{}", prefixes.0),
+                        format!("10.{i}.0.0/{}", prefixes.1),
+                    ],
+                    avoid_buggy_ips: Some(avoid_buggy),
+                    ..Default::default()
+                },
+                status: None,
+            }
+        }
+
+        fn lb(name: &str, port: i32) -> Service {
+            let mut s = Service {
+                metadata: Metadata {
+                    name: name.into(),
+                    namespace: "ns".into(),
+                    ..Default::default()
+                },
+                ..Default::default()
+            };
+            s.spec.type_ = Some("LoadBalancer".into());
+            s.spec.cluster_ips = vec!["10.96.0.1".into()];
+            s.spec.ports = vec![ServicePort {
+                name: None,
+                protocol: Some("TCP".into()),
+                port,
+            }];
+            s
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(96))]
+
+            /// Held addresses per pool = usage's `used`; `free.count` = usage's `free`; the
+            /// first `next` address = what `why` predicts for a new service asking for the
+            /// pool (certain: the pool is named).
+            #[test]
+            fn ips_agrees_with_usage_and_why(
+                pools in proptest::collection::vec((24u8..=31, 24u8..=32, any::<bool>()), 1..4),
+                held in proptest::collection::vec(
+                    (0usize..4, 0u32..2, 0u32..256, any::<bool>(), 80i32..83), 0..24),
+            ) {
+                let mut snapshot = Snapshot {
+                    pools: pools
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (a, b, buggy))| pool_cr(i, (*a, *b), *buggy))
+                        .collect(),
+                    ..Default::default()
+                };
+                for (j, (pool, third, fourth, shared, port)) in held.iter().enumerate() {
+                    let mut s = lb(&format!("holder-{j}"), *port);
+                    if *shared {
+                        s.metadata.annotations.insert("metallb.io/allow-shared-ip", "k");
+                    }
+                    s.status.load_balancer.ingress = vec![Ingress {
+                        ip: Some(format!("10.{pool}.{third}.{fourth}")),
+                        hostname: None,
+                    }];
+                    snapshot.services.push(s);
+                }
+                let probes = snapshot.services.len();
+                for i in 0..pools.len() {
+                    let mut probe = lb(&format!("probe-{i}"), 80);
+                    probe
+                        .metadata
+                        .annotations
+                        .insert("metallb.io/address-pool", format!("pool-{i}"));
+                    snapshot.services.push(probe);
+                }
+                let m = model(&snapshot);
+                let usage = usage::build(&m);
+                let ips = build(&m, &[], Some(3)).unwrap();
+                let free = ips.free.as_ref().unwrap();
+                for pool in &usage.pools {
+                    let held = ips
+                        .addresses
+                        .iter()
+                        .filter(|a| a.pool.as_deref() == Some(pool.name.as_str()))
+                        .filter(|a| a.state != AddressState::Stale)
+                        .count() as u128;
+                    prop_assert_eq!(held, pool.used, "{}", pool.name);
+                    let f = free.iter().find(|f| f.pool == pool.name).unwrap();
+                    prop_assert_eq!(f.count, pool.free, "{}", pool.name);
+                    let probe = probes + m.cluster.config.pools.iter().position(|p| p.name == pool.name).unwrap();
+                    let decision = m.cluster.decide(probe);
+                    if decision.fits {
+                        prop_assert_eq!(decision.ips.first(), f.next.first(), "{}", pool.name);
+                    } else {
+                        prop_assert!(f.next.is_empty(), "{}: {:?}", pool.name, f.next);
+                        prop_assert_eq!(f.count, 0);
+                    }
+                }
+            }
+        }
+    }
 }

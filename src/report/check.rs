@@ -595,14 +595,22 @@ const SERVICE_ANNOTATIONS: [&str; 3] = ["address-pool", "loadBalancerIPs", "allo
 /// `annotation-ignored` and `deprecated-annotation`, by the modelled release's rule.
 fn annotations(model: &Model, found: &mut Findings) {
     let release = model.version.version;
+    // The keys, built once: this runs over every service.
+    let keys: Vec<(String, String)> = SERVICE_ANNOTATIONS
+        .iter()
+        .map(|name| {
+            (
+                format!("{ANNOTATION_PREFIX}{name}"),
+                format!("{DEPRECATED_PREFIX}{name}"),
+            )
+        })
+        .collect();
     for (i, facts) in model.cluster.services.iter().enumerate() {
-        if !facts.is_managed() {
+        let annotations = &model.snapshot.services[i].metadata.annotations;
+        if !facts.is_managed() || annotations.is_empty() {
             continue;
         }
-        let annotations = &model.snapshot.services[i].metadata.annotations;
-        for name in SERVICE_ANNOTATIONS {
-            let current = format!("{ANNOTATION_PREFIX}{name}");
-            let deprecated = format!("{DEPRECATED_PREFIX}{name}");
+        for (current, deprecated) in &keys {
             match model.behaviour.annotation_keys {
                 AnnotationKeys::UniverseOnly if annotations.contains_key(&current) => found.add(
                     Level::Error,
@@ -753,7 +761,27 @@ fn pending_service(
     if reported {
         return;
     }
-    let mut details = decision.reasons.clone();
+    // A reason that is exactly one pool's verdict says which pool.
+    let only_pool = |r: &Reason| {
+        let mut holders = cluster
+            .config
+            .pools
+            .iter()
+            .zip(&decision.verdicts)
+            .filter(|(_, v)| v.reasons.contains(r));
+        match (holders.next(), holders.next()) {
+            (Some((pool, _)), None) => Some(pool.name.as_str()),
+            _ => None,
+        }
+    };
+    let mut details: Vec<Reason> = decision
+        .reasons
+        .iter()
+        .map(|r| match only_pool(r) {
+            Some(pool) if r.pool.is_none() => r.clone().about_pool(pool),
+            _ => r.clone(),
+        })
+        .collect();
     if details.iter().any(|r| r.code == Code::NoPoolFits) {
         for (pool, verdict) in cluster.config.pools.iter().zip(&decision.verdicts) {
             details.extend(
@@ -772,11 +800,13 @@ fn pending_service(
             .filter(|c| seen.insert(*c))
             .collect()
     };
-    let first = decision
-        .reasons
+    let first = details
         .iter()
         .find(|r| r.code != Code::ConfigInvalid)
-        .map_or(String::new(), |r| format!(": {}", r.message));
+        .map_or(String::new(), |r| match &r.pool {
+            Some(pool) => format!(": pool {pool}: {}", r.message),
+            None => format!(": {}", r.message),
+        });
     found.add_with(
         Level::Error,
         Code::ServicePending,

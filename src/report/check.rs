@@ -639,6 +639,7 @@ fn services(model: &Model, found: &mut Findings) {
         .iter()
         .map(|(s, r)| (*s, r))
         .collect();
+    let mut decisions = Decisions::new(cluster);
     for (i, facts) in cluster.services.iter().enumerate() {
         if !facts.is_managed() {
             continue;
@@ -656,8 +657,59 @@ fn services(model: &Model, found: &mut Findings) {
                 decision.reasons,
             );
         } else if pending {
-            pending_service(cluster, i, object, reported, found);
+            let decision = decisions.get(cluster, i);
+            pending_service(cluster, &decision, object, reported, found);
         }
+    }
+}
+
+/// What makes two pending services equal to MetalLB's automatic allocation: no request, no
+/// sharing key, no address held, so its decision reads only these (§4.7–§4.9; the labels only
+/// when some pool selects services by label).
+type Class<'a> = (
+    &'a str,
+    Option<Vec<(&'a str, &'a str)>>,
+    &'static str,
+    &'static str,
+    crate::metallb::addr::Family,
+);
+
+/// One allocator decision per class of equal pending services, so that checking many pending
+/// services costs one decision per namespace (and family), not one per service.
+struct Decisions<'c> {
+    by_class: std::collections::HashMap<Class<'c>, std::rc::Rc<Decision>>,
+    labels_matter: bool,
+}
+
+impl<'c> Decisions<'c> {
+    fn new(cluster: &Cluster) -> Decisions<'c> {
+        Decisions {
+            by_class: std::collections::HashMap::new(),
+            labels_matter: labels_matter(cluster),
+        }
+    }
+
+    fn get(&mut self, cluster: &'c Cluster, service: usize) -> std::rc::Rc<Decision> {
+        let s = &cluster.services[service];
+        let plain = s.gate.is_ok()
+            && matches!(s.requested_ips, Ok(None))
+            && s.requested_pool.is_none()
+            && s.sharing_key.is_empty()
+            && s.ingress.is_empty();
+        if !plain {
+            return std::rc::Rc::new(cluster.decide(service));
+        }
+        let class = (
+            s.namespace,
+            self.labels_matter.then(|| s.labels.iter().collect()),
+            s.family.name(),
+            s.policy.name(),
+            s.primary,
+        );
+        self.by_class
+            .entry(class)
+            .or_insert_with(|| std::rc::Rc::new(cluster.decide(service)))
+            .clone()
     }
 }
 
@@ -718,21 +770,31 @@ fn afterwards(cluster: &Cluster, d: &Decision) -> String {
     if !d.fits {
         return "it would then be pending".to_string();
     }
-    let pools: Vec<&str> = d
-        .pools
-        .iter()
-        .map(|&p| cluster.config.pools[p].name.as_str())
-        .collect();
+    let pools = pool_list(cluster, &d.pools);
     match d.ips.as_slice() {
-        [] => format!("it would then get an address from {}", pools.join(" or ")),
+        [] => format!("it would then get an address from {pools}"),
         ips => format!(
-            "it would then get {} from {}",
+            "it would then get {} from {pools}",
             ips.iter()
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
-                .join(", "),
-            pools.join(" or ")
+                .join(", ")
         ),
+    }
+}
+
+/// `a or b or c`; a long list (MetalLB's random pick among many plain pools) is shortened
+/// to its first names and a count, so a message stays one line.
+fn pool_list(cluster: &Cluster, pools: &[usize]) -> String {
+    const NAMED: usize = 3;
+    let names: Vec<&str> = pools
+        .iter()
+        .take(NAMED)
+        .map(|&p| cluster.config.pools[p].name.as_str())
+        .collect();
+    match pools.len() {
+        n if n > NAMED => format!("{} or {} other pools", names.join(", "), n - NAMED),
+        _ => names.join(" or "),
     }
 }
 
@@ -740,12 +802,11 @@ fn afterwards(cluster: &Cluster, d: &Decision) -> String {
 /// when a request that cannot be met was already reported for the service.
 fn pending_service(
     cluster: &Cluster,
-    service: usize,
+    decision: &Decision,
     object: ObjectRef,
     reported: bool,
     found: &mut Findings,
 ) {
-    let decision = cluster.decide(service);
     if decision.fits {
         found.add(
             Level::Warning,
@@ -1036,6 +1097,52 @@ mod tests {
         assert!(at_or_above(9, 10, 90) && !at_or_above(8, 10, 90));
         assert!(!at_or_above(0, 0, 0), "an empty pool is never full");
         assert!(!at_or_above(1, u128::MAX, 90), "no overflow");
+    }
+
+    #[test]
+    fn equal_pending_services_share_one_decision_and_a_sharing_key_is_decided_alone() {
+        let key = [("metallb.io/allow-shared-ip", "k")];
+        let parts = [
+            pool("p", &["10.0.0.0/32"], ""),
+            l2(),
+            service("a/holder", &["10.0.0.0"], &key).replace("port: 80", "port: 443"),
+            service("a/two", &[], &[]),
+            service("a/three", &[], &[]),
+            service("a/sharer", &[], &key),
+        ];
+        let report = check(&parts);
+        assert_eq!(
+            of(&report, Code::ServicePending),
+            [
+                (Level::Error, "Service a/three".to_string()),
+                (Level::Error, "Service a/two".to_string())
+            ]
+        );
+        assert_eq!(
+            of(&report, Code::ServicePendingWouldFit),
+            [(Level::Warning, "Service a/sharer".to_string())]
+        );
+        let details: Vec<&Vec<Reason>> = report
+            .findings
+            .iter()
+            .filter(|f| f.code == Code::ServicePending)
+            .map(|f| &f.details)
+            .collect();
+        assert_eq!(details[0], details[1]);
+    }
+
+    #[test]
+    fn long_pool_lists_are_shortened() {
+        let parts: Vec<String> = (0..5)
+            .map(|i| pool(&format!("p{i}"), &[&format!("10.0.{i}.0/24")], ""))
+            .chain([l2(), service("a/new", &[], &[])])
+            .collect();
+        let report = check(&parts);
+        assert!(
+            message(&report, Code::ServicePendingWouldFit).contains("p0, p1, p2 or 2 other pools"),
+            "{:?}",
+            report.findings
+        );
     }
 
     #[test]

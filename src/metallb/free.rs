@@ -148,7 +148,8 @@ where
                 held.next();
             }
             let taken = held.peek() == Some(&ip);
-            if !taken && !(space.avoid_buggy && ip.is_buggy()) {
+            let excluded = space.avoid_buggy && ip.is_buggy();
+            if !(taken || excluded) {
                 found.push(ip);
             }
             cursor = ip.next();

@@ -509,11 +509,15 @@ fn labels_matter(cluster: &Cluster) -> bool {
     })
 }
 
+/// Who a new automatic service is to the pools: its namespace, and its labels when they
+/// matter.
+type Audience<'a> = (&'a str, Option<Vec<(&'a str, &'a str)>>);
+
 /// The automatic LoadBalancer services MetalLB manages, one per distinct (namespace,
 /// labels) when labels matter, else one per namespace, with how many each stands for.
-fn automatic_services<'c>(cluster: &'c Cluster) -> Vec<(usize, usize)> {
+fn automatic_services(cluster: &Cluster) -> Vec<(usize, usize)> {
     let by_labels = labels_matter(cluster);
-    let mut first: BTreeMap<(&str, Option<Vec<(&str, &str)>>), (usize, usize)> = BTreeMap::new();
+    let mut first: BTreeMap<Audience, (usize, usize)> = BTreeMap::new();
     for (i, s) in cluster.services.iter().enumerate() {
         let automatic = matches!(s.requested_ips, Ok(None)) && s.requested_pool.is_none();
         if !s.is_managed() || s.gate.is_err() || !automatic {
@@ -612,13 +616,13 @@ fn annotations(model: &Model, found: &mut Findings) {
         }
         for (current, deprecated) in &keys {
             match model.behaviour.annotation_keys {
-                AnnotationKeys::UniverseOnly if annotations.contains_key(&current) => found.add(
+                AnnotationKeys::UniverseOnly if annotations.contains_key(current) => found.add(
                     Level::Error,
                     Code::AnnotationIgnored,
                     service_ref(facts, model, i),
                     format!("MetalLB {release} does not read {current} (only {deprecated}, until v0.14.9)"),
                 ),
-                AnnotationKeys::MetallbIoFirst if annotations.contains_key(&deprecated) => found.add(
+                AnnotationKeys::MetallbIoFirst if annotations.contains_key(deprecated) => found.add(
                     Level::Info,
                     Code::DeprecatedAnnotation,
                     service_ref(facts, model, i),
@@ -814,7 +818,7 @@ fn pending_service(
             object,
             format!(
                 "pending, but {}: MetalLB retries a pending service only when it, another service or the configuration changes",
-                afterwards(cluster, &decision).replace("it would then get", "MetalLB would now give it")
+                afterwards(cluster, decision).replace("it would then get", "MetalLB would now give it")
             ),
         );
         return;

@@ -34,6 +34,26 @@ fn visible(text: &str) -> String {
         .collect()
 }
 
+/// The page fits a terminal this wide (cli-contract.md, kubectl conventions).
+const WIDTH: usize = 120;
+
+/// `text` in lines of at most `width` characters, broken at spaces (a longer word stays whole).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    lines.push(line);
+    lines
+}
+
 fn heading(level: Level, count: usize, color: bool) -> String {
     let (name, plural) = match level {
         Level::Error => ("Error", "Errors"),
@@ -85,7 +105,9 @@ fn page(out: &mut impl Write, report: &CheckReport, view: &View) -> Result<()> {
                 visible(&f.object.describe()),
                 visible(&place(f))
             )?;
-            writeln!(out, "      {}", visible(&f.message))?;
+            for line in wrap(&visible(&f.message), WIDTH - 6) {
+                writeln!(out, "      {line}")?;
+            }
             if view.wide {
                 for d in &f.details {
                     let pool = d
@@ -165,4 +187,21 @@ fn cases(report: &CheckReport) -> Vec<Case> {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_wrap_at_spaces_within_the_width() {
+        assert_eq!(wrap("aa bb cc", 5), ["aa bb", "cc"]);
+        assert_eq!(wrap("short", 80), ["short"]);
+        assert_eq!(wrap("a verylongword b", 4), ["a", "verylongword", "b"]);
+    }
+
+    #[test]
+    fn control_characters_are_shown_escaped() {
+        assert_eq!(visible("a\u{1b}[31mb"), "a\\u{1b}[31mb");
+    }
 }

@@ -67,10 +67,17 @@ fn state_name(state: crate::report::ips::AddressState) -> String {
 
 /// `a,b,+3 more` in a default table, the whole list when wide.
 fn shorten(items: &[String], wide: bool) -> String {
-    if wide || items.len() <= SHOWN + 1 {
+    shorten_to(items, SHOWN, wide)
+}
+
+/// The first `shown` items and `+N more`, or the whole list when wide or short enough.
+fn shorten_to(items: &[String], shown: usize, wide: bool) -> String {
+    // Past two shown items, `+1 more` is no shorter than the item it stands for.
+    let slack = usize::from(shown >= 2);
+    if wide || items.len() <= shown + slack {
         return items.join(",");
     }
-    format!("{},+{} more", items[..SHOWN].join(","), items.len() - SHOWN)
+    format!("{},+{} more", items[..shown].join(","), items.len() - shown)
 }
 
 fn held(out: &mut impl Write, addresses: &[AddressEntry], view: &View) -> Result<()> {
@@ -114,7 +121,8 @@ fn free_table(out: &mut impl Write, pools: &[FreePool], view: &View) -> Result<(
                 if ranges.is_empty() {
                     "-".to_string()
                 } else {
-                    shorten(&ranges, view.wide)
+                    // A range can be long (IPv6): one fits a 120-column table.
+                    shorten_to(&ranges, 1, view.wide)
                 },
                 if next.is_empty() {
                     "-".to_string()
@@ -148,5 +156,8 @@ mod tests {
         assert_eq!(shorten(&items, false), "a,b,+2 more");
         assert_eq!(shorten(&items, true), "a,b,c,d");
         assert_eq!(shorten(&items[..3], false), "a,b,c", "three fit");
+        assert_eq!(shorten_to(&items, 1, false), "a,+3 more");
+        assert_eq!(shorten_to(&items[..2], 1, false), "a,+1 more");
+        assert_eq!(shorten_to(&items[..1], 1, false), "a");
     }
 }

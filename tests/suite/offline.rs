@@ -923,6 +923,9 @@ fn ips_free_of_the_examples() {
         "{}",
         run.stdout
     );
+    let table = metalpool(&["ips", "--free", "-f", "examples/"]);
+    let widest = table.stdout.lines().map(|l| l.chars().count()).max();
+    assert!(widest <= Some(120), "{}", table.stdout);
     let three = metalpool(&[
         "ips",
         "dev-ips",
@@ -1011,6 +1014,8 @@ fn check_finds_exactly_the_planted_problems() {
     let table = metalpool(&["check", "-f", "examples/"]);
     assert_eq!(table.code, 1);
     assert!(table.stdout.starts_with("Errors (4):"), "{}", table.stdout);
+    let widest = table.stdout.lines().map(|l| l.chars().count()).max();
+    assert!(widest <= Some(120), "{}", table.stdout);
 }
 
 #[test]

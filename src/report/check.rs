@@ -370,10 +370,17 @@ fn namespaces_unknown(model: &Model, found: &mut Findings) {
     if !snapshot.namespaces_known {
         return;
     }
+    // A namespace that holds a service exists, whether or not its object was read.
     let known: BTreeSet<&str> = snapshot
         .namespaces
         .iter()
         .map(|n| n.metadata.name.as_str())
+        .chain(
+            snapshot
+                .services
+                .iter()
+                .map(|s| s.metadata.namespace.as_str()),
+        )
         .collect();
     for pool in &model.cluster.config.pools {
         let Some(alloc) = &pool.allocation else {
@@ -999,6 +1006,14 @@ mod tests {
             namespace("team-a"),
         ]);
         assert!(of(&right, Code::NamespaceUnknown).is_empty());
+        // A namespace that holds a service exists, even without its object.
+        let holds = check(&[
+            pool("p", &["10.0.0.0/24"], &allocation("team-b")),
+            l2(),
+            namespace("team-a"),
+            service("team-b/web", &[], &[]),
+        ]);
+        assert!(of(&holds, Code::NamespaceUnknown).is_empty());
         // Without Namespace objects nothing can be said.
         let unknown = check(&[pool("p", &["10.0.0.0/24"], &allocation("team-aa")), l2()]);
         assert!(of(&unknown, Code::NamespaceUnknown).is_empty());

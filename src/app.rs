@@ -183,6 +183,8 @@ pub(crate) mod tests {
         );
         let lines = complete(&["-f", examples, "usage", "team-"]);
         assert_eq!(lines, ["team-a-ips", "team-b-ips", ":4"]);
+        let lines = complete(&["-f", examples, "ips", "team-a-ips", "team-"]);
+        assert_eq!(lines, ["team-b-ips", ":4"], "ips takes pool names too");
         let lines = complete(&["why", "-f", examples, "-n", "team"]);
         assert!(lines.contains(&"team-a".to_string()) && lines.contains(&"team-b".to_string()));
     }

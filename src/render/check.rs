@@ -200,6 +200,31 @@ mod tests {
         assert_eq!(wrap("a verylongword b", 4), ["a", "verylongword", "b"]);
     }
 
+    fn junit_of(strict: bool) -> String {
+        use crate::report::testing::{model, pool, snapshot};
+        let snap = snapshot(&pool("p", &["10.0.0.0/24"], ""));
+        let report = crate::report::check::build(&model(&snap), 90, strict);
+        let mut out = Vec::new();
+        report.junit(&mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn junit_fails_warnings_only_when_strict() {
+        let plain = junit_of(false);
+        assert!(plain.contains(r#"tests="1" failures="0""#), "{plain}");
+        assert!(
+            plain.contains("<system-out>warning not-advertised: "),
+            "{plain}"
+        );
+        let strict = junit_of(true);
+        assert!(strict.contains(r#"tests="1" failures="1""#), "{strict}");
+        assert!(
+            strict.contains(r#"<failure type="not-advertised""#),
+            "{strict}"
+        );
+    }
+
     #[test]
     fn control_characters_are_shown_escaped() {
         assert_eq!(visible("a\u{1b}[31mb"), "a\\u{1b}[31mb");

@@ -1271,6 +1271,33 @@ mod tests {
     }
 
     #[test]
+    fn annotations_a_release_does_not_read_are_errors() {
+        use crate::metallb::release::{Behaviour, Release};
+        let mut parts = plain();
+        parts.push(service("a/new", &[], &[("metallb.io/address-pool", "p")]));
+        parts.push(service(
+            "a/old",
+            &[],
+            &[("metallb.universe.tf/address-pool", "p")],
+        ));
+        let snap = snapshot(&parts.concat());
+        let mut m = model(&snap);
+        let old = Release::new(0, 14, 8);
+        m.version.version = old;
+        m.behaviour = Behaviour::of(old);
+        let report = build(&m, 90, false);
+        assert_eq!(
+            of(&report, Code::AnnotationIgnored),
+            [(Level::Error, "Service a/new".to_string())]
+        );
+        assert!(message(&report, Code::AnnotationIgnored).contains("v0.14.8"));
+        assert!(
+            of(&report, Code::DeprecatedAnnotation).is_empty(),
+            "v0.14.8 reads only metallb.universe.tf"
+        );
+    }
+
+    #[test]
     fn strict_fails_on_warnings() {
         let snap = snapshot(&pool("p", &["10.0.0.0/24"], ""));
         let m = model(&snap);

@@ -56,11 +56,10 @@ pub fn run(settings: &Settings, out: &mut impl Write, err: &mut impl Write) -> R
                 return Ok(exit::PROBLEM);
             }
         }
+        // Settings refuse pools and --free beside an address.
         Request::Ips {
-            pools,
-            address: Some(ip),
-            ..
-        } if pools.is_empty() => emit(&report::ips::lookup(&model, *ip))?,
+            address: Some(ip), ..
+        } => emit(&report::ips::lookup(&model, *ip))?,
         Request::Ips { pools, free, .. } => {
             emit(&report::ips::build(&model, pools, *free)?)?;
         }

@@ -7,6 +7,8 @@
 //! * `why/<case>`: one `report::why::build` (which finds the service and runs
 //!   `Cluster::decide`) on a `Model`
 //!   already built from 100,000 services and 2,000 pools.
+//! * `check-vs-usage/{usage,check}`: `check` and `usage`, model included, on 50,000
+//!   services and 2,000 pools.
 //! * `read/<format>`: `-f` reading a dump of 10,000 services (YAML, JSON, and the YAML
 //!   parser alone), with throughput in bytes of input.
 //!
@@ -263,12 +265,34 @@ fn read(c: &mut Criterion) {
     group.finish();
 }
 
+/// `check` against `usage` on the same 50,000 services × 2,000 pools: the whole computation
+/// (model and report) for each, so the two rows compare directly (target: check ≤ 1.5 ×
+/// usage).
+fn check_against_usage(c: &mut Criterion) {
+    let mut group = c.benchmark_group("check-vs-usage");
+    group.sample_size(10);
+    group.warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(3));
+    let snapshot: OnceCell<Snapshot> = OnceCell::new();
+    let get = || snapshot.get_or_init(|| cluster(50_000, POOLS).1);
+    group.bench_function("usage", |b| {
+        let snapshot = get();
+        b.iter(|| usage(black_box(snapshot)))
+    });
+    group.bench_function("check", |b| {
+        let snapshot = get();
+        b.iter(|| report::check::build(&model(black_box(snapshot)), 90, false))
+    });
+    group.finish();
+}
+
 criterion_group!(
     benches,
     usage_by_services,
     usage_by_pools,
     usage_phases,
     why,
+    check_against_usage,
     read
 );
 criterion_main!(benches);

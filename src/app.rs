@@ -46,6 +46,20 @@ pub fn run(settings: &Settings, out: &mut impl Write, err: &mut impl Write) -> R
                 return Ok(exit::PROBLEM);
             }
         }
+        // Settings refuse pools and --free beside an address.
+        Request::Ips {
+            address: Some(ip), ..
+        } => emit(&report::ips::lookup(&model, *ip))?,
+        Request::Ips { pools, free, .. } => {
+            emit(&report::ips::build(&model, pools, *free)?)?;
+        }
+        Request::Check { strict, threshold } => {
+            let report = report::check::build(&model, *threshold, *strict);
+            emit(&report)?;
+            if report.fails() {
+                return Ok(exit::PROBLEM);
+            }
+        }
         Request::Dump => emit(&report::dump::build(model.snapshot))?,
         Request::Completion(_) => {}
     }
@@ -133,9 +147,12 @@ pub(crate) mod tests {
         );
         assert_eq!(
             complete(&["usage", "-o", ""]),
-            ["table", "wide", "json", "yaml", ":4"]
+            ["table", "wide", "json", "yaml", "junit", ":4"]
         );
-        assert_eq!(complete(&["usage", "--output=j"]), ["--output=json", ":4"]);
+        assert_eq!(
+            complete(&["usage", "--output=j"]),
+            ["--output=json", "--output=junit", ":4"]
+        );
         assert_eq!(
             complete(&["usage", "-f", ""]),
             [":0"],
@@ -155,6 +172,8 @@ pub(crate) mod tests {
         );
         let lines = complete(&["-f", examples, "usage", "team-"]);
         assert_eq!(lines, ["team-a-ips", "team-b-ips", ":4"]);
+        let lines = complete(&["-f", examples, "ips", "team-a-ips", "team-"]);
+        assert_eq!(lines, ["team-b-ips", ":4"], "ips takes pool names too");
         let lines = complete(&["why", "-f", examples, "-n", "team"]);
         assert!(lines.contains(&"team-a".to_string()) && lines.contains(&"team-b".to_string()));
     }

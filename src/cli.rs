@@ -130,6 +130,39 @@ pub enum Command {
         #[arg(value_name = "SERVICE")]
         service: String,
     },
+    /// Every address held by a service, with pool, holders, sharing key and state
+    #[command(help_template = HELP, after_help = "Examples:
+  # Who holds which address
+  kubectl metalpool ips
+  # Free ranges and the next addresses MetalLB would hand out, per pool
+  kubectl metalpool ips public-ips --free
+  kubectl metalpool ips --free=10 -o json
+  # Who holds this address, or why nobody gets it
+  kubectl metalpool ips 203.0.113.7")]
+    Ips {
+        /// Pool names, and at most one IP address to look up
+        #[arg(value_name = "POOL|ADDRESS")]
+        words: Vec<String>,
+        /// Add each pool's free ranges and the next N addresses MetalLB would hand out
+        #[arg(long, value_name = "N", num_args = 0..=1, require_equals = true,
+              default_missing_value = "5")]
+        free: Option<usize>,
+    },
+    /// Everything that is wrong or about to go wrong, in one pass (for CI as much as live)
+    #[command(help_template = HELP, after_help = "Examples:
+  kubectl metalpool check
+  # In CI, on a GitOps repository, with a JUnit report
+  kubectl metalpool check -f ./clusters/prod/ -o junit > metalpool.xml
+  # Fail on warnings too, and call a pool full at 80%
+  kubectl metalpool check --strict --threshold 80")]
+    Check {
+        /// Exit 1 on warnings too, not only on errors
+        #[arg(long)]
+        strict: bool,
+        /// Use (percent) at which a pool is reported as nearly full
+        #[arg(long, value_name = "PERCENT", default_value_t = 90)]
+        threshold: u8,
+    },
     /// Write what was read as a `kind: List` (YAML, or JSON with -o json) that -f reads back
     #[command(help_template = HELP, after_help = "Examples:
   # Attach to a bug report, or analyse offline later
@@ -408,7 +441,7 @@ mod tests {
         assert_eq!(
             early(&["usage", "-o", "xml"]),
             Early::Usage(
-                "invalid value 'xml' for '--output <FORMAT>' (possible values: table, wide, json, yaml) (see --help)".into()
+                "invalid value 'xml' for '--output <FORMAT>' (possible values: table, wide, json, yaml, junit) (see --help)".into()
             )
         );
         assert_eq!(
@@ -417,7 +450,9 @@ mod tests {
         );
         assert_eq!(
             early(&[]),
-            Early::Usage("a command is needed: usage, why, dump, completion (see --help)".into())
+            Early::Usage(
+                "a command is needed: usage, why, ips, check, dump, completion (see --help)".into()
+            )
         );
         assert!(matches!(early(&["--help"]), Early::Print(text) if text.contains("Examples:")));
     }

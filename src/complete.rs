@@ -202,7 +202,7 @@ fn positionals(grammar: &Grammar, line: &Line, input: Option<&Input>) -> (Candid
     let taken = &line.positionals;
     let candidates = match name {
         "why" if taken.is_empty() => plain(services(input).into_iter().map(|s| format!("svc/{s}"))),
-        "usage" => plain(pools(input).into_iter().filter(|p| !taken.contains(p))),
+        "usage" | "ips" => plain(pools(input).into_iter().filter(|p| !taken.contains(p))),
         _ if taken.is_empty() => plain(sub.positional_values.clone()),
         _ => Vec::new(),
     };

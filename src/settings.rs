@@ -10,6 +10,7 @@ use kube::config::Kubeconfig;
 
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::error::{Error, Result};
+use crate::metallb::addr::Ip;
 use crate::metallb::release::{Chosen, Release};
 use crate::names::{check_namespace, check_service_name};
 use crate::render::Format;
@@ -50,6 +51,18 @@ pub enum Request {
     },
     Why {
         service: ServiceRef,
+    },
+    /// The address map: held addresses of the named pools (all when none), with `free`
+    /// the free ranges and the next N addresses; or the reverse lookup of `address`.
+    Ips {
+        pools: Vec<String>,
+        address: Option<Ip>,
+        free: Option<usize>,
+    },
+    /// Every finding; `strict` fails on warnings; `threshold` is the nearly-full use in %.
+    Check {
+        strict: bool,
+        threshold: u8,
     },
     Dump,
     Completion(Shell),
@@ -165,6 +178,18 @@ impl Settings {
                     name: parse_service_ref(service)?,
                 },
             },
+            Command::Ips { words, free } => ips_request(words, *free)?,
+            Command::Check { strict, threshold } => {
+                if *threshold > 100 {
+                    return Err(Error::Usage(format!(
+                        "--threshold {threshold}: a use percentage, 0 to 100"
+                    )));
+                }
+                Request::Check {
+                    strict: *strict,
+                    threshold: *threshold,
+                }
+            }
             Command::Dump => Request::Dump,
             Command::Completion { shell } => Request::Completion(
                 Shell::parse(shell).ok_or_else(|| Error::Usage(format!("no shell {shell:?}")))?,
@@ -240,6 +265,41 @@ impl Input {
     }
 }
 
+/// `ips` words: those that parse as an IP address are the address to look up (at most
+/// one), the others pool names; a lookup takes neither pools nor `--free`.
+fn ips_request(words: &[String], free: Option<usize>) -> Result<Request> {
+    let (addresses, pools): (Vec<&String>, Vec<&String>) =
+        words.iter().partition(|w| Ip::parse(w).is_some());
+    let address = match addresses.as_slice() {
+        [] => None,
+        [one] => Ip::parse(one),
+        more => {
+            return Err(Error::Usage(format!(
+                "ips looks up one address at a time, not {}",
+                more.iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+    };
+    if address.is_some() && !pools.is_empty() {
+        return Err(Error::Usage(
+            "ips ADDRESS names no pool: the lookup says which pool holds the address".to_string(),
+        ));
+    }
+    if address.is_some() && free.is_some() {
+        return Err(Error::Usage(
+            "--free lists free addresses per pool: give pools, not an address".to_string(),
+        ));
+    }
+    Ok(Request::Ips {
+        pools: pools.into_iter().cloned().collect(),
+        address,
+        free,
+    })
+}
+
 /// The output format: `-o` checked against what the command writes.
 fn output(request: &Request, global: &GlobalArgs, env: Environment) -> Result<Output> {
     let given = match &global.output {
@@ -256,6 +316,13 @@ fn output(request: &Request, global: &GlobalArgs, env: Environment) -> Result<Ou
             ));
         }
         (Request::Dump, None) => Format::Yaml,
+        (Request::Check { .. }, Some(format)) => format,
+        (_, Some(Format::Junit)) => {
+            return Err(Error::Usage(
+                "-o junit is only for check: other commands write table, wide, json or yaml"
+                    .to_string(),
+            ));
+        }
         (_, given) => given.unwrap_or(Format::Table),
     };
     Ok(Output {
@@ -286,6 +353,12 @@ fn check_flags_apply(command: &Command, global: &GlobalArgs) -> Result<()> {
                 "-n",
                 "does not apply to usage: pools live in MetalLB's namespace (--metallb-namespace); \
                  usage --by-namespace -n NS shows what a namespace holds",
+            );
+        }
+        Command::Ips { .. } | Command::Check { .. } if namespace_given => {
+            return refuse(
+                "-n",
+                "does not apply to ips or check: they cover every namespace",
             );
         }
         Command::Dump if namespace_given => {
@@ -701,5 +774,70 @@ mod tests {
         );
         let s = settings(&["usage", "--by-namespace", "-f", "x"]).unwrap();
         assert_eq!(s.request, Request::UsageByNamespace { namespace: None });
+    }
+
+    #[test]
+    fn ips_words_are_pools_and_one_address() {
+        let s = settings(&["ips", "public-ips", "dev-ips", "--free", "-f", "x"]).unwrap();
+        assert_eq!(
+            s.request,
+            Request::Ips {
+                pools: vec!["public-ips".into(), "dev-ips".into()],
+                address: None,
+                free: Some(5),
+            }
+        );
+        let s = settings(&["ips", "--free=12", "-f", "x"]).unwrap();
+        assert!(matches!(s.request, Request::Ips { free: Some(12), .. }));
+        let s = settings(&["ips", "2001:db8::1", "-f", "x"]).unwrap();
+        assert_eq!(
+            s.request,
+            Request::Ips {
+                pools: vec![],
+                address: Ip::parse("2001:db8::1"),
+                free: None,
+            }
+        );
+        assert!(usage_error(&["ips", "10.0.0.1", "10.0.0.2", "-f", "x"]).contains("one address"));
+        assert!(usage_error(&["ips", "p", "10.0.0.1", "-f", "x"]).contains("names no pool"));
+        assert!(usage_error(&["ips", "10.0.0.1", "--free", "-f", "x"]).contains("--free"));
+        assert!(usage_error(&["ips", "-n", "a", "-f", "x"]).contains("-n"));
+    }
+
+    #[test]
+    fn check_flags_and_junit_only_for_check() {
+        let s = settings(&["check", "-f", "x"]).unwrap();
+        assert_eq!(
+            s.request,
+            Request::Check {
+                strict: false,
+                threshold: 90
+            }
+        );
+        let s = settings(&[
+            "check",
+            "--strict",
+            "--threshold",
+            "75",
+            "-o",
+            "junit",
+            "-f",
+            "x",
+        ])
+        .unwrap();
+        assert_eq!(
+            s.request,
+            Request::Check {
+                strict: true,
+                threshold: 75
+            }
+        );
+        assert_eq!(s.output.format, Format::Junit);
+        assert!(usage_error(&["check", "--threshold", "101", "-f", "x"]).contains("0 to 100"));
+        for command in [&["usage"][..], &["ips"], &["why", "web"], &["dump"]] {
+            let mut args = command.to_vec();
+            args.extend(["-o", "junit", "-f", "x"]);
+            assert!(usage_error(&args).contains("only for check"), "{args:?}");
+        }
     }
 }

@@ -8,6 +8,7 @@ mod controller;
 mod crd;
 mod string_map;
 
+use std::collections::HashMap;
 use std::fmt;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
@@ -46,6 +47,25 @@ pub struct Snapshot {
     pub configuration_states: Vec<ConfigurationState>,
     /// What MetalLB's CRDs say of its release; `None` when the input shows none.
     pub crds: Option<MetallbCrds>,
+    /// Offline: where each object was read (its last definition). Empty for a live cluster.
+    pub locations: HashMap<ObjectKey, Location>,
+}
+
+/// An object's identity: kind (`Service`, `IPAddressPool`…), namespace and name.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ObjectKey {
+    pub kind: &'static str,
+    pub namespace: String,
+    pub name: String,
+}
+
+/// Where an object was read from: the file, and the line its document starts on when the
+/// reader knows it (items of a YAML `kind: List` carry only the file).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Location {
+    /// Shared by every object of the file.
+    pub file: std::sync::Arc<str>,
+    pub line: Option<usize>,
 }
 
 /// `null` in Kubernetes JSON means "absent": read it as the type's default.

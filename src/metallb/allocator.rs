@@ -27,6 +27,10 @@ pub struct Cluster<'a> {
     pool_services: Vec<Vec<usize>>,
     /// Addresses services hold that MetalLB will take away (§6.1), by service.
     pub holding_warnings: Vec<(usize, Reason)>,
+    /// Per pool: the first address held by nobody, per family. It is every candidate of a
+    /// service without a sharing key that holds nothing in the pool, so deciding for many
+    /// such services (`check`) scans each pool once. Filled on first use.
+    unheld_first: std::sync::OnceLock<Vec<Candidates>>,
 }
 
 /// How MetalLB handles the service: the three paths of §4.1, or a gate that stops it
@@ -349,6 +353,7 @@ impl<'a> Cluster<'a> {
             service_pool,
             pool_services,
             holding_warnings,
+            unheld_first: std::sync::OnceLock::new(),
         }
     }
 
@@ -514,6 +519,10 @@ impl<'a> Cluster<'a> {
     /// The first usable address per family of `pool` for `service` (§4.9).
     fn candidates(&self, pool: usize, service: usize) -> Candidates {
         let s = &self.services[service];
+        // Without a key the service shares nothing: every held address is out (§5 rule 2).
+        if s.sharing_key.is_empty() && self.service_pool[service] != Some(pool) {
+            return self.unheld_first()[pool];
+        }
         let space = &self.config.pools[pool].space;
         let find = |family| {
             space.first_usable(family, |block| {
@@ -1420,6 +1429,51 @@ fn ip_list(ips: &[Ip]) -> String {
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Read-only queries for the address map (`ips`) and for `check`.
+impl Cluster<'_> {
+    /// Per pool, the first address of each family that nobody holds (and `avoidBuggyIPs`
+    /// allows), in MetalLB's scan order (§4.9); computed once.
+    fn unheld_first(&self) -> &[Candidates] {
+        self.unheld_first.get_or_init(|| {
+            (0..self.config.pools.len())
+                .map(|pool| {
+                    let space = &self.config.pools[pool].space;
+                    let find = |family| {
+                        space.first_usable(family, |block| {
+                            self.holdings[pool]
+                                .between(block.first, block.last())
+                                .map(|(ip, _)| (ip, false))
+                        })
+                    };
+                    Candidates {
+                        v4: find(Family::V4),
+                        v6: find(Family::V6),
+                    }
+                })
+                .collect()
+        })
+    }
+
+    /// The addresses of `pool` held by services whose allocation MetalLB keeps, ascending,
+    /// each with its holders in input order.
+    pub fn held_addresses(&self, pool: usize) -> impl Iterator<Item = (Ip, Vec<usize>)> + '_ {
+        self.holdings[pool]
+            .pairs
+            .chunk_by(|a, b| a.0 == b.0)
+            .map(|run| (run[0].0, run.iter().map(|&(_, h)| h).collect()))
+    }
+
+    /// The held addresses of `pool` in `[first, last]`, ascending.
+    pub fn held_between(&self, pool: usize, first: Ip, last: Ip) -> impl Iterator<Item = Ip> + '_ {
+        self.holdings[pool].between(first, last).map(|(ip, _)| ip)
+    }
+
+    /// The holders of `ip` in `pool`, in input order (none when nobody holds it).
+    pub fn holders_at(&self, pool: usize, ip: Ip) -> Vec<usize> {
+        self.holdings[pool].holders(ip).collect()
+    }
 }
 
 #[cfg(test)]

@@ -93,6 +93,19 @@ codes! {
     /// The MetalLB release: the CRDs are newer than the controller, or the release given or
     /// detected is outside the modelled range; answers follow the release named.
     MetallbVersionMismatch => "metallb-version-mismatch",
+    // Findings of `check` (cli-contract.md, `check`).
+    /// A LoadBalancer service MetalLB serves is pending and fits no pool.
+    ServicePending => "service-pending",
+    /// Pending, but a pool could serve it now: MetalLB retries only when something changes.
+    ServicePendingWouldFit => "service-pending-would-fit",
+    /// `serviceAllocation.namespaces` names a namespace that does not exist.
+    NamespaceUnknown => "namespace-unknown",
+    /// A namespace with LoadBalancer services that no pool serves automatically.
+    NamespaceWithoutPool => "namespace-without-pool",
+    /// A pool's use is at or above `--threshold`.
+    PoolNearlyFull => "pool-nearly-full",
+    /// A `metallb.universe.tf/…` annotation where the release reads `metallb.io/…`.
+    DeprecatedAnnotation => "deprecated-annotation",
 }
 
 impl Serialize for Code {

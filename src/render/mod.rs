@@ -1,6 +1,9 @@
 //! Renderers: reports in, text out, to any `impl Write`. They format; they never compute
 //! an answer, and they read no clock of their own ([`View::now`]).
 
+pub mod check;
+pub mod ips;
+pub mod junit;
 pub mod number;
 pub mod table;
 pub mod text;
@@ -23,11 +26,13 @@ pub enum Format {
     Wide,
     Json,
     Yaml,
+    /// JUnit XML, for CI (`check` only).
+    Junit,
 }
 
 impl Format {
     /// The names `-o` accepts, in the order help lists them.
-    pub const NAMES: [&'static str; 4] = ["table", "wide", "json", "yaml"];
+    pub const NAMES: [&'static str; 5] = ["table", "wide", "json", "yaml", "junit"];
 
     pub fn parse(name: &str) -> Option<Format> {
         match name {
@@ -35,6 +40,7 @@ impl Format {
             "wide" => Some(Format::Wide),
             "json" => Some(Format::Json),
             "yaml" => Some(Format::Yaml),
+            "junit" => Some(Format::Junit),
             _ => None,
         }
     }
@@ -58,6 +64,13 @@ pub trait Render: Serialize {
     /// `Warning:` form. JSON and YAML carry it as fields.
     fn attention(&self) -> Attention<'_> {
         Attention::default()
+    }
+
+    /// JUnit XML; only `check` has it (settings refuse `-o junit` for every other command).
+    fn junit(&self, _out: &mut dyn Write) -> Result<()> {
+        Err(crate::error::Error::Usage(
+            "-o junit is only for check".to_string(),
+        ))
     }
 }
 
@@ -88,6 +101,7 @@ pub fn emit<R: Render>(
     match format {
         Format::Json => json(out, report),
         Format::Yaml => yaml(out, report),
+        Format::Junit => report.junit(out),
         Format::Table | Format::Wide => {
             report.human(out, view)?;
             // The table first, then what deserves attention, in reading order.

@@ -192,6 +192,19 @@ fn by_namespace(out: &mut impl Write, report: &NamespaceReport) -> Result<()> {
                 count(pool.addresses).into(),
                 percent(pool.addresses, pool.pool_total).into(),
                 pool.services.len().to_string().into(),
+                count(ns.headroom).into(),
+            ]);
+        }
+        if ns.pools.is_empty() {
+            let none = "-".to_string();
+            let zero = "0".to_string();
+            rows.push(vec![
+                ns.namespace.clone().into(),
+                none.clone().into(),
+                zero.clone().into(),
+                none.into(),
+                zero.into(),
+                count(ns.headroom).into(),
             ]);
         }
     }
@@ -203,6 +216,7 @@ fn by_namespace(out: &mut impl Write, report: &NamespaceReport) -> Result<()> {
                 "ADDRESSES",
                 "SHARE-OF-POOL",
                 "SERVICES",
+                "HEADROOM",
             ],
             rows,
             false,

@@ -1,6 +1,8 @@
 //! Reports: one per command, plain serializable data. Renderers never compute; JSON and
 //! YAML are these structs serialized as they are.
 
+pub mod check;
 pub mod dump;
+pub mod ips;
 pub mod usage;
 pub mod why;

@@ -236,6 +236,13 @@ pub struct NamespaceUsage {
     pub addresses: u128,
     pub services: usize,
     pub pools: Vec<NamespacePoolUsage>,
+    /// How many more addresses a new automatic single-stack service of the namespace could
+    /// still be given: the free addresses of every pool that would serve it, each once.
+    pub headroom: u128,
+    #[serde(rename = "headroomIPv4")]
+    pub headroom_ipv4: u128,
+    #[serde(rename = "headroomIPv6")]
+    pub headroom_ipv6: u128,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -292,14 +299,16 @@ pub fn build_by_namespace(model: &Model, only: Option<&str>) -> NamespaceReport 
                     }
                 })
                 .collect();
-            NamespaceUsage {
-                namespace: namespace.to_string(),
-                addresses: pools.iter().map(|p| p.addresses).sum(),
-                services: pools.iter().map(|p| p.services.len()).sum(),
-                pools,
-            }
+            namespace_usage(cluster, namespace, pools)
         })
-        .collect();
+        .collect::<Vec<_>>();
+    let mut namespaces = namespaces;
+    // A namespace asked for is shown even when it holds nothing: its headroom is the answer.
+    if let Some(ns) = only
+        && namespaces.is_empty()
+    {
+        namespaces.push(namespace_usage(cluster, ns, Vec::new()));
+    }
     NamespaceReport {
         metallb_namespace: cluster.config.metallb_namespace.clone(),
         metallb_version: model.version,
@@ -308,5 +317,96 @@ pub fn build_by_namespace(model: &Model, only: Option<&str>) -> NamespaceReport 
         config_valid: cluster.config.is_valid(),
         config_errors: cluster.config.errors.clone(),
         warnings: cluster_warnings(cluster, extra_warnings),
+    }
+}
+
+fn namespace_usage(
+    cluster: &Cluster,
+    namespace: &str,
+    pools: Vec<NamespacePoolUsage>,
+) -> NamespaceUsage {
+    let (v4, v6) = headroom(cluster, namespace);
+    NamespaceUsage {
+        namespace: namespace.to_string(),
+        addresses: pools.iter().map(|p| p.addresses).sum(),
+        services: pools.iter().map(|p| p.services.len()).sum(),
+        pools,
+        headroom: v4.saturating_add(v6),
+        headroom_ipv4: v4,
+        headroom_ipv6: v6,
+    }
+}
+
+/// Free addresses (IPv4, IPv6) of the pools that would serve a new automatic service of
+/// `namespace` with no labels: pools with autoAssign that admit the namespace, pinned ones
+/// only where automatic allocation lists them for it (metallb-semantics.md §4.7, §4.8).
+pub fn headroom(cluster: &Cluster, namespace: &str) -> (u128, u128) {
+    let no_labels = crate::snapshot::StringMap::default();
+    cluster
+        .config
+        .pools
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.auto_assign && p.admits(namespace, &no_labels).is_ok())
+        .filter(|(_, p)| !p.is_pinned() || p.is_indexed_for(namespace))
+        .fold((0u128, 0u128), |(v4, v6), (i, _)| {
+            let (a, b) = cluster.counts(i);
+            (v4.saturating_add(a.free), v6.saturating_add(b.free))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::manifests::{model, pool, service, snapshot};
+
+    fn manifests() -> String {
+        [
+            pool("plain", &["10.0.0.0/29"], ""),
+            pool("manual", &["10.0.1.0/24"], "  autoAssign: false\n"),
+            pool(
+                "team-a",
+                &["10.0.2.0/30", "fd00::/126"],
+                "  serviceAllocation:\n    namespaces: [team-a]\n",
+            ),
+            pool(
+                "team-b",
+                &["10.0.3.0/24"],
+                "  serviceAllocation:\n    namespaces: [team-b]\n",
+            ),
+            service("team-a/one", &["10.0.0.1"], &[]),
+            service("team-a/two", &["10.0.2.1"], &[]),
+        ]
+        .concat()
+    }
+
+    fn headroom_of(report: &NamespaceReport, ns: &str) -> (u128, u128, u128) {
+        let n = report
+            .namespaces
+            .iter()
+            .find(|n| n.namespace == ns)
+            .unwrap_or_else(|| panic!("namespace {ns}"));
+        (n.headroom, n.headroom_ipv4, n.headroom_ipv6)
+    }
+
+    #[test]
+    fn headroom_counts_the_free_addresses_of_every_pool_that_would_serve_the_namespace() {
+        let snap = snapshot(&manifests());
+        let m = model(&snap);
+        let report = build_by_namespace(&m, None);
+        // plain 8-1 free, team-a 4-1 IPv4 and 4 IPv6; manual (autoAssign false) and team-b
+        // (another namespace) are not counted.
+        assert_eq!(headroom_of(&report, "team-a"), (7 + 3 + 4, 10, 4));
+        assert_eq!(headroom(&m.cluster, "team-b"), (7 + 256, 0));
+        assert_eq!(headroom(&m.cluster, "elsewhere"), (7, 0));
+    }
+
+    #[test]
+    fn a_namespace_asked_for_that_holds_nothing_is_shown_with_its_headroom() {
+        let snap = snapshot(&manifests());
+        let report = build_by_namespace(&model(&snap), Some("team-b"));
+        assert_eq!(report.namespaces.len(), 1);
+        assert!(report.namespaces[0].pools.is_empty());
+        assert_eq!(headroom_of(&report, "team-b"), (263, 263, 0));
     }
 }

@@ -21,7 +21,7 @@ use crate::error::Error;
 use crate::metallb::runtime::is_controller;
 use crate::snapshot::{
     Advertisement, ConfigurationState, CustomResourceDefinition, Deployment, Event, IpAddressPool,
-    METALLB_GROUP, Metadata, Namespace, Service, Snapshot,
+    Location, METALLB_GROUP, Metadata, Namespace, ObjectKey, Service, Snapshot,
 };
 
 /// Extensions read from directories; files named explicitly are read whatever their name.
@@ -96,6 +96,7 @@ fn read_all(
     let mut reader = Reader {
         namespaces,
         objects: Objects::default(),
+        file: std::sync::Arc::from(""),
     };
     for path in paths {
         if path.as_os_str() == "-" {
@@ -227,6 +228,8 @@ fn is_manifest(path: &Path) -> bool {
 struct Reader<'a> {
     namespaces: &'a Namespaces,
     objects: Objects,
+    /// The file being read, for the objects' locations.
+    file: std::sync::Arc<str>,
 }
 
 /// Objects by identity: an object defined twice keeps its last definition, as a second
@@ -235,6 +238,8 @@ struct Reader<'a> {
 struct Objects {
     order: Vec<Identity>,
     by_identity: HashMap<Identity, Object>,
+    /// Where each object was read (its last definition).
+    locations: HashMap<Identity, Location>,
 }
 
 type Identity = (Kind, String, String);
@@ -340,7 +345,8 @@ impl Object {
 }
 
 impl Objects {
-    fn insert(&mut self, id: Identity, object: Object) {
+    fn insert(&mut self, id: Identity, object: Object, location: Location) {
+        self.locations.insert(id.clone(), location);
         if self.by_identity.insert(id.clone(), object).is_none() {
             self.order.push(id);
         }
@@ -368,6 +374,18 @@ impl Objects {
             }
         }
         snapshot.namespaces_known = !snapshot.namespaces.is_empty();
+        snapshot.locations = self
+            .locations
+            .into_iter()
+            .map(|((kind, namespace, name), at)| {
+                let key = ObjectKey {
+                    kind: kind.name(),
+                    namespace,
+                    name,
+                };
+                (key, at)
+            })
+            .collect();
         snapshot
     }
 }
@@ -459,6 +477,7 @@ impl Reader<'_> {
     fn parse(&mut self, path: &Path, text: &str) -> Result<(), Error> {
         // A byte-order mark is not part of the text (editors on Windows write one).
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        self.file = std::sync::Arc::from(path.display().to_string());
         let is_json = path.extension().is_some_and(|e| e == "json")
             || text.trim_start().starts_with(['{', '[']);
         if is_json {
@@ -472,6 +491,8 @@ impl Reader<'_> {
     /// the text, with no intermediate tree; errors carry the line of the whole file.
     fn parse_json(&mut self, path: &Path, text: &str) -> Result<(), Error> {
         let mut lines = LineCounter::new(text);
+        // A second counter for the objects' locations: offsets only grow, so it is one pass.
+        let mut starts = LineCounter::new(text);
         let mut place = |raw: &RawValue, e: Option<&serde_json::Error>| {
             let line = lines.line_at(offset_in(text, raw)) + e.map_or(0, |e| e.line() - 1);
             format!("{}:{line}", path.display())
@@ -500,7 +521,10 @@ impl Reader<'_> {
                 };
                 let meta = head.metadata.as_ref();
                 match Object::read(kind, &mut serde_json::Deserializer::from_str(raw.get())) {
-                    Ok(object) => self.add_object(|| place(raw, None), kind, object)?,
+                    Ok(object) => {
+                        let line = starts.line_at(offset_in(text, raw));
+                        self.add_object(|| place(raw, None), kind, object, Some(line))?
+                    }
                     Err(e) => {
                         let what = describe(
                             kind,
@@ -538,7 +562,7 @@ impl Reader<'_> {
                             let item_place = || format!("{place}, item {}", i + 1);
                             match item {
                                 Ok(Some((kind, object))) => {
-                                    self.add_object(item_place, kind, object)?;
+                                    self.add_object(item_place, kind, object, None)?;
                                 }
                                 Ok(None) => {}
                                 Err(message) => return Err(Error::input(item_place(), message)),
@@ -566,7 +590,10 @@ impl Reader<'_> {
         source: Option<DocumentText>,
     ) -> Result<(), Error> {
         match typed_object(object) {
-            Ok(Some((kind, typed))) => self.add_object(|| place.to_string(), kind, typed),
+            Ok(Some((kind, typed))) => {
+                let line = source.as_ref().map(|doc| doc.line);
+                self.add_object(|| place.to_string(), kind, typed, line)
+            }
             Ok(None) => Ok(()),
             Err(Mistyped { message, path }) => {
                 let place = source
@@ -586,6 +613,7 @@ impl Reader<'_> {
         place: impl FnOnce() -> String,
         kind: Kind,
         mut object: Object,
+        line: Option<usize>,
     ) -> Result<(), Error> {
         let default_namespace = match kind {
             Kind::Namespace | Kind::Crd => "",
@@ -605,7 +633,11 @@ impl Reader<'_> {
             ));
         }
         let id = (kind, metadata.namespace.clone(), metadata.name.clone());
-        self.objects.insert(id, object);
+        let location = Location {
+            file: self.file.clone(),
+            line,
+        };
+        self.objects.insert(id, object, location);
         Ok(())
     }
 }
@@ -1164,6 +1196,7 @@ mod tests {
             let mut reader = Reader {
                 namespaces: &namespaces,
                 objects: Objects::default(),
+                file: std::sync::Arc::from(""),
             };
             reader.parse(Path::new(name), text)?;
             Ok(reader.objects.into_snapshot())
@@ -1675,5 +1708,33 @@ spec:
         assert_eq!(from_yaml.events, from_json.events);
         assert_eq!(from_yaml.events[0].count, Some(3));
         assert!(from_yaml.events[0].event_time.is_some());
+    }
+
+    #[test]
+    fn every_object_records_where_it_was_read() {
+        let yaml = "# pools\napiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: p}\nspec: {addresses: [10.0.0.0/24]}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: a}\n";
+        let snapshot = read_text("m.yaml", yaml).unwrap();
+        let at = |kind, namespace: &str, name: &str| {
+            let key = ObjectKey {
+                kind,
+                namespace: namespace.into(),
+                name: name.into(),
+            };
+            let found = snapshot.locations.get(&key).expect("recorded");
+            (found.file.to_string(), found.line)
+        };
+        assert_eq!(at("IPAddressPool", "metallb-system", "p").0, "m.yaml");
+        assert_eq!(at("Service", "a", "s"), ("m.yaml".to_string(), Some(7)));
+        let json = "{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": [\n{\"apiVersion\": \"v1\", \"kind\": \"Service\",\n \"metadata\": {\"name\": \"s\", \"namespace\": \"a\"}},\n{\"apiVersion\": \"v1\", \"kind\": \"Service\", \"metadata\": {\"name\": \"t\", \"namespace\": \"a\"}}]}";
+        let snapshot = read_text("m.json", json).unwrap();
+        let line = |name: &str| {
+            let key = ObjectKey {
+                kind: "Service",
+                namespace: "a".into(),
+                name: name.into(),
+            };
+            snapshot.locations[&key].line
+        };
+        assert_eq!((line("s"), line("t")), (Some(2), Some(4)));
     }
 }

@@ -332,6 +332,55 @@ fn usage_live_equals_offline_for_every_fixture_set() {
 }
 
 #[test]
+fn ips_live_equals_offline_for_every_fixture_set() {
+    for set in FixtureSet::all() {
+        let live = Live::start(set.objects.clone(), ServerOptions::default());
+        let mut args = vec!["ips", "--free", "-o", "json"];
+        args.extend(set.metallb_flags());
+        let live_ips = live.run(&args).json_with_code(0);
+        let offline_ips = offline(&set.dir, &args).json_with_code(0);
+        assert_eq!(
+            without_live_only_warnings(live_ips),
+            without_live_only_warnings(offline_ips),
+            "ips of {} differs live and offline",
+            set.dir.display()
+        );
+    }
+}
+
+/// A `check` answer without what only one side can give: the file and line of objects
+/// (offline) and the findings about reading the cluster (live).
+fn comparable_check(mut answer: Value) -> Value {
+    let findings = answer["findings"].as_array_mut().expect("findings");
+    findings.retain(|f| !LIVE_ONLY_WARNINGS.iter().any(|code| f["code"] == *code));
+    for f in findings.iter_mut() {
+        let f = f.as_object_mut().expect("a finding is an object");
+        f.remove("file");
+        f.remove("line");
+    }
+    answer.as_object_mut().expect("an object").remove("summary");
+    answer
+}
+
+#[test]
+fn check_live_equals_offline_for_every_fixture_set() {
+    for set in FixtureSet::all() {
+        let live = Live::start(set.objects.clone(), ServerOptions::default());
+        let mut args = vec!["check", "-o", "json"];
+        args.extend(set.metallb_flags());
+        let live_run = live.run(&args);
+        let offline_run = offline(&set.dir, &args);
+        assert_eq!(live_run.code, offline_run.code, "{}", set.dir.display());
+        assert_eq!(
+            comparable_check(live_run.json()),
+            comparable_check(offline_run.json()),
+            "check of {} differs live and offline",
+            set.dir.display()
+        );
+    }
+}
+
+#[test]
 fn why_live_equals_offline_for_every_service_of_every_fixture_set() {
     for set in FixtureSet::all() {
         let live = Live::start(set.objects.clone(), ServerOptions::default());

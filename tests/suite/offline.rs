@@ -141,7 +141,7 @@ fn usage_table_looks_like_kubectl() {
     ] {
         assert!(lines[0].contains(header), "missing {header}");
     }
-    assert_eq!(lines.len(), 9, "a header and eight pools");
+    assert_eq!(lines.len(), 10, "a header and nine pools");
     assert!(
         !run.stdout.contains('\u{1b}'),
         "no colour when stdout is not a terminal"
@@ -243,6 +243,22 @@ fn usage_by_namespace() {
     assert_eq!(run.code, 0);
     let report = run.json();
     assert_golden("usage-by-namespace", &report);
+    // Beyond 2^64 a JSON Value holds only a float: the exact integer is checked as text
+    // (production-ips's free IPv6 /64 minus one, plus the free IPv4 of every pool that
+    // serves a production namespace).
+    assert!(
+        run.stdout.contains("\"headroom\": 18446744073709552147,"),
+        "{}",
+        run.stdout
+    );
+    let table = metalpool(&["usage", "--by-namespace", "-n", "quiet", "-f", "examples/"]);
+    assert_eq!(table.code, 0, "{}", table.stderr);
+    assert!(table.stdout.contains("HEADROOM"), "{}", table.stdout);
+    assert!(
+        table.stdout.lines().nth(1).unwrap().starts_with("quiet "),
+        "a namespace asked for that holds nothing is shown: {}",
+        table.stdout
+    );
     let team_a = report["namespaces"]
         .as_array()
         .unwrap()
@@ -476,7 +492,7 @@ fn why_pending_services_of_the_examples() {
         assert_eq!(codes, reasons, "{ns}/{name}");
         assert_eq!(
             why["pools"].as_array().unwrap().len(),
-            8,
+            9,
             "one entry per pool"
         );
     }
@@ -637,7 +653,7 @@ fn why_table_states_and_outcomes() {
     let requested = why("web", "web-frontend");
     assert_eq!(
         page_line(&requested, "not requested"),
-        "not requested (the service asks for pool public-ips): default-ips, dev-ips, internal-ips, premium-ips, production-ips, team-a-ips, team-b-ips"
+        "not requested (the service asks for pool public-ips): analytics-ips, default-ips, dev-ips, internal-ips, premium-ips, production-ips, team-a-ips, team-b-ips"
     );
     let rows: Vec<&str> = requested
         .lines()
@@ -1216,4 +1232,203 @@ fn the_flag_wins_and_crds_newer_than_the_controller_are_a_warning() {
         2,
         &["v0.13.9 to v0.16.1"],
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// ips and check
+
+#[test]
+fn ips_of_the_examples() {
+    let run = metalpool(&["ips", "-f", "examples/", "-o", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = run.json();
+    assert_golden("ips-examples", &report);
+    let shared = report["addresses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["ip"] == "10.10.50.2")
+        .unwrap();
+    assert_eq!(shared["state"], "shared");
+    assert_eq!(
+        strings(&shared["services"]),
+        ["internal-tools/dns-tcp", "internal-tools/dns-udp"]
+    );
+
+    let table = metalpool(&["ips", "-f", "examples/"]);
+    assert_eq!(table.code, 0);
+    assert!(
+        table
+            .stdout
+            .starts_with("ADDRESS          POOL             SERVICES"),
+        "{}",
+        table.stdout
+    );
+    assert!(table.stdout.lines().all(|l| l.len() <= 120));
+}
+
+#[test]
+fn ips_free_of_the_examples() {
+    let run = metalpool(&["ips", "--free", "-f", "examples/", "-o", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = run.json();
+    assert_golden("ips-free-examples", &report);
+    let free: Vec<&Value> = report["free"].as_array().unwrap().iter().collect();
+    let public = free.iter().find(|f| f["pool"] == "public-ips").unwrap();
+    assert_eq!(public["count"], 13);
+    assert_eq!(strings(&public["ranges"]), ["203.0.113.3-203.0.113.15"]);
+    assert_eq!(
+        strings(&public["next"]),
+        [
+            "203.0.113.3",
+            "203.0.113.4",
+            "203.0.113.5",
+            "203.0.113.6",
+            "203.0.113.7"
+        ]
+    );
+    // production-ips: 13 IPv4 and 2^64 - 1 IPv6, exact (beyond what a JSON Value holds).
+    assert!(
+        run.stdout.contains("\"count\": 18446744073709551628,"),
+        "{}",
+        run.stdout
+    );
+    let table = metalpool(&["ips", "--free", "-f", "examples/"]);
+    let widest = table.stdout.lines().map(|l| l.chars().count()).max();
+    assert!(widest <= Some(120), "{}", table.stdout);
+    let three = metalpool(&[
+        "ips",
+        "dev-ips",
+        "--free=3",
+        "-f",
+        "examples/",
+        "-o",
+        "json",
+    ]);
+    let dev = &three.json()["free"][0];
+    assert_eq!(
+        strings(&dev["next"]),
+        ["192.168.200.2", "192.168.200.3", "192.168.200.4"]
+    );
+    assert!(three.json()["addresses"].as_array().unwrap().len() == 1);
+}
+
+#[test]
+fn ips_looks_up_one_address() {
+    let lookup = |ip: &str| {
+        let run = metalpool(&["ips", ip, "-f", "examples/", "-o", "json"]);
+        assert_eq!(
+            run.code, 0,
+            "{ip}: exit 0 whether held or not: {}",
+            run.stderr
+        );
+        run.json()
+    };
+    let shared = lookup("10.10.50.2");
+    assert_golden("ips-lookup-10.10.50.2", &shared);
+    let buggy = lookup("192.168.200.255");
+    assert_eq!(buggy["state"], "free");
+    assert_eq!(buggy["pool"], "dev-ips");
+    assert!(buggy["reason"].as_str().unwrap().contains("avoidBuggyIPs"));
+    let manual = lookup("198.51.100.14");
+    assert!(
+        manual["reason"]
+            .as_str()
+            .unwrap()
+            .contains("autoAssign false")
+    );
+    assert_eq!(lookup("203.0.113.50")["state"], "not-in-any-pool");
+
+    assert_one_line_error(
+        &metalpool(&["ips", "10.0.0.300", "-f", "examples/"]),
+        2,
+        &["not a valid IP address"],
+    );
+}
+
+#[test]
+fn check_finds_exactly_the_planted_problems() {
+    let run = metalpool(&["check", "-f", "examples/", "-o", "json"]);
+    assert_eq!(run.code, 1, "errors are planted: {}", run.stderr);
+    let report = run.json();
+    assert_golden("check-examples", &report);
+    let found: Vec<(String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["code"].as_str().unwrap().to_string(),
+                f["object"]["name"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let planted = [
+        ("pool-not-found", "preview-2"),
+        ("service-pending", "batch"),
+        ("requested-ip-not-in-any-pool", "risk-engine"),
+        ("requested-ip-not-in-any-pool", "legacy-app"),
+        ("namespace-unknown", "analytics-ips"),
+        ("pool-nearly-full", "default-ips"),
+        ("not-advertised", "dev-ips"),
+        ("pool-nearly-full", "team-a-ips"),
+        ("service-pending-would-fit", "reporting"),
+        ("service-pending-would-fit", "app-9"),
+    ];
+    let planted: Vec<(String, String)> = planted
+        .iter()
+        .map(|(c, n)| (c.to_string(), n.to_string()))
+        .collect();
+    assert_eq!(found, planted);
+    assert_eq!(report["summary"]["errors"], 4);
+    let table = metalpool(&["check", "-f", "examples/"]);
+    assert_eq!(table.code, 1);
+    assert!(table.stdout.starts_with("Errors (4):"), "{}", table.stdout);
+    let widest = table.stdout.lines().map(|l| l.chars().count()).max();
+    assert!(widest <= Some(120), "{}", table.stdout);
+}
+
+#[test]
+fn check_writes_junit_for_ci() {
+    let run = metalpool(&["check", "-f", "examples/", "-o", "junit"]);
+    assert_eq!(run.code, 1);
+    let xml = &run.stdout;
+    assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites "));
+    let cases = xml.matches("<testcase ").count();
+    let failures = xml.matches("<failure ").count();
+    assert_eq!(failures, 4, "one failure per error");
+    assert!(
+        xml.contains(&format!("tests=\"{cases}\" failures=\"4\"")),
+        "{xml}"
+    );
+    // Every opened element is closed.
+    assert_eq!(
+        xml.matches("<testcase ").count(),
+        xml.matches("</testcase>").count() + xml.matches("\"/>").count()
+    );
+    assert!(xml.contains("name=\"dev/preview-2\" file=\"examples/tiers/services.yaml\""));
+    assert_one_line_error(
+        &metalpool(&["usage", "-f", "examples/", "-o", "junit"]),
+        2,
+        &["only for check"],
+    );
+}
+
+#[test]
+fn check_strict_fails_on_warnings_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let clean = "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: p, namespace: metallb-system}\nspec: {addresses: [10.0.0.0/24]}\n---\napiVersion: metallb.io/v1beta1\nkind: L2Advertisement\nmetadata: {name: l2, namespace: metallb-system}\n";
+    let path = dir.path().join("clean.yaml");
+    std::fs::write(&path, clean).unwrap();
+    let path = path.to_str().unwrap();
+    assert_eq!(metalpool(&["check", "-f", path]).code, 0);
+    assert_eq!(metalpool(&["check", "--strict", "-f", path]).code, 0);
+    // Without the advertisement: a warning only.
+    let warned = dir.path().join("warned.yaml");
+    std::fs::write(&warned, clean.split("---").next().unwrap()).unwrap();
+    let warned = warned.to_str().unwrap();
+    let run = metalpool(&["check", "-f", warned]);
+    assert_eq!(run.code, 0, "a warning is not an error");
+    assert!(run.stdout.contains("not-advertised"));
+    assert_eq!(metalpool(&["check", "--strict", "-f", warned]).code, 1);
 }

@@ -1,0 +1,1328 @@
+//! `check`: everything that is wrong or about to go wrong, cluster-wide, in one pass: the
+//! configuration as MetalLB judges it, every LoadBalancer service MetalLB does not serve
+//! (the `why` engine, one decision per pending or stale service), and common mistakes.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use serde::Serialize;
+
+use crate::metallb::addr::Ip;
+use crate::metallb::allocator::{Cluster, Decision};
+use crate::metallb::reason::{Code, Reason};
+use crate::metallb::release::{AnnotationKeys, MetallbVersion};
+use crate::metallb::service::ServiceFacts;
+use crate::model::Model;
+use crate::snapshot::{ANNOTATION_PREFIX, DEPRECATED_PREFIX, Location, ObjectKey, StringMap};
+use crate::suggest::closest;
+
+/// How bad a finding is. Ordered as reports list them: errors first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Error,
+    Warning,
+    Info,
+}
+
+/// The object a finding is about.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct ObjectRef {
+    pub kind: &'static str,
+    pub namespace: String,
+    pub name: String,
+}
+
+impl ObjectRef {
+    fn new(kind: &'static str, namespace: &str, name: &str) -> ObjectRef {
+        ObjectRef {
+            kind,
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+        }
+    }
+
+    /// `Kind namespace/name`, `Kind name` for cluster-scoped objects.
+    pub fn describe(&self) -> String {
+        match (self.namespace.is_empty(), self.name.is_empty()) {
+            (_, true) => self.kind.to_string(),
+            (true, false) => format!("{} {}", self.kind, self.name),
+            (false, false) => format!("{} {}/{}", self.kind, self.namespace, self.name),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Finding {
+    pub level: Level,
+    pub code: Code,
+    pub object: ObjectRef,
+    pub message: String,
+    /// For a service: the `why` reason codes behind the finding.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<Reason>,
+    /// Offline: the file the object was read from, and the line its document starts on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub errors: usize,
+    pub warnings: usize,
+    pub infos: usize,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckReport {
+    pub metallb_namespace: String,
+    pub metallb_version: MetallbVersion,
+    /// Errors first, then warnings, then infos; within a level by object.
+    pub findings: Vec<Finding>,
+    pub summary: Summary,
+    /// Every object checked (pools, advertisements, LoadBalancer services, and whatever a
+    /// finding names): the test cases of the JUnit report.
+    #[serde(skip)]
+    pub checked: Vec<(ObjectRef, Option<String>)>,
+    /// `--strict`: warnings fail the run (and are failures in JUnit).
+    #[serde(skip)]
+    pub strict: bool,
+}
+
+impl CheckReport {
+    /// The contract's exit 1: an error, or with `strict` a warning.
+    pub fn fails(&self) -> bool {
+        self.summary.errors > 0 || (self.strict && self.summary.warnings > 0)
+    }
+}
+
+/// Findings are collected here before they get their locations and order.
+#[derive(Default)]
+struct Findings(Vec<Finding>);
+
+impl Findings {
+    fn add(&mut self, level: Level, code: Code, object: ObjectRef, message: impl Into<String>) {
+        self.add_with(level, code, object, message, Vec::new());
+    }
+
+    fn add_with(
+        &mut self,
+        level: Level,
+        code: Code,
+        object: ObjectRef,
+        message: impl Into<String>,
+        details: Vec<Reason>,
+    ) {
+        self.0.push(Finding {
+            level,
+            code,
+            object,
+            message: message.into(),
+            details,
+            file: None,
+            line: None,
+        });
+    }
+}
+
+pub fn build(model: &Model, threshold: u8, strict: bool) -> CheckReport {
+    let mut found = Findings::default();
+    config_invalid(model, &mut found);
+    objects_outside_metallb_namespace(model, &mut found);
+    other_configuration_warnings(model, &mut found);
+    not_advertised(&model.cluster, &mut found);
+    namespaces_unknown(model, &mut found);
+    service_selectors_matching_nothing(model, &mut found);
+    nearly_full(&model.cluster, threshold, &mut found);
+    priority_ties(&model.cluster, &mut found);
+    namespaces_without_pool(&model.cluster, &mut found);
+    annotations(model, &mut found);
+    services(model, &mut found);
+    let mut findings = found.0;
+    for f in &mut findings {
+        if let Some(at) = location(model, &f.object) {
+            f.file = Some(at.file.to_string());
+            f.line = at.line;
+        }
+    }
+    findings.sort_by(|a, b| {
+        (a.level, &a.object, a.code, &a.message).cmp(&(b.level, &b.object, b.code, &b.message))
+    });
+    let count = |level| findings.iter().filter(|f| f.level == level).count();
+    let summary = Summary {
+        errors: count(Level::Error),
+        warnings: count(Level::Warning),
+        infos: count(Level::Info),
+    };
+    CheckReport {
+        metallb_namespace: model.cluster.config.metallb_namespace.clone(),
+        metallb_version: model.version,
+        checked: checked_objects(model, &findings)
+            .into_iter()
+            .map(|o| {
+                let file = location(model, &o).map(|at| at.file.to_string());
+                (o, file)
+            })
+            .collect(),
+        findings,
+        summary,
+        strict,
+    }
+}
+
+/// Where an object was read, offline.
+fn location<'m>(model: &'m Model, object: &ObjectRef) -> Option<&'m Location> {
+    let key = ObjectKey {
+        kind: object.kind,
+        namespace: object.namespace.clone(),
+        name: object.name.clone(),
+    };
+    model.snapshot.locations.get(&key)
+}
+
+/// The pools, advertisements and LoadBalancer services read, and the objects findings name.
+fn checked_objects(model: &Model, findings: &[Finding]) -> Vec<ObjectRef> {
+    let snapshot = model.snapshot;
+    let mut all: BTreeSet<ObjectRef> = BTreeSet::new();
+    let meta = |kind, m: &crate::snapshot::Metadata| ObjectRef::new(kind, &m.namespace, &m.name);
+    all.extend(
+        snapshot
+            .pools
+            .iter()
+            .map(|p| meta("IPAddressPool", &p.metadata)),
+    );
+    all.extend(
+        snapshot
+            .l2_advertisements
+            .iter()
+            .map(|a| meta("L2Advertisement", &a.metadata)),
+    );
+    all.extend(
+        snapshot
+            .bgp_advertisements
+            .iter()
+            .map(|a| meta("BGPAdvertisement", &a.metadata)),
+    );
+    all.extend(
+        snapshot
+            .services
+            .iter()
+            .zip(&model.cluster.services)
+            .filter(|(_, facts)| facts.is_managed())
+            .map(|(s, _)| meta("Service", &s.metadata)),
+    );
+    all.extend(findings.iter().map(|f| f.object.clone()));
+    all.into_iter().collect()
+}
+
+fn pool_ref(model: &Model, name: &str) -> ObjectRef {
+    ObjectRef::new(
+        "IPAddressPool",
+        &model.cluster.config.metallb_namespace,
+        name,
+    )
+}
+
+/// The whole configuration, when no single object is to blame.
+fn configuration_ref(model: &Model) -> ObjectRef {
+    ObjectRef::new("MetalLB", "", &model.cluster.config.metallb_namespace)
+}
+
+fn service_ref(facts: &ServiceFacts, model: &Model, index: usize) -> ObjectRef {
+    ObjectRef::new(
+        "Service",
+        facts.namespace,
+        &model.snapshot.services[index].metadata.name,
+    )
+}
+
+/// `config-invalid`: each of MetalLB's validation errors, on the pool it names.
+fn config_invalid(model: &Model, found: &mut Findings) {
+    let config = &model.cluster.config;
+    for error in &config.errors {
+        let object = pool_named_in(model, error)
+            .map_or_else(|| configuration_ref(model), |name| pool_ref(model, name));
+        found.add(
+            Level::Error,
+            Code::ConfigInvalid,
+            object,
+            format!(
+                "MetalLB rejects the whole configuration and keeps serving its last valid one: {error}"
+            ),
+        );
+    }
+}
+
+/// The pool of MetalLB's namespace that a validation message names (the longest name that
+/// appears as a name in it: `pool NAME:`, `pool "NAME"`…).
+fn pool_named_in<'m>(model: &'m Model, message: &str) -> Option<&'m str> {
+    let namespace = &model.cluster.config.metallb_namespace;
+    model
+        .snapshot
+        .pools
+        .iter()
+        .filter(|p| p.metadata.namespace == *namespace)
+        .map(|p| p.metadata.name.as_str())
+        .filter(|name| {
+            [
+                format!("\"{name}\""),
+                format!("pool {name}:"),
+                format!("pool {name} "),
+            ]
+            .iter()
+            .any(|form| message.contains(form.as_str()))
+        })
+        .max_by_key(|name| name.len())
+}
+
+/// `pool-outside-metallb-namespace`, `advertisement-outside-metallb-namespace`.
+fn objects_outside_metallb_namespace(model: &Model, found: &mut Findings) {
+    let namespace = &model.cluster.config.metallb_namespace;
+    let snapshot = model.snapshot;
+    for pool in snapshot
+        .pools
+        .iter()
+        .filter(|p| p.metadata.namespace != *namespace)
+    {
+        found.add(
+            Level::Warning,
+            Code::PoolOutsideMetallbNamespace,
+            ObjectRef::new(
+                "IPAddressPool",
+                &pool.metadata.namespace,
+                &pool.metadata.name,
+            ),
+            format!(
+                "MetalLB reads IPAddressPools only from namespace {namespace}: this one is ignored"
+            ),
+        );
+    }
+    let ads = [
+        ("L2Advertisement", &snapshot.l2_advertisements),
+        ("BGPAdvertisement", &snapshot.bgp_advertisements),
+    ];
+    for (kind, list) in ads {
+        for ad in list.iter().filter(|a| a.metadata.namespace != *namespace) {
+            found.add(
+                Level::Warning,
+                Code::AdvertisementOutsideMetallbNamespace,
+                ObjectRef::new(kind, &ad.metadata.namespace, &ad.metadata.name),
+                format!(
+                    "MetalLB reads {kind}s only from namespace {namespace}: this one is ignored"
+                ),
+            );
+        }
+    }
+}
+
+/// The configuration's and the reading's other warnings (mixed-family ranges, negative
+/// priorities, host bits, selectors that match nothing, MetalLB not found…), each on the
+/// pool it is about, else on the configuration.
+fn other_configuration_warnings(model: &Model, found: &mut Findings) {
+    let handled_elsewhere = [
+        Code::PoolOutsideMetallbNamespace,
+        Code::AdvertisementOutsideMetallbNamespace,
+    ];
+    let all = model
+        .cluster
+        .config
+        .warnings
+        .iter()
+        .chain(&model.warnings)
+        .filter(|w| !handled_elsewhere.contains(&w.code));
+    for w in all {
+        let level = match w.code {
+            Code::SelectorMatchesNothing | Code::MixedFamilyRange | Code::NegativePriority => {
+                Level::Warning
+            }
+            _ => Level::Info,
+        };
+        let object = w
+            .pool
+            .as_deref()
+            .map_or_else(|| configuration_ref(model), |p| pool_ref(model, p));
+        found.add(level, w.code, object, w.message.clone());
+    }
+}
+
+/// `not-advertised`.
+fn not_advertised(cluster: &Cluster, found: &mut Findings) {
+    let config = &cluster.config;
+    for (pool, ads) in config.pools.iter().zip(&config.advertised_by) {
+        if ads.is_empty() {
+            found.add(
+                Level::Warning,
+                Code::NotAdvertised,
+                ObjectRef::new("IPAddressPool", &config.metallb_namespace, &pool.name),
+                "no L2Advertisement or BGPAdvertisement announces this pool: the addresses it hands out are unreachable",
+            );
+        }
+    }
+}
+
+/// `namespace-unknown`: `serviceAllocation.namespaces` naming a namespace that does not
+/// exist, when the input has Namespace objects.
+fn namespaces_unknown(model: &Model, found: &mut Findings) {
+    let snapshot = model.snapshot;
+    if !snapshot.namespaces_known {
+        return;
+    }
+    // A namespace that holds a service exists, whether or not its object was read.
+    let known: BTreeSet<&str> = snapshot
+        .namespaces
+        .iter()
+        .map(|n| n.metadata.name.as_str())
+        .chain(
+            snapshot
+                .services
+                .iter()
+                .map(|s| s.metadata.namespace.as_str()),
+        )
+        .collect();
+    for pool in &model.cluster.config.pools {
+        let Some(alloc) = &pool.allocation else {
+            continue;
+        };
+        for ns in alloc
+            .namespaces
+            .iter()
+            .filter(|ns| !known.contains(ns.as_str()))
+        {
+            let hint = closest(ns, known.iter().copied())
+                .map(|c| format!("; did you mean {c}?"))
+                .unwrap_or_default();
+            found.add(
+                Level::Warning,
+                Code::NamespaceUnknown,
+                pool_ref(model, &pool.name),
+                format!(
+                    "serviceAllocation.namespaces names {ns}, and no such namespace exists{hint}"
+                ),
+            );
+        }
+    }
+}
+
+/// `selector-matches-nothing` for `serviceSelectors` (namespace selectors are judged by the
+/// configuration): only when there are LoadBalancer services to match.
+fn service_selectors_matching_nothing(model: &Model, found: &mut Findings) {
+    let cluster = &model.cluster;
+    let lb: Vec<&StringMap> = cluster
+        .services
+        .iter()
+        .filter(|s| s.is_managed())
+        .map(|s| s.labels)
+        .collect();
+    if lb.is_empty() {
+        return;
+    }
+    for pool in &cluster.config.pools {
+        let Some(alloc) = &pool.allocation else {
+            continue;
+        };
+        if alloc.matches_everything || alloc.service_selectors.is_empty() {
+            continue;
+        }
+        let matches_any = lb
+            .iter()
+            .any(|labels| alloc.service_selectors.iter().any(|m| m.matches(labels)));
+        if !matches_any {
+            let texts: Vec<&str> = alloc
+                .service_selectors
+                .iter()
+                .map(|m| m.text.as_str())
+                .collect();
+            found.add(
+                Level::Warning,
+                Code::SelectorMatchesNothing,
+                pool_ref(model, &pool.name),
+                format!(
+                    "serviceSelectors ({}) match no LoadBalancer service",
+                    texts.join("; ")
+                ),
+            );
+        }
+    }
+}
+
+/// Whether `used` of `total` is at or above `threshold` percent (exact integers).
+fn at_or_above(used: u128, total: u128, threshold: u8) -> bool {
+    if total == 0 {
+        return false;
+    }
+    match (
+        used.checked_mul(100),
+        total.checked_mul(u128::from(threshold)),
+    ) {
+        (Some(a), Some(b)) => a >= b,
+        // A total this large is never nearly full by a count of services.
+        _ => false,
+    }
+}
+
+/// `pool-nearly-full`.
+fn nearly_full(cluster: &Cluster, threshold: u8, found: &mut Findings) {
+    for (i, pool) in cluster.config.pools.iter().enumerate() {
+        let (v4, v6) = cluster.counts(i);
+        let all = v4.plus(v6);
+        if at_or_above(all.used, all.total, threshold) {
+            found.add(
+                Level::Warning,
+                Code::PoolNearlyFull,
+                ObjectRef::new(
+                    "IPAddressPool",
+                    &cluster.config.metallb_namespace,
+                    &pool.name,
+                ),
+                format!(
+                    "{} of {} addresses are in use ({}%, threshold {threshold}%): {} left",
+                    all.used,
+                    all.total,
+                    all.used * 100 / all.total,
+                    all.free
+                ),
+            );
+        }
+    }
+}
+
+/// Pools a new automatic service `(namespace, labels)` could be given an address from,
+/// free or not: autoAssign, admitted, and for a pinned pool listed for the namespace.
+fn serving_pools<'c>(
+    cluster: &'c Cluster,
+    namespace: &'c str,
+    labels: &'c StringMap,
+) -> impl Iterator<Item = usize> + 'c {
+    cluster
+        .config
+        .pools
+        .iter()
+        .enumerate()
+        .filter(move |(_, p)| p.auto_assign && p.admits(namespace, labels).is_ok())
+        .filter(move |(_, p)| !p.is_pinned() || p.is_indexed_for(namespace))
+        .map(|(i, _)| i)
+}
+
+/// Whether any pool restricts by service labels: then each service is judged alone, else
+/// one service per namespace says it all.
+fn labels_matter(cluster: &Cluster) -> bool {
+    cluster.config.pools.iter().any(|p| {
+        p.allocation
+            .as_ref()
+            .is_some_and(|a| !a.matches_everything && !a.service_selectors.is_empty())
+    })
+}
+
+/// Who a new automatic service is to the pools: its namespace, and its labels when they
+/// matter.
+type Audience<'a> = (&'a str, Option<Vec<(&'a str, &'a str)>>);
+
+/// The automatic LoadBalancer services MetalLB manages, one per distinct (namespace,
+/// labels) when labels matter, else one per namespace, with how many each stands for.
+fn automatic_services(cluster: &Cluster) -> Vec<(usize, usize)> {
+    let by_labels = labels_matter(cluster);
+    let mut first: BTreeMap<Audience, (usize, usize)> = BTreeMap::new();
+    for (i, s) in cluster.services.iter().enumerate() {
+        let automatic = matches!(s.requested_ips, Ok(None)) && s.requested_pool.is_none();
+        if !s.is_managed() || s.gate.is_err() || !automatic {
+            continue;
+        }
+        let key = (s.namespace, by_labels.then(|| s.labels.iter().collect()));
+        first.entry(key).or_insert((i, 0)).1 += 1;
+    }
+    first.into_values().collect()
+}
+
+/// `priority-tie`: pinned pools at one priority that would all serve some service.
+fn priority_ties(cluster: &Cluster, found: &mut Findings) {
+    let mut ties: BTreeMap<Vec<usize>, usize> = BTreeMap::new();
+    for (service, _) in automatic_services(cluster) {
+        let s = &cluster.services[service];
+        let mut by_priority: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
+        for p in serving_pools(cluster, s.namespace, s.labels) {
+            if let Some(alloc) = &cluster.config.pools[p].allocation {
+                by_priority.entry(alloc.priority).or_default().push(p);
+            }
+        }
+        for group in by_priority.into_values().filter(|g| g.len() > 1) {
+            ties.entry(group).or_insert(service);
+        }
+    }
+    let config = &cluster.config;
+    for (group, service) in ties {
+        let names: Vec<&str> = group
+            .iter()
+            .map(|&p| config.pools[p].name.as_str())
+            .collect();
+        let priority = config.pools[group[0]]
+            .allocation
+            .as_ref()
+            .map_or(0, |a| a.priority);
+        found.add(
+            Level::Info,
+            Code::PriorityTie,
+            ObjectRef::new("IPAddressPool", &config.metallb_namespace, names[0]),
+            format!(
+                "pinned pools {} tie at priority {priority} for services such as {}: MetalLB's pick among them is arbitrary",
+                names.join(", "),
+                cluster.services[service].key
+            ),
+        );
+    }
+}
+
+/// `namespace-without-pool`: automatic LoadBalancer services that no pool serves.
+fn namespaces_without_pool(cluster: &Cluster, found: &mut Findings) {
+    let mut stranded: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for (service, count) in automatic_services(cluster) {
+        let s = &cluster.services[service];
+        if serving_pools(cluster, s.namespace, s.labels)
+            .next()
+            .is_none()
+        {
+            let entry = stranded.entry(s.namespace).or_insert((service, 0));
+            entry.1 += count;
+        }
+    }
+    for (namespace, (example, count)) in stranded {
+        found.add(
+            Level::Warning,
+            Code::NamespaceWithoutPool,
+            ObjectRef::new("Namespace", "", namespace),
+            format!(
+                "{count} LoadBalancer service(s) here (such as {}) ask for no pool or address, and no pool with autoAssign serves the namespace: they stay pending",
+                cluster.services[example].key
+            ),
+        );
+    }
+}
+
+/// The annotations MetalLB reads from a Service, without their prefix.
+const SERVICE_ANNOTATIONS: [&str; 3] = ["address-pool", "loadBalancerIPs", "allow-shared-ip"];
+
+/// `annotation-ignored` and `deprecated-annotation`, by the modelled release's rule.
+fn annotations(model: &Model, found: &mut Findings) {
+    let release = model.version.version;
+    // The keys, built once: this runs over every service.
+    let keys: Vec<(String, String)> = SERVICE_ANNOTATIONS
+        .iter()
+        .map(|name| {
+            (
+                format!("{ANNOTATION_PREFIX}{name}"),
+                format!("{DEPRECATED_PREFIX}{name}"),
+            )
+        })
+        .collect();
+    for (i, facts) in model.cluster.services.iter().enumerate() {
+        let annotations = &model.snapshot.services[i].metadata.annotations;
+        if !facts.is_managed() || annotations.is_empty() {
+            continue;
+        }
+        for (current, deprecated) in &keys {
+            match model.behaviour.annotation_keys {
+                AnnotationKeys::UniverseOnly if annotations.contains_key(current) => found.add(
+                    Level::Error,
+                    Code::AnnotationIgnored,
+                    service_ref(facts, model, i),
+                    format!("MetalLB {release} does not read {current} (only {deprecated}, until v0.14.9)"),
+                ),
+                AnnotationKeys::MetallbIoFirst if annotations.contains_key(deprecated) => found.add(
+                    Level::Info,
+                    Code::DeprecatedAnnotation,
+                    service_ref(facts, model, i),
+                    format!("{deprecated} is deprecated: MetalLB {release} reads {current} first"),
+                ),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Services: requests that cannot be met (statically, whatever the state), then one
+/// decision of MetalLB's allocator per pending or stale service.
+fn services(model: &Model, found: &mut Findings) {
+    let cluster = &model.cluster;
+    let stale: BTreeMap<usize, &Reason> = cluster
+        .holding_warnings
+        .iter()
+        .map(|(s, r)| (*s, r))
+        .collect();
+    let mut decisions = Decisions::new(cluster);
+    for (i, facts) in cluster.services.iter().enumerate() {
+        if !facts.is_managed() {
+            continue;
+        }
+        let object = service_ref(facts, model, i);
+        let reported = unmet_requests(cluster, facts, &object, found);
+        let pending = model.snapshot.services[i].ingress_ips().next().is_none();
+        if let Some(reason) = stale.get(&i) {
+            let decision = cluster.decide(i);
+            found.add_with(
+                Level::Error,
+                Code::AllocationNotValid,
+                object,
+                format!("{}; {}", reason.message, afterwards(cluster, &decision)),
+                decision.reasons,
+            );
+        } else if pending {
+            let decision = decisions.get(cluster, i);
+            pending_service(cluster, &decision, object, reported, found);
+        }
+    }
+}
+
+/// What makes two pending services equal to MetalLB's automatic allocation: no request, no
+/// sharing key, no address held, so its decision reads only these (§4.7–§4.9; the labels only
+/// when some pool selects services by label).
+type Class<'a> = (
+    &'a str,
+    Option<Vec<(&'a str, &'a str)>>,
+    &'static str,
+    &'static str,
+    crate::metallb::addr::Family,
+);
+
+/// One allocator decision per class of equal pending services, so that checking many pending
+/// services costs one decision per namespace (and family), not one per service.
+struct Decisions<'c> {
+    by_class: std::collections::HashMap<Class<'c>, std::rc::Rc<Decision>>,
+    labels_matter: bool,
+}
+
+impl<'c> Decisions<'c> {
+    fn new(cluster: &Cluster) -> Decisions<'c> {
+        Decisions {
+            by_class: std::collections::HashMap::new(),
+            labels_matter: labels_matter(cluster),
+        }
+    }
+
+    fn get(&mut self, cluster: &'c Cluster, service: usize) -> std::rc::Rc<Decision> {
+        let s = &cluster.services[service];
+        let plain = s.gate.is_ok()
+            && matches!(s.requested_ips, Ok(None))
+            && s.requested_pool.is_none()
+            && s.sharing_key.is_empty()
+            && s.ingress.is_empty();
+        if !plain {
+            return std::rc::Rc::new(cluster.decide(service));
+        }
+        let class = (
+            s.namespace,
+            self.labels_matter.then(|| s.labels.iter().collect()),
+            s.family.name(),
+            s.policy.name(),
+            s.primary,
+        );
+        self.by_class
+            .entry(class)
+            .or_insert_with(|| std::rc::Rc::new(cluster.decide(service)))
+            .clone()
+    }
+}
+
+/// `pool-not-found` and `requested-ip-not-in-any-pool`; returns whether one was reported.
+fn unmet_requests(
+    cluster: &Cluster,
+    facts: &ServiceFacts,
+    object: &ObjectRef,
+    found: &mut Findings,
+) -> bool {
+    let config = &cluster.config;
+    let mut reported = false;
+    if let Some(wanted) = facts.requested_pool
+        && config.pool(wanted).is_none()
+    {
+        let hint = closest(wanted, config.pools.iter().map(|p| p.name.as_str()))
+            .map(|c| format!("; did you mean {c}?"))
+            .unwrap_or_default();
+        found.add(
+            Level::Error,
+            Code::PoolNotFound,
+            object.clone(),
+            format!("the address-pool annotation names pool {wanted}, which does not exist{hint}"),
+        );
+        reported = true;
+    }
+    if let Ok(Some(ips)) = &facts.requested_ips {
+        let outside: Vec<String> = ips
+            .iter()
+            .filter(|ip| config.pool_for(&[**ip]).is_none())
+            .map(|ip| describe_outside(cluster, *ip))
+            .collect();
+        if !outside.is_empty() {
+            found.add(
+                Level::Error,
+                Code::RequestedIpNotInAnyPool,
+                object.clone(),
+                format!("the service requests {}", outside.join("; ")),
+            );
+            reported = true;
+        }
+    }
+    reported
+}
+
+fn describe_outside(cluster: &Cluster, ip: Ip) -> String {
+    match cluster.config.pool_containing(ip) {
+        Some(p) => format!(
+            "{ip}, which pool {} excludes with avoidBuggyIPs",
+            cluster.config.pools[p].name
+        ),
+        None => format!("{ip}, which lies in no pool"),
+    }
+}
+
+/// What MetalLB would do with the service once its address is taken away.
+fn afterwards(cluster: &Cluster, d: &Decision) -> String {
+    if !d.fits {
+        return "it would then be pending".to_string();
+    }
+    let pools = pool_list(cluster, &d.pools);
+    match d.ips.as_slice() {
+        [] => format!("it would then get an address from {pools}"),
+        ips => format!(
+            "it would then get {} from {pools}",
+            ips.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// `a or b or c`; a long list (MetalLB's random pick among many plain pools) is shortened
+/// to its first names and a count, so a message stays one line.
+fn pool_list(cluster: &Cluster, pools: &[usize]) -> String {
+    const NAMED: usize = 3;
+    let names: Vec<&str> = pools
+        .iter()
+        .take(NAMED)
+        .map(|&p| cluster.config.pools[p].name.as_str())
+        .collect();
+    match pools.len() {
+        n if n > NAMED => format!("{} or {} other pools", names.join(", "), n - NAMED),
+        _ => names.join(" or "),
+    }
+}
+
+/// `service-pending-would-fit`, or `service-pending` with the `why` reasons; nothing new
+/// when a request that cannot be met was already reported for the service.
+fn pending_service(
+    cluster: &Cluster,
+    decision: &Decision,
+    object: ObjectRef,
+    reported: bool,
+    found: &mut Findings,
+) {
+    if decision.fits {
+        found.add(
+            Level::Warning,
+            Code::ServicePendingWouldFit,
+            object,
+            format!(
+                "pending, but {}: MetalLB retries a pending service only when it, another service or the configuration changes",
+                afterwards(cluster, decision).replace("it would then get", "MetalLB would now give it")
+            ),
+        );
+        return;
+    }
+    if reported {
+        return;
+    }
+    // A reason that is exactly one pool's verdict says which pool.
+    let only_pool = |r: &Reason| {
+        let mut holders = cluster
+            .config
+            .pools
+            .iter()
+            .zip(&decision.verdicts)
+            .filter(|(_, v)| v.reasons.contains(r));
+        match (holders.next(), holders.next()) {
+            (Some((pool, _)), None) => Some(pool.name.as_str()),
+            _ => None,
+        }
+    };
+    let mut details: Vec<Reason> = decision
+        .reasons
+        .iter()
+        .map(|r| match only_pool(r) {
+            Some(pool) if r.pool.is_none() => r.clone().about_pool(pool),
+            _ => r.clone(),
+        })
+        .collect();
+    if details.iter().any(|r| r.code == Code::NoPoolFits) {
+        for (pool, verdict) in cluster.config.pools.iter().zip(&decision.verdicts) {
+            details.extend(
+                verdict
+                    .reasons
+                    .iter()
+                    .map(|r| r.clone().about_pool(&pool.name)),
+            );
+        }
+    }
+    let codes: Vec<&str> = {
+        let mut seen = HashSet::new();
+        details
+            .iter()
+            .map(|r| r.code.as_str())
+            .filter(|c| seen.insert(*c))
+            .collect()
+    };
+    let first = details
+        .iter()
+        .find(|r| r.code != Code::ConfigInvalid)
+        .map_or(String::new(), |r| match &r.pool {
+            Some(pool) => format!(": pool {pool}: {}", r.message),
+            None => format!(": {}", r.message),
+        });
+    found.add_with(
+        Level::Error,
+        Code::ServicePending,
+        object,
+        format!("pending and fits no pool ({}){first}", codes.join(", ")),
+        details,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::manifests::{l2, model, namespace, pool, service, snapshot};
+
+    fn check_with(parts: &[String], threshold: u8) -> CheckReport {
+        let snap = snapshot(&parts.concat());
+        build(&model(&snap), threshold, false)
+    }
+
+    fn check(parts: &[String]) -> CheckReport {
+        check_with(parts, 90)
+    }
+
+    /// The findings of `code`, as (level, object) pairs.
+    fn of(report: &CheckReport, code: Code) -> Vec<(Level, String)> {
+        report
+            .findings
+            .iter()
+            .filter(|f| f.code == code)
+            .map(|f| (f.level, f.object.describe()))
+            .collect()
+    }
+
+    fn message(report: &CheckReport, code: Code) -> String {
+        report
+            .findings
+            .iter()
+            .find(|f| f.code == code)
+            .unwrap_or_else(|| panic!("no {code}: {:?}", report.findings))
+            .message
+            .clone()
+    }
+
+    fn plain() -> Vec<String> {
+        vec![pool("p", &["10.0.0.0/24"], ""), l2()]
+    }
+
+    #[test]
+    fn a_clean_configuration_has_no_finding() {
+        let mut parts = plain();
+        parts.push(service("a/web", &["10.0.0.0"], &[]));
+        let report = check(&parts);
+        assert!(report.findings.is_empty(), "{:?}", report.findings);
+        assert!(!report.fails());
+        assert_eq!(report.checked.len(), 3, "pool, advertisement, service");
+    }
+
+    #[test]
+    fn config_invalid_fires_on_overlapping_cidrs_and_names_the_pool() {
+        let mut parts = plain();
+        parts.push(pool("q", &["10.0.0.128/25"], ""));
+        let report = check(&parts);
+        assert_eq!(
+            of(&report, Code::ConfigInvalid),
+            [(Level::Error, "IPAddressPool metallb-system/q".to_string())]
+        );
+        assert!(message(&report, Code::ConfigInvalid).contains("overlaps"));
+        assert!(of(&check(&plain()), Code::ConfigInvalid).is_empty());
+    }
+
+    #[test]
+    fn objects_outside_the_metallb_namespace_are_warned_about() {
+        let mut parts = plain();
+        parts.push(
+            "---\napiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata:\n  name: lost\n  namespace: default\nspec:\n  addresses: [10.9.0.0/24]\n"
+                .to_string(),
+        );
+        parts.push(
+            "---\napiVersion: metallb.io/v1beta1\nkind: L2Advertisement\nmetadata:\n  name: lost-l2\n  namespace: default\n"
+                .to_string(),
+        );
+        let report = check(&parts);
+        assert_eq!(
+            of(&report, Code::PoolOutsideMetallbNamespace),
+            [(Level::Warning, "IPAddressPool default/lost".to_string())]
+        );
+        assert_eq!(
+            of(&report, Code::AdvertisementOutsideMetallbNamespace),
+            [(
+                Level::Warning,
+                "L2Advertisement default/lost-l2".to_string()
+            )]
+        );
+        let clean = check(&plain());
+        assert!(of(&clean, Code::PoolOutsideMetallbNamespace).is_empty());
+        assert!(of(&clean, Code::AdvertisementOutsideMetallbNamespace).is_empty());
+    }
+
+    #[test]
+    fn not_advertised_fires_only_without_an_advertisement() {
+        let report = check(&[pool("p", &["10.0.0.0/24"], "")]);
+        assert_eq!(
+            of(&report, Code::NotAdvertised),
+            [(Level::Warning, "IPAddressPool metallb-system/p".to_string())]
+        );
+        assert!(of(&check(&plain()), Code::NotAdvertised).is_empty());
+    }
+
+    #[test]
+    fn namespace_unknown_fires_on_a_typo_with_the_closest_name() {
+        let allocation = |ns: &str| format!("  serviceAllocation:\n    namespaces: [{ns}]\n");
+        let typo = check(&[
+            pool("p", &["10.0.0.0/24"], &allocation("team-aa")),
+            l2(),
+            namespace("team-a"),
+        ]);
+        assert_eq!(
+            of(&typo, Code::NamespaceUnknown),
+            [(Level::Warning, "IPAddressPool metallb-system/p".to_string())]
+        );
+        assert!(message(&typo, Code::NamespaceUnknown).contains("did you mean team-a?"));
+        let right = check(&[
+            pool("p", &["10.0.0.0/24"], &allocation("team-a")),
+            l2(),
+            namespace("team-a"),
+        ]);
+        assert!(of(&right, Code::NamespaceUnknown).is_empty());
+        // A namespace that holds a service exists, even without its object.
+        let holds = check(&[
+            pool("p", &["10.0.0.0/24"], &allocation("team-b")),
+            l2(),
+            namespace("team-a"),
+            service("team-b/web", &[], &[]),
+        ]);
+        assert!(of(&holds, Code::NamespaceUnknown).is_empty());
+        // Without Namespace objects nothing can be said.
+        let unknown = check(&[pool("p", &["10.0.0.0/24"], &allocation("team-aa")), l2()]);
+        assert!(of(&unknown, Code::NamespaceUnknown).is_empty());
+    }
+
+    fn labelled_service(key: &str, app: &str) -> String {
+        service(key, &[], &[]).replace(
+            "  annotations:\n",
+            &format!("  labels:\n    app: {app}\n  annotations:\n"),
+        )
+    }
+
+    #[test]
+    fn service_selectors_matching_no_service_are_warned_about() {
+        let selector = "    serviceSelectors:\n      - matchLabels: {app: db}\n";
+        let pool_yaml = pool(
+            "p",
+            &["10.0.0.0/24"],
+            &format!("  serviceAllocation:\n{selector}"),
+        );
+        let none = check(&[pool_yaml.clone(), l2(), labelled_service("a/web", "web")]);
+        assert_eq!(
+            of(&none, Code::SelectorMatchesNothing),
+            [(Level::Warning, "IPAddressPool metallb-system/p".to_string())]
+        );
+        let some = check(&[pool_yaml, l2(), labelled_service("a/db", "db")]);
+        assert!(of(&some, Code::SelectorMatchesNothing).is_empty());
+    }
+
+    #[test]
+    fn namespace_without_pool_fires_when_no_pool_serves_it_automatically() {
+        let pinned = pool(
+            "a-only",
+            &["10.0.0.0/24"],
+            "  serviceAllocation:\n    namespaces: [team-a]\n",
+        );
+        let stranded = check(&[pinned.clone(), l2(), service("team-b/web", &[], &[])]);
+        assert_eq!(
+            of(&stranded, Code::NamespaceWithoutPool),
+            [(Level::Warning, "Namespace team-b".to_string())]
+        );
+        let served = check(&[pinned.clone(), l2(), service("team-a/web", &[], &[])]);
+        assert!(of(&served, Code::NamespaceWithoutPool).is_empty());
+        // A service that asks for a pool is not left to automatic allocation.
+        let asks = check(&[
+            pinned,
+            l2(),
+            service("team-b/web", &[], &[("metallb.io/address-pool", "a-only")]),
+        ]);
+        assert!(of(&asks, Code::NamespaceWithoutPool).is_empty());
+    }
+
+    #[test]
+    fn priority_tie_fires_for_pinned_pools_at_one_priority() {
+        let pinned = |name: &str, cidr: &str, priority: i64| {
+            pool(
+                name,
+                &[cidr],
+                &format!(
+                    "  serviceAllocation:\n    priority: {priority}\n    namespaces: [team-a]\n"
+                ),
+            )
+        };
+        let tie = check(&[
+            pinned("x", "10.0.0.0/24", 10),
+            pinned("y", "10.0.1.0/24", 10),
+            l2(),
+            service("team-a/web", &[], &[]),
+        ]);
+        assert_eq!(
+            of(&tie, Code::PriorityTie),
+            [(Level::Info, "IPAddressPool metallb-system/x".to_string())]
+        );
+        assert!(message(&tie, Code::PriorityTie).contains("x, y"));
+        let ordered = check(&[
+            pinned("x", "10.0.0.0/24", 10),
+            pinned("y", "10.0.1.0/24", 20),
+            l2(),
+            service("team-a/web", &[], &[]),
+        ]);
+        assert!(of(&ordered, Code::PriorityTie).is_empty());
+    }
+
+    #[test]
+    fn pool_nearly_full_follows_the_threshold() {
+        let parts = [
+            pool("p", &["10.0.0.0/30"], ""),
+            l2(),
+            service("a/one", &["10.0.0.0"], &[]),
+            service("a/two", &["10.0.0.1"], &[]),
+            service("a/three", &["10.0.0.2"], &[]),
+        ];
+        assert!(of(&check_with(&parts, 90), Code::PoolNearlyFull).is_empty());
+        let full = check_with(&parts, 75);
+        assert_eq!(
+            of(&full, Code::PoolNearlyFull),
+            [(Level::Warning, "IPAddressPool metallb-system/p".to_string())]
+        );
+        assert!(message(&full, Code::PoolNearlyFull).contains("3 of 4"));
+        assert!(at_or_above(9, 10, 90) && !at_or_above(8, 10, 90));
+        assert!(!at_or_above(0, 0, 0), "an empty pool is never full");
+        assert!(!at_or_above(1, u128::MAX, 90), "no overflow");
+    }
+
+    #[test]
+    fn equal_pending_services_share_one_decision_and_a_sharing_key_is_decided_alone() {
+        let key = [("metallb.io/allow-shared-ip", "k")];
+        let parts = [
+            pool("p", &["10.0.0.0/32"], ""),
+            l2(),
+            service("a/holder", &["10.0.0.0"], &key).replace("port: 80", "port: 443"),
+            service("a/two", &[], &[]),
+            service("a/three", &[], &[]),
+            service("a/sharer", &[], &key),
+        ];
+        let report = check(&parts);
+        assert_eq!(
+            of(&report, Code::ServicePending),
+            [
+                (Level::Error, "Service a/three".to_string()),
+                (Level::Error, "Service a/two".to_string())
+            ]
+        );
+        assert_eq!(
+            of(&report, Code::ServicePendingWouldFit),
+            [(Level::Warning, "Service a/sharer".to_string())]
+        );
+        let details: Vec<&Vec<Reason>> = report
+            .findings
+            .iter()
+            .filter(|f| f.code == Code::ServicePending)
+            .map(|f| &f.details)
+            .collect();
+        assert_eq!(details[0], details[1]);
+    }
+
+    #[test]
+    fn long_pool_lists_are_shortened() {
+        let parts: Vec<String> = (0..5)
+            .map(|i| pool(&format!("p{i}"), &[&format!("10.0.{i}.0/24")], ""))
+            .chain([l2(), service("a/new", &[], &[])])
+            .collect();
+        let report = check(&parts);
+        assert!(
+            message(&report, Code::ServicePendingWouldFit).contains("p0, p1, p2 or 2 other pools"),
+            "{:?}",
+            report.findings
+        );
+    }
+
+    #[test]
+    fn requests_that_cannot_be_met_are_errors() {
+        let mut parts = plain();
+        parts.push(service(
+            "a/ip",
+            &[],
+            &[("metallb.io/loadBalancerIPs", "192.0.2.7")],
+        ));
+        parts.push(service("a/pool", &[], &[("metallb.io/address-pool", "pp")]));
+        let report = check(&parts);
+        assert_eq!(
+            of(&report, Code::RequestedIpNotInAnyPool),
+            [(Level::Error, "Service a/ip".to_string())]
+        );
+        assert_eq!(
+            of(&report, Code::PoolNotFound),
+            [(Level::Error, "Service a/pool".to_string())]
+        );
+        assert!(message(&report, Code::PoolNotFound).contains("did you mean p?"));
+        assert!(
+            of(&report, Code::ServicePending).is_empty(),
+            "one finding per problem: {:?}",
+            report.findings
+        );
+        assert!(report.fails());
+        let mut met = plain();
+        met.push(service(
+            "a/ip",
+            &[],
+            &[("metallb.io/loadBalancerIPs", "10.0.0.7")],
+        ));
+        met.push(service("a/pool", &[], &[("metallb.io/address-pool", "p")]));
+        let report = check(&met);
+        assert!(of(&report, Code::RequestedIpNotInAnyPool).is_empty());
+        assert!(of(&report, Code::PoolNotFound).is_empty());
+    }
+
+    #[test]
+    fn pending_services_get_the_why_reasons() {
+        let parts = [
+            pool("p", &["10.0.0.0/31"], ""),
+            l2(),
+            service("a/one", &["10.0.0.0"], &[]),
+            service("a/two", &["10.0.0.1"], &[]),
+            service("a/three", &[], &[]),
+        ];
+        let full = check(&parts);
+        assert_eq!(
+            of(&full, Code::ServicePending),
+            [(Level::Error, "Service a/three".to_string())]
+        );
+        let f = full
+            .findings
+            .iter()
+            .find(|f| f.code == Code::ServicePending)
+            .unwrap();
+        assert!(f.details.iter().any(|d| d.code == Code::PoolExhausted));
+        // Room again: pending, but it would fit now.
+        let room = check(&[
+            pool("p", &["10.0.0.0/30"], ""),
+            l2(),
+            service("a/three", &[], &[]),
+        ]);
+        assert_eq!(
+            of(&room, Code::ServicePendingWouldFit),
+            [(Level::Warning, "Service a/three".to_string())]
+        );
+        assert!(message(&room, Code::ServicePendingWouldFit).contains("10.0.0.0 from p"));
+        assert!(!room.fails());
+        assert!(of(&room, Code::ServicePending).is_empty());
+    }
+
+    #[test]
+    fn allocation_not_valid_fires_for_an_address_metallb_takes_away() {
+        let mut parts = plain();
+        parts.push(service("a/old", &["192.0.2.1"], &[]));
+        let report = check(&parts);
+        assert_eq!(
+            of(&report, Code::AllocationNotValid),
+            [(Level::Error, "Service a/old".to_string())]
+        );
+        assert!(
+            message(&report, Code::AllocationNotValid).contains("would then get 10.0.0.0 from p")
+        );
+        let mut fine = plain();
+        fine.push(service("a/old", &["10.0.0.1"], &[]));
+        assert!(of(&check(&fine), Code::AllocationNotValid).is_empty());
+    }
+
+    #[test]
+    fn deprecated_annotations_are_noted() {
+        let mut parts = plain();
+        parts.push(service(
+            "a/old",
+            &[],
+            &[("metallb.universe.tf/address-pool", "p")],
+        ));
+        parts.push(service("a/new", &[], &[("metallb.io/address-pool", "p")]));
+        let report = check(&parts);
+        assert_eq!(
+            of(&report, Code::DeprecatedAnnotation),
+            [(Level::Info, "Service a/old".to_string())]
+        );
+        assert!(of(&report, Code::AnnotationIgnored).is_empty());
+    }
+
+    #[test]
+    fn annotations_a_release_does_not_read_are_errors() {
+        use crate::metallb::release::{Behaviour, Release};
+        let mut parts = plain();
+        parts.push(service("a/new", &[], &[("metallb.io/address-pool", "p")]));
+        parts.push(service(
+            "a/old",
+            &[],
+            &[("metallb.universe.tf/address-pool", "p")],
+        ));
+        let snap = snapshot(&parts.concat());
+        let mut m = model(&snap);
+        let old = Release::new(0, 14, 8);
+        m.version.version = old;
+        m.behaviour = Behaviour::of(old);
+        let report = build(&m, 90, false);
+        assert_eq!(
+            of(&report, Code::AnnotationIgnored),
+            [(Level::Error, "Service a/new".to_string())]
+        );
+        assert!(message(&report, Code::AnnotationIgnored).contains("v0.14.8"));
+        assert!(
+            of(&report, Code::DeprecatedAnnotation).is_empty(),
+            "v0.14.8 reads only metallb.universe.tf"
+        );
+    }
+
+    #[test]
+    fn strict_fails_on_warnings() {
+        let snap = snapshot(&pool("p", &["10.0.0.0/24"], ""));
+        let m = model(&snap);
+        assert!(!build(&m, 90, false).fails(), "not-advertised is a warning");
+        assert!(build(&m, 90, true).fails());
+    }
+
+    #[test]
+    fn findings_carry_the_file_and_line_of_their_object() {
+        let report = check(&[
+            pool("p", &["10.0.0.0/24"], ""),
+            l2(),
+            pool("q", &["10.0.0.0/24"], ""),
+        ]);
+        let f = report
+            .findings
+            .iter()
+            .find(|f| f.code == Code::ConfigInvalid)
+            .unwrap();
+        assert!(f.file.as_deref().unwrap().ends_with("manifests.yaml"));
+        // p's document is 8 lines, the advertisement's 6; q's starts after its `---`.
+        assert_eq!(f.line, Some(16));
+        let order: Vec<Level> = report.findings.iter().map(|f| f.level).collect();
+        let mut sorted = order.clone();
+        sorted.sort();
+        assert_eq!(order, sorted, "errors first");
+    }
+}

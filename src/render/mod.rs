@@ -1,6 +1,7 @@
 //! Renderers: reports in, text out, to any `impl Write`. They format; they never compute
 //! an answer, and they read no clock of their own ([`View::now`]).
 
+pub mod jsonpath;
 pub mod number;
 pub mod table;
 pub mod text;

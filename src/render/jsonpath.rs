@@ -14,6 +14,8 @@ use serde::Serialize;
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
+use super::text::escape_controls;
+
 /// A JSON value, numbers as their text.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Json {
@@ -262,8 +264,8 @@ impl Template {
     /// `.a.b` and `a.b` are the same path.
     pub fn relaxed(text: &str) -> Result<Template, String> {
         let text = text.trim();
-        let inner = match text.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
-            Some(inner) => inner,
+        let inner = match text.strip_prefix('{') {
+            Some(open) => open.strip_suffix('}').ok_or("a '{' is not closed")?,
             None => text,
         };
         let inner = inner.trim();
@@ -278,7 +280,9 @@ impl Template {
         Template::parse(&format!("{{{path}}}"))
     }
 
-    /// The template's text for `document`.
+    /// The template's text for `document`. What the document holds is shown with its
+    /// control characters escaped ([`escape_controls`]); the template's own text is the
+    /// user's (`{"\n"}` is a newline).
     pub fn render(&self, document: &Json) -> String {
         let mut out = String::new();
         render_nodes(&self.nodes, document, document, &mut out);
@@ -654,9 +658,11 @@ fn render_nodes(nodes: &[Node], root: &Json, current: &Json, out: &mut String) {
                 for expr in exprs {
                     let texts: Vec<String> = match expr {
                         Expr::Literal(text) => vec![text.clone()],
-                        Expr::Path(path) => {
-                            path.eval(root, current).iter().map(|v| v.text()).collect()
-                        }
+                        Expr::Path(path) => path
+                            .eval(root, current)
+                            .iter()
+                            .map(|v| escape_controls(&v.text()).into_owned())
+                            .collect(),
                     };
                     for text in texts {
                         if !first && !matches!(expr, Expr::Literal(_)) {
@@ -762,6 +768,15 @@ mod tests {
             Json::Number("9".into())
                 .order(&Json::Number("10".into()))
                 .is_lt()
+        );
+    }
+
+    #[test]
+    fn values_from_the_document_are_escaped_and_literals_are_not() {
+        let json = Json::of(&serde_json::json!({"name": "x\u{1b}[2J"}));
+        assert_eq!(
+            Template::parse(r#"{.name}{"\n"}"#).unwrap().render(&json),
+            "x\\x1b[2J\n"
         );
     }
 

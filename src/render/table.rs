@@ -83,6 +83,17 @@ pub fn is_shortened(text: &str) -> bool {
     })
 }
 
+/// [`layout`] as the view asks: without the header line for `--no-headers`.
+pub fn layout_view(headers: &[&str], rows: Vec<Vec<Cell>>, view: &super::View) -> String {
+    let text = layout(headers, rows, view.color);
+    if view.no_headers {
+        return text
+            .split_once('\n')
+            .map_or(String::new(), |(_, rest)| rest.to_string());
+    }
+    text
+}
+
 /// Lays out `rows` under `headers`.
 pub fn layout(headers: &[&str], rows: Vec<Vec<Cell>>, color: bool) -> String {
     let mut builder = Builder::default();

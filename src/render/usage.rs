@@ -2,8 +2,9 @@
 
 use std::io::Write;
 
+use super::Json;
 use super::number::{count, percent};
-use super::table::{Cell, Tone, layout, shortened};
+use super::table::{Cell, Tone, layout_view, shortened};
 use super::text::escape_controls;
 use super::{Attention, Render, View};
 use crate::error::Result;
@@ -12,6 +13,21 @@ use crate::report::usage::{NamespaceReport, PoolUsage, UsageReport};
 impl Render for UsageReport {
     fn human(&self, mut out: &mut dyn Write, view: &View) -> Result<()> {
         table(&mut out, self, view)
+    }
+
+    fn main_list(&self) -> Option<&'static str> {
+        Some("pools")
+    }
+
+    fn item_name(&self, item: &Json) -> Option<String> {
+        Some(format!(
+            "ipaddresspool.metallb.io/{}",
+            item.get("name")?.text()
+        ))
+    }
+
+    fn reorder(&mut self, order: &[usize]) {
+        self.pools = order.iter().map(|&i| self.pools[i].clone()).collect();
     }
 
     fn attention(&self) -> Attention<'_> {
@@ -23,8 +39,20 @@ impl Render for UsageReport {
 }
 
 impl Render for NamespaceReport {
-    fn human(&self, mut out: &mut dyn Write, _: &View) -> Result<()> {
-        by_namespace(&mut out, self)
+    fn human(&self, mut out: &mut dyn Write, view: &View) -> Result<()> {
+        by_namespace(&mut out, self, view)
+    }
+
+    fn main_list(&self) -> Option<&'static str> {
+        Some("namespaces")
+    }
+
+    fn item_name(&self, item: &Json) -> Option<String> {
+        Some(format!("namespace/{}", item.get("namespace")?.text()))
+    }
+
+    fn reorder(&mut self, order: &[usize]) {
+        self.namespaces = order.iter().map(|&i| self.namespaces[i].clone()).collect();
     }
 
     fn attention(&self) -> Attention<'_> {
@@ -73,7 +101,7 @@ fn table(out: &mut impl Write, report: &UsageReport, view: &View) -> Result<()> 
         .iter()
         .map(|pool| row(pool, report.namespaces_known, view))
         .collect();
-    out.write_all(layout(&headers, rows, view.color).as_bytes())?;
+    out.write_all(layout_view(&headers, rows, view).as_bytes())?;
     Ok(())
 }
 
@@ -207,7 +235,7 @@ fn metallb_status(pool: &PoolUsage) -> String {
     )
 }
 
-fn by_namespace(out: &mut impl Write, report: &NamespaceReport) -> Result<()> {
+fn by_namespace(out: &mut impl Write, report: &NamespaceReport, view: &View) -> Result<()> {
     if report.namespaces.is_empty() {
         match &report.namespace {
             Some(ns) => writeln!(
@@ -232,7 +260,7 @@ fn by_namespace(out: &mut impl Write, report: &NamespaceReport) -> Result<()> {
         }
     }
     out.write_all(
-        layout(
+        layout_view(
             &[
                 "NAMESPACE",
                 "POOL",
@@ -241,7 +269,10 @@ fn by_namespace(out: &mut impl Write, report: &NamespaceReport) -> Result<()> {
                 "SERVICES",
             ],
             rows,
-            false,
+            &View {
+                color: false,
+                ..*view
+            },
         )
         .as_bytes(),
     )?;

@@ -12,6 +12,15 @@ use crate::metallb::reason::{Code, Reason};
 use crate::report::why::{EventEntry, PoolEntry, State, WhyReport};
 
 impl Render for WhyReport {
+    /// The one service, as `kubectl get -o name` writes it.
+    fn item_name(&self, _: &super::Json) -> Option<String> {
+        let name = self
+            .service
+            .split_once('/')
+            .map_or(&*self.service, |(_, n)| n);
+        Some(format!("service/{name}"))
+    }
+
     fn human(&self, mut out: &mut dyn Write, view: &View) -> Result<()> {
         let paint = Paint { color: view.color };
         header(&mut out, self, paint)?;

@@ -5,6 +5,7 @@
 
 mod apiserver;
 mod fit;
+mod habits;
 mod hostile;
 mod krew;
 mod live;

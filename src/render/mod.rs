@@ -88,7 +88,7 @@ fn custom_columns(spec: &str) -> std::result::Result<Vec<(String, Template)>, St
             let (header, path) = column
                 .split_once(':')
                 .ok_or_else(|| invalid(format!("{column:?} is not HEADER:PATH")))?;
-            let template = Template::relaxed(path).map_err(|e| invalid(e))?;
+            let template = Template::relaxed(path).map_err(&invalid)?;
             Ok((header.to_string(), template))
         })
         .collect()

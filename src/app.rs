@@ -18,11 +18,18 @@ pub fn run(settings: &Settings, out: &mut impl Write, err: &mut impl Write) -> R
     }
     let loaded = source::load(&settings.input, &settings.request)?;
     let model = Model::build(&loaded.snapshot, &settings.input.metallb, loaded.notes);
-    let format = settings.output.format;
+    let output = &settings.output;
+    let format = &output.format;
     let view = View {
-        wide: format == Format::Wide,
-        color: settings.output.color,
+        wide: *format == Format::Wide,
+        color: output.color,
+        no_headers: output.no_headers,
         now: jiff::Timestamp::now(),
+    };
+    let sort = |report: &mut dyn Sort| {
+        if let Some(key) = &output.sort_by {
+            report.sort_by(key);
+        }
     };
     let mut emit = |report: &dyn Emit| report.emit(out, err, format, &view);
     match &settings.request {
@@ -31,13 +38,13 @@ pub fn run(settings: &Settings, out: &mut impl Write, err: &mut impl Write) -> R
             if !pools.is_empty() {
                 report.only(pools)?;
             }
+            sort(&mut report);
             emit(&report)?;
         }
         Request::UsageByNamespace { namespace } => {
-            emit(&report::usage::build_by_namespace(
-                &model,
-                namespace.as_deref(),
-            ))?;
+            let mut report = report::usage::build_by_namespace(&model, namespace.as_deref());
+            sort(&mut report);
+            emit(&report)?;
         }
         Request::Why { service } => {
             let report = report::why::build(&model, service)?;
@@ -81,9 +88,20 @@ trait Emit {
         &self,
         out: &mut dyn Write,
         err: &mut dyn Write,
-        format: Format,
+        format: &Format,
         view: &View,
     ) -> Result<()>;
+}
+
+/// [`render::sort_by`] for any report.
+trait Sort {
+    fn sort_by(&mut self, key: &render::Template);
+}
+
+impl<R: render::Render> Sort for R {
+    fn sort_by(&mut self, key: &render::Template) {
+        render::sort_by(self, key);
+    }
 }
 
 impl<R: render::Render> Emit for R {
@@ -91,7 +109,7 @@ impl<R: render::Render> Emit for R {
         &self,
         mut out: &mut dyn Write,
         mut err: &mut dyn Write,
-        format: Format,
+        format: &Format,
         view: &View,
     ) -> Result<()> {
         render::emit(&mut out, &mut err, format, self, view)
@@ -147,11 +165,26 @@ pub(crate) mod tests {
         );
         assert_eq!(
             complete(&["usage", "-o", ""]),
-            ["table", "wide", "json", "yaml", "junit", ":4"]
+            [
+                "table",
+                "wide",
+                "json",
+                "yaml",
+                "name",
+                "jsonpath=",
+                "custom-columns=",
+                "junit",
+                ":4"
+            ]
         );
         assert_eq!(
             complete(&["usage", "--output=j"]),
-            ["--output=json", "--output=junit", ":4"]
+            [
+                "--output=json",
+                "--output=jsonpath=",
+                "--output=junit",
+                ":4"
+            ]
         );
         assert_eq!(
             complete(&["usage", "-f", ""]),

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::metallb::addr::Ip;
 use crate::metallb::release::{Chosen, Release};
 use crate::names::{check_namespace, check_service_name};
-use crate::render::Format;
+use crate::render::{Format, Template};
 use crate::source::files::ReadLimits;
 use crate::source::kubeconfig;
 
@@ -108,10 +108,14 @@ pub struct MetallbFlags {
     pub version: Option<Chosen>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Output {
     pub format: Format,
     pub color: bool,
+    /// `--no-headers`.
+    pub no_headers: bool,
+    /// `--sort-by`: a path into each item of the command's main list.
+    pub sort_by: Option<Template>,
 }
 
 /// The shells `completion` writes a script for.
@@ -170,7 +174,8 @@ impl Settings {
             Command::Usage {
                 by_namespace: true, ..
             } => Request::UsageByNamespace {
-                namespace: global.namespace.clone(),
+                // -A: every namespace, as kubectl reads it.
+                namespace: global.namespace.clone().filter(|_| !global.all_namespaces),
             },
             Command::Why { service } => Request::Why {
                 service: ServiceRef {
@@ -237,7 +242,7 @@ impl Input {
             .unwrap_or_else(|| "default".to_string());
         Ok(Input {
             origin: if offline {
-                Origin::Files(global.filenames.clone())
+                Origin::Files(split_filenames(&global.filenames))
             } else {
                 Origin::Cluster(Box::new(connection))
             },
@@ -303,19 +308,10 @@ fn ips_request(words: &[String], free: Option<usize>) -> Result<Request> {
 /// The output format: `-o` checked against what the command writes.
 fn output(request: &Request, global: &GlobalArgs, env: Environment) -> Result<Output> {
     let given = match &global.output {
-        Some(name) => Some(
-            Format::parse(name)
-                .ok_or_else(|| Error::Usage(format!("unknown output format {name:?}")))?,
-        ),
+        Some(name) => Some(Format::parse(name).map_err(Error::Usage)?),
         None => None,
     };
     let format = match (request, given) {
-        (Request::Dump, Some(Format::Table | Format::Wide)) => {
-            return Err(Error::Usage(
-                "dump writes manifests: YAML (the default) or JSON (-o json)".to_string(),
-            ));
-        }
-        (Request::Dump, None) => Format::Yaml,
         (Request::Check { .. }, Some(format)) => format,
         (_, Some(Format::Junit)) => {
             return Err(Error::Usage(
@@ -323,11 +319,32 @@ fn output(request: &Request, global: &GlobalArgs, env: Environment) -> Result<Ou
                     .to_string(),
             ));
         }
+        (Request::Dump, Some(Format::Json)) => Format::Json,
+        (Request::Dump, Some(_)) => {
+            return Err(Error::Usage(
+                "dump writes manifests: YAML (the default) or JSON (-o json)".to_string(),
+            ));
+        }
+        (Request::Dump, None) => Format::Yaml,
         (_, given) => given.unwrap_or(Format::Table),
+    };
+    if global.no_headers && !format.is_table() {
+        return Err(Error::Usage(
+            "--no-headers applies to tables (-o table, wide or custom-columns)".to_string(),
+        ));
+    }
+    let sort_by = match &global.sort_by {
+        Some(path) => Some(
+            Template::relaxed(path)
+                .map_err(|e| Error::Usage(format!("invalid --sort-by {path:?}: {e}")))?,
+        ),
+        None => None,
     };
     Ok(Output {
         format,
         color: !global.no_color && !env.no_color && env.stdout_is_terminal,
+        no_headers: global.no_headers,
+        sort_by,
     })
 }
 
@@ -361,14 +378,44 @@ fn check_flags_apply(command: &Command, global: &GlobalArgs) -> Result<()> {
                 "does not apply to ips or check: they cover every namespace",
             );
         }
-        Command::Dump if namespace_given => {
+        _ if global.all_namespaces && namespace_given => {
+            return refuse(
+                "-A",
+                "and -n cannot be used together: -A is every namespace",
+            );
+        }
+        Command::Usage {
+            by_namespace: false,
+            ..
+        } if global.all_namespaces => {
+            return refuse(
+                "-A",
+                "does not apply to usage: pools live in MetalLB's namespace; \
+                 usage --by-namespace -A shows every namespace",
+            );
+        }
+        Command::Why { .. } if global.all_namespaces => {
+            return refuse(
+                "-A",
+                "does not apply to why: it explains one service (-n NS)",
+            );
+        }
+        Command::Why { .. } | Command::Dump if global.sort_by.is_some() => {
+            return refuse("--sort-by", "applies to a command that lists (usage)");
+        }
+        Command::Dump if namespace_given || global.all_namespaces => {
             return refuse(
                 "-n",
                 "does not apply to dump: it writes everything MetalLB's answers depend on",
             );
         }
         Command::Completion { .. }
-            if namespace_given || global.output.is_some() || !global.filenames.is_empty() =>
+            if namespace_given
+                || global.output.is_some()
+                || !global.filenames.is_empty()
+                || global.all_namespaces
+                || global.sort_by.is_some()
+                || global.no_headers =>
         {
             return refuse(
                 "completion",
@@ -384,6 +431,21 @@ fn check_flags_apply(command: &Command, global: &GlobalArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// `-f a.yaml,b.yaml` as kubectl reads it: each value a comma-separated list.
+fn split_filenames(given: &[PathBuf]) -> Vec<PathBuf> {
+    given
+        .iter()
+        .flat_map(|path| match path.to_str() {
+            Some(text) if text.contains(',') => text
+                .split(',')
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from)
+                .collect(),
+            _ => vec![path.clone()],
+        })
+        .collect()
 }
 
 /// Flags of the live connection mean nothing with `-f`.
@@ -511,7 +573,11 @@ pub fn parse_size(text: &str) -> Result<u64> {
 
 /// `svc/NAME`, `service/NAME`, `services/NAME` or `NAME`.
 pub fn parse_service_ref(text: &str) -> Result<String> {
-    let name = match text.split_once('/') {
+    // kubectl reads resource names case-insensitively (`Service/x`, `SERVICES/x`).
+    let kind = text
+        .split_once('/')
+        .map(|(kind, name)| (kind.to_ascii_lowercase(), name));
+    let name = match kind.as_ref().map(|(k, n)| (k.as_str(), *n)) {
         Some(("svc" | "service" | "services", name)) => name,
         Some((kind, _)) => {
             return Err(Error::Usage(format!(
@@ -598,7 +664,15 @@ mod tests {
 
     #[test]
     fn service_references() {
-        for ok in ["web", "svc/web", "service/web", "services/web"] {
+        for ok in [
+            "web",
+            "svc/web",
+            "service/web",
+            "services/web",
+            "Service/web",
+            "SERVICES/web",
+            "Svc/web",
+        ] {
             assert_eq!(parse_service_ref(ok).unwrap(), "web");
         }
         assert!(parse_service_ref("deploy/web").is_err());
@@ -764,7 +838,72 @@ mod tests {
     }
 
     #[test]
+    fn kubectl_output_habits_are_settings() {
+        let s = settings(&["usage", "-f", "x", "-o", "name"]).unwrap();
+        assert_eq!(s.output.format, Format::Name);
+        let s = settings(&["usage", "-f", "x", "-o", "jsonpath={.pools[*].name}"]).unwrap();
+        assert!(matches!(s.output.format, Format::JsonPath(_)));
+        let s = settings(&[
+            "usage",
+            "-f",
+            "x",
+            "-o",
+            "custom-columns=NAME:.name,FREE:free",
+        ])
+        .unwrap();
+        assert!(matches!(&s.output.format, Format::CustomColumns(c) if c.len() == 2));
+        let s = settings(&["usage", "-f", "x", "--no-headers", "--sort-by=free"]).unwrap();
+        assert!(s.output.no_headers && s.output.sort_by.is_some());
+        for (args, says) in [
+            (
+                &["usage", "-f", "x", "-o", "jsonpath={.pools"][..],
+                "invalid jsonpath",
+            ),
+            (
+                &["usage", "-f", "x", "-o", "custom-columns=NAME"],
+                "HEADER:PATH",
+            ),
+            (&["usage", "-f", "x", "-o", "xml"], "unknown output format"),
+            (
+                &["usage", "-f", "x", "-o", "json", "--no-headers"],
+                "tables",
+            ),
+            (&["usage", "-f", "x", "--sort-by", "{.a"], "--sort-by"),
+            (&["why", "x", "-f", "x", "--sort-by", "free"], "--sort-by"),
+            (&["usage", "-f", "x", "-A"], "-A does not apply"),
+            (&["why", "x", "-f", "x", "-A"], "-A does not apply"),
+            (
+                &["usage", "--by-namespace", "-A", "-n", "a", "-f", "x"],
+                "cannot be used together",
+            ),
+            (&["dump", "-f", "x", "-o", "name"], "manifests"),
+        ] {
+            let e = usage_error(args);
+            assert!(e.contains(says), "{args:?}: {e}");
+            assert!(!e.contains('\n'), "one line: {e}");
+        }
+    }
+
+    #[test]
+    fn filenames_take_comma_lists_and_r_is_accepted() {
+        let s = settings(&["usage", "-f", "a.yaml,b.yaml", "-f", "dir", "-R"]).unwrap();
+        let Origin::Files(files) = &s.input.origin else {
+            panic!("offline")
+        };
+        assert_eq!(
+            files,
+            &[
+                PathBuf::from("a.yaml"),
+                PathBuf::from("b.yaml"),
+                PathBuf::from("dir")
+            ]
+        );
+    }
+
+    #[test]
     fn usage_by_namespace_keeps_the_filter() {
+        let s = settings(&["usage", "--by-namespace", "-A", "-f", "x"]).unwrap();
+        assert_eq!(s.request, Request::UsageByNamespace { namespace: None });
         let s = settings(&["usage", "--by-namespace", "-n", "team-a", "-f", "x"]).unwrap();
         assert_eq!(
             s.request,

@@ -3,12 +3,15 @@
 
 pub mod check;
 pub mod ips;
+pub mod jsonpath;
 pub mod junit;
 pub mod number;
 pub mod table;
 pub mod text;
 pub mod usage;
 pub mod why;
+
+pub use jsonpath::{Json, Template};
 
 use std::io::Write;
 
@@ -19,8 +22,8 @@ use crate::metallb::reason::Reason;
 use crate::metallb::release::{MetallbVersion, VersionSource};
 use text::escape_controls;
 
-/// `-o`: the output formats of the contract.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// `-o`: the output formats of the contract, kubectl's among them.
+#[derive(Clone, Debug, PartialEq)]
 pub enum Format {
     Table,
     Wide,
@@ -28,22 +31,94 @@ pub enum Format {
     Yaml,
     /// JUnit XML, for CI (`check` only).
     Junit,
+    /// `-o name`: `kind/name` per item of the main list.
+    Name,
+    /// `-o jsonpath=TEMPLATE` over the whole JSON document.
+    JsonPath(Template),
+    /// `-o custom-columns=HEADER:PATH,…` over the items of the main list.
+    CustomColumns(Vec<(String, Template)>),
 }
 
 impl Format {
-    /// The names `-o` accepts, in the order help lists them.
-    pub const NAMES: [&'static str; 5] = ["table", "wide", "json", "yaml", "junit"];
+    /// The names `-o` accepts, in the order help lists them (the last two take a value).
+    pub const NAMES: [&'static str; 8] = [
+        "table",
+        "wide",
+        "json",
+        "yaml",
+        "name",
+        "jsonpath=",
+        "custom-columns=",
+        "junit",
+    ];
 
-    pub fn parse(name: &str) -> Option<Format> {
-        match name {
-            "table" => Some(Format::Table),
-            "wide" => Some(Format::Wide),
-            "json" => Some(Format::Json),
-            "yaml" => Some(Format::Yaml),
-            "junit" => Some(Format::Junit),
-            _ => None,
+    /// `-o`'s value; the error says what is wrong in one line.
+    pub fn parse(text: &str) -> std::result::Result<Format, String> {
+        if let Some(template) = text.strip_prefix("jsonpath=") {
+            return Template::parse(template)
+                .map(Format::JsonPath)
+                .map_err(|e| format!("invalid jsonpath template {template:?}: {e}"));
+        }
+        if let Some(spec) = text.strip_prefix("custom-columns=") {
+            return custom_columns(spec).map(Format::CustomColumns);
+        }
+        match text {
+            "table" => Ok(Format::Table),
+            "wide" => Ok(Format::Wide),
+            "json" => Ok(Format::Json),
+            "yaml" => Ok(Format::Yaml),
+            "name" => Ok(Format::Name),
+            "junit" => Ok(Format::Junit),
+            _ => Err(format!(
+                "unknown output format {text:?} (use table, wide, json, yaml, name, jsonpath=TEMPLATE, custom-columns=SPEC, or junit for check)"
+            )),
         }
     }
+
+    /// Whether the output is a table, which `--no-headers` applies to.
+    pub fn is_table(&self) -> bool {
+        matches!(
+            self,
+            Format::Table | Format::Wide | Format::CustomColumns(_)
+        )
+    }
+}
+
+/// kubectl's `HEADER:PATH,HEADER:PATH`; a path reads relaxed (`.free`, `free`, `{.free}`).
+fn custom_columns(spec: &str) -> std::result::Result<Vec<(String, Template)>, String> {
+    let invalid = |why: String| format!("invalid custom-columns {spec:?}: {why}");
+    if spec.trim().is_empty() {
+        return Err(invalid("no columns (use HEADER:PATH,HEADER:PATH)".into()));
+    }
+    split_top_level(spec)
+        .into_iter()
+        .map(|column| {
+            let (header, path) = column
+                .split_once(':')
+                .ok_or_else(|| invalid(format!("{column:?} is not HEADER:PATH")))?;
+            let template = Template::relaxed(path).map_err(&invalid)?;
+            Ok((header.to_string(), template))
+        })
+        .collect()
+}
+
+/// Splits at commas outside brackets (a path may hold a union `[0,1]`).
+fn split_top_level(text: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut depth, mut start) = (0i32, 0);
+    for (i, c) in text.char_indices() {
+        match c {
+            '[' | '(' => depth += 1,
+            ']' | ')' => depth -= 1,
+            ',' if depth == 0 => {
+                parts.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&text[start..]);
+    parts
 }
 
 /// How a human view is drawn.
@@ -51,6 +126,8 @@ impl Format {
 pub struct View {
     pub wide: bool,
     pub color: bool,
+    /// `--no-headers`: tables without their header line.
+    pub no_headers: bool,
     /// The moment ages are counted from.
     pub now: jiff::Timestamp,
 }
@@ -72,6 +149,48 @@ pub trait Render: Serialize {
             "-o junit is only for check".to_string(),
         ))
     }
+
+    /// The field of the JSON document holding the main list (`pools`), which `-o name`,
+    /// `-o custom-columns` and `--sort-by` work on; `None`: the document is one item.
+    fn main_list(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// An item of the main list as `-o name` writes it (`ipaddresspool.metallb.io/NAME`).
+    fn item_name(&self, _item: &Json) -> Option<String> {
+        None
+    }
+
+    /// Puts the main list in `order` (indices into it), for `--sort-by`.
+    fn reorder(&mut self, _order: &[usize]) {}
+}
+
+/// The main list's items of `document`.
+fn main_items<'a, R: Render>(report: &R, document: &'a Json) -> Vec<&'a Json> {
+    match report.main_list() {
+        Some(field) => match document.get(field) {
+            Some(Json::Array(items)) => items.iter().collect(),
+            _ => Vec::new(),
+        },
+        None => vec![document],
+    }
+}
+
+/// `--sort-by`: the main list ordered by what `key` selects in each item (stably; an item
+/// without the field first, as kubectl puts it).
+pub fn sort_by<R: Render>(report: &mut R, key: &Template) {
+    let document = Json::of(&*report);
+    let items = main_items(report, &document);
+    let keys: Vec<Option<&Json>> = items
+        .iter()
+        .map(|i| key.select(i).into_iter().next())
+        .collect();
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by(|&a, &b| match (keys[a], keys[b]) {
+        (Some(x), Some(y)) => x.order(y),
+        (x, y) => x.is_some().cmp(&y.is_some()),
+    });
+    report.reorder(&order);
 }
 
 /// Manifests are read by people as YAML too.
@@ -94,7 +213,7 @@ pub struct Attention<'a> {
 pub fn emit<R: Render>(
     out: &mut impl Write,
     err: &mut impl Write,
-    format: Format,
+    format: &Format,
     report: &R,
     view: &View,
 ) -> Result<()> {
@@ -102,6 +221,35 @@ pub fn emit<R: Render>(
         Format::Json => json(out, report),
         Format::Yaml => yaml(out, report),
         Format::Junit => report.junit(out),
+        // Cluster text reaches the terminal escaped here too: these are views, not data.
+        Format::JsonPath(template) => {
+            out.write_all(template.render(&Json::of(report)).as_bytes())?;
+            Ok(())
+        }
+        Format::Name => {
+            let document = Json::of(report);
+            for item in main_items(report, &document) {
+                if let Some(name) = report.item_name(item) {
+                    writeln!(out, "{}", escape_controls(&name))?;
+                }
+            }
+            Ok(())
+        }
+        Format::CustomColumns(columns) => {
+            let document = Json::of(report);
+            let headers: Vec<&str> = columns.iter().map(|(h, _)| h.as_str()).collect();
+            let rows = main_items(report, &document)
+                .into_iter()
+                .map(|item| {
+                    columns
+                        .iter()
+                        .map(|(_, path)| column_text(&path.select(item)).into())
+                        .collect()
+                })
+                .collect();
+            out.write_all(table::layout_view(&headers, rows, view).as_bytes())?;
+            Ok(())
+        }
         Format::Table | Format::Wide => {
             report.human(out, view)?;
             // The table first, then what deserves attention, in reading order.
@@ -109,6 +257,18 @@ pub fn emit<R: Render>(
             print_attention(err, &report.attention())
         }
     }
+}
+
+/// A custom column's cell: kubectl's `<none>` when the path selects nothing.
+fn column_text(values: &[&Json]) -> String {
+    if values.is_empty() {
+        return "<none>".to_string();
+    }
+    values
+        .iter()
+        .map(|v| v.text())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn print_attention(err: &mut impl Write, attention: &Attention) -> Result<()> {

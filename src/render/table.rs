@@ -65,6 +65,35 @@ impl From<&str> for Cell {
     }
 }
 
+/// A list in a default table's cell: its first item and how many more (`10.0.0.0/24,+3 more`);
+/// `-o wide` and JSON give the list whole.
+pub fn shortened(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [only] => only.clone(),
+        [first, rest @ ..] => format!("{first},+{} more", rest.len()),
+    }
+}
+
+/// Whether a cell's text is a list [`shortened`] to its first item.
+pub fn is_shortened(text: &str) -> bool {
+    text.rsplit_once(",+").is_some_and(|(_, tail)| {
+        tail.strip_suffix(" more")
+            .is_some_and(|n| n.parse::<usize>().is_ok())
+    })
+}
+
+/// [`layout`] as the view asks: without the header line for `--no-headers`.
+pub fn layout_view(headers: &[&str], rows: Vec<Vec<Cell>>, view: &super::View) -> String {
+    let text = layout(headers, rows, view.color);
+    if view.no_headers {
+        return text
+            .split_once('\n')
+            .map_or(String::new(), |(_, rest)| rest.to_string());
+    }
+    text
+}
+
 /// Lays out `rows` under `headers`.
 pub fn layout(headers: &[&str], rows: Vec<Vec<Cell>>, color: bool) -> String {
     let mut builder = Builder::default();
@@ -97,6 +126,17 @@ mod tests {
             false,
         );
         assert_eq!(text, "NAME         USED\npublic-ips   3\na            10\n");
+    }
+
+    #[test]
+    fn long_lists_are_shortened_with_a_count() {
+        let list =
+            |items: &[&str]| shortened(&items.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(list(&[]), "");
+        assert_eq!(list(&["10.0.0.0/24"]), "10.0.0.0/24");
+        assert_eq!(list(&["10.0.0.0/24", "a", "b", "c"]), "10.0.0.0/24,+3 more");
+        assert!(is_shortened("10.0.0.0/24,+3 more"));
+        assert!(!is_shortened("10.0.0.0/24,10.0.1.0/24"));
     }
 
     #[test]

@@ -30,6 +30,29 @@ pub fn escape_controls(text: &str) -> Cow<'_, str> {
     Cow::Owned(escaped)
 }
 
+/// `text` broken into lines of at most `width` characters at spaces, the first line after
+/// `first`, the others after `indent`; a word longer than a line stays whole. For prose on
+/// an 80-column page: callers escape first, and colour after.
+pub fn wrap(text: &str, width: usize, first: &str, indent: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = first.to_string();
+    let mut empty = true;
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        let len = line.chars().count();
+        if !empty && len + 1 + word.chars().count() > width {
+            lines.push(std::mem::replace(&mut line, indent.to_string()));
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+        }
+        line.push_str(word);
+        empty = false;
+    }
+    lines.push(line);
+    lines
+}
+
 fn needs_escape(c: char) -> bool {
     c.is_control() || is_bidi_control(c)
 }
@@ -49,6 +72,23 @@ mod tests {
             escape_controls("team-a/web 10.0.0.1 ✓"),
             Cow::Borrowed(_)
         ));
+    }
+
+    #[test]
+    fn prose_wraps_at_spaces_under_its_indent() {
+        assert_eq!(
+            wrap("one two three four", 12, "A: ", "   "),
+            ["A: one two", "   three", "   four"]
+        );
+        assert_eq!(wrap("short", 80, "", "  "), ["short"]);
+        assert_eq!(
+            wrap("averyveryverylongword x", 8, "", " "),
+            ["averyveryverylongword", " x"],
+            "a word longer than the line stays whole"
+        );
+        for line in wrap(&"word ".repeat(60), 80, "Outcome:     ", "             ") {
+            assert!(line.chars().count() <= 80, "{line}");
+        }
     }
 
     #[test]

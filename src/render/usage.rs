@@ -2,8 +2,9 @@
 
 use std::io::Write;
 
+use super::Json;
 use super::number::{count, percent};
-use super::table::{Cell, Tone, layout};
+use super::table::{Cell, Tone, layout_view, shortened};
 use super::text::escape_controls;
 use super::{Attention, Render, View};
 use crate::error::Result;
@@ -12,6 +13,21 @@ use crate::report::usage::{NamespaceReport, PoolUsage, UsageReport};
 impl Render for UsageReport {
     fn human(&self, mut out: &mut dyn Write, view: &View) -> Result<()> {
         table(&mut out, self, view)
+    }
+
+    fn main_list(&self) -> Option<&'static str> {
+        Some("pools")
+    }
+
+    fn item_name(&self, item: &Json) -> Option<String> {
+        Some(format!(
+            "ipaddresspool.metallb.io/{}",
+            item.get("name")?.text()
+        ))
+    }
+
+    fn reorder(&mut self, order: &[usize]) {
+        self.pools = order.iter().map(|&i| self.pools[i].clone()).collect();
     }
 
     fn attention(&self) -> Attention<'_> {
@@ -24,8 +40,20 @@ impl Render for UsageReport {
 }
 
 impl Render for NamespaceReport {
-    fn human(&self, mut out: &mut dyn Write, _: &View) -> Result<()> {
-        by_namespace(&mut out, self)
+    fn human(&self, mut out: &mut dyn Write, view: &View) -> Result<()> {
+        by_namespace(&mut out, self, view)
+    }
+
+    fn main_list(&self) -> Option<&'static str> {
+        Some("namespaces")
+    }
+
+    fn item_name(&self, item: &Json) -> Option<String> {
+        Some(format!("namespace/{}", item.get("namespace")?.text()))
+    }
+
+    fn reorder(&mut self, order: &[usize]) {
+        self.namespaces = order.iter().map(|&i| self.namespaces[i].clone()).collect();
     }
 
     fn attention(&self) -> Attention<'_> {
@@ -47,20 +75,22 @@ fn table(out: &mut impl Write, report: &UsageReport, view: &View) -> Result<()> 
         )?;
         return Ok(());
     }
+    // kubectl's habit: the numbers first, the lists last and shortened; `-o wide` adds the
+    // remaining columns and gives every list whole.
     let mut headers = vec![
         "NAME",
-        "ADDRESSES",
         "SIZE",
         "USED",
         "FREE",
         "USE%",
-        "AUTO-ASSIGN",
-        "PRIORITY",
         "SCOPE",
         "ADVERTISED-BY",
+        "ADDRESSES",
     ];
     if wide {
         headers.extend([
+            "AUTO-ASSIGN",
+            "PRIORITY",
             "AVOID-BUGGY-IPS",
             "IPV4-USED",
             "IPV6-USED",
@@ -73,27 +103,39 @@ fn table(out: &mut impl Write, report: &UsageReport, view: &View) -> Result<()> 
         .iter()
         .map(|pool| row(pool, report.namespaces_known, view))
         .collect();
-    out.write_all(layout(&headers, rows, view.color).as_bytes())?;
+    out.write_all(layout_view(&headers, rows, view).as_bytes())?;
     Ok(())
 }
 
 fn row(pool: &PoolUsage, namespaces_known: bool, view: &View) -> Vec<Cell> {
+    let list = |items: &[String]| {
+        if view.wide {
+            items.join(",")
+        } else {
+            shortened(items)
+        }
+    };
     let mut row: Vec<Cell> = vec![
         pool.name.clone().into(),
-        pool.addresses.join(",").into(),
         count(pool.total).into(),
         count(pool.used).into(),
         count(pool.free).into(),
         use_percent(pool),
-        pool.auto_assign.to_string().into(),
-        pool.priority
-            .map_or("-".to_string(), |p| p.to_string())
-            .into(),
-        scope(pool, namespaces_known).into(),
-        advertised(pool),
+        if view.wide {
+            scope(pool, namespaces_known)
+        } else {
+            compact_scope(pool, namespaces_known)
+        }
+        .into(),
+        advertised(pool, list),
+        list(&pool.addresses).into(),
     ];
     if view.wide {
         row.extend([
+            pool.auto_assign.to_string().into(),
+            pool.priority
+                .map_or("-".to_string(), |p| p.to_string())
+                .into(),
             pool.avoid_buggy_ips.to_string().into(),
             format!("{}/{}", count(pool.ipv4.used), count(pool.ipv4.total)).into(),
             format!("{}/{}", count(pool.ipv6.used), count(pool.ipv6.total)).into(),
@@ -141,11 +183,35 @@ fn scope(pool: &PoolUsage, namespaces_known: bool) -> String {
     parts.join(" ")
 }
 
-fn advertised(pool: &PoolUsage) -> Cell {
+/// The default table's scope: the admitted namespaces bare and shortened (`team-a`,
+/// `payments-prod,+1 more`), `svc:` before service selectors; `-o wide` writes it whole.
+fn compact_scope(pool: &PoolUsage, namespaces_known: bool) -> String {
+    match pool.allocation {
+        "plain" => return "-".to_string(),
+        "pinned-to-all" => return "all services".to_string(),
+        _ => {}
+    }
+    let mut parts = Vec::new();
+    if !pool.namespaces.is_empty() {
+        parts.push(shortened(&pool.namespaces));
+    } else if !pool.namespace_selectors.is_empty() {
+        let matches = if namespaces_known { "none" } else { "unknown" };
+        parts.push(format!(
+            "ns:{} ({matches})",
+            shortened(&pool.namespace_selectors)
+        ));
+    }
+    if !pool.service_selectors.is_empty() {
+        parts.push(format!("svc:{}", shortened(&pool.service_selectors)));
+    }
+    parts.join(" ")
+}
+
+fn advertised(pool: &PoolUsage, list: impl Fn(&[String]) -> String) -> Cell {
     if pool.advertised_by.is_empty() {
         return Cell::toned("<none>", Tone::Bad);
     }
-    pool.advertised_by.join(",").into()
+    list(&pool.advertised_by).into()
 }
 
 /// MetalLB's own counters as `used/size` per family, like the IPV4-USED and IPV6-USED
@@ -171,7 +237,7 @@ fn metallb_status(pool: &PoolUsage) -> String {
     )
 }
 
-fn by_namespace(out: &mut impl Write, report: &NamespaceReport) -> Result<()> {
+fn by_namespace(out: &mut impl Write, report: &NamespaceReport, view: &View) -> Result<()> {
     if report.namespaces.is_empty() {
         match &report.namespace {
             Some(ns) => writeln!(
@@ -209,7 +275,7 @@ fn by_namespace(out: &mut impl Write, report: &NamespaceReport) -> Result<()> {
         }
     }
     out.write_all(
-        layout(
+        layout_view(
             &[
                 "NAMESPACE",
                 "POOL",
@@ -219,7 +285,10 @@ fn by_namespace(out: &mut impl Write, report: &NamespaceReport) -> Result<()> {
                 "HEADROOM",
             ],
             rows,
-            false,
+            &View {
+                color: false,
+                ..*view
+            },
         )
         .as_bytes(),
     )?;

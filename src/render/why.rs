@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use super::table::{Cell, Tone, layout};
-use super::text::escape_controls;
+use super::text::{escape_controls, wrap};
 use super::{Render, View, version_source, why_assumed};
 use crate::error::Result;
 use crate::metallb::allocator::Mode;
@@ -12,6 +12,15 @@ use crate::metallb::reason::{Code, Reason};
 use crate::report::why::{EventEntry, PoolEntry, State, WhyReport};
 
 impl Render for WhyReport {
+    /// The one service, as `kubectl get -o name` writes it.
+    fn item_name(&self, _: &super::Json) -> Option<String> {
+        let name = self
+            .service
+            .split_once('/')
+            .map_or(&*self.service, |(_, n)| n);
+        Some(format!("service/{name}"))
+    }
+
     fn human(&self, mut out: &mut dyn Write, view: &View) -> Result<()> {
         let paint = Paint { color: view.color };
         header(&mut out, self, paint)?;
@@ -23,6 +32,59 @@ impl Render for WhyReport {
         warnings(&mut out, &self.warnings)?;
         events(&mut out, &self.events, view.now, view.color)
     }
+}
+
+/// The page is written for an 80-column terminal: prose wraps under its label.
+const PAGE_WIDTH: usize = 80;
+
+/// The indent of a value after a label (`Outcome:     `).
+const VALUE_INDENT: &str = "             ";
+
+/// Where a wrapped value continues: deeper than the next value, so that each starts visibly.
+const CONTINUED: &str = "               ";
+
+/// `text` (escaped here) wrapped after `first`, continued under `indent`, the text of each
+/// line painted by `paint` (the prefixes are ours and stay plain).
+fn prose(
+    out: &mut impl Write,
+    first: &str,
+    indent: &str,
+    text: &str,
+    paint: impl Fn(String) -> String,
+) -> Result<()> {
+    let mut prefix = first;
+    for line in wrap(&escape_controls(text), PAGE_WIDTH, first, indent) {
+        writeln!(out, "{prefix}{}", paint(line[prefix.len()..].to_string()))?;
+        prefix = indent;
+    }
+    Ok(())
+}
+
+/// A table whose rows each carry notes (a pool's reasons, an event's message): the notes
+/// go on their own indented, wrapped lines under their row instead of a last column that
+/// would run off an 80-column terminal.
+fn table_with_notes(
+    out: &mut impl Write,
+    headers: &[&str],
+    rows: Vec<(Vec<Cell>, Vec<String>)>,
+    color: bool,
+    indent: &str,
+) -> Result<()> {
+    let (cells, notes): (Vec<_>, Vec<_>) = rows.into_iter().unzip();
+    let table = layout(headers, cells, color);
+    let mut lines = table.lines();
+    if let Some(header) = lines.next() {
+        writeln!(out, "{indent}{header}")?;
+    }
+    let note_indent = format!("{indent}    ");
+    let continued = format!("{note_indent}  ");
+    for (line, notes) in lines.zip(notes) {
+        writeln!(out, "{indent}{line}")?;
+        for note in notes {
+            prose(out, &note_indent, &continued, &note, |t| t)?;
+        }
+    }
+    Ok(())
 }
 
 /// Green for what works, red for what does not, on a terminal that shows colour; the text
@@ -51,7 +113,7 @@ fn header(out: &mut impl Write, report: &WhyReport, paint: Paint) -> Result<()> 
         Some(why) => format!("MetalLB {}, assumed: {source}; {why}", version.version),
         None => format!("MetalLB {} ({source})", version.version),
     };
-    writeln!(out, "Release:     {release}")?;
+    prose(out, "Release:     ", CONTINUED, &release, |line| line)?;
     let state = match report.state {
         State::Allocated => paint.good(format!(
             "allocated {} from pool {}",
@@ -81,44 +143,52 @@ fn header(out: &mut impl Write, report: &WhyReport, paint: Paint) -> Result<()> 
 /// What MetalLB would do now, why, and its own words for it.
 fn outcome(out: &mut impl Write, report: &WhyReport, paint: Paint) -> Result<()> {
     let outcome = &report.outcome;
-    // Pool names and addresses are the input's: escaped where they are painted.
-    let verdict = if report.state == State::NotManaged {
-        "MetalLB leaves this service alone".to_string()
+    // Pool names and addresses are the input's: escaped (by `prose`) before they are painted.
+    let (verdict, tone) = if report.state == State::NotManaged {
+        ("MetalLB leaves this service alone".to_string(), Tone::Plain)
     } else if !outcome.fits {
-        paint.bad("no pool can serve it".to_string())
+        ("no pool can serve it".to_string(), Tone::Bad)
     } else if outcome.pools.len() > 1 {
-        paint.good(format!(
-            "one of {} (MetalLB picks at random among them)",
-            outcome.pools.join(", ")
-        ))
+        (
+            format!(
+                "one of {} (MetalLB picks at random among them)",
+                outcome.pools.join(", ")
+            ),
+            Tone::Good,
+        )
     } else {
         let ips = if outcome.ips.is_empty() {
             String::new()
         } else {
             format!(", address {}", outcome.ips.join(", "))
         };
-        paint.good(format!("pool {}{ips}", outcome.pools.join("")))
+        (format!("pool {}{ips}", outcome.pools.join("")), Tone::Good)
     };
     let when = if report.state == State::Allocated {
         " (if it were allocated again now)"
     } else {
         ""
     };
-    writeln!(out, "Outcome:     {verdict}{when}")?;
+    prose(
+        out,
+        "Outcome:     ",
+        CONTINUED,
+        &format!("{verdict}{when}"),
+        |t| tone.show(&t, paint.color),
+    )?;
     for reason in &outcome.reasons {
-        writeln!(
-            out,
-            "             {}",
-            escape_controls(&reason_text(reason))
-        )?;
+        prose(out, VALUE_INDENT, CONTINUED, &reason_text(reason), |t| t)?;
     }
     if let Some(error) = &outcome.metallb_error {
-        writeln!(out, "MetalLB:     {}", escape_controls(error))?;
+        prose(out, "MetalLB:     ", CONTINUED, error, |t| t)?;
     }
     if report.state == State::Pending && outcome.fits {
-        writeln!(
+        prose(
             out,
-            "             MetalLB retries a pending service only when it, another service or the configuration changes"
+            VALUE_INDENT,
+            CONTINUED,
+            "MetalLB retries a pending service only when it, another service or the configuration changes",
+            |t| t,
         )?;
     }
     Ok(())
@@ -130,7 +200,7 @@ fn pools(out: &mut impl Write, pools: &[PoolEntry], color: bool) -> Result<()> {
     let (not_requested, considered): (Vec<_>, Vec<_>) = pools
         .iter()
         .partition(|p| matches!(p.reasons.as_slice(), [r] if r.code == Code::NotRequested));
-    let rows: Vec<Vec<Cell>> = considered
+    let rows: Vec<(Vec<Cell>, Vec<String>)> = considered
         .iter()
         .map(|p| {
             let fits = if p.fits {
@@ -138,26 +208,19 @@ fn pools(out: &mut impl Write, pools: &[PoolEntry], color: bool) -> Result<()> {
             } else {
                 Cell::toned("no", Tone::Bad)
             };
-            let why = if p.reasons.is_empty() {
-                p.note.clone().unwrap_or_default()
+            let notes = if p.reasons.is_empty() {
+                p.note.iter().cloned().collect()
             } else {
-                p.reasons
-                    .iter()
-                    .map(reason_text)
-                    .collect::<Vec<_>>()
-                    .join("; ")
+                p.reasons.iter().map(reason_text).collect()
             };
-            vec![
-                p.name.clone().into(),
-                fits,
-                p.ips.join(",").into(),
-                why.into(),
-            ]
+            (
+                vec![p.name.clone().into(), fits, p.ips.join(",").into()],
+                notes,
+            )
         })
         .collect();
     if !rows.is_empty() {
-        let table = layout(&["POOL", "FITS", "WOULD-GET", "REASON"], rows, color);
-        out.write_all(table.as_bytes())?;
+        table_with_notes(out, &["POOL", "FITS", "WOULD-GET"], rows, color, "")?;
     }
     if let Some(first) = not_requested.first() {
         let names: Vec<&str> = not_requested.iter().map(|p| p.name.as_str()).collect();
@@ -166,7 +229,7 @@ fn pools(out: &mut impl Write, pools: &[PoolEntry], color: bool) -> Result<()> {
             first.reasons[0].message,
             names.join(", ")
         );
-        writeln!(out, "{}", escape_controls(&line))?;
+        prose(out, "", "  ", &line, |t| t)?;
     }
     Ok(())
 }
@@ -175,7 +238,7 @@ fn warnings(out: &mut impl Write, warnings: &[Reason]) -> Result<()> {
     if !warnings.is_empty() {
         writeln!(out, "\nWarnings:")?;
         for w in warnings {
-            writeln!(out, "  {}", escape_controls(&reason_text(w)))?;
+            prose(out, "  ", "    ", &reason_text(w), |t| t)?;
         }
     }
     Ok(())
@@ -199,7 +262,7 @@ fn events(
                 Some(meaning) => format!("{} ({meaning})", e.message),
                 None => e.message.clone(),
             };
-            vec![
+            let cells = vec![
                 e.type_.clone().into(),
                 e.reason.clone().into(),
                 e.last_seen
@@ -207,15 +270,11 @@ fn events(
                     .map_or("-".to_string(), |t| age(t, now))
                     .into(),
                 e.count.map_or("-".to_string(), |c| c.to_string()).into(),
-                message.into(),
-            ]
+            ];
+            (cells, vec![message])
         })
         .collect();
-    let table = layout(&["TYPE", "REASON", "AGE", "COUNT", "MESSAGE"], rows, color);
-    for line in table.lines() {
-        writeln!(out, "  {line}")?;
-    }
-    Ok(())
+    table_with_notes(out, &["TYPE", "REASON", "AGE", "COUNT"], rows, color, "  ")
 }
 
 /// kubectl's age of a timestamp: `45s`, `12m`, `5h`, `3d`; the text itself if unreadable.

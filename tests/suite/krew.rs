@@ -729,3 +729,49 @@ fn completion_scripts_for_every_shell() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// kubectl's output habits through the real `kubectl metalpool` dispatch: `-o name`,
+/// `-o jsonpath=` and `--no-headers` reach the plugin intact and print as kubectl would.
+#[test]
+fn kubectl_habits_through_the_plugin() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = plugin_path(dir.path());
+    let run = |args: &[&str]| {
+        let mut all = vec!["metalpool"];
+        all.extend(args);
+        let (ok, stdout, stderr) = kubectl(&path, dir.path(), &all);
+        assert!(ok, "{args:?}: {stderr}");
+        stdout
+    };
+    let names = run(&["usage", "-f", "examples/", "-o", "name"]);
+    assert_eq!(names.lines().count(), 9, "{names}");
+    assert!(
+        names
+            .lines()
+            .all(|l| l.starts_with("ipaddresspool.metallb.io/"))
+    );
+    assert!(names.contains("ipaddresspool.metallb.io/team-a-ips\n"));
+    let jsonpath = run(&[
+        "usage",
+        "-f",
+        "examples/",
+        "-o",
+        r#"jsonpath={range .pools[*]}{.name}={.free}{"\n"}{end}"#,
+    ]);
+    assert!(jsonpath.contains("team-b-ips=5\n"), "{jsonpath}");
+    assert!(jsonpath.contains("production-ips=18446744073709551628\n"));
+    let table = run(&["usage", "-f", "examples/", "--no-headers"]);
+    assert_eq!(table.lines().count(), 9, "{table}");
+    assert!(table.starts_with("analytics-ips "), "{table}");
+    let service = run(&[
+        "why",
+        "Service/storefront",
+        "-n",
+        "shop-prod",
+        "-f",
+        "examples/",
+        "-o",
+        "name",
+    ]);
+    assert_eq!(service, "service/storefront\n");
+}

@@ -1311,8 +1311,10 @@ fn without_tag_or_labels_the_crds_served_give_a_lower_bound_said_on_stderr() {
     let json = live.run(&["usage", "-o", "json"]);
     assert_eq!(json.stderr, "", "JSON says it in metallbVersion");
     let page = live.run(&["why", "svc/classy", "-n", "apps"]);
+    // Long values wrap at 80 columns, continued two columns deeper than values start.
+    let unwrapped = page.stdout.replace("\n               ", " ");
     assert!(
-        page.stdout.contains(
+        unwrapped.contains(
             "Release:     MetalLB v0.15.3, assumed: the oldest release the MetalLB CRDs allow"
         ),
         "{}",

@@ -128,19 +128,21 @@ fn usage_table_looks_like_kubectl() {
     assert_eq!(run.code, 0);
     let lines: Vec<&str> = run.stdout.lines().collect();
     assert!(lines[0].starts_with("NAME   "), "{}", lines[0]);
-    for header in [
-        "ADDRESSES",
-        "SIZE",
-        "USED",
-        "FREE",
-        "USE%",
-        "AUTO-ASSIGN",
-        "PRIORITY",
-        "SCOPE",
-        "ADVERTISED-BY",
-    ] {
-        assert!(lines[0].contains(header), "missing {header}");
-    }
+    // The numbers first, the shortened lists last; auto-assign and priority are in -o wide.
+    let headers: Vec<&str> = lines[0].split_whitespace().collect();
+    assert_eq!(
+        headers,
+        [
+            "NAME",
+            "SIZE",
+            "USED",
+            "FREE",
+            "USE%",
+            "SCOPE",
+            "ADVERTISED-BY",
+            "ADDRESSES"
+        ]
+    );
     assert_eq!(lines.len(), 10, "a header and nine pools");
     assert!(
         !run.stdout.contains('\u{1b}'),
@@ -172,7 +174,14 @@ fn usage_table_looks_like_kubectl() {
 #[test]
 fn usage_wide_and_yaml() {
     let wide = metalpool(&["usage", "-f", "examples/", "-o", "wide"]);
-    assert!(wide.stdout.lines().next().unwrap().contains("IPV6-USED"));
+    let header = wide.stdout.lines().next().unwrap();
+    for column in ["AUTO-ASSIGN", "PRIORITY", "IPV6-USED", "METALLB-STATUS"] {
+        assert!(header.contains(column), "{column}: {header}");
+    }
+    // Wide gives every list whole.
+    assert!(wide.stdout.contains("172.16.0.0/28,2001:db8:100::/64"));
+    assert!(wide.stdout.contains("ns:payments-prod,shop-prod"));
+    assert!(!wide.stdout.contains(" more"));
     assert!(wide.stdout.contains("1/1.84e19"));
     let yaml = metalpool(&["usage", "-f", "examples/", "-o", "yaml"]);
     assert_eq!(yaml.code, 0);
@@ -598,7 +607,16 @@ fn why_table() {
     let run = metalpool(&["why", "svc/batch", "-n", "team-b", "-f", "examples/"]);
     assert_eq!(run.code, 1);
     assert!(run.stdout.contains("State:       pending"));
-    assert!(run.stdout.contains("MetalLB:     Failed to allocate IP for \"team-b/batch\": no available IPs in pool team-a-ips"));
+    assert_eq!(
+        page_line(&run.stdout, "MetalLB:"),
+        "MetalLB:     Failed to allocate IP for \"team-b/batch\": no available IPs in pool team-a-ips"
+    );
+    for line in run.stdout.lines() {
+        assert!(
+            line.chars().count() <= 80,
+            "the page fits 80 columns: {line}"
+        );
+    }
     assert!(run.stdout.contains("team-a-ips   no"));
     let yaml = metalpool(&[
         "why",
@@ -614,11 +632,28 @@ fn why_table() {
     assert_eq!(parsed["state"], "pending");
 }
 
-/// The line of a `why` page starting with `label`.
-fn page_line<'a>(page: &'a str, label: &str) -> &'a str {
-    page.lines()
-        .find(|l| l.starts_with(label))
-        .unwrap_or_else(|| panic!("no {label:?} line in:\n{page}"))
+/// The item of a `why` page starting with `label`, its wrapped lines joined again (the page
+/// wraps prose at 80 columns and continues it deeper than the next item starts).
+fn page_line(page: &str, label: &str) -> String {
+    let mut lines = page.lines().skip_while(|l| !l.starts_with(label));
+    let first = lines
+        .next()
+        .unwrap_or_else(|| panic!("no {label:?} line in:\n{page}"));
+    let continued = if first.starts_with(' ') || label.is_empty() {
+        first.len() - first.trim_start().len() + 2
+    } else if label.ends_with(':') {
+        15
+    } else {
+        2
+    };
+    let mut item = first.to_string();
+    for line in
+        lines.take_while(|l| l.len() - l.trim_start().len() == continued && !l.trim().is_empty())
+    {
+        item.push(' ');
+        item.push_str(line.trim_start());
+    }
+    item
 }
 
 #[test]

@@ -1,0 +1,197 @@
+//! kubectl's habits on the built binary (`-f`): `-o name`, `-o jsonpath=`,
+//! `-o custom-columns=`, `--no-headers`, `--sort-by`, `-A`, case-insensitive references,
+//! `-f a,b` and `-R`.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::support::run::Run;
+
+fn metalpool(args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_kubectl-metalpool"))
+        .args(args)
+        .current_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+        .env("KUBECONFIG", "/nonexistent/kubeconfig")
+        .output()
+        .expect("run kubectl-metalpool");
+    Run::from_output(out)
+}
+
+fn ok(args: &[&str]) -> String {
+    exits(args, 0)
+}
+
+/// Standard output of a run on the examples that exits with `code` (`why` of a pending
+/// service that fits no pool is 1).
+fn exits(args: &[&str], code: i32) -> String {
+    let mut all = args.to_vec();
+    all.extend(["-f", "examples/"]);
+    let run = metalpool(&all);
+    assert_eq!(run.code, code, "{args:?}: {run:#?}");
+    run.stdout
+}
+
+#[test]
+fn output_name() {
+    let pools = ok(&["usage", "-o", "name"]);
+    assert!(
+        pools.starts_with("ipaddresspool.metallb.io/analytics-ips\n"),
+        "{pools}"
+    );
+    assert_eq!(pools.lines().count(), 9);
+    let namespaces = ok(&["usage", "--by-namespace", "-o", "name"]);
+    assert!(namespaces.contains("namespace/team-a\n"), "{namespaces}");
+    assert_eq!(
+        exits(&["why", "svc/batch", "-n", "team-b", "-o", "name"], 1),
+        "service/batch\n"
+    );
+}
+
+#[test]
+fn output_jsonpath_over_the_whole_document() {
+    assert_eq!(
+        ok(&["usage", "-o", "jsonpath={.metallbNamespace}"]),
+        "metallb-system"
+    );
+    let names = ok(&["usage", "-o", "jsonpath={.pools[*].name}"]);
+    assert!(
+        names.starts_with("analytics-ips default-ips dev-ips "),
+        "{names}"
+    );
+    let free = ok(&[
+        "usage",
+        "-o",
+        r#"jsonpath={range .pools[?(@.free==0)]}{.name}{"\n"}{end}"#,
+    ]);
+    assert_eq!(free, "default-ips\nteam-a-ips\n");
+    let why = exits(
+        &[
+            "why",
+            "svc/batch",
+            "-n",
+            "team-b",
+            "-o",
+            "jsonpath={.state}",
+        ],
+        1,
+    );
+    assert_eq!(why, "pending");
+}
+
+#[test]
+fn an_invalid_template_is_exit_2_with_one_line() {
+    for output in [
+        "jsonpath={.pools",
+        "jsonpath={range .pools[*]}",
+        "custom-columns=NAME",
+        "xml",
+    ] {
+        let run = metalpool(&["usage", "-f", "examples/", "-o", output]);
+        let line = run.failure(2);
+        assert!(
+            line.contains(output.split('=').next().unwrap()) || line.contains("format"),
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn output_custom_columns_over_the_main_list() {
+    let table = ok(&[
+        "usage",
+        "-o",
+        "custom-columns=NAME:.name,FREE:free,NOPE:.nothing",
+    ]);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        ["NAME", "FREE", "NOPE"]
+    );
+    assert_eq!(
+        lines[8].split_whitespace().collect::<Vec<_>>(),
+        ["team-a-ips", "0", "<none>"]
+    );
+    let namespaces = ok(&[
+        "usage",
+        "--by-namespace",
+        "-o",
+        "custom-columns=NS:.namespace",
+    ]);
+    assert!(namespaces.contains("team-a\n"), "{namespaces}");
+}
+
+#[test]
+fn no_headers_drops_the_header_line() {
+    let with = ok(&["usage"]);
+    let without = ok(&["usage", "--no-headers"]);
+    assert_eq!(without, with.split_once('\n').unwrap().1);
+    let custom = ok(&["usage", "--no-headers", "-o", "custom-columns=N:.name"]);
+    assert!(custom.starts_with("analytics-ips\n"), "{custom}");
+    let run = metalpool(&["usage", "-f", "examples/", "--no-headers", "-o", "json"]);
+    run.failure(2);
+}
+
+#[test]
+fn sort_by_a_field_of_the_main_list() {
+    let by_free = ok(&["usage", "--sort-by=free", "-o", "jsonpath={.pools[*].free}"]);
+    assert_eq!(by_free, "0 0 4 5 8 13 253 253 18446744073709551628");
+    let by_used = ok(&[
+        "usage",
+        "--sort-by",
+        "{.used}",
+        "-o",
+        "jsonpath={.pools[*].used}",
+    ]);
+    assert_eq!(by_used, "0 1 2 3 3 3 4 4 8");
+    let table = ok(&["usage", "--sort-by=.free", "--no-headers"]);
+    assert!(
+        table.lines().last().unwrap().starts_with("production-ips"),
+        "{table}"
+    );
+}
+
+#[test]
+fn all_namespaces_for_usage_by_namespace() {
+    assert_eq!(
+        ok(&["usage", "--by-namespace", "-A"]),
+        ok(&["usage", "--by-namespace"])
+    );
+    assert_eq!(
+        ok(&["usage", "--by-namespace", "--all-namespaces", "-o", "json"]),
+        ok(&["usage", "--by-namespace", "-o", "json"])
+    );
+    metalpool(&["usage", "-A", "-f", "examples/"]).failure(2);
+}
+
+#[test]
+fn service_references_are_case_insensitive() {
+    let expected = exits(&["why", "svc/batch", "-n", "team-b", "-o", "json"], 1);
+    for reference in ["Service/batch", "SERVICES/batch", "Svc/batch", "batch"] {
+        let run = metalpool(&[
+            "why",
+            reference,
+            "-n",
+            "team-b",
+            "-f",
+            "examples/",
+            "-o",
+            "json",
+        ]);
+        assert_eq!(run.stdout, expected, "{reference}");
+    }
+}
+
+#[test]
+fn filename_comma_lists_and_recursive() {
+    let whole = ok(&["usage", "-o", "json"]);
+    let run = metalpool(&[
+        "usage",
+        "-f",
+        "examples/tiers,examples/multi-tenant",
+        "-R",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert_eq!(run.stdout, whole);
+}

@@ -7,7 +7,7 @@ use owo_colors::OwoColorize;
 
 use super::junit::{self, Case};
 use super::text::escape_controls;
-use super::{Attention, Render, View};
+use super::{Attention, Json, Render, View};
 use crate::error::Result;
 use crate::report::check::{CheckReport, Finding, Level, ObjectRef};
 
@@ -18,6 +18,29 @@ impl Render for CheckReport {
 
     fn junit(&self, out: &mut dyn Write) -> Result<()> {
         junit::write(out, "kubectl-metalpool check", &cases(self))
+    }
+
+    fn main_list(&self) -> Option<&'static str> {
+        Some("findings")
+    }
+
+    /// The object of a finding, as kubectl names it (`service/web`,
+    /// `ipaddresspool.metallb.io/public-ips`).
+    fn item_name(&self, item: &Json) -> Option<String> {
+        let object = item.get("object")?;
+        let kind = object.get("kind")?.text().to_ascii_lowercase();
+        let resource = match kind.as_str() {
+            "ipaddresspool" | "l2advertisement" | "bgpadvertisement" => {
+                format!("{kind}.metallb.io")
+            }
+            "deployment" => "deployment.apps".to_string(),
+            _ => kind,
+        };
+        Some(format!("{resource}/{}", object.get("name")?.text()))
+    }
+
+    fn reorder(&mut self, order: &[usize]) {
+        self.findings = order.iter().map(|&i| self.findings[i].clone()).collect();
     }
 
     /// The findings are the page; only the release assumed goes to stderr.

@@ -5,7 +5,7 @@ use std::io::Write;
 use super::number::count;
 use super::table::{Cell, layout};
 use super::text::escape_controls;
-use super::{Attention, Render, View};
+use super::{Attention, Json, Render, View};
 use crate::error::Result;
 use crate::report::ips::{AddressEntry, FreePool, IpsReport, Lookup};
 
@@ -28,6 +28,19 @@ impl Render for IpsReport {
             warnings: &self.warnings,
             version: Some(&self.metallb_version),
         }
+    }
+
+    fn main_list(&self) -> Option<&'static str> {
+        Some("addresses")
+    }
+
+    /// `-o name` for an address is the address (cli-contract.md, kubectl conventions).
+    fn item_name(&self, item: &Json) -> Option<String> {
+        Some(item.get("ip")?.text())
+    }
+
+    fn reorder(&mut self, order: &[usize]) {
+        self.addresses = order.iter().map(|&i| self.addresses[i].clone()).collect();
     }
 }
 

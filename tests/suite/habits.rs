@@ -195,3 +195,38 @@ fn filename_comma_lists_and_recursive() {
     assert_eq!(run.code, 0, "{run:#?}");
     assert_eq!(run.stdout, whole);
 }
+
+/// `ips`: `-o name` is the address, custom columns and `--sort-by` run over the addresses;
+/// `check`: over the findings, `-o name` naming each finding's object as kubectl does.
+#[test]
+fn ips_and_check_lists_take_the_same_habits() {
+    let addresses = ok(&["ips", "-o", "name"]);
+    let first = addresses.lines().next().expect("held addresses");
+    assert!(first.parse::<std::net::IpAddr>().is_ok(), "{addresses}");
+    let by_ip = ok(&[
+        "ips",
+        "--sort-by=.pool",
+        "-o",
+        "custom-columns=POOL:.pool,IP:.ip",
+    ]);
+    let pools: Vec<&str> = by_ip
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    let mut sorted = pools.clone();
+    sorted.sort();
+    assert_eq!(pools, sorted, "{by_ip}");
+
+    let objects = exits(&["check", "-o", "name"], 1);
+    assert!(objects.contains("service/batch\n"), "{objects}");
+    assert!(
+        objects.contains("ipaddresspool.metallb.io/analytics-ips\n"),
+        "{objects}"
+    );
+    let codes = exits(
+        &["check", "--no-headers", "-o", "custom-columns=CODE:.code"],
+        1,
+    );
+    assert!(codes.lines().any(|l| l == "pool-not-found"), "{codes}");
+}

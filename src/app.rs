@@ -12,20 +12,33 @@ use crate::{cli, complete};
 
 /// Runs the command; returns the exit code of a completed run.
 pub fn run(settings: &Settings, out: &mut impl Write, err: &mut impl Write) -> Result<i32> {
-    if let Request::Completion(shell) = settings.request {
-        out.write_all(complete::script(shell).as_bytes())?;
+    match settings.request {
+        Request::Completion(shell) => {
+            out.write_all(complete::script(shell).as_bytes())?;
+            return Ok(exit::OK);
+        }
+        Request::Options => {
+            out.write_all(cli::global_options().as_bytes())?;
+            return Ok(exit::OK);
+        }
+        _ => {}
+    }
+    if let Request::Version { client: true } = settings.request {
+        let report = report::version::build(None);
+        render::emit(
+            out,
+            err,
+            &settings.output.format,
+            &report,
+            &view_of(settings),
+        )?;
         return Ok(exit::OK);
     }
     let loaded = source::load(&settings.input, &settings.request)?;
     let model = Model::build(&loaded.snapshot, &settings.input.metallb, loaded.notes);
     let output = &settings.output;
     let format = &output.format;
-    let view = View {
-        wide: *format == Format::Wide,
-        color: output.color,
-        no_headers: output.no_headers,
-        now: jiff::Timestamp::now(),
-    };
+    let view = view_of(settings);
     let sort = |report: &mut dyn Sort| {
         if let Some(key) = &output.sort_by {
             report.sort_by(key);
@@ -68,9 +81,20 @@ pub fn run(settings: &Settings, out: &mut impl Write, err: &mut impl Write) -> R
             }
         }
         Request::Dump => emit(&report::dump::build(model.snapshot))?,
-        Request::Completion(_) => {}
+        Request::Version { .. } => emit(&report::version::build(Some(model.version)))?,
+        Request::Completion(_) | Request::Options => {}
     }
     Ok(exit::OK)
+}
+
+fn view_of(settings: &Settings) -> View {
+    let output = &settings.output;
+    View {
+        wide: output.format == Format::Wide,
+        color: output.color,
+        no_headers: output.no_headers,
+        now: jiff::Timestamp::now(),
+    }
 }
 
 /// Answers a shell-completion request (cobra's protocol): `words` are those typed after the

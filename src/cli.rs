@@ -28,6 +28,12 @@ Examples:
 /// kubectl's help layout: what it does, examples, flags, then the usage line.
 const HELP: &str = "{about}{after-help}\n\n{all-args}\n\nUsage:\n  {usage}\n";
 
+/// A command's own help, as kubectl lays it out: its own flags only, the global ones one
+/// command away.
+const COMMAND_HELP: &str = "{about}{after-help}\n\nOptions:\n{options}\n\n\
+Use \"kubectl metalpool options\" for a list of global command-line options (applies to all commands).\n\n\
+Usage:\n  {usage}\n";
+
 #[derive(Debug, Parser)]
 #[command(
     help_template = HELP,
@@ -117,7 +123,7 @@ pub struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Every pool: addresses, size, used, free, use %, auto-assign, priority, scope, advertisements
-    #[command(help_template = HELP, after_help = "Examples:
+    #[command(help_template = COMMAND_HELP, after_help = "Examples:
   kubectl metalpool usage
   kubectl metalpool usage -o wide
   kubectl metalpool usage -o json | jq '.pools[] | {name, free}'
@@ -132,7 +138,7 @@ pub enum Command {
         pools: Vec<String>,
     },
     /// Pool by pool, what MetalLB does with a service and why
-    #[command(help_template = HELP, after_help = "Examples:
+    #[command(help_template = COMMAND_HELP, after_help = "Examples:
   kubectl metalpool why svc/web -n team-a
   kubectl metalpool why web -n team-a -o json
   kubectl metalpool why svc/trading-api -n trading -f examples/")]
@@ -142,7 +148,7 @@ pub enum Command {
         service: String,
     },
     /// Every address held by a service, with pool, holders, sharing key and state
-    #[command(help_template = HELP, after_help = "Examples:
+    #[command(help_template = COMMAND_HELP, after_help = "Examples:
   # Who holds which address
   kubectl metalpool ips
   # Free ranges and the next addresses MetalLB would hand out, per pool
@@ -160,7 +166,7 @@ pub enum Command {
         free: Option<usize>,
     },
     /// Everything that is wrong or about to go wrong, in one pass (for CI as much as live)
-    #[command(help_template = HELP, after_help = "Examples:
+    #[command(help_template = COMMAND_HELP, after_help = "Examples:
   kubectl metalpool check
   # In CI, on a GitOps repository, with a JUnit report
   kubectl metalpool check -f ./clusters/prod/ -o junit > metalpool.xml
@@ -175,13 +181,26 @@ pub enum Command {
         threshold: u8,
     },
     /// Write what was read as a `kind: List` (YAML, or JSON with -o json) that -f reads back
-    #[command(help_template = HELP, after_help = "Examples:
+    #[command(help_template = COMMAND_HELP, after_help = "Examples:
   # Attach to a bug report, or analyse offline later
   kubectl metalpool dump > cluster.yaml
   kubectl metalpool why svc/web -n team-a -f cluster.yaml")]
     Dump,
+    /// Print the plugin's version and the MetalLB release it finds (live, or in -f manifests)
+    #[command(help_template = COMMAND_HELP, after_help = "Examples:
+  kubectl metalpool version
+  kubectl metalpool version --client
+  kubectl metalpool version -f ./metallb/ -o json")]
+    Version {
+        /// Print the plugin's version only: read no cluster and no manifest
+        #[arg(long)]
+        client: bool,
+    },
+    /// Print the list of flags inherited by all commands
+    #[command(help_template = COMMAND_HELP)]
+    Options,
     /// Print a shell completion script (bash, zsh or fish) for kubectl-metalpool
-    #[command(help_template = HELP, after_help = "Examples:
+    #[command(help_template = COMMAND_HELP, after_help = "Examples:
   source <(kubectl-metalpool completion bash)
   kubectl-metalpool completion zsh > \"${fpath[1]}/_kubectl-metalpool\"
   kubectl-metalpool completion fish | source
@@ -256,7 +275,38 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    Cli::try_parse_from(words)
+    let matches = command().try_get_matches_from(words)?;
+    <Cli as clap::FromArgMatches>::from_arg_matches(&matches)
+}
+
+/// The command line's definition as help shows it: a command's help lists its own flags,
+/// and the global ones are listed by `options`, as kubectl does.
+fn command() -> clap::Command {
+    let command = Cli::command();
+    // A subcommand that already has an argument of a global's id keeps it: hidden copies
+    // are given before clap hands the global flags down.
+    let hidden: Vec<clap::Arg> = command
+        .get_arguments()
+        .filter(|a| a.is_global_set())
+        .map(|a| a.clone().hide(true))
+        .collect();
+    let names: Vec<String> = command
+        .get_subcommands()
+        .map(|s| s.get_name().to_string())
+        .filter(|n| n != "options")
+        .collect();
+    names.into_iter().fold(command, |command, name| {
+        command.mut_subcommand(name, |sub| sub.args(hidden.iter().cloned()))
+    })
+}
+
+/// `kubectl metalpool options`: the global flags, as `kubectl options` prints its own.
+pub fn global_options() -> String {
+    let mut command = Cli::command()
+        .help_template("The following options can be passed to any command:\n\n{options}\n")
+        .disable_help_flag(true)
+        .disable_version_flag(true);
+    command.render_help().to_string()
 }
 
 /// The global flags of a half-typed command line, for shell completion: parsed with errors
@@ -479,7 +529,7 @@ mod tests {
         assert_eq!(
             early(&[]),
             Early::Usage(
-                "a command is needed: usage, why, ips, check, dump, completion (see --help)".into()
+                "a command is needed: usage, why, ips, check, dump, version, options, completion (see --help)".into()
             )
         );
         assert!(matches!(early(&["--help"]), Early::Print(text) if text.contains("Examples:")));

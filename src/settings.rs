@@ -66,6 +66,12 @@ pub enum Request {
     },
     Dump,
     Completion(Shell),
+    /// The plugin's version; unless `client`, the MetalLB release found in the input too.
+    Version {
+        client: bool,
+    },
+    /// The global flags.
+    Options,
 }
 
 /// A service named on the command line, with its namespace resolved.
@@ -196,6 +202,8 @@ impl Settings {
                 }
             }
             Command::Dump => Request::Dump,
+            Command::Version { client } => Request::Version { client: *client },
+            Command::Options => Request::Options,
             Command::Completion { shell } => Request::Completion(
                 Shell::parse(shell).ok_or_else(|| Error::Usage(format!("no shell {shell:?}")))?,
             ),

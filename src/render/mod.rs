@@ -193,6 +193,17 @@ pub fn sort_by<R: Render>(report: &mut R, key: &Template) {
     report.reorder(&order);
 }
 
+/// `kubectl-metalpool v0.2.0` and, when read, `MetalLB: v0.15.3 (the controller's image tag)`.
+impl Render for crate::report::version::VersionReport {
+    fn human(&self, out: &mut dyn Write, _: &View) -> Result<()> {
+        writeln!(out, "kubectl-metalpool {}", self.plugin_version)?;
+        if let Some(v) = &self.metallb_version {
+            writeln!(out, "MetalLB: {} ({})", v.version, version_source(v.source))?;
+        }
+        Ok(())
+    }
+}
+
 /// Manifests are read by people as YAML too.
 impl Render for crate::report::dump::Dump {
     fn human(&self, mut out: &mut dyn Write, _: &View) -> Result<()> {

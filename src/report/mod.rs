@@ -5,4 +5,5 @@ pub mod check;
 pub mod dump;
 pub mod ips;
 pub mod usage;
+pub mod version;
 pub mod why;

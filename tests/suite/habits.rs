@@ -230,3 +230,70 @@ fn ips_and_check_lists_take_the_same_habits() {
     );
     assert!(codes.lines().any(|l| l == "pool-not-found"), "{codes}");
 }
+
+/// Help like kubectl's: a command's help shows its own flags and examples and points to
+/// `options` for the global ones, which `options` lists; `-h` and `--help` agree.
+#[test]
+fn help_shows_a_commands_own_flags_and_options_the_global_ones() {
+    let help = metalpool(&["usage", "--help"]);
+    assert_eq!(help.code, 0);
+    assert!(help.stdout.contains("--by-namespace"), "{}", help.stdout);
+    assert!(help.stdout.contains("Examples:"));
+    assert!(
+        !help.stdout.contains("--kubeconfig"),
+        "global flags are in options: {}",
+        help.stdout
+    );
+    assert!(help.stdout.contains("kubectl metalpool options"));
+    assert_eq!(metalpool(&["usage", "-h"]).stdout, help.stdout);
+    let options = metalpool(&["options"]);
+    assert_eq!(options.code, 0);
+    for flag in [
+        "--kubeconfig",
+        "--namespace",
+        "--output",
+        "--metallb-version",
+    ] {
+        assert!(options.stdout.contains(flag), "{flag}: {}", options.stdout);
+    }
+    // Hidden from help, global flags still work after the command.
+    assert_eq!(
+        exits(
+            &[
+                "why",
+                "svc/batch",
+                "-n",
+                "team-b",
+                "-o",
+                "jsonpath={.state}"
+            ],
+            1
+        ),
+        "pending"
+    );
+}
+
+#[test]
+fn version_names_the_plugin_and_the_metallb_release_found() {
+    let client = metalpool(&["version", "--client"]);
+    assert_eq!(
+        client.stdout,
+        format!("kubectl-metalpool v{}\n", env!("CARGO_PKG_VERSION"))
+    );
+    let found = metalpool(&[
+        "version",
+        "-f",
+        "examples/",
+        "--metallb-version",
+        "v0.14.8",
+        "-o",
+        "json",
+    ])
+    .json_with_code(0);
+    assert_eq!(found["metallbVersion"]["version"], "v0.14.8");
+    assert_eq!(found["metallbVersion"]["source"], "flag");
+    assert_eq!(
+        found["pluginVersion"],
+        format!("v{}", env!("CARGO_PKG_VERSION"))
+    );
+}

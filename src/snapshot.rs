@@ -5,6 +5,7 @@
 //! fields are skipped without being stored) and serialize back to manifests for `dump`.
 
 mod controller;
+mod overlay;
 mod string_map;
 
 use std::fmt;
@@ -17,6 +18,7 @@ pub use controller::{
     ConfigurationState, ConfigurationStatus, Container, Deployment, DeploymentSpec, EnvSource,
     EnvVar, FieldRef, PodSpec, PodTemplate,
 };
+pub use overlay::overlay;
 pub use string_map::StringMap;
 
 /// The prefix of MetalLB's Service annotations (read from v0.14.9 on).

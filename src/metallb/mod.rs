@@ -5,6 +5,7 @@
 pub mod addr;
 pub mod allocator;
 pub mod config;
+pub mod reaction;
 pub mod reason;
 pub mod release;
 pub mod runtime;

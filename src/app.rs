@@ -6,7 +6,8 @@ use crate::error::{Result, exit};
 use crate::model::Model;
 use crate::render::{self, Format, View};
 use crate::report;
-use crate::settings::{Input, Request, Settings};
+use crate::settings::{Input, PlanRequest, Request, Settings};
+use crate::snapshot;
 use crate::source;
 use crate::{cli, complete};
 
@@ -15,6 +16,9 @@ pub fn run(settings: &Settings, out: &mut impl Write, err: &mut impl Write) -> R
     if let Request::Completion(shell) = settings.request {
         out.write_all(complete::script(shell).as_bytes())?;
         return Ok(exit::OK);
+    }
+    if let Request::Plan(plan) = &settings.request {
+        return run_plan(settings, plan, out, err);
     }
     let loaded = source::load(&settings.input, &settings.request)?;
     let model = Model::build(&loaded.snapshot, &settings.input.metallb, loaded.notes);
@@ -47,9 +51,39 @@ pub fn run(settings: &Settings, out: &mut impl Write, err: &mut impl Write) -> R
             }
         }
         Request::Dump => emit(&report::dump::build(model.snapshot))?,
-        Request::Completion(_) => {}
+        Request::Completion(_) | Request::Plan(_) => {}
     }
     Ok(exit::OK)
+}
+
+/// `plan`: the base (the input) and the base with the proposal applied, through the same
+/// pipeline under the same MetalLB release; the report compares the two.
+fn run_plan(
+    settings: &Settings,
+    plan: &PlanRequest,
+    out: &mut impl Write,
+    err: &mut impl Write,
+) -> Result<i32> {
+    let loaded = source::load(&settings.input, &settings.request)?;
+    let flags = &settings.input.metallb;
+    let before = Model::build(&loaded.snapshot, flags, loaded.notes);
+    let proposed =
+        source::read_proposed(&settings.input, &plan.proposed, &before.runtime.namespace)?;
+    let after_snapshot = snapshot::overlay(&loaded.snapshot, &proposed, plan.prune);
+    let mut after = Model::build_for(&after_snapshot, flags, before.version, Vec::new());
+    let report = report::plan::build(&before, &mut after);
+    let format = settings.output.format;
+    let view = View {
+        wide: format == Format::Wide,
+        color: settings.output.color,
+        now: jiff::Timestamp::now(),
+    };
+    render::emit(out, err, format, &report, &view)?;
+    Ok(if report.is_problem() {
+        exit::PROBLEM
+    } else {
+        exit::OK
+    })
 }
 
 /// Answers a shell-completion request (cobra's protocol): `words` are those typed after the
@@ -133,7 +167,7 @@ pub(crate) mod tests {
         );
         assert_eq!(
             complete(&["usage", "-o", ""]),
-            ["table", "wide", "json", "yaml", ":4"]
+            ["table", "wide", "json", "yaml", "markdown", ":4"]
         );
         assert_eq!(complete(&["usage", "--output=j"]), ["--output=json", ":4"]);
         assert_eq!(

@@ -18,7 +18,7 @@ pub use controller::{
     ConfigurationState, ConfigurationStatus, Container, Deployment, DeploymentSpec, EnvSource,
     EnvVar, FieldRef, PodSpec, PodTemplate,
 };
-pub use overlay::overlay;
+pub use overlay::{Changes, changes, overlay};
 pub use string_map::StringMap;
 
 /// The prefix of MetalLB's Service annotations (read from v0.14.9 on).

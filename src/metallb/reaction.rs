@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::addr::Ip;
 use super::allocator::{Cluster, Decision};
 use super::reason::Reason;
+use crate::snapshot::Changes;
 
 /// What happens to one service.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -75,12 +76,13 @@ impl Reaction {
 /// Replays the controller's reaction to the configuration of `after` in a cluster that
 /// is `before` now. `after` is built from the same services with the proposal applied,
 /// under the same release; the re-allocations are recorded in it, so that its counts are
-/// those after the reaction.
+/// those after the reaction. `changes` says what the controller notices: a changed
+/// configuration makes it re-process every service, a changed service only that one.
 ///
 /// Go: `internal/allocator/allocator.go` (`SetPools`, `Assign`), `controller/service.go`
 /// (`convergeBalancer`), `internal/k8s/controllers/service_controller_reload.go`
 /// (`reprocessAll`), at v0.13.9 and v0.15.3.
-pub fn react(before: &Cluster, after: &mut Cluster) -> Reaction {
+pub fn react(before: &Cluster, after: &mut Cluster, changes: &Changes) -> Reaction {
     let by_key: HashMap<&str, usize> = before
         .services
         .iter()
@@ -124,6 +126,10 @@ pub fn react(before: &Cluster, after: &mut Cluster) -> Reaction {
             pool_notes: Vec::new(),
         };
     }
+    // What the controller looks at again: everything after a configuration change (a
+    // "reprocess all" pass), else only the services whose objects changed.
+    let revisited =
+        |j: usize| changes.configuration || changes.services.contains(&after.services[j].key);
     // Services whose addresses the new configuration takes away re-claim first, then the
     // pending ones (reprocessAll sorts by ingress count, descending); within each group
     // MetalLB's order is arbitrary, and this replay takes the input order.
@@ -131,11 +137,20 @@ pub fn react(before: &Cluster, after: &mut Cluster) -> Reaction {
         .iter()
         .copied()
         .filter(|&j| after.services[j].holds_addresses() && after.service_pool[j].is_none())
+        .filter(|&j| revisited(j))
         .collect();
     let pending: Vec<usize> = shown
         .iter()
         .copied()
         .filter(|&j| !after.services[j].holds_addresses() && after.services[j].is_managed())
+        .collect();
+    // A pending service nothing revisits stays pending, even where a pool would now serve
+    // it: MetalLB retries only on a change.
+    let (pending, untouched): (Vec<usize>, Vec<usize>) =
+        pending.into_iter().partition(|&j| revisited(j));
+    let untouched: HashMap<usize, Decision> = untouched
+        .into_iter()
+        .map(|j| (j, after.decide(j)))
         .collect();
     let queue: Vec<usize> = taken.iter().chain(&pending).copied().collect();
     // Each one's answer were it re-processed first: where the replay differs, the order
@@ -174,6 +189,17 @@ pub fn react(before: &Cluster, after: &mut Cluster) -> Reaction {
                 reasons: Vec::new(),
                 notes: Vec::new(),
             };
+            if let Some(d) = untouched.get(&j) {
+                outcome.change = Change::UnchangedPending;
+                if d.fits {
+                    outcome.notes.push(
+                        "a pool could serve it now, but MetalLB retries a pending service only when the configuration or the service changes, and this proposal changes neither".to_string(),
+                    );
+                } else {
+                    outcome.reasons.clone_from(&d.reasons);
+                }
+                return outcome;
+            }
             match replayed.get(&j) {
                 None => {
                     outcome.new_ips = s.ingress.clone();
@@ -327,7 +353,7 @@ mod tests {
     use crate::metallb::config::Config;
     use crate::metallb::release::{Behaviour, Release};
     use crate::metallb::service::Context;
-    use crate::snapshot::{IpAddressPool, Service, Snapshot, overlay};
+    use crate::snapshot::{IpAddressPool, Service, Snapshot, changes, overlay};
 
     fn world(pools: Vec<IpAddressPool>, services: Vec<Service>) -> Snapshot {
         Snapshot {
@@ -338,11 +364,7 @@ mod tests {
     }
 
     fn cluster<'a>(snapshot: &'a Snapshot, ctx: &Context) -> Cluster<'a> {
-        Cluster::new(
-            snapshot,
-            Config::load(snapshot, NS, &ctx.behaviour),
-            ctx,
-        )
+        Cluster::new(snapshot, Config::load(snapshot, NS, &ctx.behaviour), ctx)
     }
 
     /// The reaction to `proposed` put on `base`, under `ctx`'s release; (key, outcome).
@@ -354,7 +376,7 @@ mod tests {
         let after = overlay(base, &world(proposed, vec![]), false);
         let before = cluster(base, ctx);
         let mut after_cluster = cluster(&after, ctx);
-        let reaction = react(&before, &mut after_cluster);
+        let reaction = react(&before, &mut after_cluster, &changes(base, &after));
         let named = reaction
             .services
             .iter()
@@ -452,7 +474,10 @@ mod tests {
             ],
             vec![holding(svc("a/web"), &["10.0.0.1"])],
         );
-        let (_, out) = plan(&base, vec![pinned("team", &["10.0.0.0/30"], Some(1), &["b"])]);
+        let (_, out) = plan(
+            &base,
+            vec![pinned("team", &["10.0.0.0/30"], Some(1), &["b"])],
+        );
         let web = &out[0].1;
         assert_eq!(web.change, Change::Moved);
         assert_eq!(web.old_pool.as_deref(), Some("team"));
@@ -468,8 +493,15 @@ mod tests {
             ],
             vec![holding(svc("a/web"), &["10.1.0.1"]), svc("a/new")],
         );
-        let (reaction, out) = plan(&base, vec![pinned("low", &["10.0.0.0/30"], Some(1), &["a"])]);
-        assert_eq!(out[0].1.change, Change::Kept, "held addresses are not re-validated");
+        let (reaction, out) = plan(
+            &base,
+            vec![pinned("low", &["10.0.0.0/30"], Some(1), &["a"])],
+        );
+        assert_eq!(
+            out[0].1.change,
+            Change::Kept,
+            "held addresses are not re-validated"
+        );
         assert_eq!(
             out[1].1.new_pools,
             ["low"],
@@ -477,7 +509,11 @@ mod tests {
         );
         assert!(!reaction.is_problem());
         assert_eq!(reaction.pool_notes.len(), 1);
-        assert!(reaction.pool_notes[0].1.contains("no service that holds an address moves"));
+        assert!(
+            reaction.pool_notes[0]
+                .1
+                .contains("no service that holds an address moves")
+        );
     }
 
     #[test]
@@ -509,7 +545,10 @@ mod tests {
             ..Context::default()
         };
         let (reaction, out) = plan_with(&base, renumbered(), &old);
-        assert!(!reaction.accepted, "v0.13.9: new config not compatible with assigned IPs");
+        assert!(
+            !reaction.accepted,
+            "v0.13.9: new config not compatible with assigned IPs"
+        );
         assert_eq!(out[0].1.change, Change::Kept);
         let (reaction, out) = plan(&base, renumbered());
         assert!(reaction.accepted);
@@ -530,8 +569,11 @@ mod tests {
             behaviour: Behaviour::of(Release::from_text("v0.13.9").unwrap()),
             ..Context::default()
         };
-        let (reaction, out) =
-            plan_with(&base, vec![pinned("team", &["10.0.0.0/30"], None, &["b"])], &old);
+        let (reaction, out) = plan_with(
+            &base,
+            vec![pinned("team", &["10.0.0.0/30"], None, &["b"])],
+            &old,
+        );
         assert!(reaction.accepted);
         assert_eq!(out[0].1.change, Change::Moved);
     }
@@ -539,7 +581,7 @@ mod tests {
     #[test]
     fn no_proposal_keeps_every_service() {
         let base = world(
-            vec![pool("p", &["10.0.0.0/31"])],
+            vec![pool("p", &["10.0.0.0/31"]), pool("q", &["10.1.0.0/31"])],
             vec![
                 holding(svc("a/web"), &["10.0.0.0"]),
                 holding(svc("a/api"), &["10.0.0.1"]),
@@ -553,5 +595,15 @@ mod tests {
             changes,
             [Change::Kept, Change::Kept, Change::UnchangedPending]
         );
+        assert!(
+            out[2].1.notes[0].contains("retries a pending service only when"),
+            "q could serve it, but nothing makes MetalLB look again"
+        );
+        // Re-applying a pool as it is changes nothing either.
+        let (_, out) = plan(&base, vec![pool("p", &["10.0.0.0/31"])]);
+        assert_eq!(out[2].1.change, Change::UnchangedPending);
+        // Any real change makes MetalLB re-process every service: the pending one gains.
+        let (_, out) = plan(&base, vec![pool("q", &["10.1.0.0/30"])]);
+        assert_eq!(out[2].1.change, Change::Gained);
     }
 }

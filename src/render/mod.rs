@@ -2,6 +2,7 @@
 //! an answer, and they read no clock of their own ([`View::now`]).
 
 pub mod number;
+pub mod plan;
 pub mod table;
 pub mod text;
 pub mod usage;
@@ -22,11 +23,13 @@ pub enum Format {
     Wide,
     Json,
     Yaml,
+    /// A Markdown page, fit to paste as a pull-request comment (`plan` only).
+    Markdown,
 }
 
 impl Format {
     /// The names `-o` accepts, in the order help lists them.
-    pub const NAMES: [&'static str; 4] = ["table", "wide", "json", "yaml"];
+    pub const NAMES: [&'static str; 5] = ["table", "wide", "json", "yaml", "markdown"];
 
     pub fn parse(name: &str) -> Option<Format> {
         match name {
@@ -34,6 +37,7 @@ impl Format {
             "wide" => Some(Format::Wide),
             "json" => Some(Format::Json),
             "yaml" => Some(Format::Yaml),
+            "markdown" => Some(Format::Markdown),
             _ => None,
         }
     }
@@ -57,6 +61,14 @@ pub trait Render: Serialize {
     /// `Warning:` form. JSON and YAML carry it as fields.
     fn attention(&self) -> Attention<'_> {
         Attention::default()
+    }
+
+    /// A Markdown page; only reports that have one are asked (settings refuses
+    /// `-o markdown` for the others).
+    fn markdown(&self, _out: &mut dyn Write) -> Result<()> {
+        Err(crate::error::Error::Usage(
+            "-o markdown is written by plan only".to_string(),
+        ))
     }
 }
 
@@ -85,6 +97,7 @@ pub fn emit<R: Render>(
     match format {
         Format::Json => json(out, report),
         Format::Yaml => yaml(out, report),
+        Format::Markdown => report.markdown(out),
         Format::Table | Format::Wide => {
             report.human(out, view)?;
             // The table first, then what deserves attention, in reading order.

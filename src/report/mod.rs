@@ -2,5 +2,6 @@
 //! YAML are these structs serialized as they are.
 
 pub mod dump;
+pub mod plan;
 pub mod usage;
 pub mod why;

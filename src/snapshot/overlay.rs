@@ -1,7 +1,7 @@
 //! What a cluster would hold once manifests are applied on top of it (`plan`): the base
 //! with every proposed object put on top, as `kubectl apply` of the files would leave it.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::{Advertisement, IpAddressPool, Metadata, Service, Snapshot};
 
@@ -45,17 +45,88 @@ pub fn overlay(base: &Snapshot, proposed: &Snapshot, prune: bool) -> Snapshot {
         events: base.events.clone(),
         namespaces_known: base.namespaces_known || proposed.namespaces_known,
         controllers: match (&base.controllers, &proposed.controllers) {
-            (Some(base), Some(new)) => Some(merge(
-                base,
-                new,
-                false,
-                |d| id(&d.metadata),
-                replace,
-            )),
+            (Some(base), Some(new)) => Some(merge(base, new, false, |d| id(&d.metadata), replace)),
             (base, new) => base.clone().or_else(|| new.clone()),
         },
         configuration_states: base.configuration_states.clone(),
     }
+}
+
+/// What differs between a cluster and the same cluster after a change, as MetalLB's
+/// controller notices it: its configuration (reloaded only when the parsed configuration
+/// differs: pool_controller.go `Reconcile` compares with `reflect.DeepEqual`), and the
+/// services whose own objects changed (each reconciled on its own event).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// Pools, advertisements or namespace labels (what selectors read) differ.
+    pub configuration: bool,
+    /// `namespace/name` of the services whose metadata or spec differ, or that are new.
+    pub services: HashSet<String>,
+}
+
+pub fn changes(base: &Snapshot, after: &Snapshot) -> Changes {
+    let configuration = !same(
+        &base.pools,
+        &after.pools,
+        |p| id(&p.metadata),
+        |a, b| a.metadata.labels == b.metadata.labels && a.spec == b.spec,
+    ) || !same(
+        &base.l2_advertisements,
+        &after.l2_advertisements,
+        |a| id(&a.metadata),
+        same_advertisement,
+    ) || !same(
+        &base.bgp_advertisements,
+        &after.bgp_advertisements,
+        |a| id(&a.metadata),
+        same_advertisement,
+    ) || !same(
+        &base.namespaces,
+        &after.namespaces,
+        |n| id(&n.metadata),
+        |a, b| a.metadata.labels == b.metadata.labels,
+    );
+    let before: HashMap<(&str, &str), &Service> =
+        base.services.iter().map(|s| (id(&s.metadata), s)).collect();
+    let services = after
+        .services
+        .iter()
+        .filter(|new| {
+            before
+                .get(&id(&new.metadata))
+                .is_none_or(|old| !same_service(old, new))
+        })
+        .map(|s| s.metadata.key())
+        .collect();
+    Changes {
+        configuration,
+        services,
+    }
+}
+
+fn same_advertisement(a: &Advertisement, b: &Advertisement) -> bool {
+    a.metadata.labels == b.metadata.labels && a.spec == b.spec
+}
+
+/// What MetalLB reads of a Service (its status aside: that is MetalLB's own writing).
+fn same_service(a: &Service, b: &Service) -> bool {
+    a.metadata.labels == b.metadata.labels
+        && a.metadata.annotations == b.metadata.annotations
+        && a.spec == b.spec
+}
+
+/// Whether two lists hold the same objects by identity, each pair equal as `eq` says.
+fn same<T>(
+    a: &[T],
+    b: &[T],
+    identity: impl Fn(&T) -> (&str, &str),
+    eq: impl Fn(&T, &T) -> bool,
+) -> bool {
+    let b_by_id: HashMap<(&str, &str), &T> = b.iter().map(|x| (identity(x), x)).collect();
+    let a_ids: HashSet<(&str, &str)> = a.iter().map(&identity).collect();
+    a_ids.len() == b_by_id.len()
+        && a.iter()
+            .all(|x| b_by_id.get(&identity(x)).is_some_and(|y| eq(x, y)))
 }
 
 /// An object's identity within its kind.
@@ -157,12 +228,22 @@ mod tests {
 
     #[test]
     fn same_name_replaces_in_place_and_new_objects_are_added() {
-        let base = snapshot(vec![pool("a", &["10.0.0.0/24"]), pool("b", &["10.0.1.0/24"])]);
-        let proposed = snapshot(vec![pool("c", &["10.0.3.0/24"]), pool("a", &["10.0.9.0/24"])]);
+        let base = snapshot(vec![
+            pool("a", &["10.0.0.0/24"]),
+            pool("b", &["10.0.1.0/24"]),
+        ]);
+        let proposed = snapshot(vec![
+            pool("c", &["10.0.3.0/24"]),
+            pool("a", &["10.0.9.0/24"]),
+        ]);
         let after = overlay(&base, &proposed, false);
         assert_eq!(
             names(&after.pools),
-            [("a", "10.0.9.0/24"), ("b", "10.0.1.0/24"), ("c", "10.0.3.0/24")]
+            [
+                ("a", "10.0.9.0/24"),
+                ("b", "10.0.1.0/24"),
+                ("c", "10.0.3.0/24")
+            ]
         );
     }
 
@@ -177,7 +258,10 @@ mod tests {
 
     #[test]
     fn prune_deletes_metallb_objects_the_proposal_lacks_and_nothing_else() {
-        let mut base = snapshot(vec![pool("a", &["10.0.0.0/24"]), pool("b", &["10.0.1.0/24"])]);
+        let mut base = snapshot(vec![
+            pool("a", &["10.0.0.0/24"]),
+            pool("b", &["10.0.1.0/24"]),
+        ]);
         let mut ad = Advertisement::default();
         ad.metadata.name = "l2".to_string();
         base.l2_advertisements.push(ad);
@@ -215,6 +299,48 @@ mod tests {
         let base = snapshot(vec![pool("a", &["10.0.0.0/24"])]);
         let after = overlay(&base, &Snapshot::default(), false);
         assert_eq!(after.pools, base.pools);
+        assert_eq!(changes(&base, &after), Changes::default());
+    }
+
+    #[test]
+    fn a_pool_rewritten_as_it_was_is_no_configuration_change() {
+        // A manifest lacks the status (and the API server's fields) of the live object.
+        let mut live = pool("a", &["10.0.0.0/24"]);
+        live.metadata.uid = Some("u".to_string());
+        live.status = Some(Default::default());
+        let base = snapshot(vec![live]);
+        let same = overlay(&base, &snapshot(vec![pool("a", &["10.0.0.0/24"])]), false);
+        assert!(!changes(&base, &same).configuration);
+        let grown = overlay(&base, &snapshot(vec![pool("a", &["10.0.0.0/23"])]), false);
+        assert!(changes(&base, &grown).configuration);
+    }
+
+    #[test]
+    fn a_changed_or_new_service_is_named() {
+        let mut web = Service::default();
+        web.metadata.namespace = "a".to_string();
+        web.metadata.name = "web".to_string();
+        let base = Snapshot {
+            services: vec![web.clone()],
+            ..Snapshot::default()
+        };
+        let mut relabelled = web.clone();
+        relabelled.metadata.labels.insert("x", "y");
+        let mut new = web.clone();
+        new.metadata.name = "new".to_string();
+        let after = overlay(
+            &base,
+            &Snapshot {
+                services: vec![relabelled, new],
+                ..Snapshot::default()
+            },
+            false,
+        );
+        let c = changes(&base, &after);
+        assert!(!c.configuration);
+        let mut names: Vec<&str> = c.services.iter().map(String::as_str).collect();
+        names.sort();
+        assert_eq!(names, ["a/new", "a/web"]);
     }
 
     #[test]
@@ -233,7 +359,10 @@ mod tests {
         };
         let mut manifest = Service::default();
         manifest.metadata.name = "web".to_string();
-        manifest.metadata.labels.insert("tier".to_string(), "gold".to_string());
+        manifest
+            .metadata
+            .labels
+            .insert("tier".to_string(), "gold".to_string());
         let base = Snapshot {
             services: vec![live.clone()],
             ..Snapshot::default()

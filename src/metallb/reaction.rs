@@ -210,7 +210,8 @@ pub fn react(before: &Cluster, after: &mut Cluster, changes: &Changes) -> Reacti
                 }
                 Some(d) => {
                     settle(&mut outcome, d, after);
-                    outcome.notes = order_notes(j, d, &first[&j], &released, after);
+                    let order = order_notes(j, d, &first[&j], &released, after);
+                    outcome.notes.extend(order);
                 }
             }
             outcome
@@ -482,6 +483,31 @@ mod tests {
         assert_eq!(web.change, Change::Moved);
         assert_eq!(web.old_pool.as_deref(), Some("team"));
         assert_eq!(web.new_pools, ["shared"]);
+    }
+
+    #[test]
+    fn where_metallb_picks_a_pool_at_random_the_candidates_are_given() {
+        let base = world(
+            vec![
+                pinned("team", &["10.0.0.0/30"], None, &["a"]),
+                pool("x", &["10.8.0.0/30"]),
+                pool("y", &["10.9.0.0/30"]),
+            ],
+            vec![holding(svc("a/web"), &["10.0.0.1"])],
+        );
+        let (_, out) = plan(&base, vec![pinned("team", &["10.0.0.0/30"], None, &["b"])]);
+        let web = &out[0].1;
+        assert_eq!(web.change, Change::Moved);
+        assert_eq!(web.new_pools, ["x", "y"]);
+        assert!(
+            web.new_ips.is_empty(),
+            "the address is known once MetalLB has picked"
+        );
+        assert!(
+            web.notes.iter().any(|n| n.contains("at random")),
+            "{:?}",
+            web.notes
+        );
     }
 
     #[test]

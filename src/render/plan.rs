@@ -120,21 +120,46 @@ fn human(out: &mut impl Write, report: &PlanReport, view: &View) -> Result<()> {
             )
             .as_bytes(),
         )?;
-        for s in &shown {
-            for note in &s.notes {
-                writeln!(
-                    out,
-                    "  {}: {}",
-                    escape_controls(&s.service),
-                    escape_controls(note)
-                )?;
-            }
+        for (note, services) in grouped_notes(&shown) {
+            writeln!(
+                out,
+                "  {}: {}",
+                escape_controls(&shortened(&services, view.wide)),
+                escape_controls(note)
+            )?;
         }
     }
     for note in &report.notes {
         writeln!(out, "Note: {}", escape_controls(note))?;
     }
     Ok(())
+}
+
+/// Each distinct note once, with the services it is about, in the order first met.
+fn grouped_notes<'a>(services: &[&'a ServicePlan]) -> Vec<(&'a str, Vec<&'a str>)> {
+    let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
+    for s in services {
+        for note in &s.notes {
+            match groups.iter_mut().find(|(text, _)| text == note) {
+                Some((_, names)) => names.push(&s.service),
+                None => groups.push((note, vec![&s.service])),
+            }
+        }
+    }
+    groups
+}
+
+/// A list of names, shortened with a count unless wide (kubectl conventions).
+fn shortened(names: &[&str], wide: bool) -> String {
+    const SHOWN: usize = 3;
+    if wide || names.len() <= SHOWN {
+        return names.join(", ");
+    }
+    format!(
+        "{},+{} more",
+        names[..SHOWN].join(", "),
+        names.len() - SHOWN
+    )
 }
 
 fn source_name(report: &PlanReport) -> String {
@@ -316,6 +341,16 @@ mod tests {
     fn markdown_cells_cannot_break_the_table() {
         assert_eq!(md("a|b<c>`d`"), "a\\|b&lt;c&gt;\\`d\\`");
         assert!(!md("x\u{1b}[2J").contains('\u{1b}'));
+    }
+
+    #[test]
+    fn a_note_shared_by_many_services_is_printed_once() {
+        assert_eq!(
+            shortened(&["a", "b", "c", "d", "e"], false),
+            "a, b, c,+2 more"
+        );
+        assert_eq!(shortened(&["a", "b", "c", "d"], true), "a, b, c, d");
+        assert_eq!(shortened(&["a", "b"], false), "a, b");
     }
 
     #[test]

@@ -420,7 +420,7 @@ mod tests {
         assert_eq!(
             early(&["usage", "-o", "xml"]),
             Early::Usage(
-                "invalid value 'xml' for '--output <FORMAT>' (possible values: table, wide, json, yaml) (see --help)".into()
+                "invalid value 'xml' for '--output <FORMAT>' (possible values: table, wide, json, yaml, markdown) (see --help)".into()
             )
         );
         assert_eq!(

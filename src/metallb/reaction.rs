@@ -632,4 +632,78 @@ mod tests {
         let (_, out) = plan(&base, vec![pool("q", &["10.1.0.0/30"])]);
         assert_eq!(out[2].1.change, Change::Gained);
     }
+
+    mod generated {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// A small cluster: pools on distinct /28s (some pinned, some with autoAssign off),
+        /// services holding an address in or outside them, pending ones, some asking for a
+        /// pool by name.
+        fn cluster() -> impl Strategy<Value = Snapshot> {
+            let pools = proptest::collection::vec(
+                (0u8..3, proptest::option::of(0i64..3), any::<bool>()),
+                1..4,
+            );
+            let services = proptest::collection::vec(
+                (
+                    0u8..3,
+                    proptest::option::of((0u8..5, 0u8..20)),
+                    proptest::option::of(0u8..4),
+                ),
+                0..10,
+            );
+            (pools, services).prop_map(|(pools, services)| {
+                let pools = pools
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (scope, priority, auto))| {
+                        let block = format!("10.{i}.0.0/28");
+                        let mut p = match scope {
+                            0 => pool(&format!("p{i}"), &[&block]),
+                            1 => pinned(&format!("p{i}"), &[&block], priority, &["a"]),
+                            _ => pinned(&format!("p{i}"), &[&block], priority, &["b"]),
+                        };
+                        p.spec.auto_assign = Some(auto);
+                        p
+                    })
+                    .collect();
+                let services = services
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (ns, held, wanted))| {
+                        let ns = ["a", "b", "c"][usize::from(ns)];
+                        let mut s = svc(&format!("{ns}/s{i}"));
+                        if let Some(p) = wanted {
+                            s = annotate(s, "metallb.io/address-pool", &format!("p{p}"));
+                        }
+                        match held {
+                            Some((block, host)) => holding(s, &[&format!("10.{block}.0.{host}")]),
+                            None => s,
+                        }
+                    })
+                    .collect();
+                world(pools, services)
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn a_proposal_that_changes_nothing_moves_nothing(base in cluster()) {
+                for proposed in [vec![], base.pools.clone()] {
+                    let (reaction, out) = plan(&base, proposed);
+                    prop_assert!(reaction.accepted && !reaction.is_problem());
+                    for (key, o) in &out {
+                        prop_assert!(
+                            matches!(o.change, Change::Kept | Change::UnchangedPending),
+                            "{} is {:?}", key, o.change
+                        );
+                        if o.change == Change::Kept {
+                            prop_assert_eq!(&o.old_ips, &o.new_ips);
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

@@ -429,7 +429,9 @@ mod tests {
         );
         assert_eq!(
             early(&[]),
-            Early::Usage("a command is needed: usage, why, dump, completion (see --help)".into())
+            Early::Usage(
+                "a command is needed: usage, why, plan, dump, completion (see --help)".into()
+            )
         );
         assert!(matches!(early(&["--help"]), Early::Print(text) if text.contains("Examples:")));
     }

@@ -227,7 +227,7 @@ fn held(ips: &[String], pools: &[String]) -> String {
     match (ips.is_empty(), pools) {
         (true, []) => "<pending>".to_string(),
         (true, pools) => format!("one of {}", pools.join(", ")),
-        (false, pools) if pools.is_empty() => ips.join(","),
+        (false, []) => ips.join(","),
         (false, pools) => format!("{} ({})", ips.join(","), pools.join(", ")),
     }
 }

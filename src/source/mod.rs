@@ -47,7 +47,7 @@ pub fn read_proposed(
         metallb: metallb_namespace.to_string(),
         default: input.namespace.clone(),
     };
-    Ok(files::read(paths, &namespaces)?)
+    files::read(paths, &namespaces)
 }
 
 /// Where objects written without a namespace land.

@@ -93,8 +93,15 @@ pub fn react(before: &Cluster, after: &mut Cluster, changes: &Changes) -> Reacti
         let i = *by_key.get(after.services[j].key.as_str())?;
         before.service_pool[i].map(|p| before.config.pools[p].name.clone())
     };
+    // The services MetalLB manages after the change, and those it managed with an address
+    // before (a type or class changed by the proposal).
+    let held_before = |j: usize| {
+        by_key
+            .get(after.services[j].key.as_str())
+            .is_some_and(|&i| before.services[i].holds_addresses())
+    };
     let shown: Vec<usize> = (0..after.services.len())
-        .filter(|&j| after.services[j].is_managed() || !after.services[j].ingress.is_empty())
+        .filter(|&j| after.services[j].is_managed() || held_before(j))
         .collect();
     let accepted = after.config.is_valid();
     if !accepted {
@@ -200,7 +207,13 @@ pub fn react(before: &Cluster, after: &mut Cluster, changes: &Changes) -> Reacti
                 }
                 return outcome;
             }
+            let revisited = changes.configuration || changes.services.contains(&s.key);
             match replayed.get(&j) {
+                // No longer MetalLB's (another type or class): its address is cleared.
+                None if !s.is_managed() && revisited => {
+                    outcome.change = Change::Lost;
+                    outcome.reasons = s.gate.clone().err().into_iter().collect();
+                }
                 None => {
                     outcome.new_ips = s.ingress.clone();
                     outcome.new_pools = after.service_pool[j]
@@ -540,6 +553,39 @@ mod tests {
                 .1
                 .contains("no service that holds an address moves")
         );
+    }
+
+    #[test]
+    fn a_service_made_another_type_loses_its_address_and_others_are_not_listed() {
+        let base = world(
+            vec![pool("p", &["10.0.0.0/29"])],
+            vec![
+                holding(svc("a/web"), &["10.0.0.3"]),
+                crate::fixtures::service("a", "plain"),
+            ],
+        );
+        let mut cluster_ip = base.services[0].clone();
+        cluster_ip.spec.type_ = Some("ClusterIP".to_string());
+        let after = overlay(
+            &base,
+            &Snapshot {
+                services: vec![cluster_ip],
+                ..Snapshot::default()
+            },
+            false,
+        );
+        let ctx = Context::default();
+        let before = cluster(&base, &ctx);
+        let mut after_cluster = cluster(&after, &ctx);
+        let reaction = react(&before, &mut after_cluster, &changes(&base, &after));
+        assert_eq!(reaction.services.len(), 1, "a/plain was never MetalLB's");
+        let web = &reaction.services[0];
+        assert_eq!(web.change, Change::Lost);
+        assert_eq!(
+            web.reasons[0].code,
+            crate::metallb::reason::Code::NotLoadBalancer
+        );
+        assert!(reaction.is_problem());
     }
 
     #[test]

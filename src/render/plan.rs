@@ -15,9 +15,13 @@ impl Render for PlanReport {
         human(&mut out, self, view)
     }
 
-    /// The refusal is the answer, in the table; nothing is repeated on stderr.
+    /// The refusal is the answer, in the table, and is not repeated; what reading the base
+    /// noticed goes to stderr.
     fn attention(&self) -> Attention<'_> {
-        Attention::default()
+        Attention {
+            config_errors: &[],
+            warnings: &self.warnings,
+        }
     }
 
     fn markdown(&self, mut out: &mut dyn Write) -> Result<()> {

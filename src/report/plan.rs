@@ -25,6 +25,9 @@ pub struct PlanReport {
     pub services: Vec<ServicePlan>,
     /// What holds for the whole plan (a refused configuration, the order MetalLB works in).
     pub notes: Vec<String>,
+    /// What reading the base noticed (degraded permissions, MetalLB not found, objects
+    /// MetalLB never reads), as `usage` and `why` give them.
+    pub warnings: Vec<Reason>,
     /// Whether a service that holds an address would lose or change it, or the
     /// configuration would be refused: exit 1.
     #[serde(skip)]
@@ -128,6 +131,7 @@ pub fn build(before: &Model, after: &mut Model) -> PlanReport {
         pools: pools(&before.cluster, &after.cluster, &reaction),
         services,
         notes,
+        warnings: before.warnings.clone(),
         problem: reaction.is_problem(),
     }
 }

@@ -259,10 +259,9 @@ fn settle(outcome: &mut Outcome, d: &Decision, after: &Cluster) {
             (false, _) => Change::Gained,
         };
         if d.pools.len() > 1 {
-            outcome.notes.push(
-                "MetalLB picks one of these pools at random; which address is known once it has"
-                    .to_string(),
-            );
+            outcome
+                .notes
+                .push("MetalLB picks one of these pools at random".to_string());
         }
     } else {
         outcome.new_pools.clear();
@@ -309,13 +308,16 @@ fn order_notes(
     };
     if (replayed.fits, &replayed.ips, &replayed.pools) != (first.fits, &first.ips, &first.pools) {
         notes.push(format!(
-            "order-dependent: services competing for the same addresses are re-processed in no fixed order; this answer assumes the input order, and re-processed first this service would get {}",
+            "order-dependent: MetalLB re-processes competing services in no fixed order (this answer takes the input order); re-processed first, it gets {}",
             describe(first)
         ));
     }
+    // Pending services come after every holder (reprocessAll), when all is released.
+    let holder = !after.services[j].ingress.is_empty();
     let mut waits: Vec<&str> = replayed
         .ips
         .iter()
+        .filter(|_| holder)
         .filter_map(|ip| released.get(ip))
         .filter(|&&other| other != j)
         .map(|&other| after.services[other].key.as_str())
@@ -323,7 +325,7 @@ fn order_notes(
     waits.dedup();
     if !waits.is_empty() {
         notes.push(format!(
-            "order-dependent: that address is free only once {} has been re-processed and has released it; re-processed before, this service gets the next free address",
+            "order-dependent: the address is free only once {} is re-processed; re-processed before, it gets the next free one",
             waits.join(", ")
         ));
     }
@@ -463,6 +465,46 @@ mod tests {
         assert_eq!(web.change, Change::Lost);
         assert!(web.new_ips.is_empty() && web.new_pools.is_empty());
         assert!(!web.reasons.is_empty(), "the why reasons are given");
+    }
+
+    #[test]
+    fn an_address_freed_by_another_moved_service_depends_on_the_order() {
+        let base = world(
+            vec![
+                pinned("team", &["10.0.0.0/32"], Some(1), &["a"]),
+                pool("shared", &["10.5.0.0/30"]),
+                pool("old", &["10.9.0.0/32"]),
+            ],
+            vec![
+                holding(svc("a/x"), &["10.0.0.0"]),
+                holding(svc("b/y"), &["10.9.0.0"]),
+                svc("b/pending"),
+            ],
+        );
+        let (_, out) = plan(
+            &base,
+            vec![
+                pinned("team", &["10.0.0.0/32"], Some(1), &["b"]),
+                pool("old", &["10.9.1.0/32"]),
+            ],
+        );
+        let y = &out[1].1;
+        assert_eq!(y.change, Change::Moved);
+        assert_eq!(ips(y), ["10.0.0.0"]);
+        assert!(
+            y.notes
+                .iter()
+                .any(|n| n.contains("free only once a/x is re-processed")),
+            "{:?}",
+            y.notes
+        );
+        // A pending service comes after every holder: nothing to wait for.
+        let pending = &out[2].1;
+        assert!(
+            !pending.notes.iter().any(|n| n.contains("free only once")),
+            "{:?}",
+            pending.notes
+        );
     }
 
     #[test]

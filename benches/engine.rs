@@ -9,6 +9,10 @@
 //!   already built from 100,000 services and 2,000 pools.
 //! * `check-vs-usage/{usage,check}`: `check` and `usage`, model included, on 50,000
 //!   services and 2,000 pools.
+//! * `plan/50000`: `plan`'s computation (the after snapshot, its model, the controller's
+//!   reaction and `report::plan::build`; the model of the base is built once) on 50,000
+//!   services and 2,000 pools, the busiest IPv4 pool renumbered; compare with `usage/50000`
+//!   (issue target: at most 3×).
 //! * `read/<format>`: `-f` reading a dump of 10,000 services (YAML, JSON, and the YAML
 //!   parser alone), with throughput in bytes of input.
 //!
@@ -34,7 +38,7 @@ use kubectl_metalpool::metallb::service::Context;
 use kubectl_metalpool::model::Model;
 use kubectl_metalpool::report;
 use kubectl_metalpool::settings::{MetallbFlags, ServiceRef};
-use kubectl_metalpool::snapshot::Snapshot;
+use kubectl_metalpool::snapshot::{self, Snapshot};
 use kubectl_metalpool::source::files::{self, Namespaces};
 use serde::de::IgnoredAny;
 use support::synth::{METALLB_NAMESPACE, Params, Synthetic};
@@ -286,6 +290,59 @@ fn check_against_usage(c: &mut Criterion) {
     group.finish();
 }
 
+/// `plan` with the busiest IPv4-only pool renumbered into an unused /16, so that every one of
+/// its holders is moved.
+fn plan(c: &mut Criterion) {
+    let mut group = c.benchmark_group("plan");
+    group.sample_size(10);
+    group.warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(3));
+    let mut built: Option<(Snapshot, Snapshot)> = None;
+    group.bench_function(BenchmarkId::from_parameter(50_000), |b| {
+        let (base, proposed) = built.get_or_insert_with(|| {
+            let base = cluster(50_000, POOLS).1;
+            let proposed = renumbered(&base);
+            (base, proposed)
+        });
+        let flags = MetallbFlags {
+            namespace: Some(METALLB_NAMESPACE.to_string()),
+            ..MetallbFlags::default()
+        };
+        let before = model(base);
+        b.iter(|| {
+            let after = snapshot::overlay(black_box(base), proposed, false);
+            let mut after = Model::build_for(&after, &flags, before.version, Vec::new());
+            let report = report::plan::build(&before, &mut after);
+            assert!(report.is_problem(), "the renumbering moves services");
+            report.services.len()
+        })
+    });
+    group.finish();
+}
+
+/// The base's busiest IPv4-only pool, moved to 172.31.0.0/16 (outside the generated
+/// 10.0.0.0/8 and the cluster IPs).
+fn renumbered(base: &Snapshot) -> Snapshot {
+    let built = model(base);
+    let cluster = &built.cluster;
+    let busiest = (0..cluster.config.pools.len())
+        .filter(|&p| cluster.counts(p).1.total == 0)
+        .max_by_key(|&p| cluster.holders_of(p).count())
+        .expect("an IPv4 pool");
+    let name = &cluster.config.pools[busiest].name;
+    let mut pool = base
+        .pools
+        .iter()
+        .find(|p| &p.metadata.name == name)
+        .expect("the pool's object")
+        .clone();
+    pool.spec.addresses = vec!["172.31.0.0/16".to_string()];
+    Snapshot {
+        pools: vec![pool],
+        ..Snapshot::default()
+    }
+}
+
 criterion_group!(
     benches,
     usage_by_services,
@@ -293,6 +350,7 @@ criterion_group!(
     usage_phases,
     why,
     check_against_usage,
+    plan,
     read
 );
 criterion_main!(benches);

@@ -6,7 +6,8 @@ use crate::error::{Result, exit};
 use crate::model::Model;
 use crate::render::{self, Format, View};
 use crate::report;
-use crate::settings::{Input, Request, Settings};
+use crate::settings::{Input, PlanRequest, Request, Settings};
+use crate::snapshot;
 use crate::source;
 use crate::{cli, complete};
 
@@ -33,6 +34,9 @@ pub fn run(settings: &Settings, out: &mut impl Write, err: &mut impl Write) -> R
             &view_of(settings),
         )?;
         return Ok(exit::OK);
+    }
+    if let Request::Plan(plan) = &settings.request {
+        return run_plan(settings, plan, out, err);
     }
     let loaded = source::load(&settings.input, &settings.request)?;
     let model = Model::build(&loaded.snapshot, &settings.input.metallb, loaded.notes);
@@ -82,7 +86,7 @@ pub fn run(settings: &Settings, out: &mut impl Write, err: &mut impl Write) -> R
         }
         Request::Dump => emit(&report::dump::build(model.snapshot))?,
         Request::Version { .. } => emit(&report::version::build(Some(model.version)))?,
-        Request::Completion(_) | Request::Options => {}
+        Request::Completion(_) | Request::Options | Request::Plan(_) => {}
     }
     Ok(exit::OK)
 }
@@ -95,6 +99,36 @@ fn view_of(settings: &Settings) -> View {
         no_headers: output.no_headers,
         now: jiff::Timestamp::now(),
     }
+}
+
+/// `plan`: the base (the input) and the base with the proposal applied, through the same
+/// pipeline under the same MetalLB release; the report compares the two.
+fn run_plan(
+    settings: &Settings,
+    plan: &PlanRequest,
+    out: &mut impl Write,
+    err: &mut impl Write,
+) -> Result<i32> {
+    let loaded = source::load(&settings.input, &settings.request)?;
+    let flags = &settings.input.metallb;
+    let before = Model::build(&loaded.snapshot, flags, loaded.notes);
+    let proposed =
+        source::read_proposed(&settings.input, &plan.proposed, &before.runtime.namespace)?;
+    let after_snapshot = snapshot::overlay(&loaded.snapshot, &proposed, plan.prune);
+    let mut after = Model::build_for(&after_snapshot, flags, before.version, Vec::new());
+    let report = report::plan::build(&before, &mut after);
+    render::emit(
+        out,
+        err,
+        &settings.output.format,
+        &report,
+        &view_of(settings),
+    )?;
+    Ok(if report.is_problem() {
+        exit::PROBLEM
+    } else {
+        exit::OK
+    })
 }
 
 /// Answers a shell-completion request (cobra's protocol): `words` are those typed after the
@@ -198,6 +232,7 @@ pub(crate) mod tests {
                 "jsonpath=",
                 "custom-columns=",
                 "junit",
+                "markdown",
                 ":4"
             ]
         );

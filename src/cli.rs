@@ -180,6 +180,24 @@ pub enum Command {
         #[arg(long, value_name = "PERCENT", default_value_t = 90)]
         threshold: u8,
     },
+    /// What applying manifests would do to every pool and service, before it is done
+    #[command(help_template = COMMAND_HELP, after_help = "Examples:
+  # Against the live cluster
+  kubectl metalpool plan -f ./metallb/
+
+  # Offline, against manifests or a dump of the cluster
+  kubectl metalpool plan --base cluster.yaml -f ./metallb/ --prune
+
+  # As a pull-request comment; exit 1 when a service would lose or change its address
+  kubectl metalpool plan --base cluster.yaml -f ./metallb/ -o markdown")]
+    Plan {
+        /// Offline: the cluster before the change, read like -f (repeatable); else the live cluster
+        #[arg(long = "base", value_name = "PATH")]
+        base: Vec<PathBuf>,
+        /// Delete the MetalLB objects (pools, advertisements) of the base that -f does not contain
+        #[arg(long)]
+        prune: bool,
+    },
     /// Write what was read as a `kind: List` (YAML, or JSON with -o json) that -f reads back
     #[command(help_template = COMMAND_HELP, after_help = "Examples:
   # Attach to a bug report, or analyse offline later
@@ -529,7 +547,7 @@ mod tests {
         assert_eq!(
             early(&[]),
             Early::Usage(
-                "a command is needed: usage, why, ips, check, dump, version, options, completion (see --help)".into()
+                "a command is needed: usage, why, ips, check, plan, dump, version, options, completion (see --help)".into()
             )
         );
         assert!(matches!(early(&["--help"]), Early::Print(text) if text.contains("Examples:")));

@@ -72,6 +72,17 @@ pub enum Request {
     },
     /// The global flags.
     Options,
+    /// What applying manifests would do; the input is the cluster before the change.
+    Plan(PlanRequest),
+}
+
+/// `plan -f PROPOSED…`: the proposal put on top of the input (the base).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlanRequest {
+    /// `-f`: the manifests proposed.
+    pub proposed: Vec<PathBuf>,
+    /// `--prune`: MetalLB objects of the base that the proposal lacks are deleted.
+    pub prune: bool,
 }
 
 /// A service named on the command line, with its namespace resolved.
@@ -169,7 +180,11 @@ impl Settings {
     pub fn resolve(cli: &Cli, env: Environment) -> Result<Settings> {
         let global = &cli.global;
         check_flags_apply(&cli.command, global)?;
-        let input = Input::resolve(global)?;
+        let input = match &cli.command {
+            // For plan, -f is the proposal; the input is the base: --base, else the cluster.
+            Command::Plan { base, .. } => Input::resolve_from(global, base)?,
+            _ => Input::resolve(global)?,
+        };
         let request = match &cli.command {
             Command::Usage {
                 by_namespace: false,
@@ -207,6 +222,10 @@ impl Settings {
             Command::Completion { shell } => Request::Completion(
                 Shell::parse(shell).ok_or_else(|| Error::Usage(format!("no shell {shell:?}")))?,
             ),
+            Command::Plan { prune, .. } => Request::Plan(PlanRequest {
+                proposed: split_filenames(&global.filenames),
+                prune: *prune,
+            }),
         };
         Ok(Settings {
             output: output(&request, global, env)?,
@@ -223,7 +242,12 @@ impl Settings {
 impl Input {
     /// The input flags alone (shell completion has no complete command line).
     pub fn resolve(global: &GlobalArgs) -> Result<Input> {
-        let offline = !global.filenames.is_empty();
+        Input::resolve_from(global, &global.filenames)
+    }
+
+    /// The input flags, with the manifests read from `files` (offline when there are any).
+    fn resolve_from(global: &GlobalArgs, files: &[PathBuf]) -> Result<Input> {
+        let offline = !files.is_empty();
         if offline {
             refuse_live_only_flags(global)?;
         } else if global.max_input_size.is_some() {
@@ -250,7 +274,7 @@ impl Input {
             .unwrap_or_else(|| "default".to_string());
         Ok(Input {
             origin: if offline {
-                Origin::Files(split_filenames(&global.filenames))
+                Origin::Files(split_filenames(files))
             } else {
                 Origin::Cluster(Box::new(connection))
             },
@@ -319,14 +343,27 @@ fn output(request: &Request, global: &GlobalArgs, env: Environment) -> Result<Ou
         Some(name) => Some(Format::parse(name).map_err(Error::Usage)?),
         None => None,
     };
-    let format = match (request, given) {
-        (Request::Check { .. }, Some(format)) => format,
+    // Two formats belong to one command each.
+    match (request, &given) {
+        (Request::Check { .. }, _) | (_, None) => {}
         (_, Some(Format::Junit)) => {
             return Err(Error::Usage(
                 "-o junit is only for check: other commands write table, wide, json or yaml"
                     .to_string(),
             ));
         }
+        _ => {}
+    }
+    match (request, &given) {
+        (Request::Plan(_), _) | (_, None) => {}
+        (_, Some(Format::Markdown)) => {
+            return Err(Error::Usage(
+                "-o markdown is written by plan only (a pull-request comment)".to_string(),
+            ));
+        }
+        _ => {}
+    }
+    let format = match (request, given) {
         (Request::Dump, Some(Format::Json)) => Format::Json,
         (Request::Dump, Some(_)) => {
             return Err(Error::Usage(
@@ -415,6 +452,12 @@ fn check_flags_apply(command: &Command, global: &GlobalArgs) -> Result<()> {
             return refuse(
                 "-n",
                 "does not apply to dump: it writes everything MetalLB's answers depend on",
+            );
+        }
+        Command::Plan { .. } if global.filenames.is_empty() => {
+            return refuse(
+                "plan",
+                "needs the proposed manifests: -f PATH (the base is --base PATH, else the cluster)",
             );
         }
         Command::Completion { .. }
@@ -767,6 +810,48 @@ mod tests {
             ]),
             Err(Error::Input { .. })
         ));
+    }
+
+    #[test]
+    fn plan_reads_the_base_as_its_input_and_f_as_the_proposal() {
+        let s = settings(&["plan", "--base", "cluster.yaml", "-f", "new/", "--prune"]).unwrap();
+        assert_eq!(
+            s.request,
+            Request::Plan(PlanRequest {
+                proposed: vec![PathBuf::from("new/")],
+                prune: true,
+            })
+        );
+        assert!(
+            matches!(&s.input.origin, Origin::Files(base) if base == &[PathBuf::from("cluster.yaml")])
+        );
+        let live = settings(&["plan", "-f", "new/", "--kubeconfig", "/nonexistent"]);
+        assert!(
+            !matches!(
+                live,
+                Ok(Settings {
+                    input: Input {
+                        origin: Origin::Files(_),
+                        ..
+                    },
+                    ..
+                })
+            ),
+            "without --base the base is the cluster, not the proposal"
+        );
+        assert!(usage_error(&["plan", "--base", "cluster.yaml"]).contains("needs the proposed"));
+        assert!(
+            usage_error(&["plan", "--base", "c.yaml", "-f", "n/", "--as", "me"])
+                .contains("--as applies to a live cluster")
+        );
+    }
+
+    #[test]
+    fn markdown_is_for_plan_only() {
+        let s = settings(&["plan", "--base", "c.yaml", "-f", "n/", "-o", "markdown"]).unwrap();
+        assert_eq!(s.output.format, Format::Markdown);
+        assert!(usage_error(&["usage", "-f", "x", "-o", "markdown"]).contains("plan only"));
+        assert!(usage_error(&["dump", "-f", "x", "-o", "markdown"]).contains("plan only"));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 mod controller;
 mod crd;
+mod overlay;
 mod string_map;
 
 use std::collections::HashMap;
@@ -22,6 +23,7 @@ pub use controller::{
 pub use crd::{
     ApiResourceList, CustomResourceDefinition, L2_ADVERTISEMENTS, METALLB_GROUP, MetallbCrds, POOLS,
 };
+pub use overlay::{Changes, changes, overlay};
 pub use string_map::StringMap;
 
 /// The prefix of MetalLB's Service annotations (read from v0.14.9 on).

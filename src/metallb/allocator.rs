@@ -413,6 +413,30 @@ impl<'a> Cluster<'a> {
         )
     }
 
+    /// Records that MetalLB gave `ips` of `pool` to `service`, as its allocator does once a
+    /// service is converged: later decisions see them held. `plan` replays a sequence of
+    /// re-allocations with it.
+    pub fn assign(&mut self, service: usize, pool: usize, ips: &[Ip]) {
+        let held = &mut self.holdings[pool];
+        for &ip in ips {
+            let fresh = held.holders(ip).next().is_none();
+            let at = held.pairs.partition_point(|&pair| pair < (ip, service));
+            held.pairs.insert(at, (ip, service));
+            if fresh {
+                match ip.family {
+                    Family::V4 => held.distinct_v4 += 1,
+                    Family::V6 => held.distinct_v6 += 1,
+                }
+            }
+        }
+        self.service_pool[service] = Some(pool);
+        let holders = &mut self.pool_services[pool];
+        let at = holders.partition_point(|&h| h < service);
+        holders.insert(at, service);
+        // The first unheld addresses were computed from the holdings this just changed.
+        self.unheld_first.take();
+    }
+
     /// Indices of the services holding addresses of a pool.
     pub fn holders_of(&self, pool: usize) -> impl Iterator<Item = usize> + '_ {
         self.pool_services[pool].iter().copied()

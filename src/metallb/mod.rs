@@ -6,6 +6,7 @@ pub mod addr;
 pub mod allocator;
 pub mod config;
 pub mod free;
+pub mod reaction;
 pub mod reason;
 pub mod release;
 pub mod runtime;

@@ -6,6 +6,7 @@ pub mod ips;
 pub mod jsonpath;
 pub mod junit;
 pub mod number;
+pub mod plan;
 pub mod table;
 pub mod text;
 pub mod usage;
@@ -31,6 +32,8 @@ pub enum Format {
     Yaml,
     /// JUnit XML, for CI (`check` only).
     Junit,
+    /// A Markdown page, fit to paste as a pull-request comment (`plan` only).
+    Markdown,
     /// `-o name`: `kind/name` per item of the main list.
     Name,
     /// `-o jsonpath=TEMPLATE` over the whole JSON document.
@@ -41,7 +44,7 @@ pub enum Format {
 
 impl Format {
     /// The names `-o` accepts, in the order help lists them (the last two take a value).
-    pub const NAMES: [&'static str; 8] = [
+    pub const NAMES: [&'static str; 9] = [
         "table",
         "wide",
         "json",
@@ -50,6 +53,7 @@ impl Format {
         "jsonpath=",
         "custom-columns=",
         "junit",
+        "markdown",
     ];
 
     /// `-o`'s value; the error says what is wrong in one line.
@@ -69,8 +73,9 @@ impl Format {
             "yaml" => Ok(Format::Yaml),
             "name" => Ok(Format::Name),
             "junit" => Ok(Format::Junit),
+            "markdown" => Ok(Format::Markdown),
             _ => Err(format!(
-                "unknown output format {text:?} (use table, wide, json, yaml, name, jsonpath=TEMPLATE, custom-columns=SPEC, or junit for check)"
+                "unknown output format {text:?} (use table, wide, json, yaml, name, jsonpath=TEMPLATE, custom-columns=SPEC, junit for check, or markdown for plan)"
             )),
         }
     }
@@ -141,6 +146,14 @@ pub trait Render: Serialize {
     /// `Warning:` form. JSON and YAML carry it as fields.
     fn attention(&self) -> Attention<'_> {
         Attention::default()
+    }
+
+    /// A Markdown page; only reports that have one are asked (settings refuses
+    /// `-o markdown` for the others).
+    fn markdown(&self, _out: &mut dyn Write) -> Result<()> {
+        Err(crate::error::Error::Usage(
+            "-o markdown is written by plan only".to_string(),
+        ))
     }
 
     /// JUnit XML; only `check` has it (settings refuse `-o junit` for every other command).
@@ -261,6 +274,7 @@ pub fn emit<R: Render>(
             out.write_all(table::layout_view(&headers, rows, view).as_bytes())?;
             Ok(())
         }
+        Format::Markdown => report.markdown(out),
         Format::Table | Format::Wide => {
             report.human(out, view)?;
             // The table first, then what deserves attention, in reading order.

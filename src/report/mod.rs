@@ -4,6 +4,7 @@
 pub mod check;
 pub mod dump;
 pub mod ips;
+pub mod plan;
 pub mod usage;
 pub mod version;
 pub mod why;

@@ -35,6 +35,21 @@ pub fn load(input: &Input, request: &Request) -> Result<Loaded> {
     }
 }
 
+/// The manifests `plan` proposes, read like `-f`: MetalLB objects without a namespace land
+/// in `metallb_namespace` (the one MetalLB reads in the base), the others in the default
+/// namespace, where `kubectl apply` would put them.
+pub fn read_proposed(
+    input: &Input,
+    paths: &[std::path::PathBuf],
+    metallb_namespace: &str,
+) -> Result<Snapshot> {
+    let namespaces = files::Namespaces {
+        metallb: metallb_namespace.to_string(),
+        default: input.namespace.clone(),
+    };
+    files::read(paths, &namespaces)
+}
+
 /// Where objects written without a namespace land.
 pub fn files_namespaces(input: &Input) -> files::Namespaces {
     files::Namespaces {

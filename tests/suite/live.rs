@@ -381,6 +381,39 @@ fn check_live_equals_offline_for_every_fixture_set() {
 }
 
 #[test]
+fn plan_live_equals_plan_offline_on_a_dump() {
+    let set = FixtureSet::new("examples");
+    let live = Live::start(set.objects.clone(), ServerOptions::default());
+    let dump = live.run(&["dump", "--metallb-namespace", "metallb-system"]);
+    assert_eq!(dump.code, 0, "{dump:#?}");
+    let dump_path = live.home.path().join("cluster.yaml");
+    std::fs::write(&dump_path, &dump.stdout).expect("write the dump");
+    for proposal in ["renumber-public-ips", "tenant-scope", "overlapping-range"] {
+        let proposal = root().join("example-plans").join(proposal);
+        let proposal = proposal.to_str().expect("UTF-8 path");
+        let flags = [
+            "-f",
+            proposal,
+            "-o",
+            "json",
+            "--metallb-namespace",
+            "metallb-system",
+        ];
+        let mut live_args = vec!["plan"];
+        live_args.extend(flags);
+        let live_plan = live.run(&live_args).json_with_code(1);
+        let home = TempDir::new().expect("temporary home");
+        let offline_plan = run(metalpool(home.path())
+            .env("KUBECONFIG", home.path().join("no-such-kubeconfig"))
+            .args(["plan", "--base"])
+            .arg(&dump_path)
+            .args(flags))
+        .json_with_code(1);
+        assert_eq!(live_plan, offline_plan, "plan -f {proposal}");
+    }
+}
+
+#[test]
 fn why_live_equals_offline_for_every_service_of_every_fixture_set() {
     for set in FixtureSet::all() {
         let live = Live::start(set.objects.clone(), ServerOptions::default());

@@ -11,7 +11,7 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn metalpool(args: &[&str]) -> Run {
+pub(crate) fn metalpool(args: &[&str]) -> Run {
     metalpool_with_stdin(args, None)
 }
 
@@ -33,7 +33,7 @@ fn metalpool_with_stdin(args: &[&str], stdin: Option<&str>) -> Run {
 }
 
 /// Compares with `tests/golden/<name>.json`; `UPDATE_GOLDEN=1` rewrites it (review the diff).
-fn assert_golden(name: &str, actual: &Value) {
+pub(crate) fn assert_golden(name: &str, actual: &Value) {
     let path = root().join("tests/golden").join(format!("{name}.json"));
     let pretty = serde_json::to_string_pretty(actual).unwrap() + "\n";
     if std::env::var_os("UPDATE_GOLDEN").is_some() {

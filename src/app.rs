@@ -221,21 +221,9 @@ pub(crate) mod tests {
                 .any(|l| l.starts_with("--by-namespace")),
             "a flag of usage only"
         );
-        assert_eq!(
-            complete(&["usage", "-o", ""]),
-            [
-                "table",
-                "wide",
-                "json",
-                "yaml",
-                "name",
-                "jsonpath=",
-                "custom-columns=",
-                "junit",
-                "markdown",
-                ":4"
-            ]
-        );
+        let mut formats: Vec<String> = Format::NAMES.iter().map(|n| n.to_string()).collect();
+        formats.push(":4".into());
+        assert_eq!(complete(&["usage", "-o", ""]), formats);
         assert_eq!(
             complete(&["usage", "--output=j"]),
             [

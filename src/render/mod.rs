@@ -43,7 +43,8 @@ pub enum Format {
 }
 
 impl Format {
-    /// The names `-o` accepts, in the order help lists them (the last two take a value).
+    /// The names `-o` accepts, in the order help lists them (`jsonpath=` and
+    /// `custom-columns=` take a value).
     pub const NAMES: [&'static str; 9] = [
         "table",
         "wide",

@@ -734,8 +734,9 @@ fn completion_scripts_for_every_shell() {
     assert_eq!(out.status.code(), Some(2));
 }
 
-/// kubectl's output habits through the real `kubectl metalpool` dispatch: `-o name`,
-/// `-o jsonpath=` and `--no-headers` reach the plugin intact and print as kubectl would.
+/// kubectl's habits through the real `kubectl metalpool` dispatch: `-o name`, `-o jsonpath=`,
+/// `-o custom-columns=`, `--no-headers`, `--sort-by`, `-A`, `-f a,b`, `-R` and `Service/x`
+/// reach the plugin intact and print as kubectl would.
 #[test]
 fn kubectl_habits_through_the_plugin() {
     let dir = tempfile::tempdir().unwrap();
@@ -778,4 +779,30 @@ fn kubectl_habits_through_the_plugin() {
         "name",
     ]);
     assert_eq!(service, "service/storefront\n");
+    let columns = run(&[
+        "usage",
+        "-f",
+        "examples/multi-tenant/pools.yaml,examples/multi-tenant/services.yaml",
+        "-R",
+        "--sort-by=.free",
+        "-o",
+        "custom-columns=POOL:.name,FREE:.free",
+    ]);
+    let rows: Vec<Vec<&str>> = columns
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows[0], ["POOL", "FREE"], "{columns}");
+    let free: Vec<u128> = rows[1..].iter().map(|r| r[1].parse().unwrap()).collect();
+    assert!(free.windows(2).all(|w| w[0] <= w[1]), "sorted: {columns}");
+    let every = run(&[
+        "usage",
+        "--by-namespace",
+        "-A",
+        "-f",
+        "examples/",
+        "-o",
+        "name",
+    ]);
+    assert!(every.contains("namespace/team-a\n"), "{every}");
 }

@@ -309,6 +309,21 @@ pub struct PoolStatus {
     pub available_ipv6: Option<i64>,
 }
 
+impl PoolStatus {
+    /// Whether MetalLB wrote any of its counters (v0.15.0 on); other fields (conditions) are
+    /// not read.
+    pub fn has_counts(&self) -> bool {
+        [
+            self.assigned_ipv4,
+            self.assigned_ipv6,
+            self.available_ipv4,
+            self.available_ipv6,
+        ]
+        .iter()
+        .any(Option::is_some)
+    }
+}
+
 /// An L2Advertisement or a BGPAdvertisement: only the pool selection matters here.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
 pub struct Advertisement {

@@ -138,7 +138,8 @@ pub fn build(model: &Model) -> UsageReport {
                 ipv6,
                 advertised_by: config.advertised_by[i].clone(),
                 services,
-                metallb_status: pool.status.clone(),
+                // A status of conditions only says nothing about counts.
+                metallb_status: pool.status.clone().filter(PoolStatus::has_counts),
             }
         })
         .collect();
@@ -187,8 +188,9 @@ fn status_disagreement(avoid_buggy: bool, usage: &PoolUsage) -> Option<Reason> {
     ];
     let differing: Vec<String> = pairs
         .iter()
-        .filter(|(_, theirs, ours)| i128::from(theirs.unwrap_or(0)) != exact(*ours))
-        .map(|(field, theirs, ours)| format!("{field} {} (exact {ours})", theirs.unwrap_or(0)))
+        .filter_map(|(field, theirs, ours)| Some((field, (*theirs)?, ours)))
+        .filter(|(_, theirs, ours)| i128::from(*theirs) != exact(**ours))
+        .map(|(field, theirs, ours)| format!("{field} {theirs} (exact {ours})"))
         .collect();
     if differing.is_empty() {
         return None;
@@ -359,6 +361,29 @@ pub fn headroom(cluster: &Cluster, namespace: &str) -> (u128, u128) {
 mod tests {
     use super::*;
     use crate::fixtures::manifests::{model, pool, service, snapshot};
+
+    /// MetalLB's status is compared field by field, and only the fields it wrote: a status of
+    /// conditions only, or one counter, disagrees with nothing it did not say.
+    #[test]
+    fn a_status_is_compared_only_where_it_has_counts() {
+        let with_status = |status: &str| {
+            let yaml = format!("{}status: {status}\n", pool("p", &["10.0.0.0/30"], ""));
+            let snap = snapshot(&yaml);
+            let report = build(&model(&snap));
+            let disagrees = report
+                .warnings
+                .iter()
+                .filter(|w| w.code == Code::StatusDisagrees)
+                .count();
+            (report.pools[0].metallb_status.is_some(), disagrees)
+        };
+        assert_eq!(
+            with_status("{conditions: [{type: Ready, status: 'True'}]}"),
+            (false, 0)
+        );
+        assert_eq!(with_status("{availableIPv4: 4}"), (true, 0));
+        assert_eq!(with_status("{availableIPv4: 3}"), (true, 1));
+    }
 
     fn manifests() -> String {
         [

@@ -7,11 +7,17 @@ use std::time::Duration;
 
 use crate::error::{Error, chain};
 
+/// The reason kube gives the `Status` it makes up for an error body that is not one.
+const NOT_A_STATUS: &str = "Failed to parse error data";
+
 /// Why a request failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Cause {
     /// The API server answered with an error status.
     Status { code: u16, message: String },
+    /// An error answer that is no Kubernetes `Status`: something between the plugin and the
+    /// API server (a proxy, a gateway) answered.
+    NotKubernetes { code: u16, body: String },
     /// No answer in time: `--request-timeout`, or the connection's own timeouts.
     TimedOut(String),
     /// The TLS handshake failed (unknown CA, wrong name, expired certificate…).
@@ -31,6 +37,14 @@ impl Cause {
     /// (`exec.command`), named in what its failure says.
     pub fn of(error: &kube::Error, plugin: Option<&str>) -> Cause {
         match error {
+            // kube rebuilds a Status from a body that is not one, with this reason. A 404 of
+            // a group the server does not serve is plain text from the API server itself.
+            kube::Error::Api(status) if status.reason == NOT_A_STATUS && status.code != 404 => {
+                Cause::NotKubernetes {
+                    code: status.code,
+                    body: status.message.chars().take(200).collect(),
+                }
+            }
             kube::Error::Api(status) => Cause::Status {
                 code: status.code,
                 message: status.message.clone(),
@@ -206,6 +220,7 @@ impl Failure {
     pub fn short(&self) -> String {
         match &self.cause {
             Cause::Status { code, message } => format!("{code}: {message}"),
+            Cause::NotKubernetes { code, body } => format!("{code}: {body}"),
             Cause::TimedOut(m)
             | Cause::Tls(m)
             | Cause::Unreachable(m)
@@ -246,6 +261,9 @@ impl Failure {
                 )
             }
             Cause::Status { code, message } => format!("{what} failed: {code} {message}"),
+            Cause::NotKubernetes { code, body } => format!(
+                "{what} was refused with {code} by something that is not the API server (a proxy or gateway between the plugin and {server}?): {body}"
+            ),
             Cause::TimedOut(m) => format!(
                 "the API server at {server} did not answer in time while trying to {what}: {m}"
             ),
@@ -379,6 +397,34 @@ mod tests {
                 "executable get-token not found (is it installed and on PATH?)".into()
             )
         );
+    }
+
+    /// A 403 whose body is no Kubernetes Status comes from a proxy, not from RBAC.
+    #[test]
+    fn a_plain_text_refusal_is_not_rbac() {
+        let plain = kube::Error::Api(Box::new(
+            kube::core::Status::failure("Access denied by corporate policy", NOT_A_STATUS)
+                .with_code(403),
+        ));
+        let line = Failure::from_kube("list", "services", None, plain, None)
+            .into_error("https://k")
+            .to_string();
+        assert!(!line.contains("RBAC"), "{line}");
+        assert!(line.contains("not the API server"), "{line}");
+        assert!(line.contains("Access denied by corporate policy"), "{line}");
+        let missing_group = kube::Error::Api(Box::new(
+            kube::core::Status::failure("404 page not found", NOT_A_STATUS).with_code(404),
+        ));
+        let line = Failure::from_kube(
+            "list",
+            "ipaddresspools.metallb.io",
+            None,
+            missing_group,
+            None,
+        )
+        .into_error("https://k")
+        .to_string();
+        assert!(line.starts_with("MetalLB CRDs are not installed"), "{line}");
     }
 
     #[test]

@@ -93,3 +93,121 @@ fn json_keeps_the_strings_exact() {
     let usage = metalpool(&["usage", "-o", "json"]).json_with_code(0);
     assert_eq!(usage["pools"][0]["name"], "evil\u{1b}]0;pwned\u{7}pool");
 }
+
+mod mutated {
+    //! The bundled examples with control characters planted in random string fields: every
+    //! report, in every human view, shows them escaped and nothing panics. Bounded: a fixed
+    //! number of cases, each a few milliseconds.
+
+    use kubectl_metalpool::render::{self, Format, View};
+    use kubectl_metalpool::report;
+    use kubectl_metalpool::settings::{MetallbFlags, ServiceRef};
+    use kubectl_metalpool::source::files::{self, Namespaces};
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    const PLANTED: [&str; 5] = [
+        "\u{1b}]0;x\u{7}",
+        "\u{1b}[2J",
+        "\r",
+        "\u{202e}",
+        "\u{9b}31m",
+    ];
+
+    /// The examples as one JSON List (the dump's format), read once.
+    fn examples() -> Value {
+        let namespaces = Namespaces {
+            metallb: "metallb-system".into(),
+            default: "default".into(),
+        };
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+        let snapshot = files::read(&[root], &namespaces).expect("the examples read");
+        serde_json::to_value(report::dump::build(&snapshot)).unwrap()
+    }
+
+    /// Every string of `value`, as paths of keys and indices.
+    fn strings(value: &Value, path: &mut Vec<Value>, out: &mut Vec<Vec<Value>>) {
+        match value {
+            Value::String(_) => out.push(path.clone()),
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    path.push(Value::from(i));
+                    strings(item, path, out);
+                    path.pop();
+                }
+            }
+            Value::Object(fields) => {
+                for (key, item) in fields {
+                    path.push(Value::from(key.clone()));
+                    strings(item, path, out);
+                    path.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn at<'a>(value: &'a mut Value, path: &[Value]) -> &'a mut Value {
+        path.iter().fold(value, |v, step| match step {
+            Value::Number(i) => &mut v[i.as_u64().unwrap() as usize],
+            Value::String(k) => &mut v[k.as_str()],
+            _ => unreachable!("paths hold keys and indices"),
+        })
+    }
+
+    fn assert_inert(what: &str, text: &[u8]) {
+        let text = String::from_utf8_lossy(text);
+        for bad in ['\u{1b}', '\u{7}', '\r', '\u{202e}', '\u{9b}'] {
+            assert!(!text.contains(bad), "{what} printed {bad:?} raw: {text:?}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+        #[test]
+        fn planted_controls_never_reach_the_terminal(
+            picks in proptest::collection::vec((any::<proptest::sample::Index>(), 0..PLANTED.len()), 1..12)
+        ) {
+            let mut document = examples();
+            let mut paths = Vec::new();
+            strings(&document, &mut Vec::new(), &mut paths);
+            for (index, planted) in &picks {
+                let path = index.get(&paths);
+                // The kind and apiVersion decide how an object is read: left as they are.
+                if matches!(path.last(), Some(Value::String(k)) if k == "kind" || k == "apiVersion") {
+                    continue;
+                }
+                let field = at(&mut document, path);
+                let text = format!("{}{}", field.as_str().unwrap(), PLANTED[*planted]);
+                *field = Value::String(text);
+            }
+            let dir = tempfile::tempdir().unwrap();
+            let file = dir.path().join("cluster.json");
+            std::fs::write(&file, document.to_string()).unwrap();
+            let namespaces = Namespaces { metallb: "metallb-system".into(), default: "default".into() };
+            // Unreadable input is a clean error, never a panic; readable input renders inert.
+            let Ok(snapshot) = files::read(&[file], &namespaces) else { return Ok(()) };
+            let model = kubectl_metalpool::model::Model::build(&snapshot, &MetallbFlags::default(), Vec::new());
+            let view = View { wide: true, color: false, no_headers: false, now: jiff::Timestamp::now() };
+            let mut out = Vec::new();
+            let mut err = Vec::new();
+            for format in [Format::Table, Format::Wide] {
+                render::emit(&mut out, &mut err, &format, &report::usage::build(&model), &view).unwrap();
+                render::emit(&mut out, &mut err, &format, &report::usage::build_by_namespace(&model, None), &view).unwrap();
+                render::emit(&mut out, &mut err, &format, &report::check::build(&model, 90, false), &view).unwrap();
+                if let Ok(ips) = report::ips::build(&model, &[], Some(3)) {
+                    render::emit(&mut out, &mut err, &format, &ips, &view).unwrap();
+                }
+            }
+            for service in &snapshot.services {
+                let target = ServiceRef { namespace: service.metadata.namespace.clone(), name: service.metadata.name.clone() };
+                if let Ok(why) = report::why::build(&model, &target) {
+                    render::emit(&mut out, &mut err, &Format::Table, &why, &view).unwrap();
+                }
+            }
+            assert_inert("stdout", &out);
+            assert_inert("stderr", &err);
+        }
+    }
+}

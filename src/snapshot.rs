@@ -51,6 +51,27 @@ pub struct Snapshot {
     pub crds: Option<MetallbCrds>,
     /// Offline: where each object was read (its last definition). Empty for a live cluster.
     pub locations: HashMap<ObjectKey, Location>,
+    /// Offline: what reading the files noticed about the files themselves.
+    pub input_notes: Vec<InputNote>,
+}
+
+/// Something about the manifests themselves, not about MetalLB.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InputNote {
+    pub issue: InputIssue,
+    /// The object it is about, if any.
+    pub object: Option<ObjectKey>,
+    /// Where: the file (or directory) and, when known, the line.
+    pub at: Location,
+    pub message: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputIssue {
+    /// The same object defined more than once: the last definition is read.
+    DuplicateObject,
+    /// A kustomization or a Helm template: not manifests until rendered.
+    NotRendered,
 }
 
 /// An object's identity: kind (`Service`, `IPAddressPool`…), namespace and name.

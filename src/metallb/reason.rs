@@ -93,6 +93,10 @@ codes! {
     /// The MetalLB release: the CRDs are newer than the controller, or the release given or
     /// detected is outside the modelled range; answers follow the release named.
     MetallbVersionMismatch => "metallb-version-mismatch",
+    /// Offline: the same object defined more than once; the last definition is read.
+    DuplicateObject => "duplicate-object",
+    /// Offline: a kustomization or Helm template found and not read as plain manifests.
+    NotRendered => "not-rendered",
     // Findings of `check` (cli-contract.md, `check`).
     /// A LoadBalancer service MetalLB serves is pending and fits no pool.
     ServicePending => "service-pending",

@@ -12,7 +12,9 @@ use crate::metallb::reason::{Code, Reason};
 use crate::metallb::release::{AnnotationKeys, MetallbVersion};
 use crate::metallb::service::ServiceFacts;
 use crate::model::Model;
-use crate::snapshot::{ANNOTATION_PREFIX, DEPRECATED_PREFIX, Location, ObjectKey, StringMap};
+use crate::snapshot::{
+    ANNOTATION_PREFIX, DEPRECATED_PREFIX, InputIssue, Location, ObjectKey, StringMap,
+};
 use crate::suggest::closest;
 
 /// How bad a finding is. Ordered as reports list them: errors first.
@@ -141,6 +143,7 @@ pub fn build(model: &Model, threshold: u8, strict: bool) -> CheckReport {
     namespaces_without_pool(&model.cluster, &mut found);
     annotations(model, &mut found);
     services(model, &mut found);
+    input_notes(model, &mut found);
     let mut findings = found.0;
     for f in &mut findings {
         if let Some(at) = location(model, &f.object) {
@@ -325,6 +328,8 @@ fn other_configuration_warnings(model: &Model, found: &mut Findings) {
     let handled_elsewhere = [
         Code::PoolOutsideMetallbNamespace,
         Code::AdvertisementOutsideMetallbNamespace,
+        Code::DuplicateObject,
+        Code::NotRendered,
     ];
     let all = model
         .cluster
@@ -345,6 +350,26 @@ fn other_configuration_warnings(model: &Model, found: &mut Findings) {
             .as_deref()
             .map_or_else(|| configuration_ref(model), |p| pool_ref(model, p));
         found.add(level, w.code, object, w.message.clone());
+    }
+}
+
+/// `duplicate-object`, `not-rendered`: what reading the files noticed, at its place.
+fn input_notes(model: &Model, found: &mut Findings) {
+    for note in &model.snapshot.input_notes {
+        let (code, object) = match (note.issue, &note.object) {
+            (InputIssue::DuplicateObject, Some(key)) => (
+                Code::DuplicateObject,
+                ObjectRef::new(key.kind, &key.namespace, &key.name),
+            ),
+            (InputIssue::DuplicateObject, None) => continue,
+            (InputIssue::NotRendered, _) => {
+                (Code::NotRendered, ObjectRef::new("Path", "", &note.at.file))
+            }
+        };
+        found.add(Level::Warning, code, object, note.message.clone());
+        let finding = found.0.last_mut().expect("just added");
+        finding.file = Some(note.at.file.to_string());
+        finding.line = note.at.line;
     }
 }
 

@@ -58,6 +58,12 @@ pub fn overlay(base: &Snapshot, proposed: &Snapshot, prune: bool) -> Snapshot {
             .chain(&proposed.locations)
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
+        input_notes: base
+            .input_notes
+            .iter()
+            .chain(&proposed.input_notes)
+            .cloned()
+            .collect(),
     }
 }
 

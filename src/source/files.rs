@@ -20,8 +20,9 @@ use serde_json::value::RawValue;
 use crate::error::Error;
 use crate::metallb::runtime::is_controller;
 use crate::snapshot::{
-    Advertisement, ConfigurationState, CustomResourceDefinition, Deployment, Event, IpAddressPool,
-    Location, METALLB_GROUP, Metadata, Namespace, ObjectKey, Service, Snapshot,
+    Advertisement, ConfigurationState, CustomResourceDefinition, Deployment, Event, InputIssue,
+    InputNote, IpAddressPool, Location, METALLB_GROUP, Metadata, Namespace, ObjectKey, Service,
+    Snapshot,
 };
 
 /// Extensions read from directories; files named explicitly are read whatever their name.
@@ -103,9 +104,11 @@ fn read_all(
             let name = Path::new("<stdin>");
             let text = read_bounded(name, std::io::stdin().lock(), 0, limits)?;
             reader.parse(name, &text)?;
+        } else if path.is_dir() && is_kustomization(path) {
+            reader.objects.notes.push(kustomization_note(path));
         } else if path.is_dir() {
-            let files = manifests_under(path)?;
-            if files.is_empty() {
+            let files = manifests_under(path, &mut reader.objects.notes)?;
+            if files.is_empty() && reader.objects.notes.is_empty() {
                 return Err(Error::input(
                     path.display(),
                     "no .yaml, .yml or .json file in this directory",
@@ -183,16 +186,21 @@ fn byte_size(bytes: u64) -> String {
 /// the one walked. Only regular files are read: a FIFO, socket or device inside a directory
 /// would block or never end, so it is skipped without a word (one named with `-f` is read
 /// as given).
-fn manifests_under(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+fn manifests_under(dir: &Path, notes: &mut Vec<InputNote>) -> Result<Vec<PathBuf>, Error> {
     let mut found = Vec::new();
     let mut entered = HashSet::new();
-    walk(dir, &mut entered, &mut found)?;
+    walk(dir, &mut entered, &mut found, notes)?;
     found.sort();
     Ok(found)
 }
 
 /// [`manifests_under`] for one directory; `entered` holds the real paths already walked.
-fn walk(dir: &Path, entered: &mut HashSet<PathBuf>, found: &mut Vec<PathBuf>) -> Result<(), Error> {
+fn walk(
+    dir: &Path,
+    entered: &mut HashSet<PathBuf>,
+    found: &mut Vec<PathBuf>,
+    notes: &mut Vec<InputNote>,
+) -> Result<(), Error> {
     let real = std::fs::canonicalize(dir).map_err(|e| Error::input(dir.display(), e))?;
     if !entered.insert(real) {
         return Ok(());
@@ -208,7 +216,10 @@ fn walk(dir: &Path, entered: &mut HashSet<PathBuf>, found: &mut Vec<PathBuf>) ->
     for path in entries {
         // Through links: a link to a directory is walked, a link to a regular file read.
         match std::fs::metadata(&path) {
-            Ok(meta) if meta.is_dir() => walk(&path, entered, found)?,
+            Ok(meta) if meta.is_dir() && is_kustomization(&path) => {
+                notes.push(kustomization_note(&path));
+            }
+            Ok(meta) if meta.is_dir() => walk(&path, entered, found, notes)?,
             Ok(meta) if meta.is_file() && is_manifest(&path) => found.push(path),
             Ok(_) => {}
             // A dangling link named like a manifest is an input that cannot be read.
@@ -240,9 +251,44 @@ struct Objects {
     by_identity: HashMap<Identity, Object>,
     /// Where each object was read (its last definition).
     locations: HashMap<Identity, Location>,
+    /// What reading noticed about the files themselves.
+    notes: Vec<InputNote>,
 }
 
 type Identity = (Kind, String, String);
+
+/// `file:line`, or the file alone.
+fn place_of(at: &Location) -> String {
+    match at.line {
+        Some(line) => format!("{}:{line}", at.file),
+        None => at.file.to_string(),
+    }
+}
+
+/// The files that make a directory a kustomization (`kubectl kustomize` looks for these).
+const KUSTOMIZATION_FILES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+fn is_kustomization(dir: &Path) -> bool {
+    KUSTOMIZATION_FILES.iter().any(|f| dir.join(f).is_file())
+}
+
+/// A directory holding a kustomization is not read as plain manifests: a patch file in it
+/// would replace the object it patches. It is said, not read.
+fn kustomization_note(dir: &Path) -> InputNote {
+    InputNote {
+        issue: InputIssue::NotRendered,
+        object: None,
+        at: Location {
+            file: std::sync::Arc::from(dir.display().to_string()),
+            line: None,
+        },
+        message: format!(
+            "{} holds a kustomization: its files are not read as plain manifests (a patch would replace what it patches); render it with -k {}, as kubectl apply -k does",
+            dir.display(),
+            dir.display()
+        ),
+    }
+}
 
 /// The kinds the plugin reads; every other kind is skipped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -346,6 +392,27 @@ impl Object {
 
 impl Objects {
     fn insert(&mut self, id: Identity, object: Object, location: Location) {
+        if let Some(first) = self.locations.get(&id) {
+            let (kind, namespace, name) = &id;
+            let object = match namespace.as_str() {
+                "" => format!("{} {name}", kind.name()),
+                ns => format!("{} {ns}/{name}", kind.name()),
+            };
+            self.notes.push(InputNote {
+                issue: InputIssue::DuplicateObject,
+                object: Some(ObjectKey {
+                    kind: kind.name(),
+                    namespace: namespace.clone(),
+                    name: name.clone(),
+                }),
+                at: location.clone(),
+                message: format!(
+                    "{object} is defined at {} and again at {}: the last definition is read, as kubectl apply of the files in order would leave it",
+                    place_of(first),
+                    place_of(&location)
+                ),
+            });
+        }
         self.locations.insert(id.clone(), location);
         if self.by_identity.insert(id.clone(), object).is_none() {
             self.order.push(id);
@@ -374,6 +441,7 @@ impl Objects {
             }
         }
         snapshot.namespaces_known = !snapshot.namespaces.is_empty();
+        snapshot.input_notes = self.notes;
         snapshot.locations = self
             .locations
             .into_iter()
@@ -480,10 +548,29 @@ impl Reader<'_> {
         self.file = std::sync::Arc::from(path.display().to_string());
         let is_json = path.extension().is_some_and(|e| e == "json")
             || text.trim_start().starts_with(['{', '[']);
-        if is_json {
+        let parsed = if is_json {
             self.parse_json(path, text)
         } else {
             self.parse_yaml(path, text)
+        };
+        match parsed {
+            // A Helm template is no manifest until `helm template` renders it.
+            Err(Error::Input { place, .. }) if text.contains("{{") && text.contains("}}") => {
+                self.objects.notes.push(InputNote {
+                    issue: InputIssue::NotRendered,
+                    object: None,
+                    at: Location {
+                        file: self.file.clone(),
+                        line: None,
+                    },
+                    message: format!(
+                        "{} is a Helm template ({{{{ … }}}}), not manifests: it was not read (render it with helm template; the first place it does not read as YAML is {place})",
+                        path.display()
+                    ),
+                });
+                Ok(())
+            }
+            other => other,
         }
     }
 
@@ -1380,7 +1467,7 @@ spec:
         let dir = deep_dir(root.path());
         std::fs::write(dir.join("pool.yaml"), POOL).unwrap();
         link(".", &dir.join("self"));
-        assert_eq!(manifests_under(&dir).unwrap(), [dir.join("pool.yaml")]);
+        assert_eq!(manifests_under(&dir, &mut Vec::new()).unwrap(), [dir.join("pool.yaml")]);
     }
 
     #[cfg(unix)]
@@ -1396,7 +1483,7 @@ spec:
         // Two paths to one real directory: the first in sorted order is the one read.
         link("sub", &dir.join("also-sub"));
         assert_eq!(
-            manifests_under(&dir).unwrap(),
+            manifests_under(&dir, &mut Vec::new()).unwrap(),
             [dir.join("also-sub/pool.yaml")]
         );
         let snapshot = read(&[dir], &namespaces()).unwrap();

@@ -7,10 +7,10 @@ pub mod files;
 pub mod kubeconfig;
 
 use crate::error::Result;
-use crate::metallb::reason::Reason;
+use crate::metallb::reason::{Code, Reason};
 use crate::metallb::runtime::DEFAULT_NAMESPACE;
 use crate::settings::{Input, Origin, Request};
-use crate::snapshot::Snapshot;
+use crate::snapshot::{InputIssue, Snapshot};
 
 /// A snapshot, and what reading it noticed (degraded permissions, no MetalLB found…).
 #[derive(Debug)]
@@ -27,10 +27,11 @@ pub fn load(input: &Input, request: &Request) -> Result<Loaded> {
         _ => None,
     };
     match &input.origin {
-        Origin::Files(paths) => Ok(Loaded {
-            snapshot: files::read_limited(paths, &files_namespaces(input), input.read_limits)?,
-            notes: Vec::new(),
-        }),
+        Origin::Files(paths) => {
+            let snapshot = files::read_limited(paths, &files_namespaces(input), input.read_limits)?;
+            let notes = input_warnings(&snapshot);
+            Ok(Loaded { snapshot, notes })
+        }
         Origin::Cluster(connection) => cluster::load(connection, &input.metallb, target),
     }
 }
@@ -48,6 +49,21 @@ pub fn read_proposed(
         default: input.namespace.clone(),
     };
     files::read(paths, &namespaces)
+}
+
+/// What reading noticed about the files themselves, as warnings every command shows.
+pub fn input_warnings(snapshot: &Snapshot) -> Vec<Reason> {
+    snapshot
+        .input_notes
+        .iter()
+        .map(|note| {
+            let code = match note.issue {
+                InputIssue::DuplicateObject => Code::DuplicateObject,
+                InputIssue::NotRendered => Code::NotRendered,
+            };
+            Reason::new(code, note.message.clone())
+        })
+        .collect()
 }
 
 /// Where objects written without a namespace land.

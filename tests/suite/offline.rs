@@ -1467,3 +1467,89 @@ fn check_strict_fails_on_warnings_only() {
     assert!(run.stdout.contains("not-advertised"));
     assert_eq!(metalpool(&["check", "--strict", "-f", warned]).code, 1);
 }
+
+// ---------------------------------------------------------------------------------------
+// A GitOps repository as found: duplicates, kustomizations and Helm charts
+
+/// An object defined twice is read once (the last definition) and said, with both places;
+/// a directory holding a kustomization and a Helm template are not read as manifests, and
+/// said; the rest is read. `check` reports each as a warning at its place.
+#[test]
+fn duplicates_kustomizations_and_helm_templates_are_said_not_misread() {
+    let repo = tempfile::tempdir().unwrap();
+    let write = |path: &str, text: &str| {
+        let path = repo.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    let pool = |cidr: &str| {
+        format!(
+            "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {{name: p, namespace: metallb-system}}\nspec: {{addresses: [{cidr}]}}\n"
+        )
+    };
+    write("base/a.yaml", &pool("10.0.0.0/30"));
+    write(
+        "base/b.yaml",
+        &format!(
+            "{}---\napiVersion: metallb.io/v1beta1\nkind: L2Advertisement\nmetadata: {{name: all, namespace: metallb-system}}\n",
+            pool("10.0.1.0/30")
+        ),
+    );
+    write("overlay/kustomization.yaml", "resources: [../base]\n");
+    write("overlay/patch.yaml", &pool("192.168.0.0/16"));
+    write(
+        "chart/templates/pool.yaml",
+        "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata:\n  name: {{ .Values.name }}\n",
+    );
+    let dir = repo.path().to_str().unwrap();
+
+    let usage = metalpool(&["usage", "-f", dir, "-o", "json"]).json_with_code(0);
+    let pools = usage["pools"].as_array().unwrap();
+    assert_eq!(pools.len(), 1, "the patch and the template are not read");
+    assert_eq!(
+        pools[0]["addresses"][0], "10.0.1.0/30",
+        "the last definition"
+    );
+
+    let check = metalpool(&["check", "-f", dir, "-o", "json"]).json_with_code(0);
+    let found: Vec<(String, String, Option<u64>)> = check["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "duplicate-object" || f["code"] == "not-rendered")
+        .map(|f| {
+            let file = f["file"].as_str().unwrap();
+            let relative = file.strip_prefix(dir).unwrap().trim_start_matches('/');
+            (
+                f["code"].as_str().unwrap().to_string(),
+                relative.to_string(),
+                f["line"].as_u64(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (
+                "duplicate-object".to_string(),
+                "base/b.yaml".to_string(),
+                Some(1)
+            ),
+            (
+                "not-rendered".to_string(),
+                "chart/templates/pool.yaml".to_string(),
+                None
+            ),
+            ("not-rendered".to_string(), "overlay".to_string(), None),
+        ],
+        "{check:#}"
+    );
+    assert!(
+        check["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["level"] != "error"),
+        "warnings only"
+    );
+}

@@ -88,6 +88,9 @@ pub struct GlobalArgs {
     /// Offline mode: manifest files (comma-separated or repeated), directories or - for stdin
     #[arg(short = 'f', long = "filename", global = true, value_name = "PATH")]
     pub filenames: Vec<PathBuf>,
+    /// Offline mode: a kustomization directory, rendered by `kubectl kustomize DIR`; repeatable
+    #[arg(short = 'k', long = "kustomize", global = true, value_name = "DIR")]
+    pub kustomize: Vec<PathBuf>,
     /// Accepted as kubectl accepts it: directories given with -f are always read recursively
     #[arg(short = 'R', long, global = true)]
     pub recursive: bool,

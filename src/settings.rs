@@ -36,6 +36,8 @@ pub struct Input {
     pub namespace: String,
     /// How much one `-f` input may hold.
     pub read_limits: ReadLimits,
+    /// `-k`: kustomization directories, rendered by `kubectl kustomize` and read like `-f`.
+    pub kustomize: Vec<PathBuf>,
 }
 
 /// The command and what it is about.
@@ -247,7 +249,7 @@ impl Input {
 
     /// The input flags, with the manifests read from `files` (offline when there are any).
     fn resolve_from(global: &GlobalArgs, files: &[PathBuf]) -> Result<Input> {
-        let offline = !files.is_empty();
+        let offline = !files.is_empty() || !global.kustomize.is_empty();
         if offline {
             refuse_live_only_flags(global)?;
         } else if global.max_input_size.is_some() {
@@ -288,6 +290,7 @@ impl Input {
                     .transpose()?,
             },
             namespace,
+            kustomize: global.kustomize.clone(),
             read_limits: match &global.max_input_size {
                 Some(size) => ReadLimits {
                     max_bytes: parse_size(size)?,
@@ -458,6 +461,12 @@ fn check_flags_apply(command: &Command, global: &GlobalArgs) -> Result<()> {
             return refuse(
                 "plan",
                 "needs the proposed manifests: -f PATH (the base is --base PATH, else the cluster)",
+            );
+        }
+        Command::Plan { .. } if !global.kustomize.is_empty() => {
+            return refuse(
+                "-k",
+                "does not apply to plan yet: render the proposal first (kubectl kustomize DIR > proposal.yaml) and give it with -f",
             );
         }
         Command::Completion { .. }

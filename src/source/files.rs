@@ -77,7 +77,17 @@ pub fn read_limited(
     namespaces: &Namespaces,
     limits: ReadLimits,
 ) -> Result<Snapshot, Error> {
-    on_reader_stack(|| read_all(paths, namespaces, limits))
+    read_rendered(paths, &[], namespaces, limits)
+}
+
+/// [`read_limited`], and texts already rendered (`-k`: `(name, manifests)`), read first.
+pub fn read_rendered(
+    paths: &[PathBuf],
+    rendered: &[(String, String)],
+    namespaces: &Namespaces,
+    limits: ReadLimits,
+) -> Result<Snapshot, Error> {
+    on_reader_stack(|| read_all(paths, rendered, namespaces, limits))
 }
 
 /// Runs `read` on a stack of [`READER_STACK_BYTES`], on this thread: the YAML reader
@@ -91,6 +101,7 @@ fn on_reader_stack<T>(read: impl FnOnce() -> Result<T, Error>) -> Result<T, Erro
 /// [`read_limited`], on the reader's stack.
 fn read_all(
     paths: &[PathBuf],
+    rendered: &[(String, String)],
     namespaces: &Namespaces,
     limits: ReadLimits,
 ) -> Result<Snapshot, Error> {
@@ -99,6 +110,9 @@ fn read_all(
         objects: Objects::default(),
         file: std::sync::Arc::from(""),
     };
+    for (name, text) in rendered {
+        reader.parse(Path::new(name), text)?;
+    }
     for path in paths {
         if path.as_os_str() == "-" {
             let name = Path::new("<stdin>");
@@ -1467,7 +1481,10 @@ spec:
         let dir = deep_dir(root.path());
         std::fs::write(dir.join("pool.yaml"), POOL).unwrap();
         link(".", &dir.join("self"));
-        assert_eq!(manifests_under(&dir, &mut Vec::new()).unwrap(), [dir.join("pool.yaml")]);
+        assert_eq!(
+            manifests_under(&dir, &mut Vec::new()).unwrap(),
+            [dir.join("pool.yaml")]
+        );
     }
 
     #[cfg(unix)]

@@ -5,6 +5,7 @@ pub mod cluster;
 pub mod failure;
 pub mod files;
 pub mod kubeconfig;
+pub mod kustomize;
 
 use crate::error::Result;
 use crate::metallb::reason::{Code, Reason};
@@ -28,7 +29,22 @@ pub fn load(input: &Input, request: &Request) -> Result<Loaded> {
     };
     match &input.origin {
         Origin::Files(paths) => {
-            let snapshot = files::read_limited(paths, &files_namespaces(input), input.read_limits)?;
+            let rendered = input
+                .kustomize
+                .iter()
+                .map(|dir| {
+                    Ok((
+                        format!("kustomize {}", dir.display()),
+                        kustomize::render(dir)?,
+                    ))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let snapshot = files::read_rendered(
+                paths,
+                &rendered,
+                &files_namespaces(input),
+                input.read_limits,
+            )?;
             let notes = input_warnings(&snapshot);
             Ok(Loaded { snapshot, notes })
         }

@@ -1552,4 +1552,24 @@ fn duplicates_kustomizations_and_helm_templates_are_said_not_misread() {
             .all(|f| f["level"] != "error"),
         "warnings only"
     );
+
+    // -k renders a kustomization as kubectl apply -k would, then reads it like -f.
+    write(
+        "rendered/kustomization.yaml",
+        "namespace: metallb-system\nresources: [pool.yaml]\n",
+    );
+    write(
+        "rendered/pool.yaml",
+        "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: k}\nspec: {addresses: [172.16.0.0/30]}\n",
+    );
+    let rendered = repo.path().join("rendered");
+    let usage =
+        metalpool(&["usage", "-k", rendered.to_str().unwrap(), "-o", "json"]).json_with_code(0);
+    assert_eq!(usage["pools"][0]["name"], "k");
+    let broken = repo.path().join("overlay");
+    let run = metalpool(&["usage", "-k", broken.to_str().unwrap()]);
+    assert!(
+        run.failure(2).contains("kubectl kustomize failed"),
+        "{run:#?}"
+    );
 }

@@ -29,8 +29,9 @@ pub struct Cluster<'a> {
     pub holding_warnings: Vec<(usize, Reason)>,
     /// Per pool: the first address held by nobody, per family. It is every candidate of a
     /// service without a sharing key that holds nothing in the pool, so deciding for many
-    /// such services (`check`) scans each pool once. Filled on first use.
-    unheld_first: std::sync::OnceLock<Vec<Candidates>>,
+    /// such services (`check`, `plan`) scans each pool once. Filled on first use, and emptied
+    /// for a pool whose holdings `assign` changes.
+    unheld_first: Vec<std::sync::OnceLock<Candidates>>,
 }
 
 /// How MetalLB handles the service: the three paths of §4.1, or a gate that stops it
@@ -345,7 +346,12 @@ impl<'a> Cluster<'a> {
         for held in &mut holdings {
             held.finish();
         }
+        let unheld_first = holdings
+            .iter()
+            .map(|_| std::sync::OnceLock::new())
+            .collect();
         Cluster {
+            unheld_first,
             config,
             behaviour,
             services,
@@ -353,7 +359,6 @@ impl<'a> Cluster<'a> {
             service_pool,
             pool_services,
             holding_warnings,
-            unheld_first: std::sync::OnceLock::new(),
         }
     }
 
@@ -433,8 +438,8 @@ impl<'a> Cluster<'a> {
         let holders = &mut self.pool_services[pool];
         let at = holders.partition_point(|&h| h < service);
         holders.insert(at, service);
-        // The first unheld addresses were computed from the holdings this just changed.
-        self.unheld_first.take();
+        // The pool's first unheld addresses were computed from the holdings just changed.
+        self.unheld_first[pool].take();
     }
 
     /// Indices of the services holding addresses of a pool.
@@ -545,7 +550,7 @@ impl<'a> Cluster<'a> {
         let s = &self.services[service];
         // Without a key the service shares nothing: every held address is out (§5 rule 2).
         if s.sharing_key.is_empty() && self.service_pool[service] != Some(pool) {
-            return self.unheld_first()[pool];
+            return self.unheld_first(pool);
         }
         let space = &self.config.pools[pool].space;
         let find = |family| {
@@ -1459,24 +1464,20 @@ fn ip_list(ips: &[Ip]) -> String {
 impl Cluster<'_> {
     /// Per pool, the first address of each family that nobody holds (and `avoidBuggyIPs`
     /// allows), in MetalLB's scan order (§4.9); computed once.
-    fn unheld_first(&self) -> &[Candidates] {
-        self.unheld_first.get_or_init(|| {
-            (0..self.config.pools.len())
-                .map(|pool| {
-                    let space = &self.config.pools[pool].space;
-                    let find = |family| {
-                        space.first_usable(family, |block| {
-                            self.holdings[pool]
-                                .between(block.first, block.last())
-                                .map(|(ip, _)| (ip, false))
-                        })
-                    };
-                    Candidates {
-                        v4: find(Family::V4),
-                        v6: find(Family::V6),
-                    }
+    fn unheld_first(&self, pool: usize) -> Candidates {
+        *self.unheld_first[pool].get_or_init(|| {
+            let space = &self.config.pools[pool].space;
+            let find = |family| {
+                space.first_usable(family, |block| {
+                    self.holdings[pool]
+                        .between(block.first, block.last())
+                        .map(|(ip, _)| (ip, false))
                 })
-                .collect()
+            };
+            Candidates {
+                v4: find(Family::V4),
+                v6: find(Family::V6),
+            }
         })
     }
 

@@ -233,11 +233,13 @@ pub(crate) mod tests {
                 ":4"
             ]
         );
-        assert_eq!(
-            complete(&["usage", "-f", ""]),
-            [":0"],
-            "file names are the shell's"
-        );
+        for flag in ["-f", "-k", "--kubeconfig"] {
+            assert_eq!(
+                complete(&["usage", flag, ""]),
+                [":0"],
+                "{flag}: file names are the shell's"
+            );
+        }
         assert_eq!(complete(&["completion", ""]), ["bash", "zsh", "fish", ":4"]);
     }
 

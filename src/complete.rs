@@ -168,7 +168,7 @@ fn values_of(flag: &FlagSpec, prefix: &str, input: Option<&Input>) -> (Candidate
     match flag.long.as_deref().unwrap_or_default() {
         "namespace" | "metallb-namespace" => (prefixed(namespaces(input)), NO_FILE),
         "context" => (prefixed(contexts(input)), NO_FILE),
-        "filename" | "kubeconfig" => (Vec::new(), DEFAULT),
+        "filename" | "kubeconfig" | "kustomize" | "base" => (Vec::new(), DEFAULT),
         _ => (Vec::new(), NO_FILE),
     }
 }

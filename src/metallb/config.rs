@@ -62,6 +62,7 @@ impl Pool {
     }
 
     /// MetalLB's compatibility predicate: namespaces AND service selectors (§4.8).
+    /// (Only the label keys of [`Config::service_label_keys`] can change its answer.)
     pub fn admits(&self, namespace: &str, labels: &StringMap) -> Result<(), Refusal> {
         let Some(alloc) = &self.allocation else {
             return Ok(());
@@ -223,6 +224,18 @@ impl Config {
     }
 
     /// Whether MetalLB accepts this configuration.
+    /// Every label key a service selector reads (pools' and, from v0.16.0,
+    /// advertisements'): two services whose labels agree on these are alike to MetalLB.
+    pub fn service_label_keys(&self) -> BTreeSet<&str> {
+        let pools = self
+            .pools
+            .iter()
+            .filter_map(|p| p.allocation.as_ref())
+            .flat_map(|a| a.service_selectors.iter());
+        let ads = self.advertisement_service_selectors.values().flatten();
+        pools.chain(ads).flat_map(LabelMatcher::keys).collect()
+    }
+
     pub fn is_valid(&self) -> bool {
         self.errors.is_empty()
     }

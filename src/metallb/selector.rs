@@ -29,6 +29,18 @@ impl LabelMatcher {
         }
     }
 
+    /// The label keys the selector reads: labels under other keys cannot change its answer.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.expressions.iter().map(|expression| match expression {
+            Expression::In(key, _)
+            | Expression::NotIn(key, _)
+            | Expression::Equal(key, _)
+            | Expression::NotEqual(key, _)
+            | Expression::Exists(key)
+            | Expression::DoesNotExist(key) => key.as_str(),
+        })
+    }
+
     pub fn matches(&self, labels: &StringMap) -> bool {
         self.expressions.iter().all(|expression| match expression {
             Expression::In(key, values) => labels.get(key).is_some_and(|v| values.contains(v)),
@@ -190,6 +202,25 @@ mod tests {
     use super::*;
     use crate::fixtures::{labels, match_labels};
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
+
+    /// The keys a selector reads are exactly those its answer can depend on.
+    #[test]
+    fn keys_are_those_the_selector_reads() {
+        let mut selector = match_labels(&[("tier", "web"), ("team", "a")]);
+        selector.match_expressions = Some(vec![LabelSelectorRequirement {
+            key: "canary".into(),
+            operator: "DoesNotExist".into(),
+            values: None,
+        }]);
+        let m = compile(&selector).unwrap();
+        let mut keys: Vec<&str> = m.keys().collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["canary", "team", "tier"]);
+        let with: StringMap = labels(&[("tier", "web"), ("team", "a"), ("app", "x")]);
+        let other: StringMap = labels(&[("tier", "web"), ("team", "a"), ("app", "y")]);
+        assert_eq!(m.matches(&with), m.matches(&other), "app is not read");
+        assert_eq!(LabelMatcher::everything().keys().count(), 0);
+    }
 
     fn expr(key: &str, op: &str, values: Option<&[&str]>) -> LabelSelector {
         LabelSelector {

@@ -531,31 +531,26 @@ fn serving_pools<'c>(
         .map(|(i, _)| i)
 }
 
-/// Whether any pool restricts by service labels: then each service is judged alone, else
-/// one service per namespace says it all.
-fn labels_matter(cluster: &Cluster) -> bool {
-    cluster.config.pools.iter().any(|p| {
-        p.allocation
-            .as_ref()
-            .is_some_and(|a| !a.matches_everything && !a.service_selectors.is_empty())
-    })
+/// Who a new automatic service is to the pools: its namespace, and its labels under the keys
+/// some selector reads (no other label can change MetalLB's answer).
+type Audience<'a> = (&'a str, Vec<(&'a str, &'a str)>);
+
+/// The labels of `labels` under `keys`.
+fn relevant<'a>(labels: &'a StringMap, keys: &BTreeSet<&str>) -> Vec<(&'a str, &'a str)> {
+    labels.iter().filter(|(k, _)| keys.contains(k)).collect()
 }
 
-/// Who a new automatic service is to the pools: its namespace, and its labels when they
-/// matter.
-type Audience<'a> = (&'a str, Option<Vec<(&'a str, &'a str)>>);
-
-/// The automatic LoadBalancer services MetalLB manages, one per distinct (namespace,
-/// labels) when labels matter, else one per namespace, with how many each stands for.
+/// The automatic LoadBalancer services MetalLB manages, one per distinct audience, with how
+/// many each stands for.
 fn automatic_services(cluster: &Cluster) -> Vec<(usize, usize)> {
-    let by_labels = labels_matter(cluster);
+    let keys = cluster.config.service_label_keys();
     let mut first: BTreeMap<Audience, (usize, usize)> = BTreeMap::new();
     for (i, s) in cluster.services.iter().enumerate() {
         let automatic = matches!(s.requested_ips, Ok(None)) && s.requested_pool.is_none();
         if !s.is_managed() || s.gate.is_err() || !automatic {
             continue;
         }
-        let key = (s.namespace, by_labels.then(|| s.labels.iter().collect()));
+        let key = (s.namespace, relevant(s.labels, &keys));
         first.entry(key).or_insert((i, 0)).1 += 1;
     }
     first.into_values().collect()
@@ -700,11 +695,11 @@ fn services(model: &Model, found: &mut Findings) {
 }
 
 /// What makes two pending services equal to MetalLB's automatic allocation: no request, no
-/// sharing key, no address held, so its decision reads only these (§4.7–§4.9; the labels only
-/// when some pool selects services by label).
+/// sharing key, no address held, so its decision reads only these (§4.7–§4.9; of the labels,
+/// only those under keys some selector reads).
 type Class<'a> = (
     &'a str,
-    Option<Vec<(&'a str, &'a str)>>,
+    Vec<(&'a str, &'a str)>,
     &'static str,
     &'static str,
     crate::metallb::addr::Family,
@@ -714,14 +709,14 @@ type Class<'a> = (
 /// services costs one decision per namespace (and family), not one per service.
 struct Decisions<'c> {
     by_class: std::collections::HashMap<Class<'c>, std::rc::Rc<Decision>>,
-    labels_matter: bool,
+    keys: BTreeSet<&'c str>,
 }
 
 impl<'c> Decisions<'c> {
-    fn new(cluster: &Cluster) -> Decisions<'c> {
+    fn new(cluster: &'c Cluster) -> Decisions<'c> {
         Decisions {
             by_class: std::collections::HashMap::new(),
-            labels_matter: labels_matter(cluster),
+            keys: cluster.config.service_label_keys(),
         }
     }
 
@@ -737,7 +732,7 @@ impl<'c> Decisions<'c> {
         }
         let class = (
             s.namespace,
-            self.labels_matter.then(|| s.labels.iter().collect()),
+            relevant(s.labels, &self.keys),
             s.family.name(),
             s.policy.name(),
             s.primary,

@@ -121,8 +121,10 @@ fn read_all(
         } else if path.is_dir() && is_kustomization(path) {
             reader.objects.notes.push(kustomization_note(path));
         } else if path.is_dir() {
+            let noted = reader.objects.notes.len();
             let files = manifests_under(path, &mut reader.objects.notes)?;
-            if files.is_empty() && reader.objects.notes.is_empty() {
+            // Empty, unless the walk found something it said instead of reading.
+            if files.is_empty() && reader.objects.notes.len() == noted {
                 return Err(Error::input(
                     path.display(),
                     "no .yaml, .yml or .json file in this directory",
@@ -1472,6 +1474,25 @@ spec:
     #[cfg(unix)]
     fn link(target: &str, at: &Path) {
         std::os::unix::fs::symlink(target, at).unwrap();
+    }
+
+    /// An empty directory is an error even after an earlier input had something to say
+    /// (a kustomization noted, not read): only what the walk of this directory noted excuses it.
+    #[test]
+    fn an_empty_directory_is_an_error_whatever_came_before() {
+        let root = tempfile::tempdir().unwrap();
+        let kustomized = root.path().join("overlay");
+        let empty = root.path().join("empty");
+        std::fs::create_dir_all(&kustomized).unwrap();
+        std::fs::create_dir_all(&empty).unwrap();
+        std::fs::write(kustomized.join("kustomization.yaml"), "resources: []\n").unwrap();
+        let noted = read(std::slice::from_ref(&kustomized), &namespaces()).unwrap();
+        assert_eq!(noted.input_notes.len(), 1);
+        let e = read(&[kustomized, empty], &namespaces()).unwrap_err();
+        assert!(
+            e.to_string().contains("no .yaml, .yml or .json file"),
+            "{e}"
+        );
     }
 
     #[cfg(unix)]

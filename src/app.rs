@@ -13,6 +13,7 @@ use crate::{cli, complete};
 
 /// Runs the command; returns the exit code of a completed run.
 pub fn run(settings: &Settings, out: &mut impl Write, err: &mut impl Write) -> Result<i32> {
+    // What needs no input read.
     match settings.request {
         Request::Completion(shell) => {
             out.write_all(complete::script(shell).as_bytes())?;
@@ -22,18 +23,13 @@ pub fn run(settings: &Settings, out: &mut impl Write, err: &mut impl Write) -> R
             out.write_all(cli::global_options().as_bytes())?;
             return Ok(exit::OK);
         }
+        Request::Version { client: true } => {
+            let report = report::version::build(None);
+            let format = &settings.output.format;
+            render::emit(out, err, format, &report, &view_of(settings))?;
+            return Ok(exit::OK);
+        }
         _ => {}
-    }
-    if let Request::Version { client: true } = settings.request {
-        let report = report::version::build(None);
-        render::emit(
-            out,
-            err,
-            &settings.output.format,
-            &report,
-            &view_of(settings),
-        )?;
-        return Ok(exit::OK);
     }
     if let Request::Plan(plan) = &settings.request {
         return run_plan(settings, plan, out, err);

@@ -1,6 +1,8 @@
 //! Occupancy and the replay of MetalLB's allocator: who holds which address, and what
 //! MetalLB would do with a service now (metallb-semantics.md §3.3, §4.5–§4.10, §5, §6).
 
+use std::collections::HashMap;
+
 use super::addr::{Family, FamilyCounts, Ip};
 use super::config::{Config, Pool, Refusal};
 use super::reason::{Code, Reason};
@@ -32,6 +34,70 @@ pub struct Cluster<'a> {
     /// such services (`check`, `plan`) scans each pool once. Filled on first use, and emptied
     /// for a pool whose holdings `assign` changes.
     unheld_first: Vec<std::sync::OnceLock<Candidates>>,
+    /// The pools automatic allocation can walk for a service.
+    index: PoolIndex,
+    /// The plain pools' pick per family, policy and primary family, for the services that
+    /// hold nothing in them and share nothing (see [`Cluster::outcome`]). Emptied when
+    /// `assign` changes a plain pool.
+    plain_picks: std::sync::Mutex<HashMap<PlainKey, std::sync::Arc<Pick>>>,
+}
+
+type PlainKey = (ServiceFamily, Policy, Family);
+
+/// The pools automatic allocation can walk for a service, indexed once, so that
+/// [`Cluster::outcome`] looks only at those: a pinned pool is walked only from MetalLB's
+/// namespace or service-selector index (§4.7 step 1), and every plain pool is walked.
+#[derive(Debug, Default)]
+struct PoolIndex {
+    /// autoAssign pinned pools in the namespace index, by namespace.
+    by_namespace: HashMap<String, Vec<usize>>,
+    /// autoAssign pinned pools every service's walk looks at: those in the service-selector
+    /// index, and those whose namespaceSelectors could not be evaluated (their admission
+    /// is unknown, and said so).
+    every_namespace: Vec<usize>,
+    /// autoAssign pools without serviceAllocation.
+    plain: Vec<usize>,
+}
+
+impl PoolIndex {
+    fn new(config: &Config) -> PoolIndex {
+        let mut index = PoolIndex::default();
+        for (i, pool) in config.pools.iter().enumerate() {
+            if !pool.auto_assign {
+                continue;
+            }
+            let Some(allocation) = &pool.allocation else {
+                index.plain.push(i);
+                continue;
+            };
+            for namespace in &allocation.allowed_namespaces {
+                index
+                    .by_namespace
+                    .entry(namespace.clone())
+                    .or_default()
+                    .push(i);
+            }
+            if pool.in_selector_index() || allocation.selectors_unknown {
+                index.every_namespace.push(i);
+            }
+        }
+        index
+    }
+
+    /// The pools to look at for a service of `namespace`, ascending: its pinned candidates,
+    /// and the plain pools when asked.
+    fn pools_for(&self, namespace: &str, plain: bool) -> Vec<usize> {
+        let mut pools: Vec<usize> = self.every_namespace.clone();
+        if let Some(listed) = self.by_namespace.get(namespace) {
+            pools.extend(listed);
+        }
+        if plain {
+            pools.extend(&self.plain);
+        }
+        pools.sort_unstable();
+        pools.dedup();
+        pools
+    }
 }
 
 /// How MetalLB handles the service: the three paths of §4.1, or a gate that stops it
@@ -47,7 +113,7 @@ pub enum Mode {
 }
 
 /// What one pool would do with the service.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PoolVerdict {
     pub fits: bool,
     pub reasons: Vec<Reason>,
@@ -69,9 +135,113 @@ pub struct Decision {
     pub reasons: Vec<Reason>,
     /// The error MetalLB itself would report (its `AllocationFailed` text), if it fails.
     pub metallb_error: Option<String>,
-    /// One verdict per pool of `config.pools`.
-    pub verdicts: Vec<PoolVerdict>,
+    verdicts: Verdicts,
     pub warnings: Vec<Reason>,
+    /// The pools whose admission of the service is unknown (namespace labels not read).
+    unknown_admission: Vec<usize>,
+}
+
+/// The pool verdicts a decision works out.
+#[derive(Clone, Debug)]
+enum Verdicts {
+    /// One per pool of `config.pools` ([`Cluster::decide`]: the page `why` shows).
+    Every(Vec<PoolVerdict>),
+    /// Only the verdict of the pool a request names ([`Cluster::outcome`]: `check` and
+    /// `plan` decide for many services and need no pool-by-pool page).
+    Requested(Vec<(usize, PoolVerdict)>),
+}
+
+impl Verdicts {
+    fn iter_mut(&mut self) -> Box<dyn Iterator<Item = &mut PoolVerdict> + '_> {
+        match self {
+            Verdicts::Every(all) => Box::new(all.iter_mut()),
+            Verdicts::Requested(some) => Box::new(some.iter_mut().map(|(_, v)| v)),
+        }
+    }
+}
+
+impl Decision {
+    fn new(detail: Detail, pools: usize) -> Decision {
+        Decision {
+            mode: Mode::Stopped,
+            fits: false,
+            pools: Vec::new(),
+            ips: Vec::new(),
+            reasons: Vec::new(),
+            metallb_error: None,
+            verdicts: match detail {
+                Detail::Verdicts => Verdicts::Every(vec![PoolVerdict::default(); pools]),
+                Detail::Outcome => Verdicts::Requested(Vec::new()),
+            },
+            warnings: Vec::new(),
+            unknown_admission: Vec::new(),
+        }
+    }
+
+    /// The verdict of `pool`, where this decision worked it out.
+    pub fn verdict(&self, pool: usize) -> Option<&PoolVerdict> {
+        match &self.verdicts {
+            Verdicts::Every(all) => all.get(pool),
+            Verdicts::Requested(some) => some.iter().find(|(p, _)| *p == pool).map(|(_, v)| v),
+        }
+    }
+
+    /// The verdicts worked out, by pool index, ascending.
+    pub fn verdicts(&self) -> Box<dyn Iterator<Item = (usize, &PoolVerdict)> + '_> {
+        match &self.verdicts {
+            Verdicts::Every(all) => Box::new(all.iter().enumerate()),
+            Verdicts::Requested(some) => Box::new(some.iter().map(|(p, v)| (*p, v))),
+        }
+    }
+
+    /// Takes every pool's verdict, in pool order (from [`Cluster::decide`]).
+    pub fn take_verdicts(&mut self) -> Vec<PoolVerdict> {
+        match &mut self.verdicts {
+            Verdicts::Every(all) => std::mem::take(all),
+            Verdicts::Requested(_) => Vec::new(),
+        }
+    }
+
+    /// Every pool's verdict when they are all worked out; none otherwise.
+    fn every_verdict(&mut self) -> &mut [PoolVerdict] {
+        match &mut self.verdicts {
+            Verdicts::Every(all) => all,
+            Verdicts::Requested(_) => &mut [],
+        }
+    }
+
+    /// The verdict of the pool a request names: always worked out.
+    fn requested_verdict(&mut self, pool: usize) -> &mut PoolVerdict {
+        match &mut self.verdicts {
+            Verdicts::Every(all) => &mut all[pool],
+            Verdicts::Requested(some) => {
+                let at = match some.iter().position(|(p, _)| *p == pool) {
+                    Some(at) => at,
+                    None => {
+                        some.push((pool, PoolVerdict::default()));
+                        some.len() - 1
+                    }
+                };
+                &mut some[at].1
+            }
+        }
+    }
+
+    /// Records that `pool` refused the service, and why.
+    fn refused(&mut self, pool: usize, refusal: Refusal) {
+        if refusal == Refusal::NamespaceUnknown {
+            self.unknown_admission.push(pool);
+        }
+    }
+}
+
+/// How much of a decision to work out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Detail {
+    /// Every pool's verdict, as `why` shows them.
+    Verdicts,
+    /// What MetalLB does, with the verdict of a requested pool only.
+    Outcome,
 }
 
 /// Free candidates of one pool for one service: the first usable address per family.
@@ -177,6 +347,16 @@ enum SharingConflict {
     BackendMismatch(usize),
     /// A holder, and the index of its port the service also uses.
     Port(usize, usize),
+}
+
+/// Why automatic allocation passes a pool by without looking at its addresses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PassedBy {
+    AutoAssignOff,
+    /// The pool's serviceAllocation does not admit the service.
+    Refusal(Refusal),
+    /// A pinned pool in neither of MetalLB's indices for the service's namespace.
+    NeverPinned,
 }
 
 /// What a service needs from a pool to be served by it (§4.6 step 3, §4.10).
@@ -352,6 +532,8 @@ impl<'a> Cluster<'a> {
             .collect();
         Cluster {
             unheld_first,
+            index: PoolIndex::new(&config),
+            plain_picks: std::sync::Mutex::default(),
             config,
             behaviour,
             services,
@@ -438,8 +620,15 @@ impl<'a> Cluster<'a> {
         let holders = &mut self.pool_services[pool];
         let at = holders.partition_point(|&h| h < service);
         holders.insert(at, service);
-        // The pool's first unheld addresses were computed from the holdings just changed.
+        // The pool's first unheld addresses were computed from the holdings just changed,
+        // and so was the plain pools' pick when it is one of them.
         self.unheld_first[pool].take();
+        if !self.config.pools[pool].is_pinned() {
+            self.plain_picks
+                .get_mut()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clear();
+        }
     }
 
     /// Indices of the services holding addresses of a pool.
@@ -608,20 +797,24 @@ impl<'a> Cluster<'a> {
         Reason::new(Code::PoolExhausted, message)
     }
 
-    /// What MetalLB would do with `service` now, its own addresses released first.
+    /// What MetalLB would do with `service` now, its own addresses released first, with
+    /// every pool's verdict.
     pub fn decide(&self, service: usize) -> Decision {
+        self.decide_with(service, Detail::Verdicts)
+    }
+
+    /// What MetalLB would do with `service` now, as [`Cluster::decide`] says it, without the
+    /// verdicts of the pools it walks past: what `check` and `plan` need for many services.
+    /// The automatic walk looks only at the pools that can serve the service (indexed once)
+    /// and shares the plain pools' pick among services that hold nothing there.
+    pub fn outcome(&self, service: usize) -> Decision {
+        self.decide_with(service, Detail::Outcome)
+    }
+
+    fn decide_with(&self, service: usize, detail: Detail) -> Decision {
         let s = &self.services[service];
         let pools = &self.config.pools;
-        let mut decision = Decision {
-            mode: Mode::Stopped,
-            fits: false,
-            pools: Vec::new(),
-            ips: Vec::new(),
-            reasons: Vec::new(),
-            metallb_error: None,
-            verdicts: vec![PoolVerdict::default(); pools.len()],
-            warnings: Vec::new(),
-        };
+        let mut decision = Decision::new(detail, pools.len());
         if s.family_inferred {
             decision.warnings.push(Reason::new(
                 Code::IpFamilyInferred,
@@ -655,7 +848,7 @@ impl<'a> Cluster<'a> {
             ));
         }
         let stop = |decision: &mut Decision, reason: Reason| {
-            for v in &mut decision.verdicts {
+            for v in decision.verdicts.iter_mut() {
                 v.reasons.push(reason.clone());
             }
             decision.reasons.push(reason);
@@ -720,7 +913,7 @@ impl<'a> Cluster<'a> {
         let s = &self.services[service];
         let shown = quoted_list(ips);
         let owner = self.config.pool_for(ips);
-        for (i, v) in d.verdicts.iter_mut().enumerate() {
+        for (i, v) in d.every_verdict().iter_mut().enumerate() {
             if Some(i) == owner {
                 continue;
             }
@@ -752,7 +945,7 @@ impl<'a> Cluster<'a> {
                 format!("requested {}: {detail}", ip_list(ips)),
             );
             if let Some(owner) = owner {
-                d.verdicts[owner].reasons.push(reason.clone());
+                d.requested_verdict(owner).reasons.push(reason.clone());
             }
             d.reasons.push(reason);
             return;
@@ -766,6 +959,7 @@ impl<'a> Cluster<'a> {
         let mut refusals = Vec::new();
         if let Err(refusal) = pool.admits(s.namespace, s.labels) {
             refusals.push(refusal_reason(pool, refusal, s));
+            d.refused(owner, refusal);
             d.metallb_error = Some(format!(
                 "pool {} not compatible for ip assignment",
                 pool.name
@@ -790,9 +984,8 @@ impl<'a> Cluster<'a> {
                 refusals.push(reason);
             }
         }
-        let verdict = &mut d.verdicts[owner];
         if !refusals.is_empty() {
-            verdict.reasons = refusals.clone();
+            d.requested_verdict(owner).reasons = refusals.clone();
             d.reasons.extend(refusals);
             return;
         }
@@ -814,10 +1007,11 @@ impl<'a> Cluster<'a> {
                 "requested loadBalancer IP(s) {shown} is not compatible with requested address pool {wanted}"
             ));
             let reason = Reason::new(Code::RequestedIpPoolMismatch, message);
-            verdict.reasons.push(reason.clone());
+            d.requested_verdict(owner).reasons.push(reason.clone());
             d.reasons.push(reason);
             return;
         }
+        let verdict = d.requested_verdict(owner);
         verdict.fits = true;
         verdict.ips = ips.to_vec();
         d.fits = true;
@@ -859,7 +1053,7 @@ impl<'a> Cluster<'a> {
     fn decide_requested_pool(&self, service: usize, wanted: &str, d: &mut Decision) {
         d.mode = Mode::RequestedPool;
         let s = &self.services[service];
-        for (i, v) in d.verdicts.iter_mut().enumerate() {
+        for (i, v) in d.every_verdict().iter_mut().enumerate() {
             if self.config.pools[i].name != wanted {
                 v.reasons.push(Reason::new(
                     Code::NotRequested,
@@ -881,7 +1075,7 @@ impl<'a> Cluster<'a> {
         let candidates = self.candidates(index, service);
         let mut refusals = Vec::new();
         match self.select(s, candidates) {
-            Some(ips) => d.verdicts[index].ips = ips,
+            Some(ips) => d.requested_verdict(index).ips = ips,
             None => {
                 d.metallb_error = self.behaviour.requested_pool_failure(
                     wanted,
@@ -897,14 +1091,17 @@ impl<'a> Cluster<'a> {
                 d.metallb_error = Some(format!("pool {wanted} not compatible for ip assignment"));
             }
             refusals.push(refusal_reason(pool, refusal, s));
+            d.refused(index, refusal);
         }
+        let verdict = d.requested_verdict(index);
         if refusals.is_empty() {
-            d.verdicts[index].fits = true;
+            verdict.fits = true;
+            let ips = verdict.ips.clone();
             d.fits = true;
             d.pools = vec![index];
-            d.ips = d.verdicts[index].ips.clone();
+            d.ips = ips;
         } else {
-            d.verdicts[index].reasons = refusals.clone();
+            verdict.reasons = refusals.clone();
             d.reasons.extend(refusals);
         }
     }
@@ -961,49 +1158,54 @@ impl<'a> Cluster<'a> {
         d.mode = Mode::Automatic;
         let s = &self.services[service];
         let need = Need::of(s, &self.behaviour);
-        // Every pool automatic allocation walks, with its candidates: a pool that does not fit
-        // can still be the one MetalLB stops at (v0.14.9's search looks for one family).
+        let detailed = !d.every_verdict().is_empty();
+        // The plain pools' pick is the same for every service that holds nothing in them
+        // and shares no address: worked out once (`outcome` only; `decide` walks them all).
+        let shared_plain = !detailed && self.plain_pick_is_shared(service);
+        let looked_at: Vec<usize> = if detailed {
+            (0..self.config.pools.len()).collect()
+        } else {
+            self.index.pools_for(s.namespace, !shared_plain)
+        };
+        // Every pool automatic allocation walks, with its candidates, by pool index: a pool
+        // that does not fit can still be the one MetalLB stops at (v0.14.9's search looks
+        // for one family).
         let mut walked: Vec<(usize, Candidates)> = Vec::new();
-        for (i, pool) in self.config.pools.iter().enumerate() {
-            let verdict = &mut d.verdicts[i];
-            if !pool.auto_assign {
-                verdict.reasons.push(Reason::new(
-                    Code::AutoAssignDisabled,
-                    "autoAssign is false: the pool serves only services that request it or one of its addresses",
-                ));
-                continue;
-            }
-            if let Err(refusal) = pool.admits(s.namespace, s.labels) {
-                verdict.reasons.push(refusal_reason(pool, refusal, s));
-                continue;
-            }
-            if pool.is_pinned() && !pool.is_indexed_for(s.namespace) {
-                verdict.reasons.push(self.never_pinned_reason(pool));
+        for i in looked_at {
+            let pool = &self.config.pools[i];
+            if let Err(passed) = self.walks(pool, s) {
+                if let PassedBy::Refusal(refusal) = passed {
+                    d.refused(i, refusal);
+                }
+                if let Some(verdict) = d.every_verdict().get_mut(i) {
+                    verdict.reasons.push(self.passed_reason(pool, passed, s));
+                }
                 continue;
             }
             let c = self.candidates(i, service);
             walked.push((i, c));
-            if !need.families_present(pool) {
-                verdict
-                    .reasons
-                    .push(self.unavailable_reason(i, service, need));
-                continue;
-            }
-            match self.select(s, c).filter(|_| need.offered_by(c)) {
-                Some(ips) => {
-                    verdict.fits = true;
-                    verdict.ips = ips;
+            if let Some(verdict) = d.every_verdict().get_mut(i) {
+                if !need.families_present(pool) {
+                    verdict
+                        .reasons
+                        .push(self.unavailable_reason(i, service, need));
+                    continue;
                 }
-                None => verdict
-                    .reasons
-                    .push(self.exhausted_reason(i, service, need)),
+                match self.select(s, c).filter(|_| need.offered_by(c)) {
+                    Some(ips) => {
+                        verdict.fits = true;
+                        verdict.ips = ips;
+                    }
+                    None => verdict
+                        .reasons
+                        .push(self.exhausted_reason(i, service, need)),
+                }
             }
         }
-        let candidates = |i: usize| {
-            walked
-                .iter()
-                .find(|(p, _)| *p == i)
-                .map_or_else(Candidates::default, |(_, c)| *c)
+        let candidates = |i: usize| match walked.binary_search_by_key(&i, |(p, _)| *p) {
+            Ok(at) => walked[at].1,
+            // Only a plain pool of the shared pick is not in `walked`.
+            Err(_) => self.unheld_first(i),
         };
         let pinned = self.pinned_order(s, &walked);
         let pinned_pick = self.search(s, &pinned, &candidates);
@@ -1014,14 +1216,18 @@ impl<'a> Cluster<'a> {
         let mut plain_pick = None;
         if pinned_pick.may_fail {
             // Plain pools: every autoAssign pool without serviceAllocation, in Go map order.
-            let plain = Order::Random(
-                walked
-                    .iter()
-                    .map(|(i, _)| *i)
-                    .filter(|&i| !self.config.pools[i].is_pinned())
-                    .collect(),
-            );
-            let pick = self.search(s, &plain, &candidates);
+            let pick = if shared_plain {
+                self.shared_plain_pick(s)
+            } else {
+                let plain = Order::Random(
+                    walked
+                        .iter()
+                        .map(|(i, _)| *i)
+                        .filter(|&i| !self.config.pools[i].is_pinned())
+                        .collect(),
+                );
+                std::sync::Arc::new(self.search(s, &plain, &candidates))
+            };
             winners.extend(pick.pools.iter().copied());
             plain_pick = Some(pick);
         }
@@ -1047,33 +1253,83 @@ impl<'a> Cluster<'a> {
         for &w in &winners {
             // A pick of v0.14.9's search is a verdict's fit even where the pool would not
             // serve the service alone.
-            if !d.verdicts[w].fits {
-                d.verdicts[w].fits = true;
-                d.verdicts[w].reasons.clear();
-                d.verdicts[w].ips = self.select(s, candidates(w)).unwrap_or_default();
+            if let Some(verdict) = d.every_verdict().get_mut(w)
+                && !verdict.fits
+            {
+                verdict.fits = true;
+                verdict.reasons.clear();
+                verdict.ips = self.select(s, candidates(w)).unwrap_or_default();
             }
         }
-        self.annotate_runners_up(&winners, d);
+        if detailed {
+            self.annotate_runners_up(&winners, d);
+        }
         d.fits = true;
         if let [only] = winners[..] {
-            d.ips = d.verdicts[only].ips.clone();
+            d.ips = self.select(s, candidates(only)).unwrap_or_default();
         }
         d.pools = winners;
+    }
+
+    /// Whether the automatic walk looks at a pool's addresses for a service (§4.7, §4.8).
+    fn walks(&self, pool: &Pool, s: &ServiceFacts) -> Result<(), PassedBy> {
+        if !pool.auto_assign {
+            return Err(PassedBy::AutoAssignOff);
+        }
+        pool.admits(s.namespace, s.labels)
+            .map_err(PassedBy::Refusal)?;
+        if pool.is_pinned() && !pool.is_indexed_for(s.namespace) {
+            return Err(PassedBy::NeverPinned);
+        }
+        Ok(())
+    }
+
+    /// Why the walk passes a pool by, in words.
+    fn passed_reason(&self, pool: &Pool, passed: PassedBy, s: &ServiceFacts) -> Reason {
+        match passed {
+            PassedBy::AutoAssignOff => Reason::new(
+                Code::AutoAssignDisabled,
+                "autoAssign is false: the pool serves only services that request it or one of its addresses",
+            ),
+            PassedBy::Refusal(refusal) => refusal_reason(pool, refusal, s),
+            PassedBy::NeverPinned => self.never_pinned_reason(pool),
+        }
+    }
+
+    /// Whether the plain pools offer the service what they offer every service with no
+    /// sharing key: it holds none of their addresses (its own would be released).
+    fn plain_pick_is_shared(&self, service: usize) -> bool {
+        self.services[service].sharing_key.is_empty()
+            && self.service_pool[service].is_none_or(|p| self.config.pools[p].is_pinned())
+    }
+
+    /// The plain pools' pick for a service of `s`'s family and policy that holds nothing in
+    /// them and shares nothing: worked out once per family and policy, until `assign`
+    /// changes a plain pool.
+    fn shared_plain_pick(&self, s: &ServiceFacts) -> std::sync::Arc<Pick> {
+        let key = (s.family, s.policy, s.primary);
+        let mut picks = self
+            .plain_picks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        picks
+            .entry(key)
+            .or_insert_with(|| {
+                let plain = Order::Random(self.index.plain.clone());
+                std::sync::Arc::new(self.search(s, &plain, &|i| self.unheld_first(i)))
+            })
+            .clone()
     }
 
     /// The answer holds only if the pools whose admission is unknown do not admit the
     /// service: said once, naming them.
     fn unknown_admission_warning(&self, d: &Decision) -> Option<Reason> {
-        let unknown: Vec<&str> = d
-            .verdicts
+        let mut pools = d.unknown_admission.clone();
+        pools.sort_unstable();
+        pools.dedup();
+        let unknown: Vec<&str> = pools
             .iter()
-            .zip(&self.config.pools)
-            .filter(|(v, _)| {
-                v.reasons
-                    .iter()
-                    .any(|r| r.code == Code::NamespaceLabelsUnknown)
-            })
-            .map(|(_, p)| p.name.as_str())
+            .map(|&p| self.config.pools[p].name.as_str())
             .collect();
         if unknown.is_empty() {
             return None;
@@ -1220,25 +1476,25 @@ impl<'a> Cluster<'a> {
             .iter()
             .map(|&w| self.config.pools[w].name.as_str())
             .collect();
+        let names = names.join(" or ");
         let winner_pinned = self.config.pools[winners[0]].is_pinned();
-        for (i, v) in d.verdicts.iter_mut().enumerate() {
-            if !v.fits || winners.contains(&i) {
+        let mut is_winner = vec![false; self.config.pools.len()];
+        for &w in winners {
+            is_winner[w] = true;
+        }
+        for (i, v) in d.every_verdict().iter_mut().enumerate() {
+            if !v.fits || is_winner[i] {
                 continue;
             }
             let pool = &self.config.pools[i];
             v.note = Some(match (winner_pinned, pool.is_pinned()) {
                 (true, false) => format!(
-                    "fits, but MetalLB tries pinned pools first and {} can serve the service",
-                    names.join(" or ")
+                    "fits, but MetalLB tries pinned pools first and {names} can serve the service"
                 ),
                 (true, true) => format!(
-                    "fits, but {} comes first (priority order, or it offers more of the service's families)",
-                    names.join(" or ")
+                    "fits, but {names} comes first (priority order, or it offers more of the service's families)"
                 ),
-                _ => format!(
-                    "fits, but {} offers more of the service's families",
-                    names.join(" or ")
-                ),
+                _ => format!("fits, but {names} offers more of the service's families"),
             });
         }
     }
@@ -1502,7 +1758,7 @@ impl Cluster<'_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::fixtures::lb;
 
@@ -1610,6 +1866,208 @@ mod tests {
         for (svc, f) in services.iter().zip(&facts) {
             assert_eq!(f.key, svc.metadata.key());
             assert_eq!(f.family, ServiceFamily::Single(super::Family::V4));
+        }
+    }
+
+    /// `outcome` is `decide` without the verdicts of the pools walked past: on everything
+    /// else they agree, and on the verdict of a requested pool.
+    pub(crate) fn assert_same_outcome(full: &Decision, outcome: &Decision) {
+        assert_eq!(full.mode, outcome.mode);
+        assert_eq!(full.fits, outcome.fits);
+        assert_eq!(full.pools, outcome.pools);
+        assert_eq!(full.ips, outcome.ips);
+        assert_eq!(full.reasons, outcome.reasons);
+        assert_eq!(full.metallb_error, outcome.metallb_error);
+        assert_eq!(full.warnings, outcome.warnings);
+        for (pool, verdict) in outcome.verdicts() {
+            assert_eq!(full.verdict(pool), Some(verdict), "pool {pool}");
+        }
+    }
+
+    mod generated {
+        use super::*;
+        use crate::fixtures::{
+            METALLB_NS, allocating, annotate, dual, holding, match_labels, namespace, pool, port,
+        };
+        use crate::metallb::release::Release;
+        use crate::snapshot::{IpAddressPool, ServiceAllocation};
+        use proptest::prelude::*;
+
+        const NAMESPACES: [&str; 3] = ["a", "b", "c"];
+
+        /// A pool: its families, its scope, its priority, autoAssign.
+        fn pool_strategy() -> impl Strategy<Value = (u8, u8, Option<i64>, bool)> {
+            (
+                0u8..3,
+                0u8..6,
+                proptest::option::of(-1i64..3),
+                any::<bool>(),
+            )
+        }
+
+        /// A service: namespace, family, labelled, sharing key, requested pool, requested
+        /// address, held address, port.
+        type ServiceShape = (u8, u8, bool, bool, Option<u8>, Option<u8>, Option<u8>, bool);
+
+        fn service_strategy() -> impl Strategy<Value = ServiceShape> {
+            (
+                0u8..3,
+                0u8..4,
+                any::<bool>(),
+                any::<bool>(),
+                proptest::option::of(0u8..7),
+                proptest::option::of(0u8..24),
+                proptest::option::of(0u8..24),
+                any::<bool>(),
+            )
+        }
+
+        /// The `n`th address of pool `p`'s IPv4 /30 (0..4) or IPv6 /126 (4..8).
+        fn address(p: u8, n: u8) -> String {
+            match n % 8 {
+                host @ 0..4 => format!("10.0.{p}.{host}"),
+                host => format!("fd00:0:0:{p}::{}", host - 4),
+            }
+        }
+
+        fn make_pool(
+            i: usize,
+            (families, scope, priority, auto): (u8, u8, Option<i64>, bool),
+        ) -> IpAddressPool {
+            let v4 = format!("10.0.{i}.0/30");
+            let v6 = format!("fd00:0:0:{i}::/126");
+            let addresses: Vec<&str> = match families {
+                0 => vec![&v4],
+                1 => vec![&v6],
+                _ => vec![&v4, &v6],
+            };
+            let plain = pool(&format!("p{i}"), &addresses);
+            let allocation = |a: ServiceAllocation| ServiceAllocation { priority, ..a };
+            let mut p = match scope {
+                0 => plain,
+                1 => allocating(
+                    plain,
+                    allocation(ServiceAllocation {
+                        namespaces: vec!["a".into()],
+                        ..Default::default()
+                    }),
+                ),
+                2 => allocating(
+                    plain,
+                    allocation(ServiceAllocation {
+                        namespaces: vec!["a".into(), "b".into()],
+                        ..Default::default()
+                    }),
+                ),
+                3 => allocating(
+                    plain,
+                    allocation(ServiceAllocation {
+                        namespace_selectors: vec![match_labels(&[("team", "x")])],
+                        ..Default::default()
+                    }),
+                ),
+                4 => allocating(
+                    plain,
+                    allocation(ServiceAllocation {
+                        service_selectors: vec![match_labels(&[("app", "web")])],
+                        ..Default::default()
+                    }),
+                ),
+                _ => allocating(plain, allocation(ServiceAllocation::default())),
+            };
+            p.spec.auto_assign = Some(auto);
+            p
+        }
+
+        fn make_service(i: usize, shape: ServiceShape, pools: usize) -> Service {
+            let (ns, family, labelled, shared, wanted, requested, held, http) = shape;
+            let namespace = NAMESPACES[usize::from(ns)];
+            let mut s = lb(namespace, &format!("s{i}"), &["10.96.0.10"]);
+            s = match family {
+                0 => s,
+                1 => {
+                    s.spec.cluster_ips = vec!["fd00::10".into()];
+                    s
+                }
+                2 => dual(s, "RequireDualStack"),
+                _ => dual(s, "PreferDualStack"),
+            };
+            s = port(s, "TCP", if http { 80 } else { 443 });
+            if labelled {
+                s.metadata.labels.insert("app", "web");
+            }
+            if shared {
+                s = annotate(s, "metallb.io/allow-shared-ip", "k");
+            }
+            if let Some(p) = wanted {
+                s = annotate(s, "metallb.io/address-pool", &format!("p{p}"));
+            }
+            let pool_of = |n: u8| (n / 8) % pools.max(1) as u8;
+            if let Some(n) = requested {
+                s = annotate(s, "metallb.io/loadBalancerIPs", &address(pool_of(n), n));
+            }
+            match held {
+                Some(n) => holding(s, &[&address(pool_of(n), n)]),
+                None => s,
+            }
+        }
+
+        fn snapshot_strategy() -> impl Strategy<Value = Snapshot> {
+            (
+                proptest::collection::vec(pool_strategy(), 0..6),
+                proptest::collection::vec(service_strategy(), 1..10),
+                any::<bool>(),
+            )
+                .prop_map(|(pools, services, namespaces_read)| {
+                    let count = pools.len();
+                    Snapshot {
+                        pools: pools
+                            .into_iter()
+                            .enumerate()
+                            .map(|(i, p)| make_pool(i, p))
+                            .collect(),
+                        services: services
+                            .into_iter()
+                            .enumerate()
+                            .map(|(i, s)| make_service(i, s, count))
+                            .collect(),
+                        namespaces: if namespaces_read {
+                            vec![
+                                namespace("a", &[("team", "x")]),
+                                namespace("b", &[]),
+                                namespace("c", &[]),
+                            ]
+                        } else {
+                            Vec::new()
+                        },
+                        namespaces_known: namespaces_read,
+                        ..Default::default()
+                    }
+                })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(400))]
+            #[test]
+            fn outcome_agrees_with_decide(snapshot in snapshot_strategy()) {
+                for release in Release::CHECKED {
+                    let ctx = Context {
+                        behaviour: Behaviour::of(release),
+                        ..Context::default()
+                    };
+                    let config = Config::load(&snapshot, METALLB_NS, &ctx.behaviour);
+                    let mut cluster = Cluster::new(&snapshot, config, &ctx);
+                    // Each service allocated in turn where the pick is certain, as `plan`
+                    // replays them: later decisions see the addresses taken.
+                    for service in 0..cluster.services.len() {
+                        let outcome = cluster.outcome(service);
+                        assert_same_outcome(&cluster.decide(service), &outcome);
+                        if let ([pool], false) = (&outcome.pools[..], outcome.ips.is_empty()) {
+                            cluster.assign(service, *pool, &outcome.ips);
+                        }
+                    }
+                }
+            }
         }
     }
 }

@@ -47,7 +47,7 @@ pub struct Allocation {
 }
 
 /// Why a pool does not admit a service (§4.8).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Refusal {
     Namespace,
     ServiceLabels,

@@ -157,12 +157,12 @@ pub fn react(before: &Cluster, after: &mut Cluster, changes: &Changes) -> Reacti
         pending.into_iter().partition(|&j| revisited(j));
     let untouched: HashMap<usize, Decision> = untouched
         .into_iter()
-        .map(|j| (j, after.decide(j)))
+        .map(|j| (j, after.outcome(j)))
         .collect();
     let queue: Vec<usize> = taken.iter().chain(&pending).copied().collect();
     // Each one's answer were it re-processed first: where the replay differs, the order
     // decides.
-    let first: HashMap<usize, Decision> = queue.iter().map(|&j| (j, after.decide(j))).collect();
+    let first: HashMap<usize, Decision> = queue.iter().map(|&j| (j, after.outcome(j))).collect();
     // The old addresses of the services taken away that are still in a pool: in the
     // allocator until that service is re-processed (SetPools keeps them; convergeBalancer
     // releases them).
@@ -173,7 +173,7 @@ pub fn react(before: &Cluster, after: &mut Cluster, changes: &Changes) -> Reacti
         .collect();
     let mut replayed: HashMap<usize, Decision> = HashMap::new();
     for &j in &queue {
-        let decision = after.decide(j);
+        let decision = after.outcome(j);
         if decision.fits
             && let [pool] = decision.pools[..]
             && !decision.ips.is_empty()

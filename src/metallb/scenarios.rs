@@ -55,7 +55,9 @@ impl World {
             .iter()
             .position(|s| s.key == key)
             .expect("service in world");
-        (cluster.decide(index), cluster)
+        let decision = cluster.decide(index);
+        super::allocator::tests::assert_same_outcome(&decision, &cluster.outcome(index));
+        (decision, cluster)
     }
 
     /// Replays MetalLB allocating `service` now and records the result as its status.
@@ -85,7 +87,9 @@ fn pool_names(decision: &Decision, cluster: &Cluster) -> Vec<String> {
 
 fn verdict_codes(decision: &Decision, cluster: &Cluster, pool: &str) -> Vec<Code> {
     let (i, _) = cluster.config.pool(pool).unwrap();
-    decision.verdicts[i]
+    decision
+        .verdict(i)
+        .unwrap()
         .reasons
         .iter()
         .map(|r| r.code)
@@ -174,7 +178,7 @@ fn b3_team_b_gets_the_priority_only_pool_before_plain_ones() {
     assert_eq!(pool_names(&decision, &cluster), ["d"]);
     let (c, _) = cluster.config.pool("c").unwrap();
     assert!(
-        decision.verdicts[c].fits && decision.verdicts[c].note.is_some(),
+        decision.verdict(c).unwrap().fits && decision.verdict(c).unwrap().note.is_some(),
         "c fits but is not chosen"
     );
 }
@@ -409,11 +413,11 @@ fn requested_ip_sharing_reasons() {
         let world = World::new(vec![pool("p", &["10.0.0.0/24"])], vec![h, s]);
         let (d, _) = world.decide("a/s");
         assert_eq!(codes(&d), [expected]);
-        assert!(!d.verdicts[0].fits);
+        assert!(!d.verdict(0).unwrap().fits);
         assert!(
-            d.verdicts[0].ips.is_empty(),
+            d.verdict(0).unwrap().ips.is_empty(),
             "a pool that does not fit gives nothing: {:?}",
-            d.verdicts[0].ips
+            d.verdict(0).unwrap().ips
         );
     }
     // UDP/80 and TCP/80 do not conflict.
@@ -894,7 +898,7 @@ fn every_pool_that_does_not_fit_says_why() {
     let world = World::new(pools, vec![span, v6_for_v4, mismatch]);
     for key in ["a/span", "a/v6-ask", "a/mismatch"] {
         let (d, c) = world.decide(key);
-        for (pool, verdict) in c.config.pools.iter().zip(&d.verdicts) {
+        for (pool, verdict) in c.config.pools.iter().zip(d.verdicts().map(|(_, v)| v)) {
             assert!(
                 verdict.fits || !verdict.reasons.is_empty(),
                 "{key}: {} gives no reason",
@@ -905,11 +909,11 @@ fn every_pool_that_does_not_fit_says_why() {
     let (d, c) = world.decide("a/span");
     let (v4, _) = c.config.pool("v4").unwrap();
     assert!(
-        d.verdicts[v4].reasons[0]
+        d.verdict(v4).unwrap().reasons[0]
             .message
             .contains("holds 192.0.2.2 of the requested"),
         "{:?}",
-        d.verdicts[v4].reasons
+        d.verdict(v4).unwrap().reasons
     );
     let (d, c) = world.decide("a/v6-ask");
     assert_eq!(

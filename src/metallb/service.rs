@@ -8,7 +8,7 @@ use super::release::{Behaviour, Release, RequireDualSingleClusterIp, UnparsableC
 use crate::snapshot::{ANNOTATION_PREFIX, DEPRECATED_PREFIX, Service, StringMap};
 
 /// The family MetalLB derives from the cluster IPs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ServiceFamily {
     Single(Family),
     Dual,
@@ -32,7 +32,7 @@ impl ServiceFamily {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Policy {
     SingleStack,
     PreferDualStack,

@@ -2,12 +2,13 @@
 //! configuration as MetalLB judges it, every LoadBalancer service MetalLB does not serve
 //! (the `why` engine, one decision per pending or stale service), and common mistakes.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::rc::Rc;
 
 use serde::Serialize;
 
 use crate::metallb::addr::Ip;
-use crate::metallb::allocator::{Cluster, Decision};
+use crate::metallb::allocator::{Cluster, Decision, Mode};
 use crate::metallb::reason::{Code, Reason};
 use crate::metallb::release::{AnnotationKeys, MetallbVersion};
 use crate::metallb::service::ServiceFacts;
@@ -679,7 +680,7 @@ fn services(model: &Model, found: &mut Findings) {
         let reported = unmet_requests(cluster, facts, &object, found);
         let pending = model.snapshot.services[i].ingress_ips().next().is_none();
         if let Some(reason) = stale.get(&i) {
-            let decision = cluster.decide(i);
+            let decision = cluster.outcome(i);
             found.add_with(
                 Level::Error,
                 Code::AllocationNotValid,
@@ -688,7 +689,15 @@ fn services(model: &Model, found: &mut Findings) {
                 decision.reasons,
             );
         } else if pending {
-            let decision = decisions.get(cluster, i);
+            let mut decision = decisions.get(cluster, i, Detail::Outcome);
+            // A pending service that fits no pool is reported with the reasons of the pools
+            // it was walked past, or of the gate that stopped it.
+            if !decision.fits
+                && !reported
+                && matches!(decision.mode, Mode::Automatic | Mode::Stopped)
+            {
+                decision = decisions.get(cluster, i, Detail::Verdicts);
+            }
             pending_service(cluster, &decision, object, reported, found);
         }
     }
@@ -705,22 +714,33 @@ type Class<'a> = (
     crate::metallb::addr::Family,
 );
 
+/// Whether a decision carries every pool's verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Detail {
+    Outcome,
+    Verdicts,
+}
+
 /// One allocator decision per class of equal pending services, so that checking many pending
 /// services costs one decision per namespace (and family), not one per service.
 struct Decisions<'c> {
-    by_class: std::collections::HashMap<Class<'c>, std::rc::Rc<Decision>>,
+    by_class: HashMap<(Class<'c>, Detail), Rc<Decision>>,
     keys: BTreeSet<&'c str>,
 }
 
 impl<'c> Decisions<'c> {
     fn new(cluster: &'c Cluster) -> Decisions<'c> {
         Decisions {
-            by_class: std::collections::HashMap::new(),
+            by_class: HashMap::new(),
             keys: cluster.config.service_label_keys(),
         }
     }
 
-    fn get(&mut self, cluster: &'c Cluster, service: usize) -> std::rc::Rc<Decision> {
+    fn get(&mut self, cluster: &'c Cluster, service: usize, detail: Detail) -> Rc<Decision> {
+        let decide = || match detail {
+            Detail::Outcome => cluster.outcome(service),
+            Detail::Verdicts => cluster.decide(service),
+        };
         let s = &cluster.services[service];
         let plain = s.gate.is_ok()
             && matches!(s.requested_ips, Ok(None))
@@ -728,7 +748,7 @@ impl<'c> Decisions<'c> {
             && s.sharing_key.is_empty()
             && s.ingress.is_empty();
         if !plain {
-            return std::rc::Rc::new(cluster.decide(service));
+            return Rc::new(decide());
         }
         let class = (
             s.namespace,
@@ -738,8 +758,8 @@ impl<'c> Decisions<'c> {
             s.primary,
         );
         self.by_class
-            .entry(class)
-            .or_insert_with(|| std::rc::Rc::new(cluster.decide(service)))
+            .entry((class, detail))
+            .or_insert_with(|| Rc::new(decide()))
             .clone()
     }
 }
@@ -855,14 +875,12 @@ fn pending_service(
     }
     // A reason that is exactly one pool's verdict says which pool.
     let only_pool = |r: &Reason| {
-        let mut holders = cluster
-            .config
-            .pools
-            .iter()
-            .zip(&decision.verdicts)
-            .filter(|(_, v)| v.reasons.contains(r));
+        let mut holders = decision
+            .verdicts()
+            .filter(|(_, v)| v.reasons.contains(r))
+            .map(|(p, _)| cluster.config.pools[p].name.as_str());
         match (holders.next(), holders.next()) {
-            (Some((pool, _)), None) => Some(pool.name.as_str()),
+            (Some(pool), None) => Some(pool),
             _ => None,
         }
     };
@@ -875,13 +893,9 @@ fn pending_service(
         })
         .collect();
     if details.iter().any(|r| r.code == Code::NoPoolFits) {
-        for (pool, verdict) in cluster.config.pools.iter().zip(&decision.verdicts) {
-            details.extend(
-                verdict
-                    .reasons
-                    .iter()
-                    .map(|r| r.clone().about_pool(&pool.name)),
-            );
+        for (p, verdict) in decision.verdicts() {
+            let pool = &cluster.config.pools[p].name;
+            details.extend(verdict.reasons.iter().map(|r| r.clone().about_pool(pool)));
         }
     }
     let codes: Vec<&str> = {

@@ -127,7 +127,7 @@ fn build_for(
     metallb_version: MetallbVersion,
 ) -> WhyReport {
     let facts = &cluster.services[service];
-    let decision = cluster.decide(service);
+    let mut decision = cluster.decide(service);
     let names = |indices: &[usize]| {
         indices
             .iter()
@@ -148,7 +148,7 @@ fn build_for(
         .config
         .pools
         .iter()
-        .zip(decision.verdicts)
+        .zip(decision.take_verdicts())
         .map(|(pool, v)| PoolEntry {
             name: pool.name.clone(),
             fits: v.fits,

@@ -11,7 +11,7 @@ use super::release::{
     RequireDualSingleClusterIp,
 };
 use super::service::{Context, Policy, ServiceFacts, ServiceFamily};
-use crate::snapshot::{Service, Snapshot};
+use crate::snapshot::{Service, Snapshot, StringMap};
 
 /// The cluster as MetalLB's controller holds it: configuration, services, and the
 /// addresses each pool has handed out.
@@ -1173,7 +1173,7 @@ impl<'a> Cluster<'a> {
         let mut walked: Vec<(usize, Candidates)> = Vec::new();
         for i in looked_at {
             let pool = &self.config.pools[i];
-            if let Err(passed) = self.walks(pool, s) {
+            if let Err(passed) = Self::walks(pool, s.namespace, s.labels) {
                 if let PassedBy::Refusal(refusal) = passed {
                     d.refused(i, refusal);
                 }
@@ -1272,16 +1272,26 @@ impl<'a> Cluster<'a> {
     }
 
     /// Whether the automatic walk looks at a pool's addresses for a service (§4.7, §4.8).
-    fn walks(&self, pool: &Pool, s: &ServiceFacts) -> Result<(), PassedBy> {
+    fn walks(pool: &Pool, namespace: &str, labels: &StringMap) -> Result<(), PassedBy> {
         if !pool.auto_assign {
             return Err(PassedBy::AutoAssignOff);
         }
-        pool.admits(s.namespace, s.labels)
-            .map_err(PassedBy::Refusal)?;
-        if pool.is_pinned() && !pool.is_indexed_for(s.namespace) {
+        pool.admits(namespace, labels).map_err(PassedBy::Refusal)?;
+        if pool.is_pinned() && !pool.is_indexed_for(namespace) {
             return Err(PassedBy::NeverPinned);
         }
         Ok(())
+    }
+
+    /// The pools automatic allocation walks for a new service of `namespace` with `labels`,
+    /// ascending: autoAssign, admitted, and a pinned pool only from MetalLB's indices for
+    /// the namespace (§4.7, §4.8).
+    pub fn serving_pools(&self, namespace: &str, labels: &StringMap) -> Vec<usize> {
+        self.index
+            .pools_for(namespace, true)
+            .into_iter()
+            .filter(|&i| Self::walks(&self.config.pools[i], namespace, labels).is_ok())
+            .collect()
     }
 
     /// Why the walk passes a pool by, in words.

@@ -515,23 +515,6 @@ fn nearly_full(cluster: &Cluster, threshold: u8, found: &mut Findings) {
     }
 }
 
-/// Pools a new automatic service `(namespace, labels)` could be given an address from,
-/// free or not: autoAssign, admitted, and for a pinned pool listed for the namespace.
-fn serving_pools<'c>(
-    cluster: &'c Cluster,
-    namespace: &'c str,
-    labels: &'c StringMap,
-) -> impl Iterator<Item = usize> + 'c {
-    cluster
-        .config
-        .pools
-        .iter()
-        .enumerate()
-        .filter(move |(_, p)| p.auto_assign && p.admits(namespace, labels).is_ok())
-        .filter(move |(_, p)| !p.is_pinned() || p.is_indexed_for(namespace))
-        .map(|(i, _)| i)
-}
-
 /// Who a new automatic service is to the pools: its namespace, and its labels under the keys
 /// some selector reads (no other label can change MetalLB's answer).
 type Audience<'a> = (&'a str, Vec<(&'a str, &'a str)>);
@@ -563,7 +546,7 @@ fn priority_ties(cluster: &Cluster, found: &mut Findings) {
     for (service, _) in automatic_services(cluster) {
         let s = &cluster.services[service];
         let mut by_priority: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
-        for p in serving_pools(cluster, s.namespace, s.labels) {
+        for p in cluster.serving_pools(s.namespace, s.labels) {
             if let Some(alloc) = &cluster.config.pools[p].allocation {
                 by_priority.entry(alloc.priority).or_default().push(p);
             }
@@ -600,10 +583,7 @@ fn namespaces_without_pool(cluster: &Cluster, found: &mut Findings) {
     let mut stranded: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
     for (service, count) in automatic_services(cluster) {
         let s = &cluster.services[service];
-        if serving_pools(cluster, s.namespace, s.labels)
-            .next()
-            .is_none()
-        {
+        if cluster.serving_pools(s.namespace, s.labels).is_empty() {
             let entry = stranded.entry(s.namespace).or_insert((service, 0));
             entry.1 += count;
         }

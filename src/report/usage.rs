@@ -345,13 +345,9 @@ fn namespace_usage(
 pub fn headroom(cluster: &Cluster, namespace: &str) -> (u128, u128) {
     let no_labels = crate::snapshot::StringMap::default();
     cluster
-        .config
-        .pools
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| p.auto_assign && p.admits(namespace, &no_labels).is_ok())
-        .filter(|(_, p)| !p.is_pinned() || p.is_indexed_for(namespace))
-        .fold((0u128, 0u128), |(v4, v6), (i, _)| {
+        .serving_pools(namespace, &no_labels)
+        .into_iter()
+        .fold((0u128, 0u128), |(v4, v6), i| {
             let (a, b) = cluster.counts(i);
             (v4.saturating_add(a.free), v6.saturating_add(b.free))
         })

@@ -384,6 +384,13 @@ impl AddressSpace {
         self.total(family) > 0
     }
 
+    /// Where `ip` comes in MetalLB's scan of the pool (§4.9: blocks in order, each upward),
+    /// if the pool has it: earlier compares less.
+    pub fn scan_position(&self, ip: Ip) -> Option<(usize, u128)> {
+        let block = self.blocks.iter().position(|b| b.contains(ip))?;
+        Some((block, ip.value))
+    }
+
     /// Whether the pool owns `ip`: inside a block, and not an `avoidBuggyIPs` exclusion
     /// (MetalLB's `poolFor`, §3.3, §4.5).
     pub fn owns(&self, ip: Ip) -> bool {

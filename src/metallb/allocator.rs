@@ -34,6 +34,10 @@ pub struct Cluster<'a> {
     /// such services (`check`, `plan`) scans each pool once. Filled on first use, and emptied
     /// for a pool whose holdings `assign` changes.
     unheld_first: Vec<std::sync::OnceLock<Candidates>>,
+    /// Per pool: the held addresses whose every holder has an `allow-shared-ip` key,
+    /// ascending. They are the only held addresses a service with a key can be given (§5
+    /// rule 2), so its candidates need no scan of the pool's holdings.
+    keyed: Vec<Vec<Ip>>,
     /// The pools automatic allocation can walk for a service.
     index: PoolIndex,
     /// The plain pools' pick per family, policy and primary family, for the services that
@@ -318,7 +322,7 @@ impl Held {
     }
 
     /// The holders of `ip`, in input order.
-    fn holders(&self, ip: Ip) -> impl Iterator<Item = usize> + '_ {
+    fn holders(&self, ip: Ip) -> impl Iterator<Item = usize> + Clone + '_ {
         let start = self.pairs.partition_point(|(a, _)| *a < ip);
         self.pairs[start..]
             .iter()
@@ -526,12 +530,26 @@ impl<'a> Cluster<'a> {
         for held in &mut holdings {
             held.finish();
         }
+        let keyed = holdings
+            .iter()
+            .map(|held| {
+                held.pairs
+                    .chunk_by(|a, b| a.0 == b.0)
+                    .filter(|run| {
+                        run.iter()
+                            .all(|&(_, h)| !services[h].sharing_key.is_empty())
+                    })
+                    .map(|run| run[0].0)
+                    .collect()
+            })
+            .collect();
         let unheld_first = holdings
             .iter()
             .map(|_| std::sync::OnceLock::new())
             .collect();
         Cluster {
             unheld_first,
+            keyed,
             index: PoolIndex::new(&config),
             plain_picks: std::sync::Mutex::default(),
             config,
@@ -614,6 +632,17 @@ impl<'a> Cluster<'a> {
                     Family::V4 => held.distinct_v4 += 1,
                     Family::V6 => held.distinct_v6 += 1,
                 }
+            }
+            let all_keyed = held
+                .holders(ip)
+                .all(|h| !self.services[h].sharing_key.is_empty());
+            let keyed = &mut self.keyed[pool];
+            match (keyed.binary_search(&ip), all_keyed) {
+                (Err(at), true) => keyed.insert(at, ip),
+                (Ok(at), false) => {
+                    keyed.remove(at);
+                }
+                _ => {}
             }
         }
         self.service_pool[service] = Some(pool);
@@ -737,10 +766,21 @@ impl<'a> Cluster<'a> {
     /// The first usable address per family of `pool` for `service` (§4.9).
     fn candidates(&self, pool: usize, service: usize) -> Candidates {
         let s = &self.services[service];
-        // Without a key the service shares nothing: every held address is out (§5 rule 2).
-        if s.sharing_key.is_empty() && self.service_pool[service] != Some(pool) {
-            return self.unheld_first(pool);
+        if self.service_pool[service] != Some(pool) {
+            // Without a key the service shares nothing: every held address is out (§5 rule
+            // 2); with one, only addresses held under keys alone can be shared.
+            return match s.sharing_key.is_empty() {
+                true => self.unheld_first(pool),
+                false => self.first_shareable_or_unheld(pool, s),
+            };
         }
+        self.scanned_candidates(pool, service)
+    }
+
+    /// The first usable address per family of `pool` for `service`, by a scan of every held
+    /// address in MetalLB's order, the service's own released (§4.9, §5).
+    fn scanned_candidates(&self, pool: usize, service: usize) -> Candidates {
+        let s = &self.services[service];
         let space = &self.config.pools[pool].space;
         let find = |family| {
             space.first_usable(family, |block| {
@@ -760,6 +800,31 @@ impl<'a> Cluster<'a> {
             v4: find(Family::V4),
             v6: find(Family::V6),
         }
+    }
+
+    /// The first usable address per family of `pool` for a service with a sharing key that
+    /// holds nothing there: the earlier, in MetalLB's scan, of the first unheld address and
+    /// the first address it may share.
+    fn first_shareable_or_unheld(&self, pool: usize, s: &ServiceFacts) -> Candidates {
+        let space = &self.config.pools[pool].space;
+        let mut best = self.unheld_first(pool);
+        for &ip in &self.keyed[pool] {
+            let shareable = space.owns(ip)
+                && self
+                    .sharing_conflict(s, self.holdings[pool].holders(ip))
+                    .is_none();
+            if !shareable {
+                continue;
+            }
+            let slot = match ip.family {
+                Family::V4 => &mut best.v4,
+                Family::V6 => &mut best.v6,
+            };
+            if slot.is_none_or(|current| space.scan_position(ip) < space.scan_position(current)) {
+                *slot = Some(ip);
+            }
+        }
+        best
     }
 
     /// Why a pool with addresses of the right family has none left for the service.
@@ -1894,6 +1959,36 @@ pub(crate) mod tests {
         }
     }
 
+    /// MetalLB scans a pool's blocks as listed (§4.9): an address a service may share in
+    /// the first block comes before a free one in a later block.
+    #[test]
+    fn a_shareable_address_in_an_earlier_block_comes_first() {
+        use crate::fixtures::{METALLB_NS, annotate, holding, pool, port, svc};
+        let keyed = |key: &str, number| {
+            annotate(
+                port(svc(&format!("a/{key}{number}")), "TCP", number),
+                "metallb.io/allow-shared-ip",
+                key,
+            )
+        };
+        let snapshot = Snapshot {
+            pools: vec![pool("p", &["10.0.0.7/32", "10.0.0.0/30"])],
+            services: vec![
+                holding(keyed("k", 80), &["10.0.0.7"]),
+                keyed("k", 443),
+                keyed("j", 443),
+            ],
+            ..Default::default()
+        };
+        let ctx = Context::default();
+        let config = Config::load(&snapshot, METALLB_NS, &ctx.behaviour);
+        let cluster = Cluster::new(&snapshot, config, &ctx);
+        let first = |service| cluster.candidates(0, service).v4.map(|ip| ip.to_string());
+        assert_eq!(first(1).as_deref(), Some("10.0.0.7"));
+        assert_eq!(first(2).as_deref(), Some("10.0.0.0"));
+        assert_eq!(cluster.outcome(1).ips, cluster.decide(1).ips);
+    }
+
     mod generated {
         use super::*;
         use crate::fixtures::{
@@ -1917,26 +2012,35 @@ pub(crate) mod tests {
 
         /// A service: namespace, family, labelled, sharing key, requested pool, requested
         /// address, held address, port.
-        type ServiceShape = (u8, u8, bool, bool, Option<u8>, Option<u8>, Option<u8>, bool);
+        type ServiceShape = (
+            u8,
+            u8,
+            bool,
+            Option<bool>,
+            Option<u8>,
+            Option<u8>,
+            Option<u8>,
+            bool,
+        );
 
         fn service_strategy() -> impl Strategy<Value = ServiceShape> {
             (
                 0u8..3,
                 0u8..4,
                 any::<bool>(),
-                any::<bool>(),
+                proptest::option::of(any::<bool>()),
                 proptest::option::of(0u8..7),
-                proptest::option::of(0u8..24),
-                proptest::option::of(0u8..24),
+                proptest::option::of(0u8..72),
+                proptest::option::of(0u8..72),
                 any::<bool>(),
             )
         }
 
-        /// The `n`th address of pool `p`'s IPv4 /30 (0..4) or IPv6 /126 (4..8).
+        /// The `n`th address of pool `p`: IPv4 in `10.0.p.0/29` (0..8), IPv6 in its /126.
         fn address(p: u8, n: u8) -> String {
-            match n % 8 {
-                host @ 0..4 => format!("10.0.{p}.{host}"),
-                host => format!("fd00:0:0:{p}::{}", host - 4),
+            match n % 12 {
+                host @ 0..8 => format!("10.0.{p}.{host}"),
+                host => format!("fd00:0:0:{p}::{}", host - 8),
             }
         }
 
@@ -1945,11 +2049,15 @@ pub(crate) mod tests {
             (families, scope, priority, auto): (u8, u8, Option<i64>, bool),
         ) -> IpAddressPool {
             let v4 = format!("10.0.{i}.0/30");
+            let v4_high = format!("10.0.{i}.7/32");
             let v6 = format!("fd00:0:0:{i}::/126");
+            // The last shape lists its blocks out of address order: MetalLB scans them as
+            // listed.
             let addresses: Vec<&str> = match families {
                 0 => vec![&v4],
                 1 => vec![&v6],
-                _ => vec![&v4, &v6],
+                2 => vec![&v4, &v6],
+                _ => vec![&v4_high, &v4],
             };
             let plain = pool(&format!("p{i}"), &addresses);
             let allocation = |a: ServiceAllocation| ServiceAllocation { priority, ..a };
@@ -2006,13 +2114,13 @@ pub(crate) mod tests {
             if labelled {
                 s.metadata.labels.insert("app", "web");
             }
-            if shared {
-                s = annotate(s, "metallb.io/allow-shared-ip", "k");
+            if let Some(key) = shared {
+                s = annotate(s, "metallb.io/allow-shared-ip", if key { "k" } else { "j" });
             }
             if let Some(p) = wanted {
                 s = annotate(s, "metallb.io/address-pool", &format!("p{p}"));
             }
-            let pool_of = |n: u8| (n / 8) % pools.max(1) as u8;
+            let pool_of = |n: u8| (n / 12) % pools.max(1) as u8;
             if let Some(n) = requested {
                 s = annotate(s, "metallb.io/loadBalancerIPs", &address(pool_of(n), n));
             }
@@ -2070,6 +2178,13 @@ pub(crate) mod tests {
                     // Each service allocated in turn where the pick is certain, as `plan`
                     // replays them: later decisions see the addresses taken.
                     for service in 0..cluster.services.len() {
+                        for pool in 0..cluster.config.pools.len() {
+                            let (fast, scanned) = (
+                                cluster.candidates(pool, service),
+                                cluster.scanned_candidates(pool, service),
+                            );
+                            prop_assert_eq!((fast.v4, fast.v6), (scanned.v4, scanned.v6));
+                        }
                         let outcome = cluster.outcome(service);
                         assert_same_outcome(&cluster.decide(service), &outcome);
                         if let ([pool], false) = (&outcome.pools[..], outcome.ips.is_empty()) {

@@ -10,13 +10,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
+use kube::Config;
 use kube::api::ListParams;
 use kube::config::KubeConfigOptions;
 use kube::core::Request;
-use kube::{Client, Config};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use super::credentials::RenewingClient;
 use super::failure::{Cause, Failure, client_error, humanize};
 use super::{Loaded, kubeconfig};
 use crate::error::{Error, Result, chain};
@@ -188,7 +189,7 @@ fn metallb_list<T>(
 
 /// Builds the client as kubectl would from the connection flags. Returns it with the
 /// server's URL, for messages.
-async fn connect(conn: &Connection) -> Result<(Client, String)> {
+async fn connect(conn: &Connection) -> Result<(RenewingClient, String)> {
     let options = KubeConfigOptions {
         context: conn.context.clone(),
         cluster: conn.cluster.clone(),
@@ -229,7 +230,7 @@ async fn connect(conn: &Connection) -> Result<(Client, String)> {
         .to_string();
     let plugin = credential_plugin(conn);
     let client =
-        Client::try_from(config).map_err(|e| client_error(e, &server, plugin.as_deref()))?;
+        RenewingClient::new(config).map_err(|e| client_error(e, &server, plugin.as_deref()))?;
     Ok((client, server))
 }
 
@@ -287,7 +288,7 @@ fn user_agent() -> http::HeaderValue {
 
 /// The API calls, within `--request-timeout` for the whole read.
 struct Reader {
-    client: Client,
+    client: RenewingClient,
     /// `--request-timeout` as a deadline for the whole read, with the duration it came from.
     deadline: Option<(tokio::time::Instant, Duration)>,
     progress: Progress,
@@ -413,7 +414,7 @@ impl Reader {
         let started = tokio::time::Instant::now();
         let mut attempts = 1;
         loop {
-            let call = self.client.request::<T>(copy_request(&request));
+            let call = self.client.request::<T>(|| copy_request(&request));
             let result = match self.deadline {
                 Some((deadline, limit)) => match tokio::time::timeout_at(deadline, call).await {
                     Ok(r) => r,

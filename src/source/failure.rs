@@ -124,6 +124,11 @@ fn credentials_failure(error: &kube::client::AuthError, plugin: Option<&str>) ->
         AuthError::AuthExecParse(_) => {
             format!("executable {executable} printed no ExecCredential that can be read")
         }
+        AuthError::ExecPluginFailed => {
+            format!(
+                "executable {executable} printed an ExecCredential with no token or certificate"
+            )
+        }
         // The other variants name files and token fields, never secret values.
         other => chain(other),
     }
@@ -395,6 +400,16 @@ mod tests {
             Cause::of(&kube::Error::Auth(missing), Some("get-token")),
             Cause::Credentials(
                 "executable get-token not found (is it installed and on PATH?)".into()
+            )
+        );
+        assert_eq!(
+            Cause::of(
+                &kube::Error::Auth(kube::client::AuthError::ExecPluginFailed),
+                Some("get-token")
+            ),
+            Cause::Credentials(
+                "executable get-token printed an ExecCredential with no token or certificate"
+                    .into()
             )
         );
     }

@@ -2000,3 +2000,120 @@ fn proxies_are_used_as_kubectl_uses_them() {
         "the kubeconfig's proxy-url"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Credentials that expire
+
+/// A kubeconfig for `live`'s server whose user gets its token from the executable `plugin`.
+fn exec_kubeconfig(live: &Live, plugin: &Path) -> PathBuf {
+    use base64::Engine as _;
+    let ca = base64::engine::general_purpose::STANDARD.encode(live.server.ca_pem().unwrap());
+    let document = json!({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "c", "cluster": {
+            "server": live.server.url(), "certificate-authority-data": ca}}],
+        "users": [{"name": "u", "user": {"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1",
+            "command": plugin,
+            "interactiveMode": "Never"}}}],
+        "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
+        "current-context": "x",
+    });
+    let path = live.home.path().join("exec-kubeconfig");
+    fs::write(&path, document.to_string()).unwrap();
+    path
+}
+
+/// A credential plugin that notes each of its runs (one line in `runs` beside it) and prints
+/// `tokens[n]` on its n-th run (the last one from then on).
+fn token_plugin(dir: &Path, tokens: &[&str]) -> (PathBuf, PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let runs = dir.join("runs");
+    let mut script = format!("#!/bin/sh\necho run >> '{}'\n", runs.display());
+    script.push_str(&format!("n=$(wc -l < '{}')\n", runs.display()));
+    script.push_str("case $n in\n");
+    for (i, token) in tokens.iter().enumerate() {
+        let pattern = if i + 1 == tokens.len() {
+            "*".to_string()
+        } else {
+            format!("{}", i + 1)
+        };
+        script.push_str(&format!("{pattern}) token={token} ;;\n"));
+    }
+    script.push_str("esac\n");
+    script.push_str(
+        "printf '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\"%s\"}}\\n' \"$token\"\n",
+    );
+    let plugin = dir.join("get-token");
+    fs::write(&plugin, script).unwrap();
+    fs::set_permissions(&plugin, fs::Permissions::from_mode(0o755)).unwrap();
+    (plugin, runs)
+}
+
+fn runs_of(runs: &Path) -> usize {
+    fs::read_to_string(runs).unwrap_or_default().lines().count()
+}
+
+/// A token that expired between the plugin's run and the requests: like kubectl, the plugin
+/// runs again after the 401 and the requests are sent again with its new token — once, for
+/// every request that was refused.
+#[test]
+fn a_stale_token_is_renewed_once_by_the_credential_plugin() {
+    let live = Live::start(standard_fixtures(), secure(ServerOptions::default()));
+    let (plugin, runs) = token_plugin(live.home.path(), &["stale-token", TOKEN]);
+    let kubeconfig = exec_kubeconfig(&live, &plugin);
+    let usage = run(metalpool(live.home.path())
+        .env("KUBECONFIG", &kubeconfig)
+        .args(["usage", "-o", "json"]))
+    .json_with_code(0);
+    assert!(!pool_names(&usage).is_empty());
+    assert_eq!(
+        runs_of(&runs),
+        2,
+        "the plugin runs once more, not per request"
+    );
+    let requests = live.server.requests();
+    assert!(requests.iter().any(|r| r.status == 401), "{requests:#?}");
+    assert!(
+        requests
+            .iter()
+            .filter(|r| r.status == 401)
+            .all(|r| r.authorization.as_deref() == Some("Bearer stale-token")),
+        "only the stale token is refused"
+    );
+}
+
+/// A plugin whose fresh token is refused too: the plugin runs again once, and the command ends
+/// with the one-line 401 error — no loop.
+#[test]
+fn a_token_refused_again_after_renewal_is_the_401_error() {
+    let live = Live::start(standard_fixtures(), secure(ServerOptions::default()));
+    let (plugin, runs) = token_plugin(live.home.path(), &["revoked-token"]);
+    let kubeconfig = exec_kubeconfig(&live, &plugin);
+    let failed = run_within(
+        metalpool(live.home.path())
+            .env("KUBECONFIG", &kubeconfig)
+            .args(["usage"]),
+        Duration::from_secs(60),
+    );
+    let line = failed.failure(3);
+    assert!(
+        line.contains("rejected the credentials (401 Unauthorized)"),
+        "{line}"
+    );
+    assert_eq!(runs_of(&runs), 2, "one renewal, no loop");
+    let mut refusals = std::collections::BTreeMap::new();
+    for request in live
+        .server
+        .requests()
+        .into_iter()
+        .filter(|r| r.status == 401)
+    {
+        *refusals.entry((request.path, request.query)).or_insert(0) += 1;
+    }
+    assert!(
+        refusals.values().all(|&n| n <= 2),
+        "each request is sent again at most once: {refusals:#?}"
+    );
+}

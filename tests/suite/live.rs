@@ -2117,3 +2117,48 @@ fn a_token_refused_again_after_renewal_is_the_401_error() {
         "each request is sent again at most once: {refusals:#?}"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// --request-timeout: one deadline for the whole command
+
+/// The MetalLB controller is looked for with one selector, then another. A first lookup that
+/// never gets an answer uses up the whole `--request-timeout`: the second is not sent at all
+/// (with a timeout per request it would be, and wait as long again). Counted, not timed.
+#[test]
+fn sequential_controller_lookups_share_one_deadline() {
+    let gate = Gate::default();
+    let objects: Vec<Value> = standard_fixtures()
+        .into_iter()
+        .filter(|o| o["kind"] != "Deployment")
+        .collect();
+    let live = Live::start(
+        objects,
+        ServerOptions {
+            faults: vec![Fault::hold(
+                FaultTarget::resource("apps", "deployments"),
+                &gate,
+            )],
+            ..ServerOptions::default()
+        },
+    );
+    let run = run_within(
+        live.command()
+            .args(["usage", "-o", "json", "--request-timeout=3s"]),
+        Duration::from_secs(60),
+    );
+    gate.open();
+    let usage = run.json_with_code(0);
+    assert!(!pool_names(&usage).is_empty(), "the lists were answered");
+    let cut = usage["warnings"].as_array().unwrap().iter().any(|w| {
+        w["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("cannot look for MetalLB's controller (")
+    });
+    assert_eq!(
+        live.server.fault_hits(),
+        [1],
+        "one controller lookup sent: the second found the deadline passed"
+    );
+    assert!(cut, "the controller lookup was cut: {usage:#}");
+}

@@ -359,6 +359,16 @@ impl ApiServer {
         self.shared.log.lock().expect("request log").clone()
     }
 
+    /// How many requests each of [`ServerOptions::faults`] has matched, counted as they
+    /// arrive: a request a client gave up on before its answer counts too.
+    pub fn fault_hits(&self) -> Vec<usize> {
+        self.shared
+            .fault_hits
+            .lock()
+            .expect("fault counters")
+            .clone()
+    }
+
     /// Forgets the requests answered so far.
     pub fn clear_requests(&self) {
         self.shared.log.lock().expect("request log").clear();

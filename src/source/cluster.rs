@@ -29,6 +29,8 @@ use crate::snapshot::{
     MetallbCrds, Namespace, Service, Snapshot,
 };
 
+mod served;
+
 /// Page size of every list, as kubectl uses.
 const PAGE_SIZE: u32 = 500;
 const METALLB_API: &str = "/apis/metallb.io/v1beta1";
@@ -48,7 +50,8 @@ pub fn load(
             progress: Progress::start(),
             plugin: credential_plugin(connection),
         };
-        let fetched = reader.fetch(metallb, target).await;
+        let mut fetched = reader.fetch(metallb, target).await;
+        reader.explain_missing(&mut fetched).await;
         reader.progress.finish();
         assemble(fetched, metallb, target, &server)
     })

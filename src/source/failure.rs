@@ -152,6 +152,36 @@ fn causes_of<'a>(
     }
 }
 
+/// What the API serves of a group, read from its discovery documents when a resource of it
+/// was not found: a group served without what the plugin reads is not a group missing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Served {
+    /// `metallb.io`.
+    pub group: String,
+    /// The version the plugin reads (`v1beta1`).
+    pub wanted: String,
+    /// Each version served, preferred first, with its resources.
+    pub versions: Vec<(String, Vec<String>)>,
+}
+
+impl Served {
+    /// `metallb.io/v1beta2 (bgppeers), metallb.io/v1beta1 (communities)`.
+    fn listed(&self) -> String {
+        let versions: Vec<String> = self
+            .versions
+            .iter()
+            .map(|(version, resources)| {
+                let resources = match resources.as_slice() {
+                    [] => "no resources".to_string(),
+                    names => names.join(", "),
+                };
+                format!("{}/{version} ({resources})", self.group)
+            })
+            .collect();
+        versions.join(", ")
+    }
+}
+
 /// A failed request, with what it was for.
 #[derive(Debug)]
 pub struct Failure {
@@ -164,6 +194,8 @@ pub struct Failure {
     pub error: Option<kube::Error>,
     /// How many times the request was sent.
     pub attempts: u32,
+    /// For a resource not found: what its group serves, when that was asked.
+    pub served: Option<Served>,
 }
 
 impl Failure {
@@ -175,6 +207,7 @@ impl Failure {
             namespace: namespace.map(str::to_string),
             error: None,
             attempts: 1,
+            served: None,
         }
     }
 
@@ -252,10 +285,20 @@ impl Failure {
             Cause::Status { code: 403, message } => format!(
                 "forbidden: RBAC does not allow {what} ({message}); grant it, see the ClusterRole in docs/rbac.yaml"
             ),
-            Cause::Status { code: 404, .. } if self.resource.ends_with("metallb.io") => format!(
-                "MetalLB CRDs are not installed: the server has no {} (is MetalLB installed in this cluster?)",
-                self.resource
-            ),
+            Cause::Status { code: 404, .. } if self.resource.ends_with("metallb.io") => {
+                match self.served.as_ref().filter(|s| !s.versions.is_empty()) {
+                    Some(served) => format!(
+                        "MetalLB's API is served, but not what the plugin reads: the server has {} and no {}/{}, which the plugin needs (the CRDs of MetalLB v0.13 or later)",
+                        served.listed(),
+                        self.resource,
+                        served.wanted
+                    ),
+                    None => format!(
+                        "MetalLB CRDs are not installed: the server has no {} (is MetalLB installed in this cluster?)",
+                        self.resource
+                    ),
+                }
+            }
             Cause::Status { code, message } if matches!(code, 429 | 503 | 504) => {
                 let tries = match self.attempts {
                     1 => String::new(),
@@ -439,6 +482,38 @@ mod tests {
         )
         .into_error("https://k")
         .to_string();
+        assert!(line.starts_with("MetalLB CRDs are not installed"), "{line}");
+    }
+
+    /// A MetalLB resource not found in a group that is served otherwise: what is served and
+    /// what is needed, not "not installed".
+    #[test]
+    fn a_metallb_group_served_without_the_resource_says_what_it_serves() {
+        let missing = || {
+            Failure::from_kube(
+                "list",
+                "ipaddresspools.metallb.io",
+                None,
+                api(404, ""),
+                None,
+            )
+        };
+        let mut failure = missing();
+        failure.served = Some(Served {
+            group: "metallb.io".into(),
+            wanted: "v1beta1".into(),
+            versions: vec![
+                ("v1beta2".into(), vec!["bgppeers".into()]),
+                ("v1beta1".into(), Vec::new()),
+            ],
+        });
+        assert_eq!(
+            failure.into_error("https://k").to_string(),
+            "MetalLB's API is served, but not what the plugin reads: the server has metallb.io/v1beta2 (bgppeers), metallb.io/v1beta1 (no resources) and no ipaddresspools.metallb.io/v1beta1, which the plugin needs (the CRDs of MetalLB v0.13 or later)"
+        );
+        let mut failure = missing();
+        failure.served = Some(Served::default());
+        let line = failure.into_error("https://k").to_string();
         assert!(line.starts_with("MetalLB CRDs are not installed"), "{line}");
     }
 

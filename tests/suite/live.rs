@@ -2162,3 +2162,52 @@ fn sequential_controller_lookups_share_one_deadline() {
     );
     assert!(cut, "the controller lookup was cut: {usage:#}");
 }
+
+// ---------------------------------------------------------------------------------------
+// MetalLB's API served, but not what the plugin reads
+
+/// A cluster serving `metallb.io` only at `v1beta2`: MetalLB is there, its CRDs are not what
+/// the plugin reads. The error says what is served and what is needed, never "not installed".
+#[test]
+fn metallb_served_only_at_another_version_is_named_not_missing() {
+    let live = Live::start(
+        standard_fixtures(),
+        ServerOptions {
+            metallb_versions: Some(&["v1beta2"]),
+            ..ServerOptions::default()
+        },
+    );
+    let line = live.run(&["usage"]).failure(3).to_string();
+    assert!(!line.contains("not installed"), "{line}");
+    assert!(
+        line.contains("the server has metallb.io/v1beta2 (bgppeers) and no ipaddresspools.metallb.io/v1beta1, which the plugin needs"),
+        "what is served and what is needed: {line}"
+    );
+}
+
+/// The group served at the version the plugin reads, without the IPAddressPool CRD (other
+/// MetalLB CRDs at v1beta1 and v1beta2): what is served is named, and what is missing.
+#[test]
+fn metallb_served_without_ipaddresspools_names_what_is_served() {
+    let live = Live::start(
+        standard_fixtures(),
+        ServerOptions {
+            metallb_resources: Some(&["bgppeers", "l2advertisements", "bgpadvertisements"]),
+            ..ServerOptions::default()
+        },
+    );
+    for args in [&["usage"][..], &["why", "svc/web", "-n", "team-a"]] {
+        let line = live.run(args).failure(3).to_string();
+        assert!(!line.contains("not installed"), "{line}");
+        assert!(
+            line.contains("metallb.io/v1beta2 (bgppeers)")
+                && line
+                    .contains("metallb.io/v1beta1 (bgpadvertisements, bgppeers, l2advertisements)"),
+            "what is served: {line}"
+        );
+        assert!(
+            line.contains("no ipaddresspools.metallb.io/v1beta1"),
+            "what the plugin needs: {line}"
+        );
+    }
+}

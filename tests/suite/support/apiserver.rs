@@ -86,6 +86,9 @@ pub struct ServerOptions {
     /// With the CRDs installed, `Some`: only these `metallb.io` resources (plural names)
     /// are served, as by an older MetalLB's CRDs; `None`: all of them.
     pub metallb_resources: Option<&'static [&'static str]>,
+    /// With the CRDs installed, `Some`: only these `metallb.io` versions are served (CRDs
+    /// that serve `v1beta2` alone, say); `None`: all of them.
+    pub metallb_versions: Option<&'static [&'static str]>,
     /// `false`: listing services with a `spec.type` (or `spec.clusterIP`)
     /// field selector gets 400 `field label not supported: spec.type`, as
     /// from servers older than Kubernetes 1.31.
@@ -107,6 +110,7 @@ impl Default for ServerOptions {
             aggregated_discovery: true,
             metallb_crds_installed: true,
             metallb_resources: None,
+            metallb_versions: None,
             field_selector_spec_type_supported: true,
             faults: Vec::new(),
             max_page_size: None,
@@ -120,6 +124,7 @@ impl ServerOptions {
         resources::Installed {
             crds: self.metallb_crds_installed,
             only: self.metallb_resources,
+            versions: self.metallb_versions,
         }
     }
 }

@@ -54,7 +54,10 @@ impl Cause {
             kube::Error::RustlsTls(e) => Cause::Tls(chain(e)),
             kube::Error::BuildRequest(e) => Cause::Request(e.to_string()),
             kube::Error::HttpError(e) => Cause::Request(e.to_string()),
-            other => Cause::of_transport(other, plugin),
+            other => match Cause::of_transport(other, plugin) {
+                Cause::Unreachable(text) if is_body_failure(other) => Cause::Unreadable(text),
+                cause => cause,
+            },
         }
     }
 
@@ -91,6 +94,14 @@ impl Cause {
             _ => None,
         }
     }
+}
+
+/// The body of an answer could not be read (cut short, reset): the server was reached and
+/// began to answer. The client reports a failure to send a request as its own error
+/// (`HyperError`) or inside the connection pool's; a body's failure is hyper's error alone,
+/// boxed as a service error.
+fn is_body_failure(error: &kube::Error) -> bool {
+    matches!(error, kube::Error::Service(inner) if inner.is::<hyper::Error>())
 }
 
 /// What kubectl says of a credential plugin that failed: the executable, its exit code and

@@ -2211,3 +2211,54 @@ fn metallb_served_without_ipaddresspools_names_what_is_served() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Answers that cannot be read
+
+/// A server on loopback that answers every request with `reply` (raw HTTP), then closes the
+/// connection. Returns its URL.
+fn raw_server(reply: &'static str) -> String {
+    use std::io::Write;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut seen = Vec::new();
+            let mut byte = [0u8; 1];
+            while !seen.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                seen.push(byte[0]);
+            }
+            let _ = stream.write_all(reply.as_bytes());
+        }
+    });
+    url
+}
+
+/// A body cut short, or a body that is not JSON: the server was reached and answered, so the
+/// error says its answer could not be read — not that it cannot be reached.
+#[test]
+fn a_truncated_or_non_json_answer_is_unreadable_not_unreachable() {
+    let truncated = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 5000\r\nConnection: close\r\n\r\n{\"kind\":\"List\",\"items\":[{\"metadata\":";
+    let html = "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 27\r\nConnection: close\r\n\r\n<html>captive portal</html>";
+    for reply in [truncated, html] {
+        let home = TempDir::new().unwrap();
+        let kubeconfig = home.path().join("kubeconfig");
+        let url = raw_server(reply);
+        write_kubeconfig(&kubeconfig, &[("raw", url.as_str())], "raw");
+        let run = run_within(
+            metalpool(home.path())
+                .arg("--kubeconfig")
+                .arg(&kubeconfig)
+                .arg("usage"),
+            Duration::from_secs(60),
+        );
+        let line = run.failure(3);
+        assert!(
+            line.contains(&format!(
+                "the API server at {url} sent an unreadable response"
+            )),
+            "{line}"
+        );
+    }
+}

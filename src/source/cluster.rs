@@ -149,13 +149,7 @@ fn assemble(
             snapshot.namespaces = list;
             snapshot.namespaces_known = true;
         }
-        Err(e) => notes.push(Reason::new(
-            Code::NamespacesUnknown,
-            format!(
-                "cannot read namespaces ({}): namespaceSelectors of pools cannot be evaluated",
-                e.short()
-            ),
-        )),
+        Err(e) => notes.push(namespaces_unread(&e, &snapshot.pools)),
     }
     match f.events {
         Ok(list) => snapshot.events = list,
@@ -167,6 +161,32 @@ fn assemble(
     // ConfigurationState exists from v0.15.3 on: its absence says nothing.
     snapshot.configuration_states = f.states.unwrap_or_default();
     Ok(Loaded { snapshot, notes })
+}
+
+/// Namespaces that could not be read, said once: why, and which pools' namespaceSelectors
+/// that leaves open (the model then adds no warning of its own per pool).
+fn namespaces_unread(failure: &Failure, pools: &[IpAddressPool]) -> Reason {
+    let selecting: Vec<&str> = pools
+        .iter()
+        .filter(|p| {
+            p.spec
+                .service_allocation
+                .as_ref()
+                .is_some_and(|sa| !sa.namespace_selectors.is_empty())
+        })
+        .map(|p| p.metadata.name.as_str())
+        .collect();
+    let effect = match selecting.as_slice() {
+        [] => "namespaceSelectors of pools cannot be evaluated".to_string(),
+        names => format!(
+            "the namespaceSelectors of pools {} cannot be evaluated; which namespaces they admit beyond those listed is unknown",
+            names.join(", ")
+        ),
+    };
+    Reason::new(
+        Code::NamespacesUnknown,
+        format!("cannot read namespaces ({}): {effect}", failure.short()),
+    )
 }
 
 /// The cluster-wide list, or the namespace's with a note that strays elsewhere go
@@ -834,6 +854,28 @@ mod tests {
         let codes: Vec<Code> = loaded.notes.iter().map(|n| n.code).collect();
         assert_eq!(codes, [Code::NamespacesUnknown, Code::EventsUnavailable]);
         assert!(!loaded.snapshot.namespaces_known);
+    }
+
+    #[test]
+    fn unreadable_namespaces_name_the_pools_whose_selectors_they_leave_open() {
+        use crate::snapshot::ServiceAllocation;
+        let mut f = fetched();
+        f.namespaces = Err(forbidden("namespaces"));
+        f.pools = listed(vec![
+            pool("plain", "metallb-system"),
+            fixtures::allocating(
+                pool("prod", "metallb-system"),
+                ServiceAllocation {
+                    namespace_selectors: vec![fixtures::match_labels(&[("env", "prod")])],
+                    ..ServiceAllocation::default()
+                },
+            ),
+        ]);
+        let loaded = assembled(f, None).unwrap();
+        assert_eq!(
+            loaded.notes[0].message,
+            "cannot read namespaces (403: forbidden): the namespaceSelectors of pools prod cannot be evaluated; which namespaces they admit beyond those listed is unknown"
+        );
     }
 
     #[test]

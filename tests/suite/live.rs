@@ -2262,3 +2262,41 @@ fn a_truncated_or_non_json_answer_is_unreadable_not_unreachable() {
         );
     }
 }
+
+/// Namespaces forbidden: one `namespaces-unknown` warning, saying why (the 403) and which
+/// pools' namespaceSelectors it leaves open — not one from the read and another per pool.
+#[test]
+fn namespaces_forbidden_is_said_once() {
+    let mut rules: Vec<Rule> = docs_rbac()
+        .into_iter()
+        .filter(|r| !r.resources.iter().any(|x| x == "namespaces"))
+        .collect();
+    rules.push(Rule::new(&[""], &["services"], &["get", "list"]));
+    let live = Live::start(
+        load_fixtures(&root().join("examples/multi-tenant")),
+        ServerOptions {
+            rbac: Some(rules),
+            ..ServerOptions::default()
+        },
+    );
+    for args in [
+        &["why", "svc/app-1", "-n", "team-a", "-o", "json"][..],
+        &["usage", "-o", "json"],
+    ] {
+        let answer = live.run(args).json();
+        let unknown: Vec<&str> = answer["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|w| w["code"] == "namespaces-unknown")
+            .map(|w| w["message"].as_str().unwrap())
+            .collect();
+        assert_eq!(unknown.len(), 1, "{args:?}: {unknown:#?}");
+        assert!(unknown[0].contains("403"), "why: {}", unknown[0]);
+        assert!(
+            unknown[0].contains("production-ips"),
+            "which pools: {}",
+            unknown[0]
+        );
+    }
+}

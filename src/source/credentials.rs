@@ -285,6 +285,33 @@ mod tests {
         );
     }
 
+    /// What the plugin reads from `KUBERNETES_EXEC_INFO`, as client-go writes it.
+    #[test]
+    fn the_plugin_is_told_the_request_and_the_cluster_when_asked() {
+        let cluster = ExecAuthCluster {
+            server: Some("https://k:6443".into()),
+            certificate_authority_data: Some(b"CA".to_vec()),
+            ..ExecAuthCluster::default()
+        };
+        let info = ExecInfo {
+            api_version: Some("client.authentication.k8s.io/v1"),
+            kind: "ExecCredential",
+            spec: ExecInfoSpec {
+                interactive: false,
+                cluster: Some(&cluster),
+            },
+        };
+        assert_eq!(
+            serde_json::to_value(&info).unwrap(),
+            serde_json::json!({
+                "apiVersion": "client.authentication.k8s.io/v1",
+                "kind": "ExecCredential",
+                "spec": {"interactive": false, "cluster": {
+                    "server": "https://k:6443", "certificate-authority-data": "Q0E="}}
+            })
+        );
+    }
+
     #[test]
     fn a_credential_without_token_or_certificate_is_refused() {
         for printed in [

@@ -2084,6 +2084,20 @@ fn a_stale_token_is_renewed_once_by_the_credential_plugin() {
     );
 }
 
+/// A token that is accepted: the plugin runs once for the whole command, as kubectl runs it.
+#[test]
+fn a_credential_plugin_runs_once_per_command() {
+    let live = Live::start(standard_fixtures(), secure(ServerOptions::default()));
+    let (plugin, runs) = token_plugin(live.home.path(), &[TOKEN]);
+    let kubeconfig = exec_kubeconfig(&live, &plugin);
+    run(metalpool(live.home.path())
+        .env("KUBECONFIG", &kubeconfig)
+        .args(["why", "svc/web", "-n", "team-a", "-o", "json"]))
+    .json_with_code(0);
+    assert_eq!(runs_of(&runs), 1);
+    assert!(live.server.requests().iter().all(|r| r.status != 401));
+}
+
 /// A plugin whose fresh token is refused too: the plugin runs again once, and the command ends
 /// with the one-line 401 error — no loop.
 #[test]

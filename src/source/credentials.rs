@@ -107,7 +107,7 @@ impl RenewingClient {
                 current.tried = true;
                 let config = self.config.clone()?;
                 // The plugin is a process: waited for off the runtime's thread, so that the
-                // deadline of the command still applies to it.
+                // answers to requests still under way are read meanwhile.
                 let built = tokio::task::spawn_blocking(move || build(&config)).await;
                 let client = match built {
                     Ok(built) => built,

@@ -60,7 +60,13 @@ impl<'a> Model<'a> {
             flags.namespace.as_deref(),
             flags.lb_class.as_deref(),
         );
-        let config = Config::load(snapshot, &runtime.namespace, &behaviour);
+        let mut config = Config::load(snapshot, &runtime.namespace, &behaviour);
+        // The source said why the namespaces are unknown and which pools that touches: once.
+        if notes.iter().any(|n| n.code == Code::NamespacesUnknown) {
+            config
+                .warnings
+                .retain(|w| w.code != Code::NamespacesUnknown);
+        }
         let context = Context {
             lb_class: runtime.lb_class.clone(),
             behaviour,
@@ -225,5 +231,37 @@ mod tests {
                 .iter()
                 .any(|w| w.code == Code::MetallbVersionMismatch)
         );
+    }
+
+    /// A source that could not read the namespaces says so once, with the pools it touches:
+    /// the per-pool warnings (which -f without Namespace objects gets) are not repeated.
+    #[test]
+    fn namespaces_unknown_is_said_once() {
+        use crate::fixtures;
+        use crate::snapshot::ServiceAllocation;
+        let selecting = fixtures::allocating(
+            fixtures::pool("prod", &["10.0.0.0/30"]),
+            ServiceAllocation {
+                namespace_selectors: vec![fixtures::match_labels(&[("env", "prod")])],
+                ..ServiceAllocation::default()
+            },
+        );
+        let s = Snapshot {
+            pools: vec![selecting],
+            ..Snapshot::default()
+        };
+        let count = |model: &Model| {
+            let config = &model.cluster.config.warnings;
+            config
+                .iter()
+                .chain(&model.warnings)
+                .filter(|w| w.code == Code::NamespacesUnknown)
+                .count()
+        };
+        let offline = Model::build(&s, &MetallbFlags::default(), Vec::new());
+        assert_eq!(count(&offline), 1, "per pool, without a note");
+        let note = Reason::new(Code::NamespacesUnknown, "cannot read namespaces (403)");
+        let live = Model::build(&s, &MetallbFlags::default(), vec![note]);
+        assert_eq!(count(&live), 1, "the note alone");
     }
 }

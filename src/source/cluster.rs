@@ -10,13 +10,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
+use kube::Config;
 use kube::api::ListParams;
 use kube::config::KubeConfigOptions;
 use kube::core::Request;
-use kube::{Client, Config};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use super::credentials::RenewingClient;
 use super::failure::{Cause, Failure, client_error, humanize};
 use super::{Loaded, kubeconfig};
 use crate::error::{Error, Result, chain};
@@ -27,6 +28,8 @@ use crate::snapshot::{
     Advertisement, ApiResourceList, ConfigurationState, Deployment, Event, IpAddressPool, Metadata,
     MetallbCrds, Namespace, Service, Snapshot,
 };
+
+mod served;
 
 /// Page size of every list, as kubectl uses.
 const PAGE_SIZE: u32 = 500;
@@ -47,7 +50,8 @@ pub fn load(
             progress: Progress::start(),
             plugin: credential_plugin(connection),
         };
-        let fetched = reader.fetch(metallb, target).await;
+        let mut fetched = reader.fetch(metallb, target).await;
+        reader.explain_missing(&mut fetched).await;
         reader.progress.finish();
         assemble(fetched, metallb, target, &server)
     })
@@ -145,13 +149,7 @@ fn assemble(
             snapshot.namespaces = list;
             snapshot.namespaces_known = true;
         }
-        Err(e) => notes.push(Reason::new(
-            Code::NamespacesUnknown,
-            format!(
-                "cannot read namespaces ({}): namespaceSelectors of pools cannot be evaluated",
-                e.short()
-            ),
-        )),
+        Err(e) => notes.push(namespaces_unread(&e, &snapshot.pools)),
     }
     match f.events {
         Ok(list) => snapshot.events = list,
@@ -163,6 +161,32 @@ fn assemble(
     // ConfigurationState exists from v0.15.3 on: its absence says nothing.
     snapshot.configuration_states = f.states.unwrap_or_default();
     Ok(Loaded { snapshot, notes })
+}
+
+/// Namespaces that could not be read, said once: why, and which pools' namespaceSelectors
+/// that leaves open (the model then adds no warning of its own per pool).
+fn namespaces_unread(failure: &Failure, pools: &[IpAddressPool]) -> Reason {
+    let selecting: Vec<&str> = pools
+        .iter()
+        .filter(|p| {
+            p.spec
+                .service_allocation
+                .as_ref()
+                .is_some_and(|sa| !sa.namespace_selectors.is_empty())
+        })
+        .map(|p| p.metadata.name.as_str())
+        .collect();
+    let effect = match selecting.as_slice() {
+        [] => "namespaceSelectors of pools cannot be evaluated".to_string(),
+        names => format!(
+            "the namespaceSelectors of pools {} cannot be evaluated; which namespaces they admit beyond those listed is unknown",
+            names.join(", ")
+        ),
+    };
+    Reason::new(
+        Code::NamespacesUnknown,
+        format!("cannot read namespaces ({}): {effect}", failure.short()),
+    )
 }
 
 /// The cluster-wide list, or the namespace's with a note that strays elsewhere go
@@ -188,7 +212,7 @@ fn metallb_list<T>(
 
 /// Builds the client as kubectl would from the connection flags. Returns it with the
 /// server's URL, for messages.
-async fn connect(conn: &Connection) -> Result<(Client, String)> {
+async fn connect(conn: &Connection) -> Result<(RenewingClient, String)> {
     let options = KubeConfigOptions {
         context: conn.context.clone(),
         cluster: conn.cluster.clone(),
@@ -229,7 +253,7 @@ async fn connect(conn: &Connection) -> Result<(Client, String)> {
         .to_string();
     let plugin = credential_plugin(conn);
     let client =
-        Client::try_from(config).map_err(|e| client_error(e, &server, plugin.as_deref()))?;
+        RenewingClient::new(config).map_err(|e| client_error(e, &server, plugin.as_deref()))?;
     Ok((client, server))
 }
 
@@ -287,7 +311,7 @@ fn user_agent() -> http::HeaderValue {
 
 /// The API calls, within `--request-timeout` for the whole read.
 struct Reader {
-    client: Client,
+    client: RenewingClient,
     /// `--request-timeout` as a deadline for the whole read, with the duration it came from.
     deadline: Option<(tokio::time::Instant, Duration)>,
     progress: Progress,
@@ -413,7 +437,7 @@ impl Reader {
         let started = tokio::time::Instant::now();
         let mut attempts = 1;
         loop {
-            let call = self.client.request::<T>(copy_request(&request));
+            let call = self.client.request::<T>(|| copy_request(&request));
             let result = match self.deadline {
                 Some((deadline, limit)) => match tokio::time::timeout_at(deadline, call).await {
                     Ok(r) => r,
@@ -830,6 +854,28 @@ mod tests {
         let codes: Vec<Code> = loaded.notes.iter().map(|n| n.code).collect();
         assert_eq!(codes, [Code::NamespacesUnknown, Code::EventsUnavailable]);
         assert!(!loaded.snapshot.namespaces_known);
+    }
+
+    #[test]
+    fn unreadable_namespaces_name_the_pools_whose_selectors_they_leave_open() {
+        use crate::snapshot::ServiceAllocation;
+        let mut f = fetched();
+        f.namespaces = Err(forbidden("namespaces"));
+        f.pools = listed(vec![
+            pool("plain", "metallb-system"),
+            fixtures::allocating(
+                pool("prod", "metallb-system"),
+                ServiceAllocation {
+                    namespace_selectors: vec![fixtures::match_labels(&[("env", "prod")])],
+                    ..ServiceAllocation::default()
+                },
+            ),
+        ]);
+        let loaded = assembled(f, None).unwrap();
+        assert_eq!(
+            loaded.notes[0].message,
+            "cannot read namespaces (403: forbidden): the namespaceSelectors of pools prod cannot be evaluated; which namespaces they admit beyond those listed is unknown"
+        );
     }
 
     #[test]

@@ -54,7 +54,10 @@ impl Cause {
             kube::Error::RustlsTls(e) => Cause::Tls(chain(e)),
             kube::Error::BuildRequest(e) => Cause::Request(e.to_string()),
             kube::Error::HttpError(e) => Cause::Request(e.to_string()),
-            other => Cause::of_transport(other, plugin),
+            other => match Cause::of_transport(other, plugin) {
+                Cause::Unreachable(text) if is_body_failure(other) => Cause::Unreadable(text),
+                cause => cause,
+            },
         }
     }
 
@@ -93,6 +96,14 @@ impl Cause {
     }
 }
 
+/// The body of an answer could not be read (cut short, reset): the server was reached and
+/// began to answer. The client reports a failure to send a request as its own error
+/// (`HyperError`) or inside the connection pool's; a body's failure is hyper's error alone,
+/// boxed as a service error.
+fn is_body_failure(error: &kube::Error) -> bool {
+    matches!(error, kube::Error::Service(inner) if inner.is::<hyper::Error>())
+}
+
 /// What kubectl says of a credential plugin that failed: the executable, its exit code and
 /// its own stderr. Never the client's rendering of the command: it holds the plugin's
 /// arguments and environment (secrets, the cluster's CA) and a debug dump of its output.
@@ -124,6 +135,11 @@ fn credentials_failure(error: &kube::client::AuthError, plugin: Option<&str>) ->
         AuthError::AuthExecParse(_) => {
             format!("executable {executable} printed no ExecCredential that can be read")
         }
+        AuthError::ExecPluginFailed => {
+            format!(
+                "executable {executable} printed an ExecCredential with no token or certificate"
+            )
+        }
         // The other variants name files and token fields, never secret values.
         other => chain(other),
     }
@@ -147,6 +163,36 @@ fn causes_of<'a>(
     }
 }
 
+/// What the API serves of a group, read from its discovery documents when a resource of it
+/// was not found: a group served without what the plugin reads is not a group missing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Served {
+    /// `metallb.io`.
+    pub group: String,
+    /// The version the plugin reads (`v1beta1`).
+    pub wanted: String,
+    /// Each version served, preferred first, with its resources.
+    pub versions: Vec<(String, Vec<String>)>,
+}
+
+impl Served {
+    /// `metallb.io/v1beta2 (bgppeers), metallb.io/v1beta1 (communities)`.
+    fn listed(&self) -> String {
+        let versions: Vec<String> = self
+            .versions
+            .iter()
+            .map(|(version, resources)| {
+                let resources = match resources.as_slice() {
+                    [] => "no resources".to_string(),
+                    names => names.join(", "),
+                };
+                format!("{}/{version} ({resources})", self.group)
+            })
+            .collect();
+        versions.join(", ")
+    }
+}
+
 /// A failed request, with what it was for.
 #[derive(Debug)]
 pub struct Failure {
@@ -159,6 +205,8 @@ pub struct Failure {
     pub error: Option<kube::Error>,
     /// How many times the request was sent.
     pub attempts: u32,
+    /// For a resource not found: what its group serves, when that was asked.
+    pub served: Option<Served>,
 }
 
 impl Failure {
@@ -170,6 +218,7 @@ impl Failure {
             namespace: namespace.map(str::to_string),
             error: None,
             attempts: 1,
+            served: None,
         }
     }
 
@@ -247,10 +296,20 @@ impl Failure {
             Cause::Status { code: 403, message } => format!(
                 "forbidden: RBAC does not allow {what} ({message}); grant it, see the ClusterRole in docs/rbac.yaml"
             ),
-            Cause::Status { code: 404, .. } if self.resource.ends_with("metallb.io") => format!(
-                "MetalLB CRDs are not installed: the server has no {} (is MetalLB installed in this cluster?)",
-                self.resource
-            ),
+            Cause::Status { code: 404, .. } if self.resource.ends_with("metallb.io") => {
+                match self.served.as_ref().filter(|s| !s.versions.is_empty()) {
+                    Some(served) => format!(
+                        "MetalLB's API is served, but not what the plugin reads: the server has {} and no {}/{}, which the plugin needs (the CRDs of MetalLB v0.13 or later)",
+                        served.listed(),
+                        self.resource,
+                        served.wanted
+                    ),
+                    None => format!(
+                        "MetalLB CRDs are not installed: the server has no {} (is MetalLB installed in this cluster?)",
+                        self.resource
+                    ),
+                }
+            }
             Cause::Status { code, message } if matches!(code, 429 | 503 | 504) => {
                 let tries = match self.attempts {
                     1 => String::new(),
@@ -397,6 +456,16 @@ mod tests {
                 "executable get-token not found (is it installed and on PATH?)".into()
             )
         );
+        assert_eq!(
+            Cause::of(
+                &kube::Error::Auth(kube::client::AuthError::ExecPluginFailed),
+                Some("get-token")
+            ),
+            Cause::Credentials(
+                "executable get-token printed an ExecCredential with no token or certificate"
+                    .into()
+            )
+        );
     }
 
     /// A 403 whose body is no Kubernetes Status comes from a proxy, not from RBAC.
@@ -424,6 +493,38 @@ mod tests {
         )
         .into_error("https://k")
         .to_string();
+        assert!(line.starts_with("MetalLB CRDs are not installed"), "{line}");
+    }
+
+    /// A MetalLB resource not found in a group that is served otherwise: what is served and
+    /// what is needed, not "not installed".
+    #[test]
+    fn a_metallb_group_served_without_the_resource_says_what_it_serves() {
+        let missing = || {
+            Failure::from_kube(
+                "list",
+                "ipaddresspools.metallb.io",
+                None,
+                api(404, ""),
+                None,
+            )
+        };
+        let mut failure = missing();
+        failure.served = Some(Served {
+            group: "metallb.io".into(),
+            wanted: "v1beta1".into(),
+            versions: vec![
+                ("v1beta2".into(), vec!["bgppeers".into()]),
+                ("v1beta1".into(), Vec::new()),
+            ],
+        });
+        assert_eq!(
+            failure.into_error("https://k").to_string(),
+            "MetalLB's API is served, but not what the plugin reads: the server has metallb.io/v1beta2 (bgppeers), metallb.io/v1beta1 (no resources) and no ipaddresspools.metallb.io/v1beta1, which the plugin needs (the CRDs of MetalLB v0.13 or later)"
+        );
+        let mut failure = missing();
+        failure.served = Some(Served::default());
+        let line = failure.into_error("https://k").to_string();
         assert!(line.starts_with("MetalLB CRDs are not installed"), "{line}");
     }
 

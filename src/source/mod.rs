@@ -2,6 +2,7 @@
 //! reads files or talks to the API server.
 
 pub mod cluster;
+pub mod credentials;
 pub mod failure;
 pub mod files;
 pub mod kubeconfig;

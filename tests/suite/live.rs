@@ -2000,3 +2000,317 @@ fn proxies_are_used_as_kubectl_uses_them() {
         "the kubeconfig's proxy-url"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Credentials that expire
+
+/// A kubeconfig for `live`'s server whose user gets its token from the executable `plugin`.
+fn exec_kubeconfig(live: &Live, plugin: &Path) -> PathBuf {
+    use base64::Engine as _;
+    let ca = base64::engine::general_purpose::STANDARD.encode(live.server.ca_pem().unwrap());
+    let document = json!({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "c", "cluster": {
+            "server": live.server.url(), "certificate-authority-data": ca}}],
+        "users": [{"name": "u", "user": {"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1",
+            "command": plugin,
+            "interactiveMode": "Never"}}}],
+        "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
+        "current-context": "x",
+    });
+    let path = live.home.path().join("exec-kubeconfig");
+    fs::write(&path, document.to_string()).unwrap();
+    path
+}
+
+/// A credential plugin that notes each of its runs (one line in `runs` beside it) and prints
+/// `tokens[n]` on its n-th run (the last one from then on).
+fn token_plugin(dir: &Path, tokens: &[&str]) -> (PathBuf, PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let runs = dir.join("runs");
+    let mut script = format!("#!/bin/sh\necho run >> '{}'\n", runs.display());
+    script.push_str(&format!("n=$(wc -l < '{}')\n", runs.display()));
+    script.push_str("case $n in\n");
+    for (i, token) in tokens.iter().enumerate() {
+        let pattern = if i + 1 == tokens.len() {
+            "*".to_string()
+        } else {
+            format!("{}", i + 1)
+        };
+        script.push_str(&format!("{pattern}) token={token} ;;\n"));
+    }
+    script.push_str("esac\n");
+    script.push_str(
+        "printf '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\"%s\"}}\\n' \"$token\"\n",
+    );
+    let plugin = dir.join("get-token");
+    fs::write(&plugin, script).unwrap();
+    fs::set_permissions(&plugin, fs::Permissions::from_mode(0o755)).unwrap();
+    (plugin, runs)
+}
+
+fn runs_of(runs: &Path) -> usize {
+    fs::read_to_string(runs).unwrap_or_default().lines().count()
+}
+
+/// A token that expired between the plugin's run and the requests: like kubectl, the plugin
+/// runs again after the 401 and the requests are sent again with its new token — once, for
+/// every request that was refused.
+#[test]
+fn a_stale_token_is_renewed_once_by_the_credential_plugin() {
+    let live = Live::start(standard_fixtures(), secure(ServerOptions::default()));
+    let (plugin, runs) = token_plugin(live.home.path(), &["stale-token", TOKEN]);
+    let kubeconfig = exec_kubeconfig(&live, &plugin);
+    let usage = run(metalpool(live.home.path())
+        .env("KUBECONFIG", &kubeconfig)
+        .args(["usage", "-o", "json"]))
+    .json_with_code(0);
+    assert!(!pool_names(&usage).is_empty());
+    assert_eq!(
+        runs_of(&runs),
+        2,
+        "the plugin runs once more, not per request"
+    );
+    let requests = live.server.requests();
+    assert!(requests.iter().any(|r| r.status == 401), "{requests:#?}");
+    assert!(
+        requests
+            .iter()
+            .filter(|r| r.status == 401)
+            .all(|r| r.authorization.as_deref() == Some("Bearer stale-token")),
+        "only the stale token is refused"
+    );
+}
+
+/// A token that is accepted: the plugin runs once for the whole command, as kubectl runs it.
+#[test]
+fn a_credential_plugin_runs_once_per_command() {
+    let live = Live::start(standard_fixtures(), secure(ServerOptions::default()));
+    let (plugin, runs) = token_plugin(live.home.path(), &[TOKEN]);
+    let kubeconfig = exec_kubeconfig(&live, &plugin);
+    run(metalpool(live.home.path())
+        .env("KUBECONFIG", &kubeconfig)
+        .args(["why", "svc/web", "-n", "team-a", "-o", "json"]))
+    .json_with_code(0);
+    assert_eq!(runs_of(&runs), 1);
+    assert!(live.server.requests().iter().all(|r| r.status != 401));
+}
+
+/// A plugin whose fresh token is refused too: the plugin runs again once, and the command ends
+/// with the one-line 401 error — no loop.
+#[test]
+fn a_token_refused_again_after_renewal_is_the_401_error() {
+    let live = Live::start(standard_fixtures(), secure(ServerOptions::default()));
+    let (plugin, runs) = token_plugin(live.home.path(), &["revoked-token"]);
+    let kubeconfig = exec_kubeconfig(&live, &plugin);
+    let failed = run_within(
+        metalpool(live.home.path())
+            .env("KUBECONFIG", &kubeconfig)
+            .args(["usage"]),
+        Duration::from_secs(60),
+    );
+    let line = failed.failure(3);
+    assert!(
+        line.contains("rejected the credentials (401 Unauthorized)"),
+        "{line}"
+    );
+    assert_eq!(runs_of(&runs), 2, "one renewal, no loop");
+    let mut refusals = std::collections::BTreeMap::new();
+    for request in live
+        .server
+        .requests()
+        .into_iter()
+        .filter(|r| r.status == 401)
+    {
+        *refusals.entry((request.path, request.query)).or_insert(0) += 1;
+    }
+    assert!(
+        refusals.values().all(|&n| n <= 2),
+        "each request is sent again at most once: {refusals:#?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// --request-timeout: one deadline for the whole command
+
+/// The MetalLB controller is looked for with one selector, then another. A first lookup that
+/// never gets an answer uses up the whole `--request-timeout`: the second is not sent at all
+/// (with a timeout per request it would be, and wait as long again). Counted, not timed.
+#[test]
+fn sequential_controller_lookups_share_one_deadline() {
+    let gate = Gate::default();
+    let objects: Vec<Value> = standard_fixtures()
+        .into_iter()
+        .filter(|o| o["kind"] != "Deployment")
+        .collect();
+    let live = Live::start(
+        objects,
+        ServerOptions {
+            faults: vec![Fault::hold(
+                FaultTarget::resource("apps", "deployments"),
+                &gate,
+            )],
+            ..ServerOptions::default()
+        },
+    );
+    let run = run_within(
+        live.command()
+            .args(["usage", "-o", "json", "--request-timeout=3s"]),
+        Duration::from_secs(60),
+    );
+    gate.open();
+    let usage = run.json_with_code(0);
+    assert!(!pool_names(&usage).is_empty(), "the lists were answered");
+    let cut = usage["warnings"].as_array().unwrap().iter().any(|w| {
+        w["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("cannot look for MetalLB's controller (")
+    });
+    assert_eq!(
+        live.server.fault_hits(),
+        [1],
+        "one controller lookup sent: the second found the deadline passed"
+    );
+    assert!(cut, "the controller lookup was cut: {usage:#}");
+}
+
+// ---------------------------------------------------------------------------------------
+// MetalLB's API served, but not what the plugin reads
+
+/// A cluster serving `metallb.io` only at `v1beta2`: MetalLB is there, its CRDs are not what
+/// the plugin reads. The error says what is served and what is needed, never "not installed".
+#[test]
+fn metallb_served_only_at_another_version_is_named_not_missing() {
+    let live = Live::start(
+        standard_fixtures(),
+        ServerOptions {
+            metallb_versions: Some(&["v1beta2"]),
+            ..ServerOptions::default()
+        },
+    );
+    let line = live.run(&["usage"]).failure(3).to_string();
+    assert!(!line.contains("not installed"), "{line}");
+    assert!(
+        line.contains("the server has metallb.io/v1beta2 (bgppeers) and no ipaddresspools.metallb.io/v1beta1, which the plugin needs"),
+        "what is served and what is needed: {line}"
+    );
+}
+
+/// The group served at the version the plugin reads, without the IPAddressPool CRD (other
+/// MetalLB CRDs at v1beta1 and v1beta2): what is served is named, and what is missing.
+#[test]
+fn metallb_served_without_ipaddresspools_names_what_is_served() {
+    let live = Live::start(
+        standard_fixtures(),
+        ServerOptions {
+            metallb_resources: Some(&["bgppeers", "l2advertisements", "bgpadvertisements"]),
+            ..ServerOptions::default()
+        },
+    );
+    for args in [&["usage"][..], &["why", "svc/web", "-n", "team-a"]] {
+        let line = live.run(args).failure(3).to_string();
+        assert!(!line.contains("not installed"), "{line}");
+        assert!(
+            line.contains("metallb.io/v1beta2 (bgppeers)")
+                && line
+                    .contains("metallb.io/v1beta1 (bgpadvertisements, bgppeers, l2advertisements)"),
+            "what is served: {line}"
+        );
+        assert!(
+            line.contains("no ipaddresspools.metallb.io/v1beta1"),
+            "what the plugin needs: {line}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Answers that cannot be read
+
+/// A server on loopback that answers every request with `reply` (raw HTTP), then closes the
+/// connection. Returns its URL.
+fn raw_server(reply: &'static str) -> String {
+    use std::io::Write;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut seen = Vec::new();
+            let mut byte = [0u8; 1];
+            while !seen.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                seen.push(byte[0]);
+            }
+            let _ = stream.write_all(reply.as_bytes());
+        }
+    });
+    url
+}
+
+/// A body cut short, or a body that is not JSON: the server was reached and answered, so the
+/// error says its answer could not be read — not that it cannot be reached.
+#[test]
+fn a_truncated_or_non_json_answer_is_unreadable_not_unreachable() {
+    let truncated = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 5000\r\nConnection: close\r\n\r\n{\"kind\":\"List\",\"items\":[{\"metadata\":";
+    let html = "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 27\r\nConnection: close\r\n\r\n<html>captive portal</html>";
+    for reply in [truncated, html] {
+        let home = TempDir::new().unwrap();
+        let kubeconfig = home.path().join("kubeconfig");
+        let url = raw_server(reply);
+        write_kubeconfig(&kubeconfig, &[("raw", url.as_str())], "raw");
+        let run = run_within(
+            metalpool(home.path())
+                .arg("--kubeconfig")
+                .arg(&kubeconfig)
+                .arg("usage"),
+            Duration::from_secs(60),
+        );
+        let line = run.failure(3);
+        assert!(
+            line.contains(&format!(
+                "the API server at {url} sent an unreadable response"
+            )),
+            "{line}"
+        );
+    }
+}
+
+/// Namespaces forbidden: one `namespaces-unknown` warning, saying why (the 403) and which
+/// pools' namespaceSelectors it leaves open — not one from the read and another per pool.
+#[test]
+fn namespaces_forbidden_is_said_once() {
+    let mut rules: Vec<Rule> = docs_rbac()
+        .into_iter()
+        .filter(|r| !r.resources.iter().any(|x| x == "namespaces"))
+        .collect();
+    rules.push(Rule::new(&[""], &["services"], &["get", "list"]));
+    let live = Live::start(
+        load_fixtures(&root().join("examples/multi-tenant")),
+        ServerOptions {
+            rbac: Some(rules),
+            ..ServerOptions::default()
+        },
+    );
+    for args in [
+        &["why", "svc/app-1", "-n", "team-a", "-o", "json"][..],
+        &["usage", "-o", "json"],
+    ] {
+        let answer = live.run(args).json();
+        let unknown: Vec<&str> = answer["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|w| w["code"] == "namespaces-unknown")
+            .map(|w| w["message"].as_str().unwrap())
+            .collect();
+        assert_eq!(unknown.len(), 1, "{args:?}: {unknown:#?}");
+        assert!(unknown[0].contains("403"), "why: {}", unknown[0]);
+        assert!(
+            unknown[0].contains("production-ips"),
+            "which pools: {}",
+            unknown[0]
+        );
+    }
+}

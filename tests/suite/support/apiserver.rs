@@ -86,6 +86,9 @@ pub struct ServerOptions {
     /// With the CRDs installed, `Some`: only these `metallb.io` resources (plural names)
     /// are served, as by an older MetalLB's CRDs; `None`: all of them.
     pub metallb_resources: Option<&'static [&'static str]>,
+    /// With the CRDs installed, `Some`: only these `metallb.io` versions are served (CRDs
+    /// that serve `v1beta2` alone, say); `None`: all of them.
+    pub metallb_versions: Option<&'static [&'static str]>,
     /// `false`: listing services with a `spec.type` (or `spec.clusterIP`)
     /// field selector gets 400 `field label not supported: spec.type`, as
     /// from servers older than Kubernetes 1.31.
@@ -107,6 +110,7 @@ impl Default for ServerOptions {
             aggregated_discovery: true,
             metallb_crds_installed: true,
             metallb_resources: None,
+            metallb_versions: None,
             field_selector_spec_type_supported: true,
             faults: Vec::new(),
             max_page_size: None,
@@ -120,6 +124,7 @@ impl ServerOptions {
         resources::Installed {
             crds: self.metallb_crds_installed,
             only: self.metallb_resources,
+            versions: self.metallb_versions,
         }
     }
 }
@@ -357,6 +362,16 @@ impl ApiServer {
     /// Every request answered so far, oldest first.
     pub fn requests(&self) -> Vec<RequestRecord> {
         self.shared.log.lock().expect("request log").clone()
+    }
+
+    /// How many requests each of [`ServerOptions::faults`] has matched, counted as they
+    /// arrive: a request a client gave up on before its answer counts too.
+    pub fn fault_hits(&self) -> Vec<usize> {
+        self.shared
+            .fault_hits
+            .lock()
+            .expect("fault counters")
+            .clone()
     }
 
     /// Forgets the requests answered so far.

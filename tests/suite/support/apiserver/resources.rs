@@ -386,11 +386,18 @@ pub(crate) struct Installed {
     pub crds: bool,
     /// The plural names served, when not all of them.
     pub only: Option<&'static [&'static str]>,
+    /// The versions served, when not all of them.
+    pub versions: Option<&'static [&'static str]>,
 }
 
 impl Installed {
     fn serves(self, rt: &ResourceType) -> bool {
-        !rt.is_metallb() || (self.crds && self.only.is_none_or(|only| only.contains(&rt.plural)))
+        !rt.is_metallb()
+            || (self.crds
+                && self.only.is_none_or(|only| only.contains(&rt.plural))
+                && self
+                    .versions
+                    .is_none_or(|versions| versions.contains(&rt.version)))
     }
 }
 
@@ -635,6 +642,7 @@ mod tests {
         let all = Installed {
             crds: true,
             only: None,
+            versions: None,
         };
         let document = group(all, METALLB_GROUP).unwrap();
         assert_eq!(document["preferredVersion"]["version"], "v1beta2");
@@ -642,6 +650,7 @@ mod tests {
         let none = Installed {
             crds: false,
             only: None,
+            versions: None,
         };
         assert!(group(none, METALLB_GROUP).is_none());
     }
@@ -651,6 +660,7 @@ mod tests {
         let older = Installed {
             crds: true,
             only: Some(&["ipaddresspools", "l2advertisements"]),
+            versions: None,
         };
         let list = resource_list(older, METALLB_GROUP, "v1beta1").unwrap();
         let names: Vec<&str> = list["resources"]

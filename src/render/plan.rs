@@ -4,7 +4,7 @@ use std::io::Write;
 
 use super::number::count;
 use super::table::{Cell, Tone, layout};
-use super::text::escape_controls;
+use super::text::{escape_controls, wrap};
 use super::{Attention, Render, View};
 use crate::error::Result;
 use crate::metallb::reaction::Change;
@@ -99,12 +99,7 @@ fn human(out: &mut impl Write, report: &PlanReport, view: &View) -> Result<()> {
     )?;
     for pool in &report.pools {
         for note in &pool.notes {
-            writeln!(
-                out,
-                "  {}: {}",
-                escape_controls(&pool.name),
-                escape_controls(note)
-            )?;
+            write_note(out, &format!("  {}: ", escape_controls(&pool.name)), note)?;
         }
     }
     writeln!(out)?;
@@ -126,16 +121,23 @@ fn human(out: &mut impl Write, report: &PlanReport, view: &View) -> Result<()> {
             .as_bytes(),
         )?;
         for (note, services) in grouped_notes(&shown) {
-            writeln!(
-                out,
-                "  {}: {}",
-                escape_controls(&shortened(&services, view.wide)),
-                escape_controls(note)
-            )?;
+            let about = escape_controls(&shortened(&services, view.wide)).into_owned();
+            write_note(out, &format!("  {about}: "), note)?;
         }
     }
     for note in &report.notes {
-        writeln!(out, "Note: {}", escape_controls(note))?;
+        write_note(out, "Note: ", note)?;
+    }
+    Ok(())
+}
+
+/// A note after its label, wrapped to fit a terminal, continued under the label's indent.
+fn write_note(out: &mut impl Write, label: &str, note: &str) -> Result<()> {
+    /// Notes are prose: wrapped where the tables above them end on most terminals.
+    const WIDTH: usize = 100;
+    let indent = " ".repeat(label.len() - label.trim_start().len() + 4);
+    for line in wrap(&escape_controls(note), WIDTH, label, &indent) {
+        writeln!(out, "{line}")?;
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
-//! Tables fit the terminal: every default table of the bundled examples fits 120 columns, and
-//! at 80 columns the default `usage` table wraps only in its shortened lists.
+//! Tables fit the terminal: every default page of the bundled examples (usage, why, check, ips
+//! and the example plans) fits 120 columns, and at 80 columns the default `usage` table wraps
+//! only in its shortened lists.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -55,6 +56,16 @@ fn every_default_table_of_the_examples_fits_120_columns() {
     for (namespace, name) in example_services() {
         let run = metalpool(&["why", &name, "-n", &namespace, "-f", "examples/"]);
         pages.push((format!("why {namespace}/{name}"), run));
+    }
+    pages.push(("check".to_string(), metalpool(&["check", "-f", "examples/"])));
+    pages.push(("ips".to_string(), metalpool(&["ips", "-f", "examples/"])));
+    for entry in std::fs::read_dir("example-plans").unwrap() {
+        let proposal = entry.unwrap().path();
+        if proposal.is_dir() {
+            let proposal = proposal.to_str().unwrap().to_string();
+            let run = metalpool(&["plan", "-f", &proposal, "--base", "examples/"]);
+            pages.push((format!("plan -f {proposal}"), run));
+        }
     }
     for (what, run) in pages {
         assert!(!run.stdout.is_empty(), "{what}: {run:#?}");

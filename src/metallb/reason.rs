@@ -95,6 +95,12 @@ codes! {
     MetallbVersionMismatch => "metallb-version-mismatch",
     /// Offline: the same object defined more than once; the last definition is read.
     DuplicateObject => "duplicate-object",
+    /// A legacy `AddressPool` the modelled release reads as a pool (v0.13.x): deprecated,
+    /// ignored from v0.14.0.
+    LegacyPoolRead => "legacy-pool-read",
+    /// A legacy `AddressPool` the modelled release ignores (v0.14.0 on): its addresses are
+    /// in no pool.
+    LegacyPoolIgnored => "legacy-pool-ignored",
     /// Offline: a kustomization or Helm template found and not read as plain manifests.
     NotRendered => "not-rendered",
     // Findings of `check` (cli-contract.md, `check`).

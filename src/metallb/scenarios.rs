@@ -1710,3 +1710,125 @@ fn an_ingress_that_is_not_an_ip_is_not_a_holding() {
     assert!(d.fits);
     assert_eq!(pool_names(&d, &c), ["p"]);
 }
+
+// ----- C.2: legacy AddressPools -----
+
+fn legacy(name: &str, addresses: &[&str], protocol: &str) -> crate::snapshot::AddressPool {
+    crate::snapshot::AddressPool {
+        metadata: Metadata {
+            name: name.into(),
+            namespace: NS.into(),
+            ..Default::default()
+        },
+        spec: crate::snapshot::LegacyPoolSpec {
+            protocol: protocol.into(),
+            addresses: addresses.iter().map(|a| a.to_string()).collect(),
+            ..Default::default()
+        },
+    }
+}
+
+fn with_legacy(mut world: World, pools: Vec<crate::snapshot::AddressPool>) -> World {
+    world.snapshot.legacy_pools = pools;
+    world
+}
+
+#[test]
+fn c2_legacy_address_pool_is_a_plain_pool_only_up_to_0_13() {
+    let world = || {
+        with_legacy(
+            World::new(vec![], vec![svc("a/s")]),
+            vec![legacy("old", &["10.0.0.0/30"], "layer2")],
+        )
+    };
+    let old = vec!["old".to_string()];
+    per_release(
+        world,
+        |w| names_of(w, "a/s"),
+        [old, vec![], vec![], vec![], vec![]],
+    );
+    // 0.13.9 hands out its first address: a legacy pool has no avoidBuggyIPs.
+    assert_eq!(
+        world().at(Release::V0_13_9).decide("a/s").0.ips,
+        ips(&["10.0.0.0"])
+    );
+    // Later releases read no pool at all: nothing to allocate from, and a warning says why.
+    let ignored = |w: &World| {
+        w.cluster()
+            .config
+            .warnings
+            .iter()
+            .map(|r| r.code)
+            .filter(|c| matches!(c, Code::LegacyPoolRead | Code::LegacyPoolIgnored))
+            .collect::<Vec<_>>()
+    };
+    per_release(
+        world,
+        ignored,
+        [
+            vec![Code::LegacyPoolRead],
+            vec![Code::LegacyPoolIgnored],
+            vec![Code::LegacyPoolIgnored],
+            vec![Code::LegacyPoolIgnored],
+            vec![Code::LegacyPoolIgnored],
+        ],
+    );
+}
+
+#[test]
+fn c2_legacy_pool_is_requested_by_name_and_honours_auto_assign_up_to_0_13() {
+    let world = || {
+        let mut manual = legacy("manual", &["10.0.1.0/30"], "bgp");
+        manual.spec.auto_assign = Some(false);
+        with_legacy(
+            World::new(
+                vec![pool("plain", &["10.0.0.0/30"])],
+                vec![
+                    svc("a/auto"),
+                    annotate(svc("a/asks"), "metallb.universe.tf/address-pool", "manual"),
+                ],
+            ),
+            vec![manual],
+        )
+    };
+    let plain = vec!["plain".to_string()];
+    per_release(
+        world,
+        |w| names_of(w, "a/auto"),
+        std::array::from_fn(|_| plain.clone()),
+    );
+    let asks = |w: &World| (names_of(w, "a/asks"), codes(&w.decide("a/asks").0));
+    let granted = (vec!["manual".to_string()], vec![]);
+    let unknown = (vec![], vec![Code::PoolNotFound]);
+    per_release(
+        world,
+        asks,
+        [
+            granted,
+            unknown.clone(),
+            unknown.clone(),
+            unknown.clone(),
+            unknown,
+        ],
+    );
+}
+
+#[test]
+fn c2_legacy_pool_holder_keeps_its_address_only_up_to_0_13() {
+    let world = || {
+        with_legacy(
+            World::new(
+                vec![pool("plain", &["10.0.0.0/30"])],
+                vec![holding(svc("a/s"), &["10.0.1.1"])],
+            ),
+            vec![legacy("old", &["10.0.1.0/30"], "layer2")],
+        )
+    };
+    let not_valid = |w: &World| {
+        w.cluster()
+            .holding_warnings
+            .iter()
+            .any(|(_, r)| r.code == Code::AllocationNotValid)
+    };
+    per_release(world, not_valid, [false, true, true, true, true]);
+}

@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::metallb::addr::{Family, FamilyCounts, Ip};
 use crate::metallb::allocator::Cluster;
+use crate::metallb::config::LegacyProtocol;
 use crate::metallb::reason::{Code, Reason};
 use crate::metallb::release::MetallbVersion;
 use crate::model::Model;
@@ -52,8 +53,12 @@ pub struct PoolUsage {
     pub free: u128,
     pub ipv4: FamilyCounts,
     pub ipv6: FamilyCounts,
-    /// `L2:<advertisement>` / `BGP:<advertisement>`.
+    /// `L2:<advertisement>` / `BGP:<advertisement>`; a legacy AddressPool's own
+    /// announcement is `L2:AddressPool/<pool>` / `BGP:AddressPool/<pool>`.
     pub advertised_by: Vec<String>,
+    /// A legacy `AddressPool` (read up to v0.13.x): its `protocol`, `layer2` or `bgp`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub legacy_protocol: Option<&'static str>,
     pub services: Vec<String>,
     /// MetalLB's own counters (IPAddressPool.status, v0.15.0+), when present.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -137,6 +142,7 @@ pub fn build(model: &Model) -> UsageReport {
                 ipv4,
                 ipv6,
                 advertised_by: config.advertised_by[i].clone(),
+                legacy_protocol: pool.legacy.map(LegacyProtocol::name),
                 services,
                 // A status of conditions only says nothing about counts.
                 metallb_status: pool.status.clone().filter(PoolStatus::has_counts),

@@ -20,6 +20,8 @@ use crate::metallb::release::CrdFacts;
 pub const METALLB_GROUP: &str = "metallb.io";
 /// The CRD of the pools, whose status carries the counters from v0.15.0.
 pub const POOLS: &str = "ipaddresspools";
+/// The CRD of the legacy AddressPools (served up to v0.14.2, read up to v0.13.x).
+pub const LEGACY_POOLS: &str = "addresspools";
 /// The CRD of the L2 advertisements, whose spec carries `serviceSelectors` from v0.16.0.
 pub const L2_ADVERTISEMENTS: &str = "l2advertisements";
 

@@ -1573,3 +1573,61 @@ fn duplicates_kustomizations_and_helm_templates_are_said_not_misread() {
         "{run:#?}"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Legacy AddressPools (read by MetalLB up to v0.13.x)
+
+const LEGACY_POOL: &str = r#"
+apiVersion: metallb.io/v1beta1
+kind: AddressPool
+metadata: {name: old, namespace: metallb-system}
+spec: {protocol: layer2, addresses: [192.0.2.0/30]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec: {type: LoadBalancer, clusterIP: 10.96.0.10, ports: [{port: 80}]}
+"#;
+
+#[test]
+fn a_legacy_address_pool_is_a_pool_on_0_13_and_ignored_after() {
+    let (_dir, file) = temp_file("legacy.yaml", LEGACY_POOL);
+    let path = file.to_str().unwrap();
+    let run = |command: &[&str], release: &str| {
+        let mut args = command.to_vec();
+        args.extend(["-o", "json", "-f", path, "--metallb-version", release]);
+        let run = metalpool(&args);
+        // `why` of a service that cannot be served exits 1.
+        assert!(
+            run.code == 0 || command[0] == "why" && run.code == 1,
+            "{}",
+            run.stderr
+        );
+        run.json()
+    };
+    let codes = |report: &Value| -> Vec<String> {
+        report["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["code"].as_str().unwrap().to_string())
+            .collect()
+    };
+
+    let usage = run(&["usage"], "v0.13.9");
+    let pool = &usage["pools"][0];
+    assert_eq!(pool["name"], "old");
+    assert_eq!(pool["legacyProtocol"], "layer2");
+    assert_eq!(strings(&pool["advertisedBy"]), ["L2:AddressPool/old"]);
+    assert_eq!(pool["total"], 4, "no avoidBuggyIPs in a legacy pool");
+    assert!(codes(&usage).contains(&"legacy-pool-read".to_string()));
+    let why = run(&["why", "svc/web", "-n", "shop"], "v0.13.9");
+    assert_eq!(strings(&why["outcome"]["pools"]), ["old"]);
+    assert_eq!(strings(&why["outcome"]["ips"]), ["192.0.2.0"]);
+
+    let usage = run(&["usage"], "v0.14.8");
+    assert_eq!(usage["pools"].as_array().unwrap().len(), 0);
+    assert!(codes(&usage).contains(&"legacy-pool-ignored".to_string()));
+    let why = run(&["why", "svc/web", "-n", "shop"], "v0.14.8");
+    assert_eq!(why["outcome"]["reasons"][0]["code"], "no-pools", "{why}");
+}

@@ -961,6 +961,70 @@ impl Behaviour {
     }
 }
 
+/// The counters MetalLB writes into `IPAddressPool.status` (v0.15.0 on): what a correct
+/// cluster shows, quirks included, so that only a status that is really off is reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StatusCounters {
+    pub assigned_ipv4: i64,
+    pub assigned_ipv6: i64,
+    pub available_ipv4: i64,
+    pub available_ipv6: i64,
+}
+
+/// MetalLB's `poolCount` per family (C.6, §3.2), as every release that writes a status
+/// (v0.15.0 on; v0.14 computes it the same way for its metrics) counts: a block of 62 host
+/// bits or more sets the IPv6 count to MaxInt64 (dropping what came before) and counting
+/// goes on, so a later block overflows it; with `avoidBuggyIPs` a block longer than /24
+/// loses one address for a first address ending in .0 or .255 and one for such a last
+/// address, so a /32 of one loses two. Int64 arithmetic wraps, as Go's does. v0.13.x counts
+/// one number (`PoolCount::Single`) for its metric only: it writes no status.
+/// Go: allocator.go `poolCount`, `updatePoolStats`.
+pub fn metallb_capacity(space: &super::addr::AddressSpace) -> (i64, i64) {
+    let confuses_firmware =
+        |ip: super::addr::Ip| ip.family == Family::V4 && matches!(ip.value & 0xff, 0 | 255);
+    let (mut v4, mut v6) = (0i64, 0i64);
+    for block in &space.blocks {
+        let host_bits = block.first.family.bits() - u32::from(block.prefix);
+        if host_bits >= 62 {
+            v6 = i64::MAX;
+            continue;
+        }
+        let mut size = 1i64 << host_bits;
+        if space.avoid_buggy {
+            if block.prefix <= 24 {
+                // Only IPv4 gets here: an IPv6 block this short has 104 host bits or more.
+                size -= (1i64 << (24 - u32::from(block.prefix))) * 2;
+            } else {
+                size -= i64::from(confuses_firmware(block.first));
+                size -= i64::from(confuses_firmware(block.last()));
+            }
+        }
+        match block.first.family {
+            Family::V4 => v4 = v4.wrapping_add(size),
+            Family::V6 => v6 = v6.wrapping_add(size),
+        }
+    }
+    (v4, v6)
+}
+
+/// The status MetalLB writes for a pool of `space` whose services hold `used_v4` and
+/// `used_v6` distinct addresses: available is its own capacity less those, wrapping.
+/// Go: allocator.go `updatePoolStats` (`PoolCounters`).
+pub fn metallb_status(
+    space: &super::addr::AddressSpace,
+    used_v4: u128,
+    used_v6: u128,
+) -> StatusCounters {
+    let (v4, v6) = metallb_capacity(space);
+    let used = |n: u128| i64::try_from(n).unwrap_or(i64::MAX);
+    StatusCounters {
+        assigned_ipv4: used(used_v4),
+        assigned_ipv6: used(used_v6),
+        available_ipv4: v4.wrapping_sub(used(used_v4)),
+        available_ipv6: v6.wrapping_sub(used(used_v6)),
+    }
+}
+
 /// Go's `%q` of a string: double quotes, with backslash, quote and control characters
 /// escaped.
 fn go_quote(text: &str) -> String {
@@ -1887,5 +1951,68 @@ mod tests {
     #[test]
     fn go_quote_escapes_as_go_does() {
         assert_eq!(go_quote("a\"b\\c\nd\u{1}é"), "\"a\\\"b\\\\c\\nd\\x01é\"");
+    }
+
+    // ----- MetalLB's own counts (C.6) -----
+
+    fn space(entries: &[&str], avoid_buggy: bool) -> super::super::addr::AddressSpace {
+        let blocks = entries
+            .iter()
+            .flat_map(|e| super::super::addr::parse_entry(e).unwrap().blocks)
+            .collect();
+        super::super::addr::AddressSpace {
+            blocks,
+            avoid_buggy,
+        }
+    }
+
+    #[test]
+    fn metallb_counts_large_ipv6_blocks_as_maxint64_and_overflows_after_them() {
+        assert_eq!(
+            metallb_capacity(&space(&["2001:db8::/64", "10.20.0.0/32"], false)),
+            (1, i64::MAX)
+        );
+        // What came before is dropped; what comes after wraps.
+        assert_eq!(
+            metallb_capacity(&space(&["2001:db9::/126", "2001:db8::/64"], false)),
+            (0, i64::MAX)
+        );
+        assert_eq!(
+            metallb_capacity(&space(&["2001:db8::/64", "2001:db9::/126"], false)),
+            (0, i64::MIN + 3)
+        );
+        // 61 host bits are still counted.
+        assert_eq!(
+            metallb_capacity(&space(&["2001:db8::/67"], false)),
+            (0, 1 << 61)
+        );
+    }
+
+    #[test]
+    fn metallb_counts_avoid_buggy_ips_twice_in_a_slash_32() {
+        assert_eq!(metallb_capacity(&space(&["10.1.0.0/23"], true)).0, 508);
+        assert_eq!(metallb_capacity(&space(&["10.1.0.128/25"], true)).0, 127);
+        // B2: a /32 on .0 is both the first and the last address.
+        assert_eq!(metallb_capacity(&space(&["10.2.0.0/32"], true)).0, -1);
+        assert_eq!(metallb_capacity(&space(&["10.2.0.0/32"], false)).0, 1);
+        // A range crossing .255/.0 becomes two such /32 blocks.
+        assert_eq!(
+            metallb_capacity(&space(&["10.0.0.255-10.0.1.0"], true)).0,
+            -2
+        );
+    }
+
+    #[test]
+    fn metallb_status_is_capacity_less_the_addresses_held() {
+        let status = metallb_status(&space(&["2001:db8::/64", "10.20.0.0/32"], false), 1, 0);
+        assert_eq!(
+            status,
+            StatusCounters {
+                assigned_ipv4: 1,
+                assigned_ipv6: 0,
+                available_ipv4: 0,
+                available_ipv6: i64::MAX,
+            }
+        );
     }
 }

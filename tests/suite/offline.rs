@@ -1629,4 +1629,25 @@ fn a_legacy_address_pool_is_a_pool_on_0_13_and_ignored_after() {
     assert!(codes(&usage).contains(&"legacy-pool-ignored".to_string()));
     let why = run(&["why", "svc/web", "-n", "shop"], "v0.14.8");
     assert_eq!(why["outcome"]["reasons"][0]["code"], "no-pools", "{why}");
+
+    // check names the AddressPool itself, at its place in the file.
+    let check = metalpool(&[
+        "check",
+        "-o",
+        "json",
+        "-f",
+        path,
+        "--metallb-version",
+        "v0.14.8",
+    ]);
+    let finding = check.json()["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "legacy-pool-ignored")
+        .cloned()
+        .expect("a legacy-pool-ignored finding");
+    assert_eq!(finding["level"], "warning");
+    assert_eq!(finding["object"]["kind"], "AddressPool");
+    assert_eq!(finding["line"], 2);
 }

@@ -1832,3 +1832,118 @@ fn c2_legacy_pool_holder_keeps_its_address_only_up_to_0_13() {
     };
     per_release(world, not_valid, [false, true, true, true, true]);
 }
+
+// ----- Appendix B6 on every release -----
+
+/// B6's three services, their request under `key`.
+fn b6_world(key: &'static str) -> impl Fn() -> World {
+    move || {
+        let pools = vec![
+            pool("v4", &["192.0.2.0/24"]),
+            pool("both", &["198.51.100.0/24", "2001:db8::/64"]),
+            pool("v6", &["2001:db9::/64"]),
+        ];
+        let asking = |name: &str, ips: &str| {
+            annotate(
+                dual(svc(&format!("a/{name}")), "RequireDualStack"),
+                key,
+                ips,
+            )
+        };
+        World::new(
+            pools,
+            vec![
+                asking("one", "192.0.2.10"),
+                asking("same", "198.51.100.10,2001:db8::10"),
+                asking("span", "192.0.2.10,2001:db9::10"),
+            ],
+        )
+    }
+}
+
+/// What B6 gives one service: its codes, pools, addresses and MetalLB's text.
+fn b6_answer(world: &World, key: &str) -> (Vec<Code>, Vec<String>, Vec<Ip>, Option<String>) {
+    let (d, c) = world.decide(key);
+    (
+        codes(&d),
+        pool_names(&d, &c),
+        d.ips.clone(),
+        d.metallb_error,
+    )
+}
+
+#[test]
+fn b6_under_the_deprecated_key_is_the_same_on_every_release() {
+    let world = b6_world("metallb.universe.tf/loadBalancerIPs");
+    let mismatch = (
+        vec![Code::RequestedIpFamilyMismatch],
+        vec![],
+        vec![],
+        Some(
+            "requested loadBalancer IP(s) [\"192.0.2.10\"] does not match the ipFamily of the service"
+                .to_string(),
+        ),
+    );
+    per_release(
+        &world,
+        |w| b6_answer(w, "a/one"),
+        std::array::from_fn(|_| mismatch.clone()),
+    );
+    let granted = (
+        vec![],
+        vec!["both".to_string()],
+        ips(&["198.51.100.10", "2001:db8::10"]),
+        None,
+    );
+    per_release(
+        &world,
+        |w| b6_answer(w, "a/same"),
+        std::array::from_fn(|_| granted.clone()),
+    );
+    let span = (
+        vec![Code::RequestedIpsSpanPools],
+        vec![],
+        vec![],
+        Some("[\"192.0.2.10\" \"2001:db9::10\"] is not allowed in config".to_string()),
+    );
+    per_release(
+        &world,
+        |w| b6_answer(w, "a/span"),
+        std::array::from_fn(|_| span.clone()),
+    );
+}
+
+#[test]
+fn b6_under_the_metallb_io_key_is_automatic_up_to_0_14_8() {
+    let world = b6_world("metallb.io/loadBalancerIPs");
+    // Up to v0.14.8 the key is not read: each service is allocated automatically, from the
+    // one pool with both families, and the ignored key is said.
+    let automatic = |w: &World, key: &str| {
+        let (d, c) = w.decide(key);
+        let ignored = d.warnings.iter().any(|r| r.code == Code::AnnotationIgnored);
+        (d.mode, pool_names(&d, &c), ignored)
+    };
+    let auto = (Mode::Automatic, vec!["both".to_string()], true);
+    for key in ["a/one", "a/same", "a/span"] {
+        let read = (
+            Mode::RequestedIps,
+            automatic(&world().at(Release::NEWEST), key).1,
+            false,
+        );
+        per_release(
+            &world,
+            |w| automatic(w, key),
+            [auto.clone(), auto.clone(), read.clone(), read.clone(), read],
+        );
+    }
+    // From v0.14.9 the answers are B6's.
+    let at_0_14_9 = world().at(Release::V0_14_9);
+    assert_eq!(
+        codes(&at_0_14_9.decide("a/one").0),
+        [Code::RequestedIpFamilyMismatch]
+    );
+    assert_eq!(
+        codes(&at_0_14_9.decide("a/span").0),
+        [Code::RequestedIpsSpanPools]
+    );
+}

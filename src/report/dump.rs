@@ -84,28 +84,49 @@ fn manifest<T: Serialize>(api_version: &str, kind: &str, object: &T) -> Value {
 
 /// One slim CustomResourceDefinition per MetalLB resource: its name, and the schema fields
 /// that tell the release (Appendix C), each open to any content so that nothing is pruned.
+/// A schema that was read gets a spec field of its own, so that the absence of a
+/// fingerprint is read back as seen; one that was not (API discovery) gets no schema.
 fn crd_manifests(crds: &MetallbCrds) -> Vec<Value> {
     crds.resources
         .iter()
         .map(|plural| {
-            let fingerprint = match plural.as_str() {
-                POOLS if crds.pool_status_assigned_ipv4 => Some(("status", "assignedIPv4")),
-                L2_ADVERTISEMENTS if crds.l2_service_selectors => {
-                    Some(("spec", "serviceSelectors"))
-                }
-                _ => None,
+            let fields: Vec<(&str, &str)> = match plural.as_str() {
+                POOLS => [
+                    crds.pool_schema_known.then_some(("spec", "addresses")),
+                    crds.pool_status_assigned_ipv4
+                        .then_some(("status", "assignedIPv4")),
+                ]
+                .into_iter()
+                .flatten()
+                .collect(),
+                L2_ADVERTISEMENTS => [
+                    crds.l2_schema_known.then_some(("spec", "ipAddressPools")),
+                    crds.l2_service_selectors
+                        .then_some(("spec", "serviceSelectors")),
+                ]
+                .into_iter()
+                .flatten()
+                .collect(),
+                _ => Vec::new(),
             };
             let mut version = json!({"name": "v1beta1", "served": true, "storage": true});
-            if let Some((top, field)) = fingerprint {
+            if !fields.is_empty() {
                 let open = json!({"x-kubernetes-preserve-unknown-fields": true});
+                let mut properties = Map::new();
+                for (top, field) in fields {
+                    let entry = properties.entry(top).or_insert_with(|| {
+                        json!({
+                            "type": "object",
+                            "x-kubernetes-preserve-unknown-fields": true,
+                            "properties": {},
+                        })
+                    });
+                    entry["properties"][field] = open.clone();
+                }
                 version["schema"] = json!({"openAPIV3Schema": {
                     "type": "object",
                     "x-kubernetes-preserve-unknown-fields": true,
-                    "properties": {top: {
-                        "type": "object",
-                        "x-kubernetes-preserve-unknown-fields": true,
-                        "properties": {field: open},
-                    }},
+                    "properties": properties,
                 }});
             }
             json!({
@@ -137,12 +158,23 @@ mod tests {
                 .into(),
             pool_status_assigned_ipv4: true,
             l2_service_selectors: true,
+            pool_schema_known: true,
+            l2_schema_known: true,
         };
+        // Read from manifests (schemas known), with and without the fingerprints; and from
+        // API discovery (names only).
         for facts in [
             crds.clone(),
             MetallbCrds {
                 pool_status_assigned_ipv4: false,
                 l2_service_selectors: false,
+                ..crds.clone()
+            },
+            MetallbCrds {
+                pool_status_assigned_ipv4: false,
+                l2_service_selectors: false,
+                pool_schema_known: false,
+                l2_schema_known: false,
                 ..crds.clone()
             },
         ] {

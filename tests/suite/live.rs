@@ -1327,17 +1327,11 @@ fn without_tag_or_labels_the_crds_served_give_a_lower_bound_said_on_stderr() {
     // ones, and their rules differ, so the ambiguity is said.
     let (found, codes) = detected(&live, &[]);
     assert_eq!(found, version("v0.15.3", "crds"));
-    assert!(
-        codes.contains(&"metallb-version-ambiguous".to_string()),
-        "{codes:?}"
-    );
+    assert!(codes.contains("metallb-version-ambiguous"), "{codes:?}");
     let older = Live::start(with_controller(None, &[]), serving(CRDS_0_14_8));
     let (found, codes) = detected(&older, &[]);
     assert_eq!(found, version("v0.14.4", "crds"));
-    assert!(
-        codes.contains(&"metallb-version-ambiguous".to_string()),
-        "{codes:?}"
-    );
+    assert!(codes.contains("metallb-version-ambiguous"), "{codes:?}");
     let discovery: Vec<RequestRecord> = older
         .server
         .requests()

@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::addr::{AddressSpace, Block, EntryError, Family, Ip, parse_entry};
 use super::reason::{Code, Reason};
-use super::release::Behaviour;
+use super::release::{Behaviour, go_quote};
 use super::selector::{LabelMatcher, check_duplicates, compile, describe};
 use crate::snapshot::{
     AddressPool, Advertisement, IpAddressPool, LegacyBgpAdvertisement, PoolStatus,
@@ -600,11 +600,6 @@ fn go_quote_rune(value: i32) -> String {
         Some(c) => format!("'{c}'"),
         None => "'\\ufffd'".to_string(),
     }
-}
-
-/// Go's `%q` of a string, for the ASCII a protocol name holds.
-fn go_quote(text: &str) -> String {
-    format!("{text:?}")
 }
 
 /// Legacy AddressPools a release from v0.14.0 on does not read: a warning each.
@@ -1467,6 +1462,12 @@ mod tests {
         assert!(new.is_empty(), "{new:?}");
         let (old, _) = errors(vec![legacy("p", &["10.0.0.0/24"], "arp")], vec![]);
         assert_eq!(old, ["parsing address pool p: unknown protocol \"arp\""]);
+        // Quoted as Go's %q quotes, control characters included.
+        let (old, _) = errors(vec![legacy("p", &["10.0.0.0/24"], "l2\u{1}")], vec![]);
+        assert_eq!(
+            old,
+            ["parsing address pool p: unknown protocol \"l2\\x01\""]
+        );
         let mut l2 = legacy("p", &["10.0.0.0/24"], "layer2");
         l2.spec.bgp_advertisements = vec![LegacyBgpAdvertisement::default()];
         let (old, _) = errors(vec![l2], vec![]);

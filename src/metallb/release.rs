@@ -1086,7 +1086,7 @@ pub fn metallb_status(
 
 /// Go's `%q` of a string: double quotes, with backslash, quote and control characters
 /// escaped.
-fn go_quote(text: &str) -> String {
+pub(crate) fn go_quote(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('"');
     for c in text.chars() {

@@ -44,6 +44,11 @@ impl<'a> Model<'a> {
                 .into_iter()
                 .map(|w| Reason::new(Code::MetallbVersionMismatch, w)),
         );
+        notes.extend(
+            detection
+                .ambiguity
+                .map(|w| Reason::new(Code::MetallbVersionAmbiguous, w)),
+        );
         Model::build_for(snapshot, flags, detection.version, notes)
     }
 

@@ -21,7 +21,8 @@ pub use controller::{
     EnvVar, FieldRef, PodSpec, PodTemplate,
 };
 pub use crd::{
-    ApiResourceList, CustomResourceDefinition, L2_ADVERTISEMENTS, METALLB_GROUP, MetallbCrds, POOLS,
+    ApiResourceList, CustomResourceDefinition, L2_ADVERTISEMENTS, LEGACY_POOLS, METALLB_GROUP,
+    MetallbCrds, POOLS,
 };
 pub use overlay::{Changes, changes, overlay};
 pub use string_map::StringMap;
@@ -35,6 +36,9 @@ pub const DEPRECATED_PREFIX: &str = "metallb.universe.tf/";
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
     pub pools: Vec<IpAddressPool>,
+    /// Legacy `AddressPool` objects (metallb.io/v1beta1): pools up to v0.13.x, ignored from
+    /// v0.14.0 (metallb-semantics.md C.2).
+    pub legacy_pools: Vec<AddressPool>,
     pub l2_advertisements: Vec<Advertisement>,
     pub bgp_advertisements: Vec<Advertisement>,
     pub services: Vec<Service>,
@@ -343,6 +347,55 @@ impl PoolStatus {
         .iter()
         .any(Option::is_some)
     }
+}
+
+/// A legacy `AddressPool` (metallb.io/v1beta1, deprecated): a pool and its announcement in
+/// one object. Only v0.13.x reads it (Go: config.go `addressPoolFromLegacyCR`); its spec
+/// has no `avoidBuggyIPs` and no `serviceAllocation`.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
+pub struct AddressPool {
+    #[serde(default)]
+    pub metadata: Metadata,
+    #[serde(default, deserialize_with = "nullable")]
+    pub spec: LegacyPoolSpec,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LegacyPoolSpec {
+    /// `layer2` or `bgp`: how the pool is announced.
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub protocol: String,
+    #[serde(default, deserialize_with = "compact_list")]
+    pub addresses: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_assign: Option<bool>,
+    #[serde(
+        default,
+        rename = "bgpAdvertisements",
+        deserialize_with = "compact_list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub bgp_advertisements: Vec<LegacyBgpAdvertisement>,
+}
+
+/// One entry of an AddressPool's `bgpAdvertisements`: only what MetalLB validates against
+/// the pool's addresses is kept.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LegacyBgpAdvertisement {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aggregation_length: Option<i32>,
+    #[serde(
+        default,
+        rename = "aggregationLengthV6",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub aggregation_length_v6: Option<i32>,
 }
 
 /// An L2Advertisement or a BGPAdvertisement: only the pool selection matters here.

@@ -5,10 +5,11 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::addr::{AddressSpace, Block, EntryError, Family, Ip, parse_entry};
 use super::reason::{Code, Reason};
-use super::release::Behaviour;
+use super::release::{Behaviour, go_quote};
 use super::selector::{LabelMatcher, check_duplicates, compile, describe};
 use crate::snapshot::{
-    Advertisement, IpAddressPool, PoolStatus, ServiceAllocation, Snapshot, StringMap,
+    AddressPool, Advertisement, IpAddressPool, LegacyBgpAdvertisement, PoolStatus,
+    ServiceAllocation, Snapshot, StringMap,
 };
 
 /// A pool as MetalLB's controller sees it.
@@ -23,6 +24,37 @@ pub struct Pool {
     pub allocation: Option<Allocation>,
     pub labels: StringMap,
     pub status: Option<PoolStatus>,
+    /// How a legacy `AddressPool` (read up to v0.13.x) announces itself; `None` for an
+    /// IPAddressPool. Such a pool is plain (no serviceAllocation), has no `avoidBuggyIPs`,
+    /// and no L2Advertisement or BGPAdvertisement covers it.
+    pub legacy: Option<LegacyProtocol>,
+}
+
+/// The `protocol` of a legacy `AddressPool`: its implied advertisement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LegacyProtocol {
+    /// An L2 advertisement from every node.
+    Layer2,
+    /// Its `bgpAdvertisements`, or one with the defaults when it has none.
+    Bgp,
+}
+
+impl LegacyProtocol {
+    /// As `spec.protocol` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            LegacyProtocol::Layer2 => "layer2",
+            LegacyProtocol::Bgp => "bgp",
+        }
+    }
+
+    /// The advertisement the pool implies, as `advertisedBy` names it.
+    pub fn advertisement(self, pool: &str) -> String {
+        match self {
+            LegacyProtocol::Layer2 => format!("L2:AddressPool/{pool}"),
+            LegacyProtocol::Bgp => format!("BGP:AddressPool/{pool}"),
+        }
+    }
 }
 
 /// A pool's `serviceAllocation`, resolved (§2.5).
@@ -163,12 +195,8 @@ pub struct Config {
 
 impl Config {
     /// Builds the controller's view of `snapshot` as MetalLB in `metallb_namespace`, of the
-    /// release `behaviour` describes, would.
-    ///
-    /// Not modelled: the legacy `AddressPool` CRs v0.13.x also reads as pools
-    /// (`Behaviour::legacy_address_pools`; Go: config.go `addressPoolFromLegacyCR`): the
-    /// snapshot does not read them, so on v0.13.x a configuration using them is answered
-    /// without those pools.
+    /// release `behaviour` describes, would: the IPAddressPools, then (up to v0.13.x) the
+    /// legacy AddressPools.
     pub fn load(snapshot: &Snapshot, metallb_namespace: &str, behaviour: &Behaviour) -> Config {
         let mut config = Config {
             metallb_namespace: metallb_namespace.to_string(),
@@ -214,6 +242,13 @@ impl Config {
             }
             config.pools.push(pool);
         }
+        if behaviour.legacy_address_pools {
+            config.load_legacy_pools(snapshot, &mut names);
+        } else {
+            config
+                .warnings
+                .extend(ignored_legacy_pools(snapshot, behaviour));
+        }
         config.check_overlaps();
         config.advertised_by = advertisements_per_pool(snapshot, &config);
         if behaviour.advertisement_service_selectors {
@@ -221,6 +256,48 @@ impl Config {
                 advertisement_service_selectors(snapshot, &config);
         }
         config
+    }
+
+    /// The legacy AddressPools of the MetalLB namespace, after the IPAddressPools and sorted
+    /// by name, as v0.13.x reads them (Go: config.go `poolsFor`, `addressPoolFromLegacyCR`):
+    /// plain pools announced by their `protocol`; a name an IPAddressPool already has is
+    /// `duplicate definition of pool`.
+    fn load_legacy_pools(&mut self, snapshot: &Snapshot, names: &mut BTreeSet<String>) {
+        let mut crs: Vec<&AddressPool> = Vec::new();
+        for cr in &snapshot.legacy_pools {
+            if cr.metadata.namespace == self.metallb_namespace {
+                crs.push(cr);
+            } else {
+                self.warnings.push(Reason::new(
+                    Code::PoolOutsideMetallbNamespace,
+                    format!(
+                        "AddressPool {}/{} is ignored: MetalLB reads pools only from namespace {}",
+                        cr.metadata.namespace, cr.metadata.name, self.metallb_namespace
+                    ),
+                ).about_pool(&cr.metadata.name));
+            }
+        }
+        crs.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+        for cr in crs {
+            let (pool, errors) = legacy_pool_from_cr(cr, &mut self.warnings);
+            self.errors.extend(errors);
+            if !names.insert(pool.name.clone()) {
+                self.errors
+                    .push(format!("duplicate definition of pool {:?}", pool.name));
+                continue;
+            }
+            let message = format!(
+                "pool {}: a legacy AddressPool, read by MetalLB up to v0.13.x and ignored from v0.14.0; convert it to an IPAddressPool and an {} before upgrading",
+                pool.name,
+                match pool.legacy {
+                    Some(LegacyProtocol::Bgp) => "BGPAdvertisement",
+                    _ => "L2Advertisement",
+                }
+            );
+            self.warnings
+                .push(Reason::new(Code::LegacyPoolRead, message).about_pool(&pool.name));
+            self.pools.push(pool);
+        }
     }
 
     /// Whether MetalLB accepts this configuration.
@@ -396,8 +473,149 @@ fn pool_from_cr(
         allocation,
         labels: cr.metadata.labels.clone(),
         status: cr.status.clone(),
+        legacy: None,
     };
     (pool, errors.errors)
+}
+
+/// Turns one legacy AddressPool into MetalLB's pool, with the errors v0.13.x raises for it
+/// (Go: config.go `addressPoolFromLegacyCR`, `bgpAdvertisementsFromLegacyCR`). The pool is
+/// plain, and `avoidBuggyIPs` does not apply: the legacy spec has no such field.
+fn legacy_pool_from_cr(cr: &AddressPool, warnings: &mut Vec<Reason>) -> (Pool, Vec<String>) {
+    let name = cr.metadata.name.as_str();
+    let mut errors = PoolErrors {
+        pool: name,
+        errors: Vec::new(),
+    };
+    if name.is_empty() {
+        errors.fail("missing pool name".to_string());
+    }
+    if cr.spec.addresses.is_empty() {
+        errors.fail("pool has no prefixes defined".to_string());
+    }
+    let mut per_entry = Vec::new();
+    let mut blocks = Vec::new();
+    for entry in &cr.spec.addresses {
+        let found = address_blocks(name, std::slice::from_ref(entry), &mut errors, warnings);
+        per_entry.push((entry.as_str(), found.clone()));
+        blocks.extend(found);
+    }
+    let legacy = match cr.spec.protocol.as_str() {
+        "layer2" if !cr.spec.bgp_advertisements.is_empty() => {
+            errors.fail(
+                "cannot have bgp-advertisements configuration element in a layer2 address pool"
+                    .to_string(),
+            );
+            Some(LegacyProtocol::Layer2)
+        }
+        "layer2" => Some(LegacyProtocol::Layer2),
+        "bgp" => {
+            if let Some(e) = legacy_bgp_error(&cr.spec.bgp_advertisements, &per_entry) {
+                errors.fail(format!("parsing BGP advertisements: {e}"));
+            }
+            Some(LegacyProtocol::Bgp)
+        }
+        "" => {
+            errors.fail("address pool is missing the protocol field".to_string());
+            None
+        }
+        other => {
+            errors.fail(format!("unknown protocol {}", go_quote(other)));
+            None
+        }
+    };
+    let pool = Pool {
+        name: name.to_string(),
+        addresses: cr.spec.addresses.clone(),
+        space: AddressSpace {
+            blocks,
+            avoid_buggy: false,
+        },
+        auto_assign: cr.spec.auto_assign.unwrap_or(true),
+        allocation: None,
+        labels: cr.metadata.labels.clone(),
+        status: None,
+        // A pool whose protocol is refused is never loaded; it still needs a value.
+        legacy: Some(legacy.unwrap_or(LegacyProtocol::Layer2)),
+    };
+    (pool, errors.errors)
+}
+
+/// The first error `bgpAdvertisementsFromLegacyCR` raises for a BGP AddressPool's
+/// advertisements, given the blocks of each address entry. Go formats the first two
+/// lengths with `%q`, which prints an integer as a quoted character (`'!'` for 33).
+/// Entries are visited in map order in Go; here in the order written, so with several
+/// offending entries the one named may differ.
+fn legacy_bgp_error(
+    ads: &[LegacyBgpAdvertisement],
+    entries: &[(&str, Vec<Block>)],
+) -> Option<String> {
+    for ad in ads {
+        let v4 = ad.aggregation_length.unwrap_or(32);
+        if v4 > 32 {
+            return Some(format!(
+                "invalid aggregation length {} for IPv4",
+                go_quote_rune(v4)
+            ));
+        }
+        let v6 = ad.aggregation_length_v6.unwrap_or(128);
+        if v6 > 128 {
+            return Some(format!(
+                "invalid aggregation length {} for IPv6",
+                go_quote_rune(v6)
+            ));
+        }
+        for (entry, blocks) in entries {
+            let Some(first) = blocks.first() else {
+                continue;
+            };
+            let max = match first.first.family {
+                Family::V4 => v4,
+                Family::V6 => v6,
+            };
+            // The least specific prefix of the entry (Go: `lowestMask`).
+            let lowest = blocks
+                .iter()
+                .map(|b| i32::from(b.prefix))
+                .min()
+                .unwrap_or(0);
+            if max < lowest {
+                return Some(format!(
+                    "invalid aggregation length {v4}: prefix {lowest} in this pool is more specific than the aggregation length for addresses {entry}"
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// Go's `%q` of an integer: the character of that code point, single-quoted.
+fn go_quote_rune(value: i32) -> String {
+    match u32::try_from(value).ok().and_then(char::from_u32) {
+        Some('\\') => "'\\\\'".to_string(),
+        Some('\'') => "'\\''".to_string(),
+        Some(c) if c.is_ascii_graphic() || c == ' ' => format!("'{c}'"),
+        Some(c) if (c as u32) < 0x80 => format!("'\\x{:02x}'", c as u32),
+        Some(c) if (c as u32) < 0xa1 => format!("'\\u{:04x}'", c as u32),
+        Some(c) => format!("'{c}'"),
+        None => "'\\ufffd'".to_string(),
+    }
+}
+
+/// Legacy AddressPools a release from v0.14.0 on does not read: a warning each.
+fn ignored_legacy_pools(snapshot: &Snapshot, behaviour: &Behaviour) -> Vec<Reason> {
+    snapshot
+        .legacy_pools
+        .iter()
+        .map(|cr| {
+            let name = &cr.metadata.name;
+            let message = format!(
+                "AddressPool {}/{name} is ignored: MetalLB {} reads no legacy AddressPool (only v0.13.x does); its addresses are in no pool, and services holding one lose it",
+                cr.metadata.namespace, behaviour.release
+            );
+            Reason::new(Code::LegacyPoolIgnored, message).about_pool(name)
+        })
+        .collect()
 }
 
 /// The pool's `spec.addresses` as blocks (§2.1, §2.2), with a warning where MetalLB reads
@@ -584,7 +802,18 @@ fn unmatched_selectors_warning(
 /// named pools and the pools matching any selector (a selector matching nothing selects
 /// nothing).
 fn advertisements_per_pool(snapshot: &Snapshot, config: &Config) -> Vec<Vec<String>> {
-    let mut covered = vec![Vec::new(); config.pools.len()];
+    // A legacy pool is announced by itself: MetalLB attaches the advertisements before it
+    // reads legacy pools, so none covers one.
+    let mut covered: Vec<Vec<String>> = config
+        .pools
+        .iter()
+        .map(|p| {
+            p.legacy
+                .map(|l| l.advertisement(&p.name))
+                .into_iter()
+                .collect()
+        })
+        .collect();
     let kinds = [
         ("L2", &snapshot.l2_advertisements),
         ("BGP", &snapshot.bgp_advertisements),
@@ -603,7 +832,7 @@ fn advertisements_per_pool(snapshot: &Snapshot, config: &Config) -> Vec<Vec<Stri
                 .collect();
             let name = format!("{label}:{}", ad.metadata.name);
             for (i, pool) in config.pools.iter().enumerate() {
-                if advertisement_covers(ad, &selectors, pool) {
+                if pool.legacy.is_none() && advertisement_covers(ad, &selectors, pool) {
                     covered[i].push(name.clone());
                 }
             }
@@ -1161,5 +1390,163 @@ mod tests {
                 .iter()
                 .all(|a| a.contains(&"L2:all".to_string()))
         );
+    }
+
+    // ----- Legacy AddressPools (C.2, C.5) -----
+
+    fn legacy(name: &str, addresses: &[&str], protocol: &str) -> AddressPool {
+        let mut p = AddressPool::default();
+        p.metadata.name = name.into();
+        p.metadata.namespace = "metallb-system".into();
+        p.spec.protocol = protocol.into();
+        p.spec.addresses = addresses.iter().map(|a| a.to_string()).collect();
+        p
+    }
+
+    fn load_at(snap: &Snapshot, release: Release) -> Config {
+        Config::load(snap, "metallb-system", &Behaviour::of(release))
+    }
+
+    #[test]
+    fn legacy_pools_come_after_ipaddresspools_announced_by_their_protocol() {
+        let mut snap = snapshot(vec![cr("z", &["10.9.0.0/24"])]);
+        snap.legacy_pools = vec![
+            legacy("l2", &["10.1.0.0/24"], "layer2"),
+            legacy("a-bgp", &["10.2.0.0/24"], "bgp"),
+        ];
+        // An advertisement of every pool covers the IPAddressPools only: MetalLB attaches
+        // advertisements before it reads the legacy pools.
+        snap.l2_advertisements = vec![ad("all", &[], vec![])];
+        let config = load_at(&snap, Release::V0_13_9);
+        assert!(config.is_valid(), "{:?}", config.errors);
+        let names: Vec<&str> = config.pools.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["z", "a-bgp", "l2"]);
+        assert_eq!(
+            config.advertised_by,
+            vec![
+                vec!["L2:all".to_string()],
+                vec!["BGP:AddressPool/a-bgp".to_string()],
+                vec!["L2:AddressPool/l2".to_string()],
+            ]
+        );
+        assert!(config.pools[1].allocation.is_none() && !config.pools[1].space.avoid_buggy);
+        assert_eq!(config.pools[2].legacy, Some(LegacyProtocol::Layer2));
+        // From v0.14.0 they are not pools at all.
+        let config = load_at(&snap, Release::V0_14_8);
+        assert_eq!(config.pools.len(), 1);
+        assert!(
+            config
+                .warnings
+                .iter()
+                .filter(|w| w.code == Code::LegacyPoolIgnored)
+                .count()
+                == 2
+        );
+    }
+
+    #[test]
+    fn legacy_pool_errors_as_0_13_words_them() {
+        let errors = |pools: Vec<AddressPool>, ipaddresspools: Vec<IpAddressPool>| {
+            let mut snap = snapshot(ipaddresspools);
+            snap.legacy_pools = pools;
+            (
+                load_at(&snap, Release::V0_13_9).errors,
+                load_at(&snap, Release::V0_14_8).errors,
+            )
+        };
+        let (old, new) = errors(vec![legacy("p", &["10.0.0.0/24"], "")], vec![]);
+        assert_eq!(
+            old,
+            ["parsing address pool p: address pool is missing the protocol field"]
+        );
+        assert!(new.is_empty(), "{new:?}");
+        let (old, _) = errors(vec![legacy("p", &["10.0.0.0/24"], "arp")], vec![]);
+        assert_eq!(old, ["parsing address pool p: unknown protocol \"arp\""]);
+        // Quoted as Go's %q quotes, control characters included.
+        let (old, _) = errors(vec![legacy("p", &["10.0.0.0/24"], "l2\u{1}")], vec![]);
+        assert_eq!(
+            old,
+            ["parsing address pool p: unknown protocol \"l2\\x01\""]
+        );
+        let mut l2 = legacy("p", &["10.0.0.0/24"], "layer2");
+        l2.spec.bgp_advertisements = vec![LegacyBgpAdvertisement::default()];
+        let (old, _) = errors(vec![l2], vec![]);
+        assert_eq!(
+            old,
+            [
+                "parsing address pool p: cannot have bgp-advertisements configuration element in a layer2 address pool"
+            ]
+        );
+        // A name an IPAddressPool has, and an overlap with one.
+        let (old, new) = errors(
+            vec![legacy("p", &["10.0.1.0/24"], "layer2")],
+            vec![cr("p", &["10.0.0.0/24"])],
+        );
+        assert_eq!(old, ["duplicate definition of pool \"p\""]);
+        assert!(new.is_empty(), "{new:?}");
+        let (old, _) = errors(
+            vec![legacy("q", &["10.0.0.128/25"], "layer2")],
+            vec![cr("p", &["10.0.0.0/24"])],
+        );
+        assert_eq!(
+            old,
+            [
+                "CIDR \"10.0.0.128/25\" in pool \"q\" overlaps with already defined CIDR \"10.0.0.0/24\""
+            ]
+        );
+    }
+
+    #[test]
+    fn legacy_bgp_aggregation_lengths_are_checked_against_the_pool() {
+        let bgp = |v4: Option<i32>, v6: Option<i32>, addresses: &[&str]| {
+            let mut p = legacy("p", addresses, "bgp");
+            p.spec.bgp_advertisements = vec![LegacyBgpAdvertisement {
+                aggregation_length: v4,
+                aggregation_length_v6: v6,
+            }];
+            let mut snap = snapshot(vec![]);
+            snap.legacy_pools = vec![p];
+            load_at(&snap, Release::V0_13_9).errors
+        };
+        // Go's %q of an int is a quoted character: 33 is '!', 129 is '\u0081'.
+        assert_eq!(
+            bgp(Some(33), None, &["10.0.0.0/24"]),
+            [
+                "parsing address pool p: parsing BGP advertisements: invalid aggregation length '!' for IPv4"
+            ]
+        );
+        assert_eq!(
+            bgp(None, Some(129), &["fd00::/64"]),
+            [
+                "parsing address pool p: parsing BGP advertisements: invalid aggregation length '\\u0081' for IPv6"
+            ]
+        );
+        assert_eq!(
+            bgp(Some(16), None, &["10.0.0.0/24"]),
+            [
+                "parsing address pool p: parsing BGP advertisements: invalid aggregation length 16: prefix 24 in this pool is more specific than the aggregation length for addresses 10.0.0.0/24"
+            ]
+        );
+        assert!(bgp(Some(24), None, &["10.0.0.0/24"]).is_empty());
+        // A range is refused only when none of its blocks fits: the least specific counts.
+        assert!(bgp(Some(24), None, &["10.0.0.0-10.0.1.0"]).is_empty());
+        // An IPv6 entry is checked against aggregationLengthV6, named by the IPv4 length.
+        assert_eq!(
+            bgp(Some(24), Some(48), &["fd00::/64"]),
+            [
+                "parsing address pool p: parsing BGP advertisements: invalid aggregation length 24: prefix 64 in this pool is more specific than the aggregation length for addresses fd00::/64"
+            ]
+        );
+    }
+
+    #[test]
+    fn legacy_pools_outside_the_metallb_namespace_are_not_read() {
+        let mut elsewhere = legacy("p", &["10.0.0.0/24"], "layer2");
+        elsewhere.metadata.namespace = "default".into();
+        let mut snap = snapshot(vec![]);
+        snap.legacy_pools = vec![elsewhere];
+        let config = load_at(&snap, Release::V0_13_9);
+        assert!(config.pools.is_empty());
+        assert_eq!(config.warnings[0].code, Code::PoolOutsideMetallbNamespace);
     }
 }

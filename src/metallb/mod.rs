@@ -5,6 +5,7 @@
 pub mod addr;
 pub mod allocator;
 pub mod config;
+pub mod events;
 pub mod free;
 pub mod reaction;
 pub mod reason;

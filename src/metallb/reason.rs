@@ -93,8 +93,17 @@ codes! {
     /// The MetalLB release: the CRDs are newer than the controller, or the release given or
     /// detected is outside the modelled range; answers follow the release named.
     MetallbVersionMismatch => "metallb-version-mismatch",
+    /// Only the CRDs tell the release, and they allow releases whose rules differ (API
+    /// discovery cannot tell v0.15.3 from v0.16); answers follow the oldest, named.
+    MetallbVersionAmbiguous => "metallb-version-ambiguous",
     /// Offline: the same object defined more than once; the last definition is read.
     DuplicateObject => "duplicate-object",
+    /// A legacy `AddressPool` the modelled release reads as a pool (v0.13.x): deprecated,
+    /// ignored from v0.14.0.
+    LegacyPoolRead => "legacy-pool-read",
+    /// A legacy `AddressPool` the modelled release ignores (v0.14.0 on): its addresses are
+    /// in no pool.
+    LegacyPoolIgnored => "legacy-pool-ignored",
     /// Offline: a kustomization or Helm template found and not read as plain manifests.
     NotRendered => "not-rendered",
     // Findings of `check` (cli-contract.md, `check`).

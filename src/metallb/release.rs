@@ -273,6 +273,11 @@ pub struct CrdFacts<'a> {
     pub pool_status_assigned_ipv4: bool,
     /// The L2Advertisement schema has `spec.serviceSelectors`.
     pub l2_service_selectors: bool,
+    /// The IPAddressPool schema was read (CRD manifests), so a missing `status.assignedIPv4`
+    /// says something; API discovery gives names only.
+    pub pool_schema_known: bool,
+    /// The L2Advertisement schema was read, likewise.
+    pub l2_schema_known: bool,
 }
 
 /// A release guessed from the CRDs: at least `lower`, at most `upper` when a CRD that later
@@ -292,22 +297,35 @@ impl CrdGuess {
     }
 }
 
-/// The fingerprints, newest first: a CRD or schema field and the first release serving it.
-/// Checked at the tags in `config/crd/bases`.
-const FINGERPRINTS: [(Fingerprint, Release); 5] = [
-    (Fingerprint::L2ServiceSelectors, Release::new(0, 16, 0)),
+/// The fingerprints, newest first: a CRD or schema field, the first release serving it, and
+/// the last release before that one. Checked at the tags in `config/crd/bases`. (v0.16.0
+/// and v0.16.1 differ only in the BGPPeer `localASN` format, int32 then int64: not read, as
+/// their rules are the same.)
+const FINGERPRINTS: [(Fingerprint, Release, Release); 5] = [
+    (
+        Fingerprint::L2ServiceSelectors,
+        Release::new(0, 16, 0),
+        Release::new(0, 15, 3),
+    ),
     (
         Fingerprint::Resource("configurationstates"),
         Release::new(0, 15, 3),
+        Release::new(0, 15, 2),
     ),
     (
         Fingerprint::Resource("servicebgpstatuses"),
         Release::new(0, 15, 0),
+        Release::new(0, 14, 9),
     ),
-    (Fingerprint::PoolStatusAssignedIpv4, Release::new(0, 15, 0)),
+    (
+        Fingerprint::PoolStatusAssignedIpv4,
+        Release::new(0, 15, 0),
+        Release::new(0, 14, 9),
+    ),
     (
         Fingerprint::Resource("servicel2statuses"),
         Release::new(0, 14, 4),
+        Release::new(0, 14, 3),
     ),
 ];
 
@@ -323,6 +341,16 @@ enum Fingerprint {
 }
 
 impl Fingerprint {
+    /// Whether its absence can be seen: a resource always; a schema field only when that
+    /// schema was read.
+    fn observable(self, crds: &CrdFacts) -> bool {
+        match self {
+            Fingerprint::Resource(_) => true,
+            Fingerprint::PoolStatusAssignedIpv4 => crds.pool_schema_known,
+            Fingerprint::L2ServiceSelectors => crds.l2_schema_known,
+        }
+    }
+
     fn seen_in(self, crds: &CrdFacts) -> bool {
         match self {
             Fingerprint::Resource(name) => crds.resources.contains(&name),
@@ -332,20 +360,43 @@ impl Fingerprint {
     }
 }
 
-/// The release the CRDs imply, or none when no MetalLB pool CRD is served. A leftover
-/// `addresspools` CRD next to newer fingerprints is what an upgrade leaves behind, not an
-/// upper bound.
+/// The releases the CRDs allow, or none when no MetalLB pool CRD is served: at least the
+/// first release of the newest fingerprint seen; at most the last release before the
+/// oldest newer fingerprint whose absence can be seen. A leftover `addresspools` CRD next to
+/// newer fingerprints is what an upgrade leaves behind, not an upper bound.
 pub fn release_from_crds(crds: &CrdFacts) -> Option<CrdGuess> {
     if !crds.resources.contains(&"ipaddresspools") {
         return None;
     }
     let lower = FINGERPRINTS
         .iter()
-        .find(|(f, _)| f.seen_in(crds))
-        .map_or(Release::OLDEST, |(_, r)| *r);
-    let upper = Some(LAST_WITH_ADDRESSPOOLS)
+        .find(|(f, _, _)| f.seen_in(crds))
+        .map_or(Release::OLDEST, |(_, first, _)| *first);
+    let missing = FINGERPRINTS
+        .iter()
+        .filter(|(f, first, _)| *first > lower && f.observable(crds) && !f.seen_in(crds))
+        .map(|(_, _, before)| *before);
+    let legacy = Some(LAST_WITH_ADDRESSPOOLS)
         .filter(|last| crds.resources.contains(&"addresspools") && lower <= *last);
+    let upper = missing.chain(legacy).min();
     Some(CrdGuess { lower, upper })
+}
+
+/// When the CRDs allow releases whose rules differ (API discovery cannot see the schema
+/// field that tells v0.15.3 from v0.16, say): the warning that says so and which release
+/// the answers follow; `None` when every release allowed answers alike.
+pub fn crd_ambiguity(crds: &CrdGuess) -> Option<String> {
+    let assumed = crds.release();
+    let newest = crds.upper.unwrap_or(Release::NEWEST).min(Release::NEWEST);
+    let rules = |release| Behaviour {
+        release: assumed,
+        ..Behaviour::of(release)
+    };
+    (newest > assumed && rules(assumed) != rules(newest)).then(|| {
+        format!(
+            "the MetalLB CRDs served fit any release from {assumed} to {newest}, whose rules differ, and cannot tell them apart: answers follow {assumed} (give --metallb-version)"
+        )
+    })
 }
 
 /// The warning when the CRDs served are newer than the controller image (Helm's `crds`
@@ -373,6 +424,8 @@ pub struct Evidence {
 pub struct Detection {
     pub version: MetallbVersion,
     pub warnings: Vec<String>,
+    /// The CRDs alone chose the release, and they allow releases whose rules differ.
+    pub ambiguity: Option<String>,
 }
 
 impl Evidence {
@@ -381,6 +434,7 @@ impl Evidence {
     /// warning (only the flag is an error: the user can fix it).
     pub fn resolve(&self) -> Detection {
         let mut warnings = Vec::new();
+        let mut ambiguity = None;
         let version = if let Some(flag) = self.flag {
             warnings.extend(flag.warning());
             MetallbVersion {
@@ -394,11 +448,16 @@ impl Evidence {
             warnings.extend(self.crds.and_then(|c| crd_mismatch(helm, &c)));
             modelled(helm, VersionSource::HelmLabels, &mut warnings)
         } else if let Some(crds) = self.crds {
+            ambiguity = crd_ambiguity(&crds);
             modelled(crds.release(), VersionSource::Crds, &mut warnings)
         } else {
             MetallbVersion::default_release()
         };
-        Detection { version, warnings }
+        Detection {
+            version,
+            warnings,
+            ambiguity,
+        }
     }
 }
 
@@ -961,9 +1020,73 @@ impl Behaviour {
     }
 }
 
+/// The counters MetalLB writes into `IPAddressPool.status` (v0.15.0 on): what a correct
+/// cluster shows, quirks included, so that only a status that is really off is reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StatusCounters {
+    pub assigned_ipv4: i64,
+    pub assigned_ipv6: i64,
+    pub available_ipv4: i64,
+    pub available_ipv6: i64,
+}
+
+/// MetalLB's `poolCount` per family (C.6, §3.2), as every release that writes a status
+/// (v0.15.0 on; v0.14 computes it the same way for its metrics) counts: a block of 62 host
+/// bits or more sets the IPv6 count to MaxInt64 (dropping what came before) and counting
+/// goes on, so a later block overflows it; with `avoidBuggyIPs` a block longer than /24
+/// loses one address for a first address ending in .0 or .255 and one for such a last
+/// address, so a /32 of one loses two. Int64 arithmetic wraps, as Go's does. v0.13.x counts
+/// one number (`PoolCount::Single`) for its metric only: it writes no status.
+/// Go: allocator.go `poolCount`, `updatePoolStats`.
+pub fn metallb_capacity(space: &super::addr::AddressSpace) -> (i64, i64) {
+    let confuses_firmware =
+        |ip: super::addr::Ip| ip.family == Family::V4 && matches!(ip.value & 0xff, 0 | 255);
+    let (mut v4, mut v6) = (0i64, 0i64);
+    for block in &space.blocks {
+        let host_bits = block.first.family.bits() - u32::from(block.prefix);
+        if host_bits >= 62 {
+            v6 = i64::MAX;
+            continue;
+        }
+        let mut size = 1i64 << host_bits;
+        if space.avoid_buggy {
+            if block.prefix <= 24 {
+                // Only IPv4 gets here: an IPv6 block this short has 104 host bits or more.
+                size -= (1i64 << (24 - u32::from(block.prefix))) * 2;
+            } else {
+                size -= i64::from(confuses_firmware(block.first));
+                size -= i64::from(confuses_firmware(block.last()));
+            }
+        }
+        match block.first.family {
+            Family::V4 => v4 = v4.wrapping_add(size),
+            Family::V6 => v6 = v6.wrapping_add(size),
+        }
+    }
+    (v4, v6)
+}
+
+/// The status MetalLB writes for a pool of `space` whose services hold `used_v4` and
+/// `used_v6` distinct addresses: available is its own capacity less those, wrapping.
+/// Go: allocator.go `updatePoolStats` (`PoolCounters`).
+pub fn metallb_status(
+    space: &super::addr::AddressSpace,
+    used_v4: u128,
+    used_v6: u128,
+) -> StatusCounters {
+    let (v4, v6) = metallb_capacity(space);
+    let used = |n: u128| i64::try_from(n).unwrap_or(i64::MAX);
+    StatusCounters {
+        assigned_ipv4: used(used_v4),
+        assigned_ipv6: used(used_v6),
+        available_ipv4: v4.wrapping_sub(used(used_v4)),
+        available_ipv6: v6.wrapping_sub(used(used_v6)),
+    }
+}
+
 /// Go's `%q` of a string: double quotes, with backslash, quote and control characters
 /// escaped.
-fn go_quote(text: &str) -> String {
+pub(crate) fn go_quote(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('"');
     for c in text.chars() {
@@ -1231,11 +1354,14 @@ mod tests {
         assert_eq!(release_from_helm_labels([("app", "metallb")]), None);
     }
 
+    /// CRD manifests: their schemas are read.
     fn crds<'a>(resources: &[&'a str], assigned_ipv4: bool, l2_selectors: bool) -> CrdFacts<'a> {
         CrdFacts {
             resources: resources.to_vec(),
             pool_status_assigned_ipv4: assigned_ipv4,
             l2_service_selectors: l2_selectors,
+            pool_schema_known: true,
+            l2_schema_known: true,
         }
     }
 
@@ -1326,14 +1452,99 @@ mod tests {
 
     #[test]
     fn a_leftover_addresspools_crd_is_no_upper_bound_next_to_newer_ones() {
-        let upgraded = crds(&with(&["addresspools", "configurationstates"]), true, false);
+        let upgraded = crds(&with(&["addresspools", "configurationstates"]), true, true);
         assert_eq!(
             release_from_crds(&upgraded),
             Some(CrdGuess {
-                lower: Release::V0_15_3,
+                lower: release("v0.16.0"),
                 upper: None
             })
         );
+    }
+
+    fn discovered<'a>(resources: &[&'a str]) -> CrdFacts<'a> {
+        CrdFacts {
+            resources: resources.to_vec(),
+            ..CrdFacts::default()
+        }
+    }
+
+    #[test]
+    fn crds_bound_the_release_from_above_with_what_they_lack() {
+        let range = |c: CrdFacts| {
+            let g = release_from_crds(&c).unwrap();
+            (g.lower, g.upper)
+        };
+        let v0_15_3 = with(&[
+            "servicel2statuses",
+            "servicebgpstatuses",
+            "configurationstates",
+        ]);
+        // Manifests show the L2Advertisement schema without serviceSelectors: v0.15.3 only.
+        assert_eq!(
+            range(crds(&v0_15_3, true, false)),
+            (Release::V0_15_3, Some(Release::V0_15_3))
+        );
+        // API discovery cannot see a schema field: v0.15.3 or anything newer.
+        assert_eq!(range(discovered(&v0_15_3)), (Release::V0_15_3, None));
+        // servicel2statuses without servicebgpstatuses: v0.14.4 to v0.14.9.
+        assert_eq!(
+            range(discovered(&with(&["servicel2statuses"]))),
+            (release("v0.14.4"), Some(Release::V0_14_9))
+        );
+        assert_eq!(
+            range(crds(
+                &with(&["servicebgpstatuses", "servicel2statuses"]),
+                true,
+                false
+            )),
+            (release("v0.15.0"), Some(release("v0.15.2")))
+        );
+    }
+
+    #[test]
+    fn crds_that_allow_releases_with_different_rules_are_ambiguous() {
+        let ambiguity = |c: CrdFacts| crd_ambiguity(&release_from_crds(&c).unwrap());
+        let v0_15_3 = with(&[
+            "servicel2statuses",
+            "servicebgpstatuses",
+            "configurationstates",
+        ]);
+        // Live: v0.15.3 and v0.16 differ (advertisement serviceSelectors, pool texts).
+        assert_eq!(
+            ambiguity(discovered(&v0_15_3)).unwrap(),
+            "the MetalLB CRDs served fit any release from v0.15.3 to v0.16.1, whose rules differ, and cannot tell them apart: answers follow v0.15.3 (give --metallb-version)"
+        );
+        assert_eq!(ambiguity(crds(&v0_15_3, true, false)), None);
+        // v0.16.0 and v0.16.1 have the same rules; so do v0.15.0 to v0.15.2.
+        assert_eq!(ambiguity(crds(&v0_15_3, true, true)), None);
+        assert_eq!(
+            ambiguity(crds(
+                &with(&["servicebgpstatuses", "servicel2statuses"]),
+                true,
+                false
+            )),
+            None
+        );
+        // v0.14.4 to v0.14.9 span the metallb.io/ annotations (v0.14.9).
+        assert!(ambiguity(discovered(&with(&["servicel2statuses"]))).is_some());
+        // Resolved: said beside the release, which stays the oldest allowed.
+        let d = Evidence {
+            crds: release_from_crds(&discovered(&v0_15_3)),
+            ..Evidence::default()
+        }
+        .resolve();
+        assert_eq!(d.version.version, Release::V0_15_3);
+        assert_eq!(d.version.source, VersionSource::Crds);
+        assert!(d.ambiguity.is_some());
+        // The image settles it.
+        let d = Evidence {
+            image: Some(Release::V0_16_1),
+            crds: release_from_crds(&discovered(&v0_15_3)),
+            ..Evidence::default()
+        }
+        .resolve();
+        assert_eq!(d.ambiguity, None);
     }
 
     #[test]
@@ -1887,5 +2098,68 @@ mod tests {
     #[test]
     fn go_quote_escapes_as_go_does() {
         assert_eq!(go_quote("a\"b\\c\nd\u{1}é"), "\"a\\\"b\\\\c\\nd\\x01é\"");
+    }
+
+    // ----- MetalLB's own counts (C.6) -----
+
+    fn space(entries: &[&str], avoid_buggy: bool) -> super::super::addr::AddressSpace {
+        let blocks = entries
+            .iter()
+            .flat_map(|e| super::super::addr::parse_entry(e).unwrap().blocks)
+            .collect();
+        super::super::addr::AddressSpace {
+            blocks,
+            avoid_buggy,
+        }
+    }
+
+    #[test]
+    fn metallb_counts_large_ipv6_blocks_as_maxint64_and_overflows_after_them() {
+        assert_eq!(
+            metallb_capacity(&space(&["2001:db8::/64", "10.20.0.0/32"], false)),
+            (1, i64::MAX)
+        );
+        // What came before is dropped; what comes after wraps.
+        assert_eq!(
+            metallb_capacity(&space(&["2001:db9::/126", "2001:db8::/64"], false)),
+            (0, i64::MAX)
+        );
+        assert_eq!(
+            metallb_capacity(&space(&["2001:db8::/64", "2001:db9::/126"], false)),
+            (0, i64::MIN + 3)
+        );
+        // 61 host bits are still counted.
+        assert_eq!(
+            metallb_capacity(&space(&["2001:db8::/67"], false)),
+            (0, 1 << 61)
+        );
+    }
+
+    #[test]
+    fn metallb_counts_avoid_buggy_ips_twice_in_a_slash_32() {
+        assert_eq!(metallb_capacity(&space(&["10.1.0.0/23"], true)).0, 508);
+        assert_eq!(metallb_capacity(&space(&["10.1.0.128/25"], true)).0, 127);
+        // B2: a /32 on .0 is both the first and the last address.
+        assert_eq!(metallb_capacity(&space(&["10.2.0.0/32"], true)).0, -1);
+        assert_eq!(metallb_capacity(&space(&["10.2.0.0/32"], false)).0, 1);
+        // A range crossing .255/.0 becomes two such /32 blocks.
+        assert_eq!(
+            metallb_capacity(&space(&["10.0.0.255-10.0.1.0"], true)).0,
+            -2
+        );
+    }
+
+    #[test]
+    fn metallb_status_is_capacity_less_the_addresses_held() {
+        let status = metallb_status(&space(&["2001:db8::/64", "10.20.0.0/32"], false), 1, 0);
+        assert_eq!(
+            status,
+            StatusCounters {
+                assigned_ipv4: 1,
+                assigned_ipv6: 0,
+                available_ipv4: 0,
+                available_ipv6: i64::MAX,
+            }
+        );
     }
 }

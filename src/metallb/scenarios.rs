@@ -1714,3 +1714,240 @@ fn an_ingress_that_is_not_an_ip_is_not_a_holding() {
     assert!(d.fits);
     assert_eq!(pool_names(&d, &c), ["p"]);
 }
+
+// ----- C.2: legacy AddressPools -----
+
+fn legacy(name: &str, addresses: &[&str], protocol: &str) -> crate::snapshot::AddressPool {
+    crate::snapshot::AddressPool {
+        metadata: Metadata {
+            name: name.into(),
+            namespace: NS.into(),
+            ..Default::default()
+        },
+        spec: crate::snapshot::LegacyPoolSpec {
+            protocol: protocol.into(),
+            addresses: addresses.iter().map(|a| a.to_string()).collect(),
+            ..Default::default()
+        },
+    }
+}
+
+fn with_legacy(mut world: World, pools: Vec<crate::snapshot::AddressPool>) -> World {
+    world.snapshot.legacy_pools = pools;
+    world
+}
+
+#[test]
+fn c2_legacy_address_pool_is_a_plain_pool_only_up_to_0_13() {
+    let world = || {
+        with_legacy(
+            World::new(vec![], vec![svc("a/s")]),
+            vec![legacy("old", &["10.0.0.0/30"], "layer2")],
+        )
+    };
+    let old = vec!["old".to_string()];
+    per_release(
+        world,
+        |w| names_of(w, "a/s"),
+        [old, vec![], vec![], vec![], vec![]],
+    );
+    // 0.13.9 hands out its first address: a legacy pool has no avoidBuggyIPs.
+    assert_eq!(
+        world().at(Release::V0_13_9).decide("a/s").0.ips,
+        ips(&["10.0.0.0"])
+    );
+    // Later releases read no pool at all: nothing to allocate from, and a warning says why.
+    let ignored = |w: &World| {
+        w.cluster()
+            .config
+            .warnings
+            .iter()
+            .map(|r| r.code)
+            .filter(|c| matches!(c, Code::LegacyPoolRead | Code::LegacyPoolIgnored))
+            .collect::<Vec<_>>()
+    };
+    per_release(
+        world,
+        ignored,
+        [
+            vec![Code::LegacyPoolRead],
+            vec![Code::LegacyPoolIgnored],
+            vec![Code::LegacyPoolIgnored],
+            vec![Code::LegacyPoolIgnored],
+            vec![Code::LegacyPoolIgnored],
+        ],
+    );
+}
+
+#[test]
+fn c2_legacy_pool_is_requested_by_name_and_honours_auto_assign_up_to_0_13() {
+    let world = || {
+        let mut manual = legacy("manual", &["10.0.1.0/30"], "bgp");
+        manual.spec.auto_assign = Some(false);
+        with_legacy(
+            World::new(
+                vec![pool("plain", &["10.0.0.0/30"])],
+                vec![
+                    svc("a/auto"),
+                    annotate(svc("a/asks"), "metallb.universe.tf/address-pool", "manual"),
+                ],
+            ),
+            vec![manual],
+        )
+    };
+    let plain = vec!["plain".to_string()];
+    per_release(
+        world,
+        |w| names_of(w, "a/auto"),
+        std::array::from_fn(|_| plain.clone()),
+    );
+    let asks = |w: &World| (names_of(w, "a/asks"), codes(&w.decide("a/asks").0));
+    let granted = (vec!["manual".to_string()], vec![]);
+    let unknown = (vec![], vec![Code::PoolNotFound]);
+    per_release(
+        world,
+        asks,
+        [
+            granted,
+            unknown.clone(),
+            unknown.clone(),
+            unknown.clone(),
+            unknown,
+        ],
+    );
+}
+
+#[test]
+fn c2_legacy_pool_holder_keeps_its_address_only_up_to_0_13() {
+    let world = || {
+        with_legacy(
+            World::new(
+                vec![pool("plain", &["10.0.0.0/30"])],
+                vec![holding(svc("a/s"), &["10.0.1.1"])],
+            ),
+            vec![legacy("old", &["10.0.1.0/30"], "layer2")],
+        )
+    };
+    let not_valid = |w: &World| {
+        w.cluster()
+            .holding_warnings
+            .iter()
+            .any(|(_, r)| r.code == Code::AllocationNotValid)
+    };
+    per_release(world, not_valid, [false, true, true, true, true]);
+}
+
+// ----- Appendix B6 on every release -----
+
+/// B6's three services, their request under `key`.
+fn b6_world(key: &'static str) -> impl Fn() -> World {
+    move || {
+        let pools = vec![
+            pool("v4", &["192.0.2.0/24"]),
+            pool("both", &["198.51.100.0/24", "2001:db8::/64"]),
+            pool("v6", &["2001:db9::/64"]),
+        ];
+        let asking = |name: &str, ips: &str| {
+            annotate(
+                dual(svc(&format!("a/{name}")), "RequireDualStack"),
+                key,
+                ips,
+            )
+        };
+        World::new(
+            pools,
+            vec![
+                asking("one", "192.0.2.10"),
+                asking("same", "198.51.100.10,2001:db8::10"),
+                asking("span", "192.0.2.10,2001:db9::10"),
+            ],
+        )
+    }
+}
+
+/// What B6 gives one service: its codes, pools, addresses and MetalLB's text.
+fn b6_answer(world: &World, key: &str) -> (Vec<Code>, Vec<String>, Vec<Ip>, Option<String>) {
+    let (d, c) = world.decide(key);
+    (
+        codes(&d),
+        pool_names(&d, &c),
+        d.ips.clone(),
+        d.metallb_error,
+    )
+}
+
+#[test]
+fn b6_under_the_deprecated_key_is_the_same_on_every_release() {
+    let world = b6_world("metallb.universe.tf/loadBalancerIPs");
+    let mismatch = (
+        vec![Code::RequestedIpFamilyMismatch],
+        vec![],
+        vec![],
+        Some(
+            "requested loadBalancer IP(s) [\"192.0.2.10\"] does not match the ipFamily of the service"
+                .to_string(),
+        ),
+    );
+    per_release(
+        &world,
+        |w| b6_answer(w, "a/one"),
+        std::array::from_fn(|_| mismatch.clone()),
+    );
+    let granted = (
+        vec![],
+        vec!["both".to_string()],
+        ips(&["198.51.100.10", "2001:db8::10"]),
+        None,
+    );
+    per_release(
+        &world,
+        |w| b6_answer(w, "a/same"),
+        std::array::from_fn(|_| granted.clone()),
+    );
+    let span = (
+        vec![Code::RequestedIpsSpanPools],
+        vec![],
+        vec![],
+        Some("[\"192.0.2.10\" \"2001:db9::10\"] is not allowed in config".to_string()),
+    );
+    per_release(
+        &world,
+        |w| b6_answer(w, "a/span"),
+        std::array::from_fn(|_| span.clone()),
+    );
+}
+
+#[test]
+fn b6_under_the_metallb_io_key_is_automatic_up_to_0_14_8() {
+    let world = b6_world("metallb.io/loadBalancerIPs");
+    // Up to v0.14.8 the key is not read: each service is allocated automatically, from the
+    // one pool with both families, and the ignored key is said.
+    let automatic = |w: &World, key: &str| {
+        let (d, c) = w.decide(key);
+        let ignored = d.warnings.iter().any(|r| r.code == Code::AnnotationIgnored);
+        (d.mode, pool_names(&d, &c), ignored)
+    };
+    let auto = (Mode::Automatic, vec!["both".to_string()], true);
+    for key in ["a/one", "a/same", "a/span"] {
+        let read = (
+            Mode::RequestedIps,
+            automatic(&world().at(Release::NEWEST), key).1,
+            false,
+        );
+        per_release(
+            &world,
+            |w| automatic(w, key),
+            [auto.clone(), auto.clone(), read.clone(), read.clone(), read],
+        );
+    }
+    // From v0.14.9 the answers are B6's.
+    let at_0_14_9 = world().at(Release::V0_14_9);
+    assert_eq!(
+        codes(&at_0_14_9.decide("a/one").0),
+        [Code::RequestedIpFamilyMismatch]
+    );
+    assert_eq!(
+        codes(&at_0_14_9.decide("a/span").0),
+        [Code::RequestedIpsSpanPools]
+    );
+}

@@ -179,8 +179,19 @@ fn outcome(out: &mut impl Write, report: &WhyReport, paint: Paint) -> Result<()>
     for reason in &outcome.reasons {
         prose(out, VALUE_INDENT, CONTINUED, &reason_text(reason), |t| t)?;
     }
-    if let Some(error) = &outcome.metallb_error {
-        prose(out, "MetalLB:     ", CONTINUED, error, |t| t)?;
+    // MetalLB's own words, in the order it records them.
+    let said = report
+        .expected_events
+        .iter()
+        .map(|e| format!("{} ({}): {}", e.reason, e.type_, e.message))
+        .chain(outcome.metallb_error.clone());
+    for (i, text) in said.enumerate() {
+        let label = if i == 0 {
+            "MetalLB:     "
+        } else {
+            VALUE_INDENT
+        };
+        prose(out, label, CONTINUED, &text, |t| t)?;
     }
     if report.state == State::Pending && outcome.fits {
         prose(

@@ -341,15 +341,18 @@ fn other_configuration_warnings(model: &Model, found: &mut Findings) {
         .filter(|w| !handled_elsewhere.contains(&w.code));
     for w in all {
         let level = match w.code {
-            Code::SelectorMatchesNothing | Code::MixedFamilyRange | Code::NegativePriority => {
-                Level::Warning
-            }
+            Code::SelectorMatchesNothing
+            | Code::MixedFamilyRange
+            | Code::NegativePriority
+            | Code::LegacyPoolIgnored => Level::Warning,
             _ => Level::Info,
         };
-        let object = w
-            .pool
-            .as_deref()
-            .map_or_else(|| configuration_ref(model), |p| pool_ref(model, p));
+        let object = match (w.code, w.pool.as_deref()) {
+            (Code::LegacyPoolRead | Code::LegacyPoolIgnored, Some(p)) => {
+                ObjectRef::new("AddressPool", &model.cluster.config.metallb_namespace, p)
+            }
+            (_, pool) => pool.map_or_else(|| configuration_ref(model), |p| pool_ref(model, p)),
+        };
         found.add(level, w.code, object, w.message.clone());
     }
 }

@@ -30,6 +30,12 @@ pub fn build(snapshot: &Snapshot) -> Dump {
     )
     .chain(
         snapshot
+            .legacy_pools
+            .iter()
+            .map(|o| manifest(METALLB, "AddressPool", o)),
+    )
+    .chain(
+        snapshot
             .l2_advertisements
             .iter()
             .map(|o| manifest(METALLB, "L2Advertisement", o)),
@@ -78,28 +84,49 @@ fn manifest<T: Serialize>(api_version: &str, kind: &str, object: &T) -> Value {
 
 /// One slim CustomResourceDefinition per MetalLB resource: its name, and the schema fields
 /// that tell the release (Appendix C), each open to any content so that nothing is pruned.
+/// A schema that was read gets a spec field of its own, so that the absence of a
+/// fingerprint is read back as seen; one that was not (API discovery) gets no schema.
 fn crd_manifests(crds: &MetallbCrds) -> Vec<Value> {
     crds.resources
         .iter()
         .map(|plural| {
-            let fingerprint = match plural.as_str() {
-                POOLS if crds.pool_status_assigned_ipv4 => Some(("status", "assignedIPv4")),
-                L2_ADVERTISEMENTS if crds.l2_service_selectors => {
-                    Some(("spec", "serviceSelectors"))
-                }
-                _ => None,
+            let fields: Vec<(&str, &str)> = match plural.as_str() {
+                POOLS => [
+                    crds.pool_schema_known.then_some(("spec", "addresses")),
+                    crds.pool_status_assigned_ipv4
+                        .then_some(("status", "assignedIPv4")),
+                ]
+                .into_iter()
+                .flatten()
+                .collect(),
+                L2_ADVERTISEMENTS => [
+                    crds.l2_schema_known.then_some(("spec", "ipAddressPools")),
+                    crds.l2_service_selectors
+                        .then_some(("spec", "serviceSelectors")),
+                ]
+                .into_iter()
+                .flatten()
+                .collect(),
+                _ => Vec::new(),
             };
             let mut version = json!({"name": "v1beta1", "served": true, "storage": true});
-            if let Some((top, field)) = fingerprint {
+            if !fields.is_empty() {
                 let open = json!({"x-kubernetes-preserve-unknown-fields": true});
+                let mut properties = Map::new();
+                for (top, field) in fields {
+                    let entry = properties.entry(top).or_insert_with(|| {
+                        json!({
+                            "type": "object",
+                            "x-kubernetes-preserve-unknown-fields": true,
+                            "properties": {},
+                        })
+                    });
+                    entry["properties"][field] = open.clone();
+                }
                 version["schema"] = json!({"openAPIV3Schema": {
                     "type": "object",
                     "x-kubernetes-preserve-unknown-fields": true,
-                    "properties": {top: {
-                        "type": "object",
-                        "x-kubernetes-preserve-unknown-fields": true,
-                        "properties": {field: open},
-                    }},
+                    "properties": properties,
                 }});
             }
             json!({
@@ -131,12 +158,23 @@ mod tests {
                 .into(),
             pool_status_assigned_ipv4: true,
             l2_service_selectors: true,
+            pool_schema_known: true,
+            l2_schema_known: true,
         };
+        // Read from manifests (schemas known), with and without the fingerprints; and from
+        // API discovery (names only).
         for facts in [
             crds.clone(),
             MetallbCrds {
                 pool_status_assigned_ipv4: false,
                 l2_service_selectors: false,
+                ..crds.clone()
+            },
+            MetallbCrds {
+                pool_status_assigned_ipv4: false,
+                l2_service_selectors: false,
+                pool_schema_known: false,
+                l2_schema_known: false,
                 ..crds.clone()
             },
         ] {
@@ -148,5 +186,21 @@ mod tests {
             }
             assert_eq!(read, facts);
         }
+    }
+
+    /// A legacy AddressPool goes into the dump as what `-f` reads back as one.
+    #[test]
+    fn legacy_pools_round_trip() {
+        let yaml = "apiVersion: metallb.io/v1beta1\nkind: AddressPool\nmetadata: {name: old, namespace: metallb-system}\nspec:\n  protocol: bgp\n  addresses: [192.0.2.0/24]\n  autoAssign: false\n  bgpAdvertisements: [{aggregationLength: 24}]\n";
+        let snapshot = crate::fixtures::manifests::snapshot(yaml);
+        assert_eq!(snapshot.legacy_pools.len(), 1);
+        let dumped = serde_json::to_string(&build(&snapshot)).unwrap();
+        let read = crate::fixtures::manifests::snapshot(&dumped);
+        assert_eq!(read.legacy_pools, snapshot.legacy_pools);
+        assert_eq!(read.legacy_pools[0].spec.protocol, "bgp");
+        assert_eq!(
+            read.legacy_pools[0].spec.bgp_advertisements[0].aggregation_length,
+            Some(24)
+        );
     }
 }

@@ -8,8 +8,9 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::metallb::addr::{Family, FamilyCounts, Ip};
 use crate::metallb::allocator::Cluster;
+use crate::metallb::config::{LegacyProtocol, Pool};
 use crate::metallb::reason::{Code, Reason};
-use crate::metallb::release::MetallbVersion;
+use crate::metallb::release::{MetallbVersion, metallb_status};
 use crate::model::Model;
 use crate::snapshot::PoolStatus;
 use crate::suggest::closest;
@@ -52,8 +53,12 @@ pub struct PoolUsage {
     pub free: u128,
     pub ipv4: FamilyCounts,
     pub ipv6: FamilyCounts,
-    /// `L2:<advertisement>` / `BGP:<advertisement>`.
+    /// `L2:<advertisement>` / `BGP:<advertisement>`; a legacy AddressPool's own
+    /// announcement is `L2:AddressPool/<pool>` / `BGP:AddressPool/<pool>`.
     pub advertised_by: Vec<String>,
+    /// A legacy `AddressPool` (read up to v0.13.x): its `protocol`, `layer2` or `bgp`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub legacy_protocol: Option<&'static str>,
     pub services: Vec<String>,
     /// MetalLB's own counters (IPAddressPool.status, v0.15.0+), when present.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -137,6 +142,7 @@ pub fn build(model: &Model) -> UsageReport {
                 ipv4,
                 ipv6,
                 advertised_by: config.advertised_by[i].clone(),
+                legacy_protocol: pool.legacy.map(LegacyProtocol::name),
                 services,
                 // A status of conditions only says nothing about counts.
                 metallb_status: pool.status.clone().filter(PoolStatus::has_counts),
@@ -145,7 +151,7 @@ pub fn build(model: &Model) -> UsageReport {
         .collect();
     let mut warnings = cluster_warnings(cluster, extra_warnings);
     for (pool, usage) in config.pools.iter().zip(&pools) {
-        warnings.extend(status_disagreement(pool.space.avoid_buggy, usage));
+        warnings.extend(status_disagreement(pool, usage));
     }
     for (pool, ads) in config.pools.iter().zip(&config.advertised_by) {
         if ads.is_empty() {
@@ -175,38 +181,59 @@ fn cluster_warnings(cluster: &Cluster, extra: Vec<Reason>) -> Vec<Reason> {
     warnings
 }
 
-/// MetalLB's own counters (`IPAddressPool.status`) against the exact ones, and why they
-/// differ (metallb-semantics.md §3.2, §3.4).
-fn status_disagreement(avoid_buggy: bool, usage: &PoolUsage) -> Option<Reason> {
+/// MetalLB's own counters (`IPAddressPool.status`) against what MetalLB itself would write
+/// for this pool (metallb-semantics.md §3.2, §3.4, C.6): its quirks (large IPv6 blocks,
+/// avoidBuggyIPs /32s) are not a disagreement; a status that is off is, with the exact count
+/// beside it.
+fn status_disagreement(pool: &Pool, usage: &PoolUsage) -> Option<Reason> {
     let status = usage.metallb_status.as_ref()?;
-    let exact = |n: u128| i128::try_from(n).unwrap_or(i128::MAX);
+    let expected = metallb_status(&pool.space, usage.ipv4.used, usage.ipv6.used);
     let pairs = [
-        ("assignedIPv4", status.assigned_ipv4, usage.ipv4.used),
-        ("availableIPv4", status.available_ipv4, usage.ipv4.free),
-        ("assignedIPv6", status.assigned_ipv6, usage.ipv6.used),
-        ("availableIPv6", status.available_ipv6, usage.ipv6.free),
+        (
+            "assignedIPv4",
+            status.assigned_ipv4,
+            expected.assigned_ipv4,
+            usage.ipv4.used,
+        ),
+        (
+            "availableIPv4",
+            status.available_ipv4,
+            expected.available_ipv4,
+            usage.ipv4.free,
+        ),
+        (
+            "assignedIPv6",
+            status.assigned_ipv6,
+            expected.assigned_ipv6,
+            usage.ipv6.used,
+        ),
+        (
+            "availableIPv6",
+            status.available_ipv6,
+            expected.available_ipv6,
+            usage.ipv6.free,
+        ),
     ];
     let differing: Vec<String> = pairs
         .iter()
-        .filter_map(|(field, theirs, ours)| Some((field, (*theirs)?, ours)))
-        .filter(|(_, theirs, ours)| i128::from(*theirs) != exact(**ours))
-        .map(|(field, theirs, ours)| format!("{field} {theirs} (exact {ours})"))
+        .filter_map(|&(field, theirs, expected, exact)| Some((field, theirs?, expected, exact)))
+        .filter(|&(_, theirs, expected, _)| theirs != expected)
+        .map(|(field, theirs, expected, exact)| {
+            if i128::from(expected) == i128::try_from(exact).unwrap_or(i128::MAX) {
+                format!("{field} {theirs} (exact {exact})")
+            } else {
+                format!("{field} {theirs} (MetalLB would count {expected}; exact {exact})")
+            }
+        })
         .collect();
     if differing.is_empty() {
         return None;
     }
-    let why = if usage.ipv6.total >= 1 << 62 {
-        "MetalLB caps IPv6 blocks of /66 and wider at 2^63-1 and its sums can overflow"
-    } else if avoid_buggy {
-        "MetalLB miscounts avoidBuggyIPs in blocks longer than /24"
-    } else {
-        "the status lags behind, or MetalLB has not accepted some allocations"
-    };
     Some(
         Reason::new(
             Code::StatusDisagrees,
             format!(
-                "MetalLB's status of pool {} says {}: {why}",
+                "MetalLB's status of pool {} says {}: the status lags behind, or MetalLB has not accepted some allocations",
                 usage.name,
                 differing.join(", ")
             ),
@@ -379,6 +406,37 @@ mod tests {
         );
         assert_eq!(with_status("{availableIPv4: 4}"), (true, 0));
         assert_eq!(with_status("{availableIPv4: 3}"), (true, 1));
+    }
+
+    /// The status is checked against what MetalLB itself counts, quirks included: a
+    /// correct status of a quirky pool is no disagreement.
+    #[test]
+    fn a_status_is_checked_against_metallbs_own_count() {
+        let warnings = |addresses: &[&str], extra: &str, status: &str| {
+            let yaml = format!("{}status: {status}\n", pool("p", addresses, extra));
+            let snap = snapshot(&yaml);
+            build(&model(&snap))
+                .warnings
+                .into_iter()
+                .filter(|w| w.code == Code::StatusDisagrees)
+                .map(|w| w.message)
+                .collect::<Vec<_>>()
+        };
+        let huge = ["2001:db8::/64", "10.20.0.0/32"];
+        assert!(warnings(&huge, "", "{availableIPv6: 9223372036854775807}").is_empty());
+        let off = warnings(&huge, "", "{availableIPv6: 5}");
+        assert_eq!(
+            off,
+            [
+                "MetalLB's status of pool p says availableIPv6 5 (MetalLB would count 9223372036854775807; exact 18446744073709551616): the status lags behind, or MetalLB has not accepted some allocations"
+            ]
+        );
+        let buggy = "  avoidBuggyIPs: true\n";
+        assert!(warnings(&["10.2.0.0/32"], buggy, "{availableIPv4: -1}").is_empty());
+        assert_eq!(
+            warnings(&["10.2.0.0/32"], buggy, "{availableIPv4: 0}").len(),
+            1
+        );
     }
 
     fn manifests() -> String {

@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::metallb::allocator::{Cluster, Mode};
+use crate::metallb::events::{self, ExpectedEvent};
 use crate::metallb::reason::Reason;
 use crate::metallb::release::MetallbVersion;
 use crate::model::Model;
@@ -41,6 +42,11 @@ pub struct WhyReport {
     pub pools: Vec<PoolEntry>,
     pub warnings: Vec<Reason>,
     pub events: Vec<EventEntry>,
+    /// The events other than `AllocationFailed` MetalLB records on its next reconcile of the
+    /// service (`ClearAssignment`, `not enough clusterips`, `LoadBalancerFailed`), worded as
+    /// the modelled release words them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub expected_events: Vec<ExpectedEvent>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -167,6 +173,17 @@ fn build_for(
             .filter(|(s, _)| *s == service)
             .map(|(_, w)| w.clone()),
     );
+    let expected_events = if facts.is_managed() {
+        events::expected(cluster, service, svc)
+    } else {
+        Vec::new()
+    };
+    // `LoadBalancerFailed` ends MetalLB's reconcile: no AllocationFailed follows it.
+    let metallb_error = decision.metallb_error.filter(|_| {
+        !expected_events
+            .iter()
+            .any(ExpectedEvent::ends_the_reconcile)
+    });
     WhyReport {
         service: facts.key.clone(),
         metallb_version,
@@ -181,13 +198,13 @@ fn build_for(
             pools: names(&decision.pools),
             ips: text(&decision.ips),
             reasons: decision.reasons,
-            metallb_error: decision
-                .metallb_error
+            metallb_error: metallb_error
                 .map(|e| format!("Failed to allocate IP for \"{}\": {e}", facts.key)),
         },
         pools,
         warnings,
         events: events_of(snapshot, facts.namespace, &svc.metadata.name),
+        expected_events,
     }
 }
 
@@ -214,4 +231,72 @@ fn events_of(snapshot: &Snapshot, namespace: &str, name: &str) -> Vec<EventEntry
 
 fn last_seen(e: &Event) -> Option<&str> {
     e.last_timestamp.as_deref().or(e.event_time.as_deref())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::manifests::{pool, service, snapshot};
+    use crate::metallb::release::Release;
+    use crate::render::{Render, View};
+    use crate::settings::MetallbFlags;
+
+    fn why_at(yaml: &str, release: &str) -> WhyReport {
+        let snapshot = snapshot(yaml);
+        let flags = MetallbFlags {
+            version: Some(Release::parse(release).unwrap()),
+            ..MetallbFlags::default()
+        };
+        let model = Model::build(&snapshot, &flags, Vec::new());
+        let target = ServiceRef {
+            namespace: "shop".into(),
+            name: "web".into(),
+        };
+        build(&model, &target).unwrap()
+    }
+
+    fn human(report: &WhyReport) -> String {
+        let mut out = Vec::new();
+        let view = View {
+            wide: false,
+            color: false,
+            no_headers: false,
+            now: jiff::Timestamp::UNIX_EPOCH,
+        };
+        report.human(&mut out, &view).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn an_address_in_no_pool_is_cleared_then_allocated_anew_in_metallbs_words() {
+        let yaml = pool("public", &["10.0.0.0/24"], "") + &service("shop/web", &["192.0.2.7"], &[]);
+        let report = why_at(&yaml, "v0.16.1");
+        assert_eq!(report.expected_events.len(), 1);
+        assert_eq!(report.expected_events[0].reason, "ClearAssignment");
+        let page = human(&report);
+        assert!(
+            page.contains("MetalLB:     ClearAssignment (Normal): current IP for \"shop/web\" not allowed by\n"),
+            "{page}"
+        );
+        // v0.13.9 refuses the configuration instead: nothing is cleared.
+        assert!(why_at(&yaml, "v0.13.9").expected_events.is_empty());
+    }
+
+    #[test]
+    fn load_balancer_failed_replaces_allocation_failed_for_a_service_that_held_addresses() {
+        let bad = [("metallb.universe.tf/loadBalancerIPs", "nope")];
+        let yaml = pool("public", &["10.0.0.0/24"], "") + &service("shop/web", &["10.0.0.7"], &bad);
+        let report = why_at(&yaml, "v0.14.8");
+        assert_eq!(report.expected_events[0].reason, "LoadBalancerFailed");
+        assert_eq!(
+            report.expected_events[0].message,
+            "invalid requested loadbalancer IPs: invalid metallb.universe.tf/loadBalancerIPs: \"nope\""
+        );
+        assert_eq!(report.outcome.metallb_error, None);
+        // A pending service with the same request fails allocation instead.
+        let yaml = pool("public", &["10.0.0.0/24"], "") + &service("shop/web", &[], &bad);
+        let report = why_at(&yaml, "v0.14.8");
+        assert!(report.expected_events.is_empty());
+        assert!(report.outcome.metallb_error.is_some());
+    }
 }

@@ -20,6 +20,8 @@ use crate::metallb::release::CrdFacts;
 pub const METALLB_GROUP: &str = "metallb.io";
 /// The CRD of the pools, whose status carries the counters from v0.15.0.
 pub const POOLS: &str = "ipaddresspools";
+/// The CRD of the legacy AddressPools (served up to v0.14.2, read up to v0.13.x).
+pub const LEGACY_POOLS: &str = "addresspools";
 /// The CRD of the L2 advertisements, whose spec carries `serviceSelectors` from v0.16.0.
 pub const L2_ADVERTISEMENTS: &str = "l2advertisements";
 
@@ -32,6 +34,11 @@ pub struct MetallbCrds {
     pub pool_status_assigned_ipv4: bool,
     /// The L2Advertisement schema has `spec.serviceSelectors`.
     pub l2_service_selectors: bool,
+    /// The IPAddressPool schema was read (a CRD manifest with one): a missing fingerprint
+    /// field then says something. API discovery gives names only.
+    pub pool_schema_known: bool,
+    /// The L2Advertisement schema was read, likewise.
+    pub l2_schema_known: bool,
 }
 
 impl MetallbCrds {
@@ -41,6 +48,8 @@ impl MetallbCrds {
             resources: self.resources.iter().map(String::as_str).collect(),
             pool_status_assigned_ipv4: self.pool_status_assigned_ipv4,
             l2_service_selectors: self.l2_service_selectors,
+            pool_schema_known: self.pool_schema_known,
+            l2_schema_known: self.l2_schema_known,
         }
     }
 
@@ -69,9 +78,11 @@ impl MetallbCrds {
         match spec.names.plural.as_str() {
             POOLS => {
                 self.pool_status_assigned_ipv4 |= served().any(|v| v.has("status", "assignedIPv4"));
+                self.pool_schema_known |= served().any(CrdVersion::has_spec);
             }
             L2_ADVERTISEMENTS => {
                 self.l2_service_selectors |= served().any(|v| v.has("spec", "serviceSelectors"));
+                self.l2_schema_known |= served().any(CrdVersion::has_spec);
             }
             _ => {}
         }
@@ -131,6 +142,19 @@ pub struct CrdVersion {
 }
 
 impl CrdVersion {
+    /// Whether the schema describes the spec: every real CRD of MetalLB does; a slim CRD
+    /// written by `dump` from API discovery has no schema, and says nothing of its fields.
+    fn has_spec(&self) -> bool {
+        !self
+            .schema
+            .open_api_v3_schema
+            .properties
+            .spec
+            .properties
+            .0
+            .is_empty()
+    }
+
     /// Whether the schema declares `<top>.<field>` (`status.assignedIPv4`).
     fn has(&self, top: &str, field: &str) -> bool {
         let properties = &self.schema.open_api_v3_schema.properties;

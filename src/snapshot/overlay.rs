@@ -13,6 +13,13 @@ use super::{Advertisement, IpAddressPool, Metadata, Service, Snapshot};
 pub fn overlay(base: &Snapshot, proposed: &Snapshot, prune: bool) -> Snapshot {
     Snapshot {
         pools: merge(&base.pools, &proposed.pools, prune, pool_id, replace),
+        legacy_pools: merge(
+            &base.legacy_pools,
+            &proposed.legacy_pools,
+            prune,
+            |p| id(&p.metadata),
+            replace,
+        ),
         l2_advertisements: merge(
             &base.l2_advertisements,
             &proposed.l2_advertisements,
@@ -85,6 +92,11 @@ pub fn changes(base: &Snapshot, after: &Snapshot) -> Changes {
         &after.pools,
         |p| id(&p.metadata),
         |a, b| a.metadata.labels == b.metadata.labels && a.spec == b.spec,
+    ) || !same(
+        &base.legacy_pools,
+        &after.legacy_pools,
+        |p| id(&p.metadata),
+        |a, b| a.spec == b.spec,
     ) || !same(
         &base.l2_advertisements,
         &after.l2_advertisements,

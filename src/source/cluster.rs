@@ -25,8 +25,8 @@ use crate::metallb::reason::{Code, Reason};
 use crate::metallb::runtime::{CONTROLLER_SELECTORS, DEFAULT_NAMESPACE, detect};
 use crate::settings::{Connection, MetallbFlags, ServiceRef};
 use crate::snapshot::{
-    Advertisement, ApiResourceList, ConfigurationState, Deployment, Event, IpAddressPool, Metadata,
-    MetallbCrds, Namespace, Service, Snapshot,
+    AddressPool, Advertisement, ApiResourceList, ConfigurationState, Deployment, Event,
+    IpAddressPool, LEGACY_POOLS, Metadata, MetallbCrds, Namespace, Service, Snapshot,
 };
 
 mod served;
@@ -87,6 +87,8 @@ struct Fetched {
     events: Listed<Event>,
     /// The MetalLB resources served, `None` when the group is not (or cannot be) read.
     crds: Option<MetallbCrds>,
+    /// Legacy AddressPools of MetalLB's namespace (empty when the CRD is not served).
+    legacy_pools: Listed<AddressPool>,
 }
 
 /// The results as a snapshot: MetalLB lists from the namespace fallback where the
@@ -123,6 +125,16 @@ fn assemble(
         services: f.services.map_err(|e| e.into_error(server))?,
         controllers,
         crds: f.crds,
+        legacy_pools: f.legacy_pools.unwrap_or_else(|e| {
+            notes.push(Reason::new(
+                Code::LegacyPoolIgnored,
+                format!(
+                    "cannot list addresspools ({}): legacy AddressPools are not read",
+                    e.short()
+                ),
+            ));
+            Vec::new()
+        }),
         ..Snapshot::default()
     };
     if let (Some(t), Some(found)) = (target, f.target) {
@@ -404,10 +416,11 @@ impl Reader {
                 found.first().map(|d| detect(d).namespace)
             })
             .unwrap_or_else(|| DEFAULT_NAMESPACE.to_string());
-        let (pools, l2, bgp) = tokio::join!(
+        let (pools, l2, bgp, legacy_pools) = tokio::join!(
             self.or_in_namespace(pools, "ipaddresspools", &namespace),
             self.or_in_namespace(l2, "l2advertisements", &namespace),
             self.or_in_namespace(bgp, "bgpadvertisements", &namespace),
+            self.legacy_pools(crds.as_ref(), &namespace),
         );
         Fetched {
             controllers,
@@ -420,7 +433,27 @@ impl Reader {
             target: target_service,
             events,
             crds,
+            legacy_pools,
         }
+    }
+
+    /// Legacy AddressPools, from MetalLB's namespace (the only one v0.13.x reads them from),
+    /// asked for only when the CRDs serve them.
+    async fn legacy_pools(
+        &self,
+        crds: Option<&MetallbCrds>,
+        namespace: &str,
+    ) -> Listed<AddressPool> {
+        if !crds.is_some_and(|c| c.resources.contains(LEGACY_POOLS)) {
+            return Ok(Vec::new());
+        }
+        self.list(
+            METALLB_API,
+            LEGACY_POOLS,
+            Some(namespace),
+            ListParams::default(),
+        )
+        .await
     }
 
     /// One request, asked again when the server says it is busy (429, 503, 504): a few
@@ -814,7 +847,26 @@ mod tests {
             target: None,
             events: Ok(Vec::new()),
             crds: None,
+            legacy_pools: Ok(Vec::new()),
         }
+    }
+
+    #[test]
+    fn legacy_pools_are_kept_and_a_refused_list_is_a_note_not_a_failure() {
+        let mut f = fetched();
+        let mut old = AddressPool::default();
+        old.metadata.name = "old".into();
+        f.legacy_pools = Ok(vec![old]);
+        let loaded = assembled(f, None).unwrap();
+        assert_eq!(loaded.snapshot.legacy_pools.len(), 1);
+        let mut f = fetched();
+        f.legacy_pools = Err(forbidden("addresspools.metallb.io"));
+        let loaded = assembled(f, None).unwrap();
+        assert!(loaded.snapshot.legacy_pools.is_empty());
+        assert_eq!(
+            loaded.notes.iter().map(|n| n.code).collect::<Vec<_>>(),
+            [Code::LegacyPoolIgnored]
+        );
     }
 
     fn assembled(f: Fetched, target: Option<&ServiceRef>) -> Result<Loaded> {

@@ -20,9 +20,9 @@ use serde_json::value::RawValue;
 use crate::error::Error;
 use crate::metallb::runtime::is_controller;
 use crate::snapshot::{
-    Advertisement, ConfigurationState, CustomResourceDefinition, Deployment, Event, InputIssue,
-    InputNote, IpAddressPool, Location, METALLB_GROUP, Metadata, Namespace, ObjectKey, Service,
-    Snapshot,
+    AddressPool, Advertisement, ConfigurationState, CustomResourceDefinition, Deployment, Event,
+    InputIssue, InputNote, IpAddressPool, Location, METALLB_GROUP, Metadata, Namespace, ObjectKey,
+    Service, Snapshot,
 };
 
 /// Extensions read from directories; files named explicitly are read whatever their name.
@@ -310,6 +310,8 @@ fn kustomization_note(dir: &Path) -> InputNote {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Kind {
     Pool,
+    /// The legacy `AddressPool` (read as a pool by v0.13.x only).
+    LegacyPool,
     L2,
     Bgp,
     Service,
@@ -327,6 +329,7 @@ impl Kind {
         let group = api_version.split_once('/').map_or("", |(g, _)| g);
         match (kind, group) {
             ("IPAddressPool", "metallb.io") => Some(Kind::Pool),
+            ("AddressPool", "metallb.io") => Some(Kind::LegacyPool),
             ("L2Advertisement", "metallb.io") => Some(Kind::L2),
             ("BGPAdvertisement", "metallb.io") => Some(Kind::Bgp),
             ("Service", "") => Some(Kind::Service),
@@ -342,6 +345,7 @@ impl Kind {
     fn name(self) -> &'static str {
         match self {
             Kind::Pool => "IPAddressPool",
+            Kind::LegacyPool => "AddressPool",
             Kind::L2 => "L2Advertisement",
             Kind::Bgp => "BGPAdvertisement",
             Kind::Service => "Service",
@@ -357,6 +361,7 @@ impl Kind {
 /// One object, typed.
 enum Object {
     Pool(IpAddressPool),
+    LegacyPool(AddressPool),
     L2(Advertisement),
     Bgp(Advertisement),
     Service(Service),
@@ -381,6 +386,7 @@ impl Object {
         }
         Ok(match kind {
             Kind::Pool => Object::Pool(typed(de)?),
+            Kind::LegacyPool => Object::LegacyPool(typed(de)?),
             Kind::L2 => Object::L2(typed(de)?),
             Kind::Bgp => Object::Bgp(typed(de)?),
             Kind::Service => Object::Service(typed(de)?),
@@ -395,6 +401,7 @@ impl Object {
     fn metadata_mut(&mut self) -> &mut Metadata {
         match self {
             Object::Pool(o) => &mut o.metadata,
+            Object::LegacyPool(o) => &mut o.metadata,
             Object::L2(o) | Object::Bgp(o) => &mut o.metadata,
             Object::Service(o) => &mut o.metadata,
             Object::Namespace(o) => &mut o.metadata,
@@ -440,6 +447,7 @@ impl Objects {
         for id in self.order {
             match self.by_identity.remove(&id) {
                 Some(Object::Pool(o)) => snapshot.pools.push(o),
+                Some(Object::LegacyPool(o)) => snapshot.legacy_pools.push(o),
                 Some(Object::L2(o)) => snapshot.l2_advertisements.push(o),
                 Some(Object::Bgp(o)) => snapshot.bgp_advertisements.push(o),
                 Some(Object::Service(o)) => snapshot.services.push(o),
@@ -720,7 +728,7 @@ impl Reader<'_> {
     ) -> Result<(), Error> {
         let default_namespace = match kind {
             Kind::Namespace | Kind::Crd => "",
-            Kind::Pool | Kind::L2 | Kind::Bgp | Kind::ConfigurationState => {
+            Kind::Pool | Kind::LegacyPool | Kind::L2 | Kind::Bgp | Kind::ConfigurationState => {
                 &self.namespaces.metallb
             }
             Kind::Service | Kind::Event | Kind::Deployment => &self.namespaces.default,

@@ -1323,9 +1323,15 @@ fn without_tag_or_labels_the_crds_served_give_a_lower_bound_said_on_stderr() {
         with_controller(Some(&digest_only), &[]),
         ServerOptions::default(),
     );
-    assert_eq!(detected(&live, &[]).0, version("v0.15.3", "crds"));
+    // API discovery names the CRDs but not their fields: v0.15.3 and v0.16 serve the same
+    // ones, and their rules differ, so the ambiguity is said.
+    let (found, codes) = detected(&live, &[]);
+    assert_eq!(found, version("v0.15.3", "crds"));
+    assert!(codes.contains("metallb-version-ambiguous"), "{codes:?}");
     let older = Live::start(with_controller(None, &[]), serving(CRDS_0_14_8));
-    assert_eq!(detected(&older, &[]).0, version("v0.14.4", "crds"));
+    let (found, codes) = detected(&older, &[]);
+    assert_eq!(found, version("v0.14.4", "crds"));
+    assert!(codes.contains("metallb-version-ambiguous"), "{codes:?}");
     let discovery: Vec<RequestRecord> = older
         .server
         .requests()
@@ -1339,7 +1345,8 @@ fn without_tag_or_labels_the_crds_served_give_a_lower_bound_said_on_stderr() {
     assert_eq!(table.code, 0);
     assert_eq!(
         table.stderr,
-        "Warning: answers follow MetalLB v0.15.3, the oldest release the MetalLB CRDs allow: the controller does not name its release (give --metallb-version)\n"
+        "Warning: answers follow MetalLB v0.15.3, the oldest release the MetalLB CRDs allow: the controller does not name its release (give --metallb-version)\n\
+         Warning: the MetalLB CRDs served fit any release from v0.15.3 to v0.16.1, whose rules differ, and cannot tell them apart: answers follow v0.15.3 (give --metallb-version) (metallb-version-ambiguous)\n"
     );
     let json = live.run(&["usage", "-o", "json"]);
     assert_eq!(json.stderr, "", "JSON says it in metallbVersion");

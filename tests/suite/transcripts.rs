@@ -374,6 +374,9 @@ fn diff(expected: &[String], actual: &[String]) -> String {
 struct Outcome {
     document: PathBuf,
     transcript: Transcript,
+    /// What the document shows.
+    expected: Vec<String>,
+    /// What the plugin printed.
     actual: Vec<String>,
 }
 
@@ -383,6 +386,7 @@ fn every_offline_transcript_in_the_docs_is_what_the_plugin_prints() {
     let mut todo = Vec::new();
     for document in documents() {
         let text = fs::read_to_string(root.join(&document)).expect("read document");
+        let lines: Vec<&str> = text.lines().collect();
         for transcript in transcripts(&text) {
             if let Some(reason) = &transcript.unchecked {
                 assert!(
@@ -393,7 +397,11 @@ fn every_offline_transcript_in_the_docs_is_what_the_plugin_prints() {
                 );
             }
             if checked(&transcript, &root) {
-                todo.push((document.clone(), transcript));
+                let expected: Vec<String> = lines[transcript.output.clone()]
+                    .iter()
+                    .map(|line| line.to_string())
+                    .collect();
+                todo.push((document.clone(), transcript, expected));
             }
         }
     }
@@ -424,13 +432,14 @@ fn every_offline_transcript_in_the_docs_is_what_the_plugin_prints() {
             scope.spawn(|| {
                 loop {
                     let k = next.fetch_add(1, Ordering::SeqCst);
-                    let Some((document, transcript)) = todo.get(k) else {
+                    let Some((document, transcript, expected)) = todo.get(k) else {
                         break;
                     };
                     let actual = shown(&run(&transcript.command, plugin.path(), path));
                     outcomes.lock().unwrap().push(Outcome {
                         document: document.clone(),
                         transcript: transcript.clone(),
+                        expected: expected.clone(),
                         actual,
                     });
                 }
@@ -441,14 +450,9 @@ fn every_offline_transcript_in_the_docs_is_what_the_plugin_prints() {
     outcomes
         .sort_by(|a, b| (&a.document, a.transcript.line).cmp(&(&b.document, b.transcript.line)));
 
-    if std::env::var_os("UPDATE_TRANSCRIPTS").is_some() {
-        rewrite(&root, &outcomes);
-    }
     let mut failures = Vec::new();
     for outcome in &outcomes {
-        let text = fs::read_to_string(root.join(&outcome.document)).unwrap();
-        let lines: Vec<String> = text.lines().map(str::to_string).collect();
-        let expected = &lines[outcome.transcript.output.clone()];
+        let expected = &outcome.expected;
         if expected != outcome.actual.as_slice() {
             failures.push(format!(
                 "{}:{}: $ {}\n{}",
@@ -458,6 +462,11 @@ fn every_offline_transcript_in_the_docs_is_what_the_plugin_prints() {
                 diff(expected, &outcome.actual)
             ));
         }
+    }
+    if std::env::var_os("UPDATE_TRANSCRIPTS").is_some() {
+        rewrite(&root, &outcomes);
+        eprintln!("{} transcripts rewritten", failures.len());
+        return;
     }
     assert!(
         failures.is_empty(),

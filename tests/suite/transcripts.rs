@@ -6,7 +6,8 @@
 //! must be the text under the line, up to the next `$` line or the end of the block.
 //!
 //! Stdout and stderr share one pipe (`exec 2>&1`), so they appear in the order written, as on
-//! a terminal. Transcripts that need a cluster are left alone by that rule. One whose output
+//! a terminal; `NO_COLOR` is set, and there is no kubeconfig. Transcripts that need a cluster,
+//! or a file the reader is asked to save first, are left alone by that rule. One whose output
 //! depends on the machine opts out with `<!-- transcript-unchecked: WHY -->` as the last line
 //! before its block. `UPDATE_TRANSCRIPTS=1 cargo test --test suite transcripts` rewrites the
 //! outputs in place (review the diff, and the prose around it).
@@ -125,7 +126,7 @@ fn block(
 /// The word that ends the here-document `<<'EOF'` (or `<<EOF`, `<<"EOF"`) of `command`.
 fn heredoc_delimiter(command: &str) -> Option<String> {
     let after = &command[command.find("<<")? + 2..];
-    let word = after.trim_start().split_whitespace().next()?;
+    let word = after.split_whitespace().next()?;
     Some(word.trim_matches(|c| c == '\'' || c == '"').to_string())
 }
 
@@ -251,10 +252,10 @@ fn input_paths(args: &[String]) -> Vec<String> {
             if FLAGS.contains(&flag) {
                 paths.push(value.to_string());
             }
-        } else if let Some(value) = ["-f", "-k"].iter().find_map(|f| arg.strip_prefix(f)) {
-            if !value.is_empty() && !arg.starts_with("--") {
-                paths.push(value.to_string());
-            }
+        } else if let Some(value) = ["-f", "-k"].iter().find_map(|f| arg.strip_prefix(f))
+            && !value.is_empty()
+        {
+            paths.push(value.to_string());
         }
     }
     paths

@@ -57,7 +57,10 @@ fn every_default_table_of_the_examples_fits_120_columns() {
         let run = metalpool(&["why", &name, "-n", &namespace, "-f", "examples/"]);
         pages.push((format!("why {namespace}/{name}"), run));
     }
-    pages.push(("check".to_string(), metalpool(&["check", "-f", "examples/"])));
+    pages.push((
+        "check".to_string(),
+        metalpool(&["check", "-f", "examples/"]),
+    ));
     pages.push(("ips".to_string(), metalpool(&["ips", "-f", "examples/"])));
     for entry in std::fs::read_dir("example-plans").unwrap() {
         let proposal = entry.unwrap().path();

@@ -12,3 +12,4 @@ mod live;
 mod offline;
 mod plan;
 mod support;
+mod transcripts;

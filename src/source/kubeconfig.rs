@@ -14,10 +14,7 @@ const IN_CLUSTER_NAMESPACE: &str = "/var/run/secrets/kubernetes.io/serviceaccoun
 /// none (then the in-cluster configuration is the one to use).
 pub fn load(explicit: Option<&Path>) -> Result<Option<Kubeconfig>> {
     let invalid = |path: &Path, e: kube::config::KubeconfigError| {
-        Error::input(
-            format!("kubeconfig {}", path.display()),
-            crate::error::chain(&e),
-        )
+        Error::input(format!("kubeconfig {}", path.display()), unreadable(&e))
     };
     if let Some(path) = explicit {
         if !path.exists() {
@@ -48,6 +45,25 @@ pub fn load(explicit: Option<&Path>) -> Result<Option<Kubeconfig>> {
         });
     }
     Ok(merged)
+}
+
+/// Why a kubeconfig cannot be read, without its text: a YAML error goes on to quote the
+/// lines around the mistake, and those may hold a token or a key.
+fn unreadable(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    let mut texts = Vec::new();
+    let mut current = Some(error);
+    while let Some(e) = current {
+        texts.push(e.to_string());
+        current = e.source();
+    }
+    for text in &texts {
+        let first = text.lines().next().unwrap_or_default().trim();
+        if !first.is_empty() && !parts.iter().any(|p| p.contains(first)) {
+            parts.push(first);
+        }
+    }
+    parts.join(": ")
 }
 
 /// The entries `--context`, `--cluster` and `--user` name.
@@ -282,4 +298,20 @@ users:
             "kubeconfig /nonexistent/config: no such file"
         );
     }
+
+    #[test]
+    fn an_unreadable_kubeconfig_is_named_without_quoting_its_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config");
+        std::fs::write(
+            &path,
+            "apiVersion: v1\nusers:\n- name: u\n  user: {token: s3cr3t-t0ken, [oops\n",
+        )
+        .unwrap();
+        let message = load(Some(&path)).unwrap_err().to_string();
+        assert!(message.contains("line 4"), "{message}");
+        assert!(!message.contains("s3cr3t"), "{message}");
+        assert!(!message.contains('\n'), "{message}");
+    }
+
 }

@@ -79,11 +79,30 @@ pub enum InputIssue {
 }
 
 /// An object's identity: kind (`Service`, `IPAddressPool`…), namespace and name.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct ObjectKey {
     pub kind: &'static str,
     pub namespace: String,
     pub name: String,
+}
+
+impl ObjectKey {
+    pub fn new(kind: &'static str, namespace: &str, name: &str) -> ObjectKey {
+        ObjectKey {
+            kind,
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+        }
+    }
+
+    /// `Kind namespace/name`, `Kind name` for cluster-scoped objects.
+    pub fn describe(&self) -> String {
+        match (self.namespace.is_empty(), self.name.is_empty()) {
+            (_, true) => self.kind.to_string(),
+            (true, false) => format!("{} {}", self.kind, self.name),
+            (false, false) => format!("{} {}/{}", self.kind, self.namespace, self.name),
+        }
+    }
 }
 
 /// Where an object was read from: the file, and the line its document starts on when the

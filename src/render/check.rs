@@ -9,7 +9,8 @@ use super::junit::{self, Case};
 use super::text::escape_controls;
 use super::{Attention, Json, Render, View};
 use crate::error::Result;
-use crate::report::check::{CheckReport, Finding, Level, ObjectRef};
+use crate::report::check::{CheckReport, Finding, Level};
+use crate::snapshot::ObjectKey;
 
 impl Render for CheckReport {
     fn human(&self, mut out: &mut dyn Write, view: &View) -> Result<()> {
@@ -167,7 +168,7 @@ fn page(out: &mut impl Write, report: &CheckReport, view: &View) -> Result<()> {
 /// One test case per object checked; each error is a failure (each warning too with
 /// `--strict`, since it fails the run), the rest is the case's output.
 fn cases(report: &CheckReport) -> Vec<Case> {
-    let mut by_object: BTreeMap<&ObjectRef, Vec<&Finding>> = BTreeMap::new();
+    let mut by_object: BTreeMap<&ObjectKey, Vec<&Finding>> = BTreeMap::new();
     for f in &report.findings {
         by_object.entry(&f.object).or_default().push(f);
     }
@@ -186,7 +187,7 @@ fn cases(report: &CheckReport) -> Vec<Case> {
                 } else {
                     format!("{}/{}", object.namespace, object.name)
                 },
-                file: file.clone(),
+                file: file.as_deref().map(str::to_string),
                 failures: findings
                     .iter()
                     .filter(fails)

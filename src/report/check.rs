@@ -27,39 +27,12 @@ pub enum Level {
     Info,
 }
 
-/// The object a finding is about.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub struct ObjectRef {
-    pub kind: &'static str,
-    pub namespace: String,
-    pub name: String,
-}
-
-impl ObjectRef {
-    fn new(kind: &'static str, namespace: &str, name: &str) -> ObjectRef {
-        ObjectRef {
-            kind,
-            namespace: namespace.to_string(),
-            name: name.to_string(),
-        }
-    }
-
-    /// `Kind namespace/name`, `Kind name` for cluster-scoped objects.
-    pub fn describe(&self) -> String {
-        match (self.namespace.is_empty(), self.name.is_empty()) {
-            (_, true) => self.kind.to_string(),
-            (true, false) => format!("{} {}", self.kind, self.name),
-            (false, false) => format!("{} {}/{}", self.kind, self.namespace, self.name),
-        }
-    }
-}
-
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Finding {
     pub level: Level,
     pub code: Code,
-    pub object: ObjectRef,
+    pub object: ObjectKey,
     pub message: String,
     /// For a service: the `why` reason codes behind the finding.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -89,7 +62,7 @@ pub struct CheckReport {
     /// Every object checked (pools, advertisements, LoadBalancer services, and whatever a
     /// finding names): the test cases of the JUnit report.
     #[serde(skip)]
-    pub checked: Vec<(ObjectRef, Option<String>)>,
+    pub checked: Vec<(ObjectKey, Option<std::sync::Arc<str>>)>,
     /// `--strict`: warnings fail the run (and are failures in JUnit).
     #[serde(skip)]
     pub strict: bool,
@@ -107,7 +80,7 @@ impl CheckReport {
 struct Findings(Vec<Finding>);
 
 impl Findings {
-    fn add(&mut self, level: Level, code: Code, object: ObjectRef, message: impl Into<String>) {
+    fn add(&mut self, level: Level, code: Code, object: ObjectKey, message: impl Into<String>) {
         self.add_with(level, code, object, message, Vec::new());
     }
 
@@ -115,7 +88,7 @@ impl Findings {
         &mut self,
         level: Level,
         code: Code,
-        object: ObjectRef,
+        object: ObjectKey,
         message: impl Into<String>,
         details: Vec<Reason>,
     ) {
@@ -140,8 +113,9 @@ pub fn build(model: &Model, threshold: u8, strict: bool) -> CheckReport {
     namespaces_unknown(model, &mut found);
     service_selectors_matching_nothing(model, &mut found);
     nearly_full(&model.cluster, threshold, &mut found);
-    priority_ties(&model.cluster, &mut found);
-    namespaces_without_pool(&model.cluster, &mut found);
+    let audiences = audiences(&model.cluster);
+    priority_ties(&model.cluster, &audiences, &mut found);
+    namespaces_without_pool(&model.cluster, &audiences, &mut found);
     annotations(model, &mut found);
     services(model, &mut found);
     input_notes(model, &mut found);
@@ -167,7 +141,7 @@ pub fn build(model: &Model, threshold: u8, strict: bool) -> CheckReport {
         checked: checked_objects(model, &findings)
             .into_iter()
             .map(|o| {
-                let file = location(model, &o).map(|at| at.file.to_string());
+                let file = location(model, &o).map(|at| at.file.clone());
                 (o, file)
             })
             .collect(),
@@ -178,20 +152,16 @@ pub fn build(model: &Model, threshold: u8, strict: bool) -> CheckReport {
 }
 
 /// Where an object was read, offline.
-fn location<'m>(model: &'m Model, object: &ObjectRef) -> Option<&'m Location> {
-    let key = ObjectKey {
-        kind: object.kind,
-        namespace: object.namespace.clone(),
-        name: object.name.clone(),
-    };
-    model.snapshot.locations.get(&key)
+fn location<'m>(model: &'m Model, object: &ObjectKey) -> Option<&'m Location> {
+    model.snapshot.locations.get(object)
 }
 
 /// The pools, advertisements and LoadBalancer services read, and the objects findings name.
-fn checked_objects(model: &Model, findings: &[Finding]) -> Vec<ObjectRef> {
+fn checked_objects(model: &Model, findings: &[Finding]) -> Vec<ObjectKey> {
     let snapshot = model.snapshot;
-    let mut all: BTreeSet<ObjectRef> = BTreeSet::new();
-    let meta = |kind, m: &crate::snapshot::Metadata| ObjectRef::new(kind, &m.namespace, &m.name);
+    let meta = |kind, m: &crate::snapshot::Metadata| ObjectKey::new(kind, &m.namespace, &m.name);
+    let mut all: Vec<ObjectKey> =
+        Vec::with_capacity(snapshot.pools.len() + snapshot.services.len() + findings.len());
     all.extend(
         snapshot
             .pools
@@ -219,11 +189,13 @@ fn checked_objects(model: &Model, findings: &[Finding]) -> Vec<ObjectRef> {
             .map(|(s, _)| meta("Service", &s.metadata)),
     );
     all.extend(findings.iter().map(|f| f.object.clone()));
-    all.into_iter().collect()
+    all.sort_unstable();
+    all.dedup();
+    all
 }
 
-fn pool_ref(model: &Model, name: &str) -> ObjectRef {
-    ObjectRef::new(
+fn pool_ref(model: &Model, name: &str) -> ObjectKey {
+    ObjectKey::new(
         "IPAddressPool",
         &model.cluster.config.metallb_namespace,
         name,
@@ -231,12 +203,12 @@ fn pool_ref(model: &Model, name: &str) -> ObjectRef {
 }
 
 /// The whole configuration, when no single object is to blame.
-fn configuration_ref(model: &Model) -> ObjectRef {
-    ObjectRef::new("MetalLB", "", &model.cluster.config.metallb_namespace)
+fn configuration_ref(model: &Model) -> ObjectKey {
+    ObjectKey::new("MetalLB", "", &model.cluster.config.metallb_namespace)
 }
 
-fn service_ref(facts: &ServiceFacts, model: &Model, index: usize) -> ObjectRef {
-    ObjectRef::new(
+fn service_ref(facts: &ServiceFacts, model: &Model, index: usize) -> ObjectKey {
+    ObjectKey::new(
         "Service",
         facts.namespace,
         &model.snapshot.services[index].metadata.name,
@@ -294,7 +266,7 @@ fn objects_outside_metallb_namespace(model: &Model, found: &mut Findings) {
         found.add(
             Level::Warning,
             Code::PoolOutsideMetallbNamespace,
-            ObjectRef::new(
+            ObjectKey::new(
                 "IPAddressPool",
                 &pool.metadata.namespace,
                 &pool.metadata.name,
@@ -313,7 +285,7 @@ fn objects_outside_metallb_namespace(model: &Model, found: &mut Findings) {
             found.add(
                 Level::Warning,
                 Code::AdvertisementOutsideMetallbNamespace,
-                ObjectRef::new(kind, &ad.metadata.namespace, &ad.metadata.name),
+                ObjectKey::new(kind, &ad.metadata.namespace, &ad.metadata.name),
                 format!(
                     "MetalLB reads {kind}s only from namespace {namespace}: this one is ignored"
                 ),
@@ -349,7 +321,7 @@ fn other_configuration_warnings(model: &Model, found: &mut Findings) {
         };
         let object = match (w.code, w.pool.as_deref()) {
             (Code::LegacyPoolRead | Code::LegacyPoolIgnored, Some(p)) => {
-                ObjectRef::new("AddressPool", &model.cluster.config.metallb_namespace, p)
+                ObjectKey::new("AddressPool", &model.cluster.config.metallb_namespace, p)
             }
             (_, pool) => pool.map_or_else(|| configuration_ref(model), |p| pool_ref(model, p)),
         };
@@ -363,11 +335,11 @@ fn input_notes(model: &Model, found: &mut Findings) {
         let (code, object) = match (note.issue, &note.object) {
             (InputIssue::DuplicateObject, Some(key)) => (
                 Code::DuplicateObject,
-                ObjectRef::new(key.kind, &key.namespace, &key.name),
+                ObjectKey::new(key.kind, &key.namespace, &key.name),
             ),
             (InputIssue::DuplicateObject, None) => continue,
             (InputIssue::NotRendered, _) => {
-                (Code::NotRendered, ObjectRef::new("Path", "", &note.at.file))
+                (Code::NotRendered, ObjectKey::new("Path", "", &note.at.file))
             }
         };
         found.add(Level::Warning, code, object, note.message.clone());
@@ -385,7 +357,7 @@ fn not_advertised(cluster: &Cluster, found: &mut Findings) {
             found.add(
                 Level::Warning,
                 Code::NotAdvertised,
-                ObjectRef::new("IPAddressPool", &config.metallb_namespace, &pool.name),
+                ObjectKey::new("IPAddressPool", &config.metallb_namespace, &pool.name),
                 "no L2Advertisement or BGPAdvertisement announces this pool: the addresses it hands out are unreachable",
             );
         }
@@ -501,7 +473,7 @@ fn nearly_full(cluster: &Cluster, threshold: u8, found: &mut Findings) {
             found.add(
                 Level::Warning,
                 Code::PoolNearlyFull,
-                ObjectRef::new(
+                ObjectKey::new(
                     "IPAddressPool",
                     &cluster.config.metallb_namespace,
                     &pool.name,
@@ -520,18 +492,24 @@ fn nearly_full(cluster: &Cluster, threshold: u8, found: &mut Findings) {
 
 /// Who a new automatic service is to the pools: its namespace, and its labels under the keys
 /// some selector reads (no other label can change MetalLB's answer).
-type Audience<'a> = (&'a str, Vec<(&'a str, &'a str)>);
+type AudienceKey<'a> = (&'a str, Vec<(&'a str, &'a str)>);
 
 /// The labels of `labels` under `keys`.
 fn relevant<'a>(labels: &'a StringMap, keys: &BTreeSet<&str>) -> Vec<(&'a str, &'a str)> {
     labels.iter().filter(|(k, _)| keys.contains(k)).collect()
 }
 
-/// The automatic LoadBalancer services MetalLB manages, one per distinct audience, with how
-/// many each stands for.
-fn automatic_services(cluster: &Cluster) -> Vec<(usize, usize)> {
+/// The automatic LoadBalancer services MetalLB manages, one per distinct audience: an
+/// example service, how many it stands for, and the pools that would serve them.
+struct Audience {
+    service: usize,
+    count: usize,
+    pools: Vec<usize>,
+}
+
+fn audiences(cluster: &Cluster) -> Vec<Audience> {
     let keys = cluster.config.service_label_keys();
-    let mut first: BTreeMap<Audience, (usize, usize)> = BTreeMap::new();
+    let mut first: HashMap<AudienceKey, (usize, usize)> = HashMap::new();
     for (i, s) in cluster.services.iter().enumerate() {
         let automatic = matches!(s.requested_ips, Ok(None)) && s.requested_pool.is_none();
         if !s.is_managed() || s.gate.is_err() || !automatic {
@@ -540,16 +518,29 @@ fn automatic_services(cluster: &Cluster) -> Vec<(usize, usize)> {
         let key = (s.namespace, relevant(s.labels, &keys));
         first.entry(key).or_insert((i, 0)).1 += 1;
     }
-    first.into_values().collect()
+    let mut by_key: Vec<(AudienceKey, (usize, usize))> = first.into_iter().collect();
+    // By namespace and labels: findings name examples in that order.
+    by_key.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    by_key
+        .into_iter()
+        .map(|(_, (service, count))| {
+            let s = &cluster.services[service];
+            Audience {
+                service,
+                count,
+                pools: cluster.serving_pools(s.namespace, s.labels),
+            }
+        })
+        .collect()
 }
 
 /// `priority-tie`: pinned pools at one priority that would all serve some service.
-fn priority_ties(cluster: &Cluster, found: &mut Findings) {
+fn priority_ties(cluster: &Cluster, audiences: &[Audience], found: &mut Findings) {
     let mut ties: BTreeMap<Vec<usize>, usize> = BTreeMap::new();
-    for (service, _) in automatic_services(cluster) {
-        let s = &cluster.services[service];
+    for audience in audiences {
+        let service = audience.service;
         let mut by_priority: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
-        for p in cluster.serving_pools(s.namespace, s.labels) {
+        for &p in &audience.pools {
             if let Some(alloc) = &cluster.config.pools[p].allocation {
                 by_priority.entry(alloc.priority).or_default().push(p);
             }
@@ -571,7 +562,7 @@ fn priority_ties(cluster: &Cluster, found: &mut Findings) {
         found.add(
             Level::Info,
             Code::PriorityTie,
-            ObjectRef::new("IPAddressPool", &config.metallb_namespace, names[0]),
+            ObjectKey::new("IPAddressPool", &config.metallb_namespace, names[0]),
             format!(
                 "pinned pools {} tie at priority {priority} for services such as {}: MetalLB's pick among them is arbitrary",
                 names.join(", "),
@@ -582,20 +573,18 @@ fn priority_ties(cluster: &Cluster, found: &mut Findings) {
 }
 
 /// `namespace-without-pool`: automatic LoadBalancer services that no pool serves.
-fn namespaces_without_pool(cluster: &Cluster, found: &mut Findings) {
+fn namespaces_without_pool(cluster: &Cluster, audiences: &[Audience], found: &mut Findings) {
     let mut stranded: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
-    for (service, count) in automatic_services(cluster) {
-        let s = &cluster.services[service];
-        if cluster.serving_pools(s.namespace, s.labels).is_empty() {
-            let entry = stranded.entry(s.namespace).or_insert((service, 0));
-            entry.1 += count;
-        }
+    for audience in audiences.iter().filter(|a| a.pools.is_empty()) {
+        let s = &cluster.services[audience.service];
+        let entry = stranded.entry(s.namespace).or_insert((audience.service, 0));
+        entry.1 += audience.count;
     }
     for (namespace, (example, count)) in stranded {
         found.add(
             Level::Warning,
             Code::NamespaceWithoutPool,
-            ObjectRef::new("Namespace", "", namespace),
+            ObjectKey::new("Namespace", "", namespace),
             format!(
                 "{count} LoadBalancer service(s) here (such as {}) ask for no pool or address, and no pool with autoAssign serves the namespace: they stay pending",
                 cluster.services[example].key
@@ -751,7 +740,7 @@ impl<'c> Decisions<'c> {
 fn unmet_requests(
     cluster: &Cluster,
     facts: &ServiceFacts,
-    object: &ObjectRef,
+    object: &ObjectKey,
     found: &mut Findings,
 ) -> bool {
     let config = &cluster.config;
@@ -837,7 +826,7 @@ fn pool_list(cluster: &Cluster, pools: &[usize]) -> String {
 fn pending_service(
     cluster: &Cluster,
     decision: &Decision,
-    object: ObjectRef,
+    object: ObjectKey,
     reported: bool,
     found: &mut Findings,
 ) {

@@ -313,5 +313,4 @@ users:
         assert!(!message.contains("s3cr3t"), "{message}");
         assert!(!message.contains('\n'), "{message}");
     }
-
 }

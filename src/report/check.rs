@@ -676,15 +676,20 @@ fn services(model: &Model, found: &mut Findings) {
 }
 
 /// What makes two pending services equal to MetalLB's automatic allocation: no request, no
-/// sharing key, no address held, so its decision reads only these (§4.7–§4.9; of the labels,
-/// only those under keys some selector reads).
-type Class<'a> = (
-    &'a str,
-    Vec<(&'a str, &'a str)>,
-    &'static str,
-    &'static str,
-    crate::metallb::addr::Family,
-);
+/// address held, so its decision reads only these (§4.7–§4.9; of the labels, only those
+/// under keys some selector reads; the sharing key, backend and ports decide which held
+/// addresses it may share, §5).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Class<'a> {
+    namespace: &'a str,
+    labels: Vec<(&'a str, &'a str)>,
+    family: &'static str,
+    policy: &'static str,
+    primary: crate::metallb::addr::Family,
+    sharing_key: &'a str,
+    backend_key: &'a str,
+    ports: &'a [(&'a str, i32)],
+}
 
 /// Whether a decision carries every pool's verdict.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -717,18 +722,20 @@ impl<'c> Decisions<'c> {
         let plain = s.gate.is_ok()
             && matches!(s.requested_ips, Ok(None))
             && s.requested_pool.is_none()
-            && s.sharing_key.is_empty()
             && s.ingress.is_empty();
         if !plain {
             return Rc::new(decide());
         }
-        let class = (
-            s.namespace,
-            relevant(s.labels, &self.keys),
-            s.family.name(),
-            s.policy.name(),
-            s.primary,
-        );
+        let class = Class {
+            namespace: s.namespace,
+            labels: relevant(s.labels, &self.keys),
+            family: s.family.name(),
+            policy: s.policy.name(),
+            primary: s.primary,
+            sharing_key: s.sharing_key,
+            backend_key: &s.backend_key,
+            ports: &s.ports,
+        };
         self.by_class
             .entry((class, detail))
             .or_insert_with(|| Rc::new(decide()))
@@ -1125,7 +1132,7 @@ mod tests {
     }
 
     #[test]
-    fn equal_pending_services_share_one_decision_and_a_sharing_key_is_decided_alone() {
+    fn equal_pending_services_share_one_decision_and_sharing_ones_differ_by_key_and_ports() {
         let key = [("metallb.io/allow-shared-ip", "k")];
         let parts = [
             pool("p", &["10.0.0.0/32"], ""),
@@ -1134,11 +1141,16 @@ mod tests {
             service("a/two", &[], &[]),
             service("a/three", &[], &[]),
             service("a/sharer", &[], &key),
+            // Same key, the holder's port: it may not share the address.
+            service("a/clash", &[], &key).replace("port: 80", "port: 443"),
+            service("a/other-key", &[], &[("metallb.io/allow-shared-ip", "j")]),
         ];
         let report = check(&parts);
         assert_eq!(
             of(&report, Code::ServicePending),
             [
+                (Level::Error, "Service a/clash".to_string()),
+                (Level::Error, "Service a/other-key".to_string()),
                 (Level::Error, "Service a/three".to_string()),
                 (Level::Error, "Service a/two".to_string())
             ]
@@ -1153,7 +1165,7 @@ mod tests {
             .filter(|f| f.code == Code::ServicePending)
             .map(|f| &f.details)
             .collect();
-        assert_eq!(details[0], details[1]);
+        assert_eq!(details[2], details[3]);
     }
 
     #[test]

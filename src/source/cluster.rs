@@ -491,7 +491,10 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for PageSeed<'_, T> {
         f.write_str("a list")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Self::Value, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<Self::Value, A::Error> {
         let mut token = None;
         while let Some(field) = map.next_key::<PageField>()? {
             match field {
@@ -611,7 +614,9 @@ impl Reader {
         resource: &str,
         namespace: Option<&str>,
     ) -> std::result::Result<T, Failure> {
-        let body = self.call_for_body(request, verb, resource, namespace).await?;
+        let body = self
+            .call_for_body(request, verb, resource, namespace)
+            .await?;
         serde_json::from_slice(&body).map_err(|e| self.unreadable(verb, resource, namespace, e))
     }
 
@@ -1182,8 +1187,12 @@ mod tests {
     #[test]
     fn pages_are_read_onto_the_end_of_one_list() {
         let mut items: Vec<u32> = vec![1];
-        let first = br#"{"kind":"List","metadata":{"continue":"abc","resourceVersion":"9"},"items":[2,3]}"#;
-        assert_eq!(read_page(first, &mut items).unwrap().as_deref(), Some("abc"));
+        let first =
+            br#"{"kind":"List","metadata":{"continue":"abc","resourceVersion":"9"},"items":[2,3]}"#;
+        assert_eq!(
+            read_page(first, &mut items).unwrap().as_deref(),
+            Some("abc")
+        );
         let last = br#"{"items":[4],"metadata":{}}"#;
         assert_eq!(read_page(last, &mut items).unwrap(), None);
         assert_eq!(items, [1, 2, 3, 4]);
@@ -1195,8 +1204,17 @@ mod tests {
     #[test]
     fn a_page_that_is_not_a_list_is_an_error() {
         let mut items: Vec<u32> = Vec::new();
-        for body in [&b"[1,2]"[..], b"{\"items\":[1,\"x\"]}", b"{\"items\":[1]} trailing", b"{\"items\":[1"] {
-            assert!(read_page(body, &mut items).is_err(), "{}", String::from_utf8_lossy(body));
+        for body in [
+            &b"[1,2]"[..],
+            b"{\"items\":[1,\"x\"]}",
+            b"{\"items\":[1]} trailing",
+            b"{\"items\":[1",
+        ] {
+            assert!(
+                read_page(body, &mut items).is_err(),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
         }
     }
 
@@ -1209,8 +1227,14 @@ mod tests {
             "the head is enough: the items need not have arrived whole"
         );
         // Not at the head, or none: the page is read whole for it.
-        assert_eq!(continue_of(br#"{"items":[],"metadata":{"continue":"t"}}"#), None);
-        assert_eq!(continue_of(br#"{"metadata":{"continue":""},"items":[]}"#), None);
+        assert_eq!(
+            continue_of(br#"{"items":[],"metadata":{"continue":"t"}}"#),
+            None
+        );
+        assert_eq!(
+            continue_of(br#"{"metadata":{"continue":""},"items":[]}"#),
+            None
+        );
         assert_eq!(continue_of(br#"{"metadata":{},"items":[]}"#), None);
         assert_eq!(continue_of(b"not json"), None);
     }

@@ -4,8 +4,8 @@
 //!    50,000 LoadBalancer services and 1,000 pools; `kubectl-metalpool usage -o json` and the
 //!    real `kubectl get svc -A -o json --cache-dir <fresh dir>` run against it, alternately,
 //!    several times each. Printed: median wall time and median peak RSS of each child, and
-//!    the plugin/kubectl ratios against the targets (≤ 0.05× the wall time, ≤ 0.15× the
-//!    peak RSS).
+//!    the plugin/kubectl ratios against the targets (≤ 0.012× the wall time, ≤ 0.08× the
+//!    peak RSS), and the requests, services pages and TCP connections of each per run.
 //! 2. **Remote**: the same cluster behind a slow network (`METALPOOL_BENCH_RTT_MS`, default
 //!    30: every response leaves that long after its request, and every new connection costs
 //!    one round trip more). Printed: the plugin's median wall time against the 1 s target,

@@ -15,7 +15,6 @@ use kube::client::AuthError;
 use kube::config::{AuthInfo, ExecAuthCluster, ExecConfig, ExecInteractiveMode};
 use kube::{Client, Config};
 use secrecy::SecretString;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
@@ -75,19 +74,21 @@ impl RenewingClient {
         })
     }
 
-    /// Sends the request `make` builds; after a 401, once more with renewed credentials.
-    /// `make` builds the same request again: a request is consumed by sending it.
-    pub async fn request<T: DeserializeOwned>(
-        &self,
-        make: impl Fn() -> http::Request<Vec<u8>>,
-    ) -> kube::Result<T> {
+    /// Runs `exchange` (one request and its answer) with the client in use; after a 401,
+    /// once more with renewed credentials. `exchange` builds its request anew each time: a
+    /// request is consumed by sending it.
+    pub async fn with_renewal<T, F, Fut>(&self, exchange: F) -> kube::Result<T>
+    where
+        F: Fn(Client) -> Fut,
+        Fut: std::future::Future<Output = kube::Result<T>>,
+    {
         let (client, used) = {
             let current = self.current.lock().await;
             (current.client.clone(), current.renewals)
         };
-        match client.request::<T>(make()).await {
+        match exchange(client).await {
             Err(kube::Error::Api(status)) if status.code == 401 => match self.renewed(used).await {
-                Some(renewed) => renewed?.request::<T>(make()).await,
+                Some(renewed) => exchange(renewed?).await,
                 None => Err(kube::Error::Api(status)),
             },
             other => other,

@@ -768,6 +768,50 @@ fn fault_times_limits_how_often_it_fires() {
     kubectl.run(&["get", "ns", "-o", "json"]).json();
 }
 
+/// Sends `GET path` on `stream` and reads the whole answer (headers, then a body of its
+/// `Content-Length`), leaving the connection open for the next request.
+fn get_on(stream: &mut std::net::TcpStream, path: &str) -> String {
+    use std::io::{Read, Write};
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: loopback\r\n\r\n").unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        stream.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8(head).unwrap();
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().parse().unwrap())
+        })
+        .expect("a Content-Length");
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body).unwrap();
+    String::from_utf8(body).unwrap()
+}
+
+#[test]
+fn accepted_connections_are_counted_not_requests() {
+    let server = start(ServerOptions::default());
+    let address = server.url().trim_start_matches("http://").to_owned();
+    let mut streams = [
+        std::net::TcpStream::connect(&address).unwrap(),
+        std::net::TcpStream::connect(&address).unwrap(),
+    ];
+    for at in [0, 1, 0] {
+        assert!(get_on(&mut streams[at], "/version").contains("gitVersion"));
+    }
+    assert_eq!(server.requests().len(), 3);
+    assert_eq!(
+        server.connections(),
+        2,
+        "two requests on one kept-alive connection"
+    );
+}
+
 #[test]
 fn cluster_role_manifests_become_rules() {
     let dir = tempfile::tempdir().unwrap();

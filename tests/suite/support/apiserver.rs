@@ -29,6 +29,7 @@ use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
@@ -98,6 +99,10 @@ pub struct ServerOptions {
     /// Caps the `limit` of list requests that send one, forcing paging. Lists
     /// without `limit` still return everything, as a real server does.
     pub max_page_size: Option<usize>,
+    /// A remote server, as seen over a slow network: every response leaves this long after
+    /// its request arrived, and a new connection waits once more before its first request
+    /// is read (its TCP handshake). `None`: loopback speed.
+    pub round_trip: Option<Duration>,
 }
 
 impl Default for ServerOptions {
@@ -114,6 +119,7 @@ impl Default for ServerOptions {
             field_selector_spec_type_supported: true,
             faults: Vec::new(),
             max_page_size: None,
+            round_trip: None,
         }
     }
 }
@@ -313,6 +319,7 @@ impl ApiServer {
             address: address.to_string(),
             log: Mutex::new(Vec::new()),
             fault_hits: Mutex::new(vec![0; options.faults.len()]),
+            connections: AtomicUsize::new(0),
             options,
         });
         let (shutdown, shutdown_signal) = oneshot::channel();
@@ -374,6 +381,11 @@ impl ApiServer {
             .clone()
     }
 
+    /// How many TCP connections the server has accepted so far.
+    pub fn connections(&self) -> usize {
+        self.shared.connections.load(Ordering::SeqCst)
+    }
+
     /// Forgets the requests answered so far.
     pub fn clear_requests(&self) {
         self.shared.log.lock().expect("request log").clear();
@@ -414,6 +426,7 @@ fn serve(
                 _ = &mut shutdown => break,
                 accepted = listener.accept() => {
                     if let Ok((stream, _)) = accepted {
+                        shared.connections.fetch_add(1, Ordering::SeqCst);
                         tokio::spawn(connection(stream, acceptor.clone(), Arc::clone(&shared)));
                     }
                 }
@@ -423,8 +436,11 @@ fn serve(
 }
 
 /// Serves HTTP/1.1 on one connection, after the TLS handshake when serving
-/// HTTPS.
+/// HTTPS, and after one round trip (the TCP handshake) when one is set.
 async fn connection(stream: TcpStream, acceptor: Option<TlsAcceptor>, shared: Arc<Shared>) {
+    if let Some(round_trip) = shared.options.round_trip {
+        tokio::time::sleep(round_trip).await;
+    }
     let service = service_fn(move |request| handle(Arc::clone(&shared), request));
     // Connection errors (clients hanging up, failed handshakes from clients
     // that do not trust the CA) only end that connection.
@@ -466,6 +482,9 @@ async fn handle(
         headers: request.headers().clone(),
     };
     let reply = handler::respond(&shared, &info).await;
+    if let Some(round_trip) = shared.options.round_trip {
+        tokio::time::sleep(round_trip).await;
+    }
     shared
         .log
         .lock()

@@ -23,6 +23,8 @@ pub(crate) struct Shared {
     pub log: Mutex<Vec<RequestRecord>>,
     /// How many times each of `options.faults` has fired.
     pub fault_hits: Mutex<Vec<usize>>,
+    /// TCP connections accepted.
+    pub connections: std::sync::atomic::AtomicUsize,
 }
 
 /// The parts of a request the server looks at.

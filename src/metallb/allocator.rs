@@ -43,10 +43,34 @@ pub struct Cluster<'a> {
     /// The plain pools' pick per family, policy and primary family, for the services that
     /// hold nothing in them and share nothing (see [`Cluster::outcome`]). Emptied when
     /// `assign` changes a plain pool.
-    plain_picks: std::sync::Mutex<HashMap<PlainKey, std::sync::Arc<Pick>>>,
+    plain_picks: std::sync::Mutex<HashMap<PlainKey<'a>, std::sync::Arc<Pick>>>,
 }
 
-type PlainKey = (ServiceFamily, Policy, Family);
+/// What the plain pools' pick depends on, for a service that holds nothing in them: its
+/// family and policy, and with a sharing key what decides which held addresses it may
+/// share (§5: the key, the backend, the ports).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct PlainKey<'a> {
+    family: ServiceFamily,
+    policy: Policy,
+    primary: Family,
+    sharing: Option<Sharing<'a>>,
+}
+
+/// A sharing key, the backend and the ports of a service (§5).
+type Sharing<'a> = (&'a str, String, Vec<(&'a str, i32)>);
+
+impl<'a> PlainKey<'a> {
+    fn of(s: &ServiceFacts<'a>) -> PlainKey<'a> {
+        PlainKey {
+            family: s.family,
+            policy: s.policy,
+            primary: s.primary,
+            sharing: (!s.sharing_key.is_empty())
+                .then(|| (s.sharing_key, s.backend_key.clone(), s.ports.clone())),
+        }
+    }
+}
 
 /// The pools automatic allocation can walk for a service, indexed once, so that
 /// [`Cluster::outcome`] looks only at those: a pinned pool is walked only from MetalLB's
@@ -91,15 +115,33 @@ impl PoolIndex {
     /// The pools to look at for a service of `namespace`, ascending: its pinned candidates,
     /// and the plain pools when asked.
     fn pools_for(&self, namespace: &str, plain: bool) -> Vec<usize> {
-        let mut pools: Vec<usize> = self.every_namespace.clone();
+        let mut pinned: Vec<usize> = self.every_namespace.clone();
         if let Some(listed) = self.by_namespace.get(namespace) {
-            pools.extend(listed);
+            pinned.extend(listed);
         }
-        if plain {
-            pools.extend(&self.plain);
+        pinned.sort_unstable();
+        pinned.dedup();
+        match plain {
+            true => self.with_plain(pinned),
+            false => pinned,
         }
-        pools.sort_unstable();
-        pools.dedup();
+    }
+
+    /// `pinned` (ascending) and the plain pools, merged in one pass: both are ascending and
+    /// they share no pool.
+    fn with_plain(&self, pinned: Vec<usize>) -> Vec<usize> {
+        let mut pools = Vec::with_capacity(pinned.len() + self.plain.len());
+        let (mut a, mut b) = (pinned.iter().peekable(), self.plain.iter().peekable());
+        while let (Some(&&x), Some(&&y)) = (a.peek(), b.peek()) {
+            if x < y {
+                pools.push(x);
+                a.next();
+            } else {
+                pools.push(y);
+                b.next();
+            }
+        }
+        pools.extend(a.chain(b));
         pools
     }
 }
@@ -1270,7 +1312,7 @@ impl<'a> Cluster<'a> {
         let candidates = |i: usize| match walked.binary_search_by_key(&i, |(p, _)| *p) {
             Ok(at) => walked[at].1,
             // Only a plain pool of the shared pick is not in `walked`.
-            Err(_) => self.unheld_first(i),
+            Err(_) => self.candidates(i, service),
         };
         let pinned = self.pinned_order(s, &walked);
         let pinned_pick = self.search(s, &pinned, &candidates);
@@ -1282,7 +1324,7 @@ impl<'a> Cluster<'a> {
         if pinned_pick.may_fail {
             // Plain pools: every autoAssign pool without serviceAllocation, in Go map order.
             let pick = if shared_plain {
-                self.shared_plain_pick(s)
+                self.shared_plain_pick(service)
             } else {
                 let plain = Order::Random(
                     walked
@@ -1352,11 +1394,15 @@ impl<'a> Cluster<'a> {
     /// ascending: autoAssign, admitted, and a pinned pool only from MetalLB's indices for
     /// the namespace (§4.7, §4.8).
     pub fn serving_pools(&self, namespace: &str, labels: &StringMap) -> Vec<usize> {
-        self.index
-            .pools_for(namespace, true)
+        // Every plain pool of the index walks (autoAssign, no scope): only the pinned ones
+        // are asked.
+        let pinned = self
+            .index
+            .pools_for(namespace, false)
             .into_iter()
             .filter(|&i| Self::walks(&self.config.pools[i], namespace, labels).is_ok())
-            .collect()
+            .collect();
+        self.index.with_plain(pinned)
     }
 
     /// Why the walk passes a pool by, in words.
@@ -1374,24 +1420,23 @@ impl<'a> Cluster<'a> {
     /// Whether the plain pools offer the service what they offer every service with no
     /// sharing key: it holds none of their addresses (its own would be released).
     fn plain_pick_is_shared(&self, service: usize) -> bool {
-        self.services[service].sharing_key.is_empty()
-            && self.service_pool[service].is_none_or(|p| self.config.pools[p].is_pinned())
+        self.service_pool[service].is_none_or(|p| self.config.pools[p].is_pinned())
     }
 
-    /// The plain pools' pick for a service of `s`'s family and policy that holds nothing in
-    /// them and shares nothing: worked out once per family and policy, until `assign`
-    /// changes a plain pool.
-    fn shared_plain_pick(&self, s: &ServiceFacts) -> std::sync::Arc<Pick> {
-        let key = (s.family, s.policy, s.primary);
+    /// The plain pools' pick for `service`, which holds nothing in them: worked out once per
+    /// [`PlainKey`], until `assign` changes a plain pool.
+    fn shared_plain_pick(&self, service: usize) -> std::sync::Arc<Pick> {
+        let s = &self.services[service];
         let mut picks = self
             .plain_picks
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         picks
-            .entry(key)
+            .entry(PlainKey::of(s))
             .or_insert_with(|| {
                 let plain = Order::Random(self.index.plain.clone());
-                std::sync::Arc::new(self.search(s, &plain, &|i| self.unheld_first(i)))
+                let candidates = |i| self.candidates(i, service);
+                std::sync::Arc::new(self.search(s, &plain, &candidates))
             })
             .clone()
     }
@@ -2185,6 +2230,14 @@ pub(crate) mod tests {
                             );
                             prop_assert_eq!((fast.v4, fast.v6), (scanned.v4, scanned.v6));
                         }
+                        let s = &cluster.services[service];
+                        let walked: Vec<usize> = (0..cluster.config.pools.len())
+                            .filter(|&i| {
+                                Cluster::walks(&cluster.config.pools[i], s.namespace, s.labels)
+                                    .is_ok()
+                            })
+                            .collect();
+                        prop_assert_eq!(cluster.serving_pools(s.namespace, s.labels), walked);
                         let outcome = cluster.outcome(service);
                         assert_same_outcome(&cluster.decide(service), &outcome);
                         if let ([pool], false) = (&outcome.pools[..], outcome.ips.is_empty()) {

@@ -330,6 +330,7 @@ fn other_configuration_warnings(model: &Model, found: &mut Findings) {
         Code::AdvertisementOutsideMetallbNamespace,
         Code::DuplicateObject,
         Code::NotRendered,
+        Code::UnknownKind,
     ];
     let all = model
         .cluster
@@ -364,6 +365,9 @@ fn input_notes(model: &Model, found: &mut Findings) {
             (InputIssue::DuplicateObject, None) => continue,
             (InputIssue::NotRendered, _) => {
                 (Code::NotRendered, ObjectRef::new("Path", "", &note.at.file))
+            }
+            (InputIssue::UnknownKind, _) => {
+                (Code::UnknownKind, ObjectRef::new("Path", "", &note.at.file))
             }
         };
         found.add(Level::Warning, code, object, note.message.clone());

@@ -1,0 +1,738 @@
+//! YAML input: multi-document files and `kind: List`, read over a fast event parser.
+//!
+//! The input is cut into documents at their `---` and `...` lines (a YAML document marker
+//! cannot occur inside a document), so only one document is held at a time. A document whose
+//! `kind:` and `apiVersion:` lines at its root name a kind the plugin skips is dropped as it
+//! is cut, never parsed. The others are parsed into events: of each object (the document,
+//! or each item of a List) only the fields the plugin may read are recorded, with their
+//! lines; those are then built into a small tree and typed. Everything else (a skipped
+//! kind's body, fields no read kind has) is passed over event by event, without building
+//! anything and without a limit on its nesting.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::io::Read;
+use std::ops::Range;
+
+use granit_parser::{Event, Options, Parser, ScalarStyle, ScanError, Span, StrInput};
+use serde_json::{Map, Number, Value};
+
+use super::input::Input;
+use super::{Found, Kind, MAX_DEPTH, Mistyped, NOT_AN_OBJECT, READ_FIELDS, Step, typed_object};
+use crate::error::Error;
+
+/// The most events aliases may expand to in one document: far more than any manifest
+/// needs, far less than an alias bomb (a few lines that expand to millions of nodes).
+const MAX_ALIAS_EVENTS: usize = 100_000;
+
+const TOO_MANY_ALIASES: &str =
+    "anchors and aliases (&name, *name, <<) expand to more than this reader accepts";
+
+/// Reads every document of `input`, handing each object to `found`.
+pub(super) fn read<R: Read>(
+    input: &mut Input<R>,
+    name: &str,
+    found: &mut dyn FnMut(Found) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let mut cutter = Cutter::default();
+    input.keep_from(Some(input.pos));
+    loop {
+        let start = input.kept();
+        let window = input.window(start);
+        let Some(newline) = memchr::memchr(b'\n', &window[cutter.scan..]) else {
+            input.pos = start + window.len();
+            if input.refill()? {
+                continue;
+            }
+            let start = input.kept();
+            let text = input.window(start);
+            if !cutter.skipping && !text.is_empty() {
+                document(as_text(text), cutter.line, name, found)?;
+            }
+            input.keep_from(None);
+            return Ok(());
+        };
+        let line_end = cutter.scan + newline + 1;
+        let line = &window[cutter.scan..line_end];
+        if is_marker(line, b"---") && (cutter.scan > 0 || cutter.skipping) {
+            // This line starts the next document: the one before ends here.
+            if !cutter.skipping {
+                document(as_text(&window[..cutter.scan]), cutter.line, name, found)?;
+            }
+            cutter.next_document(start + cutter.scan, input);
+            continue;
+        }
+        cutter.root_line(line, name)?;
+        if cutter.skipping && !cutter.told {
+            cutter.told = true;
+            let first = cutter.line + cutter.lines;
+            let skipped = Found::skipped(cutter.kind.as_deref(), cutter.api_version.as_deref(), first);
+            found(skipped)?;
+        }
+        cutter.lines += 1;
+        cutter.scan = line_end;
+        if is_marker(line, b"...") {
+            if !cutter.skipping {
+                document(as_text(&window[..cutter.scan]), cutter.line, name, found)?;
+            }
+            cutter.next_document(start + cutter.scan, input);
+        } else if cutter.skipping && cutter.scan > 0 {
+            // Nothing of a skipped document is kept.
+            cutter.line += cutter.lines;
+            cutter.lines = 0;
+            input.pos = start + cutter.scan;
+            input.keep_from(Some(input.pos));
+            cutter.scan = 0;
+        }
+    }
+}
+
+/// The text of whole lines, which the input has checked to be UTF-8.
+fn as_text(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).unwrap_or_default()
+}
+
+/// A line that is a document marker: `---` or `...` followed by white space or nothing.
+fn is_marker(line: &[u8], marker: &[u8]) -> bool {
+    line.starts_with(marker) && line.get(3).is_none_or(|b| b.is_ascii_whitespace())
+}
+
+/// Where cutting the input into documents is.
+#[derive(Default)]
+struct Cutter {
+    /// The first line of the document being gathered (1-based), and its lines so far.
+    line: usize,
+    lines: usize,
+    /// Where the next line starts, from the document's start.
+    scan: usize,
+    /// The document's root `kind:` and `apiVersion:`, from lines at column 0.
+    kind: Option<String>,
+    api_version: Option<String>,
+    /// The document is of a kind the plugin skips: its lines are dropped as they come.
+    skipping: bool,
+    /// Whether the skipped document was handed on (for a note on its kind).
+    told: bool,
+}
+
+impl Cutter {
+    fn next_document<R: Read>(&mut self, at: usize, input: &mut Input<R>) {
+        *self = Cutter {
+            line: self.line.max(1) + self.lines,
+            ..Cutter::default()
+        };
+        input.pos = at;
+        input.keep_from(Some(at));
+    }
+
+    /// Notes a root `kind:` or `apiVersion:` line; once both name a kind the plugin skips
+    /// (and not a List), the document is skipped. A second one means two objects without
+    /// a `---` between them, which is said here as the parser would have.
+    fn root_line(&mut self, line: &[u8], name: &str) -> Result<(), Error> {
+        if self.line == 0 {
+            self.line = 1;
+        }
+        let (key, slot) = if line.starts_with(b"kind:") {
+            ("kind", &mut self.kind)
+        } else if line.starts_with(b"apiVersion:") {
+            ("apiVersion", &mut self.api_version)
+        } else {
+            return Ok(());
+        };
+        if slot.is_some() {
+            if self.skipping {
+                return Err(Error::input(
+                    format!("{name}:{}:1", self.line + self.lines),
+                    duplicate_key(key),
+                ));
+            }
+            // The parser tells it, with the rest of the document.
+            self.kind = None;
+            self.api_version = None;
+            return Ok(());
+        }
+        *slot = plain_word(&line[key.len() + 1..]).map(str::to_string);
+        if let (Some(kind), Some(api_version)) = (&self.kind, &self.api_version) {
+            self.skipping = !kind.ends_with("List") && Kind::of(kind, api_version).is_none();
+        }
+        Ok(())
+    }
+}
+
+/// The value of a `key: value` line when it is one plain word (`ConfigMap`, `v1`,
+/// `apps/v1`), perhaps followed by a comment; `None` for anything else, which the parser
+/// then reads.
+fn plain_word(rest: &[u8]) -> Option<&str> {
+    let text = std::str::from_utf8(rest).ok()?;
+    let text = text.trim_start_matches([' ', '\t']);
+    let end = text
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '/' | '-' | '_')))
+        .unwrap_or(text.len());
+    let (word, after) = text.split_at(end);
+    let after = after.trim_start_matches([' ', '\t']);
+    let ends = after.is_empty() || after.starts_with('#') || after == "\n" || after == "\r\n";
+    (!word.is_empty() && ends).then_some(word)
+}
+
+/// One event kept for an object, with its line in the file.
+#[derive(Clone, Debug)]
+enum Ev<'a> {
+    /// A scalar, and whether it is text whatever it looks like (quoted, a block, `!!str`).
+    Scalar(Cow<'a, str>, bool),
+    MapStart,
+    MapEnd,
+    SeqStart,
+    SeqEnd,
+    /// An alias inside an anchored node, expanded only when it is read.
+    Alias(usize),
+}
+
+#[derive(Clone, Debug)]
+struct Rec<'a> {
+    ev: Ev<'a>,
+    line: usize,
+}
+
+/// Parses one document's text (its first line is `first_line` of the file).
+fn document<'a>(
+    text: &'a str,
+    first_line: usize,
+    name: &str,
+    found: &mut dyn FnMut(Found) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let mut options = Options::default();
+    options.set_emit_comments(false);
+    let parser = Parser::new_from_str_with_options(text, options);
+    let mut events = Events {
+        parser,
+        first_line,
+        name,
+        anchors: Vec::new(),
+        anchored: HashMap::new(),
+        open_anchors: Vec::new(),
+        expanded: 0,
+    };
+    events.stream(found)
+}
+
+struct Events<'a, 'n> {
+    parser: Parser<'a, StrInput<'a>>,
+    first_line: usize,
+    name: &'n str,
+    /// Every anchored node's events, and where each anchor's are.
+    anchors: Vec<Rec<'a>>,
+    anchored: HashMap<usize, Range<usize>>,
+    /// Anchored collections being recorded: (anchor, start in `anchors`, depth).
+    open_anchors: Vec<(usize, usize, usize)>,
+    /// Events expanded from aliases in this document.
+    expanded: usize,
+}
+
+/// What an object's mapping held: its recorded fields, `kind` and `apiVersion`.
+#[derive(Default)]
+struct Head {
+    kind: Option<String>,
+    api_version: Option<String>,
+}
+
+impl<'a> Events<'a, '_> {
+    fn next(&mut self) -> Result<(Event<'a>, usize), Error> {
+        loop {
+            match self.parser.next_event() {
+                Some(Ok((Event::Comment(..), _))) => continue,
+                Some(Ok((event, span))) => return Ok((event, self.line_of(&span))),
+                Some(Err(e)) => return Err(self.scan_error(&e)),
+                None => return Ok((Event::StreamEnd, self.first_line)),
+            }
+        }
+    }
+
+    fn line_of(&self, span: &Span) -> usize {
+        self.first_line + span.start.line() - 1
+    }
+
+    fn scan_error(&self, e: &ScanError) -> Error {
+        let at = e.marker();
+        let message = super::strip_position(&e.info());
+        let message = message.lines().next().unwrap_or("malformed YAML").to_string();
+        Error::input(
+            format!(
+                "{}:{}:{}",
+                self.name,
+                self.first_line + at.line() - 1,
+                at.col() + 1
+            ),
+            message,
+        )
+    }
+
+    fn error(&self, line: usize, message: impl std::fmt::Display) -> Error {
+        Error::input(format!("{}:{line}", self.name), message)
+    }
+
+    fn stream(&mut self, found: &mut dyn FnMut(Found) -> Result<(), Error>) -> Result<(), Error> {
+        loop {
+            let (event, line) = self.next()?;
+            match event {
+                Event::StreamEnd => return Ok(()),
+                Event::DocumentStart(..) => {
+                    self.anchors.clear();
+                    self.anchored.clear();
+                    self.expanded = 0;
+                    self.root(found)?;
+                }
+                Event::StreamStart | Event::DocumentEnd => {}
+                _ => return Err(self.error(line, NOT_AN_OBJECT)),
+            }
+        }
+    }
+
+    /// A document's root node.
+    fn root(&mut self, found: &mut dyn FnMut(Found) -> Result<(), Error>) -> Result<(), Error> {
+        let (event, line) = self.next()?;
+        match event {
+            Event::MappingStart(..) => {
+                let mut record = Vec::new();
+                let mut pending = Vec::new();
+                let head = self.mapping(line, &mut record, Some(&mut pending))?;
+                if head.kind.as_deref().is_some_and(|k| k.ends_with("List")) {
+                    for item in pending {
+                        found(item?)?;
+                    }
+                    Ok(())
+                } else {
+                    found(self.typed(&record, line)?)
+                }
+            }
+            Event::Scalar(value, ScalarStyle::Plain, _, None) if is_null(&value) => Ok(()),
+            Event::DocumentEnd => Ok(()),
+            other => {
+                self.node(other, line, None)?;
+                Err(self.error(line, NOT_AN_OBJECT))
+            }
+        }
+    }
+
+    /// An object's mapping (its start read): the fields the plugin may read are recorded
+    /// (as a mapping, with its lines); `items`, for a document, are typed into `pending`.
+    fn mapping(
+        &mut self,
+        line: usize,
+        record: &mut Vec<Rec<'a>>,
+        mut pending: Option<&mut Vec<Result<Found, Error>>>,
+    ) -> Result<Head, Error> {
+        let mut head = Head::default();
+        let mut keys: Vec<Cow<'a, str>> = Vec::new();
+        let mut skipping = false;
+        record.push(Rec {
+            ev: Ev::MapStart,
+            line,
+        });
+        loop {
+            let (event, key_line) = self.next()?;
+            let key = match event {
+                Event::MappingEnd => break,
+                Event::Scalar(key, _, anchor, _) => {
+                    if anchor != 0 {
+                        self.store_scalar(anchor, &key, false, key_line);
+                    }
+                    key
+                }
+                other => {
+                    // A key that is itself a collection: no object's field.
+                    self.node(other, key_line, None)?;
+                    let (value, value_line) = self.next()?;
+                    self.node(value, value_line, None)?;
+                    continue;
+                }
+            };
+            if keys.contains(&key) {
+                return Err(Error::input(
+                    format!("{}:{key_line}:1", self.name),
+                    duplicate_key(&key),
+                ));
+            }
+            let (value, value_line) = self.next()?;
+            if skipping {
+                self.node(value, value_line, None)?;
+            } else if key == "items" && pending.is_some() {
+                let pending = pending.as_deref_mut().unwrap_or_else(|| unreachable!());
+                self.items(value, value_line, pending)?;
+            } else if READ_FIELDS.contains(&key.as_ref()) {
+                let text = match &value {
+                    Event::Scalar(text, ..) => Some(text.to_string()),
+                    _ => None,
+                };
+                record.push(Rec {
+                    ev: Ev::Scalar(key.clone(), true),
+                    line: key_line,
+                });
+                self.node(value, value_line, Some(record))?;
+                match key.as_ref() {
+                    "kind" => head.kind = text,
+                    "apiVersion" => head.api_version = text,
+                    _ => {}
+                }
+                if let (Some(kind), Some(api_version)) = (&head.kind, &head.api_version) {
+                    let list = pending.is_some() && kind.ends_with("List");
+                    skipping = !list && Kind::of(kind, api_version).is_none();
+                }
+            } else {
+                self.node(value, value_line, None)?;
+            }
+            keys.push(key);
+        }
+        record.push(Rec {
+            ev: Ev::MapEnd,
+            line,
+        });
+        Ok(head)
+    }
+
+    /// A List's `items`: each mapping typed as soon as it is read.
+    fn items(
+        &mut self,
+        first: Event<'a>,
+        line: usize,
+        pending: &mut Vec<Result<Found, Error>>,
+    ) -> Result<(), Error> {
+        let Event::SequenceStart(..) = first else {
+            return self.node(first, line, None);
+        };
+        let mut record = Vec::new();
+        loop {
+            let (event, line) = self.next()?;
+            match event {
+                Event::SequenceEnd => return Ok(()),
+                Event::MappingStart(..) => {
+                    record.clear();
+                    self.mapping(line, &mut record, None)?;
+                    if !pending.last().is_some_and(Result::is_err) {
+                        pending.push(self.typed(&record, line));
+                    }
+                }
+                // Not an object: nothing to read in it.
+                other => self.node(other, line, None)?,
+            }
+        }
+    }
+
+    /// Types a recorded object.
+    fn typed(&self, record: &[Rec<'a>], line: usize) -> Result<Found, Error> {
+        let value = build(record, &mut 0).map_err(|(line, message)| self.error(line, message))?;
+        let text = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_string);
+        let (kind, api_version) = (text("kind"), text("apiVersion"));
+        match typed_object(value) {
+            Ok(Some((read, object))) => Ok(Found {
+                kind: Some((read, object)),
+                line,
+                note: super::kinds::misspelling(
+                    kind.as_deref().unwrap_or(""),
+                    api_version.as_deref().unwrap_or(""),
+                ),
+            }),
+            Ok(None) => Ok(Found::skipped(kind.as_deref(), api_version.as_deref(), line)),
+            Err(Mistyped { message, path }) => {
+                let at = locate(record, &path).unwrap_or(line);
+                Err(self.error(at, message))
+            }
+        }
+    }
+
+    /// Keeps an anchored scalar for its aliases.
+    fn store_scalar(&mut self, anchor: usize, value: &Cow<'a, str>, text: bool, line: usize) {
+        let start = self.anchors.len();
+        self.anchors.push(Rec {
+            ev: Ev::Scalar(value.clone(), text),
+            line,
+        });
+        self.anchored.insert(anchor, start..start + 1);
+    }
+
+    /// Ends the anchored collections opened at `depth`.
+    fn close_anchors(&mut self, depth: usize) {
+        while let Some(&(anchor, start, at)) = self.open_anchors.last() {
+            if at != depth {
+                break;
+            }
+            self.open_anchors.pop();
+            self.anchored.insert(anchor, start..self.anchors.len());
+        }
+    }
+
+    /// Reads the rest of one node (its first event given), recording it into `record` when
+    /// given; the events of anchored nodes are kept for their aliases. Iterative: a node
+    /// nested however deep costs no stack, and only a recorded one is limited in depth.
+    fn node(
+        &mut self,
+        first: Event<'a>,
+        first_line: usize,
+        mut record: Option<&mut Vec<Rec<'a>>>,
+    ) -> Result<(), Error> {
+        let base = self.open_anchors.len();
+        // Anchored collections already open (the object's own mapping) keep recording.
+        let mut depth = 0usize;
+        let mut event = first;
+        let mut line = first_line;
+        loop {
+            let rec = match event {
+                Event::Scalar(value, style, anchor, tag) => {
+                    let text = style != ScalarStyle::Plain
+                        || tag.as_deref().is_some_and(|t| t.suffix() == "str");
+                    if anchor != 0 {
+                        self.store_scalar(anchor, &value, text, line);
+                    } else if self.open_anchors.len() > base {
+                        self.anchors.push(Rec {
+                            ev: Ev::Scalar(value.clone(), text),
+                            line,
+                        });
+                    }
+                    Some(Ev::Scalar(value, text))
+                }
+                Event::MappingStart(_, anchor, _) | Event::SequenceStart(_, anchor, _) => {
+                    let map = matches!(event, Event::MappingStart(..));
+                    depth += 1;
+                    if record.is_some() && depth > MAX_DEPTH {
+                        return Err(self.error(line, format!("nested more than {MAX_DEPTH} levels deep")));
+                    }
+                    let ev = if map { Ev::MapStart } else { Ev::SeqStart };
+                    if anchor != 0 {
+                        self.open_anchors.push((anchor, self.anchors.len(), depth));
+                    }
+                    self.push_anchored(&ev, line, base);
+                    Some(ev)
+                }
+                Event::MappingEnd | Event::SequenceEnd => {
+                    let ev = if matches!(event, Event::MappingEnd) {
+                        Ev::MapEnd
+                    } else {
+                        Ev::SeqEnd
+                    };
+                    self.push_anchored(&ev, line, base);
+                    self.close_anchors(depth);
+                    depth -= 1;
+                    Some(ev)
+                }
+                Event::Alias(anchor) => {
+                    if self.open_anchors.len() > base {
+                        self.anchors.push(Rec {
+                            ev: Ev::Alias(anchor),
+                            line,
+                        });
+                    }
+                    if let Some(record) = record.as_deref_mut() {
+                        self.expand(anchor, line, record)?;
+                    }
+                    None
+                }
+                _ => None,
+            };
+            if let (Some(record), Some(ev)) = (record.as_deref_mut(), rec) {
+                record.push(Rec { ev, line });
+            }
+            if depth == 0 {
+                return Ok(());
+            }
+            (event, line) = self.next()?;
+        }
+    }
+
+    /// Copies what an alias stands for into `record`, within [`MAX_ALIAS_EVENTS`].
+    fn expand(&mut self, anchor: usize, line: usize, record: &mut Vec<Rec<'a>>) -> Result<(), Error> {
+        let Some(range) = self.anchored.get(&anchor).cloned() else {
+            return Err(self.error(line, "an alias (*name) names no anchor before it"));
+        };
+        for at in range {
+            match self.anchors[at].ev {
+                Ev::Alias(inner) => self.expand(inner, line, record)?,
+                _ => {
+                    self.expanded += 1;
+                    if self.expanded > MAX_ALIAS_EVENTS {
+                        return Err(self.error(line, TOO_MANY_ALIASES));
+                    }
+                    record.push(self.anchors[at].clone());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Inside an anchored collection, its events are kept for its aliases.
+    fn push_anchored(&mut self, ev: &Ev<'a>, line: usize, base: usize) {
+        if self.open_anchors.len() > base {
+            self.anchors.push(Rec {
+                ev: ev.clone(),
+                line,
+            });
+        }
+    }
+}
+
+fn duplicate_key(key: &str) -> String {
+    format!("duplicate key {key} (is a --- line between two objects missing?)")
+}
+
+fn is_null(value: &str) -> bool {
+    matches!(value, "" | "~" | "null" | "Null" | "NULL")
+}
+
+/// Builds the tree of one recorded node from `at`: what the typed read takes.
+fn build(record: &[Rec], at: &mut usize) -> Result<Value, (usize, String)> {
+    let rec = &record[*at];
+    *at += 1;
+    Ok(match &rec.ev {
+        Ev::Scalar(value, text) => scalar(value, *text),
+        Ev::SeqStart => {
+            let mut list = Vec::new();
+            while !matches!(record[*at].ev, Ev::SeqEnd) {
+                list.push(build(record, at)?);
+            }
+            *at += 1;
+            Value::Array(list)
+        }
+        Ev::MapStart => {
+            let mut map = Map::new();
+            let mut merged = Vec::new();
+            while !matches!(record[*at].ev, Ev::MapEnd) {
+                let key_line = record[*at].line;
+                let key = match build(record, at)? {
+                    Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                let value = build(record, at)?;
+                if key == "<<" {
+                    merged.push(value);
+                } else if map.insert(key.clone(), value).is_some() {
+                    return Err((key_line, duplicate_key(&key)));
+                }
+            }
+            *at += 1;
+            // `<<` merges: keys the mapping has itself win.
+            for value in merged {
+                let maps = match value {
+                    Value::Array(list) => list,
+                    other => vec![other],
+                };
+                for merged in maps {
+                    if let Value::Object(merged) = merged {
+                        for (k, v) in merged {
+                            map.entry(k).or_insert(v);
+                        }
+                    }
+                }
+            }
+            Value::Object(map)
+        }
+        Ev::MapEnd | Ev::SeqEnd | Ev::Alias(_) => Value::Null,
+    })
+}
+
+/// A scalar as YAML reads it: text when quoted; otherwise null, a boolean (YAML 1.1's
+/// words too: `yes`, `off`), a number, or text.
+fn scalar(value: &str, text: bool) -> Value {
+    if text {
+        return Value::String(value.to_string());
+    }
+    if is_null(value) {
+        return Value::Null;
+    }
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "yes" | "y" | "on" => return Value::Bool(true),
+        "false" | "no" | "n" | "off" => return Value::Bool(false),
+        _ => {}
+    }
+    if let Some(number) = integer(value) {
+        return Value::Number(number);
+    }
+    if let Some(number) = float(value) {
+        return Value::Number(number);
+    }
+    Value::String(value.to_string())
+}
+
+fn integer(value: &str) -> Option<Number> {
+    let (negative, digits) = match value.as_bytes().first()? {
+        b'-' => (true, &value[1..]),
+        b'+' => (false, &value[1..]),
+        _ => (false, value),
+    };
+    let (radix, digits) = if let Some(hex) = digits.strip_prefix("0x") {
+        (16, hex)
+    } else if let Some(octal) = digits.strip_prefix("0o") {
+        (8, octal)
+    } else {
+        (10, digits)
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| (b as char).is_digit(radix)) {
+        return None;
+    }
+    let magnitude = u64::from_str_radix(digits, radix).ok()?;
+    if negative {
+        let n = 0i64.checked_sub_unsigned(magnitude)?;
+        Some(Number::from(n))
+    } else {
+        Some(Number::from(magnitude))
+    }
+}
+
+fn float(value: &str) -> Option<Number> {
+    let looks = value
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'))
+        && value.bytes().any(|b| b.is_ascii_digit());
+    if !looks {
+        return None;
+    }
+    Number::from_f64(value.parse().ok()?)
+}
+
+/// The line of the value at `path` in a recorded object.
+fn locate(record: &[Rec], path: &[Step]) -> Option<usize> {
+    let mut at = 0;
+    for step in path {
+        match (&record.get(at)?.ev, step) {
+            (Ev::MapStart, Step::Key(wanted)) => {
+                at += 1;
+                loop {
+                    match &record.get(at)?.ev {
+                        Ev::MapEnd => return None,
+                        Ev::Scalar(key, _) if key == wanted => {
+                            at += 1;
+                            break;
+                        }
+                        _ => {
+                            at = skip(record, at)?;
+                            at = skip(record, at)?;
+                        }
+                    }
+                }
+            }
+            (Ev::SeqStart, Step::Index(wanted)) => {
+                at += 1;
+                for _ in 0..*wanted {
+                    if matches!(record.get(at)?.ev, Ev::SeqEnd) {
+                        return None;
+                    }
+                    at = skip(record, at)?;
+                }
+            }
+            _ => return None,
+        }
+    }
+    Some(record.get(at)?.line)
+}
+
+/// The index after the node at `at`.
+fn skip(record: &[Rec], mut at: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    loop {
+        match record.get(at)?.ev {
+            Ev::MapStart | Ev::SeqStart => depth += 1,
+            Ev::MapEnd | Ev::SeqEnd => depth -= 1,
+            Ev::Scalar(..) | Ev::Alias(_) => {}
+        }
+        at += 1;
+        if depth == 0 {
+            return Some(at);
+        }
+    }
+}

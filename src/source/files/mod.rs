@@ -1350,4 +1350,112 @@ spec:
         };
         assert_eq!((line("s"), line("t")), (Some(2), Some(4)));
     }
+
+    /// `count` services, each as its own JSON object and YAML document.
+    fn many_services(count: usize) -> (String, String) {
+        let service = |i: usize| {
+            format!(
+                "{{\"apiVersion\": \"v1\", \"kind\": \"Service\",\n  \"metadata\": {{\"name\": \"s{i}\", \"namespace\": \"n\", \"annotations\": {{\"metallb.io/address-pool\": \"p\", \"other\": \"{}\"}}}},\n  \"spec\": {{\"type\": \"LoadBalancer\", \"ports\": [{{\"port\": {i}}}]}}}}",
+                "é".repeat(i % 7)
+            )
+        };
+        let json = format!(
+            "{{\"apiVersion\": \"v1\", \"items\": [\n{}\n], \"kind\": \"List\"}}",
+            (0..count).map(service).collect::<Vec<_>>().join(",\n")
+        );
+        let yaml = (0..count)
+            .map(|i| format!("---\n{}\n", service(i)))
+            .collect::<String>();
+        (json, yaml)
+    }
+
+    #[test]
+    fn input_larger_than_a_read_is_read_across_the_seams() {
+        let (json, yaml) = many_services(6_000);
+        assert!(json.len() > 3 * (256 << 10), "several reads");
+        for (name, text) in [("many.json", &json), ("many.yaml", &yaml)] {
+            let snapshot = read_text(name, text).unwrap();
+            assert_eq!(snapshot.services.len(), 6_000, "{name}");
+            let last = &snapshot.services[5_999];
+            assert_eq!(last.metadata.name, "s5999");
+            assert_eq!(last.spec.ports[0].port, 5_999);
+            let key = ObjectKey {
+                kind: "Service",
+                namespace: "n".into(),
+                name: "s5999".into(),
+            };
+            let line = snapshot.locations[&key].line.unwrap();
+            let expected = 1 + text
+                .lines()
+                .position(|l| l.contains("\"s5999\""))
+                .unwrap();
+            // The object starts on the line before its metadata.
+            assert_eq!(line, expected - 1, "{name}");
+        }
+    }
+
+    #[test]
+    fn an_error_far_into_the_input_names_its_line_and_column() {
+        let (json, _) = many_services(3_000);
+        let broken = json.replace("\"s2999\", ", "\"s2999\" ");
+        let (place, message) = place_and_message(read_text("many.json", &broken).unwrap_err());
+        let line = 1 + broken.lines().position(|l| l.contains("\"s2999\"")).unwrap();
+        assert!(place.starts_with(&format!("many.json:{line}:")), "{place}");
+        assert_eq!(message, "expected `,` or `}`");
+        // In a field no kind reads, too: the input is checked whole.
+        let skipped = "{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\",\n\"data\": {\"a\" 1}}";
+        let (place, message) = place_and_message(read_text("cm.json", skipped).unwrap_err());
+        assert_eq!((place.as_str(), message.as_str()), ("cm.json:2:14", "expected `:`"));
+    }
+
+    #[test]
+    fn text_that_is_not_utf8_far_into_the_input_is_named_by_its_byte_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("bad.json");
+        let (json, _) = many_services(3_000);
+        let mut bytes = json.into_bytes();
+        let offset = (bytes.len() - 100..)
+            .find(|&i| bytes[i].is_ascii_alphabetic())
+            .unwrap();
+        bytes[offset] = 0xFF;
+        let line = 1 + bytes[..offset].iter().filter(|b| **b == b'\n').count();
+        std::fs::write(&file, bytes).unwrap();
+        let (place, message) = place_and_message(read(std::slice::from_ref(&file), &namespaces()).unwrap_err());
+        assert_eq!(place, format!("{}:{line}", file.display()));
+        assert_eq!(
+            message,
+            format!("not UTF-8 text: byte 0xFF at byte offset {offset} is not valid UTF-8")
+        );
+    }
+
+    #[test]
+    fn an_unread_field_nested_however_deep_is_passed_over() {
+        let deep = format!("{}1{}", "[".repeat(1_000), "]".repeat(1_000));
+        let yaml = format!("apiVersion: v1\nkind: Service\nmetadata: {{name: web}}\nunread: {deep}\n");
+        assert_eq!(read_text("deep.yaml", &yaml).unwrap().services.len(), 1);
+        let json = format!("{{\"apiVersion\": \"v1\", \"kind\": \"Service\", \"metadata\": {{\"name\": \"web\"}}, \"unread\": {deep}}}");
+        assert_eq!(read_text("deep.json", &json).unwrap().services.len(), 1);
+    }
+
+    #[test]
+    fn a_document_of_a_skipped_kind_is_dropped_unparsed() {
+        // Not even YAML past its kind: never parsed, so never an error.
+        let text = format!("apiVersion: v1\nkind: ConfigMap\ndata:\n  a: [unclosed\n---\n{POOL}");
+        assert_eq!(read_text("all.yaml", &text).unwrap().pools.len(), 1);
+        // Two objects without a --- between them are still told.
+        let text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\napiVersion: v1\nkind: Secret\n";
+        let (place, message) = place_and_message(read_text("two.yaml", text).unwrap_err());
+        assert_eq!(place, "two.yaml:4:1");
+        assert_eq!(message, "duplicate key apiVersion (is a --- line between two objects missing?)");
+    }
+
+    #[test]
+    fn merge_keys_and_aliases_read_as_written_out() {
+        let text = "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  annotations: &pool {metallb.io/address-pool: p}\nspec:\n  <<: {type: LoadBalancer, loadBalancerClass: x}\n  loadBalancerClass: y\n  selector: *pool\n";
+        let snapshot = read_text("merge.yaml", text).unwrap();
+        let service = &snapshot.services[0];
+        assert_eq!(service.spec.type_.as_deref(), Some("LoadBalancer"));
+        assert_eq!(service.spec.load_balancer_class.as_deref(), Some("y"));
+        assert_eq!(service.spec.selector.get("metallb.io/address-pool"), Some("p"));
+    }
 }

@@ -282,23 +282,15 @@ fn read(c: &mut Criterion) {
 /// A ConfigMap of `bytes` bytes (one key per line of data), as `kubectl get -o yaml`
 /// writes it: `data` before `kind`.
 fn write_config_map(path: &std::path::Path, bytes: u64) -> u64 {
-    use std::io::Write;
-    let mut out = std::io::BufWriter::new(std::fs::File::create(path).expect("create"));
-    let mut written = 0u64;
-    let mut line = |text: &str| {
-        out.write_all(text.as_bytes()).expect("write");
-        written += text.len() as u64;
-    };
-    line("apiVersion: v1\ndata:\n");
+    let mut text = String::from("apiVersion: v1\ndata:\n");
     let mut key = 0u64;
-    while written < bytes {
-        line(&format!("  key-{key}: {}\n", "x".repeat(100)));
+    while (text.len() as u64) < bytes {
+        text.push_str(&format!("  key-{key}: {}\n", "x".repeat(100)));
         key += 1;
     }
-    line("kind: ConfigMap\nmetadata:\n  name: large\n  namespace: default\n");
-    drop(line);
-    out.flush().expect("flush");
-    written
+    text.push_str("kind: ConfigMap\nmetadata:\n  name: large\n  namespace: default\n");
+    std::fs::write(path, &text).expect("write the ConfigMap");
+    text.len() as u64
 }
 
 /// `check` against `usage` on the same 50,000 services × 2,000 pools: the whole computation

@@ -1451,11 +1451,11 @@ spec:
 
     #[test]
     fn merge_keys_and_aliases_read_as_written_out() {
-        let text = "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  annotations: &pool {metallb.io/address-pool: p}\nspec:\n  <<: {type: LoadBalancer, loadBalancerClass: x}\n  loadBalancerClass: y\n  selector: *pool\n";
+        let text = "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  annotations: &pool {metallb.io/address-pool: p}\nspec:\n  <<: {type: LoadBalancer, loadBalancerClass: merged}\n  loadBalancerClass: own\n  selector: *pool\n";
         let snapshot = read_text("merge.yaml", text).unwrap();
         let service = &snapshot.services[0];
         assert_eq!(service.spec.type_.as_deref(), Some("LoadBalancer"));
-        assert_eq!(service.spec.load_balancer_class.as_deref(), Some("y"));
+        assert_eq!(service.spec.load_balancer_class.as_deref(), Some("own"));
         assert_eq!(service.spec.selector.get("metallb.io/address-pool"), Some("p"));
     }
 }

@@ -18,7 +18,10 @@ use granit_parser::{Event, Options, Parser, ScalarStyle, ScanError, Span, StrInp
 use serde_json::{Map, Number, Value};
 
 use super::input::Input;
-use super::{Found, Kind, MAX_DEPTH, Mistyped, NOT_AN_OBJECT, READ_FIELDS, Step, typed_object};
+use super::{
+    Found, Kind, MAX_DEPTH, Mistyped, NOT_AN_OBJECT, Object, READ_FIELDS, Step, describe,
+    field_error, typed_object,
+};
 use crate::error::Error;
 
 /// The most events aliases may expand to in one document: far more than any manifest
@@ -201,6 +204,10 @@ fn document<'a>(
 ) -> Result<(), Error> {
     let mut options = Options::default();
     options.set_emit_comments(false);
+    // The parser keeps its nesting on the heap: only recorded nodes are limited (to
+    // MAX_DEPTH), so that a skipped object nested however deep never stops the run.
+    options.flow_nesting_limit = usize::MAX;
+    options.block_nesting_limit = usize::MAX;
     let parser = Parser::new_from_str_with_options(text, options);
     let mut events = Events {
         parser,
@@ -300,7 +307,7 @@ impl<'a> Events<'a, '_> {
                     }
                     Ok(())
                 } else {
-                    found(self.typed(&record, line)?)
+                    found(self.typed(&record, line, &head)?)
                 }
             }
             Event::Scalar(value, ScalarStyle::Plain, _, None) if is_null(&value) => Ok(()),
@@ -405,9 +412,9 @@ impl<'a> Events<'a, '_> {
                 Event::SequenceEnd => return Ok(()),
                 Event::MappingStart(..) => {
                     record.clear();
-                    self.mapping(line, &mut record, None)?;
+                    let head = self.mapping(line, &mut record, None)?;
                     if !pending.last().is_some_and(Result::is_err) {
-                        pending.push(self.typed(&record, line));
+                        pending.push(self.typed(&record, line, &head));
                     }
                 }
                 // Not an object: nothing to read in it.
@@ -416,23 +423,50 @@ impl<'a> Events<'a, '_> {
         }
     }
 
-    /// Types a recorded object.
-    fn typed(&self, record: &[Rec<'a>], line: usize) -> Result<Found, Error> {
+    /// Types a recorded object: straight from its events, or, when it merges mappings
+    /// (`<<`) or has a collection as a key, through a tree.
+    fn typed(&self, record: &[Rec<'a>], line: usize, head: &Head) -> Result<Found, Error> {
+        let (kind, api_version) = (
+            head.kind.as_deref().unwrap_or(""),
+            head.api_version.as_deref().unwrap_or(""),
+        );
+        let Some(read) = Kind::of(kind, api_version) else {
+            return Ok(Found::skipped(Some(kind), Some(api_version), line));
+        };
+        let typed = if needs_tree(record) {
+            self.typed_through_tree(record)
+        } else {
+            let mut de = Records {
+                recs: record,
+                pos: 0,
+            };
+            Object::read(read, &mut de).map_err(|e| {
+                let at = e.inner().line.unwrap_or(line);
+                let name = |key: &str| {
+                    let path = [Step::Key("metadata".into()), Step::Key(key.into())];
+                    locate(record, &path).and_then(|at| match &record[at].ev {
+                        Ev::Scalar(text, _) => Some(text.to_string()),
+                        _ => None,
+                    })
+                };
+                let what = describe(read, name("namespace").as_deref(), name("name").as_deref());
+                self.error(at, format!("{what}: {}", field_error(&e)))
+            })
+        }?;
+        Ok(Found {
+            kind: Some((read, typed)),
+            line,
+            note: super::kinds::misspelling(kind, api_version),
+        })
+    }
+
+    fn typed_through_tree(&self, record: &[Rec<'a>]) -> Result<Object, Error> {
         let value = build(record, &mut 0).map_err(|(line, message)| self.error(line, message))?;
-        let text = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_string);
-        let (kind, api_version) = (text("kind"), text("apiVersion"));
         match typed_object(value) {
-            Ok(Some((read, object))) => Ok(Found {
-                kind: Some((read, object)),
-                line,
-                note: super::kinds::misspelling(
-                    kind.as_deref().unwrap_or(""),
-                    api_version.as_deref().unwrap_or(""),
-                ),
-            }),
-            Ok(None) => Ok(Found::skipped(kind.as_deref(), api_version.as_deref(), line)),
+            Ok(Some((_, object))) => Ok(object),
+            Ok(None) => Err(self.error(record[0].line, NOT_AN_OBJECT)),
             Err(Mistyped { message, path }) => {
-                let at = locate(record, &path).unwrap_or(line);
+                let at = locate(record, &path).map_or(record[0].line, |at| record[at].line);
                 Err(self.error(at, message))
             }
         }
@@ -635,16 +669,27 @@ fn scalar(value: &str, text: bool) -> Value {
     if is_null(value) {
         return Value::Null;
     }
-    match value.to_ascii_lowercase().as_str() {
-        "true" | "yes" | "y" | "on" => return Value::Bool(true),
-        "false" | "no" | "n" | "off" => return Value::Bool(false),
-        _ => {}
+    if value.len() <= 5 {
+        let word = |words: [&str; 4]| words.iter().any(|w| value.eq_ignore_ascii_case(w));
+        if word(["true", "yes", "y", "on"]) {
+            return Value::Bool(true);
+        }
+        if word(["false", "no", "n", "off"]) {
+            return Value::Bool(false);
+        }
     }
-    if let Some(number) = integer(value) {
-        return Value::Number(number);
-    }
-    if let Some(number) = float(value) {
-        return Value::Number(number);
+    // Only what starts like a number may be one.
+    if value
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.'))
+    {
+        if let Some(number) = integer(value) {
+            return Value::Number(number);
+        }
+        if let Some(number) = float(value) {
+            return Value::Number(number);
+        }
     }
     Value::String(value.to_string())
 }
@@ -685,7 +730,7 @@ fn float(value: &str) -> Option<Number> {
     Number::from_f64(value.parse().ok()?)
 }
 
-/// The line of the value at `path` in a recorded object.
+/// Where the value at `path` is in a recorded object.
 fn locate(record: &[Rec], path: &[Step]) -> Option<usize> {
     let mut at = 0;
     for step in path {
@@ -718,7 +763,7 @@ fn locate(record: &[Rec], path: &[Step]) -> Option<usize> {
             _ => return None,
         }
     }
-    Some(record.get(at)?.line)
+    record.get(at).map(|_| at)
 }
 
 /// The index after the node at `at`.
@@ -734,5 +779,228 @@ fn skip(record: &[Rec], mut at: usize) -> Option<usize> {
         if depth == 0 {
             return Some(at);
         }
+    }
+}
+
+/// Whether a recorded object must be built into a tree to be typed: it merges mappings
+/// (`<<`) or has a key that is a collection.
+fn needs_tree(record: &[Rec]) -> bool {
+    #[derive(PartialEq)]
+    enum Frame {
+        Key,
+        Value,
+        Seq,
+    }
+    fn done(stack: &mut [Frame]) {
+        if let Some(top) = stack.last_mut() {
+            *top = match top {
+                Frame::Key => Frame::Value,
+                Frame::Value => Frame::Key,
+                Frame::Seq => Frame::Seq,
+            };
+        }
+    }
+    let mut stack = Vec::new();
+    for rec in record {
+        match &rec.ev {
+            Ev::MapStart | Ev::SeqStart => {
+                if stack.last() == Some(&Frame::Key) {
+                    return true;
+                }
+                stack.push(if matches!(rec.ev, Ev::MapStart) {
+                    Frame::Key
+                } else {
+                    Frame::Seq
+                });
+            }
+            Ev::MapEnd | Ev::SeqEnd => {
+                stack.pop();
+                done(&mut stack);
+            }
+            Ev::Scalar(value, text) => {
+                if stack.last() == Some(&Frame::Key) && !text && value == "<<" {
+                    return true;
+                }
+                done(&mut stack);
+            }
+            Ev::Alias(_) => done(&mut stack),
+        }
+    }
+    false
+}
+
+/// A typing error, with the line of the event it is about (set by the innermost node).
+#[derive(Debug)]
+struct DeError {
+    message: String,
+    line: Option<usize>,
+}
+
+impl std::fmt::Display for DeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for DeError {}
+
+impl serde::de::Error for DeError {
+    fn custom<T: std::fmt::Display>(message: T) -> DeError {
+        DeError {
+            message: message.to_string(),
+            line: None,
+        }
+    }
+}
+
+trait AtLine<T> {
+    fn at(self, line: usize) -> Result<T, DeError>;
+}
+
+impl<T> AtLine<T> for Result<T, DeError> {
+    fn at(self, line: usize) -> Result<T, DeError> {
+        self.map_err(|mut e| {
+            e.line.get_or_insert(line);
+            e
+        })
+    }
+}
+
+/// A recorded object read by serde straight from its events, as YAML reads scalars (see
+/// [`scalar`]): no tree is built.
+struct Records<'r, 'a> {
+    recs: &'r [Rec<'a>],
+    pos: usize,
+}
+
+impl<'r, 'a> Records<'r, 'a> {
+    fn take(&mut self) -> Result<&'r Rec<'a>, DeError> {
+        let rec = self
+            .recs
+            .get(self.pos)
+            .ok_or_else(|| <DeError as serde::de::Error>::custom("unexpected end"))?;
+        self.pos += 1;
+        Ok(rec)
+    }
+}
+
+impl<'de> serde::Deserializer<'de> for &mut Records<'_, '_> {
+    type Error = DeError;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        let rec = self.take()?;
+        let line = rec.line;
+        match &rec.ev {
+            Ev::Scalar(value, true) => visitor.visit_str(value),
+            Ev::Scalar(value, false) => match scalar(value, false) {
+                Value::Null => visitor.visit_unit(),
+                Value::Bool(b) => visitor.visit_bool(b),
+                Value::Number(n) => {
+                    if let Some(n) = n.as_u64() {
+                        visitor.visit_u64(n)
+                    } else if let Some(n) = n.as_i64() {
+                        visitor.visit_i64(n)
+                    } else {
+                        visitor.visit_f64(n.as_f64().unwrap_or_default())
+                    }
+                }
+                _ => visitor.visit_str(value),
+            },
+            Ev::MapStart => visitor.visit_map(Entries {
+                de: self,
+                keys: Vec::new(),
+            }),
+            Ev::SeqStart => visitor.visit_seq(Elements { de: self }),
+            Ev::MapEnd | Ev::SeqEnd | Ev::Alias(_) => {
+                Err(<DeError as serde::de::Error>::custom("unexpected end"))
+            }
+        }
+        .at(line)
+    }
+
+    fn deserialize_option<V: serde::de::Visitor<'de>>(
+        self,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
+        match self.recs.get(self.pos).map(|r| &r.ev) {
+            Some(Ev::Scalar(value, false)) if is_null(value) => {
+                self.pos += 1;
+                visitor.visit_none()
+            }
+            _ => visitor.visit_some(self),
+        }
+    }
+
+    fn deserialize_ignored_any<V: serde::de::Visitor<'de>>(
+        self,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
+        self.pos = skip(self.recs, self.pos).unwrap_or(self.recs.len());
+        visitor.visit_unit()
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf unit unit_struct newtype_struct seq tuple
+        tuple_struct map struct enum identifier
+    }
+}
+
+/// A mapping's entries; a key is always text (as a tree's keys are), and a key twice is
+/// refused.
+struct Entries<'d, 'r, 'a> {
+    de: &'d mut Records<'r, 'a>,
+    keys: Vec<&'r str>,
+}
+
+impl<'de> serde::de::MapAccess<'de> for Entries<'_, '_, '_> {
+    type Error = DeError;
+
+    fn next_key_seed<K: serde::de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, DeError> {
+        let rec = self.de.take()?;
+        match &rec.ev {
+            Ev::MapEnd => Ok(None),
+            Ev::Scalar(key, _) => {
+                if self.keys.contains(&key.as_ref()) {
+                    return Err(<DeError as serde::de::Error>::custom(duplicate_key(key)))
+                        .at(rec.line);
+                }
+                self.keys.push(key.as_ref());
+                let key: &str = key;
+                seed.deserialize(serde::de::value::StrDeserializer::<DeError>::new(key))
+                    .map(Some)
+                    .at(rec.line)
+            }
+            _ => Err(<DeError as serde::de::Error>::custom("a mapping key is not text")).at(rec.line),
+        }
+    }
+
+    fn next_value_seed<V: serde::de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, DeError> {
+        seed.deserialize(&mut *self.de)
+    }
+}
+
+struct Elements<'d, 'r, 'a> {
+    de: &'d mut Records<'r, 'a>,
+}
+
+impl<'de> serde::de::SeqAccess<'de> for Elements<'_, '_, '_> {
+    type Error = DeError;
+
+    fn next_element_seed<T: serde::de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, DeError> {
+        if matches!(self.de.recs.get(self.de.pos).map(|r| &r.ev), Some(Ev::SeqEnd)) {
+            self.de.pos += 1;
+            return Ok(None);
+        }
+        seed.deserialize(&mut *self.de).map(Some)
     }
 }

@@ -233,13 +233,17 @@ struct Reader<'a> {
 }
 
 /// Objects by identity: an object defined twice keeps its last definition, as a second
-/// `kubectl apply` would.
+/// `kubectl apply` would, in the place of its first. Each object is kept once, in its
+/// kind's list, as it is read (no second copy is ever made of the objects).
 #[derive(Default)]
 struct Objects {
-    order: Vec<Identity>,
-    by_identity: HashMap<Identity, Object>,
-    /// Where each object was read (its last definition).
-    locations: HashMap<Identity, Location>,
+    /// The lists being filled, in the order objects are first defined.
+    snapshot: Snapshot,
+    /// Every Deployment and CustomResourceDefinition: which are MetalLB's is told at the end.
+    deployments: Vec<Deployment>,
+    crds: Vec<CustomResourceDefinition>,
+    /// Each object's place in its kind's list, and where it was read (its last definition).
+    index: HashMap<Identity, (usize, Location)>,
     /// What reading noticed about the files themselves.
     notes: Vec<InputNote>,
 }
@@ -381,60 +385,92 @@ impl Object {
 
 impl Objects {
     fn insert(&mut self, id: Identity, object: Object, location: Location) {
-        if let Some(first) = self.locations.get(&id) {
-            let (kind, namespace, name) = &id;
-            let object = match namespace.as_str() {
-                "" => format!("{} {name}", kind.name()),
-                ns => format!("{} {ns}/{name}", kind.name()),
-            };
-            self.notes.push(InputNote {
-                issue: InputIssue::DuplicateObject,
-                object: Some(ObjectKey {
-                    kind: kind.name(),
-                    namespace: namespace.clone(),
-                    name: name.clone(),
-                }),
-                at: location.clone(),
-                message: format!(
-                    "{object} is defined at {} and again at {}: the last definition is read, as kubectl apply of the files in order would leave it",
-                    place_of(first),
-                    place_of(&location)
-                ),
-            });
+        let Some((slot, last)) = self.index.get_mut(&id) else {
+            let slot = self.push(object);
+            self.index.insert(id, (slot, location));
+            return;
+        };
+        let (kind, namespace, name) = &id;
+        let what = match namespace.as_str() {
+            "" => format!("{} {name}", kind.name()),
+            ns => format!("{} {ns}/{name}", kind.name()),
+        };
+        self.notes.push(InputNote {
+            issue: InputIssue::DuplicateObject,
+            object: Some(ObjectKey {
+                kind: kind.name(),
+                namespace: namespace.clone(),
+                name: name.clone(),
+            }),
+            at: location.clone(),
+            message: format!(
+                "{what} is defined at {} and again at {}: the last definition is read, as kubectl apply of the files in order would leave it",
+                place_of(last),
+                place_of(&location)
+            ),
+        });
+        *last = location;
+        let slot = *slot;
+        self.replace(slot, object);
+    }
+
+    /// Adds an object to its kind's list: its place there.
+    fn push(&mut self, object: Object) -> usize {
+        fn push<T>(list: &mut Vec<T>, item: T) -> usize {
+            list.push(item);
+            list.len() - 1
         }
-        self.locations.insert(id.clone(), location);
-        if self.by_identity.insert(id.clone(), object).is_none() {
-            self.order.push(id);
+        let s = &mut self.snapshot;
+        match object {
+            Object::Pool(o) => push(&mut s.pools, o),
+            Object::L2(o) => push(&mut s.l2_advertisements, o),
+            Object::Bgp(o) => push(&mut s.bgp_advertisements, o),
+            Object::Service(o) => push(&mut s.services, o),
+            Object::Namespace(o) => push(&mut s.namespaces, o),
+            Object::Event(o) => push(&mut s.events, o),
+            Object::Deployment(o) => push(&mut self.deployments, o),
+            Object::ConfigurationState(o) => push(&mut s.configuration_states, o),
+            Object::Crd(o) => push(&mut self.crds, o),
         }
     }
 
-    fn into_snapshot(mut self) -> Snapshot {
-        let mut snapshot = Snapshot::default();
-        for id in self.order {
-            match self.by_identity.remove(&id) {
-                Some(Object::Pool(o)) => snapshot.pools.push(o),
-                Some(Object::L2(o)) => snapshot.l2_advertisements.push(o),
-                Some(Object::Bgp(o)) => snapshot.bgp_advertisements.push(o),
-                Some(Object::Service(o)) => snapshot.services.push(o),
-                Some(Object::Namespace(o)) => snapshot.namespaces.push(o),
-                Some(Object::Event(o)) => snapshot.events.push(o),
-                Some(Object::Deployment(o)) if is_controller(&o) => {
-                    snapshot.controllers.get_or_insert_default().push(o);
-                }
-                Some(Object::Deployment(_)) | None => {}
-                Some(Object::ConfigurationState(o)) => snapshot.configuration_states.push(o),
-                Some(Object::Crd(o)) if o.spec.group == METALLB_GROUP => {
-                    snapshot.crds.get_or_insert_default().add(&o);
-                }
-                Some(Object::Crd(_)) => {}
-            }
+    /// Puts a later definition in the place of the first (same kind, so same list).
+    fn replace(&mut self, slot: usize, object: Object) {
+        let s = &mut self.snapshot;
+        match object {
+            Object::Pool(o) => s.pools[slot] = o,
+            Object::L2(o) => s.l2_advertisements[slot] = o,
+            Object::Bgp(o) => s.bgp_advertisements[slot] = o,
+            Object::Service(o) => s.services[slot] = o,
+            Object::Namespace(o) => s.namespaces[slot] = o,
+            Object::Event(o) => s.events[slot] = o,
+            Object::Deployment(o) => self.deployments[slot] = o,
+            Object::ConfigurationState(o) => s.configuration_states[slot] = o,
+            Object::Crd(o) => self.crds[slot] = o,
+        }
+    }
+
+    fn into_snapshot(self) -> Snapshot {
+        let mut snapshot = self.snapshot;
+        // The lists grew by doubling: give back the room they do not use.
+        snapshot.services.shrink_to_fit();
+        snapshot.events.shrink_to_fit();
+        snapshot.namespaces.shrink_to_fit();
+        snapshot.pools.shrink_to_fit();
+        let controllers: Vec<Deployment> =
+            self.deployments.into_iter().filter(is_controller).collect();
+        if !controllers.is_empty() {
+            snapshot.controllers = Some(controllers);
+        }
+        for crd in self.crds.iter().filter(|c| c.spec.group == METALLB_GROUP) {
+            snapshot.crds.get_or_insert_default().add(crd);
         }
         snapshot.namespaces_known = !snapshot.namespaces.is_empty();
         snapshot.input_notes = self.notes;
         snapshot.locations = self
-            .locations
+            .index
             .into_iter()
-            .map(|((kind, namespace, name), at)| {
+            .map(|((kind, namespace, name), (_, at))| {
                 let key = ObjectKey {
                     kind: kind.name(),
                     namespace,

@@ -331,6 +331,23 @@ impl Kind {
     }
 }
 
+/// The object of `kind` read by `$read` (an expression typed anew in each arm).
+macro_rules! object_of {
+    ($kind:expr, $read:expr) => {
+        match $kind {
+            Kind::Pool => Object::Pool($read?),
+            Kind::L2 => Object::L2($read?),
+            Kind::Bgp => Object::Bgp($read?),
+            Kind::Service => Object::Service($read?),
+            Kind::Namespace => Object::Namespace($read?),
+            Kind::Event => Object::Event($read?),
+            Kind::Deployment => Object::Deployment($read?),
+            Kind::ConfigurationState => Object::ConfigurationState($read?),
+            Kind::Crd => Object::Crd($read?),
+        }
+    };
+}
+
 /// One object, typed.
 enum Object {
     Pool(IpAddressPool),
@@ -351,22 +368,13 @@ impl Object {
         kind: Kind,
         de: D,
     ) -> Result<Object, serde_path_to_error::Error<D::Error>> {
-        fn typed<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
-            de: D,
-        ) -> Result<T, serde_path_to_error::Error<D::Error>> {
-            serde_path_to_error::deserialize(de)
-        }
-        Ok(match kind {
-            Kind::Pool => Object::Pool(typed(de)?),
-            Kind::L2 => Object::L2(typed(de)?),
-            Kind::Bgp => Object::Bgp(typed(de)?),
-            Kind::Service => Object::Service(typed(de)?),
-            Kind::Namespace => Object::Namespace(typed(de)?),
-            Kind::Event => Object::Event(typed(de)?),
-            Kind::Deployment => Object::Deployment(typed(de)?),
-            Kind::ConfigurationState => Object::ConfigurationState(typed(de)?),
-            Kind::Crd => Object::Crd(typed(de)?),
-        })
+        Ok(object_of!(kind, serde_path_to_error::deserialize(de)))
+    }
+
+    /// [`Object::read`] without the path: keeping it costs an allocation per key, so a
+    /// reader reads without it, and again with it only for the message of a failure.
+    fn read_fast<'de, D: Deserializer<'de>>(kind: Kind, de: D) -> Result<Object, D::Error> {
+        Ok(object_of!(kind, Deserialize::deserialize(de)))
     }
 
     fn metadata_mut(&mut self) -> &mut Metadata {
@@ -696,6 +704,15 @@ fn type_json(name: &str, scanned: &json::Scanned) -> Result<Found, Error> {
     let Some(kind) = Kind::of(&written, &api_version) else {
         return Ok(Found::skipped(Some(&written), Some(&api_version), scanned.line));
     };
+    if let Ok(object) =
+        Object::read_fast(kind, &mut serde_json::Deserializer::from_slice(scanned.slim))
+    {
+        return Ok(Found {
+            kind: Some((kind, object)),
+            line: scanned.line,
+            note: kinds::misspelling(&written, &api_version),
+        });
+    }
     let typed = Object::read(kind, &mut serde_json::Deserializer::from_slice(scanned.slim));
     let e = match typed {
         Ok(object) => {

@@ -440,7 +440,25 @@ impl<'a> Events<'a, '_> {
                 recs: record,
                 pos: 0,
             };
-            Object::read(read, &mut de).map_err(|e| {
+            match Object::read_fast(read, &mut de) {
+                Ok(object) => Ok(object),
+                Err(_) => self.typed_with_path(read, record, line),
+            }
+        }?;
+        Ok(Found {
+            kind: Some((read, typed)),
+            line,
+            note: super::kinds::misspelling(kind, api_version),
+        })
+    }
+
+    /// Types a recorded object again, keeping the path to the field that failed.
+    fn typed_with_path(&self, read: Kind, record: &[Rec<'a>], line: usize) -> Result<Object, Error> {
+        let mut de = Records {
+            recs: record,
+            pos: 0,
+        };
+        Object::read(read, &mut de).map_err(|e| {
                 let at = e.inner().line.unwrap_or(line);
                 let name = |key: &str| {
                     let path = [Step::Key("metadata".into()), Step::Key(key.into())];
@@ -452,12 +470,6 @@ impl<'a> Events<'a, '_> {
                 let what = describe(read, name("namespace").as_deref(), name("name").as_deref());
                 self.error(at, format!("{what}: {}", field_error(&e)))
             })
-        }?;
-        Ok(Found {
-            kind: Some((read, typed)),
-            line,
-            note: super::kinds::misspelling(kind, api_version),
-        })
     }
 
     fn typed_through_tree(&self, record: &[Rec<'a>]) -> Result<Object, Error> {
@@ -666,16 +678,33 @@ fn scalar(value: &str, text: bool) -> Value {
     if text {
         return Value::String(value.to_string());
     }
+    match resolve(value) {
+        Plain::Null => Value::Null,
+        Plain::Bool(b) => Value::Bool(b),
+        Plain::Number(n) => Value::Number(n),
+        Plain::Text => Value::String(value.to_string()),
+    }
+}
+
+/// What a plain (unquoted) scalar is.
+enum Plain {
+    Null,
+    Bool(bool),
+    Number(Number),
+    Text,
+}
+
+fn resolve(value: &str) -> Plain {
     if is_null(value) {
-        return Value::Null;
+        return Plain::Null;
     }
     if value.len() <= 5 {
         let word = |words: [&str; 4]| words.iter().any(|w| value.eq_ignore_ascii_case(w));
         if word(["true", "yes", "y", "on"]) {
-            return Value::Bool(true);
+            return Plain::Bool(true);
         }
         if word(["false", "no", "n", "off"]) {
-            return Value::Bool(false);
+            return Plain::Bool(false);
         }
     }
     // Only what starts like a number may be one.
@@ -683,15 +712,11 @@ fn scalar(value: &str, text: bool) -> Value {
         .bytes()
         .next()
         .is_some_and(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.'))
+        && let Some(number) = integer(value).or_else(|| float(value))
     {
-        if let Some(number) = integer(value) {
-            return Value::Number(number);
-        }
-        if let Some(number) = float(value) {
-            return Value::Number(number);
-        }
+        return Plain::Number(number);
     }
-    Value::String(value.to_string())
+    Plain::Text
 }
 
 fn integer(value: &str) -> Option<Number> {
@@ -892,10 +917,10 @@ impl<'de> serde::Deserializer<'de> for &mut Records<'_, '_> {
         let line = rec.line;
         match &rec.ev {
             Ev::Scalar(value, true) => visitor.visit_str(value),
-            Ev::Scalar(value, false) => match scalar(value, false) {
-                Value::Null => visitor.visit_unit(),
-                Value::Bool(b) => visitor.visit_bool(b),
-                Value::Number(n) => {
+            Ev::Scalar(value, false) => match resolve(value) {
+                Plain::Null => visitor.visit_unit(),
+                Plain::Bool(b) => visitor.visit_bool(b),
+                Plain::Number(n) => {
                     if let Some(n) = n.as_u64() {
                         visitor.visit_u64(n)
                     } else if let Some(n) = n.as_i64() {
@@ -904,7 +929,7 @@ impl<'de> serde::Deserializer<'de> for &mut Records<'_, '_> {
                         visitor.visit_f64(n.as_f64().unwrap_or_default())
                     }
                 }
-                _ => visitor.visit_str(value),
+                Plain::Text => visitor.visit_str(value),
             },
             Ev::MapStart => visitor.visit_map(Entries {
                 de: self,

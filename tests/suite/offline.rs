@@ -1597,7 +1597,8 @@ fn findings_of(path: &Path, code: &str) -> Vec<(String, Option<u64>, String)> {
 fn a_misspelt_kind_or_api_version_gets_a_did_you_mean_at_its_place() {
     let text = "apiVersion: metallb.io/v1beta1\nkind: IPAdressPool\nmetadata: {name: typo, namespace: metallb-system}\nspec: {addresses: [10.0.0.0/30]}\n---\napiVersion: metallb.io/v1beta3\nkind: IPAddressPool\nmetadata: {name: future, namespace: metallb-system}\nspec: {addresses: [10.0.1.0/30]}\n---\napiVersion: v1\nkind: Servce\nmetadata: {name: web, namespace: shop}\nspec: {type: LoadBalancer}\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: shop}\n";
     let (_dir, path) = temp_file("typos.yaml", text);
-    let found = findings_of(&path, "unknown-kind");
+    let mut found = findings_of(&path, "unknown-kind");
+    found.sort_by_key(|(_, line, _)| *line);
     let summary: Vec<(String, Option<u64>, bool)> = found
         .iter()
         .map(|(file, line, message)| (file.clone(), *line, message.contains("did you mean")))

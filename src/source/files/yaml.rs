@@ -65,10 +65,14 @@ pub(super) fn read<R: Read>(
             cutter.next_document(start + cutter.scan, input);
             continue;
         }
+        let here = cutter.line.max(1) + cutter.lines;
+        if cutter.first_content.is_none() && is_content(line) {
+            cutter.first_content = Some(here);
+        }
         cutter.root_line(line, name)?;
         if cutter.skipping && !cutter.told {
             cutter.told = true;
-            let first = cutter.line + cutter.lines;
+            let first = cutter.first_content.unwrap_or(here);
             let skipped = Found::skipped(cutter.kind.as_deref(), cutter.api_version.as_deref(), first);
             found(skipped)?;
         }
@@ -95,6 +99,12 @@ fn as_text(bytes: &[u8]) -> &str {
     std::str::from_utf8(bytes).unwrap_or_default()
 }
 
+/// A line with something of the document on it.
+fn is_content(line: &[u8]) -> bool {
+    let text = line.trim_ascii_start();
+    !(text.is_empty() || text.starts_with(b"#") || is_marker(line, b"---") || is_marker(line, b"..."))
+}
+
 /// A line that is a document marker: `---` or `...` followed by white space or nothing.
 fn is_marker(line: &[u8], marker: &[u8]) -> bool {
     line.starts_with(marker) && line.get(3).is_none_or(|b| b.is_ascii_whitespace())
@@ -115,6 +125,8 @@ struct Cutter {
     skipping: bool,
     /// Whether the skipped document was handed on (for a note on its kind).
     told: bool,
+    /// The document's first line that is neither blank, a comment nor a marker.
+    first_content: Option<usize>,
 }
 
 impl Cutter {

@@ -1605,8 +1605,14 @@ fn a_misspelt_kind_or_api_version_gets_a_did_you_mean_at_its_place() {
         .collect();
     let at = |line| ("typos.yaml".to_string(), Some(line), true);
     assert_eq!(summary, [at(1), at(6), at(11)], "{found:#?}");
-    assert!(found[0].2.contains("did you mean IPAddressPool?"), "{found:#?}");
-    assert!(found[1].2.contains("did you mean metallb.io/v1beta1?"), "{found:#?}");
+    assert!(
+        found[0].2.contains("did you mean IPAddressPool?"),
+        "{found:#?}"
+    );
+    assert!(
+        found[1].2.contains("did you mean metallb.io/v1beta1?"),
+        "{found:#?}"
+    );
     assert!(found[2].2.contains("did you mean Service?"), "{found:#?}");
     // As every command warns of it: the misspelt pool is missing, the other one is read.
     let usage = metalpool(&["usage", "-f", path.to_str().unwrap(), "-o", "json"]).json();
@@ -1634,7 +1640,11 @@ fn objects_of_a_list_carry_their_own_line() {
             "{indent}- apiVersion: metallb.io/v1beta1\n{indent}  kind: IPAddressPool\n{indent}  metadata: {{name: p, namespace: metallb-system}}\n{indent}  spec: {{addresses: [10.0.0.0/30]}}\n"
         )
     };
-    let yaml = format!("apiVersion: v1\nitems:\n{}{}kind: List\n", pool(""), pool(""));
+    let yaml = format!(
+        "apiVersion: v1\nitems:\n{}{}kind: List\n",
+        pool(""),
+        pool("")
+    );
     let (_dir, path) = temp_file("list.yaml", &yaml);
     let lines: Vec<Option<u64>> = findings_of(&path, "duplicate-object")
         .into_iter()

@@ -141,11 +141,7 @@ impl<R: Read> Input<R> {
         let pair = |mark: u8| {
             (last == mark && new[0] == mark) || memchr::memmem::find(new, &[mark, mark]).is_some()
         };
-        self.helm = (
-            open || pair(b'{'),
-            close || pair(b'}'),
-            new[new.len() - 1],
-        );
+        self.helm = (open || pair(b'{'), close || pair(b'}'), new[new.len() - 1]);
     }
 
     /// Reads the rest of the input, only to check it: called when reading has failed, so

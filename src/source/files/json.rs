@@ -83,7 +83,10 @@ struct Scanner<'i, R> {
 type Pending = Result<Found, Error>;
 
 impl<R: Read> Scanner<'_, R> {
-    fn documents(&mut self, found: &mut dyn FnMut(Found) -> Result<(), Error>) -> Result<(), Error> {
+    fn documents(
+        &mut self,
+        found: &mut dyn FnMut(Found) -> Result<(), Error>,
+    ) -> Result<(), Error> {
         loop {
             self.ws(None)?;
             match self.peek()? {
@@ -151,7 +154,8 @@ impl<R: Read> Scanner<'_, R> {
         let mut key = Vec::new();
         loop {
             self.key(&mut key)?;
-            let read = !skipping && READ_FIELDS.contains(&std::str::from_utf8(&key[1..key.len() - 1]).unwrap_or(""));
+            let read = !skipping
+                && READ_FIELDS.contains(&std::str::from_utf8(&key[1..key.len() - 1]).unwrap_or(""));
             let before = self.line;
             if level == Level::Document && !skipping && key == b"\"items\"" {
                 self.colon(None)?;
@@ -240,7 +244,8 @@ impl<R: Read> Scanner<'_, R> {
             self.ws(None)?;
             let line = self.line;
             if self.peek()? == Some(b'{') {
-                let (kind, api_version, line) = self.object(Level::Item, slim, gaps, &mut Vec::new())?;
+                let (kind, api_version, line) =
+                    self.object(Level::Item, slim, gaps, &mut Vec::new())?;
                 if !failed(pending) {
                     let scanned = Scanned {
                         kind,
@@ -254,7 +259,10 @@ impl<R: Read> Scanner<'_, R> {
             } else {
                 self.value(None)?;
                 if !failed(pending) {
-                    pending.push(Err(Error::input(format!("{}:{line}", self.name), NOT_AN_OBJECT)));
+                    pending.push(Err(Error::input(
+                        format!("{}:{line}", self.name),
+                        NOT_AN_OBJECT,
+                    )));
                 }
             }
             self.ws(None)?;

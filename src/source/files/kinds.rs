@@ -75,9 +75,7 @@ impl Kind {
     /// The `apiVersion`s this kind is served at.
     fn api_versions(self) -> &'static [&'static str] {
         match self {
-            Kind::Pool | Kind::L2 | Kind::Bgp | Kind::ConfigurationState => {
-                &["metallb.io/v1beta1"]
-            }
+            Kind::Pool | Kind::L2 | Kind::Bgp | Kind::ConfigurationState => &["metallb.io/v1beta1"],
             Kind::Service | Kind::Namespace | Kind::Event => &["v1"],
             Kind::Deployment => &["apps/v1"],
             Kind::Crd => &["apiextensions.k8s.io/v1", "apiextensions.k8s.io/v1beta1"],
@@ -155,7 +153,10 @@ mod tests {
     fn a_misspelt_api_version_is_told_what_it_may_mean() {
         let note = misspelling("IPAddressPool", "metallb.io/v1beta3").unwrap();
         assert!(note.contains("did you mean metallb.io/v1beta1?"), "{note}");
-        assert!(note.ends_with("It was read as metallb.io/v1beta1"), "{note}");
+        assert!(
+            note.ends_with("It was read as metallb.io/v1beta1"),
+            "{note}"
+        );
         let note = misspelling("IPAddressPool", "metalb.io/v1beta1").unwrap();
         assert!(note.contains("did you mean metallb.io/v1beta1?"), "{note}");
         assert!(note.ends_with("It was not read"), "{note}");

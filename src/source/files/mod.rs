@@ -7,8 +7,8 @@
 //! the plugin skips is parsed but not built.
 
 mod input;
-mod kinds;
 mod json;
+mod kinds;
 mod yaml;
 
 use std::borrow::Cow;
@@ -702,18 +702,26 @@ fn type_json(name: &str, scanned: &json::Scanned) -> Result<Found, Error> {
     let text = |t: &Option<String>| t.clone().unwrap_or_default();
     let (written, api_version) = (text(&scanned.kind), text(&scanned.api_version));
     let Some(kind) = Kind::of(&written, &api_version) else {
-        return Ok(Found::skipped(Some(&written), Some(&api_version), scanned.line));
+        return Ok(Found::skipped(
+            Some(&written),
+            Some(&api_version),
+            scanned.line,
+        ));
     };
-    if let Ok(object) =
-        Object::read_fast(kind, &mut serde_json::Deserializer::from_slice(scanned.slim))
-    {
+    if let Ok(object) = Object::read_fast(
+        kind,
+        &mut serde_json::Deserializer::from_slice(scanned.slim),
+    ) {
         return Ok(Found {
             kind: Some((kind, object)),
             line: scanned.line,
             note: kinds::misspelling(&written, &api_version),
         });
     }
-    let typed = Object::read(kind, &mut serde_json::Deserializer::from_slice(scanned.slim));
+    let typed = Object::read(
+        kind,
+        &mut serde_json::Deserializer::from_slice(scanned.slim),
+    );
     let e = match typed {
         Ok(object) => {
             return Ok(Found {
@@ -1253,12 +1261,14 @@ spec:
         );
         assert!(read_text("list.yaml", &list).is_ok());
         // Anchors of aliases of anchors: eight lines that expand to a hundred million nodes.
-        let mut bomb = String::from("apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        let mut bomb = String::from(
+            "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n",
+        );
         for level in 1..9 {
             let previous = format!("*a{}", level - 1);
             bomb.push_str(&format!(
                 "  a{level}: &a{level} [{}]\n",
-                vec![previous.as_str(); 10].join(", ")
+                [previous.as_str(); 10].join(", ")
             ));
         }
         assert_eq!(
@@ -1438,10 +1448,7 @@ spec:
                 name: "s5999".into(),
             };
             let line = snapshot.locations[&key].line.unwrap();
-            let expected = 1 + text
-                .lines()
-                .position(|l| l.contains("\"s5999\""))
-                .unwrap();
+            let expected = 1 + text.lines().position(|l| l.contains("\"s5999\"")).unwrap();
             // The object starts on the line before its metadata.
             assert_eq!(line, expected - 1, "{name}");
         }
@@ -1452,13 +1459,19 @@ spec:
         let (json, _) = many_services(3_000);
         let broken = json.replace("\"s2999\", ", "\"s2999\" ");
         let (place, message) = place_and_message(read_text("many.json", &broken).unwrap_err());
-        let line = 1 + broken.lines().position(|l| l.contains("\"s2999\"")).unwrap();
+        let line = 1 + broken
+            .lines()
+            .position(|l| l.contains("\"s2999\""))
+            .unwrap();
         assert!(place.starts_with(&format!("many.json:{line}:")), "{place}");
         assert_eq!(message, "expected `,` or `}`");
         // In a field no kind reads, too: the input is checked whole.
         let skipped = "{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\",\n\"data\": {\"a\" 1}}";
         let (place, message) = place_and_message(read_text("cm.json", skipped).unwrap_err());
-        assert_eq!((place.as_str(), message.as_str()), ("cm.json:2:14", "expected `:`"));
+        assert_eq!(
+            (place.as_str(), message.as_str()),
+            ("cm.json:2:14", "expected `:`")
+        );
     }
 
     #[test]
@@ -1473,7 +1486,8 @@ spec:
         bytes[offset] = 0xFF;
         let line = 1 + bytes[..offset].iter().filter(|b| **b == b'\n').count();
         std::fs::write(&file, bytes).unwrap();
-        let (place, message) = place_and_message(read(std::slice::from_ref(&file), &namespaces()).unwrap_err());
+        let (place, message) =
+            place_and_message(read(std::slice::from_ref(&file), &namespaces()).unwrap_err());
         assert_eq!(place, format!("{}:{line}", file.display()));
         assert_eq!(
             message,
@@ -1484,9 +1498,12 @@ spec:
     #[test]
     fn an_unread_field_nested_however_deep_is_passed_over() {
         let deep = format!("{}1{}", "[".repeat(1_000), "]".repeat(1_000));
-        let yaml = format!("apiVersion: v1\nkind: Service\nmetadata: {{name: web}}\nunread: {deep}\n");
+        let yaml =
+            format!("apiVersion: v1\nkind: Service\nmetadata: {{name: web}}\nunread: {deep}\n");
         assert_eq!(read_text("deep.yaml", &yaml).unwrap().services.len(), 1);
-        let json = format!("{{\"apiVersion\": \"v1\", \"kind\": \"Service\", \"metadata\": {{\"name\": \"web\"}}, \"unread\": {deep}}}");
+        let json = format!(
+            "{{\"apiVersion\": \"v1\", \"kind\": \"Service\", \"metadata\": {{\"name\": \"web\"}}, \"unread\": {deep}}}"
+        );
         assert_eq!(read_text("deep.json", &json).unwrap().services.len(), 1);
     }
 
@@ -1496,10 +1513,14 @@ spec:
         let text = format!("apiVersion: v1\nkind: ConfigMap\ndata:\n  a: [unclosed\n---\n{POOL}");
         assert_eq!(read_text("all.yaml", &text).unwrap().pools.len(), 1);
         // Two objects without a --- between them are still told.
-        let text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\napiVersion: v1\nkind: Secret\n";
+        let text =
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\napiVersion: v1\nkind: Secret\n";
         let (place, message) = place_and_message(read_text("two.yaml", text).unwrap_err());
         assert_eq!(place, "two.yaml:4:1");
-        assert_eq!(message, "duplicate key apiVersion (is a --- line between two objects missing?)");
+        assert_eq!(
+            message,
+            "duplicate key apiVersion (is a --- line between two objects missing?)"
+        );
     }
 
     #[test]
@@ -1509,6 +1530,9 @@ spec:
         let service = &snapshot.services[0];
         assert_eq!(service.spec.type_.as_deref(), Some("LoadBalancer"));
         assert_eq!(service.spec.load_balancer_class.as_deref(), Some("own"));
-        assert_eq!(service.spec.selector.get("metallb.io/address-pool"), Some("p"));
+        assert_eq!(
+            service.spec.selector.get("metallb.io/address-pool"),
+            Some("p")
+        );
     }
 }

@@ -73,7 +73,8 @@ pub(super) fn read<R: Read>(
         if cutter.skipping && !cutter.told {
             cutter.told = true;
             let first = cutter.first_content.unwrap_or(here);
-            let skipped = Found::skipped(cutter.kind.as_deref(), cutter.api_version.as_deref(), first);
+            let skipped =
+                Found::skipped(cutter.kind.as_deref(), cutter.api_version.as_deref(), first);
             found(skipped)?;
         }
         cutter.lines += 1;
@@ -102,7 +103,10 @@ fn as_text(bytes: &[u8]) -> &str {
 /// A line with something of the document on it.
 fn is_content(line: &[u8]) -> bool {
     let text = line.trim_ascii_start();
-    !(text.is_empty() || text.starts_with(b"#") || is_marker(line, b"---") || is_marker(line, b"..."))
+    !(text.is_empty()
+        || text.starts_with(b"#")
+        || is_marker(line, b"---")
+        || is_marker(line, b"..."))
 }
 
 /// A line that is a document marker: `---` or `...` followed by white space or nothing.
@@ -208,8 +212,8 @@ struct Rec<'a> {
 }
 
 /// Parses one document's text (its first line is `first_line` of the file).
-fn document<'a>(
-    text: &'a str,
+fn document(
+    text: &str,
     first_line: usize,
     name: &str,
     found: &mut dyn FnMut(Found) -> Result<(), Error>,
@@ -272,7 +276,11 @@ impl<'a> Events<'a, '_> {
     fn scan_error(&self, e: &ScanError) -> Error {
         let at = e.marker();
         let message = super::strip_position(&e.info());
-        let message = message.lines().next().unwrap_or("malformed YAML").to_string();
+        let message = message
+            .lines()
+            .next()
+            .unwrap_or("malformed YAML")
+            .to_string();
         Error::input(
             format!(
                 "{}:{}:{}",
@@ -352,7 +360,7 @@ impl<'a> Events<'a, '_> {
                 Event::MappingEnd => break,
                 Event::Scalar(key, _, anchor, _) => {
                     if anchor != 0 {
-                        self.store_scalar(anchor, &key, false, key_line);
+                        self.store_scalar(anchor, key.clone(), false, key_line);
                     }
                     key
                 }
@@ -465,23 +473,28 @@ impl<'a> Events<'a, '_> {
     }
 
     /// Types a recorded object again, keeping the path to the field that failed.
-    fn typed_with_path(&self, read: Kind, record: &[Rec<'a>], line: usize) -> Result<Object, Error> {
+    fn typed_with_path(
+        &self,
+        read: Kind,
+        record: &[Rec<'a>],
+        line: usize,
+    ) -> Result<Object, Error> {
         let mut de = Records {
             recs: record,
             pos: 0,
         };
         Object::read(read, &mut de).map_err(|e| {
-                let at = e.inner().line.unwrap_or(line);
-                let name = |key: &str| {
-                    let path = [Step::Key("metadata".into()), Step::Key(key.into())];
-                    locate(record, &path).and_then(|at| match &record[at].ev {
-                        Ev::Scalar(text, _) => Some(text.to_string()),
-                        _ => None,
-                    })
-                };
-                let what = describe(read, name("namespace").as_deref(), name("name").as_deref());
-                self.error(at, format!("{what}: {}", field_error(&e)))
-            })
+            let at = e.inner().line.unwrap_or(line);
+            let name = |key: &str| {
+                let path = [Step::Key("metadata".into()), Step::Key(key.into())];
+                locate(record, &path).and_then(|at| match &record[at].ev {
+                    Ev::Scalar(text, _) => Some(text.to_string()),
+                    _ => None,
+                })
+            };
+            let what = describe(read, name("namespace").as_deref(), name("name").as_deref());
+            self.error(at, format!("{what}: {}", field_error(&e)))
+        })
     }
 
     fn typed_through_tree(&self, record: &[Rec<'a>]) -> Result<Object, Error> {
@@ -497,10 +510,10 @@ impl<'a> Events<'a, '_> {
     }
 
     /// Keeps an anchored scalar for its aliases.
-    fn store_scalar(&mut self, anchor: usize, value: &Cow<'a, str>, text: bool, line: usize) {
+    fn store_scalar(&mut self, anchor: usize, value: Cow<'a, str>, text: bool, line: usize) {
         let start = self.anchors.len();
         self.anchors.push(Rec {
-            ev: Ev::Scalar(value.clone(), text),
+            ev: Ev::Scalar(value, text),
             line,
         });
         self.anchored.insert(anchor, start..start + 1);
@@ -537,7 +550,7 @@ impl<'a> Events<'a, '_> {
                     let text = style != ScalarStyle::Plain
                         || tag.as_deref().is_some_and(|t| t.suffix() == "str");
                     if anchor != 0 {
-                        self.store_scalar(anchor, &value, text, line);
+                        self.store_scalar(anchor, value.clone(), text, line);
                     } else if self.open_anchors.len() > base {
                         self.anchors.push(Rec {
                             ev: Ev::Scalar(value.clone(), text),
@@ -550,7 +563,9 @@ impl<'a> Events<'a, '_> {
                     let map = matches!(event, Event::MappingStart(..));
                     depth += 1;
                     if record.is_some() && depth > MAX_DEPTH {
-                        return Err(self.error(line, format!("nested more than {MAX_DEPTH} levels deep")));
+                        return Err(
+                            self.error(line, format!("nested more than {MAX_DEPTH} levels deep"))
+                        );
                     }
                     let ev = if map { Ev::MapStart } else { Ev::SeqStart };
                     if anchor != 0 {
@@ -595,7 +610,12 @@ impl<'a> Events<'a, '_> {
     }
 
     /// Copies what an alias stands for into `record`, within [`MAX_ALIAS_EVENTS`].
-    fn expand(&mut self, anchor: usize, line: usize, record: &mut Vec<Rec<'a>>) -> Result<(), Error> {
+    fn expand(
+        &mut self,
+        anchor: usize,
+        line: usize,
+        record: &mut Vec<Rec<'a>>,
+    ) -> Result<(), Error> {
         let Some(range) = self.anchored.get(&anchor).cloned() else {
             return Err(self.error(line, "an alias (*name) names no anchor before it"));
         };
@@ -1011,7 +1031,10 @@ impl<'de> serde::de::MapAccess<'de> for Entries<'_, '_, '_> {
                     .map(Some)
                     .at(rec.line)
             }
-            _ => Err(<DeError as serde::de::Error>::custom("a mapping key is not text")).at(rec.line),
+            _ => Err(<DeError as serde::de::Error>::custom(
+                "a mapping key is not text",
+            ))
+            .at(rec.line),
         }
     }
 
@@ -1034,7 +1057,10 @@ impl<'de> serde::de::SeqAccess<'de> for Elements<'_, '_, '_> {
         &mut self,
         seed: T,
     ) -> Result<Option<T::Value>, DeError> {
-        if matches!(self.de.recs.get(self.de.pos).map(|r| &r.ev), Some(Ev::SeqEnd)) {
+        if matches!(
+            self.de.recs.get(self.de.pos).map(|r| &r.ev),
+            Some(Ev::SeqEnd)
+        ) {
             self.de.pos += 1;
             return Ok(None);
         }

@@ -64,17 +64,6 @@ impl<R: Read> Input<R> {
         &self.buf[self.pos..self.valid]
     }
 
-    /// The bytes from `from` (an index into the window) to what is read so far.
-    pub(super) fn window(&self, from: usize) -> &[u8] {
-        &self.buf[from..self.valid]
-    }
-
-    /// Keeps the bytes from `at` on through refills (indices shift: [`Input::kept`] tells
-    /// where they start now); `None` lets them go.
-    pub(super) fn keep_from(&mut self, at: Option<usize>) {
-        self.keep = at;
-    }
-
     /// Where the kept bytes start now.
     pub(super) fn kept(&self) -> usize {
         self.keep.unwrap_or(self.pos)

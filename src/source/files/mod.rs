@@ -1535,4 +1535,15 @@ spec:
             Some("p")
         );
     }
+
+    #[test]
+    fn a_root_field_no_kind_reads_is_passed_over_keeping_the_lines() {
+        // `data` is never parsed (not even checked), and lines after it keep their numbers.
+        let text = "apiVersion: v1\ndata:\n  a: [unclosed\n  b: |\n    text\nkind: Service\nmetadata: {name: web}\nspec:\n  type: [x]\n";
+        let (place, message) = place_and_message(read_text("svc.yaml", text).unwrap_err());
+        assert_eq!(place, "svc.yaml:9");
+        assert!(message.starts_with("Service web: spec.type:"), "{message}");
+        let fixed = text.replace("type: [x]", "type: LoadBalancer");
+        assert_eq!(read_text("svc.yaml", &fixed).unwrap().services.len(), 1);
+    }
 }

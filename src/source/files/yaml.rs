@@ -37,61 +37,24 @@ pub(super) fn read<R: Read>(
     name: &str,
     found: &mut dyn FnMut(Found) -> Result<(), Error>,
 ) -> Result<(), Error> {
-    let mut cutter = Cutter::default();
-    input.keep_from(Some(input.pos));
+    let mut cutter = Cutter::new(1);
     loop {
-        let start = input.kept();
-        let window = input.window(start);
-        let Some(newline) = memchr::memchr(b'\n', &window[cutter.scan..]) else {
-            input.pos = start + window.len();
+        let rest = input.rest();
+        let Some(newline) = memchr::memchr(b'\n', rest) else {
             if input.refill()? {
                 continue;
             }
-            let start = input.kept();
-            let text = input.window(start);
-            if !cutter.skipping && !text.is_empty() {
-                document(as_text(text), cutter.line, name, found)?;
+            // The last line, without its newline.
+            let last = input.rest().to_vec();
+            input.pos += last.len();
+            if !last.is_empty() {
+                cutter.line(&last, name, found)?;
             }
-            input.keep_from(None);
-            return Ok(());
+            return cutter.finish(name, found);
         };
-        let line_end = cutter.scan + newline + 1;
-        let line = &window[cutter.scan..line_end];
-        if is_marker(line, b"---") && (cutter.scan > 0 || cutter.skipping) {
-            // This line starts the next document: the one before ends here.
-            if !cutter.skipping {
-                document(as_text(&window[..cutter.scan]), cutter.line, name, found)?;
-            }
-            cutter.next_document(start + cutter.scan, input);
-            continue;
-        }
-        let here = cutter.line.max(1) + cutter.lines;
-        if cutter.first_content.is_none() && is_content(line) {
-            cutter.first_content = Some(here);
-        }
-        cutter.root_line(line, name)?;
-        if cutter.skipping && !cutter.told {
-            cutter.told = true;
-            let first = cutter.first_content.unwrap_or(here);
-            let skipped =
-                Found::skipped(cutter.kind.as_deref(), cutter.api_version.as_deref(), first);
-            found(skipped)?;
-        }
-        cutter.lines += 1;
-        cutter.scan = line_end;
-        if is_marker(line, b"...") {
-            if !cutter.skipping {
-                document(as_text(&window[..cutter.scan]), cutter.line, name, found)?;
-            }
-            cutter.next_document(start + cutter.scan, input);
-        } else if cutter.skipping && cutter.scan > 0 {
-            // Nothing of a skipped document is kept.
-            cutter.line += cutter.lines;
-            cutter.lines = 0;
-            input.pos = start + cutter.scan;
-            input.keep_from(Some(input.pos));
-            cutter.scan = 0;
-        }
+        let len = newline + 1;
+        cutter.line(&rest[..len], name, found)?;
+        input.pos += len;
     }
 }
 
@@ -114,14 +77,15 @@ fn is_marker(line: &[u8], marker: &[u8]) -> bool {
     line.starts_with(marker) && line.get(3).is_none_or(|b| b.is_ascii_whitespace())
 }
 
-/// Where cutting the input into documents is.
-#[derive(Default)]
+/// Cuts the input into documents, line by line, keeping of each only what may be read.
 struct Cutter {
-    /// The first line of the document being gathered (1-based), and its lines so far.
-    line: usize,
-    lines: usize,
-    /// Where the next line starts, from the document's start.
-    scan: usize,
+    /// The document's first line, and the line being read (1-based).
+    start: usize,
+    next: usize,
+    /// The document's text so far: its lines, but those of a root field no kind reads
+    /// (a ConfigMap's `data`), which are kept as empty lines so that lines keep their
+    /// numbers.
+    text: Vec<u8>,
     /// The document's root `kind:` and `apiVersion:`, from lines at column 0.
     kind: Option<String>,
     api_version: Option<String>,
@@ -131,25 +95,90 @@ struct Cutter {
     told: bool,
     /// The document's first line that is neither blank, a comment nor a marker.
     first_content: Option<usize>,
+    /// The root is a block mapping (its first content is a `key:` at column 0).
+    block_root: bool,
+    /// The lines being read belong to a root field no kind reads.
+    in_unread: bool,
 }
 
 impl Cutter {
-    fn next_document<R: Read>(&mut self, at: usize, input: &mut Input<R>) {
-        *self = Cutter {
-            line: self.line.max(1) + self.lines,
-            ..Cutter::default()
-        };
-        input.pos = at;
-        input.keep_from(Some(at));
+    fn new(start: usize) -> Cutter {
+        Cutter {
+            start,
+            next: start,
+            text: Vec::new(),
+            kind: None,
+            api_version: None,
+            skipping: false,
+            told: false,
+            first_content: None,
+            block_root: false,
+            in_unread: false,
+        }
+    }
+
+    fn line(
+        &mut self,
+        line: &[u8],
+        name: &str,
+        found: &mut dyn FnMut(Found) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        if is_marker(line, b"---") && self.next > self.start {
+            // This line starts the next document: the one before ends here.
+            self.finish(name, found)?;
+        }
+        if self.first_content.is_none() && is_content(line) {
+            self.first_content = Some(self.next);
+            self.block_root = line.first().is_some_and(u8::is_ascii_alphabetic);
+        }
+        self.root_line(line, name)?;
+        if self.skipping && !self.told {
+            self.told = true;
+            self.text = Vec::new();
+            let first = self.first_content.unwrap_or(self.next);
+            found(Found::skipped(
+                self.kind.as_deref(),
+                self.api_version.as_deref(),
+                first,
+            ))?;
+        }
+        if !self.skipping {
+            if self.block_root && line.first().is_some_and(|b| !b" \t\r\n#-".contains(b)) {
+                self.in_unread = is_unread_block(line);
+            }
+            if self.in_unread {
+                self.text.push(b'\n');
+            } else {
+                self.text.extend_from_slice(line);
+            }
+        }
+        self.next += 1;
+        if is_marker(line, b"...") {
+            self.finish(name, found)?;
+        }
+        Ok(())
+    }
+
+    /// Reads the document gathered so far, and starts the next.
+    fn finish(
+        &mut self,
+        name: &str,
+        found: &mut dyn FnMut(Found) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let done = std::mem::replace(self, Cutter::new(self.next));
+        if !done.skipping && done.first_content.is_some() {
+            document(as_text(&done.text), done.start, name, found)?;
+        }
+        // The buffer is reused (its room is what a document needs).
+        self.text = done.text;
+        self.text.clear();
+        Ok(())
     }
 
     /// Notes a root `kind:` or `apiVersion:` line; once both name a kind the plugin skips
     /// (and not a List), the document is skipped. A second one means two objects without
     /// a `---` between them, which is said here as the parser would have.
     fn root_line(&mut self, line: &[u8], name: &str) -> Result<(), Error> {
-        if self.line == 0 {
-            self.line = 1;
-        }
         let (key, slot) = if line.starts_with(b"kind:") {
             ("kind", &mut self.kind)
         } else if line.starts_with(b"apiVersion:") {
@@ -160,7 +189,7 @@ impl Cutter {
         if slot.is_some() {
             if self.skipping {
                 return Err(Error::input(
-                    format!("{name}:{}:1", self.line + self.lines),
+                    format!("{name}:{}:1", self.next),
                     duplicate_key(key),
                 ));
             }
@@ -175,6 +204,23 @@ impl Cutter {
         }
         Ok(())
     }
+}
+
+/// A root `key:` line whose value is a block below it (or a block scalar, `|`, `>`), of
+/// a field no kind reads: its lines need not be parsed at all.
+fn is_unread_block(line: &[u8]) -> bool {
+    let Some(colon) = memchr::memchr(b':', line) else {
+        return false;
+    };
+    let key = as_text(&line[..colon]);
+    let value = as_text(&line[colon + 1..]).trim();
+    let value = value.split(" #").next().unwrap_or("").trim();
+    let block = value.is_empty()
+        || (value.starts_with(['|', '>'])
+            && value[1..]
+                .chars()
+                .all(|c| matches!(c, '+' | '-' | '0'..='9')));
+    block && key != "items" && !READ_FIELDS.contains(&key)
 }
 
 /// The value of a `key: value` line when it is one plain word (`ConfigMap`, `v1`,

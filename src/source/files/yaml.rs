@@ -28,6 +28,9 @@ use crate::error::Error;
 /// needs, far less than an alias bomb (a few lines that expand to millions of nodes).
 const MAX_ALIAS_EVENTS: usize = 100_000;
 
+/// How much text is gathered (whole documents) before it is parsed.
+const BATCH_BYTES: usize = 1 << 20;
+
 const TOO_MANY_ALIASES: &str =
     "anchors and aliases (&name, *name, <<) expand to more than this reader accepts";
 
@@ -50,7 +53,7 @@ pub(super) fn read<R: Read>(
             if !last.is_empty() {
                 cutter.line(&last, name, found)?;
             }
-            return cutter.finish(name, found);
+            return cutter.flush(name, found);
         };
         let len = newline + 1;
         cutter.line(&rest[..len], name, found)?;
@@ -79,13 +82,16 @@ fn is_marker(line: &[u8], marker: &[u8]) -> bool {
 
 /// Cuts the input into documents, line by line, keeping of each only what may be read.
 struct Cutter {
-    /// The document's first line, and the line being read (1-based).
+    /// The first line of `text`, and the line being read (1-based).
     start: usize,
     next: usize,
-    /// The document's text so far: its lines, but those of a root field no kind reads
-    /// (a ConfigMap's `data`), which are kept as empty lines so that lines keep their
-    /// numbers.
+    /// The documents gathered and not yet parsed: their lines, but those of a root field no
+    /// kind reads (a ConfigMap's `data`), kept as empty lines so that lines keep their
+    /// numbers, and those of a document of a skipped kind, left out.
     text: Vec<u8>,
+    /// The current document's first line and where it starts in `text`.
+    doc_start: usize,
+    doc_offset: usize,
     /// The document's root `kind:` and `apiVersion:`, from lines at column 0.
     kind: Option<String>,
     api_version: Option<String>,
@@ -107,6 +113,8 @@ impl Cutter {
             start,
             next: start,
             text: Vec::new(),
+            doc_start: start,
+            doc_offset: 0,
             kind: None,
             api_version: None,
             skipping: false,
@@ -123,9 +131,9 @@ impl Cutter {
         name: &str,
         found: &mut dyn FnMut(Found) -> Result<(), Error>,
     ) -> Result<(), Error> {
-        if is_marker(line, b"---") && self.next > self.start {
+        if is_marker(line, b"---") && self.next > self.doc_start {
             // This line starts the next document: the one before ends here.
-            self.finish(name, found)?;
+            self.end_document(name, found)?;
         }
         if self.first_content.is_none() && is_content(line) {
             self.first_content = Some(self.next);
@@ -134,7 +142,9 @@ impl Cutter {
         self.root_line(line, name)?;
         if self.skipping && !self.told {
             self.told = true;
-            self.text = Vec::new();
+            // The documents before this one are read now; of this one nothing is kept.
+            self.text.truncate(self.doc_offset);
+            self.flush(name, found)?;
             let first = self.first_content.unwrap_or(self.next);
             found(Found::skipped(
                 self.kind.as_deref(),
@@ -143,6 +153,9 @@ impl Cutter {
             ))?;
         }
         if !self.skipping {
+            if self.text.is_empty() {
+                self.start = self.next;
+            }
             if self.block_root && line.first().is_some_and(|b| !b" \t\r\n#-".contains(b)) {
                 self.in_unread = is_unread_block(line);
             }
@@ -154,24 +167,44 @@ impl Cutter {
         }
         self.next += 1;
         if is_marker(line, b"...") {
-            self.finish(name, found)?;
+            self.end_document(name, found)?;
         }
         Ok(())
     }
 
-    /// Reads the document gathered so far, and starts the next.
-    fn finish(
+    /// Ends a document: the next starts on the next line. Documents are parsed a batch
+    /// at a time (a parser costs something to start, and many documents are small).
+    fn end_document(
         &mut self,
         name: &str,
         found: &mut dyn FnMut(Found) -> Result<(), Error>,
     ) -> Result<(), Error> {
-        let done = std::mem::replace(self, Cutter::new(self.next));
-        if !done.skipping && done.first_content.is_some() {
-            document(as_text(&done.text), done.start, name, found)?;
+        self.doc_start = self.next;
+        self.kind = None;
+        self.api_version = None;
+        self.skipping = false;
+        self.told = false;
+        self.first_content = None;
+        self.block_root = false;
+        self.in_unread = false;
+        if self.text.len() >= BATCH_BYTES {
+            self.flush(name, found)?;
         }
-        // The buffer is reused (its room is what a document needs).
-        self.text = done.text;
+        self.doc_offset = self.text.len();
+        Ok(())
+    }
+
+    /// Reads the documents gathered so far.
+    fn flush(
+        &mut self,
+        name: &str,
+        found: &mut dyn FnMut(Found) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        if !self.text.is_empty() {
+            document(as_text(&self.text), self.start, name, found)?;
+        }
         self.text.clear();
+        self.doc_offset = 0;
         Ok(())
     }
 

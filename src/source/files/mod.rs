@@ -3,8 +3,9 @@
 //!
 //! Hostile input ends with one line, never a hang or an exhausted memory: a directory walk
 //! enters each real directory once and reads regular files only; each input is read up to
-//! [`ReadLimits::max_bytes`]; YAML nesting is bounded (200 levels); an object of a kind
-//! the plugin skips is parsed but not built.
+//! [`ReadLimits::max_bytes`], as a stream (see `json` and `yaml`); the nesting of what is
+//! read is bounded (200 levels); an object of a kind the plugin skips is passed over without
+//! being built, however deep or large.
 
 mod input;
 mod json;

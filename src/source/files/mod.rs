@@ -1546,5 +1546,12 @@ spec:
         assert!(message.starts_with("Service web: spec.type:"), "{message}");
         let fixed = text.replace("type: [x]", "type: LoadBalancer");
         assert_eq!(read_text("svc.yaml", &fixed).unwrap().services.len(), 1);
+        // A read field is read however its key is written.
+        let quoted = fixed.replace("spec:", "\"spec\" :");
+        let snapshot = read_text("svc.yaml", &quoted).unwrap();
+        assert_eq!(
+            snapshot.services[0].spec.type_.as_deref(),
+            Some("LoadBalancer")
+        );
     }
 }

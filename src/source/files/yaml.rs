@@ -245,7 +245,7 @@ fn is_unread_block(line: &[u8]) -> bool {
     let Some(colon) = memchr::memchr(b':', line) else {
         return false;
     };
-    let key = as_text(&line[..colon]);
+    let key = as_text(&line[..colon]).trim_end().trim_matches(['"', '\'']);
     let value = as_text(&line[colon + 1..]).trim();
     let value = value.split(" #").next().unwrap_or("").trim();
     let block = value.is_empty()

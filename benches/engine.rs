@@ -13,8 +13,9 @@
 //!   reaction and `report::plan::build`; the model of the base is built once) on 50,000
 //!   services and 2,000 pools, the busiest IPv4 pool renumbered; compare with `usage/50000`
 //!   (issue target: at most 3×).
-//! * `read/<format>`: `-f` reading a dump of 10,000 services (YAML, JSON, and the YAML
-//!   parser alone), with throughput in bytes of input.
+//! * `read/<format>`: `-f` reading a dump of 10,000 services (a YAML List, multi-document
+//!   YAML, a JSON List, a ConfigMap of the same size, and the YAML event parser alone), with
+//!   throughput in bytes of input.
 //!
 //! ```sh
 //! cargo bench --bench engine                    # everything
@@ -40,7 +41,6 @@ use kubectl_metalpool::report;
 use kubectl_metalpool::settings::{MetallbFlags, ServiceRef};
 use kubectl_metalpool::snapshot::{self, Snapshot};
 use kubectl_metalpool::source::files::{self, Namespaces};
-use serde::de::IgnoredAny;
 use support::synth::{METALLB_NAMESPACE, Params, Synthetic};
 
 const POOLS: usize = 2_000;
@@ -228,16 +228,23 @@ fn why(c: &mut Criterion) {
 }
 
 /// Reading `-f` dumps of 10,000 services and 1,000 pools: the whole reader (`files::read`,
-/// text to snapshot) on a YAML and a JSON `kind: List`, and, for scale, the YAML parser
-/// alone (every event parsed, nothing kept).
+/// text to snapshot) on a YAML `kind: List`, the same objects as multi-document YAML, a
+/// JSON `kind: List`, and a ConfigMap as large as that JSON (a kind the reader skips); and,
+/// for scale, the YAML event parser alone (every event parsed, nothing kept).
 fn read(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("a scratch directory");
     let synthetic = Synthetic::generate(Params::new(10_000, 1_000));
     let yaml = dir.path().join("cluster.yaml");
+    let documents = dir.path().join("documents.yaml");
     let json = dir.path().join("cluster.json");
+    let config_map = dir.path().join("config-map.yaml");
     let yaml_bytes = synthetic.write_yaml(&yaml).expect("write the YAML dump");
+    let documents_bytes = synthetic
+        .write_yaml_documents(&documents)
+        .expect("write the YAML documents");
     let json_bytes = synthetic.write_json(&json).expect("write the JSON dump");
     drop(synthetic);
+    let config_map_bytes = write_config_map(&config_map, json_bytes);
     let namespaces = Namespaces {
         metallb: METALLB_NAMESPACE.to_string(),
         default: "default".to_string(),
@@ -246,7 +253,12 @@ fn read(c: &mut Criterion) {
     group.sample_size(10);
     group.warm_up_time(Duration::from_secs(1));
     group.measurement_time(Duration::from_secs(5));
-    for (name, path, bytes) in [("yaml", &yaml, yaml_bytes), ("json", &json, json_bytes)] {
+    for (name, path, bytes) in [
+        ("yaml", &yaml, yaml_bytes),
+        ("yaml-documents", &documents, documents_bytes),
+        ("json", &json, json_bytes),
+        ("skipped-config-map", &config_map, config_map_bytes),
+    ] {
         group.throughput(Throughput::Bytes(bytes));
         group.bench_function(name, |b| {
             b.iter(|| files::read(std::slice::from_ref(path), &namespaces).expect("a valid dump"))
@@ -256,17 +268,29 @@ fn read(c: &mut Criterion) {
     group.throughput(Throughput::Bytes(yaml_bytes));
     group.bench_function("yaml-parser-only", |b| {
         b.iter(|| {
-            let mut budget = serde_saphyr::Budget::default();
-            budget.max_nodes = usize::MAX;
-            budget.max_events = usize::MAX;
-            budget.max_total_scalar_bytes = usize::MAX;
-            let mut options = serde_saphyr::Options::default();
-            options.budget = Some(budget);
-            serde_saphyr::from_str_with_options::<IgnoredAny>(black_box(&text), options)
-                .expect("valid YAML")
+            let mut events = 0usize;
+            for event in granit_parser::Parser::new_from_str(black_box(&text)) {
+                event.expect("valid YAML");
+                events += 1;
+            }
+            events
         })
     });
     group.finish();
+}
+
+/// A ConfigMap of `bytes` bytes (one key per line of data), as `kubectl get -o yaml`
+/// writes it: `data` before `kind`.
+fn write_config_map(path: &std::path::Path, bytes: u64) -> u64 {
+    let mut text = String::from("apiVersion: v1\ndata:\n");
+    let mut key = 0u64;
+    while (text.len() as u64) < bytes {
+        text.push_str(&format!("  key-{key}: {}\n", "x".repeat(100)));
+        key += 1;
+    }
+    text.push_str("kind: ConfigMap\nmetadata:\n  name: large\n  namespace: default\n");
+    std::fs::write(path, &text).expect("write the ConfigMap");
+    text.len() as u64
 }
 
 /// `check` against `usage` on the same 50,000 services × 2,000 pools: the whole computation

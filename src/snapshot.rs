@@ -76,6 +76,8 @@ pub enum InputIssue {
     DuplicateObject,
     /// A kustomization or a Helm template: not manifests until rendered.
     NotRendered,
+    /// A `kind` or `apiVersion` that looks misspelt (did-you-mean in the message).
+    UnknownKind,
 }
 
 /// An object's identity: kind (`Service`, `IPAddressPool`…), namespace and name.

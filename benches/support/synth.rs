@@ -364,6 +364,23 @@ impl Synthetic {
         serde_saphyr::to_string(&self.list()).expect("a Value always serializes")
     }
 
+    /// The same objects as YAML documents, one after another (`---` between them), as a
+    /// directory of manifests concatenated would be.
+    pub fn to_yaml_documents(&self) -> String {
+        let mut text = String::new();
+        for object in self.objects() {
+            text.push_str("---\n");
+            text.push_str(&serde_saphyr::to_string(&object).expect("a Value always serializes"));
+        }
+        text
+    }
+
+    pub fn write_yaml_documents(&self, path: &Path) -> std::io::Result<u64> {
+        let text = self.to_yaml_documents();
+        std::fs::write(path, &text)?;
+        Ok(text.len() as u64)
+    }
+
     pub fn write_json(&self, path: &Path) -> std::io::Result<u64> {
         let text = self.to_json();
         std::fs::write(path, &text)?;

@@ -106,6 +106,8 @@ codes! {
     LegacyPoolIgnored => "legacy-pool-ignored",
     /// Offline: a kustomization or Helm template found and not read as plain manifests.
     NotRendered => "not-rendered",
+    /// Offline: a `kind` or `apiVersion` that looks like a misspelling of one the plugin reads.
+    UnknownKind => "unknown-kind",
     // Findings of `check` (cli-contract.md, `check`).
     /// A LoadBalancer service MetalLB serves is pending and fits no pool.
     ServicePending => "service-pending",

@@ -303,6 +303,7 @@ fn other_configuration_warnings(model: &Model, found: &mut Findings) {
         Code::AdvertisementOutsideMetallbNamespace,
         Code::DuplicateObject,
         Code::NotRendered,
+        Code::UnknownKind,
     ];
     let all = model
         .cluster
@@ -340,6 +341,9 @@ fn input_notes(model: &Model, found: &mut Findings) {
             (InputIssue::DuplicateObject, None) => continue,
             (InputIssue::NotRendered, _) => {
                 (Code::NotRendered, ObjectKey::new("Path", "", &note.at.file))
+            }
+            (InputIssue::UnknownKind, _) => {
+                (Code::UnknownKind, ObjectKey::new("Path", "", &note.at.file))
             }
         };
         found.add(Level::Warning, code, object, note.message.clone());

@@ -77,6 +77,7 @@ pub fn input_warnings(snapshot: &Snapshot) -> Vec<Reason> {
             let code = match note.issue {
                 InputIssue::DuplicateObject => Code::DuplicateObject,
                 InputIssue::NotRendered => Code::NotRendered,
+                InputIssue::UnknownKind => Code::UnknownKind,
             };
             Reason::new(code, note.message.clone())
         })

@@ -211,3 +211,51 @@ mod mutated {
         }
     }
 }
+
+/// Objects of kinds the plugin skips are passed over however they are made: nested far
+/// deeper than any read object may be, or large, in YAML and JSON, in a `-f` directory
+/// beside the manifests that matter.
+#[test]
+fn skipped_objects_never_stop_a_run_however_deep_or_large() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+    write(
+        "pool.yaml",
+        "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: p, namespace: metallb-system}\nspec: {addresses: [10.0.0.0/30]}\n",
+    );
+    let deep = |levels: usize| format!("{}1{}", "[".repeat(levels), "]".repeat(levels));
+    write(
+        "deep.json",
+        &format!(
+            "{{\"apiVersion\": \"example.com/v1\", \"kind\": \"Widget\", \"metadata\": {{\"name\": \"w\"}}, \"spec\": {}}}",
+            deep(5_000)
+        ),
+    );
+    write(
+        "deep.yaml",
+        &format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c}}\ndata:\n  x: {}\n",
+            deep(5_000)
+        ),
+    );
+    let mut block = String::from("apiVersion: v1\ndata:\n");
+    for key in 0..20_000 {
+        block.push_str(&format!("  key-{key}: |\n    {}\n", "x".repeat(200)));
+    }
+    block.push_str("kind: ConfigMap\nmetadata: {name: large}\n");
+    write("large.yaml", &block);
+    let list = format!(
+        "{{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": [{{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"metadata\": {{\"name\": \"s\"}}, \"data\": {{\"x\": {}}}}}]}}",
+        deep(5_000)
+    );
+    write("list.json", &list);
+    let out = Command::new(env!("CARGO_BIN_EXE_kubectl-metalpool"))
+        .args(["usage", "-o", "json", "-f"])
+        .arg(dir.path())
+        .env("KUBECONFIG", "/nonexistent/kubeconfig")
+        .output()
+        .expect("run kubectl-metalpool");
+    let run = Run::from_output(out);
+    let usage = run.json_with_code(0);
+    assert_eq!(usage["pools"][0]["name"], "p", "{usage:#}");
+}

@@ -1651,3 +1651,89 @@ fn a_legacy_address_pool_is_a_pool_on_0_13_and_ignored_after() {
     assert_eq!(finding["object"]["kind"], "AddressPool");
     assert_eq!(finding["line"], 2);
 }
+
+/// The findings of `check -f path` with `code`: `(file name, line, message)`.
+fn findings_of(path: &Path, code: &str) -> Vec<(String, Option<u64>, String)> {
+    let check = metalpool(&["check", "-f", path.to_str().unwrap(), "-o", "json"]).json();
+    check["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == code)
+        .map(|f| {
+            let file = Path::new(f["file"].as_str().unwrap());
+            (
+                file.file_name().unwrap().to_string_lossy().into_owned(),
+                f["line"].as_u64(),
+                f["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_misspelt_kind_or_api_version_gets_a_did_you_mean_at_its_place() {
+    let text = "apiVersion: metallb.io/v1beta1\nkind: IPAdressPool\nmetadata: {name: typo, namespace: metallb-system}\nspec: {addresses: [10.0.0.0/30]}\n---\napiVersion: metallb.io/v1beta3\nkind: IPAddressPool\nmetadata: {name: future, namespace: metallb-system}\nspec: {addresses: [10.0.1.0/30]}\n---\napiVersion: v1\nkind: Servce\nmetadata: {name: web, namespace: shop}\nspec: {type: LoadBalancer}\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: shop}\n";
+    let (_dir, path) = temp_file("typos.yaml", text);
+    let mut found = findings_of(&path, "unknown-kind");
+    found.sort_by_key(|(_, line, _)| *line);
+    let summary: Vec<(String, Option<u64>, bool)> = found
+        .iter()
+        .map(|(file, line, message)| (file.clone(), *line, message.contains("did you mean")))
+        .collect();
+    let at = |line| ("typos.yaml".to_string(), Some(line), true);
+    assert_eq!(summary, [at(1), at(6), at(11)], "{found:#?}");
+    assert!(
+        found[0].2.contains("did you mean IPAddressPool?"),
+        "{found:#?}"
+    );
+    assert!(
+        found[1].2.contains("did you mean metallb.io/v1beta1?"),
+        "{found:#?}"
+    );
+    assert!(found[2].2.contains("did you mean Service?"), "{found:#?}");
+    // As every command warns of it: the misspelt pool is missing, the other one is read.
+    let usage = metalpool(&["usage", "-f", path.to_str().unwrap(), "-o", "json"]).json();
+    let names: Vec<&str> = usage["pools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["future"]);
+    assert!(
+        usage["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["code"] == "unknown-kind"),
+        "{usage:#}"
+    );
+}
+
+#[test]
+fn objects_of_a_list_carry_their_own_line() {
+    let pool = |indent: &str| {
+        format!(
+            "{indent}- apiVersion: metallb.io/v1beta1\n{indent}  kind: IPAddressPool\n{indent}  metadata: {{name: p, namespace: metallb-system}}\n{indent}  spec: {{addresses: [10.0.0.0/30]}}\n"
+        )
+    };
+    let yaml = format!(
+        "apiVersion: v1\nitems:\n{}{}kind: List\n",
+        pool(""),
+        pool("")
+    );
+    let (_dir, path) = temp_file("list.yaml", &yaml);
+    let lines: Vec<Option<u64>> = findings_of(&path, "duplicate-object")
+        .into_iter()
+        .map(|(_, line, _)| line)
+        .collect();
+    assert_eq!(lines, [Some(7)], "the second item's line");
+    let json = "{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": [\n{\"apiVersion\": \"metallb.io/v1beta1\", \"kind\": \"IPAddressPool\",\n \"metadata\": {\"name\": \"p\", \"namespace\": \"metallb-system\"}},\n\n{\"apiVersion\": \"metallb.io/v1beta1\", \"kind\": \"IPAddressPool\", \"metadata\": {\"name\": \"p\", \"namespace\": \"metallb-system\"}}]}\n";
+    let (_dir, path) = temp_file("list.json", json);
+    let lines: Vec<Option<u64>> = findings_of(&path, "duplicate-object")
+        .into_iter()
+        .map(|(_, line, _)| line)
+        .collect();
+    assert_eq!(lines, [Some(5)], "the second item's line");
+}

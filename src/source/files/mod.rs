@@ -3,8 +3,14 @@
 //!
 //! Hostile input ends with one line, never a hang or an exhausted memory: a directory walk
 //! enters each real directory once and reads regular files only; each input is read up to
-//! [`ReadLimits::max_bytes`]; YAML nesting is bounded (200 levels); an object of a kind
-//! the plugin skips is parsed but not built.
+//! [`ReadLimits::max_bytes`], as a stream (see `json` and `yaml`); the nesting of what is
+//! read is bounded (200 levels); an object of a kind the plugin skips is passed over without
+//! being built, however deep or large.
+
+mod input;
+mod json;
+mod kinds;
+mod yaml;
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -12,10 +18,8 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
-use serde_json::value::RawValue;
 
 use crate::error::Error;
 use crate::metallb::runtime::is_controller;
@@ -116,8 +120,7 @@ fn read_all(
     for path in paths {
         if path.as_os_str() == "-" {
             let name = Path::new("<stdin>");
-            let text = read_bounded(name, std::io::stdin().lock(), 0, limits)?;
-            reader.parse(name, &text)?;
+            reader.parse_input(name, std::io::stdin().lock(), limits)?;
         } else if path.is_dir() && is_kustomization(path) {
             reader.objects.notes.push(kustomization_note(path));
         } else if path.is_dir() {
@@ -140,45 +143,16 @@ fn read_all(
     Ok(reader.objects.into_snapshot())
 }
 
-/// Reads one input whole as text, refusing more than the limit. `size_hint` (a file's
-/// length, 0 when unknown) only sizes the buffer: the limit is enforced on what is read,
-/// as a device or a growing file has no trustworthy length.
-fn read_bounded(
-    name: &Path,
-    input: impl Read,
-    size_hint: u64,
-    limits: ReadLimits,
-) -> Result<String, Error> {
-    let mut bytes = Vec::new();
-    let expected = usize::try_from(size_hint.min(limits.max_bytes)).unwrap_or(0);
-    // One byte more than expected, so the read that finds the end needs no bigger buffer.
-    bytes.reserve_exact(expected.saturating_add(1));
-    input
-        .take(limits.max_bytes.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::input(name.display(), e))?;
-    if bytes.len() as u64 > limits.max_bytes {
-        return Err(Error::input(
-            name.display(),
-            format!(
-                "larger than {}, the most one input may hold (raise the limit with {})",
-                byte_size(limits.max_bytes),
-                ReadLimits::FLAG
-            ),
-        ));
-    }
-    String::from_utf8(bytes).map_err(|e| {
-        let offset = e.utf8_error().valid_up_to();
-        let bytes = e.as_bytes();
-        let line = 1 + bytes[..offset].iter().filter(|b| **b == b'\n').count();
-        Error::input(
-            format!("{}:{line}", name.display()),
-            format!(
-                "not UTF-8 text: byte 0x{:02X} at byte offset {offset} is not valid UTF-8",
-                bytes[offset]
-            ),
-        )
-    })
+/// The message for an input larger than the limit.
+fn too_large(name: &Path, limits: ReadLimits) -> Error {
+    Error::input(
+        name.display(),
+        format!(
+            "larger than {}, the most one input may hold (raise the limit with {})",
+            byte_size(limits.max_bytes),
+            ReadLimits::FLAG
+        ),
+    )
 }
 
 /// `256 MiB`, `1 GiB`, or bytes when not a whole number of MiB.
@@ -260,13 +234,17 @@ struct Reader<'a> {
 }
 
 /// Objects by identity: an object defined twice keeps its last definition, as a second
-/// `kubectl apply` would.
+/// `kubectl apply` would, in the place of its first. Each object is kept once, in its
+/// kind's list, as it is read (no second copy is ever made of the objects).
 #[derive(Default)]
 struct Objects {
-    order: Vec<Identity>,
-    by_identity: HashMap<Identity, Object>,
-    /// Where each object was read (its last definition).
-    locations: HashMap<Identity, Location>,
+    /// The lists being filled, in the order objects are first defined.
+    snapshot: Snapshot,
+    /// Every Deployment and CustomResourceDefinition: which are MetalLB's is told at the end.
+    deployments: Vec<Deployment>,
+    crds: Vec<CustomResourceDefinition>,
+    /// Each object's place in its kind's list, and where it was read (its last definition).
+    index: HashMap<Identity, (usize, Location)>,
     /// What reading noticed about the files themselves.
     notes: Vec<InputNote>,
 }
@@ -358,6 +336,24 @@ impl Kind {
     }
 }
 
+/// The object of `kind` read by `$read` (an expression typed anew in each arm).
+macro_rules! object_of {
+    ($kind:expr, $read:expr) => {
+        match $kind {
+            Kind::Pool => Object::Pool($read?),
+            Kind::LegacyPool => Object::LegacyPool($read?),
+            Kind::L2 => Object::L2($read?),
+            Kind::Bgp => Object::Bgp($read?),
+            Kind::Service => Object::Service($read?),
+            Kind::Namespace => Object::Namespace($read?),
+            Kind::Event => Object::Event($read?),
+            Kind::Deployment => Object::Deployment($read?),
+            Kind::ConfigurationState => Object::ConfigurationState($read?),
+            Kind::Crd => Object::Crd($read?),
+        }
+    };
+}
+
 /// One object, typed.
 enum Object {
     Pool(IpAddressPool),
@@ -379,23 +375,13 @@ impl Object {
         kind: Kind,
         de: D,
     ) -> Result<Object, serde_path_to_error::Error<D::Error>> {
-        fn typed<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
-            de: D,
-        ) -> Result<T, serde_path_to_error::Error<D::Error>> {
-            serde_path_to_error::deserialize(de)
-        }
-        Ok(match kind {
-            Kind::Pool => Object::Pool(typed(de)?),
-            Kind::LegacyPool => Object::LegacyPool(typed(de)?),
-            Kind::L2 => Object::L2(typed(de)?),
-            Kind::Bgp => Object::Bgp(typed(de)?),
-            Kind::Service => Object::Service(typed(de)?),
-            Kind::Namespace => Object::Namespace(typed(de)?),
-            Kind::Event => Object::Event(typed(de)?),
-            Kind::Deployment => Object::Deployment(typed(de)?),
-            Kind::ConfigurationState => Object::ConfigurationState(typed(de)?),
-            Kind::Crd => Object::Crd(typed(de)?),
-        })
+        Ok(object_of!(kind, serde_path_to_error::deserialize(de)))
+    }
+
+    /// [`Object::read`] without the path: keeping it costs an allocation per key, so a
+    /// reader reads without it, and again with it only for the message of a failure.
+    fn read_fast<'de, D: Deserializer<'de>>(kind: Kind, de: D) -> Result<Object, D::Error> {
+        Ok(object_of!(kind, Deserialize::deserialize(de)))
     }
 
     fn metadata_mut(&mut self) -> &mut Metadata {
@@ -415,61 +401,94 @@ impl Object {
 
 impl Objects {
     fn insert(&mut self, id: Identity, object: Object, location: Location) {
-        if let Some(first) = self.locations.get(&id) {
-            let (kind, namespace, name) = &id;
-            let object = match namespace.as_str() {
-                "" => format!("{} {name}", kind.name()),
-                ns => format!("{} {ns}/{name}", kind.name()),
-            };
-            self.notes.push(InputNote {
-                issue: InputIssue::DuplicateObject,
-                object: Some(ObjectKey {
-                    kind: kind.name(),
-                    namespace: namespace.clone(),
-                    name: name.clone(),
-                }),
-                at: location.clone(),
-                message: format!(
-                    "{object} is defined at {} and again at {}: the last definition is read, as kubectl apply of the files in order would leave it",
-                    place_of(first),
-                    place_of(&location)
-                ),
-            });
+        let Some((slot, last)) = self.index.get_mut(&id) else {
+            let slot = self.push(object);
+            self.index.insert(id, (slot, location));
+            return;
+        };
+        let (kind, namespace, name) = &id;
+        let what = match namespace.as_str() {
+            "" => format!("{} {name}", kind.name()),
+            ns => format!("{} {ns}/{name}", kind.name()),
+        };
+        self.notes.push(InputNote {
+            issue: InputIssue::DuplicateObject,
+            object: Some(ObjectKey {
+                kind: kind.name(),
+                namespace: namespace.clone(),
+                name: name.clone(),
+            }),
+            at: location.clone(),
+            message: format!(
+                "{what} is defined at {} and again at {}: the last definition is read, as kubectl apply of the files in order would leave it",
+                place_of(last),
+                place_of(&location)
+            ),
+        });
+        *last = location;
+        let slot = *slot;
+        self.replace(slot, object);
+    }
+
+    /// Adds an object to its kind's list: its place there.
+    fn push(&mut self, object: Object) -> usize {
+        fn push<T>(list: &mut Vec<T>, item: T) -> usize {
+            list.push(item);
+            list.len() - 1
         }
-        self.locations.insert(id.clone(), location);
-        if self.by_identity.insert(id.clone(), object).is_none() {
-            self.order.push(id);
+        let s = &mut self.snapshot;
+        match object {
+            Object::Pool(o) => push(&mut s.pools, o),
+            Object::LegacyPool(o) => push(&mut s.legacy_pools, o),
+            Object::L2(o) => push(&mut s.l2_advertisements, o),
+            Object::Bgp(o) => push(&mut s.bgp_advertisements, o),
+            Object::Service(o) => push(&mut s.services, o),
+            Object::Namespace(o) => push(&mut s.namespaces, o),
+            Object::Event(o) => push(&mut s.events, o),
+            Object::Deployment(o) => push(&mut self.deployments, o),
+            Object::ConfigurationState(o) => push(&mut s.configuration_states, o),
+            Object::Crd(o) => push(&mut self.crds, o),
         }
     }
 
-    fn into_snapshot(mut self) -> Snapshot {
-        let mut snapshot = Snapshot::default();
-        for id in self.order {
-            match self.by_identity.remove(&id) {
-                Some(Object::Pool(o)) => snapshot.pools.push(o),
-                Some(Object::LegacyPool(o)) => snapshot.legacy_pools.push(o),
-                Some(Object::L2(o)) => snapshot.l2_advertisements.push(o),
-                Some(Object::Bgp(o)) => snapshot.bgp_advertisements.push(o),
-                Some(Object::Service(o)) => snapshot.services.push(o),
-                Some(Object::Namespace(o)) => snapshot.namespaces.push(o),
-                Some(Object::Event(o)) => snapshot.events.push(o),
-                Some(Object::Deployment(o)) if is_controller(&o) => {
-                    snapshot.controllers.get_or_insert_default().push(o);
-                }
-                Some(Object::Deployment(_)) | None => {}
-                Some(Object::ConfigurationState(o)) => snapshot.configuration_states.push(o),
-                Some(Object::Crd(o)) if o.spec.group == METALLB_GROUP => {
-                    snapshot.crds.get_or_insert_default().add(&o);
-                }
-                Some(Object::Crd(_)) => {}
-            }
+    /// Puts a later definition in the place of the first (same kind, so same list).
+    fn replace(&mut self, slot: usize, object: Object) {
+        let s = &mut self.snapshot;
+        match object {
+            Object::Pool(o) => s.pools[slot] = o,
+            Object::LegacyPool(o) => s.legacy_pools[slot] = o,
+            Object::L2(o) => s.l2_advertisements[slot] = o,
+            Object::Bgp(o) => s.bgp_advertisements[slot] = o,
+            Object::Service(o) => s.services[slot] = o,
+            Object::Namespace(o) => s.namespaces[slot] = o,
+            Object::Event(o) => s.events[slot] = o,
+            Object::Deployment(o) => self.deployments[slot] = o,
+            Object::ConfigurationState(o) => s.configuration_states[slot] = o,
+            Object::Crd(o) => self.crds[slot] = o,
+        }
+    }
+
+    fn into_snapshot(self) -> Snapshot {
+        let mut snapshot = self.snapshot;
+        // The lists grew by doubling: give back the room they do not use.
+        snapshot.services.shrink_to_fit();
+        snapshot.events.shrink_to_fit();
+        snapshot.namespaces.shrink_to_fit();
+        snapshot.pools.shrink_to_fit();
+        let controllers: Vec<Deployment> =
+            self.deployments.into_iter().filter(is_controller).collect();
+        if !controllers.is_empty() {
+            snapshot.controllers = Some(controllers);
+        }
+        for crd in self.crds.iter().filter(|c| c.spec.group == METALLB_GROUP) {
+            snapshot.crds.get_or_insert_default().add(crd);
         }
         snapshot.namespaces_known = !snapshot.namespaces.is_empty();
         snapshot.input_notes = self.notes;
         snapshot.locations = self
-            .locations
+            .index
             .into_iter()
-            .map(|((kind, namespace, name), at)| {
+            .map(|((kind, namespace, name), (_, at))| {
                 let key = ObjectKey {
                     kind: kind.name(),
                     namespace,
@@ -482,17 +501,10 @@ impl Objects {
     }
 }
 
-/// What identifies a document: enough to dispatch it without building a tree.
+/// What names a JSON object in messages, read only when typing it has failed.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Head<'a> {
-    #[serde(default, borrow)]
-    kind: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    api_version: Option<Cow<'a, str>>,
-    /// The items of a `kind: List`.
-    #[serde(default, borrow)]
-    items: Option<Vec<&'a RawValue>>,
     #[serde(default, borrow)]
     metadata: Option<HeadMetadata<'a>>,
 }
@@ -530,19 +542,6 @@ fn plain_words(message: &str) -> String {
     format!("{}expected a mapping{}", &message[..at], &rest[name_end..])
 }
 
-/// What a JSON document's head (`kind`, `apiVersion`, `metadata.name`…) has wrong, in
-/// plain words: only called once reading the head has failed.
-fn head_error(raw: &RawValue) -> String {
-    if !raw.get().trim_start().starts_with('{') {
-        return NOT_AN_OBJECT.to_string();
-    }
-    let mut de = serde_json::Deserializer::from_str(raw.get());
-    match serde_path_to_error::deserialize::<_, Head>(&mut de) {
-        Err(e) => field_error(&e),
-        Ok(_) => NOT_AN_OBJECT.to_string(),
-    }
-}
-
 const NOT_AN_OBJECT: &str = "expected a Kubernetes object (a mapping with kind)";
 
 /// `Kind namespace/name` for messages.
@@ -557,29 +556,45 @@ fn describe(kind: Kind, namespace: Option<&str>, name: Option<&str>) -> String {
 impl Reader<'_> {
     fn parse_file(&mut self, path: &Path, limits: ReadLimits) -> Result<(), Error> {
         let file = File::open(path).map_err(|e| Error::input(path.display(), e))?;
-        let size_hint = file
-            .metadata()
-            .ok()
-            .filter(|m| m.is_file())
-            .map_or(0, |m| m.len());
-        let text = read_bounded(path, file, size_hint, limits)?;
-        self.parse(path, &text)
+        // A regular file's length is known: one over the limit is refused unread.
+        if let Ok(meta) = file.metadata()
+            && meta.is_file()
+            && meta.len() > limits.max_bytes
+        {
+            return Err(too_large(path, limits));
+        }
+        self.parse_input(path, file, limits)
     }
 
+    /// Text already in memory (`-k`'s rendering), read as a file would be.
     fn parse(&mut self, path: &Path, text: &str) -> Result<(), Error> {
-        // A byte-order mark is not part of the text (editors on Windows write one).
-        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        self.file = std::sync::Arc::from(path.display().to_string());
-        let is_json = path.extension().is_some_and(|e| e == "json")
-            || text.trim_start().starts_with(['{', '[']);
-        let parsed = if is_json {
-            self.parse_json(path, text)
-        } else {
-            self.parse_yaml(path, text)
+        let limits = ReadLimits {
+            max_bytes: u64::MAX,
         };
-        match parsed {
+        self.parse_input(path, text.as_bytes(), limits)
+    }
+
+    /// Reads one input as it streams in: JSON when named `.json` or when its text starts
+    /// with `{` or `[`, YAML otherwise. A failure is told once the whole input has been
+    /// checked, so an input too large or not text is named as such whatever failed first,
+    /// and a Helm template is noted rather than failing the run.
+    fn parse_input(
+        &mut self,
+        path: &Path,
+        reader: impl Read,
+        limits: ReadLimits,
+    ) -> Result<(), Error> {
+        let name = path.display().to_string();
+        self.file = std::sync::Arc::from(name.as_str());
+        let mut input = input::Input::new(name.clone(), reader, limits);
+        let parsed = self.parse_stream(path, &name, &mut input);
+        let Err(error) = parsed else {
+            return Ok(());
+        };
+        input.finish()?;
+        match error {
             // A Helm template is no manifest until `helm template` renders it.
-            Err(Error::Input { place, .. }) if text.contains("{{") && text.contains("}}") => {
+            Error::Input { place, .. } if input.looks_like_helm() => {
                 self.objects.notes.push(InputNote {
                     issue: InputIssue::NotRendered,
                     object: None,
@@ -594,126 +609,45 @@ impl Reader<'_> {
                 });
                 Ok(())
             }
-            other => other,
+            other => Err(other),
         }
     }
 
-    /// JSON (one or more concatenated documents): each object is deserialized straight from
-    /// the text, with no intermediate tree; errors carry the line of the whole file.
-    fn parse_json(&mut self, path: &Path, text: &str) -> Result<(), Error> {
-        let mut lines = LineCounter::new(text);
-        // A second counter for the objects' locations: offsets only grow, so it is one pass.
-        let mut starts = LineCounter::new(text);
-        let mut place = |raw: &RawValue, e: Option<&serde_json::Error>| {
-            let line = lines.line_at(offset_in(text, raw)) + e.map_or(0, |e| e.line() - 1);
-            format!("{}:{line}", path.display())
-        };
-        for document in serde_json::Deserializer::from_str(text).into_iter::<&RawValue>() {
-            let document = document.map_err(|e| {
-                Error::input(
-                    format!("{}:{}:{}", path.display(), e.line(), e.column()),
-                    strip_position(&e.to_string()),
-                )
-            })?;
-            let head: Head = serde_json::from_str(document.get())
-                .map_err(|e| Error::input(place(document, Some(&e)), head_error(document)))?;
-            let objects = match head.kind.as_deref() {
-                Some(kind) if kind.ends_with("List") => head.items.unwrap_or_default(),
-                _ => vec![document],
-            };
-            for raw in objects {
-                let head: Head = serde_json::from_str(raw.get())
-                    .map_err(|e| Error::input(place(raw, Some(&e)), head_error(raw)))?;
-                let Some(kind) = Kind::of(
-                    head.kind.as_deref().unwrap_or(""),
-                    head.api_version.as_deref().unwrap_or(""),
-                ) else {
-                    continue;
-                };
-                let meta = head.metadata.as_ref();
-                match Object::read(kind, &mut serde_json::Deserializer::from_str(raw.get())) {
-                    Ok(object) => {
-                        let line = starts.line_at(offset_in(text, raw));
-                        self.add_object(|| place(raw, None), kind, object, Some(line))?
-                    }
-                    Err(e) => {
-                        let what = describe(
-                            kind,
-                            meta.and_then(|m| m.namespace.as_deref()),
-                            meta.and_then(|m| m.name.as_deref()),
-                        );
-                        return Err(Error::input(
-                            place(raw, Some(e.inner())),
-                            format!("{what}: {}", field_error(&e)),
-                        ));
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// YAML: multi-document. Each document is read into a tree (YAML needs one for anchors
-    /// and tags, and a mapping's `kind` may come after its fields), then typed; the items of
-    /// a `kind: List` are typed one by one as they are parsed (see [`YamlDocument`]).
-    fn parse_yaml(&mut self, path: &Path, text: &str) -> Result<(), Error> {
-        let documents: Vec<serde_saphyr::Spanned<YamlDocument>> =
-            serde_saphyr::from_multiple_with_options(text, yaml_options())
-                .map_err(|e| yaml_error(path, &e))?;
-        for document in documents {
-            let line = document.referenced.line() as usize;
-            let place = format!("{}: line {line}", path.display());
-            let YamlDocument { root, items } = document.value;
-            match root {
-                YamlRoot::Null => {}
-                YamlRoot::Mapping(map) => {
-                    let kind_text = map.get("kind").and_then(Value::as_str).unwrap_or_default();
-                    if kind_text.ends_with("List") {
-                        for (i, item) in items.into_iter().enumerate() {
-                            let item_place = || format!("{place}, item {}", i + 1);
-                            match item {
-                                Ok(Some((kind, object))) => {
-                                    self.add_object(item_place, kind, object, None)?;
-                                }
-                                Ok(None) => {}
-                                Err(message) => return Err(Error::input(item_place(), message)),
-                            }
-                        }
-                    } else {
-                        let source = Some(DocumentText { path, text, line });
-                        self.add_yaml_object(&place, Value::Object(map), source)?;
-                    }
-                }
-                YamlRoot::Other => {
-                    return Err(Error::input(place, NOT_AN_OBJECT));
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// One object of a YAML document; with the document's text, a wrongly typed field is
-    /// reported at its own line.
-    fn add_yaml_object(
+    fn parse_stream<R: Read>(
         &mut self,
-        place: &str,
-        object: Value,
-        source: Option<DocumentText>,
+        path: &Path,
+        name: &str,
+        input: &mut input::Input<R>,
     ) -> Result<(), Error> {
-        match typed_object(object) {
-            Ok(Some((kind, typed))) => {
-                let line = source.as_ref().map(|doc| doc.line);
-                self.add_object(|| place.to_string(), kind, typed, line)
+        input.skip_bom()?;
+        let is_json = path.extension().is_some_and(|e| e == "json")
+            || matches!(input.first_content_byte()?, Some(b'{' | b'['));
+        if is_json {
+            json::read(input, name, &mut |found| self.add_found(name, found))
+        } else {
+            yaml::read(input, name, &mut |found| self.add_found(name, found))
+        }
+    }
+
+    /// Keeps an object found in the input.
+    fn add_found(&mut self, name: &str, found: Found) -> Result<(), Error> {
+        if let Some(message) = found.note {
+            self.objects.notes.push(InputNote {
+                issue: InputIssue::UnknownKind,
+                object: None,
+                at: Location {
+                    file: self.file.clone(),
+                    line: Some(found.line),
+                },
+                message: format!("{name}:{}: {message}", found.line),
+            });
+        }
+        match found.kind {
+            Some((kind, object)) => {
+                let line = found.line;
+                self.add_object(|| format!("{name}:{line}"), kind, object, Some(line))
             }
-            Ok(None) => Ok(()),
-            Err(Mistyped { message, path }) => {
-                let place = source
-                    .and_then(|doc| doc.line_of(&path))
-                    .map_or(place.to_string(), |(path, line)| {
-                        format!("{}:{line}", path.display())
-                    });
-                Err(Error::input(place, message))
-            }
+            None => Ok(()),
         }
     }
 
@@ -751,6 +685,81 @@ impl Reader<'_> {
         self.objects.insert(id, object, location);
         Ok(())
     }
+}
+
+/// An object found in the input: typed, or `None` for a kind the plugin skips.
+struct Found {
+    kind: Option<(Kind, Object)>,
+    /// The line the object starts on.
+    line: usize,
+    /// What its `kind` or `apiVersion` seem to be misspellings of.
+    note: Option<String>,
+}
+
+impl Found {
+    /// An object of a kind the plugin skips, with a note when its kind looks misspelt.
+    fn skipped(kind: Option<&str>, api_version: Option<&str>, line: usize) -> Found {
+        Found {
+            kind: None,
+            line,
+            note: kinds::misspelling(kind.unwrap_or(""), api_version.unwrap_or("")),
+        }
+    }
+}
+
+/// Types an object scanned from JSON: `Found { kind: None }` for a kind the plugin skips.
+fn type_json(name: &str, scanned: &json::Scanned) -> Result<Found, Error> {
+    let text = |t: &Option<String>| t.clone().unwrap_or_default();
+    let (written, api_version) = (text(&scanned.kind), text(&scanned.api_version));
+    let Some(kind) = Kind::of(&written, &api_version) else {
+        return Ok(Found::skipped(
+            Some(&written),
+            Some(&api_version),
+            scanned.line,
+        ));
+    };
+    if let Ok(object) = Object::read_fast(
+        kind,
+        &mut serde_json::Deserializer::from_slice(scanned.slim),
+    ) {
+        return Ok(Found {
+            kind: Some((kind, object)),
+            line: scanned.line,
+            note: kinds::misspelling(&written, &api_version),
+        });
+    }
+    let typed = Object::read(
+        kind,
+        &mut serde_json::Deserializer::from_slice(scanned.slim),
+    );
+    let e = match typed {
+        Ok(object) => {
+            return Ok(Found {
+                kind: Some((kind, object)),
+                line: scanned.line,
+                note: kinds::misspelling(&written, &api_version),
+            });
+        }
+        Err(e) => e,
+    };
+    // What the head (`metadata`…) has wrong is told first, as it names the object.
+    let mut de = serde_json::Deserializer::from_slice(scanned.slim);
+    let (line, message) = match serde_path_to_error::deserialize::<_, Head>(&mut de) {
+        Err(head) => (head.inner().line(), field_error(&head)),
+        Ok(head) => {
+            let meta = head.metadata.as_ref();
+            let what = describe(
+                kind,
+                meta.and_then(|m| m.namespace.as_deref()),
+                meta.and_then(|m| m.name.as_deref()),
+            );
+            (e.inner().line(), format!("{what}: {}", field_error(&e)))
+        }
+    };
+    Err(Error::input(
+        format!("{name}:{}", scanned.file_line(line)),
+        message,
+    ))
 }
 
 /// An object read from a tree that is not what its kind says.
@@ -802,94 +811,6 @@ fn typed_object(object: Value) -> Result<Option<(Kind, Object)>, Mistyped> {
     }
 }
 
-/// One YAML document, read in one pass. The root mapping is kept as a tree, but for its
-/// `items`: each item is typed as soon as it is parsed and its tree dropped, so a dump of a
-/// large cluster (one `kind: List`) never exists as one tree, which took several times
-/// the memory of the objects themselves. Whether the items are used is known at the end
-/// of the mapping (`kind` may come after `items`).
-struct YamlDocument {
-    root: YamlRoot,
-    /// `items`, typed in order: `Ok(None)` for a kind the plugin skips, `Err` for an item
-    /// that is not the object its kind says.
-    items: Vec<TypedItem>,
-}
-
-enum YamlRoot {
-    Null,
-    /// The root mapping, without `items`.
-    Mapping(serde_json::Map<String, Value>),
-    /// A scalar or a sequence: not an object.
-    Other,
-}
-
-impl<'de> Deserialize<'de> for YamlDocument {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<YamlDocument, D::Error> {
-        deserializer.deserialize_any(DocumentVisitor)
-    }
-}
-
-struct DocumentVisitor;
-
-impl DocumentVisitor {
-    /// A document that is not a mapping, so has no items.
-    fn without_items<E>(root: YamlRoot) -> Result<YamlDocument, E> {
-        Ok(YamlDocument {
-            root,
-            items: Vec::new(),
-        })
-    }
-}
-
-impl<'de> Visitor<'de> for DocumentVisitor {
-    type Value = YamlDocument;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a Kubernetes object")
-    }
-
-    fn visit_unit<E>(self) -> Result<YamlDocument, E> {
-        Self::without_items(YamlRoot::Null)
-    }
-
-    fn visit_none<E>(self) -> Result<YamlDocument, E> {
-        Self::without_items(YamlRoot::Null)
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<YamlDocument, E> {
-        Self::without_items(YamlRoot::Other)
-    }
-
-    fn visit_i64<E>(self, _: i64) -> Result<YamlDocument, E> {
-        Self::without_items(YamlRoot::Other)
-    }
-
-    fn visit_u64<E>(self, _: u64) -> Result<YamlDocument, E> {
-        Self::without_items(YamlRoot::Other)
-    }
-
-    fn visit_f64<E>(self, _: f64) -> Result<YamlDocument, E> {
-        Self::without_items(YamlRoot::Other)
-    }
-
-    fn visit_str<E>(self, _: &str) -> Result<YamlDocument, E> {
-        Self::without_items(YamlRoot::Other)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<YamlDocument, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Self::without_items(YamlRoot::Other)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<YamlDocument, A::Error> {
-        let mut items = Vec::new();
-        let root = skim(map, Some(&mut items))?;
-        Ok(YamlDocument {
-            root: YamlRoot::Mapping(root),
-            items,
-        })
-    }
-}
-
 /// The top-level fields of the kinds the plugin reads (`kind`, `metadata`, `spec`… and an
 /// Event's own); any other (a ConfigMap's `data`, a Secret's) is skipped unbuilt.
 const READ_FIELDS: [&str; 12] = [
@@ -907,297 +828,6 @@ const READ_FIELDS: [&str; 12] = [
     "eventTime",
 ];
 
-/// Reads an object's mapping as a tree of what the plugin may read: fields no read kind
-/// has are skipped, and once `kind` (and `apiVersion`) name a kind the plugin skips, so is
-/// everything after. A large ConfigMap or a deep CustomResourceDefinition is then parsed
-/// but never built. `items`, when given, receives a List's items typed one by one.
-fn skim<'de, A: MapAccess<'de>>(
-    mut map: A,
-    mut items: Option<&mut Vec<TypedItem>>,
-) -> Result<serde_json::Map<String, Value>, A::Error> {
-    let mut fields = serde_json::Map::new();
-    let mut skipped = false;
-    while let Some(key) = map.next_key::<String>()? {
-        match (&mut items, key.as_str()) {
-            (Some(items), "items") if !skipped => **items = map.next_value::<TypedItems>()?.0,
-            _ if skipped || !READ_FIELDS.contains(&key.as_str()) => {
-                map.next_value::<IgnoredAny>()?;
-            }
-            _ => {
-                let value = map.next_value()?;
-                // Only these two fields can settle it: no cost for the others.
-                let settles = key == "kind" || key == "apiVersion";
-                fields.insert(key, value);
-                skipped = settles && is_skipped_kind(&fields);
-            }
-        }
-    }
-    Ok(fields)
-}
-
-/// Whether the fields read so far show a kind the plugin skips: both `kind` and
-/// `apiVersion` are needed (kubectl writes them first), and a List is never skipped here.
-fn is_skipped_kind(fields: &serde_json::Map<String, Value>) -> bool {
-    let text = |key: &str| fields.get(key).and_then(Value::as_str);
-    match (text("kind"), text("apiVersion")) {
-        (Some(kind), Some(api_version)) => {
-            !kind.ends_with("List") && Kind::of(kind, api_version).is_none()
-        }
-        _ => false,
-    }
-}
-
-/// A List item read by [`skim`]; anything but a mapping is not an object, so is skipped.
-struct Skimmed(Value);
-
-impl<'de> Deserialize<'de> for Skimmed {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Skimmed, D::Error> {
-        struct Item;
-
-        impl<'de> Visitor<'de> for Item {
-            type Value = Skimmed;
-
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a Kubernetes object")
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Skimmed, A::Error> {
-                Ok(Skimmed(Value::Object(skim(map, None)?)))
-            }
-
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Skimmed, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(Skimmed(Value::Null))
-            }
-
-            fn visit_bool<E>(self, _: bool) -> Result<Skimmed, E> {
-                Ok(Skimmed(Value::Null))
-            }
-
-            fn visit_i64<E>(self, _: i64) -> Result<Skimmed, E> {
-                Ok(Skimmed(Value::Null))
-            }
-
-            fn visit_u64<E>(self, _: u64) -> Result<Skimmed, E> {
-                Ok(Skimmed(Value::Null))
-            }
-
-            fn visit_f64<E>(self, _: f64) -> Result<Skimmed, E> {
-                Ok(Skimmed(Value::Null))
-            }
-
-            fn visit_str<E>(self, _: &str) -> Result<Skimmed, E> {
-                Ok(Skimmed(Value::Null))
-            }
-
-            fn visit_unit<E>(self) -> Result<Skimmed, E> {
-                Ok(Skimmed(Value::Null))
-            }
-        }
-
-        deserializer.deserialize_any(Item)
-    }
-}
-
-/// A List item, typed: `Ok(None)` for a kind the plugin skips, `Err` for an item that is
-/// not the object its kind says.
-type TypedItem = Result<Option<(Kind, Object)>, String>;
-
-/// A `kind: List`'s `items`, each typed as it is parsed.
-struct TypedItems(Vec<TypedItem>);
-
-impl<'de> Deserialize<'de> for TypedItems {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<TypedItems, D::Error> {
-        struct Items;
-
-        impl<'de> Visitor<'de> for Items {
-            type Value = TypedItems;
-
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a list of objects")
-            }
-
-            fn visit_unit<E>(self) -> Result<TypedItems, E> {
-                Ok(TypedItems(Vec::new()))
-            }
-
-            fn visit_none<E>(self) -> Result<TypedItems, E> {
-                Ok(TypedItems(Vec::new()))
-            }
-
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<TypedItems, A::Error> {
-                let mut items = Vec::new();
-                while let Some(Skimmed(item)) = seq.next_element()? {
-                    items.push(typed_object(item).map_err(|e| e.message));
-                }
-                Ok(TypedItems(items))
-            }
-        }
-
-        deserializer.deserialize_any(Items)
-    }
-}
-
-/// A YAML document in its file: where a typed re-read places an error.
-struct DocumentText<'a> {
-    path: &'a Path,
-    text: &'a str,
-    /// The document's first line (1-based).
-    line: usize,
-}
-
-impl<'a> DocumentText<'a> {
-    /// The line of the value at `path` in this document, from a re-read of its text that
-    /// only follows `path` (done on the error path only: the tree the document was first
-    /// read into has no positions).
-    fn line_of(&self, path: &[Step]) -> Option<(&'a Path, usize)> {
-        let start = self
-            .text
-            .split_inclusive('\n')
-            .take(self.line - 1)
-            .map(str::len)
-            .sum::<usize>();
-        let rest = &self.text[start..];
-        let end = rest
-            .split_inclusive('\n')
-            .take_while(|l| !l.starts_with("---") && !l.starts_with("..."))
-            .map(str::len)
-            .sum::<usize>();
-        let document = &rest[..end];
-        let relative =
-            serde_saphyr::with_deserializer_from_str_with_options(document, yaml_options(), |de| {
-                Locate(path).deserialize(de)
-            })
-            .ok()??;
-        Some((self.path, self.line + relative - 1))
-    }
-}
-
-/// Finds the line (1-based, in the text read) of the value at a path, skipping the rest.
-struct Locate<'p>(&'p [Step]);
-
-impl<'de> DeserializeSeed<'de> for Locate<'_> {
-    type Value = Option<usize>;
-
-    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Option<usize>, D::Error> {
-        match self.0.split_first() {
-            None => {
-                let value = serde_saphyr::Spanned::<IgnoredAny>::deserialize(de)?;
-                Ok(Some(value.referenced.line() as usize))
-            }
-            Some((step, rest)) => de.deserialize_any(LocateIn { step, rest }),
-        }
-    }
-}
-
-/// [`Locate`] inside a mapping or a list: follows `step`, skips everything else.
-struct LocateIn<'p> {
-    step: &'p Step,
-    rest: &'p [Step],
-}
-
-impl<'de> Visitor<'de> for LocateIn<'_> {
-    type Value = Option<usize>;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a mapping or a list")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<usize>, A::Error> {
-        let mut found = None;
-        while let Some(key) = map.next_key::<Cow<str>>()? {
-            match self.step {
-                Step::Key(wanted) if found.is_none() && key == wanted.as_str() => {
-                    found = map.next_value_seed(Locate(self.rest))?;
-                }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        Ok(found)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<usize>, A::Error> {
-        let mut found = None;
-        let mut index = 0;
-        loop {
-            let more = match self.step {
-                Step::Index(wanted) if index == *wanted => seq
-                    .next_element_seed(Locate(self.rest))?
-                    .map(|line| found = line),
-                _ => seq.next_element::<IgnoredAny>()?.map(|_| ()),
-            };
-            if more.is_none() {
-                return Ok(found);
-            }
-            index += 1;
-        }
-    }
-
-    // A scalar where the path goes on: the path is not in this text.
-    fn visit_bool<E>(self, _: bool) -> Result<Option<usize>, E> {
-        Ok(None)
-    }
-
-    fn visit_i64<E>(self, _: i64) -> Result<Option<usize>, E> {
-        Ok(None)
-    }
-
-    fn visit_u64<E>(self, _: u64) -> Result<Option<usize>, E> {
-        Ok(None)
-    }
-
-    fn visit_f64<E>(self, _: f64) -> Result<Option<usize>, E> {
-        Ok(None)
-    }
-
-    fn visit_str<E>(self, _: &str) -> Result<Option<usize>, E> {
-        Ok(None)
-    }
-
-    fn visit_unit<E>(self) -> Result<Option<usize>, E> {
-        Ok(None)
-    }
-}
-
-/// Line numbers of byte offsets met in ascending order, counted once over the text.
-struct LineCounter<'a> {
-    text: &'a str,
-    offset: usize,
-    line: usize,
-}
-
-impl<'a> LineCounter<'a> {
-    fn new(text: &'a str) -> LineCounter<'a> {
-        LineCounter {
-            text,
-            offset: 0,
-            line: 1,
-        }
-    }
-
-    /// The 1-based line of `offset`; offsets before the last one asked restart the count.
-    fn line_at(&mut self, offset: usize) -> usize {
-        if offset < self.offset {
-            *self = LineCounter::new(self.text);
-        }
-        self.line += self.text.as_bytes()[self.offset..offset]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count();
-        self.offset = offset;
-        self.line
-    }
-}
-
-/// Byte offset of a borrowed slice inside the text it was parsed from.
-fn offset_in(text: &str, raw: &RawValue) -> usize {
-    (raw.get().as_ptr() as usize)
-        .saturating_sub(text.as_ptr() as usize)
-        .min(text.len())
-}
-
 /// How deep a YAML document may nest. The parser's default (64) refused real
 /// CustomResourceDefinitions (their schemas nest deeply), which aborted the whole run for an
 /// object the plugin skips; the limit only remains to keep the (recursive) reader's stack
@@ -1209,81 +839,6 @@ const MAX_DEPTH: usize = 200;
 /// (an unoptimized build, which takes the most, needs 4 to 8 MiB for them). Only the part
 /// used is ever given memory.
 const READER_STACK_BYTES: usize = 64 << 20;
-
-/// Large dumps are normal input: lift the parser's default limits on documents and nodes,
-/// keep its protections against alias bombs and deep nesting.
-fn yaml_options() -> serde_saphyr::Options {
-    let mut budget = serde_saphyr::Budget::default();
-    budget.max_documents = usize::MAX;
-    budget.max_nodes = usize::MAX;
-    budget.max_events = usize::MAX;
-    budget.max_total_scalar_bytes = usize::MAX;
-    budget.max_reader_input_bytes = None;
-    budget.max_depth = MAX_DEPTH;
-    let mut options = serde_saphyr::Options::default();
-    options.budget = Some(budget);
-    options
-}
-
-fn yaml_error(path: &Path, error: &serde_saphyr::Error) -> Error {
-    let place = |message: String| match error.location() {
-        Some(at) => Error::input(
-            format!("{}:{}:{}", path.display(), at.line(), at.column()),
-            message,
-        ),
-        None => Error::input(path.display(), message),
-    };
-    if let Some(message) = budget_words(error) {
-        return place(message.to_string());
-    }
-    let text = error.to_string();
-    let first = text.lines().next().unwrap_or("malformed YAML").trim();
-    // The parser words its message "error: line L column C: …": the place is given in front.
-    let message = first.strip_prefix("error: ").unwrap_or(first);
-    let message = match message.split_once(": ") {
-        Some((position, rest))
-            if position.starts_with("line ") && position.contains(" column ") =>
-        {
-            rest
-        }
-        _ => message,
-    };
-    let message = match message.strip_prefix("duplicate mapping key: ") {
-        Some(key) => {
-            let key = key.split(',').next().unwrap_or(key);
-            format!("duplicate key {key} (is a --- line between two objects missing?)")
-        }
-        None => plain_words(&strip_position(message)),
-    };
-    place(message)
-}
-
-/// A limit of the YAML parser that was reached, in words (the parser shows its own
-/// debugging form: `Depth { depth: 65 }`).
-fn budget_words(error: &serde_saphyr::Error) -> Option<String> {
-    use serde_saphyr::Error as E;
-    use serde_saphyr::budget::BudgetBreach as B;
-    let mut error = error;
-    while let E::WithSnippet { error: inner, .. } | E::AliasError { error: inner, .. } = error {
-        error = inner;
-    }
-    let E::Budget { breach, .. } = error else {
-        return None;
-    };
-    Some(match breach {
-        B::Depth { .. } => format!("nested more than {MAX_DEPTH} levels deep"),
-        B::Aliases { .. }
-        | B::Anchors { .. }
-        | B::AliasAnchorRatio { .. }
-        | B::MergeKeys { .. }
-        | B::RecordedAnchorEvents { .. }
-        | B::RecordedAnchorBytes { .. } => {
-            "anchors and aliases (&name, *name, <<) expand to more than this reader accepts"
-                .to_string()
-        }
-        _ => "more YAML than this reader accepts".to_string(),
-    })
-}
 
 /// Parser messages end with their own " at line L column C": the position is already
 /// in front of the message.
@@ -1372,7 +927,7 @@ mod tests {
             "apiVersion: v1\nkind: List\nitems:{LIST_ITEMS}- apiVersion: v1\n  kind: Service\n  metadata: {{name: bad, namespace: shop}}\n  spec: {{ports: [{{port: eighty}}]}}\n"
         );
         let (place, message) = place_and_message(read_text("dump.yaml", &text).unwrap_err());
-        assert_eq!(place, "dump.yaml: line 1, item 4");
+        assert_eq!(place, "dump.yaml:19");
         assert!(
             message.starts_with("Service shop/bad: spec.ports[0].port:"),
             "{message}"
@@ -1446,7 +1001,7 @@ spec:
     fn a_document_that_is_not_a_mapping_is_refused() {
         let (place, message) =
             place_and_message(read_text("odd.yaml", "---\n- a\n- b\n").unwrap_err());
-        assert!(place.starts_with("odd.yaml: line "), "{place}");
+        assert_eq!(place, "odd.yaml:2");
         assert_eq!(
             message,
             "expected a Kubernetes object (a mapping with kind)"
@@ -1715,26 +1270,24 @@ spec:
             crd.replace('\n', "\n  ")
         );
         assert!(read_text("list.yaml", &list).is_ok());
-        // One anchor used a thousand times: the shape of an alias bomb.
-        let bomb = format!("a: &a [x, x]\nb: [{}]\n", vec!["*a"; 1000].join(", "));
+        // Anchors of aliases of anchors: eight lines that expand to a hundred million nodes.
+        let mut bomb = String::from(
+            "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n",
+        );
+        for level in 1..9 {
+            let previous = format!("*a{}", level - 1);
+            bomb.push_str(&format!(
+                "  a{level}: &a{level} [{}]\n",
+                [previous.as_str(); 10].join(", ")
+            ));
+        }
         assert_eq!(
             message_of("bomb.yaml", &bomb),
             "anchors and aliases (&name, *name, <<) expand to more than this reader accepts"
         );
-        // Anchors of aliases of anchors (a million copies from eight lines) reach another
-        // of the parser's limits, too slow to reach in a test: its error is made here.
-        let copies = serde_saphyr::Error::Budget {
-            breach: serde_saphyr::budget::BudgetBreach::RecordedAnchorEvents {
-                recorded_anchor_events: 1_000_001,
-            },
-            location: serde_saphyr::Location::UNKNOWN,
-        };
-        let (place, message) = place_and_message(yaml_error(Path::new("bomb.yaml"), &copies));
-        assert_eq!(place, "bomb.yaml");
-        assert_eq!(
-            message,
-            "anchors and aliases (&name, *name, <<) expand to more than this reader accepts"
-        );
+        // In a field no kind reads, an alias is never expanded: no bomb.
+        let unread = bomb.replace("spec:", "unread:");
+        assert_eq!(read_text("bomb.yaml", &unread).unwrap().services.len(), 1);
     }
 
     #[test]
@@ -1869,5 +1422,145 @@ spec:
             snapshot.locations[&key].line
         };
         assert_eq!((line("s"), line("t")), (Some(2), Some(4)));
+    }
+
+    /// `count` services, each as its own JSON object and YAML document.
+    fn many_services(count: usize) -> (String, String) {
+        let service = |i: usize| {
+            format!(
+                "{{\"apiVersion\": \"v1\", \"kind\": \"Service\",\n  \"metadata\": {{\"name\": \"s{i}\", \"namespace\": \"n\", \"annotations\": {{\"metallb.io/address-pool\": \"p\", \"other\": \"{}\"}}}},\n  \"spec\": {{\"type\": \"LoadBalancer\", \"ports\": [{{\"port\": {i}}}]}}}}",
+                "é".repeat(i % 7)
+            )
+        };
+        let json = format!(
+            "{{\"apiVersion\": \"v1\", \"items\": [\n{}\n], \"kind\": \"List\"}}",
+            (0..count).map(service).collect::<Vec<_>>().join(",\n")
+        );
+        let yaml = (0..count)
+            .map(|i| format!("---\n{}\n", service(i)))
+            .collect::<String>();
+        (json, yaml)
+    }
+
+    #[test]
+    fn input_larger_than_a_read_is_read_across_the_seams() {
+        let (json, yaml) = many_services(6_000);
+        assert!(json.len() > 3 * (256 << 10), "several reads");
+        for (name, text) in [("many.json", &json), ("many.yaml", &yaml)] {
+            let snapshot = read_text(name, text).unwrap();
+            assert_eq!(snapshot.services.len(), 6_000, "{name}");
+            let last = &snapshot.services[5_999];
+            assert_eq!(last.metadata.name, "s5999");
+            assert_eq!(last.spec.ports[0].port, 5_999);
+            let key = ObjectKey {
+                kind: "Service",
+                namespace: "n".into(),
+                name: "s5999".into(),
+            };
+            let line = snapshot.locations[&key].line.unwrap();
+            let expected = 1 + text.lines().position(|l| l.contains("\"s5999\"")).unwrap();
+            // The object starts on the line before its metadata.
+            assert_eq!(line, expected - 1, "{name}");
+        }
+    }
+
+    #[test]
+    fn an_error_far_into_the_input_names_its_line_and_column() {
+        let (json, _) = many_services(3_000);
+        let broken = json.replace("\"s2999\", ", "\"s2999\" ");
+        let (place, message) = place_and_message(read_text("many.json", &broken).unwrap_err());
+        let line = 1 + broken
+            .lines()
+            .position(|l| l.contains("\"s2999\""))
+            .unwrap();
+        assert!(place.starts_with(&format!("many.json:{line}:")), "{place}");
+        assert_eq!(message, "expected `,` or `}`");
+        // In a field no kind reads, too: the input is checked whole.
+        let skipped = "{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\",\n\"data\": {\"a\" 1}}";
+        let (place, message) = place_and_message(read_text("cm.json", skipped).unwrap_err());
+        assert_eq!(
+            (place.as_str(), message.as_str()),
+            ("cm.json:2:14", "expected `:`")
+        );
+    }
+
+    #[test]
+    fn text_that_is_not_utf8_far_into_the_input_is_named_by_its_byte_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("bad.json");
+        let (json, _) = many_services(3_000);
+        let mut bytes = json.into_bytes();
+        let offset = (bytes.len() - 100..)
+            .find(|&i| bytes[i].is_ascii_alphabetic())
+            .unwrap();
+        bytes[offset] = 0xFF;
+        let line = 1 + bytes[..offset].iter().filter(|b| **b == b'\n').count();
+        std::fs::write(&file, bytes).unwrap();
+        let (place, message) =
+            place_and_message(read(std::slice::from_ref(&file), &namespaces()).unwrap_err());
+        assert_eq!(place, format!("{}:{line}", file.display()));
+        assert_eq!(
+            message,
+            format!("not UTF-8 text: byte 0xFF at byte offset {offset} is not valid UTF-8")
+        );
+    }
+
+    #[test]
+    fn an_unread_field_nested_however_deep_is_passed_over() {
+        let deep = format!("{}1{}", "[".repeat(1_000), "]".repeat(1_000));
+        let yaml =
+            format!("apiVersion: v1\nkind: Service\nmetadata: {{name: web}}\nunread: {deep}\n");
+        assert_eq!(read_text("deep.yaml", &yaml).unwrap().services.len(), 1);
+        let json = format!(
+            "{{\"apiVersion\": \"v1\", \"kind\": \"Service\", \"metadata\": {{\"name\": \"web\"}}, \"unread\": {deep}}}"
+        );
+        assert_eq!(read_text("deep.json", &json).unwrap().services.len(), 1);
+    }
+
+    #[test]
+    fn a_document_of_a_skipped_kind_is_dropped_unparsed() {
+        // Not even YAML past its kind: never parsed, so never an error.
+        let text = format!("apiVersion: v1\nkind: ConfigMap\ndata:\n  a: [unclosed\n---\n{POOL}");
+        assert_eq!(read_text("all.yaml", &text).unwrap().pools.len(), 1);
+        // Two objects without a --- between them are still told.
+        let text =
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\napiVersion: v1\nkind: Secret\n";
+        let (place, message) = place_and_message(read_text("two.yaml", text).unwrap_err());
+        assert_eq!(place, "two.yaml:4:1");
+        assert_eq!(
+            message,
+            "duplicate key apiVersion (is a --- line between two objects missing?)"
+        );
+    }
+
+    #[test]
+    fn merge_keys_and_aliases_read_as_written_out() {
+        let text = "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  annotations: &pool {metallb.io/address-pool: p}\nspec:\n  <<: {type: LoadBalancer, loadBalancerClass: merged}\n  loadBalancerClass: own\n  selector: *pool\n";
+        let snapshot = read_text("merge.yaml", text).unwrap();
+        let service = &snapshot.services[0];
+        assert_eq!(service.spec.type_.as_deref(), Some("LoadBalancer"));
+        assert_eq!(service.spec.load_balancer_class.as_deref(), Some("own"));
+        assert_eq!(
+            service.spec.selector.get("metallb.io/address-pool"),
+            Some("p")
+        );
+    }
+
+    #[test]
+    fn a_root_field_no_kind_reads_is_passed_over_keeping_the_lines() {
+        // `data` is never parsed (not even checked), and lines after it keep their numbers.
+        let text = "apiVersion: v1\ndata:\n  a: [unclosed\n  b: |\n    text\nkind: Service\nmetadata: {name: web}\nspec:\n  type: [x]\n";
+        let (place, message) = place_and_message(read_text("svc.yaml", text).unwrap_err());
+        assert_eq!(place, "svc.yaml:9");
+        assert!(message.starts_with("Service web: spec.type:"), "{message}");
+        let fixed = text.replace("type: [x]", "type: LoadBalancer");
+        assert_eq!(read_text("svc.yaml", &fixed).unwrap().services.len(), 1);
+        // A read field is read however its key is written.
+        let quoted = fixed.replace("spec:", "\"spec\" :");
+        let snapshot = read_text("svc.yaml", &quoted).unwrap();
+        assert_eq!(
+            snapshot.services[0].spec.type_.as_deref(),
+            Some("LoadBalancer")
+        );
     }
 }

@@ -1,0 +1,598 @@
+//! JSON input, read as a stream: one or more concatenated documents, each an object or a
+//! `kind: List`. Each object is scanned once by a small validating scanner that copies the
+//! fields the plugin may read into a slim buffer (skipping the others, and everything of a
+//! kind the plugin skips, without building anything), then typed from that buffer by
+//! serde_json. A List's items are typed one by one as they are scanned, so neither the
+//! input nor a tree of it is ever held.
+
+use std::io::Read;
+
+use super::input::Input;
+use super::{Found, Kind, NOT_AN_OBJECT, READ_FIELDS};
+use crate::error::Error;
+
+/// What scanning one object found.
+pub(super) struct Scanned<'a> {
+    pub kind: Option<String>,
+    pub api_version: Option<String>,
+    /// The fields that may be read, as a JSON object.
+    pub slim: &'a [u8],
+    /// The line of the object's `{`.
+    pub line: usize,
+    /// Lines left out of `slim` (skipped fields): `(slim line, lines skipped)`.
+    pub gaps: &'a [(usize, usize)],
+}
+
+impl Scanned<'_> {
+    /// The line in the file of a line of `slim` (1-based).
+    pub fn file_line(&self, slim_line: usize) -> usize {
+        let skipped: usize = self
+            .gaps
+            .iter()
+            .filter(|(at, _)| *at < slim_line)
+            .map(|(_, n)| n)
+            .sum();
+        self.line + slim_line - 1 + skipped
+    }
+}
+
+/// Where a scan is in an object: the document itself, or an item of its `items`.
+#[derive(Clone, Copy, PartialEq)]
+enum Level {
+    Document,
+    Item,
+}
+
+/// Reads every document of `input`, handing each object of a kind the plugin reads (or a
+/// List's items, once the document is known to be a List) to `found`.
+pub(super) fn read<R: Read>(
+    input: &mut Input<R>,
+    name: &str,
+    found: &mut dyn FnMut(Found) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let mut scanner = Scanner {
+        input,
+        name,
+        line: 1,
+        line_start: 0,
+        stack: Vec::new(),
+        slim: Vec::new(),
+        gaps: Vec::new(),
+        item_slim: Vec::new(),
+        item_gaps: Vec::new(),
+    };
+    scanner.line_start = scanner.input.pos as u64;
+    scanner.documents(found)
+}
+
+struct Scanner<'i, R> {
+    input: &'i mut Input<R>,
+    name: &'i str,
+    /// The line of the next byte, and the offset (in the input) where that line starts.
+    line: usize,
+    line_start: u64,
+    /// Open `{` and `[` of the value being walked.
+    stack: Vec<u8>,
+    slim: Vec<u8>,
+    gaps: Vec<(usize, usize)>,
+    item_slim: Vec<u8>,
+    item_gaps: Vec<(usize, usize)>,
+}
+
+/// One List item, typed or not, waiting for the List's `kind`.
+type Pending = Result<Found, Error>;
+
+impl<R: Read> Scanner<'_, R> {
+    fn documents(
+        &mut self,
+        found: &mut dyn FnMut(Found) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        loop {
+            self.ws(None)?;
+            match self.peek()? {
+                None => return Ok(()),
+                Some(b'{') => self.document(found)?,
+                Some(_) => {
+                    // Not an object: read it only to tell a syntax error from a wrong shape.
+                    let line = self.line;
+                    self.value(None)?;
+                    return Err(Error::input(format!("{}:{line}", self.name), NOT_AN_OBJECT));
+                }
+            }
+        }
+    }
+
+    fn document(&mut self, found: &mut dyn FnMut(Found) -> Result<(), Error>) -> Result<(), Error> {
+        let mut pending = Vec::new();
+        let mut slim = std::mem::take(&mut self.slim);
+        let mut gaps = std::mem::take(&mut self.gaps);
+        let head = self.object(Level::Document, &mut slim, &mut gaps, &mut pending);
+        let result = head.and_then(|(kind, api_version, line)| {
+            if kind.as_deref().is_some_and(|k| k.ends_with("List")) {
+                for item in pending {
+                    found(item?)?;
+                }
+                Ok(())
+            } else {
+                let scanned = Scanned {
+                    kind,
+                    api_version,
+                    slim: &slim,
+                    line,
+                    gaps: &gaps,
+                };
+                found(super::type_json(self.name, &scanned)?)
+            }
+        });
+        self.slim = slim;
+        self.gaps = gaps;
+        result
+    }
+
+    /// Scans one object (at `{`) into `slim`: `(kind, apiVersion, line)`. A document's
+    /// `items` are scanned and typed into `pending`.
+    fn object(
+        &mut self,
+        level: Level,
+        slim: &mut Vec<u8>,
+        gaps: &mut Vec<(usize, usize)>,
+        pending: &mut Vec<Pending>,
+    ) -> Result<(Option<String>, Option<String>, usize), Error> {
+        let line = self.line;
+        slim.clear();
+        gaps.clear();
+        self.bump(Some(slim));
+        let mut kind: Option<String> = None;
+        let mut api_version: Option<String> = None;
+        let mut skipping = false;
+        let mut first = true;
+        self.ws(Some(slim))?;
+        if self.peek()? == Some(b'}') {
+            self.bump(Some(slim));
+            return Ok((kind, api_version, line));
+        }
+        let mut key = Vec::new();
+        loop {
+            self.key(&mut key)?;
+            let read = !skipping
+                && READ_FIELDS.contains(&std::str::from_utf8(&key[1..key.len() - 1]).unwrap_or(""));
+            let before = self.line;
+            if level == Level::Document && !skipping && key == b"\"items\"" {
+                self.colon(None)?;
+                self.items(pending)?;
+            } else if read {
+                if !first {
+                    slim.push(b',');
+                }
+                first = false;
+                slim.extend_from_slice(&key);
+                self.colon(Some(slim))?;
+                let start = slim.len();
+                let value_line = self.line;
+                self.value(Some(slim))?;
+                let text = |slim: &[u8]| -> Result<Option<String>, Error> {
+                    serde_json::from_slice::<Option<String>>(&slim[start..]).map_err(|e| {
+                        let field = std::str::from_utf8(&key[1..key.len() - 1]).unwrap_or("");
+                        Error::input(
+                            format!("{}:{value_line}", self.name),
+                            format!("{field}: {}", super::strip_position(&e.to_string())),
+                        )
+                    })
+                };
+                match key.as_slice() {
+                    b"\"kind\"" => kind = text(slim)?,
+                    b"\"apiVersion\"" => api_version = text(slim)?,
+                    _ => {}
+                }
+                if let (Some(k), Some(a)) = (&kind, &api_version) {
+                    let list = level == Level::Document && k.ends_with("List");
+                    skipping = !list && Kind::of(k, a).is_none();
+                }
+            } else {
+                self.colon(None)?;
+                self.value(None)?;
+            }
+            if !read && self.line > before {
+                let slim_line = 1 + slim.iter().filter(|b| **b == b'\n').count();
+                gaps.push((slim_line, self.line - before));
+            }
+            self.ws(Some(slim))?;
+            match self.peek()? {
+                Some(b',') => {
+                    self.bump(None);
+                    self.ws(Some(slim))?;
+                }
+                Some(b'}') => {
+                    self.bump(Some(slim));
+                    return Ok((kind, api_version, line));
+                }
+                Some(_) => return Err(self.syntax("expected `,` or `}`")),
+                None => return Err(self.syntax("EOF while parsing an object")),
+            }
+        }
+    }
+
+    /// A document's `items`: each object scanned and typed (the document may turn out not
+    /// to be a List: nothing is kept until its end).
+    fn items(&mut self, pending: &mut Vec<Pending>) -> Result<(), Error> {
+        self.ws(None)?;
+        if self.peek()? != Some(b'[') {
+            return self.value(None);
+        }
+        self.bump(None);
+        self.ws(None)?;
+        if self.peek()? == Some(b']') {
+            self.bump(None);
+            return Ok(());
+        }
+        let mut slim = std::mem::take(&mut self.item_slim);
+        let mut gaps = std::mem::take(&mut self.item_gaps);
+        let result = self.item_list(pending, &mut slim, &mut gaps);
+        self.item_slim = slim;
+        self.item_gaps = gaps;
+        result
+    }
+
+    fn item_list(
+        &mut self,
+        pending: &mut Vec<Pending>,
+        slim: &mut Vec<u8>,
+        gaps: &mut Vec<(usize, usize)>,
+    ) -> Result<(), Error> {
+        let failed = |pending: &Vec<Pending>| pending.last().is_some_and(Result::is_err);
+        loop {
+            self.ws(None)?;
+            let line = self.line;
+            if self.peek()? == Some(b'{') {
+                let (kind, api_version, line) =
+                    self.object(Level::Item, slim, gaps, &mut Vec::new())?;
+                if !failed(pending) {
+                    let scanned = Scanned {
+                        kind,
+                        api_version,
+                        slim,
+                        line,
+                        gaps,
+                    };
+                    pending.push(super::type_json(self.name, &scanned));
+                }
+            } else {
+                self.value(None)?;
+                if !failed(pending) {
+                    pending.push(Err(Error::input(
+                        format!("{}:{line}", self.name),
+                        NOT_AN_OBJECT,
+                    )));
+                }
+            }
+            self.ws(None)?;
+            match self.peek()? {
+                Some(b',') => self.bump(None),
+                Some(b']') => {
+                    self.bump(None);
+                    return Ok(());
+                }
+                Some(_) => return Err(self.syntax("expected `,` or `]`")),
+                None => return Err(self.syntax("EOF while parsing a list")),
+            }
+        }
+    }
+
+    /// A key (at `"`), raw with its quotes, then checks nothing else.
+    fn key(&mut self, key: &mut Vec<u8>) -> Result<(), Error> {
+        key.clear();
+        match self.peek()? {
+            Some(b'"') => self.string(Some(key)),
+            Some(b'}') => Err(self.syntax("trailing comma")),
+            Some(_) => Err(self.syntax("key must be a string")),
+            None => Err(self.syntax("EOF while parsing an object")),
+        }
+    }
+
+    fn colon(&mut self, mut out: Option<&mut Vec<u8>>) -> Result<(), Error> {
+        self.ws(out.as_deref_mut())?;
+        match self.peek()? {
+            Some(b':') => {
+                self.bump(out.as_deref_mut());
+                self.ws(out)
+            }
+            Some(_) => Err(self.syntax("expected `:`")),
+            None => Err(self.syntax("EOF while parsing an object")),
+        }
+    }
+
+    /// The next byte, reading more when needed.
+    #[inline]
+    fn peek(&mut self) -> Result<Option<u8>, Error> {
+        if let Some(b) = self.input.rest().first() {
+            return Ok(Some(*b));
+        }
+        self.more()?;
+        Ok(self.input.rest().first().copied())
+    }
+
+    #[cold]
+    fn more(&mut self) -> Result<bool, Error> {
+        self.input.refill()
+    }
+
+    /// Consumes the byte [`Scanner::peek`] saw.
+    #[inline]
+    fn bump(&mut self, out: Option<&mut Vec<u8>>) {
+        if let Some(out) = out {
+            out.push(self.input.rest()[0]);
+        }
+        self.input.pos += 1;
+    }
+
+    fn offset(&self) -> u64 {
+        self.input.offset(self.input.pos)
+    }
+
+    /// White space; newlines are copied (the slim buffer keeps the object's lines).
+    fn ws(&mut self, mut out: Option<&mut Vec<u8>>) -> Result<(), Error> {
+        loop {
+            let rest = self.input.rest();
+            let mut i = 0;
+            while i < rest.len() {
+                match rest[i] {
+                    b' ' | b'\t' | b'\r' => i += 1,
+                    b'\n' => {
+                        i += 1;
+                        self.line += 1;
+                        self.line_start = self.input.offset(self.input.pos + i);
+                        if let Some(out) = out.as_deref_mut() {
+                            out.push(b'\n');
+                        }
+                    }
+                    _ => {
+                        self.input.pos += i;
+                        return Ok(());
+                    }
+                }
+            }
+            self.input.pos += i;
+            if !self.more()? {
+                return Ok(());
+            }
+        }
+    }
+
+    /// A string (at `"`), checked, copied raw with its quotes when `out` is given.
+    fn string(&mut self, mut out: Option<&mut Vec<u8>>) -> Result<(), Error> {
+        self.bump(out.as_deref_mut());
+        loop {
+            let rest = self.input.rest();
+            let end = rest
+                .iter()
+                .position(|b| *b == b'"' || *b == b'\\' || *b < 0x20);
+            let taken = end.unwrap_or(rest.len());
+            if let Some(out) = out.as_deref_mut() {
+                out.extend_from_slice(&rest[..taken]);
+            }
+            self.input.pos += taken;
+            match end.map(|_| self.input.rest()[0]) {
+                Some(b'"') => {
+                    self.bump(out);
+                    return Ok(());
+                }
+                Some(b'\\') => {
+                    self.bump(out.as_deref_mut());
+                    self.escape(out.as_deref_mut())?;
+                }
+                Some(_) => {
+                    return Err(self.syntax(
+                        "control character (\\u0000-\\u001F) found while parsing a string",
+                    ));
+                }
+                None => {
+                    if !self.more()? {
+                        return Err(self.syntax("EOF while parsing a string"));
+                    }
+                }
+            }
+        }
+    }
+
+    /// What follows a backslash in a string.
+    fn escape(&mut self, mut out: Option<&mut Vec<u8>>) -> Result<(), Error> {
+        let Some(b) = self.peek()? else {
+            return Err(self.syntax("EOF while parsing a string"));
+        };
+        match b {
+            b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {
+                self.bump(out);
+                Ok(())
+            }
+            b'u' => {
+                self.bump(out.as_deref_mut());
+                for _ in 0..4 {
+                    match self.peek()? {
+                        Some(h) if h.is_ascii_hexdigit() => self.bump(out.as_deref_mut()),
+                        Some(_) => return Err(self.syntax("invalid escape")),
+                        None => return Err(self.syntax("EOF while parsing a string")),
+                    }
+                }
+                Ok(())
+            }
+            _ => Err(self.syntax("invalid escape")),
+        }
+    }
+
+    /// `true`, `false` or `null`.
+    fn literal(&mut self, mut out: Option<&mut Vec<u8>>) -> Result<(), Error> {
+        let word: &[u8] = match self.peek()? {
+            Some(b't') => b"true",
+            Some(b'f') => b"false",
+            _ => b"null",
+        };
+        for expected in word {
+            match self.peek()? {
+                Some(b) if b == *expected => self.bump(out.as_deref_mut()),
+                Some(_) => return Err(self.syntax("expected ident")),
+                None => return Err(self.syntax("EOF while parsing a value")),
+            }
+        }
+        Ok(())
+    }
+
+    /// A number: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
+    fn number(&mut self, mut out: Option<&mut Vec<u8>>) -> Result<(), Error> {
+        let mut token = [0u8; 64];
+        let mut len = 0;
+        while let Some(b) = self.peek()? {
+            if !matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') {
+                break;
+            }
+            if len < token.len() {
+                token[len] = b;
+            }
+            len += 1;
+            self.bump(out.as_deref_mut());
+        }
+        if len > token.len() || !is_number(&token[..len]) {
+            return Err(self.syntax("invalid number"));
+        }
+        Ok(())
+    }
+
+    /// Any value, checked; copied when `out` is given. Iterative: nesting costs no stack,
+    /// so an object nested however deep is skipped.
+    fn value(&mut self, mut out: Option<&mut Vec<u8>>) -> Result<(), Error> {
+        let base = self.stack.len();
+        loop {
+            // A value is expected here.
+            self.ws(out.as_deref_mut())?;
+            match self.peek()? {
+                Some(b'{') => {
+                    self.bump(out.as_deref_mut());
+                    self.ws(out.as_deref_mut())?;
+                    if self.peek()? == Some(b'}') {
+                        self.bump(out.as_deref_mut());
+                    } else {
+                        self.stack.push(b'{');
+                        self.key_into(out.as_deref_mut())?;
+                        continue;
+                    }
+                }
+                Some(b'[') => {
+                    self.bump(out.as_deref_mut());
+                    self.ws(out.as_deref_mut())?;
+                    if self.peek()? == Some(b']') {
+                        self.bump(out.as_deref_mut());
+                    } else {
+                        self.stack.push(b'[');
+                        continue;
+                    }
+                }
+                Some(b'"') => self.string(out.as_deref_mut())?,
+                Some(b'-' | b'0'..=b'9') => self.number(out.as_deref_mut())?,
+                Some(b't' | b'f' | b'n') => self.literal(out.as_deref_mut())?,
+                Some(_) => {
+                    self.stack.truncate(base);
+                    return Err(self.syntax("expected value"));
+                }
+                None => {
+                    self.stack.truncate(base);
+                    return Err(self.syntax("EOF while parsing a value"));
+                }
+            }
+            // After a value: close what ends here, up to the next value.
+            loop {
+                if self.stack.len() == base {
+                    return Ok(());
+                }
+                self.ws(out.as_deref_mut())?;
+                let open = self.stack[self.stack.len() - 1];
+                let close = if open == b'{' { b'}' } else { b']' };
+                match self.peek()? {
+                    Some(b',') => {
+                        self.bump(out.as_deref_mut());
+                        self.ws(out.as_deref_mut())?;
+                        if self.peek()? == Some(close) {
+                            self.stack.truncate(base);
+                            return Err(self.syntax("trailing comma"));
+                        }
+                        if open == b'{' {
+                            self.key_into(out.as_deref_mut())?;
+                        }
+                        break;
+                    }
+                    Some(b) if b == close => {
+                        self.bump(out.as_deref_mut());
+                        self.stack.pop();
+                    }
+                    found => {
+                        self.stack.truncate(base);
+                        return Err(self.syntax(match (open, found) {
+                            (b'{', None) => "EOF while parsing an object",
+                            (_, None) => "EOF while parsing a list",
+                            (b'{', _) => "expected `,` or `}`",
+                            _ => "expected `,` or `]`",
+                        }));
+                    }
+                }
+            }
+        }
+    }
+
+    /// A key and its colon, inside [`Scanner::value`].
+    fn key_into(&mut self, mut out: Option<&mut Vec<u8>>) -> Result<(), Error> {
+        match self.peek()? {
+            Some(b'"') => self.string(out.as_deref_mut())?,
+            Some(_) => return Err(self.syntax("key must be a string")),
+            None => return Err(self.syntax("EOF while parsing an object")),
+        }
+        self.colon(out)
+    }
+
+    /// A syntax error at the next byte: `file:line:column: message`.
+    fn syntax(&self, message: &str) -> Error {
+        let column = self.offset() - self.line_start + 1;
+        Error::input(format!("{}:{}:{column}", self.name, self.line), message)
+    }
+}
+
+fn is_number(token: &[u8]) -> bool {
+    let digits = |s: &[u8]| s.iter().take_while(|b| b.is_ascii_digit()).count();
+    let mut rest = token.strip_prefix(b"-").unwrap_or(token);
+    let int = digits(rest);
+    if int == 0 || (int > 1 && rest[0] == b'0') {
+        return false;
+    }
+    rest = &rest[int..];
+    if let Some(fraction) = rest.strip_prefix(b".") {
+        let n = digits(fraction);
+        if n == 0 {
+            return false;
+        }
+        rest = &fraction[n..];
+    }
+    if let Some(exponent) = rest.strip_prefix(b"e").or_else(|| rest.strip_prefix(b"E")) {
+        let exponent = exponent
+            .strip_prefix(b"+")
+            .or_else(|| exponent.strip_prefix(b"-"))
+            .unwrap_or(exponent);
+        let n = digits(exponent);
+        if n == 0 {
+            return false;
+        }
+        rest = &exponent[n..];
+    }
+    rest.is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_number;
+
+    #[test]
+    fn numbers_are_checked_as_json_writes_them() {
+        for good in ["0", "-1", "12", "1.5", "1e9", "-0.5E-3", "2E+2"] {
+            assert!(is_number(good.as_bytes()), "{good}");
+        }
+        for bad in ["", "-", "01", "1.", ".5", "1e", "1-2", "+1", "1.2.3"] {
+            assert!(!is_number(bad.as_bytes()), "{bad}");
+        }
+    }
+}

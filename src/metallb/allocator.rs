@@ -1394,15 +1394,23 @@ impl<'a> Cluster<'a> {
     /// ascending: autoAssign, admitted, and a pinned pool only from MetalLB's indices for
     /// the namespace (§4.7, §4.8).
     pub fn serving_pools(&self, namespace: &str, labels: &StringMap) -> Vec<usize> {
-        // Every plain pool of the index walks (autoAssign, no scope): only the pinned ones
-        // are asked.
-        let pinned = self
-            .index
+        self.index
+            .with_plain(self.serving_pinned_pools(namespace, labels))
+    }
+
+    /// The pinned pools of [`Cluster::serving_pools`], ascending.
+    pub fn serving_pinned_pools(&self, namespace: &str, labels: &StringMap) -> Vec<usize> {
+        self.index
             .pools_for(namespace, false)
             .into_iter()
             .filter(|&i| Self::walks(&self.config.pools[i], namespace, labels).is_ok())
-            .collect();
-        self.index.with_plain(pinned)
+            .collect()
+    }
+
+    /// The plain pools of [`Cluster::serving_pools`] (autoAssign, no serviceAllocation):
+    /// they serve every service.
+    pub fn plain_pools(&self) -> &[usize] {
+        &self.index.plain
     }
 
     /// Why the walk passes a pool by, in words.

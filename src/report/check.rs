@@ -504,11 +504,12 @@ fn relevant<'a>(labels: &'a StringMap, keys: &BTreeSet<&str>) -> Vec<(&'a str, &
 }
 
 /// The automatic LoadBalancer services MetalLB manages, one per distinct audience: an
-/// example service, how many it stands for, and the pools that would serve them.
+/// example service, how many it stands for, and the pinned pools that would serve them
+/// (the plain pools serve every audience).
 struct Audience {
     service: usize,
     count: usize,
-    pools: Vec<usize>,
+    pinned: Vec<usize>,
 }
 
 fn audiences(cluster: &Cluster) -> Vec<Audience> {
@@ -532,7 +533,7 @@ fn audiences(cluster: &Cluster) -> Vec<Audience> {
             Audience {
                 service,
                 count,
-                pools: cluster.serving_pools(s.namespace, s.labels),
+                pinned: cluster.serving_pinned_pools(s.namespace, s.labels),
             }
         })
         .collect()
@@ -544,7 +545,7 @@ fn priority_ties(cluster: &Cluster, audiences: &[Audience], found: &mut Findings
     for audience in audiences {
         let service = audience.service;
         let mut by_priority: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
-        for &p in &audience.pools {
+        for &p in &audience.pinned {
             if let Some(alloc) = &cluster.config.pools[p].allocation {
                 by_priority.entry(alloc.priority).or_default().push(p);
             }
@@ -579,7 +580,10 @@ fn priority_ties(cluster: &Cluster, audiences: &[Audience], found: &mut Findings
 /// `namespace-without-pool`: automatic LoadBalancer services that no pool serves.
 fn namespaces_without_pool(cluster: &Cluster, audiences: &[Audience], found: &mut Findings) {
     let mut stranded: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
-    for audience in audiences.iter().filter(|a| a.pools.is_empty()) {
+    if !cluster.plain_pools().is_empty() {
+        return;
+    }
+    for audience in audiences.iter().filter(|a| a.pinned.is_empty()) {
         let s = &cluster.services[audience.service];
         let entry = stranded.entry(s.namespace).or_insert((audience.service, 0));
         entry.1 += audience.count;

@@ -40,10 +40,26 @@ pub struct Cluster<'a> {
     keyed: Vec<Vec<Ip>>,
     /// The pools automatic allocation can walk for a service.
     index: PoolIndex,
+    /// The label keys some selector reads: no other label changes which pools admit a
+    /// service.
+    label_keys: std::collections::BTreeSet<String>,
+    /// [`Cluster::pinned_walk`]'s answers, by namespace and labels.
+    pinned_walks: std::sync::Mutex<HashMap<PinnedKey<'a>, std::sync::Arc<PinnedWalk>>>,
     /// The plain pools' pick per family, policy and primary family, for the services that
     /// hold nothing in them and share nothing (see [`Cluster::outcome`]). Emptied when
     /// `assign` changes a plain pool.
     plain_picks: std::sync::Mutex<HashMap<PlainKey<'a>, std::sync::Arc<Pick>>>,
+}
+
+/// A namespace and the labels of a service under the keys some selector reads.
+type PinnedKey<'a> = (&'a str, Vec<(&'a str, &'a str)>);
+
+/// The pinned pools automatic allocation walks for a namespace and labels, ascending, and
+/// those whose admission is unknown (their namespace selectors were not evaluated).
+#[derive(Debug, Default)]
+struct PinnedWalk {
+    walked: Vec<usize>,
+    unknown: Vec<usize>,
 }
 
 /// What the plain pools' pick depends on, for a service that holds nothing in them: its
@@ -593,6 +609,12 @@ impl<'a> Cluster<'a> {
             unheld_first,
             keyed,
             index: PoolIndex::new(&config),
+            label_keys: config
+                .service_label_keys()
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
+            pinned_walks: std::sync::Mutex::default(),
             plain_picks: std::sync::Mutex::default(),
             config,
             behaviour,
@@ -1269,15 +1291,29 @@ impl<'a> Cluster<'a> {
         // The plain pools' pick is the same for every service that holds nothing in them
         // and shares no address: worked out once (`outcome` only; `decide` walks them all).
         let shared_plain = !detailed && self.plain_pick_is_shared(service);
-        let looked_at: Vec<usize> = if detailed {
-            (0..self.config.pools.len()).collect()
-        } else {
-            self.index.pools_for(s.namespace, !shared_plain)
+        let looked_at: Vec<usize> = match (detailed, shared_plain) {
+            (true, _) => (0..self.config.pools.len()).collect(),
+            (false, false) => self.index.pools_for(s.namespace, true),
+            // The pinned pools come from `pinned_walk`, the plain ones from the shared pick.
+            (false, true) => Vec::new(),
         };
         // Every pool automatic allocation walks, with its candidates, by pool index: a pool
         // that does not fit can still be the one MetalLB stops at (v0.14.9's search looks
         // for one family).
         let mut walked: Vec<(usize, Candidates)> = Vec::new();
+        if shared_plain {
+            // Which pinned pools walk depends only on the namespace and labels: known once.
+            let pinned = self.pinned_walk(s);
+            for &i in &pinned.unknown {
+                d.refused(i, Refusal::NamespaceUnknown);
+            }
+            walked.extend(
+                pinned
+                    .walked
+                    .iter()
+                    .map(|&i| (i, self.candidates(i, service))),
+            );
+        }
         for i in looked_at {
             let pool = &self.config.pools[i];
             if let Err(passed) = Self::walks(pool, s.namespace, s.labels) {
@@ -1423,6 +1459,35 @@ impl<'a> Cluster<'a> {
             PassedBy::Refusal(refusal) => refusal_reason(pool, refusal, s),
             PassedBy::NeverPinned => self.never_pinned_reason(pool),
         }
+    }
+
+    /// The pinned pools automatic allocation walks for services of `s`'s namespace and
+    /// labels (of those, only the ones some selector reads), and those whose admission of
+    /// them is unknown: worked out once per namespace and labels.
+    fn pinned_walk(&self, s: &ServiceFacts<'a>) -> std::sync::Arc<PinnedWalk> {
+        let labels: Vec<(&'a str, &'a str)> = s
+            .labels
+            .iter()
+            .filter(|(k, _)| self.label_keys.contains(*k))
+            .collect();
+        let mut walks = self
+            .pinned_walks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        walks
+            .entry((s.namespace, labels))
+            .or_insert_with(|| {
+                let mut pinned = PinnedWalk::default();
+                for i in self.index.pools_for(s.namespace, false) {
+                    match Self::walks(&self.config.pools[i], s.namespace, s.labels) {
+                        Ok(()) => pinned.walked.push(i),
+                        Err(PassedBy::Refusal(Refusal::NamespaceUnknown)) => pinned.unknown.push(i),
+                        Err(_) => {}
+                    }
+                }
+                std::sync::Arc::new(pinned)
+            })
+            .clone()
     }
 
     /// Whether the plain pools offer the service what they offer every service with no

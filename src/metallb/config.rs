@@ -429,7 +429,23 @@ struct PoolErrors<'a> {
     errors: Vec<String>,
 }
 
-impl PoolErrors<'_> {
+impl<'a> PoolErrors<'a> {
+    /// The errors of a pool before its addresses are parsed: a name, and some addresses
+    /// (the same for an IPAddressPool and a legacy AddressPool).
+    fn of(name: &'a str, addresses: &[String]) -> PoolErrors<'a> {
+        let mut errors = PoolErrors {
+            pool: name,
+            errors: Vec::new(),
+        };
+        if name.is_empty() {
+            errors.fail("missing pool name".to_string());
+        }
+        if addresses.is_empty() {
+            errors.fail("pool has no prefixes defined".to_string());
+        }
+        errors
+    }
+
     fn fail(&mut self, message: String) {
         self.errors
             .push(format!("parsing address pool {}: {message}", self.pool));
@@ -446,16 +462,7 @@ fn pool_from_cr(
     warnings: &mut Vec<Reason>,
 ) -> (Pool, Vec<String>) {
     let name = cr.metadata.name.as_str();
-    let mut errors = PoolErrors {
-        pool: name,
-        errors: Vec::new(),
-    };
-    if name.is_empty() {
-        errors.fail("missing pool name".to_string());
-    }
-    if cr.spec.addresses.is_empty() {
-        errors.fail("pool has no prefixes defined".to_string());
-    }
+    let mut errors = PoolErrors::of(name, &cr.spec.addresses);
     let blocks = address_blocks(name, &cr.spec.addresses, &mut errors, warnings);
     let allocation = cr
         .spec
@@ -483,16 +490,7 @@ fn pool_from_cr(
 /// plain, and `avoidBuggyIPs` does not apply: the legacy spec has no such field.
 fn legacy_pool_from_cr(cr: &AddressPool, warnings: &mut Vec<Reason>) -> (Pool, Vec<String>) {
     let name = cr.metadata.name.as_str();
-    let mut errors = PoolErrors {
-        pool: name,
-        errors: Vec::new(),
-    };
-    if name.is_empty() {
-        errors.fail("missing pool name".to_string());
-    }
-    if cr.spec.addresses.is_empty() {
-        errors.fail("pool has no prefixes defined".to_string());
-    }
+    let mut errors = PoolErrors::of(name, &cr.spec.addresses);
     let mut per_entry = Vec::new();
     let mut blocks = Vec::new();
     for entry in &cr.spec.addresses {

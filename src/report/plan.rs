@@ -119,7 +119,9 @@ pub fn build(before: &Model, after: &mut Model) -> PlanReport {
                 .to_string(),
         );
     }
-    let services = services(&reaction, &after.cluster);
+    let pools = pools(&before.cluster, &after.cluster, &reaction);
+    let problem = reaction.is_problem();
+    let services = services(reaction.services, &after.cluster);
     PlanReport {
         metallb_namespace: after.cluster.config.metallb_namespace.clone(),
         metallb_version: after.version,
@@ -128,11 +130,11 @@ pub fn build(before: &Model, after: &mut Model) -> PlanReport {
             after: accepted,
         },
         config_errors: after.cluster.config.errors.clone(),
-        pools: pools(&before.cluster, &after.cluster, &reaction),
+        pools,
         services,
         notes,
         warnings: before.warnings.clone(),
-        problem: reaction.is_problem(),
+        problem,
     }
 }
 
@@ -197,26 +199,25 @@ fn texts(ips: &[Ip]) -> Vec<String> {
     ips.iter().map(ToString::to_string).collect()
 }
 
-fn services(reaction: &Reaction, after: &Cluster) -> Vec<ServicePlan> {
-    let mut services: Vec<ServicePlan> = reaction
-        .services
-        .iter()
-        .map(|o: &Outcome| ServicePlan {
+fn services(outcomes: Vec<Outcome>, after: &Cluster) -> Vec<ServicePlan> {
+    let mut services: Vec<ServicePlan> = outcomes
+        .into_iter()
+        .map(|o: Outcome| ServicePlan {
             service: after.services[o.service].key.clone(),
             change: o.change,
             before: Before {
                 ips: texts(&o.old_ips),
-                pool: o.old_pool.clone(),
+                pool: o.old_pool,
             },
             after: After {
                 ips: texts(&o.new_ips),
-                pools: o.new_pools.clone(),
-                reasons: o.reasons.clone(),
+                pools: o.new_pools,
+                reasons: o.reasons,
             },
-            notes: o.notes.clone(),
+            notes: o.notes,
         })
         .collect();
-    services.sort_by(|a, b| a.service.cmp(&b.service));
+    services.sort_unstable_by(|a, b| a.service.cmp(&b.service));
     services
 }
 

@@ -1303,7 +1303,7 @@ impl<'a> Cluster<'a> {
         let mut walked: Vec<(usize, Candidates)> = Vec::new();
         if shared_plain {
             // Which pinned pools walk depends only on the namespace and labels: known once.
-            let pinned = self.pinned_walk(s);
+            let pinned = self.pinned_walk(s.namespace, s.labels);
             for &i in &pinned.unknown {
                 d.refused(i, Refusal::NamespaceUnknown);
             }
@@ -1443,6 +1443,13 @@ impl<'a> Cluster<'a> {
             .collect()
     }
 
+    /// [`Cluster::serving_pinned_pools`] for a new automatic service of `service`'s
+    /// namespace and labels, from what deciding for services alike already worked out.
+    pub fn serving_pinned_pools_like(&self, service: usize) -> Vec<usize> {
+        let s = &self.services[service];
+        self.pinned_walk(s.namespace, s.labels).walked.clone()
+    }
+
     /// The plain pools of [`Cluster::serving_pools`] (autoAssign, no serviceAllocation):
     /// they serve every service.
     pub fn plain_pools(&self) -> &[usize] {
@@ -1464,9 +1471,8 @@ impl<'a> Cluster<'a> {
     /// The pinned pools automatic allocation walks for services of `s`'s namespace and
     /// labels (of those, only the ones some selector reads), and those whose admission of
     /// them is unknown: worked out once per namespace and labels.
-    fn pinned_walk(&self, s: &ServiceFacts<'a>) -> std::sync::Arc<PinnedWalk> {
-        let labels: Vec<(&'a str, &'a str)> = s
-            .labels
+    fn pinned_walk(&self, namespace: &'a str, labels: &'a StringMap) -> std::sync::Arc<PinnedWalk> {
+        let read: Vec<(&'a str, &'a str)> = labels
             .iter()
             .filter(|(k, _)| self.label_keys.contains(*k))
             .collect();
@@ -1475,11 +1481,11 @@ impl<'a> Cluster<'a> {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         walks
-            .entry((s.namespace, labels))
+            .entry((namespace, read))
             .or_insert_with(|| {
                 let mut pinned = PinnedWalk::default();
-                for i in self.index.pools_for(s.namespace, false) {
-                    match Self::walks(&self.config.pools[i], s.namespace, s.labels) {
+                for i in self.index.pools_for(namespace, false) {
+                    match Self::walks(&self.config.pools[i], namespace, labels) {
                         Ok(()) => pinned.walked.push(i),
                         Err(PassedBy::Refusal(Refusal::NamespaceUnknown)) => pinned.unknown.push(i),
                         Err(_) => {}
@@ -2311,6 +2317,10 @@ pub(crate) mod tests {
                             })
                             .collect();
                         prop_assert_eq!(cluster.serving_pools(s.namespace, s.labels), walked);
+                        prop_assert_eq!(
+                            cluster.serving_pinned_pools_like(service),
+                            cluster.serving_pinned_pools(s.namespace, s.labels)
+                        );
                         let outcome = cluster.outcome(service);
                         assert_same_outcome(&cluster.decide(service), &outcome);
                         if let ([pool], false) = (&outcome.pools[..], outcome.ips.is_empty()) {

@@ -528,13 +528,10 @@ fn audiences(cluster: &Cluster) -> Vec<Audience> {
     by_key.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     by_key
         .into_iter()
-        .map(|(_, (service, count))| {
-            let s = &cluster.services[service];
-            Audience {
-                service,
-                count,
-                pinned: cluster.serving_pinned_pools(s.namespace, s.labels),
-            }
+        .map(|(_, (service, count))| Audience {
+            service,
+            count,
+            pinned: cluster.serving_pinned_pools_like(service),
         })
         .collect()
 }

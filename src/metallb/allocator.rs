@@ -298,8 +298,8 @@ impl Decision {
 }
 
 /// How much of a decision to work out.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Detail {
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Detail {
     /// Every pool's verdict, as `why` shows them.
     Verdicts,
     /// What MetalLB does, with the verdict of a requested pool only.
@@ -940,7 +940,8 @@ impl<'a> Cluster<'a> {
         self.decide_with(service, Detail::Outcome)
     }
 
-    fn decide_with(&self, service: usize, detail: Detail) -> Decision {
+    /// [`Cluster::decide`] or [`Cluster::outcome`], as `detail` says.
+    pub fn decide_with(&self, service: usize, detail: Detail) -> Decision {
         let s = &self.services[service];
         let pools = &self.config.pools;
         let mut decision = Decision::new(detail, pools.len());

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use serde::Serialize;
 
 use crate::metallb::addr::Ip;
-use crate::metallb::allocator::{Cluster, Decision, Mode};
+use crate::metallb::allocator::{Cluster, Decision, Detail, Mode};
 use crate::metallb::reason::{Code, Reason};
 use crate::metallb::release::{AnnotationKeys, MetallbVersion};
 use crate::metallb::service::ServiceFacts;
@@ -696,13 +696,6 @@ struct Class<'a> {
     ports: &'a [(&'a str, i32)],
 }
 
-/// Whether a decision carries every pool's verdict.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-enum Detail {
-    Outcome,
-    Verdicts,
-}
-
 /// One allocator decision per class of equal pending services, so that checking many pending
 /// services costs one decision per namespace (and family), not one per service.
 struct Decisions<'c> {
@@ -719,10 +712,7 @@ impl<'c> Decisions<'c> {
     }
 
     fn get(&mut self, cluster: &'c Cluster, service: usize, detail: Detail) -> Rc<Decision> {
-        let decide = || match detail {
-            Detail::Outcome => cluster.outcome(service),
-            Detail::Verdicts => cluster.decide(service),
-        };
+        let decide = || cluster.decide_with(service, detail);
         let s = &cluster.services[service];
         let plain = s.gate.is_ok()
             && matches!(s.requested_ips, Ok(None))

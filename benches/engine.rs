@@ -13,6 +13,8 @@
 //!   reaction and `report::plan::build`; the model of the base is built once) on 50,000
 //!   services and 2,000 pools, the busiest IPv4 pool renumbered; compare with `usage/50000`
 //!   (issue target: at most 3×).
+//! * `growth/{usage,check}/<services>x10000`: both at 10,000 pools and 50,000, 100,000 and
+//!   200,000 services: cost stays linear.
 //! * `read/<format>`: `-f` reading a dump of 10,000 services (a YAML List, multi-document
 //!   YAML, a JSON List, a ConfigMap of the same size, and the YAML event parser alone), with
 //!   throughput in bytes of input.
@@ -120,6 +122,29 @@ fn usage_by_services(c: &mut Criterion) {
 fn usage_by_pools(c: &mut Criterion) {
     let sizes = [500, 1_000, 2_000, 4_000].map(|pools| (SERVICES, pools));
     usage_group(c, "usage-pools", sizes, |(_, pools)| pools);
+}
+
+/// Growth at the limits: `usage` and `check` at 10,000 pools and 50,000 to 200,000 services
+/// (one generated cluster per size, both rows on it).
+fn growth(c: &mut Criterion) {
+    let mut group = c.benchmark_group("growth");
+    group.sample_size(10);
+    group.warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(4));
+    for services in [50_000, 100_000, 200_000] {
+        let snapshot: OnceCell<Snapshot> = OnceCell::new();
+        let get = || snapshot.get_or_init(|| cluster(services, 10_000).1);
+        let id = |what: &str| BenchmarkId::new(what, format!("{services}x10000"));
+        group.bench_function(id("usage"), |b| {
+            let snapshot = get();
+            b.iter(|| usage(black_box(snapshot)))
+        });
+        group.bench_function(id("check"), |b| {
+            let snapshot = get();
+            b.iter(|| report::check::build(&model(black_box(snapshot)), 90, false))
+        });
+    }
+    group.finish();
 }
 
 /// `usage/100000` split into its steps: `Config::load`, `Cluster::new` (from a loaded
@@ -375,6 +400,7 @@ criterion_group!(
     why,
     check_against_usage,
     plan,
+    growth,
     read
 );
 criterion_main!(benches);

@@ -2,20 +2,7 @@
 //! and the example plans) fits 120 columns, and at 80 columns the default `usage` table wraps
 //! only in its shortened lists.
 
-use std::path::PathBuf;
-use std::process::Command;
-
-use crate::support::run::Run;
-
-fn metalpool(args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_kubectl-metalpool"))
-        .args(args)
-        .current_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")))
-        .env("KUBECONFIG", "/nonexistent/kubeconfig")
-        .output()
-        .expect("run kubectl-metalpool");
-    Run::from_output(out)
-}
+use crate::support::run::metalpool;
 
 fn width(line: &str) -> usize {
     line.chars().count()

@@ -2,20 +2,7 @@
 //! `-o custom-columns=`, `--no-headers`, `--sort-by`, `-A`, case-insensitive references,
 //! `-f a,b` and `-R`.
 
-use std::path::PathBuf;
-use std::process::Command;
-
-use crate::support::run::Run;
-
-fn metalpool(args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_kubectl-metalpool"))
-        .args(args)
-        .current_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")))
-        .env("KUBECONFIG", "/nonexistent/kubeconfig")
-        .output()
-        .expect("run kubectl-metalpool");
-    Run::from_output(out)
-}
+use crate::support::run::metalpool;
 
 fn ok(args: &[&str]) -> String {
     exits(args, 0)

@@ -4,20 +4,13 @@
 
 use std::process::Command;
 
-use crate::support::run::Run;
+use crate::support::run::{self, Run};
 
 const FIXTURE: &str = "tests/fixtures/offline/hostile.yaml";
 
+/// The plugin on the hostile fixture.
 fn metalpool(args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_kubectl-metalpool"))
-        .args(args)
-        .args(["-f", FIXTURE])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_remove("NO_COLOR")
-        .env("KUBECONFIG", "/nonexistent/kubeconfig")
-        .output()
-        .expect("run kubectl-metalpool");
-    Run::from_output(out)
+    run::metalpool(&[args, &["-f", FIXTURE]].concat())
 }
 
 /// No escape, bell, carriage return or direction override in what a terminal would show.

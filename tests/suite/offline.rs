@@ -1,35 +1,14 @@
 //! The built binary on manifests (`-f`): answers, output formats, exit codes and errors.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::support::run::Run;
+pub(crate) use crate::support::run::metalpool;
+use crate::support::run::{Run, metalpool_with_stdin};
 use serde_json::Value;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-pub(crate) fn metalpool(args: &[&str]) -> Run {
-    metalpool_with_stdin(args, None)
-}
-
-fn metalpool_with_stdin(args: &[&str], stdin: Option<&str>) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kubectl-metalpool"))
-        .args(args)
-        .current_dir(root())
-        .env_remove("NO_COLOR")
-        .env("KUBECONFIG", "/nonexistent/kubeconfig")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run kubectl-metalpool");
-    let mut pipe = child.stdin.take().unwrap();
-    pipe.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
-    drop(pipe);
-    Run::from_output(child.wait_with_output().unwrap())
 }
 
 /// Compares with `tests/golden/<name>.json`; `UPDATE_GOLDEN=1` rewrites it (review the diff).

@@ -1,9 +1,34 @@
 //! What one run of the plugin printed and how it exited, with the checks the contract asks
 //! of every failure. Used by the offline and the live tests alike.
 
-use std::process::Output;
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
+
+/// The built plugin on `args`, from the repository's root, with no kubeconfig: what a user
+/// gets offline.
+pub fn metalpool(args: &[&str]) -> Run {
+    metalpool_with_stdin(args, None)
+}
+
+/// [`metalpool`] with `stdin` on its standard input (empty when `None`).
+pub fn metalpool_with_stdin(args: &[&str], stdin: Option<&str>) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kubectl-metalpool"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("NO_COLOR")
+        .env("KUBECONFIG", "/nonexistent/kubeconfig")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run kubectl-metalpool");
+    let mut pipe = child.stdin.take().unwrap();
+    pipe.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+    drop(pipe);
+    Run::from_output(child.wait_with_output().unwrap())
+}
 
 /// One finished run of the plugin.
 #[derive(Debug)]

@@ -1473,10 +1473,7 @@ impl<'a> Cluster<'a> {
     /// labels (of those, only the ones some selector reads), and those whose admission of
     /// them is unknown: worked out once per namespace and labels.
     fn pinned_walk(&self, namespace: &'a str, labels: &'a StringMap) -> std::sync::Arc<PinnedWalk> {
-        let read: Vec<(&'a str, &'a str)> = labels
-            .iter()
-            .filter(|(k, _)| self.label_keys.contains(*k))
-            .collect();
+        let read = self.selector_read_labels(labels);
         let mut walks = self
             .pinned_walks
             .lock()
@@ -1495,6 +1492,15 @@ impl<'a> Cluster<'a> {
                 std::sync::Arc::new(pinned)
             })
             .clone()
+    }
+
+    /// The labels under the keys some selector reads (pools' or advertisements'): no other
+    /// label changes which pools admit a service or whether it is announced.
+    pub fn selector_read_labels<'l>(&self, labels: &'l StringMap) -> Vec<(&'l str, &'l str)> {
+        labels
+            .iter()
+            .filter(|(k, _)| self.label_keys.contains(*k))
+            .collect()
     }
 
     /// Whether the plain pools offer the service what they offer every service with no

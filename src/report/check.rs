@@ -498,11 +498,6 @@ fn nearly_full(cluster: &Cluster, threshold: u8, found: &mut Findings) {
 /// some selector reads (no other label can change MetalLB's answer).
 type AudienceKey<'a> = (&'a str, Vec<(&'a str, &'a str)>);
 
-/// The labels of `labels` under `keys`.
-fn relevant<'a>(labels: &'a StringMap, keys: &BTreeSet<&str>) -> Vec<(&'a str, &'a str)> {
-    labels.iter().filter(|(k, _)| keys.contains(k)).collect()
-}
-
 /// The automatic LoadBalancer services MetalLB manages, one per distinct audience: an
 /// example service, how many it stands for, and the pinned pools that would serve them
 /// (the plain pools serve every audience).
@@ -513,14 +508,13 @@ struct Audience {
 }
 
 fn audiences(cluster: &Cluster) -> Vec<Audience> {
-    let keys = cluster.config.service_label_keys();
     let mut first: HashMap<AudienceKey, (usize, usize)> = HashMap::new();
     for (i, s) in cluster.services.iter().enumerate() {
         let automatic = matches!(s.requested_ips, Ok(None)) && s.requested_pool.is_none();
         if !s.is_managed() || s.gate.is_err() || !automatic {
             continue;
         }
-        let key = (s.namespace, relevant(s.labels, &keys));
+        let key = (s.namespace, cluster.selector_read_labels(s.labels));
         first.entry(key).or_insert((i, 0)).1 += 1;
     }
     let mut by_key: Vec<(AudienceKey, (usize, usize))> = first.into_iter().collect();
@@ -648,7 +642,7 @@ fn services(model: &Model, found: &mut Findings) {
         .iter()
         .map(|(s, r)| (*s, r))
         .collect();
-    let mut decisions = Decisions::new(cluster);
+    let mut decisions = Decisions::new();
     for (i, facts) in cluster.services.iter().enumerate() {
         if !facts.is_managed() {
             continue;
@@ -700,14 +694,12 @@ struct Class<'a> {
 /// services costs one decision per namespace (and family), not one per service.
 struct Decisions<'c> {
     by_class: HashMap<(Class<'c>, Detail), Rc<Decision>>,
-    keys: BTreeSet<&'c str>,
 }
 
 impl<'c> Decisions<'c> {
-    fn new(cluster: &'c Cluster) -> Decisions<'c> {
+    fn new() -> Decisions<'c> {
         Decisions {
             by_class: HashMap::new(),
-            keys: cluster.config.service_label_keys(),
         }
     }
 
@@ -723,7 +715,7 @@ impl<'c> Decisions<'c> {
         }
         let class = Class {
             namespace: s.namespace,
-            labels: relevant(s.labels, &self.keys),
+            labels: cluster.selector_read_labels(s.labels),
             family: s.family.name(),
             policy: s.policy.name(),
             primary: s.primary,

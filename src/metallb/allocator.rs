@@ -45,21 +45,63 @@ pub struct Cluster<'a> {
     label_keys: std::collections::BTreeSet<String>,
     /// [`Cluster::pinned_walk`]'s answers, by namespace and labels.
     pinned_walks: std::sync::Mutex<HashMap<PinnedKey<'a>, std::sync::Arc<PinnedWalk>>>,
+    /// The namespace half of those answers (the walk before service selectors), by
+    /// namespace: many label sets share a namespace.
+    namespace_walks: std::sync::Mutex<HashMap<&'a str, std::sync::Arc<PinnedWalk>>>,
+    /// The label half: per labels under the keys some selector reads, one bit per pool,
+    /// set where the pool's service selectors admit them (or it has none).
+    selected: std::sync::Mutex<HashMap<ReadLabels<'a>, std::sync::Arc<Vec<u64>>>>,
+    /// The pools with service selectors: the only ones whose bit can be clear.
+    selector_pools: Vec<usize>,
+    /// Every distinct list of walked pools, and every distinct walk, once: namespaces and
+    /// labels served alike share one, so that what is worked out per list or walk
+    /// (`check`'s ties and decisions) is worked out once.
+    walked_lists: std::sync::Mutex<std::collections::HashSet<std::sync::Arc<[usize]>>>,
+    distinct_walks: std::sync::Mutex<std::collections::HashSet<std::sync::Arc<PinnedWalk>>>,
     /// The plain pools' pick per family, policy and primary family, for the services that
     /// hold nothing in them and share nothing (see [`Cluster::outcome`]). Emptied when
     /// `assign` changes a plain pool.
     plain_picks: std::sync::Mutex<HashMap<PlainKey<'a>, std::sync::Arc<Pick>>>,
 }
 
+/// The labels of a service under the keys some selector reads.
+type ReadLabels<'a> = Vec<(&'a str, &'a str)>;
+
 /// A namespace and the labels of a service under the keys some selector reads.
-type PinnedKey<'a> = (&'a str, Vec<(&'a str, &'a str)>);
+type PinnedKey<'a> = (&'a str, ReadLabels<'a>);
+
+/// A memo's lock: a panic elsewhere cannot leave a memo half-written (entries are inserted
+/// whole), so a poisoned one is still good.
+fn lock<T>(memo: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    memo.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 /// The pinned pools automatic allocation walks for a namespace and labels, ascending, and
 /// those whose admission is unknown (their namespace selectors were not evaluated).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq, Eq, Hash)]
 struct PinnedWalk {
-    walked: Vec<usize>,
+    /// Shared: services alike are given this one list (`serving_pinned_pools_like`).
+    walked: std::sync::Arc<[usize]>,
     unknown: Vec<usize>,
+}
+
+/// See [`Cluster::pinned_scope`]. Walks are kept once each, so equal scopes are one walk.
+#[derive(Clone, Debug)]
+pub struct PinnedScope(std::sync::Arc<PinnedWalk>);
+
+impl PartialEq for PinnedScope {
+    fn eq(&self, other: &PinnedScope) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for PinnedScope {}
+
+impl std::hash::Hash for PinnedScope {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        std::sync::Arc::as_ptr(&self.0).hash(state);
+    }
 }
 
 /// What the plain pools' pick depends on, for a service that holds nothing in them: its
@@ -615,6 +657,13 @@ impl<'a> Cluster<'a> {
                 .map(str::to_string)
                 .collect(),
             pinned_walks: std::sync::Mutex::default(),
+            namespace_walks: std::sync::Mutex::default(),
+            selected: std::sync::Mutex::default(),
+            walked_lists: std::sync::Mutex::default(),
+            distinct_walks: std::sync::Mutex::default(),
+            selector_pools: (0..config.pools.len())
+                .filter(|&i| config.pools[i].in_selector_index())
+                .collect(),
             plain_picks: std::sync::Mutex::default(),
             config,
             behaviour,
@@ -1446,9 +1495,18 @@ impl<'a> Cluster<'a> {
 
     /// [`Cluster::serving_pinned_pools`] for a new automatic service of `service`'s
     /// namespace and labels, from what deciding for services alike already worked out.
-    pub fn serving_pinned_pools_like(&self, service: usize) -> Vec<usize> {
+    /// Services alike share one list: equal lists are the same allocation.
+    pub fn serving_pinned_pools_like(&self, service: usize) -> std::sync::Arc<[usize]> {
         let s = &self.services[service];
         self.pinned_walk(s.namespace, s.labels).walked.clone()
+    }
+
+    /// What a new automatic service's namespace and labels mean to the walk over the pinned
+    /// pools (the pools it walks, those whose admission is unknown): services of other
+    /// namespaces or labels with an equal scope are walked alike.
+    pub fn pinned_scope(&self, service: usize) -> PinnedScope {
+        let s = &self.services[service];
+        PinnedScope(self.pinned_walk(s.namespace, s.labels))
     }
 
     /// The plain pools of [`Cluster::serving_pools`] (autoAssign, no serviceAllocation):
@@ -1471,25 +1529,95 @@ impl<'a> Cluster<'a> {
 
     /// The pinned pools automatic allocation walks for services of `s`'s namespace and
     /// labels (of those, only the ones some selector reads), and those whose admission of
-    /// them is unknown: worked out once per namespace and labels.
+    /// them is unknown: worked out once per namespace and labels, from a namespace half
+    /// worked out once per namespace and a label half once per labels.
     fn pinned_walk(&self, namespace: &'a str, labels: &'a StringMap) -> std::sync::Arc<PinnedWalk> {
         let read = self.selector_read_labels(labels);
-        let mut walks = self
-            .pinned_walks
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        walks
-            .entry((namespace, read))
+        let mut walks = lock(&self.pinned_walks);
+        let entry = match walks.entry((namespace, read)) {
+            std::collections::hash_map::Entry::Occupied(known) => return known.get().clone(),
+            std::collections::hash_map::Entry::Vacant(entry) => entry,
+        };
+        let by_namespace = self.namespace_walk(namespace);
+        let selected = self.selected_by(entry.key().1.clone(), labels);
+        let is_selected = |i: usize| selected[i / 64] & (1 << (i % 64)) != 0;
+        let walked: Vec<usize> = by_namespace
+            .walked
+            .iter()
+            .copied()
+            .filter(|&i| is_selected(i))
+            .collect();
+        let walk = PinnedWalk {
+            walked: self.shared_list(walked),
+            unknown: by_namespace.unknown.clone(),
+        };
+        let mut distinct = lock(&self.distinct_walks);
+        let walk = match distinct.get(&walk) {
+            Some(known) => known.clone(),
+            None => {
+                let walk = std::sync::Arc::new(walk);
+                distinct.insert(walk.clone());
+                walk
+            }
+        };
+        entry.insert(walk).clone()
+    }
+
+    /// [`Cluster::walks`] for the pinned pools a service of `namespace` looks at, but for
+    /// the service selectors: the pools that pass, and those whose admission is unknown
+    /// (refused before any selector is read).
+    fn namespace_walk(&self, namespace: &'a str) -> std::sync::Arc<PinnedWalk> {
+        lock(&self.namespace_walks)
+            .entry(namespace)
             .or_insert_with(|| {
-                let mut pinned = PinnedWalk::default();
+                let (mut walked, mut unknown) = (Vec::new(), Vec::new());
                 for i in self.index.pools_for(namespace, false) {
-                    match Self::walks(&self.config.pools[i], namespace, labels) {
-                        Ok(()) => pinned.walked.push(i),
-                        Err(PassedBy::Refusal(Refusal::NamespaceUnknown)) => pinned.unknown.push(i),
-                        Err(_) => {}
+                    let pool = &self.config.pools[i];
+                    if !pool.auto_assign {
+                        continue;
+                    }
+                    match pool.admits_namespace(namespace) {
+                        Err(Refusal::NamespaceUnknown) => unknown.push(i),
+                        Ok(()) if pool.is_indexed_for(namespace) => walked.push(i),
+                        _ => {}
                     }
                 }
-                std::sync::Arc::new(pinned)
+                std::sync::Arc::new(PinnedWalk {
+                    walked: walked.into(),
+                    unknown,
+                })
+            })
+            .clone()
+    }
+
+    /// The one shared copy of `pools`.
+    fn shared_list(&self, pools: Vec<usize>) -> std::sync::Arc<[usize]> {
+        let mut lists = lock(&self.walked_lists);
+        if let Some(known) = lists.get(pools.as_slice()) {
+            return known.clone();
+        }
+        let list: std::sync::Arc<[usize]> = pools.into();
+        lists.insert(list.clone());
+        list
+    }
+
+    /// One bit per pool: whether its service selectors admit `labels` (`read` is their part
+    /// under the keys selectors read, which decides it).
+    fn selected_by(
+        &self,
+        read: ReadLabels<'a>,
+        labels: &StringMap,
+    ) -> std::sync::Arc<Vec<u64>> {
+        lock(&self.selected)
+            .entry(read)
+            .or_insert_with(|| {
+                let mut bits = vec![u64::MAX; self.config.pools.len().div_ceil(64)];
+                for &i in &self.selector_pools {
+                    if !self.config.pools[i].selects_labels(labels) {
+                        bits[i / 64] &= !(1 << (i % 64));
+                    }
+                }
+                std::sync::Arc::new(bits)
             })
             .clone()
     }
@@ -1513,10 +1641,7 @@ impl<'a> Cluster<'a> {
     /// [`PlainKey`], until `assign` changes a plain pool.
     fn shared_plain_pick(&self, service: usize) -> std::sync::Arc<Pick> {
         let s = &self.services[service];
-        let mut picks = self
-            .plain_picks
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut picks = lock(&self.plain_picks);
         picks
             .entry(PlainKey::of(s))
             .or_insert_with(|| {
@@ -2120,7 +2245,7 @@ pub(crate) mod tests {
         assert_eq!(cluster.outcome(1).ips, cluster.decide(1).ips);
     }
 
-    mod generated {
+    pub(crate) mod generated {
         use super::*;
         use crate::fixtures::{
             METALLB_NS, allocating, annotate, dual, holding, match_labels, namespace, pool, port,
@@ -2261,7 +2386,9 @@ pub(crate) mod tests {
             }
         }
 
-        fn snapshot_strategy() -> impl Strategy<Value = Snapshot> {
+        /// Small clusters covering every pool scope, families, sharing keys, requests and
+        /// held addresses (also `check`'s property tests).
+        pub(crate) fn snapshot_strategy() -> impl Strategy<Value = Snapshot> {
             (
                 proptest::collection::vec(pool_strategy(), 0..6),
                 proptest::collection::vec(service_strategy(), 1..10),
@@ -2325,7 +2452,7 @@ pub(crate) mod tests {
                             .collect();
                         prop_assert_eq!(cluster.serving_pools(s.namespace, s.labels), walked);
                         prop_assert_eq!(
-                            cluster.serving_pinned_pools_like(service),
+                            cluster.serving_pinned_pools_like(service).to_vec(),
                             cluster.serving_pinned_pools(s.namespace, s.labels)
                         );
                         let outcome = cluster.outcome(service);

@@ -96,6 +96,15 @@ impl Pool {
     /// MetalLB's compatibility predicate: namespaces AND service selectors (§4.8).
     /// (Only the label keys of [`Config::service_label_keys`] can change its answer.)
     pub fn admits(&self, namespace: &str, labels: &StringMap) -> Result<(), Refusal> {
+        self.admits_namespace(namespace)?;
+        if !self.selects_labels(labels) {
+            return Err(Refusal::ServiceLabels);
+        }
+        Ok(())
+    }
+
+    /// The namespace half of [`Pool::admits`], checked first.
+    pub fn admits_namespace(&self, namespace: &str) -> Result<(), Refusal> {
         let Some(alloc) = &self.allocation else {
             return Ok(());
         };
@@ -105,12 +114,15 @@ impl Pool {
         if !alloc.allowed_namespaces.is_empty() && !alloc.allowed_namespaces.contains(namespace) {
             return Err(Refusal::Namespace);
         }
-        if !alloc.service_selectors.is_empty()
-            && !alloc.service_selectors.iter().any(|s| s.matches(labels))
-        {
-            return Err(Refusal::ServiceLabels);
-        }
         Ok(())
+    }
+
+    /// The label half of [`Pool::admits`]: no service selector, or one that matches.
+    pub fn selects_labels(&self, labels: &StringMap) -> bool {
+        self.allocation.as_ref().is_none_or(|alloc| {
+            alloc.service_selectors.is_empty()
+                || alloc.service_selectors.iter().any(|s| s.matches(labels))
+        })
     }
 
     /// Whether automatic allocation ever lists this pool as pinned for a namespace: it must
@@ -191,6 +203,9 @@ pub struct Config {
     index_v6: Vec<(u128, u128, usize)>,
     /// Blocks overlap (invalid configuration): look-ups must not trust the index order.
     overlapping: bool,
+    /// Pool indices sorted by name, for look-ups by name (a request per service): the
+    /// legacy pools come after the IPAddressPools, so `pools` alone is not in name order.
+    by_name: Vec<usize>,
 }
 
 impl Config {
@@ -250,6 +265,10 @@ impl Config {
                 .extend(ignored_legacy_pools(snapshot, behaviour));
         }
         config.check_overlaps();
+        config.by_name = (0..config.pools.len()).collect();
+        config
+            .by_name
+            .sort_unstable_by(|&a, &b| config.pools[a].name.cmp(&config.pools[b].name));
         config.advertised_by = advertisements_per_pool(snapshot, &config);
         if behaviour.advertisement_service_selectors {
             config.advertisement_service_selectors =
@@ -317,8 +336,15 @@ impl Config {
         self.errors.is_empty()
     }
 
+    /// The pool named `name` (names are unique: a duplicate is a validation error and left
+    /// out).
     pub fn pool(&self, name: &str) -> Option<(usize, &Pool)> {
-        self.pools.iter().enumerate().find(|(_, p)| p.name == name)
+        let at = self
+            .by_name
+            .binary_search_by(|&i| self.pools[i].name.as_str().cmp(name))
+            .ok()?;
+        let index = self.by_name[at];
+        Some((index, &self.pools[index]))
     }
 
     /// V9: any two blocks that overlap, within a pool or across pools (§2.6). Found with one
@@ -1440,6 +1466,23 @@ mod tests {
                 .count()
                 == 2
         );
+    }
+
+    #[test]
+    fn pools_are_found_by_name_legacy_ones_too() {
+        let mut snap = snapshot(vec![cr("z", &["10.9.0.0/24"]), cr("m", &["10.8.0.0/24"])]);
+        snap.legacy_pools = vec![legacy("a", &["10.1.0.0/24"], "layer2")];
+        let config = load_at(&snap, Release::V0_13_9);
+        // The legacy pool is last in `pools` but first by name.
+        for name in ["a", "m", "z"] {
+            let (index, pool) = config.pool(name).expect(name);
+            assert_eq!(
+                (config.pools[index].name.as_str(), pool.name.as_str()),
+                (name, name)
+            );
+        }
+        assert!(config.pool("b").is_none());
+        assert!(config.pool("").is_none());
     }
 
     #[test]

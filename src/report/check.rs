@@ -8,7 +8,7 @@ use std::rc::Rc;
 use serde::Serialize;
 
 use crate::metallb::addr::Ip;
-use crate::metallb::allocator::{Cluster, Decision, Detail, Mode};
+use crate::metallb::allocator::{Cluster, Decision, Detail, Mode, PinnedScope};
 use crate::metallb::reason::{Code, Reason};
 use crate::metallb::release::{AnnotationKeys, MetallbVersion};
 use crate::metallb::service::ServiceFacts;
@@ -117,7 +117,7 @@ pub fn build(model: &Model, threshold: u8, strict: bool) -> CheckReport {
     priority_ties(&model.cluster, &audiences, &mut found);
     namespaces_without_pool(&model.cluster, &audiences, &mut found);
     annotations(model, &mut found);
-    services(model, &mut found);
+    services(model, &mut found, Decisions::new());
     input_notes(model, &mut found);
     let mut findings = found.0;
     for f in &mut findings {
@@ -156,11 +156,17 @@ fn location<'m>(model: &'m Model, object: &ObjectKey) -> Option<&'m Location> {
     model.snapshot.locations.get(object)
 }
 
-/// The pools, advertisements and LoadBalancer services read, and the objects findings name.
+/// The pools, advertisements and LoadBalancer services read, and the objects findings name,
+/// in `ObjectKey` order.
 fn checked_objects(model: &Model, findings: &[Finding]) -> Vec<ObjectKey> {
     let snapshot = model.snapshot;
-    let meta = |kind, m: &crate::snapshot::Metadata| ObjectKey::new(kind, &m.namespace, &m.name);
-    let mut all: Vec<ObjectKey> =
+    // Borrowed while sorted: the objects usually come in order already (the API server
+    // lists by namespace and name), and only the survivors are copied.
+    fn meta<'m>(kind: &'static str, m: &'m crate::snapshot::Metadata) -> Borrowed<'m> {
+        (kind, m.namespace.as_str(), m.name.as_str())
+    }
+    type Borrowed<'m> = (&'static str, &'m str, &'m str);
+    let mut all: Vec<Borrowed> =
         Vec::with_capacity(snapshot.pools.len() + snapshot.services.len() + findings.len());
     all.extend(
         snapshot
@@ -188,10 +194,18 @@ fn checked_objects(model: &Model, findings: &[Finding]) -> Vec<ObjectKey> {
             .filter(|(_, facts)| facts.is_managed())
             .map(|(s, _)| meta("Service", &s.metadata)),
     );
-    all.extend(findings.iter().map(|f| f.object.clone()));
+    all.extend(findings.iter().map(|f| {
+        (
+            f.object.kind,
+            f.object.namespace.as_str(),
+            f.object.name.as_str(),
+        )
+    }));
     all.sort_unstable();
     all.dedup();
-    all
+    all.into_iter()
+        .map(|(kind, namespace, name)| ObjectKey::new(kind, namespace, name))
+        .collect()
 }
 
 fn pool_ref(model: &Model, name: &str) -> ObjectKey {
@@ -375,11 +389,27 @@ fn namespaces_unknown(model: &Model, found: &mut Findings) {
     if !snapshot.namespaces_known {
         return;
     }
-    // A namespace that holds a service exists, whether or not its object was read.
-    let known: BTreeSet<&str> = snapshot
+    let objects: HashSet<&str> = snapshot
         .namespaces
         .iter()
         .map(|n| n.metadata.name.as_str())
+        .collect();
+    let config = &model.cluster.config;
+    // Usually every named namespace has its object: the services are looked at only when
+    // one has none.
+    let without_object = config
+        .pools
+        .iter()
+        .filter_map(|p| p.allocation.as_ref())
+        .flat_map(|a| &a.namespaces)
+        .any(|ns| !objects.contains(ns.as_str()));
+    if !without_object {
+        return;
+    }
+    // A namespace that holds a service exists, whether or not its object was read.
+    let known: BTreeSet<&str> = objects
+        .iter()
+        .copied()
         .chain(
             snapshot
                 .services
@@ -387,7 +417,7 @@ fn namespaces_unknown(model: &Model, found: &mut Findings) {
                 .map(|s| s.metadata.namespace.as_str()),
         )
         .collect();
-    for pool in &model.cluster.config.pools {
+    for pool in &config.pools {
         let Some(alloc) = &pool.allocation else {
             continue;
         };
@@ -504,7 +534,8 @@ type AudienceKey<'a> = (&'a str, Vec<(&'a str, &'a str)>);
 struct Audience {
     service: usize,
     count: usize,
-    pinned: Vec<usize>,
+    /// Shared by audiences served alike.
+    pinned: std::sync::Arc<[usize]>,
 }
 
 fn audiences(cluster: &Cluster) -> Vec<Audience> {
@@ -533,10 +564,15 @@ fn audiences(cluster: &Cluster) -> Vec<Audience> {
 /// `priority-tie`: pinned pools at one priority that would all serve some service.
 fn priority_ties(cluster: &Cluster, audiences: &[Audience], found: &mut Findings) {
     let mut ties: BTreeMap<Vec<usize>, usize> = BTreeMap::new();
+    // Audiences served alike share their list: each list is grouped once.
+    let mut grouped: HashSet<*const [usize]> = HashSet::new();
     for audience in audiences {
+        if !grouped.insert(std::sync::Arc::as_ptr(&audience.pinned)) {
+            continue;
+        }
         let service = audience.service;
         let mut by_priority: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
-        for &p in &audience.pinned {
+        for &p in audience.pinned.iter() {
             if let Some(alloc) = &cluster.config.pools[p].allocation {
                 by_priority.entry(alloc.priority).or_default().push(p);
             }
@@ -635,19 +671,19 @@ fn annotations(model: &Model, found: &mut Findings) {
 
 /// Services: requests that cannot be met (statically, whatever the state), then one
 /// decision of MetalLB's allocator per pending or stale service.
-fn services(model: &Model, found: &mut Findings) {
+fn services<'m>(model: &'m Model, found: &mut Findings, mut decisions: Decisions<'m>) {
     let cluster = &model.cluster;
     let stale: BTreeMap<usize, &Reason> = cluster
         .holding_warnings
         .iter()
         .map(|(s, r)| (*s, r))
         .collect();
-    let mut decisions = Decisions::new();
     for (i, facts) in cluster.services.iter().enumerate() {
         if !facts.is_managed() {
             continue;
         }
-        let object = service_ref(facts, model, i);
+        // Built only for a finding: most services have none.
+        let object = || service_ref(facts, model, i);
         let reported = unmet_requests(cluster, facts, &object, found);
         let pending = model.snapshot.services[i].ingress_ips().next().is_none();
         if let Some(reason) = stale.get(&i) {
@@ -655,7 +691,7 @@ fn services(model: &Model, found: &mut Findings) {
             found.add_with(
                 Level::Error,
                 Code::AllocationNotValid,
-                object,
+                object(),
                 format!("{}; {}", reason.message, afterwards(cluster, &decision)),
                 decision.reasons,
             );
@@ -669,7 +705,7 @@ fn services(model: &Model, found: &mut Findings) {
             {
                 decision = decisions.get(cluster, i, Detail::Verdicts);
             }
-            pending_service(cluster, &decision, object, reported, found);
+            pending_service(cluster, &decision, object(), reported, found);
         }
     }
 }
@@ -680,7 +716,7 @@ fn services(model: &Model, found: &mut Findings) {
 /// addresses it may share, §5).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct Class<'a> {
-    namespace: &'a str,
+    scope: Scope<'a>,
     labels: Vec<(&'a str, &'a str)>,
     family: &'static str,
     policy: &'static str,
@@ -690,16 +726,28 @@ struct Class<'a> {
     ports: &'a [(&'a str, i32)],
 }
 
+/// Where the namespace enters a decision: an outcome reads only how the namespace and labels
+/// scope the pinned pools, so namespaces scoped alike share one; the verdicts of every pool
+/// name the namespace.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Scope<'a> {
+    Pinned(PinnedScope),
+    Namespace(&'a str),
+}
+
 /// One allocator decision per class of equal pending services, so that checking many pending
 /// services costs one decision per namespace (and family), not one per service.
 struct Decisions<'c> {
     by_class: HashMap<(Class<'c>, Detail), Rc<Decision>>,
+    /// Off only to prove that the classes change no answer.
+    shared: bool,
 }
 
 impl<'c> Decisions<'c> {
     fn new() -> Decisions<'c> {
         Decisions {
             by_class: HashMap::new(),
+            shared: true,
         }
     }
 
@@ -710,11 +758,14 @@ impl<'c> Decisions<'c> {
             && matches!(s.requested_ips, Ok(None))
             && s.requested_pool.is_none()
             && s.ingress.is_empty();
-        if !plain {
+        if !plain || !self.shared {
             return Rc::new(decide());
         }
         let class = Class {
-            namespace: s.namespace,
+            scope: match detail {
+                Detail::Outcome => Scope::Pinned(cluster.pinned_scope(service)),
+                Detail::Verdicts => Scope::Namespace(s.namespace),
+            },
             labels: cluster.selector_read_labels(s.labels),
             family: s.family.name(),
             policy: s.policy.name(),
@@ -734,7 +785,7 @@ impl<'c> Decisions<'c> {
 fn unmet_requests(
     cluster: &Cluster,
     facts: &ServiceFacts,
-    object: &ObjectKey,
+    object: &dyn Fn() -> ObjectKey,
     found: &mut Findings,
 ) -> bool {
     let config = &cluster.config;
@@ -748,7 +799,7 @@ fn unmet_requests(
         found.add(
             Level::Error,
             Code::PoolNotFound,
-            object.clone(),
+            object(),
             format!("the address-pool annotation names pool {wanted}, which does not exist{hint}"),
         );
         reported = true;
@@ -763,7 +814,7 @@ fn unmet_requests(
             found.add(
                 Level::Error,
                 Code::RequestedIpNotInAnyPool,
-                object.clone(),
+                object(),
                 format!("the service requests {}", outside.join("; ")),
             );
             reported = true;
@@ -1156,6 +1207,42 @@ mod tests {
     }
 
     #[test]
+    fn namespaces_scoped_alike_share_an_outcome_but_not_the_reasons_naming_them() {
+        let parts = [
+            pool("full", &["10.0.0.0/32"], ""),
+            pool(
+                "a-only",
+                &["10.1.0.0/24"],
+                "  serviceAllocation:\n    namespaces: [a]\n",
+            ),
+            l2(),
+            service("a/holder", &["10.0.0.0"], &[]),
+            // b and c walk no pinned pool: one outcome (nothing fits) serves both, but the
+            // reasons each finding gives name the service's own namespace.
+            service("b/web", &[], &[]),
+            service("c/web", &[], &[]),
+        ];
+        let report = check(&parts);
+        let reasons = |object: &str| -> Vec<String> {
+            report
+                .findings
+                .iter()
+                .filter(|f| f.code == Code::ServicePending && f.object.describe() == object)
+                .flat_map(|f| f.details.iter().map(|r| r.message.clone()))
+                .filter(|m| m.starts_with("namespace "))
+                .collect()
+        };
+        assert_eq!(
+            reasons("Service b/web"),
+            ["namespace b is not among the pool's namespaces (a)"]
+        );
+        assert_eq!(
+            reasons("Service c/web"),
+            ["namespace c is not among the pool's namespaces (a)"]
+        );
+    }
+
+    #[test]
     fn long_pool_lists_are_shortened() {
         let parts: Vec<String> = (0..5)
             .map(|i| pool(&format!("p{i}"), &[&format!("10.0.{i}.0/24")], ""))
@@ -1329,5 +1416,45 @@ mod tests {
         let mut sorted = order.clone();
         sorted.sort();
         assert_eq!(order, sorted, "errors first");
+    }
+
+    mod generated {
+        use super::*;
+        use crate::metallb::allocator::tests::generated::snapshot_strategy;
+        use proptest::prelude::*;
+
+        /// Every service finding, as `check` gives it.
+        fn service_findings(model: &Model, decisions: Decisions) -> Vec<String> {
+            let mut found = Findings::default();
+            services(model, &mut found, decisions);
+            found
+                .0
+                .iter()
+                .map(|f| {
+                    format!(
+                        "{:?} {} {} {:?}",
+                        f.code,
+                        f.object.describe(),
+                        f.message,
+                        f.details
+                    )
+                })
+                .collect()
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(300))]
+            /// Deciding once per class of pending services gives every service the answer
+            /// deciding for it alone gives.
+            #[test]
+            fn classes_change_no_finding(snapshot in snapshot_strategy()) {
+                let model = crate::fixtures::manifests::model(&snapshot);
+                let alone = Decisions { shared: false, ..Decisions::new() };
+                prop_assert_eq!(
+                    service_findings(&model, Decisions::new()),
+                    service_findings(&model, alone)
+                );
+            }
+        }
     }
 }

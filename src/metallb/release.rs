@@ -382,6 +382,23 @@ pub fn release_from_crds(crds: &CrdFacts) -> Option<CrdGuess> {
     Some(CrdGuess { lower, upper })
 }
 
+/// Whether the L2Advertisement schema, not read yet, could narrow what the CRDs say to
+/// releases whose rules agree: they allow v0.16.0 (first with `spec.serviceSelectors`) and
+/// an older release whose rules differ. Live, that schema needs a read API discovery does
+/// not make (the CRD itself), asked for only then.
+pub fn l2_schema_would_settle(crds: &CrdFacts) -> bool {
+    if crds.l2_schema_known || !crds.resources.contains(&"l2advertisements") {
+        return false;
+    }
+    let Some(guess) = release_from_crds(crds) else {
+        return false;
+    };
+    let selectors = FINGERPRINTS[0].1;
+    guess.lower < selectors
+        && guess.upper.is_none_or(|upper| upper >= selectors)
+        && crd_ambiguity(&guess).is_some()
+}
+
 /// When the CRDs allow releases whose rules differ (API discovery cannot see the schema
 /// field that tells v0.15.3 from v0.16, say): the warning that says so and which release
 /// the answers follow; `None` when every release allowed answers alike.
@@ -1541,6 +1558,40 @@ mod tests {
             resources: resources.to_vec(),
             ..CrdFacts::default()
         }
+    }
+
+    #[test]
+    fn the_l2_schema_is_worth_reading_only_between_v0_15_3_and_v0_16() {
+        let all = with(&[
+            "servicel2statuses",
+            "servicebgpstatuses",
+            "configurationstates",
+        ]);
+        // Discovery of v0.15.3 or v0.16: only the schema tells them apart.
+        assert!(l2_schema_would_settle(&discovered(&all)));
+        // Once read (with or without serviceSelectors), nothing is left to settle.
+        for selectors in [false, true] {
+            let read = CrdFacts {
+                l2_service_selectors: selectors,
+                l2_schema_known: true,
+                ..discovered(&all)
+            };
+            assert!(!l2_schema_would_settle(&read));
+        }
+        // Older CRDs: the range ends before v0.16.0, or differs elsewhere (v0.14.4–v0.14.9).
+        let v0_15_0 = with(&["servicel2statuses", "servicebgpstatuses"]);
+        assert!(!l2_schema_would_settle(&discovered(&v0_15_0)));
+        assert!(!l2_schema_would_settle(&discovered(&with(&[
+            "servicel2statuses"
+        ]))));
+        // No L2Advertisement CRD, or no MetalLB at all.
+        let without_l2: Vec<&str> = all
+            .iter()
+            .copied()
+            .filter(|r| *r != "l2advertisements")
+            .collect();
+        assert!(!l2_schema_would_settle(&discovered(&without_l2)));
+        assert!(!l2_schema_would_settle(&discovered(&[])));
     }
 
     #[test]

@@ -627,7 +627,8 @@ pub enum SelectorErrorText {
     Joined,
 }
 
-/// What a single cluster IP that does not parse counts as (C.5).
+/// What a single cluster IP that does not parse counts as (C.5); the same function reads a
+/// single held ingress IP that does not parse (`nolbIPsIPFamily` from v0.14.0 only).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UnparsableClusterIp {
     /// Up to v0.13.x: IPv6. Go: ipfamily.go `ForAddresses`.

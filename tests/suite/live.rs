@@ -1568,6 +1568,11 @@ fn a_dump_carries_the_release_namespace_and_class_detected_live() {
             with_controller(Some(&digest_only), &[]),
             serving(CRDS_0_14_8),
         ),
+        // The L2Advertisement schema read live (v0.16.0) is kept in the dump's slim CRDs.
+        (
+            [with_controller(Some(&digest_only), &[]), vec![l2_crd(true)]].concat(),
+            ServerOptions::default(),
+        ),
     ];
     for (objects, options) in cases {
         let live = Live::start(objects, options);

@@ -79,6 +79,10 @@ pub fn expected(cluster: &Cluster, index: usize, svc: &Service) -> Vec<ExpectedE
                 .into_iter()
                 .collect();
         }
+        // Cluster IPs that give no family: a service entering with addresses hears so.
+        Err(gate) if gate.code == Code::NoClusterIp && s.cluster_ip_count > 0 => {
+            return unusable_cluster_ips(cluster, s, svc);
+        }
         // The other gates record nothing (C.4: no pools from v0.14.0, no cluster IP).
         Err(_) => return Vec::new(),
     }
@@ -161,6 +165,37 @@ pub fn expected(cluster: &Cluster, index: usize, svc: &Service) -> Vec<ExpectedE
         events.push(event.on_condition(kept_if));
     }
     events
+}
+
+/// A service whose cluster IPs give no family: MetalLB checks RequireDualStack's two cluster
+/// IPs first (from v0.15.0); then, only if the service holds addresses, their family
+/// (`nolbIPsIPFamily`) and the cluster IPs' (`noclusterIPsIPFamily`), and stops. Without
+/// addresses it goes on to allocate, which fails on the same cluster IPs (the decision's
+/// text). Go: controller/service.go `convergeBalancer`.
+fn unusable_cluster_ips(cluster: &Cluster, s: &ServiceFacts, svc: &Service) -> Vec<ExpectedEvent> {
+    let behaviour = &cluster.behaviour;
+    let spec = &svc.spec;
+    if s.policy == Policy::RequireDualStack && spec.cluster_ips.len() < 2 {
+        let ips: Vec<&str> = spec.cluster_ips.iter().map(String::as_str).collect();
+        if let Some(text) = behaviour.not_enough_cluster_ips_text(&ips) {
+            return vec![ExpectedEvent::warning("not enough clusterips", text)];
+        }
+    }
+    let read: Vec<Option<Ip>> = svc.ingress_ips().map(Ip::parse).collect();
+    if read.is_empty() {
+        return Vec::new();
+    }
+    let cluster_ip = spec.cluster_ip.as_deref().unwrap_or("");
+    behaviour
+        .lb_ips_family_text(&read)
+        .map(|text| ExpectedEvent::warning("nolbIPsIPFamily", text))
+        .into_iter()
+        .chain(
+            behaviour
+                .cluster_ips_family_text(&spec.cluster_ips, cluster_ip)
+                .map(|text| ExpectedEvent::warning("noclusterIPsIPFamily", text)),
+        )
+        .collect()
 }
 
 /// The PreferDualStack top-up (from v0.14.9): a service that kept exactly one address
@@ -716,5 +751,66 @@ mod tests {
                 .on_condition(first_processed("shop/a", "shop/b")),
             ]
         );
+    }
+
+    // ----- Cluster IPs that give no family (§4.11 noclusterIPsIPFamily) -----
+
+    #[test]
+    fn a_held_service_with_unusable_cluster_ips_hears_so_after_its_own_addresses() {
+        let mut s = holding(svc("shop/web"), &["10.0.0.7", "10.0.0.8"]);
+        s.spec.cluster_ips = vec!["10.96.0.10".into(), "10.96.0.11".into()];
+        s.spec.cluster_ip = Some("10.96.0.10".into());
+        let events = per_release(vec![pool("public", &["10.0.0.0/24"])], s);
+        let expected = vec![
+            nolb(
+                "Failed to retrieve LBIPs IPFamily for [\"10.0.0.7\" \"10.0.0.8\"]: IPFamilyForAddresses: same address family [\"10.0.0.7\" \"10.0.0.8\"]",
+            ),
+            ExpectedEvent::warning(
+                "noclusterIPsIPFamily",
+                "Failed to retrieve ClusterIPs IPFamily for [\"10.96.0.10\" \"10.96.0.11\"] 10.96.0.10: IPFamilyForAddresses: same address family [\"10.96.0.10\" \"10.96.0.11\"]".to_string(),
+            ),
+        ];
+        assert!(events.iter().all(|e| *e == expected), "{events:?}");
+    }
+
+    #[test]
+    fn one_unparsable_cluster_ip_is_an_event_from_0_14_and_ipv6_before() {
+        let mut s = holding(svc("shop/web"), &["10.0.0.7"]);
+        s.spec.cluster_ips = vec!["bogus".into()];
+        let events = per_release(vec![pool("public", &["10.0.0.0/24"])], s.clone());
+        let event = ExpectedEvent::warning(
+            "noclusterIPsIPFamily",
+            "Failed to retrieve ClusterIPs IPFamily for [\"bogus\"] : IPFamilyForAddresses: Invalid address [\"bogus\"]".to_string(),
+        );
+        // v0.13.x takes it for IPv6: the IPv4 address held is then of another family and
+        // cleared silently.
+        assert_eq!(
+            events,
+            [
+                vec![],
+                vec![event.clone()],
+                vec![event.clone()],
+                vec![event.clone()],
+                vec![event]
+            ]
+        );
+        // A pending service hears nothing here: its allocation fails instead.
+        let pending = per_release(vec![pool("public", &["10.0.0.0/24"])], holding(s, &[]));
+        assert!(pending.iter().all(Vec::is_empty), "{pending:?}");
+    }
+
+    #[test]
+    fn require_dual_stack_is_checked_before_the_cluster_ips_family_from_0_15() {
+        let mut s = holding(svc("shop/web"), &["10.0.0.7"]);
+        s.spec.cluster_ips = vec!["bogus".into()];
+        s.spec.ip_family_policy = Some("RequireDualStack".into());
+        let events = per_release(vec![pool("public", &["10.0.0.0/24"])], s);
+        let refused = ExpectedEvent::warning(
+            "not enough clusterips",
+            "Service requires dual stack but not enough clusterips [bogus]".to_string(),
+        );
+        assert_eq!(events[3], std::slice::from_ref(&refused));
+        assert_eq!(events[4], [refused]);
+        assert_eq!(events[2][0].reason, "noclusterIPsIPFamily");
     }
 }

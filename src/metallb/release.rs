@@ -1011,15 +1011,40 @@ impl Behaviour {
             .iter()
             .map(|ip| ip.map_or_else(|| "<nil>".to_string(), |ip| ip.to_string()))
             .collect();
-        let list = format!(
-            "[{}]",
-            texts
-                .iter()
-                .map(|t| go_quote(t))
-                .collect::<Vec<_>>()
-                .join(" ")
-        );
-        let error = match ips {
+        let error = self.family_error(&texts)?;
+        Some(format!(
+            "Failed to retrieve LBIPs IPFamily for {}: {error}",
+            go_quoted_list(&texts)
+        ))
+    }
+
+    /// The Warning `noclusterIPsIPFamily` for a service that holds ingress IPs and whose
+    /// cluster IPs give no family (`spec.clusterIPs`, else `spec.clusterIP`), or `None` when
+    /// they give one. Go: controller/service.go `convergeBalancer`, ipfamily.go `ForService`.
+    pub fn cluster_ips_family_text(
+        &self,
+        cluster_ips: &[String],
+        cluster_ip: &str,
+    ) -> Option<String> {
+        let read = if cluster_ips.is_empty() {
+            vec![cluster_ip.to_string()]
+        } else {
+            cluster_ips.to_vec()
+        };
+        let error = self.family_error(&read)?;
+        Some(format!(
+            "Failed to retrieve ClusterIPs IPFamily for {} {cluster_ip}: {error}",
+            go_quoted_list(cluster_ips)
+        ))
+    }
+
+    /// The error of ipfamily.go `ForAddresses` for these texts, or `None` when they make a
+    /// family: one address (up to v0.13.x even one that does not parse, then IPv6), or two
+    /// of different families.
+    fn family_error(&self, texts: &[String]) -> Option<String> {
+        let parsed: Vec<Option<Ip>> = texts.iter().map(|t| Ip::parse(t)).collect();
+        let list = go_quoted_list(texts);
+        Some(match parsed.as_slice() {
             [None] if self.unparsable_cluster_ip == UnparsableClusterIp::Invalid => {
                 format!("IPFamilyForAddresses: Invalid address {list}")
             }
@@ -1033,12 +1058,9 @@ impl Behaviour {
             [_, _] => return None,
             _ => format!(
                 "IPFamilyForAddresses: invalid ips length {} {list}",
-                ips.len()
+                texts.len()
             ),
-        };
-        Some(format!(
-            "Failed to retrieve LBIPs IPFamily for {list}: {error}"
-        ))
+        })
     }
 
     /// Why the PreferDualStack top-up of a service holding `held` in `pool` fails when the
@@ -1178,6 +1200,12 @@ pub fn metallb_status(
 
 /// Go's `%q` of a string: double quotes, with backslash, quote and control characters
 /// escaped.
+/// Go's `%q` of a `[]string` (or of values printed with `String()`): `["a" "b"]`.
+fn go_quoted_list(texts: &[String]) -> String {
+    let quoted: Vec<String> = texts.iter().map(|t| go_quote(t)).collect();
+    format!("[{}]", quoted.join(" "))
+}
+
 pub(crate) fn go_quote(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('"');

@@ -61,9 +61,9 @@ impl ExpectedEvent {
 
 /// The events other than `AllocationFailed` that MetalLB records for service `index` of
 /// `cluster` (`svc` is its object) on its next reconcile: `not enough clusterips`,
-/// `nolbIPsIPFamily`, `ClearAssignment`, `LoadBalancerFailed` and the PreferDualStack
-/// top-up (`IPAllocated` additional / `AdditionalAssignFailed`). Empty when the model
-/// predicts none.
+/// `nolbIPsIPFamily`, `noclusterIPsIPFamily`, `ClearAssignment`, `LoadBalancerFailed` and the
+/// PreferDualStack top-up (`IPAllocated` additional / `AdditionalAssignFailed`). Empty when
+/// the model predicts none.
 pub fn expected(cluster: &Cluster, index: usize, svc: &Service) -> Vec<ExpectedEvent> {
     let s = &cluster.services[index];
     let behaviour = &cluster.behaviour;

@@ -29,6 +29,10 @@ pub struct Cluster<'a> {
     pool_services: Vec<Vec<usize>>,
     /// Addresses services hold that MetalLB will take away (§6.1), by service.
     pub holding_warnings: Vec<(usize, Reason)>,
+    /// Holders of an address whose co-holders' keys or ports refuse them (§5): MetalLB
+    /// keeps it for one of them only, whichever it processes first. They stay counted as
+    /// holders (the address is used either way), by service.
+    pub holder_conflicts: Vec<(usize, Reason)>,
     /// Per pool: the first address held by nobody, per family. It is every candidate of a
     /// service without a sharing key that holds nothing in the pool, so deciding for many
     /// such services (`check`, `plan`) scans each pool once. Filled on first use, and emptied
@@ -647,7 +651,7 @@ impl<'a> Cluster<'a> {
             .iter()
             .map(|_| std::sync::OnceLock::new())
             .collect();
-        Cluster {
+        let mut cluster = Cluster {
             unheld_first,
             keyed,
             index: PoolIndex::new(&config),
@@ -672,7 +676,10 @@ impl<'a> Cluster<'a> {
             service_pool,
             pool_services,
             holding_warnings,
-        }
+            holder_conflicts: Vec::new(),
+        };
+        cluster.holder_conflicts = cluster.holder_conflict_warnings();
+        cluster
     }
 
     /// The checks MetalLB repeats on an allocated service before keeping its addresses (§6.1).
@@ -1603,11 +1610,7 @@ impl<'a> Cluster<'a> {
 
     /// One bit per pool: whether its service selectors admit `labels` (`read` is their part
     /// under the keys selectors read, which decides it).
-    fn selected_by(
-        &self,
-        read: ReadLabels<'a>,
-        labels: &StringMap,
-    ) -> std::sync::Arc<Vec<u64>> {
+    fn selected_by(&self, read: ReadLabels<'a>, labels: &StringMap) -> std::sync::Arc<Vec<u64>> {
         lock(&self.selected)
             .entry(read)
             .or_insert_with(|| {
@@ -2085,6 +2088,102 @@ impl Cluster<'_> {
     /// The holders of `ip` in `pool`, in input order (none when nobody holds it).
     pub fn holders_at(&self, pool: usize, ip: Ip) -> Vec<usize> {
         self.holdings[pool].holders(ip).collect()
+    }
+}
+
+/// What MetalLB's `Assign` of held addresses and its PreferDualStack top-up see (§5, §6.1):
+/// read by `why`'s expected events.
+impl Cluster<'_> {
+    /// The first address of `family` in `pool` that `service` could be given now, its own
+    /// addresses released: MetalLB's `getIPFromCIDR` over the pool's blocks in order.
+    pub fn first_usable(&self, pool: usize, service: usize, family: Family) -> Option<Ip> {
+        self.candidates(pool, service).get(family)
+    }
+
+    /// The other holders of `service`'s addresses whose sharing key, backend key or ports
+    /// refuse it (§5), each with the error MetalLB's `Assign` gives `service` when that
+    /// holder was assigned first. Which one MetalLB keeps the address for depends on the
+    /// order it processes them (arbitrary at startup), so each is only a candidate.
+    /// Go: allocator.go `Assign`, `checkSharing`, `sharingOK`.
+    pub fn conflicting_holders(&self, service: usize) -> Vec<(usize, String)> {
+        let Some(pool) = self.service_pool[service] else {
+            return Vec::new();
+        };
+        let s = &self.services[service];
+        let mut found: Vec<(usize, String)> = Vec::new();
+        // `Assign` checks the addresses in the service's order and stops at the first error.
+        for &ip in &s.ingress {
+            for other in self.holdings[pool].holders(ip).filter(|&h| h != service) {
+                if found.iter().any(|(h, _)| *h == other) {
+                    continue;
+                }
+                let error = match self.sharing_conflict(s, std::iter::once(other)) {
+                    None => continue,
+                    Some(SharingConflict::Port(h, port)) => {
+                        let (proto, port) = self.services[h].ports[port];
+                        format!("port {proto}/{port} is already in use on \"{ip}\"")
+                    }
+                    Some(_) => format!(
+                        "can't change sharing key for \"{}\", address also in use by {}",
+                        s.key, self.services[other].key
+                    ),
+                };
+                found.push((other, error));
+            }
+        }
+        found
+    }
+
+    /// An `allocation-not-valid` warning for each holder of an address another holder's
+    /// keys or ports refuse: MetalLB keeps it for one of them only.
+    fn holder_conflict_warnings(&self) -> Vec<(usize, Reason)> {
+        let mut warnings = Vec::new();
+        for (pool, held) in self.holdings.iter().enumerate() {
+            for run in held.pairs.chunk_by(|a, b| a.0 == b.0) {
+                if run.len() < 2 || !self.run_conflicts(run) {
+                    continue;
+                }
+                let ip = run[0].0;
+                for &(_, holder) in run {
+                    let others: Vec<&str> = self
+                        .conflicting_holders(holder)
+                        .into_iter()
+                        .filter(|&(h, _)| held.holders(ip).any(|x| x == h))
+                        .map(|(h, _)| self.services[h].key.as_str())
+                        .collect();
+                    if others.is_empty() {
+                        continue;
+                    }
+                    warnings.push((
+                        holder,
+                        Reason::new(
+                            Code::AllocationNotValid,
+                            format!(
+                                "{} holds {ip} of pool {} with {}, whose sharing key, backend or ports do not allow both: MetalLB keeps the address for whichever it processes first (an order that cannot be known) and takes it away from the others",
+                                self.services[holder].key,
+                                self.config.pools[pool].name,
+                                others.join(", ")
+                            ),
+                        ),
+                    ));
+                }
+            }
+        }
+        warnings
+    }
+
+    /// Whether some two holders of one address refuse each other: keys that differ or are
+    /// empty, or a port in common. A cheap test before any pair is compared.
+    fn run_conflicts(&self, run: &[(Ip, usize)]) -> bool {
+        let first = &self.services[run[0].1];
+        let mut ports = std::collections::HashSet::new();
+        run.iter().any(|&(_, h)| {
+            let s = &self.services[h];
+            s.sharing_key.is_empty()
+                || s.sharing_key != first.sharing_key
+                || s.backend_key != first.backend_key
+                || s.ports.iter().any(|p| !ports.insert(*p))
+        })
     }
 }
 

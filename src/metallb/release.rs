@@ -10,7 +10,7 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::addr::Family;
+use super::addr::{Family, Ip};
 use super::service::{Policy, ServiceFamily};
 
 /// A MetalLB release, ordered as releases are.
@@ -382,6 +382,23 @@ pub fn release_from_crds(crds: &CrdFacts) -> Option<CrdGuess> {
     Some(CrdGuess { lower, upper })
 }
 
+/// Whether the L2Advertisement schema, not read yet, could narrow what the CRDs say to
+/// releases whose rules agree: they allow v0.16.0 (first with `spec.serviceSelectors`) and
+/// an older release whose rules differ. Live, that schema needs a read API discovery does
+/// not make (the CRD itself), asked for only then.
+pub fn l2_schema_would_settle(crds: &CrdFacts) -> bool {
+    if crds.l2_schema_known || !crds.resources.contains(&"l2advertisements") {
+        return false;
+    }
+    let Some(guess) = release_from_crds(crds) else {
+        return false;
+    };
+    let selectors = FINGERPRINTS[0].1;
+    guess.lower < selectors
+        && guess.upper.is_none_or(|upper| upper >= selectors)
+        && crd_ambiguity(&guess).is_some()
+}
+
 /// When the CRDs allow releases whose rules differ (API discovery cannot see the schema
 /// field that tells v0.15.3 from v0.16, say): the warning that says so and which release
 /// the answers follow; `None` when every release allowed answers alike.
@@ -610,7 +627,8 @@ pub enum SelectorErrorText {
     Joined,
 }
 
-/// What a single cluster IP that does not parse counts as (C.5).
+/// What a single cluster IP that does not parse counts as (C.5); the same function reads a
+/// single held ingress IP that does not parse (`nolbIPsIPFamily` from v0.14.0 only).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UnparsableClusterIp {
     /// Up to v0.13.x: IPv6. Go: ipfamily.go `ForAddresses`.
@@ -981,6 +999,102 @@ impl Behaviour {
             .then(|| format!("cannot assign additional IP in PreferDualStack: {error}"))
     }
 
+    /// The Warning `nolbIPsIPFamily` for held ingress IPs that are not one family, each as
+    /// MetalLB parses it (`None`: not an IP address, Go's nil), or `None` when their family
+    /// can be told. A single address that does not parse counts as IPv6 up to v0.13.x (no
+    /// event; the address is then refused and cleared silently). Go: controller/service.go
+    /// `convergeBalancer`, ipfamily.go `ForAddressesIPs` / `ForAddresses`.
+    pub fn lb_ips_family_text(&self, ips: &[Option<Ip>]) -> Option<String> {
+        // `ForAddressesIPs` prints each address with `String()` (nil: `<nil>`) and parses
+        // those texts again.
+        let texts: Vec<String> = ips
+            .iter()
+            .map(|ip| ip.map_or_else(|| "<nil>".to_string(), |ip| ip.to_string()))
+            .collect();
+        let error = self.family_error(&texts)?;
+        Some(format!(
+            "Failed to retrieve LBIPs IPFamily for {}: {error}",
+            go_quoted_list(&texts)
+        ))
+    }
+
+    /// The Warning `noclusterIPsIPFamily` for a service that holds ingress IPs and whose
+    /// cluster IPs give no family (`spec.clusterIPs`, else `spec.clusterIP`), or `None` when
+    /// they give one. Go: controller/service.go `convergeBalancer`, ipfamily.go `ForService`.
+    pub fn cluster_ips_family_text(
+        &self,
+        cluster_ips: &[String],
+        cluster_ip: &str,
+    ) -> Option<String> {
+        let read = if cluster_ips.is_empty() {
+            vec![cluster_ip.to_string()]
+        } else {
+            cluster_ips.to_vec()
+        };
+        let error = self.family_error(&read)?;
+        Some(format!(
+            "Failed to retrieve ClusterIPs IPFamily for {} {cluster_ip}: {error}",
+            go_quoted_list(cluster_ips)
+        ))
+    }
+
+    /// The error of ipfamily.go `ForAddresses` for these texts, or `None` when they make a
+    /// family: one address (up to v0.13.x even one that does not parse, then IPv6), or two
+    /// of different families.
+    fn family_error(&self, texts: &[String]) -> Option<String> {
+        let parsed: Vec<Option<Ip>> = texts.iter().map(|t| Ip::parse(t)).collect();
+        let list = go_quoted_list(texts);
+        Some(match parsed.as_slice() {
+            [None] if self.unparsable_cluster_ip == UnparsableClusterIp::Invalid => {
+                format!("IPFamilyForAddresses: Invalid address {list}")
+            }
+            [_] => return None,
+            [a, b] if a.is_none() || b.is_none() => {
+                format!("IPFamilyForAddresses: Invalid address {list}")
+            }
+            [Some(a), Some(b)] if a.family == b.family => {
+                format!("IPFamilyForAddresses: same address family {list}")
+            }
+            [_, _] => return None,
+            _ => format!(
+                "IPFamilyForAddresses: invalid ips length {} {list}",
+                texts.len()
+            ),
+        })
+    }
+
+    /// Why the PreferDualStack top-up of a service holding `held` in `pool` fails when the
+    /// pool has no free address of the other family for it (`free`: which families it
+    /// still has one of, the held address counting as free for its holder), or `None`
+    /// before v0.14.9 (no top-up). v0.14.9 asks for the missing family single-stack; from
+    /// v0.15.0 that hands out a nil address, which `Assign` refuses; v0.16.0 first fails a
+    /// pool with nothing free at all. Go: allocator.go `AllocateFromPoolForAdditionalFamily`,
+    /// `getFreeIPsFromPool`; allocation.go `selectIPsForFamilyAndPolicy`.
+    pub fn additional_family_error(&self, pool: &str, held: Ip, free: Free) -> Option<String> {
+        if self.held_single_address != HeldSingleAddress::KeptAndCompleted {
+            return None;
+        }
+        let missing = match held.family {
+            Family::V4 => Family::V6,
+            Family::V6 => Family::V4,
+        };
+        Some(match self.pool_failure_text {
+            PoolFailureText::NoFreeAddressFirst if !free.v4 && !free.v6 => {
+                format!("no available IPs in pool {pool}")
+            }
+            PoolFailureText::NilForSingleFamily | PoolFailureText::NoFreeAddressFirst => {
+                format!(
+                    "[{} \"<nil>\"] is not allowed in config",
+                    go_quote(&held.to_string())
+                )
+            }
+            _ => format!(
+                "no available IPs in pool {pool} for {} IPFamily",
+                ServiceFamily::Single(missing).name()
+            ),
+        })
+    }
+
     /// `invalid <key>: "<value>"`: a loadBalancerIPs annotation that does not parse, named by
     /// this release's key whatever key the user wrote.
     pub fn invalid_load_balancer_ips_text(&self, value: &str) -> String {
@@ -1086,6 +1200,12 @@ pub fn metallb_status(
 
 /// Go's `%q` of a string: double quotes, with backslash, quote and control characters
 /// escaped.
+/// Go's `%q` of a `[]string` (or of values printed with `String()`): `["a" "b"]`.
+fn go_quoted_list(texts: &[String]) -> String {
+    let quoted: Vec<String> = texts.iter().map(|t| go_quote(t)).collect();
+    format!("[{}]", quoted.join(" "))
+}
+
 pub(crate) fn go_quote(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('"');
@@ -1467,6 +1587,40 @@ mod tests {
             resources: resources.to_vec(),
             ..CrdFacts::default()
         }
+    }
+
+    #[test]
+    fn the_l2_schema_is_worth_reading_only_between_v0_15_3_and_v0_16() {
+        let all = with(&[
+            "servicel2statuses",
+            "servicebgpstatuses",
+            "configurationstates",
+        ]);
+        // Discovery of v0.15.3 or v0.16: only the schema tells them apart.
+        assert!(l2_schema_would_settle(&discovered(&all)));
+        // Once read (with or without serviceSelectors), nothing is left to settle.
+        for selectors in [false, true] {
+            let read = CrdFacts {
+                l2_service_selectors: selectors,
+                l2_schema_known: true,
+                ..discovered(&all)
+            };
+            assert!(!l2_schema_would_settle(&read));
+        }
+        // Older CRDs: the range ends before v0.16.0, or differs elsewhere (v0.14.4–v0.14.9).
+        let v0_15_0 = with(&["servicel2statuses", "servicebgpstatuses"]);
+        assert!(!l2_schema_would_settle(&discovered(&v0_15_0)));
+        assert!(!l2_schema_would_settle(&discovered(&with(&[
+            "servicel2statuses"
+        ]))));
+        // No L2Advertisement CRD, or no MetalLB at all.
+        let without_l2: Vec<&str> = all
+            .iter()
+            .copied()
+            .filter(|r| *r != "l2advertisements")
+            .collect();
+        assert!(!l2_schema_would_settle(&discovered(&without_l2)));
+        assert!(!l2_schema_would_settle(&discovered(&[])));
     }
 
     #[test]
@@ -1871,6 +2025,107 @@ mod tests {
         assert_eq!(
             at("v0.15.0").requested_pool_families(v4, pd, both),
             Some(vec![Family::V4])
+        );
+    }
+
+    fn ips(texts: &[&str]) -> Vec<Option<Ip>> {
+        texts.iter().map(|t| Ip::parse(t)).collect()
+    }
+
+    #[test]
+    fn held_ips_of_no_one_family_are_worded_as_every_release_words_them() {
+        for r in ["v0.13.9", "v0.14.0", "v0.16.1"] {
+            assert_eq!(
+                at(r)
+                    .lb_ips_family_text(&ips(&["10.0.0.1", "10.0.0.2"]))
+                    .unwrap(),
+                "Failed to retrieve LBIPs IPFamily for [\"10.0.0.1\" \"10.0.0.2\"]: IPFamilyForAddresses: same address family [\"10.0.0.1\" \"10.0.0.2\"]"
+            );
+            assert_eq!(
+                at(r)
+                    .lb_ips_family_text(&ips(&["10.0.0.1", "nope"]))
+                    .unwrap(),
+                "Failed to retrieve LBIPs IPFamily for [\"10.0.0.1\" \"<nil>\"]: IPFamilyForAddresses: Invalid address [\"10.0.0.1\" \"<nil>\"]"
+            );
+            assert_eq!(
+                at(r)
+                    .lb_ips_family_text(&ips(&["10.0.0.1", "2001:db8::1", "10.0.0.2"]))
+                    .unwrap(),
+                "Failed to retrieve LBIPs IPFamily for [\"10.0.0.1\" \"2001:db8::1\" \"10.0.0.2\"]: IPFamilyForAddresses: invalid ips length 3 [\"10.0.0.1\" \"2001:db8::1\" \"10.0.0.2\"]"
+            );
+            assert_eq!(at(r).lb_ips_family_text(&ips(&["10.0.0.1"])), None);
+            assert_eq!(
+                at(r).lb_ips_family_text(&ips(&["10.0.0.1", "2001:db8::1"])),
+                None
+            );
+        }
+    }
+
+    #[test]
+    fn one_held_ip_that_does_not_parse_is_an_event_from_0_14_0_and_ipv6_before() {
+        assert_eq!(at("v0.13.12").lb_ips_family_text(&ips(&["nope"])), None);
+        assert_eq!(
+            at("v0.14.0").lb_ips_family_text(&ips(&["nope"])).unwrap(),
+            "Failed to retrieve LBIPs IPFamily for [\"<nil>\"]: IPFamilyForAddresses: Invalid address [\"<nil>\"]"
+        );
+    }
+
+    #[test]
+    fn the_top_up_failure_is_worded_per_release_from_0_14_9() {
+        let held = Ip::parse("10.0.0.7").unwrap();
+        let v4_only = Free {
+            v4: true,
+            v6: false,
+        };
+        let nothing = Free::default();
+        assert_eq!(
+            at("v0.14.8").additional_family_error("p", held, v4_only),
+            None
+        );
+        assert_eq!(
+            at("v0.14.9")
+                .additional_family_error("p", held, v4_only)
+                .unwrap(),
+            "no available IPs in pool p for ipv6 IPFamily"
+        );
+        let nil = "[\"10.0.0.7\" \"<nil>\"] is not allowed in config";
+        assert_eq!(
+            at("v0.15.0")
+                .additional_family_error("p", held, v4_only)
+                .unwrap(),
+            nil
+        );
+        assert_eq!(
+            at("v0.15.3")
+                .additional_family_error("p", held, nothing)
+                .unwrap(),
+            nil
+        );
+        assert_eq!(
+            at("v0.16.0")
+                .additional_family_error("p", held, v4_only)
+                .unwrap(),
+            nil
+        );
+        assert_eq!(
+            at("v0.16.0")
+                .additional_family_error("p", held, nothing)
+                .unwrap(),
+            "no available IPs in pool p"
+        );
+        let v6 = Ip::parse("2001:db8::7").unwrap();
+        assert_eq!(
+            at("v0.14.9")
+                .additional_family_error(
+                    "p",
+                    v6,
+                    Free {
+                        v4: false,
+                        v6: true
+                    }
+                )
+                .unwrap(),
+            "no available IPs in pool p for ipv4 IPFamily"
         );
     }
 

@@ -183,7 +183,10 @@ fn outcome(out: &mut impl Write, report: &WhyReport, paint: Paint) -> Result<()>
     let said = report
         .expected_events
         .iter()
-        .map(|e| format!("{} ({}): {}", e.reason, e.type_, e.message))
+        .map(|e| match &e.condition {
+            Some(condition) => format!("{} ({}): {} [{condition}]", e.reason, e.type_, e.message),
+            None => format!("{} ({}): {}", e.reason, e.type_, e.message),
+        })
         .chain(outcome.metallb_error.clone());
     for (i, text) in said.enumerate() {
         let label = if i == 0 {

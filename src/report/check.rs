@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::metallb::addr::Ip;
 use crate::metallb::allocator::{Cluster, Decision, Detail, Mode, PinnedScope};
+use crate::metallb::config::{Config, Pool};
 use crate::metallb::reason::{Code, Reason};
 use crate::metallb::release::{AnnotationKeys, MetallbVersion};
 use crate::metallb::service::ServiceFacts;
@@ -176,6 +177,12 @@ fn checked_objects(model: &Model, findings: &[Finding]) -> Vec<ObjectKey> {
     );
     all.extend(
         snapshot
+            .legacy_pools
+            .iter()
+            .map(|p| meta("AddressPool", &p.metadata)),
+    );
+    all.extend(
+        snapshot
             .l2_advertisements
             .iter()
             .map(|a| meta("L2Advertisement", &a.metadata)),
@@ -210,10 +217,43 @@ fn checked_objects(model: &Model, findings: &[Finding]) -> Vec<ObjectKey> {
 
 fn pool_ref(model: &Model, name: &str) -> ObjectKey {
     ObjectKey::new(
-        "IPAddressPool",
+        pool_kind(model, name),
         &model.cluster.config.metallb_namespace,
         name,
     )
+}
+
+/// The kind of the pool named `name` in MetalLB's namespace: a legacy `AddressPool` (read up
+/// to v0.13.x) is reported under its own kind.
+fn pool_kind(model: &Model, name: &str) -> &'static str {
+    let snapshot = model.snapshot;
+    if snapshot.legacy_pools.is_empty() {
+        return "IPAddressPool";
+    }
+    let config = &model.cluster.config;
+    if let Some((_, pool)) = config.pool(name) {
+        return pool_key(config, pool).kind;
+    }
+    // Not loaded (its errors made the configuration invalid): the object of that name.
+    let named =
+        |m: &crate::snapshot::Metadata| m.name == name && m.namespace == config.metallb_namespace;
+    let ip_pool = snapshot.pools.iter().any(|p| named(&p.metadata));
+    let legacy = snapshot.legacy_pools.iter().any(|p| named(&p.metadata));
+    if legacy && !ip_pool {
+        "AddressPool"
+    } else {
+        "IPAddressPool"
+    }
+}
+
+/// The object a finding about a loaded pool is on.
+fn pool_key(config: &Config, pool: &Pool) -> ObjectKey {
+    let kind = if pool.legacy.is_some() {
+        "AddressPool"
+    } else {
+        "IPAddressPool"
+    };
+    ObjectKey::new(kind, &config.metallb_namespace, &pool.name)
 }
 
 /// The whole configuration, when no single object is to blame.
@@ -250,12 +290,21 @@ fn config_invalid(model: &Model, found: &mut Findings) {
 /// appears as a name in it: `pool NAME:`, `pool "NAME"`…).
 fn pool_named_in<'m>(model: &'m Model, message: &str) -> Option<&'m str> {
     let namespace = &model.cluster.config.metallb_namespace;
+    // Legacy AddressPools are pools only where the release reads them (v0.13.x).
+    let legacy = model
+        .snapshot
+        .legacy_pools
+        .iter()
+        .filter(|_| model.cluster.behaviour.legacy_address_pools)
+        .map(|p| &p.metadata);
     model
         .snapshot
         .pools
         .iter()
-        .filter(|p| p.metadata.namespace == *namespace)
-        .map(|p| p.metadata.name.as_str())
+        .map(|p| &p.metadata)
+        .chain(legacy)
+        .filter(|m| m.namespace == *namespace)
+        .map(|m| m.name.as_str())
         .filter(|name| {
             [
                 format!("\"{name}\""),
@@ -375,7 +424,7 @@ fn not_advertised(cluster: &Cluster, found: &mut Findings) {
             found.add(
                 Level::Warning,
                 Code::NotAdvertised,
-                ObjectKey::new("IPAddressPool", &config.metallb_namespace, &pool.name),
+                pool_key(config, pool),
                 "no L2Advertisement or BGPAdvertisement announces this pool: the addresses it hands out are unreachable",
             );
         }
@@ -432,7 +481,7 @@ fn namespaces_unknown(model: &Model, found: &mut Findings) {
             found.add(
                 Level::Warning,
                 Code::NamespaceUnknown,
-                pool_ref(model, &pool.name),
+                pool_key(&model.cluster.config, pool),
                 format!(
                     "serviceAllocation.namespaces names {ns}, and no such namespace exists{hint}"
                 ),
@@ -473,7 +522,7 @@ fn service_selectors_matching_nothing(model: &Model, found: &mut Findings) {
             found.add(
                 Level::Warning,
                 Code::SelectorMatchesNothing,
-                pool_ref(model, &pool.name),
+                pool_key(&cluster.config, pool),
                 format!(
                     "serviceSelectors ({}) match no LoadBalancer service",
                     texts.join("; ")
@@ -507,11 +556,7 @@ fn nearly_full(cluster: &Cluster, threshold: u8, found: &mut Findings) {
             found.add(
                 Level::Warning,
                 Code::PoolNearlyFull,
-                ObjectKey::new(
-                    "IPAddressPool",
-                    &cluster.config.metallb_namespace,
-                    &pool.name,
-                ),
+                pool_key(&cluster.config, pool),
                 format!(
                     "{} of {} addresses are in use ({}%, threshold {threshold}%): {} left",
                     all.used,
@@ -594,7 +639,7 @@ fn priority_ties(cluster: &Cluster, audiences: &[Audience], found: &mut Findings
         found.add(
             Level::Info,
             Code::PriorityTie,
-            ObjectKey::new("IPAddressPool", &config.metallb_namespace, names[0]),
+            pool_key(config, &config.pools[group[0]]),
             format!(
                 "pinned pools {} tie at priority {priority} for services such as {}: MetalLB's pick among them is arbitrary",
                 names.join(", "),
@@ -1416,6 +1461,58 @@ mod tests {
         let mut sorted = order.clone();
         sorted.sort();
         assert_eq!(order, sorted, "errors first");
+    }
+
+    fn check_at(parts: &[String], release: &str) -> CheckReport {
+        let snap = snapshot(&parts.concat());
+        let flags = crate::settings::MetallbFlags {
+            version: Some(crate::metallb::release::Release::parse(release).unwrap()),
+            ..Default::default()
+        };
+        build(&Model::build(&snap, &flags, Vec::new()), 90, false)
+    }
+
+    fn legacy(name: &str, addresses: &str, protocol: &str) -> String {
+        format!(
+            "---\napiVersion: metallb.io/v1beta1\nkind: AddressPool\nmetadata:\n  name: {name}\n  namespace: metallb-system\nspec:\n  addresses: [{addresses}]\n{protocol}"
+        )
+    }
+
+    #[test]
+    fn a_legacy_address_pool_is_reported_under_its_own_kind() {
+        let full = [
+            legacy("old", "10.0.0.0/31", "  protocol: layer2\n"),
+            service("a/one", &["10.0.0.0"], &[]),
+            service("a/two", &["10.0.0.1"], &[]),
+        ];
+        let report = check_at(&full, "v0.13.9");
+        assert_eq!(
+            of(&report, Code::PoolNearlyFull),
+            [(Level::Warning, "AddressPool metallb-system/old".to_string())]
+        );
+        // From v0.14.0 MetalLB does not read it: no pool finding names it.
+        assert!(of(&check_at(&full, "v0.14.8"), Code::PoolNearlyFull).is_empty());
+        // An IPAddressPool keeps its kind next to it.
+        let mut both = full.to_vec();
+        both.push(pool("p", &["10.1.0.0/31"], ""));
+        both.push(service("a/three", &["10.1.0.0"], &[]));
+        both.push(service("a/four", &["10.1.0.1"], &[]));
+        assert_eq!(
+            of(&check_at(&both, "v0.13.9"), Code::PoolNearlyFull),
+            [
+                (Level::Warning, "AddressPool metallb-system/old".to_string()),
+                (Level::Warning, "IPAddressPool metallb-system/p".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn a_legacy_address_pool_metallb_refuses_is_named_under_its_own_kind() {
+        let report = check_at(&[legacy("old", "10.0.0.0/24", ""), l2()], "v0.13.9");
+        assert_eq!(
+            of(&report, Code::ConfigInvalid),
+            [(Level::Error, "AddressPool metallb-system/old".to_string())]
+        );
     }
 
     mod generated {

@@ -170,6 +170,7 @@ fn build_for(
         cluster
             .holding_warnings
             .iter()
+            .chain(&cluster.holder_conflicts)
             .filter(|(s, _)| *s == service)
             .map(|(_, w)| w.clone()),
     );
@@ -298,5 +299,46 @@ mod tests {
         let report = why_at(&yaml, "v0.14.8");
         assert!(report.expected_events.is_empty());
         assert!(report.outcome.metallb_error.is_some());
+    }
+
+    #[test]
+    fn held_addresses_of_two_families_one_too_many_are_nolb_ips_ip_family_then_reallocated() {
+        let yaml = pool("public", &["10.0.0.0/24"], "")
+            + &service("shop/web", &["10.0.0.7", "10.0.0.8"], &[]);
+        let report = why_at(&yaml, "v0.15.3");
+        assert_eq!(report.expected_events.len(), 1);
+        assert_eq!(report.expected_events[0].reason, "nolbIPsIPFamily");
+        assert_eq!(report.expected_events[0].type_, "Warning");
+        // It holds nothing MetalLB keeps, and is allocated anew in the same reconcile.
+        assert_eq!(report.pool, None);
+        assert!(report.outcome.fits);
+        assert!(
+            report
+                .warnings
+                .iter()
+                .any(|w| w.code == crate::metallb::reason::Code::AllocationNotValid),
+            "{:?}",
+            report.warnings
+        );
+    }
+
+    #[test]
+    fn an_event_that_depends_on_processing_order_says_so_in_json_and_on_the_page() {
+        let yaml = pool("public", &["10.0.0.0/24"], "")
+            + &service("shop/web", &["10.0.0.7"], &[])
+            + &service("shop/db", &["10.0.0.7"], &[]);
+        let report = why_at(&yaml, "v0.16.1");
+        let json = serde_json::to_value(&report.expected_events).unwrap();
+        assert_eq!(
+            json[0]["condition"],
+            "if MetalLB processes shop/db before shop/web (an order that cannot be known)"
+        );
+        let page = human(&report);
+        assert!(page.contains("shop/db [if MetalLB"), "{page}");
+        // An unconditional event has no `condition` key.
+        let alone =
+            pool("public", &["10.0.0.0/24"], "") + &service("shop/web", &["192.0.2.7"], &[]);
+        let json = serde_json::to_value(&why_at(&alone, "v0.16.1").expected_events).unwrap();
+        assert!(json[0].get("condition").is_none(), "{json}");
     }
 }

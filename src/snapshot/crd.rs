@@ -1,6 +1,7 @@
 //! What MetalLB's CRDs say of the release installed (metallb-semantics.md Appendix C, "How a
 //! client can tell"): which `metallb.io` resources are served, and two schema fingerprints.
-//! Live, the API discovery document gives the resources; offline, the CustomResourceDefinition
+//! Live, the API discovery document gives the resources (and, only where it would settle the
+//! release, the L2Advertisement CRD its schema); offline, the CustomResourceDefinition
 //! manifests give all three. `dump` writes them back as slim CRDs that `-f` reads the same way.
 //!
 //! A CRD is deep and large (every field of every version, with its documentation): it is read

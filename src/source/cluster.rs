@@ -24,11 +24,15 @@ use super::failure::{Cause, Failure, client_error, humanize};
 use super::{Loaded, kubeconfig};
 use crate::error::{Error, Result, chain};
 use crate::metallb::reason::{Code, Reason};
-use crate::metallb::runtime::{CONTROLLER_SELECTORS, DEFAULT_NAMESPACE, detect};
+use crate::metallb::release::{
+    l2_schema_would_settle, release_from_helm_labels, release_from_image,
+};
+use crate::metallb::runtime::{CONTROLLER_SELECTORS, DEFAULT_NAMESPACE, controller_image, detect};
 use crate::settings::{Connection, MetallbFlags, ServiceRef};
 use crate::snapshot::{
-    AddressPool, Advertisement, ApiResourceList, ConfigurationState, Deployment, Event,
-    IpAddressPool, LEGACY_POOLS, Metadata, MetallbCrds, Namespace, Service, Snapshot,
+    AddressPool, Advertisement, ApiResourceList, ConfigurationState, CustomResourceDefinition,
+    Deployment, Event, IpAddressPool, LEGACY_POOLS, Metadata, MetallbCrds, Namespace, Service,
+    Snapshot,
 };
 
 mod served;
@@ -43,6 +47,9 @@ const PAGE_SIZE: u32 = 500;
 /// what grows is the page it writes at once, about 7 MB of JSON for 5,000 services.
 const SERVICES_PAGE_SIZE: u32 = 5_000;
 const METALLB_API: &str = "/apis/metallb.io/v1beta1";
+/// The L2Advertisement CRD, whose schema alone tells v0.16 from v0.15.3 (Appendix C).
+const L2_CRD_PATH: &str =
+    "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/l2advertisements.metallb.io";
 
 /// Reads the cluster. Blocks on a small runtime of its own: the plugin is a one-shot command.
 /// `target` is the service `why` explains: read whatever its type, with its events.
@@ -80,6 +87,18 @@ type Listed<T> = std::result::Result<Vec<T>, Failure>;
 struct MetallbList<T> {
     cluster_wide: Listed<T>,
     in_namespace: Option<(String, Listed<T>)>,
+}
+
+/// Whether the first controller found names its release (image tag, else Helm labels), as
+/// release detection reads it: the CRDs then decide nothing.
+fn controller_names_release(controllers: Option<&Listed<Deployment>>) -> bool {
+    let Some(Ok(found)) = controllers else {
+        return false;
+    };
+    found.first().is_some_and(|d| {
+        controller_image(d).and_then(release_from_image).is_some()
+            || release_from_helm_labels(d.metadata.labels.iter()).is_some()
+    })
 }
 
 /// What the requests returned, each on its own: one failing does not hide the others.
@@ -620,12 +639,24 @@ impl Reader {
                 found.first().map(|d| detect(d).namespace)
             })
             .unwrap_or_else(|| DEFAULT_NAMESPACE.to_string());
-        let (pools, l2, bgp, legacy_pools) = tokio::join!(
+        // The L2Advertisement schema only where nothing else gives the exact release and the
+        // CRDs served leave v0.15.3 and v0.16 open: then beside the requests below.
+        let schema_wanted = metallb.version.is_none()
+            && !controller_names_release(controllers.as_ref())
+            && crds
+                .as_ref()
+                .is_some_and(|c| l2_schema_would_settle(&c.facts()));
+        let (pools, l2, bgp, legacy_pools, l2_crd) = tokio::join!(
             self.or_in_namespace(pools, "ipaddresspools", &namespace),
             self.or_in_namespace(l2, "l2advertisements", &namespace),
             self.or_in_namespace(bgp, "bgpadvertisements", &namespace),
             self.legacy_pools(crds.as_ref(), &namespace),
+            self.l2_crd(schema_wanted),
         );
+        let mut crds = crds;
+        if let (Some(crds), Some(crd)) = (crds.as_mut(), l2_crd) {
+            crds.add(&crd);
+        }
         Fetched {
             controllers,
             pools,
@@ -948,6 +979,19 @@ impl Reader {
             .await
             .ok()?;
         Some(MetallbCrds::from_discovery(&list))
+    }
+
+    /// The L2Advertisement CRD, when `wanted`, read slimly (its names and field names).
+    /// Reading CRDs is a permission many users lack (`get customresourcedefinitions`): a
+    /// refusal, or any failure, leaves the schema unread and the answer as discovery gives it.
+    async fn l2_crd(&self, wanted: bool) -> Option<CustomResourceDefinition> {
+        if !wanted {
+            return None;
+        }
+        let request = http::Request::get(L2_CRD_PATH).body(Vec::new()).ok()?;
+        self.call(request, "get", "customresourcedefinitions", None)
+            .await
+            .ok()
     }
 
     /// MetalLB's controller Deployments (§1.1), by the labels of the upstream manifests,

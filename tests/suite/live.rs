@@ -839,6 +839,29 @@ fn every_rule_of_docs_rbac_is_needed() {
     for removed in 0..rules.len() {
         let mut remaining = rules.clone();
         let rule = remaining.remove(removed);
+        if rule
+            .resources
+            .iter()
+            .any(|r| r == "customresourcedefinitions")
+        {
+            // Read only when the controller does not name its release: needed there.
+            let digest_only = format!("quay.io/metallb/controller@{DIGEST}");
+            let mut objects = with_controller(Some(&digest_only), &[]);
+            objects.push(l2_crd(true));
+            let with_rules = |rbac: Vec<Rule>| {
+                let options = ServerOptions {
+                    rbac: Some(rbac),
+                    ..ServerOptions::default()
+                };
+                detected(&Live::start(objects.clone(), options), &[])
+            };
+            assert_ne!(
+                with_rules(remaining),
+                with_rules(rules.clone()),
+                "without {rule:?} nothing degrades"
+            );
+            continue;
+        }
         let live = Live::start(
             standard_fixtures(),
             secure(ServerOptions {
@@ -1362,6 +1385,128 @@ fn without_tag_or_labels_the_crds_served_give_a_lower_bound_said_on_stderr() {
     );
 }
 
+const L2_CRD: &str =
+    "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/l2advertisements.metallb.io";
+
+/// The L2Advertisement CRD as the API serves it, its schema's spec with or without
+/// `serviceSelectors` (v0.16.0 on).
+fn l2_crd(service_selectors: bool) -> Value {
+    let mut spec = json!({
+        "ipAddressPools": {"type": "array", "items": {"type": "string"}},
+        "nodeSelectors": {"type": "array", "items": {"type": "object"}},
+    });
+    if service_selectors {
+        spec["serviceSelectors"] = json!({"type": "array", "items": {"type": "object"}});
+    }
+    json!({
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "l2advertisements.metallb.io"},
+        "spec": {
+            "group": "metallb.io",
+            "names": {"kind": "L2Advertisement", "plural": "l2advertisements"},
+            "scope": "Namespaced",
+            "versions": [{
+                "name": "v1beta1", "served": true, "storage": true,
+                "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                    "spec": {"type": "object", "properties": spec},
+                    "status": {"type": "object"},
+                }}},
+            }],
+        },
+    })
+}
+
+#[test]
+fn the_l2advertisement_crd_schema_tells_v0_16_from_v0_15_3_live() {
+    let digest_only = format!("quay.io/metallb/controller@{DIGEST}");
+    for (selectors, release) in [(true, "v0.16.0"), (false, "v0.15.3")] {
+        let mut objects = with_controller(Some(&digest_only), &[]);
+        objects.push(l2_crd(selectors));
+        let live = Live::start(objects, ServerOptions::default());
+        let (found, codes) = detected(&live, &[]);
+        assert_eq!(
+            found,
+            version(release, "crds"),
+            "serviceSelectors: {selectors}"
+        );
+        assert!(!codes.contains("metallb-version-ambiguous"), "{codes:?}");
+        let reads = live.requests_for(L2_CRD);
+        assert_eq!(reads.len(), 3, "one read a run: {reads:#?}");
+        assert!(reads.iter().all(|r| r.status == 200));
+        let table = live.run(&["usage"]);
+        assert!(
+            !table.stderr.contains("cannot tell them apart"),
+            "{}",
+            table.stderr
+        );
+    }
+}
+
+#[test]
+fn a_crd_read_refused_leaves_the_release_as_discovery_gives_it() {
+    let digest_only = format!("quay.io/metallb/controller@{DIGEST}");
+    let mut objects = with_controller(Some(&digest_only), &[]);
+    objects.push(l2_crd(true));
+    // docs/rbac.yaml without its optional CRD rule.
+    let rules: Vec<Rule> = docs_rbac()
+        .into_iter()
+        .filter(|r| !r.api_groups.iter().any(|g| g == "apiextensions.k8s.io"))
+        .collect();
+    let refused = ServerOptions {
+        rbac: Some(rules),
+        ..ServerOptions::default()
+    };
+    let live = Live::start(objects.clone(), refused);
+    let (found, codes) = detected(&live, &[]);
+    assert_eq!(found, version("v0.15.3", "crds"));
+    assert!(codes.contains("metallb-version-ambiguous"), "{codes:?}");
+    let reads = live.requests_for(L2_CRD);
+    assert!(
+        !reads.is_empty() && reads.iter().all(|r| r.status == 403),
+        "{reads:#?}"
+    );
+    let table = live.run(&["usage"]);
+    assert_eq!(table.code, 0);
+    assert!(
+        !table.stderr.contains("customresourcedefinitions"),
+        "{}",
+        table.stderr
+    );
+    // With docs/rbac.yaml as written, the read is allowed.
+    let allowed = Live::start(
+        objects,
+        ServerOptions {
+            rbac: Some(docs_rbac()),
+            ..ServerOptions::default()
+        },
+    );
+    assert_eq!(detected(&allowed, &[]).0, version("v0.16.0", "crds"));
+}
+
+#[test]
+fn the_crd_is_not_read_when_the_controller_names_its_release() {
+    let helm = [("app.kubernetes.io/version", "v0.15.3")];
+    let digest_only = format!("quay.io/metallb/controller@{DIGEST}");
+    for (image, labels) in [
+        ("quay.io/metallb/controller:v0.15.3", &[][..]),
+        (digest_only.as_str(), &helm[..]),
+    ] {
+        let mut objects = with_controller(Some(image), labels);
+        objects.push(l2_crd(true));
+        let live = Live::start(objects, ServerOptions::default());
+        let (found, _) = detected(&live, &[]);
+        assert_eq!(found["version"], "v0.15.3", "{image}");
+        assert!(live.requests_for(L2_CRD).is_empty(), "{image}");
+        // Nor with --metallb-version.
+        let mut objects = with_controller(Some(&digest_only), &[]);
+        objects.push(l2_crd(true));
+        let flagged = Live::start(objects, ServerOptions::default());
+        detected(&flagged, &["--metallb-version", "v0.15.3"]);
+        assert!(flagged.requests_for(L2_CRD).is_empty());
+    }
+}
+
 #[test]
 fn when_nothing_tells_the_newest_release_is_assumed() {
     let unavailable = ServerOptions {
@@ -1422,6 +1567,11 @@ fn a_dump_carries_the_release_namespace_and_class_detected_live() {
         (
             with_controller(Some(&digest_only), &[]),
             serving(CRDS_0_14_8),
+        ),
+        // The L2Advertisement schema read live (v0.16.0) is kept in the dump's slim CRDs.
+        (
+            [with_controller(Some(&digest_only), &[]), vec![l2_crd(true)]].concat(),
+            ServerOptions::default(),
         ),
     ];
     for (objects, options) in cases {

@@ -327,6 +327,18 @@ pub(crate) static RESOURCES: &[ResourceType] = &[
         printer: Printer::Deployment,
         ..core("deployments", "deployment", "Deployment", true)
     },
+    // Served whatever MetalLB installs; a CRD is found only when the fixtures hold it.
+    ResourceType {
+        group: "apiextensions.k8s.io",
+        short_names: &["crd", "crds"],
+        subresources: &["status"],
+        ..core(
+            "customresourcedefinitions",
+            "customresourcedefinition",
+            "CustomResourceDefinition",
+            false,
+        )
+    },
     metallb(
         "bfdprofiles",
         "bfdprofile",

@@ -141,7 +141,10 @@ fn growth(c: &mut Criterion) {
         });
         group.bench_function(id("check"), |b| {
             let snapshot = get();
-            b.iter(|| report::check::build(&model(black_box(snapshot)), 90, false))
+            b.iter(|| {
+                let model = model(black_box(snapshot));
+                report::check::build(&model, 90, false).summary
+            })
         });
     }
     group.finish();
@@ -334,7 +337,10 @@ fn check_against_usage(c: &mut Criterion) {
     });
     group.bench_function("check", |b| {
         let snapshot = get();
-        b.iter(|| report::check::build(&model(black_box(snapshot)), 90, false))
+        b.iter(|| {
+            let model = model(black_box(snapshot));
+            report::check::build(&model, 90, false).summary
+        })
     });
     group.finish();
 }

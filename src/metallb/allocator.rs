@@ -1,7 +1,7 @@
 //! Occupancy and the replay of MetalLB's allocator: who holds which address, and what
 //! MetalLB would do with a service now (metallb-semantics.md §3.3, §4.5–§4.10, §5, §6).
 
-use std::collections::HashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::addr::{Family, FamilyCounts, Ip};
 use super::config::{Config, Pool, Refusal};
@@ -48,24 +48,27 @@ pub struct Cluster<'a> {
     /// service.
     label_keys: std::collections::BTreeSet<String>,
     /// [`Cluster::pinned_walk`]'s answers, by namespace and labels.
-    pinned_walks: std::sync::Mutex<HashMap<PinnedKey<'a>, std::sync::Arc<PinnedWalk>>>,
+    pinned_walks: std::sync::Mutex<FxHashMap<PinnedKey<'a>, std::sync::Arc<PinnedWalk>>>,
     /// The namespace half of those answers (the walk before service selectors), by
     /// namespace: many label sets share a namespace.
-    namespace_walks: std::sync::Mutex<HashMap<&'a str, std::sync::Arc<PinnedWalk>>>,
+    namespace_walks: std::sync::Mutex<FxHashMap<&'a str, std::sync::Arc<NamespaceWalk>>>,
     /// The label half: per labels under the keys some selector reads, one bit per pool,
     /// set where the pool's service selectors admit them (or it has none).
-    selected: std::sync::Mutex<HashMap<ReadLabels<'a>, std::sync::Arc<Vec<u64>>>>,
+    selected: std::sync::Mutex<FxHashMap<ReadLabels<'a>, std::sync::Arc<Vec<u64>>>>,
     /// The pools with service selectors: the only ones whose bit can be clear.
     selector_pools: Vec<usize>,
     /// Every distinct list of walked pools, and every distinct walk, once: namespaces and
     /// labels served alike share one, so that what is worked out per list or walk
     /// (`check`'s ties and decisions) is worked out once.
-    walked_lists: std::sync::Mutex<std::collections::HashSet<std::sync::Arc<[usize]>>>,
-    distinct_walks: std::sync::Mutex<std::collections::HashSet<std::sync::Arc<PinnedWalk>>>,
+    walked_lists: std::sync::Mutex<FxHashSet<std::sync::Arc<[usize]>>>,
+    distinct_walks: std::sync::Mutex<FxHashSet<std::sync::Arc<PinnedWalk>>>,
+    /// The pinned pools' pick per walk and [`PlainKey`], for the services that hold nothing
+    /// there (see [`Cluster::outcome`]). Emptied when `assign` changes a pinned pool.
+    pinned_picks: std::sync::Mutex<FxHashMap<(PinnedScope, PlainKey<'a>), std::sync::Arc<Pick>>>,
     /// The plain pools' pick per family, policy and primary family, for the services that
     /// hold nothing in them and share nothing (see [`Cluster::outcome`]). Emptied when
     /// `assign` changes a plain pool.
-    plain_picks: std::sync::Mutex<HashMap<PlainKey<'a>, std::sync::Arc<Pick>>>,
+    plain_picks: std::sync::Mutex<FxHashMap<PlainKey<'a>, std::sync::Arc<Pick>>>,
 }
 
 /// The labels of a service under the keys some selector reads.
@@ -83,10 +86,21 @@ fn lock<T>(memo: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// The pinned pools automatic allocation walks for a namespace and labels, ascending, and
 /// those whose admission is unknown (their namespace selectors were not evaluated).
-#[derive(Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Debug, PartialEq, Eq, Hash)]
 struct PinnedWalk {
     /// Shared: services alike are given this one list (`serving_pinned_pools_like`).
     walked: std::sync::Arc<[usize]>,
+    unknown: Vec<usize>,
+    /// `walked` in MetalLB's pinned order (its split between the two indices).
+    order: Order,
+}
+
+/// The namespace half of a [`PinnedWalk`]: the pools that pass but for their service
+/// selectors, and those whose admission is unknown.
+#[derive(Debug, Default)]
+struct NamespaceWalk {
+    /// With whether the pool is in MetalLB's namespace index under the namespace.
+    walked: Vec<(usize, bool)>,
     unknown: Vec<usize>,
 }
 
@@ -140,7 +154,7 @@ impl<'a> PlainKey<'a> {
 #[derive(Debug, Default)]
 struct PoolIndex {
     /// autoAssign pinned pools in the namespace index, by namespace.
-    by_namespace: HashMap<String, Vec<usize>>,
+    by_namespace: FxHashMap<String, Vec<usize>>,
     /// autoAssign pinned pools every service's walk looks at: those in the service-selector
     /// index, and those whose namespaceSelectors could not be evaluated (their admission
     /// is unknown, and said so).
@@ -665,6 +679,7 @@ impl<'a> Cluster<'a> {
             selected: std::sync::Mutex::default(),
             walked_lists: std::sync::Mutex::default(),
             distinct_walks: std::sync::Mutex::default(),
+            pinned_picks: std::sync::Mutex::default(),
             selector_pools: (0..config.pools.len())
                 .filter(|&i| config.pools[i].in_selector_index())
                 .collect(),
@@ -772,11 +787,9 @@ impl<'a> Cluster<'a> {
         // The pool's first unheld addresses were computed from the holdings just changed,
         // and so was the plain pools' pick when it is one of them.
         self.unheld_first[pool].take();
-        if !self.config.pools[pool].is_pinned() {
-            self.plain_picks
-                .get_mut()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .clear();
+        match self.config.pools[pool].is_pinned() {
+            true => lock(&self.pinned_picks).clear(),
+            false => lock(&self.plain_picks).clear(),
         }
     }
 
@@ -1345,10 +1358,10 @@ impl<'a> Cluster<'a> {
         let s = &self.services[service];
         let need = Need::of(s, &self.behaviour);
         let detailed = !d.every_verdict().is_empty();
-        // The plain pools' pick is the same for every service that holds nothing in them
-        // and shares no address: worked out once (`outcome` only; `decide` walks them all).
-        let shared_plain = !detailed && self.plain_pick_is_shared(service);
-        let looked_at: Vec<usize> = match (detailed, shared_plain) {
+        // The pools' picks are the same for every service that holds nothing in them and
+        // shares no address alike: worked out once (`outcome` only; `decide` walks them all).
+        let shared = !detailed && self.plain_pick_is_shared(service);
+        let looked_at: Vec<usize> = match (detailed, shared) {
             (true, _) => (0..self.config.pools.len()).collect(),
             (false, false) => self.index.pools_for(s.namespace, true),
             // The pinned pools come from `pinned_walk`, the plain ones from the shared pick.
@@ -1356,21 +1369,8 @@ impl<'a> Cluster<'a> {
         };
         // Every pool automatic allocation walks, with its candidates, by pool index: a pool
         // that does not fit can still be the one MetalLB stops at (v0.14.9's search looks
-        // for one family).
+        // for one family). Not needed where the picks are shared.
         let mut walked: Vec<(usize, Candidates)> = Vec::new();
-        if shared_plain {
-            // Which pinned pools walk depends only on the namespace and labels: known once.
-            let pinned = self.pinned_walk(s.namespace, s.labels);
-            for &i in &pinned.unknown {
-                d.refused(i, Refusal::NamespaceUnknown);
-            }
-            walked.extend(
-                pinned
-                    .walked
-                    .iter()
-                    .map(|&i| (i, self.candidates(i, service))),
-            );
-        }
         for i in looked_at {
             let pool = &self.config.pools[i];
             if let Err(passed) = Self::walks(pool, s.namespace, s.labels) {
@@ -1404,11 +1404,30 @@ impl<'a> Cluster<'a> {
         }
         let candidates = |i: usize| match walked.binary_search_by_key(&i, |(p, _)| *p) {
             Ok(at) => walked[at].1,
-            // Only a plain pool of the shared pick is not in `walked`.
+            // A pool of a shared pick is not in `walked`.
             Err(_) => self.candidates(i, service),
         };
-        let pinned = self.pinned_order(s, &walked);
-        let pinned_pick = self.search(s, &pinned, &candidates);
+        let (pinned, pinned_pick) = if shared {
+            // Which pinned pools walk depends only on the namespace and labels: known once.
+            let walk = self.pinned_walk(s.namespace, s.labels);
+            for &i in &walk.unknown {
+                d.refused(i, Refusal::NamespaceUnknown);
+            }
+            // A holder's own address is free to it alone: its pick is its own.
+            let pick = match self.service_pool[service] {
+                None => self.shared_pinned_pick(service, &walk),
+                Some(_) => std::sync::Arc::new(self.search(s, &walk.order, &candidates)),
+            };
+            (walk.order.clone(), pick)
+        } else {
+            let walked: Vec<(usize, bool)> = walked
+                .iter()
+                .map(|&(i, _)| (i, self.config.pools[i].in_namespace_index(s.namespace)))
+                .collect();
+            let order = self.pinned_order(&walked);
+            let pick = std::sync::Arc::new(self.search(s, &order, &candidates));
+            (order, pick)
+        };
         let mut winners = pinned_pick.pools.clone();
         if !pinned_pick.fixed {
             d.warnings.push(self.tie_warning(&pinned, &pinned_pick));
@@ -1416,7 +1435,7 @@ impl<'a> Cluster<'a> {
         let mut plain_pick = None;
         if pinned_pick.may_fail {
             // Plain pools: every autoAssign pool without serviceAllocation, in Go map order.
-            let pick = if shared_plain {
+            let pick = if shared {
                 self.shared_plain_pick(service)
             } else {
                 let plain = Order::Random(
@@ -1548,14 +1567,15 @@ impl<'a> Cluster<'a> {
         let by_namespace = self.namespace_walk(namespace);
         let selected = self.selected_by(entry.key().1.clone(), labels);
         let is_selected = |i: usize| selected[i / 64] & (1 << (i % 64)) != 0;
-        let walked: Vec<usize> = by_namespace
+        let walked: Vec<(usize, bool)> = by_namespace
             .walked
             .iter()
             .copied()
-            .filter(|&i| is_selected(i))
+            .filter(|&(i, _)| is_selected(i))
             .collect();
         let walk = PinnedWalk {
-            walked: self.shared_list(walked),
+            order: self.pinned_order(&walked),
+            walked: self.shared_list(walked.iter().map(|&(i, _)| i).collect()),
             unknown: by_namespace.unknown.clone(),
         };
         let mut distinct = lock(&self.distinct_walks);
@@ -1573,7 +1593,7 @@ impl<'a> Cluster<'a> {
     /// [`Cluster::walks`] for the pinned pools a service of `namespace` looks at, but for
     /// the service selectors: the pools that pass, and those whose admission is unknown
     /// (refused before any selector is read).
-    fn namespace_walk(&self, namespace: &'a str) -> std::sync::Arc<PinnedWalk> {
+    fn namespace_walk(&self, namespace: &'a str) -> std::sync::Arc<NamespaceWalk> {
         lock(&self.namespace_walks)
             .entry(namespace)
             .or_insert_with(|| {
@@ -1585,14 +1605,13 @@ impl<'a> Cluster<'a> {
                     }
                     match pool.admits_namespace(namespace) {
                         Err(Refusal::NamespaceUnknown) => unknown.push(i),
-                        Ok(()) if pool.is_indexed_for(namespace) => walked.push(i),
+                        Ok(()) if pool.is_indexed_for(namespace) => {
+                            walked.push((i, pool.in_namespace_index(namespace)))
+                        }
                         _ => {}
                     }
                 }
-                std::sync::Arc::new(PinnedWalk {
-                    walked: walked.into(),
-                    unknown,
-                })
+                std::sync::Arc::new(NamespaceWalk { walked, unknown })
             })
             .clone()
     }
@@ -1628,9 +1647,11 @@ impl<'a> Cluster<'a> {
     /// The labels under the keys some selector reads (pools' or advertisements'): no other
     /// label changes which pools admit a service or whether it is announced.
     pub fn selector_read_labels<'l>(&self, labels: &'l StringMap) -> Vec<(&'l str, &'l str)> {
-        labels
+        // Selectors read few keys, and a service has several labels: look the keys up.
+        // Both are in key order, so the pairs come in the labels' order.
+        self.label_keys
             .iter()
-            .filter(|(k, _)| self.label_keys.contains(*k))
+            .filter_map(|key| labels.get_key_value(key))
             .collect()
     }
 
@@ -1638,6 +1659,24 @@ impl<'a> Cluster<'a> {
     /// sharing key: it holds none of their addresses (its own would be released).
     fn plain_pick_is_shared(&self, service: usize) -> bool {
         self.service_pool[service].is_none_or(|p| self.config.pools[p].is_pinned())
+    }
+
+    /// The pinned pools' pick for `service`, which holds nothing in them, over `walk`: worked
+    /// out once per walk and [`PlainKey`], until `assign` changes a pinned pool.
+    fn shared_pinned_pick(
+        &self,
+        service: usize,
+        walk: &std::sync::Arc<PinnedWalk>,
+    ) -> std::sync::Arc<Pick> {
+        let s = &self.services[service];
+        let key = (PinnedScope(walk.clone()), PlainKey::of(s));
+        lock(&self.pinned_picks)
+            .entry(key)
+            .or_insert_with(|| {
+                let candidates = |i| self.candidates(i, service);
+                std::sync::Arc::new(self.search(s, &walk.order, &candidates))
+            })
+            .clone()
     }
 
     /// The plain pools' pick for `service`, which holds nothing in them: worked out once per
@@ -1700,19 +1739,23 @@ impl<'a> Cluster<'a> {
     /// under the service's namespace (a random order: Go map iteration when the
     /// configuration was parsed), then those with service selectors, by name. A pool in
     /// both indices is in the list twice. Go: allocator.go `pinnedPoolsForService`.
-    fn pinned_order(&self, s: &ServiceFacts, walked: &[(usize, Candidates)]) -> Order {
+    /// `walked` are the pools walked, each with whether it is in the namespace index under
+    /// the service's namespace.
+    fn pinned_order(&self, walked: &[(usize, bool)]) -> Order {
         let pinned = || {
             walked
                 .iter()
-                .map(|(i, _)| *i)
-                .filter(|&i| self.config.pools[i].is_pinned())
+                .copied()
+                .filter(|&(i, _)| self.config.pools[i].is_pinned())
         };
         Order::Pinned {
             namespace: pinned()
-                .filter(|&i| self.config.pools[i].in_namespace_index(s.namespace))
+                .filter(|&(_, in_namespace_index)| in_namespace_index)
+                .map(|(i, _)| i)
                 .collect(),
             selector: pinned()
-                .filter(|&i| self.config.pools[i].in_selector_index())
+                .filter(|&(i, _)| self.config.pools[i].in_selector_index())
+                .map(|(i, _)| i)
                 .collect(),
         }
     }
@@ -1889,7 +1932,7 @@ impl<'a> Cluster<'a> {
 const INSERTION_SORT_MAX: usize = 12;
 
 /// The order in which a group of pools is walked.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum Order {
     /// MetalLB's pinned list before `sortPools`: the namespace index (random order), then the
     /// service-selector index (by name).
@@ -2342,6 +2385,35 @@ pub(crate) mod tests {
         assert_eq!(first(1).as_deref(), Some("10.0.0.7"));
         assert_eq!(first(2).as_deref(), Some("10.0.0.0"));
         assert_eq!(cluster.outcome(1).ips, cluster.decide(1).ips);
+    }
+
+    /// The pinned pools' pick is shared only among services that hold nothing: a holder's
+    /// own address is free to it, not to the others (§4.9).
+    #[test]
+    fn a_holder_of_a_pinned_pool_is_not_given_the_pick_of_services_that_hold_nothing() {
+        use crate::fixtures::{METALLB_NS, allocating, holding, pool, svc};
+        use crate::snapshot::ServiceAllocation;
+        let pinned = allocating(
+            pool("pinned", &["10.0.0.0/32"]),
+            ServiceAllocation {
+                namespaces: vec!["a".into()],
+                ..Default::default()
+            },
+        );
+        let snapshot = Snapshot {
+            pools: vec![pinned],
+            services: vec![svc("a/pending"), holding(svc("a/holder"), &["10.0.0.0"])],
+            ..Default::default()
+        };
+        let ctx = Context::default();
+        let config = Config::load(&snapshot, METALLB_NS, &ctx.behaviour);
+        let cluster = Cluster::new(&snapshot, config, &ctx);
+        // The pending service first: its pick (the pool is full) is worked out and kept.
+        assert!(!cluster.outcome(0).fits);
+        let holder = cluster.outcome(1);
+        assert_same_outcome(&cluster.decide(1), &holder);
+        let ips: Vec<String> = holder.ips.iter().map(ToString::to_string).collect();
+        assert_eq!(ips, ["10.0.0.0"]);
     }
 
     pub(crate) mod generated {

@@ -10,9 +10,8 @@ use super::text::escape_controls;
 use super::{Attention, Json, Render, View};
 use crate::error::Result;
 use crate::report::check::{CheckReport, Finding, Level};
-use crate::snapshot::ObjectKey;
 
-impl Render for CheckReport {
+impl Render for CheckReport<'_> {
     fn human(&self, mut out: &mut dyn Write, view: &View) -> Result<()> {
         page(&mut out, self, view)
     }
@@ -168,26 +167,31 @@ fn page(out: &mut impl Write, report: &CheckReport, view: &View) -> Result<()> {
 /// One test case per object checked; each error is a failure (each warning too with
 /// `--strict`, since it fails the run), the rest is the case's output.
 fn cases(report: &CheckReport) -> Vec<Case> {
-    let mut by_object: BTreeMap<&ObjectKey, Vec<&Finding>> = BTreeMap::new();
+    let mut by_object: BTreeMap<(&str, &str, &str), Vec<&Finding>> = BTreeMap::new();
     for f in &report.findings {
-        by_object.entry(&f.object).or_default().push(f);
+        let o = &f.object;
+        by_object
+            .entry((o.kind, &o.namespace, &o.name))
+            .or_default()
+            .push(f);
     }
     report
         .checked
         .iter()
-        .map(|(object, file)| {
-            let findings = by_object.get(object).map(Vec::as_slice).unwrap_or_default();
+        .map(|object| {
+            let key = (object.kind, object.namespace.as_ref(), object.name.as_ref());
+            let findings = by_object.get(&key).map(Vec::as_slice).unwrap_or_default();
             let fails = |f: &&&Finding| {
                 f.level == Level::Error || (report.strict && f.level == Level::Warning)
             };
             Case {
                 classname: object.kind.to_string(),
                 name: if object.namespace.is_empty() {
-                    object.name.clone()
+                    object.name.to_string()
                 } else {
                     format!("{}/{}", object.namespace, object.name)
                 },
-                file: file.as_deref().map(str::to_string),
+                file: object.file.map(str::to_string),
                 failures: findings
                     .iter()
                     .filter(fails)
@@ -227,7 +231,8 @@ mod tests {
     fn junit_of(strict: bool) -> String {
         use crate::fixtures::manifests::{model, pool, snapshot};
         let snap = snapshot(&pool("p", &["10.0.0.0/24"], ""));
-        let report = crate::report::check::build(&model(&snap), 90, strict);
+        let model = model(&snap);
+        let report = crate::report::check::build(&model, 90, strict);
         let mut out = Vec::new();
         report.junit(&mut out).unwrap();
         String::from_utf8(out).unwrap()

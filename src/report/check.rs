@@ -2,7 +2,10 @@
 //! configuration as MetalLB judges it, every LoadBalancer service MetalLB does not serve
 //! (the `why` engine, one decision per pending or stale service), and common mistakes.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::rc::Rc;
 
 use serde::Serialize;
@@ -54,7 +57,7 @@ pub struct Summary {
 
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct CheckReport {
+pub struct CheckReport<'m> {
     pub metallb_namespace: String,
     pub metallb_version: MetallbVersion,
     /// Errors first, then warnings, then infos; within a level by object.
@@ -63,13 +66,24 @@ pub struct CheckReport {
     /// Every object checked (pools, advertisements, LoadBalancer services, and whatever a
     /// finding names): the test cases of the JUnit report.
     #[serde(skip)]
-    pub checked: Vec<(ObjectKey, Option<std::sync::Arc<str>>)>,
+    pub checked: Vec<Checked<'m>>,
     /// `--strict`: warnings fail the run (and are failures in JUnit).
     #[serde(skip)]
     pub strict: bool,
 }
 
-impl CheckReport {
+/// An object checked. Borrowed from the model: one per LoadBalancer service, so a copy
+/// each would cost more than the check of most of them.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Checked<'m> {
+    pub kind: &'static str,
+    pub namespace: Cow<'m, str>,
+    pub name: Cow<'m, str>,
+    /// Offline: the file the object was read from.
+    pub file: Option<&'m str>,
+}
+
+impl CheckReport<'_> {
     /// The contract's exit 1: an error, or with `strict` a warning.
     pub fn fails(&self) -> bool {
         self.summary.errors > 0 || (self.strict && self.summary.warnings > 0)
@@ -105,7 +119,7 @@ impl Findings {
     }
 }
 
-pub fn build(model: &Model, threshold: u8, strict: bool) -> CheckReport {
+pub fn build<'m>(model: &'m Model, threshold: u8, strict: bool) -> CheckReport<'m> {
     let mut found = Findings::default();
     config_invalid(model, &mut found);
     objects_outside_metallb_namespace(model, &mut found);
@@ -139,13 +153,7 @@ pub fn build(model: &Model, threshold: u8, strict: bool) -> CheckReport {
     CheckReport {
         metallb_namespace: model.cluster.config.metallb_namespace.clone(),
         metallb_version: model.version,
-        checked: checked_objects(model, &findings)
-            .into_iter()
-            .map(|o| {
-                let file = location(model, &o).map(|at| at.file.clone());
-                (o, file)
-            })
-            .collect(),
+        checked: checked_objects(model, &findings),
         findings,
         summary,
         strict,
@@ -159,16 +167,17 @@ fn location<'m>(model: &'m Model, object: &ObjectKey) -> Option<&'m Location> {
 
 /// The pools, advertisements and LoadBalancer services read, and the objects findings name,
 /// in `ObjectKey` order.
-fn checked_objects(model: &Model, findings: &[Finding]) -> Vec<ObjectKey> {
+fn checked_objects<'m>(model: &'m Model, findings: &[Finding]) -> Vec<Checked<'m>> {
     let snapshot = model.snapshot;
-    // Borrowed while sorted: the objects usually come in order already (the API server
-    // lists by namespace and name), and only the survivors are copied.
-    fn meta<'m>(kind: &'static str, m: &'m crate::snapshot::Metadata) -> Borrowed<'m> {
-        (kind, m.namespace.as_str(), m.name.as_str())
+    fn meta<'m>(kind: &'static str, m: &'m crate::snapshot::Metadata) -> Checked<'m> {
+        Checked {
+            kind,
+            namespace: Cow::Borrowed(&m.namespace),
+            name: Cow::Borrowed(&m.name),
+            file: None,
+        }
     }
-    type Borrowed<'m> = (&'static str, &'m str, &'m str);
-    let mut all: Vec<Borrowed> =
-        Vec::with_capacity(snapshot.pools.len() + snapshot.services.len() + findings.len());
+    let mut all: Vec<Checked> = Vec::with_capacity(snapshot.pools.len() + snapshot.services.len());
     all.extend(
         snapshot
             .pools
@@ -201,18 +210,35 @@ fn checked_objects(model: &Model, findings: &[Finding]) -> Vec<ObjectKey> {
             .filter(|(_, facts)| facts.is_managed())
             .map(|(s, _)| meta("Service", &s.metadata)),
     );
-    all.extend(findings.iter().map(|f| {
-        (
-            f.object.kind,
-            f.object.namespace.as_str(),
-            f.object.name.as_str(),
-        )
-    }));
-    all.sort_unstable();
+    // Stable: it merges the runs the input already has (the API server lists services by
+    // namespace and name) instead of sorting from scratch.
+    all.sort();
     all.dedup();
-    all.into_iter()
-        .map(|(kind, namespace, name)| ObjectKey::new(kind, namespace, name))
-        .collect()
+    // The objects only findings name (a namespace, the configuration): few, copied.
+    let read = all.len();
+    for f in findings {
+        let o = &f.object;
+        let wanted = (o.kind, o.namespace.as_str(), o.name.as_str());
+        let known = all[..read]
+            .binary_search_by(|c| (c.kind, c.namespace.as_ref(), c.name.as_ref()).cmp(&wanted));
+        if known.is_err() {
+            all.push(Checked {
+                kind: o.kind,
+                namespace: Cow::Owned(o.namespace.clone()),
+                name: Cow::Owned(o.name.clone()),
+                file: None,
+            });
+        }
+    }
+    all.sort();
+    all.dedup();
+    if !snapshot.locations.is_empty() {
+        for c in &mut all {
+            let object = ObjectKey::new(c.kind, &c.namespace, &c.name);
+            c.file = location(model, &object).map(|at| &*at.file);
+        }
+    }
+    all
 }
 
 fn pool_ref(model: &Model, name: &str) -> ObjectKey {
@@ -584,7 +610,7 @@ struct Audience {
 }
 
 fn audiences(cluster: &Cluster) -> Vec<Audience> {
-    let mut first: HashMap<AudienceKey, (usize, usize)> = HashMap::new();
+    let mut first: FxHashMap<AudienceKey, (usize, usize)> = FxHashMap::default();
     for (i, s) in cluster.services.iter().enumerate() {
         let automatic = matches!(s.requested_ips, Ok(None)) && s.requested_pool.is_none();
         if !s.is_managed() || s.gate.is_err() || !automatic {
@@ -610,7 +636,7 @@ fn audiences(cluster: &Cluster) -> Vec<Audience> {
 fn priority_ties(cluster: &Cluster, audiences: &[Audience], found: &mut Findings) {
     let mut ties: BTreeMap<Vec<usize>, usize> = BTreeMap::new();
     // Audiences served alike share their list: each list is grouped once.
-    let mut grouped: HashSet<*const [usize]> = HashSet::new();
+    let mut grouped: FxHashSet<*const [usize]> = FxHashSet::default();
     for audience in audiences {
         if !grouped.insert(std::sync::Arc::as_ptr(&audience.pinned)) {
             continue;
@@ -783,7 +809,7 @@ enum Scope<'a> {
 /// One allocator decision per class of equal pending services, so that checking many pending
 /// services costs one decision per namespace (and family), not one per service.
 struct Decisions<'c> {
-    by_class: HashMap<(Class<'c>, Detail), Rc<Decision>>,
+    by_class: FxHashMap<(Class<'c>, Detail), Rc<Decision>>,
     /// Off only to prove that the classes change no answer.
     shared: bool,
 }
@@ -791,7 +817,7 @@ struct Decisions<'c> {
 impl<'c> Decisions<'c> {
     fn new() -> Decisions<'c> {
         Decisions {
-            by_class: HashMap::new(),
+            by_class: FxHashMap::default(),
             shared: true,
         }
     }
@@ -988,13 +1014,25 @@ fn pending_service(
 mod tests {
     use super::*;
     use crate::fixtures::manifests::{l2, model, namespace, pool, service, snapshot};
+    use crate::snapshot::Snapshot;
 
-    fn check_with(parts: &[String], threshold: u8) -> CheckReport {
-        let snap = snapshot(&parts.concat());
-        build(&model(&snap), threshold, false)
+    /// The report of `snapshot`, kept with its model for the rest of the test.
+    fn kept(
+        snapshot: Snapshot,
+        build_model: impl FnOnce(&'static Snapshot) -> Model<'static>,
+    ) -> &'static Model<'static> {
+        Box::leak(Box::new(build_model(Box::leak(Box::new(snapshot)))))
     }
 
-    fn check(parts: &[String]) -> CheckReport {
+    fn check_with(parts: &[String], threshold: u8) -> CheckReport<'static> {
+        build(
+            kept(snapshot(&parts.concat()), |s| model(s)),
+            threshold,
+            false,
+        )
+    }
+
+    fn check(parts: &[String]) -> CheckReport<'static> {
         check_with(parts, 90)
     }
 
@@ -1463,13 +1501,15 @@ mod tests {
         assert_eq!(order, sorted, "errors first");
     }
 
-    fn check_at(parts: &[String], release: &str) -> CheckReport {
-        let snap = snapshot(&parts.concat());
+    fn check_at(parts: &[String], release: &str) -> CheckReport<'static> {
         let flags = crate::settings::MetallbFlags {
             version: Some(crate::metallb::release::Release::parse(release).unwrap()),
             ..Default::default()
         };
-        build(&Model::build(&snap, &flags, Vec::new()), 90, false)
+        let model = kept(snapshot(&parts.concat()), |s| {
+            Model::build(s, &flags, Vec::new())
+        });
+        build(model, 90, false)
     }
 
     fn legacy(name: &str, addresses: &str, protocol: &str) -> String {

@@ -37,6 +37,12 @@ impl StringMap {
         self.position(key).ok().map(|at| self.0[at].1.as_str())
     }
 
+    /// The stored pair of `key`.
+    pub fn get_key_value(&self, key: &str) -> Option<(&str, &str)> {
+        let (k, v) = &self.0[self.position(key).ok()?];
+        Some((k.as_str(), v.as_str()))
+    }
+
     pub fn contains_key(&self, key: &str) -> bool {
         self.position(key).is_ok()
     }
@@ -147,6 +153,8 @@ mod tests {
         );
         assert_eq!(map.get("a"), Some("4"));
         assert_eq!(map.get("d"), None);
+        assert_eq!(map.get_key_value("b"), Some(("b", "1")));
+        assert_eq!(map.get_key_value("bb"), None);
         assert!(map.contains_key("c"));
         assert_eq!(map.len(), 3);
     }

@@ -167,20 +167,17 @@ pub fn expected(cluster: &Cluster, index: usize, svc: &Service) -> Vec<ExpectedE
     events
 }
 
-/// A service whose cluster IPs give no family: MetalLB checks RequireDualStack's two cluster
-/// IPs first (from v0.15.0); then, only if the service holds addresses, their family
+/// A service whose cluster IPs give no family (a RequireDualStack one with fewer than two
+/// never gets here from v0.15.0: refused first, by its gate): only if the service holds
+/// addresses, MetalLB reads their family
 /// (`nolbIPsIPFamily`) and the cluster IPs' (`noclusterIPsIPFamily`), and stops. Without
 /// addresses it goes on to allocate, which fails on the same cluster IPs (the decision's
 /// text). Go: controller/service.go `convergeBalancer`.
 fn unusable_cluster_ips(cluster: &Cluster, s: &ServiceFacts, svc: &Service) -> Vec<ExpectedEvent> {
+    // A RequireDualStack service with one cluster IP never gets here from v0.15.0: its gate
+    // is `dual-stack-cluster-ips-missing`, checked before the family (service.rs).
     let behaviour = &cluster.behaviour;
     let spec = &svc.spec;
-    if s.policy == Policy::RequireDualStack && spec.cluster_ips.len() < 2 {
-        let ips: Vec<&str> = spec.cluster_ips.iter().map(String::as_str).collect();
-        if let Some(text) = behaviour.not_enough_cluster_ips_text(&ips) {
-            return vec![ExpectedEvent::warning("not enough clusterips", text)];
-        }
-    }
     let read: Vec<Option<Ip>> = svc.ingress_ips().map(Ip::parse).collect();
     if read.is_empty() {
         return Vec::new();

@@ -168,10 +168,20 @@ impl<'a> ServiceFacts<'a> {
         } else {
             Family::V4
         };
+        // MetalLB stops at no cluster IP at all (G4) before the dual-stack check (G5), and
+        // reads the family of cluster IPs it has only after it (every release with G5, from
+        // v0.15.0; before, there is no G5). Go: controller/service.go `convergeBalancer`
+        // (then `ipfamily.ForService` for held addresses, else in `allocateIPs`).
+        let (none_error, family_error) = if cluster_ip_count == 0 {
+            (family_error, None)
+        } else {
+            (None, family_error)
+        };
         let gate = class_gate(svc, ctx)
             .and_then(|()| type_gate(svc))
-            .and_then(|()| family_error.map_or(Ok(()), Err))
-            .and_then(|()| dual_stack_gate(svc, policy, cluster_ip_count, behaviour));
+            .and_then(|()| none_error.map_or(Ok(()), Err))
+            .and_then(|()| dual_stack_gate(svc, policy, cluster_ip_count, behaviour))
+            .and_then(|()| family_error.map_or(Ok(()), Err));
         let mut ports: Vec<(&str, i32)> = spec
             .ports
             .iter()
@@ -266,8 +276,10 @@ fn dual_stack_gate(
         return Ok(());
     }
     let ips = cluster_ips(svc);
+    // The event prints `spec.clusterIPs` (Go `%v`), not the `clusterIP` fallback.
+    let listed: Vec<&str> = svc.spec.cluster_ips.iter().map(String::as_str).collect();
     let event = behaviour
-        .not_enough_cluster_ips_text(&ips)
+        .not_enough_cluster_ips_text(&listed)
         .unwrap_or_default();
     Err(Reason::new(
         Code::DualStackClusterIpsMissing,
@@ -646,6 +658,86 @@ mod tests {
                 reason.message
             );
         }
+    }
+
+    /// The gate code each release of [`Release::CHECKED`] stops `svc` at (`None`: allocated).
+    fn gate_per_release(svc: &Service) -> Vec<Option<Code>> {
+        Release::CHECKED
+            .into_iter()
+            .map(|release| {
+                ServiceFacts::new(svc, &at(release))
+                    .gate
+                    .err()
+                    .map(|r| r.code)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn require_dual_stack_is_checked_before_the_family_of_its_cluster_ip_from_0_15_0() {
+        // convergeBalancer counts `spec.clusterIPs` (G5) before `ipfamily.ForService` parses
+        // them; before v0.15.0 there is no G5, and the one cluster IP is read: IPv6 up to
+        // v0.13.x, an error from v0.14.0.
+        let mut svc = lb("a", "s", &["bogus"]);
+        svc.spec.ip_family_policy = Some("RequireDualStack".into());
+        let refused = Some(Code::DualStackClusterIpsMissing);
+        let unusable = Some(Code::NoClusterIp);
+        assert_eq!(
+            gate_per_release(&svc),
+            [None, unusable, unusable, refused, refused]
+        );
+        let old = ServiceFacts::new(&svc, &at(Release::V0_13_9));
+        assert_eq!(old.family, ServiceFamily::Single(Family::V6));
+        let reason = ServiceFacts::new(&svc, &at(Release::V0_15_3))
+            .gate
+            .unwrap_err();
+        assert!(
+            reason
+                .message
+                .contains("Service requires dual stack but not enough clusterips [bogus]"),
+            "{}",
+            reason.message
+        );
+        // The same service with a usable cluster IP: the release decides alone (C.3).
+        svc.spec.cluster_ips = vec!["10.96.0.1".into()];
+        assert_eq!(gate_per_release(&svc), [None, None, None, refused, refused]);
+    }
+
+    #[test]
+    fn no_cluster_ip_at_all_stops_before_the_dual_stack_check_in_every_release() {
+        // G4 (`len(ClusterIPs) == 0 && ClusterIP == ""`) comes first in every release.
+        let mut svc = live(lb("a", "s", &[]));
+        svc.spec.ip_family_policy = Some("RequireDualStack".into());
+        assert_eq!(gate_per_release(&svc), [Some(Code::NoClusterIp); 5]);
+    }
+
+    #[test]
+    fn two_cluster_ips_pass_the_dual_stack_check_even_when_they_make_no_family() {
+        // G5 counts the cluster IPs only; two of one family fail later, in every release.
+        let mut svc = lb("a", "s", &["10.96.0.1", "10.96.0.2"]);
+        svc.spec.ip_family_policy = Some("RequireDualStack".into());
+        assert_eq!(gate_per_release(&svc), [Some(Code::NoClusterIp); 5]);
+        svc.spec.cluster_ips = vec!["10.96.0.1".into(), "bogus".into()];
+        assert_eq!(gate_per_release(&svc), [Some(Code::NoClusterIp); 5]);
+    }
+
+    #[test]
+    fn the_refusal_prints_cluster_ips_as_listed_not_the_cluster_ip_fallback() {
+        // Go: `Errorf(..., "... not enough clusterips %v", svc.Spec.ClusterIPs)`.
+        let mut svc = lb("a", "s", &[]);
+        svc.spec.cluster_ip = Some("10.96.0.1".into());
+        svc.spec.ip_family_policy = Some("RequireDualStack".into());
+        let reason = ServiceFacts::new(&svc, &at(Release::V0_16_1))
+            .gate
+            .unwrap_err();
+        assert_eq!(reason.code, Code::DualStackClusterIpsMissing);
+        assert!(
+            reason
+                .message
+                .contains("Service requires dual stack but not enough clusterips []"),
+            "{}",
+            reason.message
+        );
     }
 
     #[test]

@@ -53,9 +53,10 @@ impl ExpectedEvent {
         self
     }
 
-    /// `LoadBalancerFailed`: MetalLB stops there, so no `AllocationFailed` follows.
+    /// `LoadBalancerFailed`, `noclusterIPsIPFamily`: MetalLB stops there, so no
+    /// `AllocationFailed` follows.
     pub fn ends_the_reconcile(&self) -> bool {
-        self.reason == "LoadBalancerFailed"
+        matches!(self.reason, "LoadBalancerFailed" | "noclusterIPsIPFamily")
     }
 }
 
@@ -67,6 +68,10 @@ impl ExpectedEvent {
 pub fn expected(cluster: &Cluster, index: usize, svc: &Service) -> Vec<ExpectedEvent> {
     let s = &cluster.services[index];
     let behaviour = &cluster.behaviour;
+    // From v0.14.0 no pools stops every service first, silently (`pools are empty`).
+    if cluster.config.pools.is_empty() && behaviour.no_pools_checked_first() {
+        return Vec::new();
+    }
     match &s.gate {
         Ok(()) => {}
         // From v0.15.0 a RequireDualStack service with one cluster IP is refused with its
@@ -81,7 +86,7 @@ pub fn expected(cluster: &Cluster, index: usize, svc: &Service) -> Vec<ExpectedE
         }
         // Cluster IPs that give no family: a service entering with addresses hears so.
         Err(gate) if gate.code == Code::NoClusterIp && s.cluster_ip_count > 0 => {
-            return unusable_cluster_ips(cluster, s, svc);
+            return unusable_cluster_ips(cluster, svc);
         }
         // The other gates record nothing (C.4: no pools from v0.14.0, no cluster IP).
         Err(_) => return Vec::new(),
@@ -173,7 +178,7 @@ pub fn expected(cluster: &Cluster, index: usize, svc: &Service) -> Vec<ExpectedE
 /// (`nolbIPsIPFamily`) and the cluster IPs' (`noclusterIPsIPFamily`), and stops. Without
 /// addresses it goes on to allocate, which fails on the same cluster IPs (the decision's
 /// text). Go: controller/service.go `convergeBalancer`.
-fn unusable_cluster_ips(cluster: &Cluster, s: &ServiceFacts, svc: &Service) -> Vec<ExpectedEvent> {
+fn unusable_cluster_ips(cluster: &Cluster, svc: &Service) -> Vec<ExpectedEvent> {
     // A RequireDualStack service with one cluster IP never gets here from v0.15.0: its gate
     // is `dual-stack-cluster-ips-missing`, checked before the family (service.rs).
     let behaviour = &cluster.behaviour;
@@ -794,6 +799,35 @@ mod tests {
         // A pending service hears nothing here: its allocation fails instead.
         let pending = per_release(vec![pool("public", &["10.0.0.0/24"])], holding(s, &[]));
         assert!(pending.iter().all(Vec::is_empty), "{pending:?}");
+    }
+
+    #[test]
+    fn no_pools_silences_every_event_from_0_14_0() {
+        // convergeBalancer's `pools are empty` (v0.14.0 on) comes before the cluster IPs.
+        let mut s = holding(svc("shop/web"), &["10.0.0.7"]);
+        s.spec.cluster_ips = vec!["10.96.0.10".into(), "10.96.0.11".into()];
+        s.spec.cluster_ip = Some("10.96.0.10".into());
+        let events = per_release(vec![], s.clone());
+        let family = ExpectedEvent::warning(
+            "noclusterIPsIPFamily",
+            "Failed to retrieve ClusterIPs IPFamily for [\"10.96.0.10\" \"10.96.0.11\"] 10.96.0.10: IPFamilyForAddresses: same address family [\"10.96.0.10\" \"10.96.0.11\"]".to_string(),
+        );
+        assert_eq!(events, [vec![family], vec![], vec![], vec![], vec![]]);
+        // RequireDualStack with one cluster IP: refused with an event only when there are
+        // pools.
+        let mut one = svc("shop/web");
+        one.spec.ip_family_policy = Some("RequireDualStack".into());
+        let with_pools = per_release(vec![pool("public", &["10.0.0.0/24"])], one.clone());
+        assert_eq!(with_pools[4][0].reason, "not enough clusterips");
+        assert!(per_release(vec![], one).iter().all(Vec::is_empty));
+    }
+
+    #[test]
+    fn no_cluster_ips_family_ends_the_reconcile() {
+        let event = |reason| ExpectedEvent::warning(reason, String::new());
+        assert!(event("noclusterIPsIPFamily").ends_the_reconcile());
+        assert!(event("LoadBalancerFailed").ends_the_reconcile());
+        assert!(!event("nolbIPsIPFamily").ends_the_reconcile());
     }
 
     #[test]

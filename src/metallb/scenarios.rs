@@ -1521,6 +1521,125 @@ fn c4_no_pools_at_all() {
     );
 }
 
+/// No pools: from v0.14.0 convergeBalancer stops every service first (`pools are empty`);
+/// v0.13.x has no such check and reads the service as it would with pools, so only the
+/// automatic search finds there is nothing (C.4). Go: controller/service.go
+/// `convergeBalancer`, `allocateIPs`; allocator.go `Assign`, `AllocateFromPool`.
+#[test]
+fn c4_no_pools_v0_13_reads_the_service_before_finding_no_pool() {
+    let answer = |key: &'static str| {
+        move |w: &World| {
+            let (d, _) = w.decide(key);
+            (codes(&d), d.metallb_error)
+        }
+    };
+    let no_pools = (vec![Code::NoPools], None);
+    let later = |old: (Vec<Code>, Option<String>)| {
+        [
+            old,
+            no_pools.clone(),
+            no_pools.clone(),
+            no_pools.clone(),
+            no_pools.clone(),
+        ]
+    };
+    let world = |service: Service| move || World::new(vec![], vec![service.clone()]);
+    // No cluster IP at all (an object from the API server): silent on every release.
+    let mut none = svc("a/none");
+    none.spec.cluster_ips.clear();
+    none.metadata.uid = Some("1".into());
+    per_release(
+        world(none),
+        answer("a/none"),
+        later((vec![Code::NoClusterIp], None)),
+    );
+    // Cluster IPs that give no family: the family error is the AllocationFailed.
+    let mut two_v4 = svc("a/two");
+    two_v4.spec.cluster_ips = vec!["10.96.0.1".into(), "10.96.0.2".into()];
+    per_release(
+        world(two_v4),
+        answer("a/two"),
+        later((
+            vec![Code::NoClusterIp],
+            Some(
+                "IPFamilyForAddresses: same address family [\"10.96.0.1\" \"10.96.0.2\"]"
+                    .to_string(),
+            ),
+        )),
+    );
+    // A requested pool is unknown; requested IPs are in no pool.
+    let asks_pool = annotate(svc("a/pool"), "metallb.universe.tf/address-pool", "p");
+    per_release(
+        world(asks_pool),
+        answer("a/pool"),
+        later((
+            vec![Code::PoolNotFound],
+            Some("unknown pool \"p\"".to_string()),
+        )),
+    );
+    let asks_ip = annotate(
+        svc("a/ip"),
+        "metallb.universe.tf/loadBalancerIPs",
+        "10.0.0.5",
+    );
+    per_release(
+        world(asks_ip),
+        |w| error_of(w, "a/ip"),
+        [
+            Some("[\"10.0.0.5\"] is not allowed in config".to_string()),
+            None,
+            None,
+            None,
+            None,
+        ],
+    );
+}
+
+/// A service without addresses whose cluster IPs give no family: `allocateIPs` fails on
+/// `ipfamily.ForService` (AllocationFailed); v0.13.x reads one that does not parse as
+/// IPv6 instead (C.5).
+#[test]
+fn c5_unparsable_cluster_ip_is_the_allocation_failure_from_0_14_0() {
+    let world = || {
+        let mut s = svc("a/s");
+        s.spec.cluster_ips = vec!["bogus".into()];
+        World::new(vec![pool("v4", &["10.0.0.0/24"])], vec![s])
+    };
+    let invalid = Some("IPFamilyForAddresses: Invalid address [\"bogus\"]".to_string());
+    per_release(
+        world,
+        |w| error_of(w, "a/s"),
+        [
+            Some("no available IPs".to_string()),
+            invalid.clone(),
+            invalid.clone(),
+            invalid.clone(),
+            invalid,
+        ],
+    );
+    // RequireDualStack: from v0.15.0 refused first, with its own event, not AllocationFailed.
+    let require = || {
+        let mut w = world();
+        w.snapshot.services[0].spec.ip_family_policy = Some("RequireDualStack".into());
+        w
+    };
+    let answer = |w: &World| {
+        let (d, _) = w.decide("a/s");
+        (codes(&d), d.metallb_error.is_some())
+    };
+    per_release(
+        require,
+        answer,
+        [
+            (vec![Code::NoPoolFits], true),
+            (vec![Code::NoClusterIp], true),
+            (vec![Code::NoClusterIp], true),
+            (vec![Code::DualStackClusterIpsMissing], false),
+            (vec![Code::DualStackClusterIpsMissing], false),
+        ],
+    );
+}
+
 #[test]
 fn c4_b7_requested_pool_of_the_wrong_family_per_release() {
     let world = || {

@@ -83,6 +83,10 @@ pub struct ServiceFacts<'a> {
     pub unparsable_ingress: Vec<&'a str>,
     /// The `metallb.io/…` keys the service sets that this release does not read (≤ v0.14.8).
     pub ignored_annotations: Vec<&'static str>,
+    /// Cluster IPs that give no family: MetalLB's error (`IPFamilyForAddresses: …`), the
+    /// text of the AllocationFailed a service without addresses gets. `None` when they give
+    /// one, or when there is none at all (then MetalLB stops silently).
+    pub cluster_ips_error: Option<String>,
 }
 
 /// How MetalLB runs: which services it manages, and the release whose rules apply.
@@ -222,6 +226,7 @@ impl<'a> ServiceFacts<'a> {
                 .filter(|ip| Ip::parse(ip).is_none())
                 .collect(),
             ignored_annotations,
+            cluster_ips_error: cluster_ips_error(svc, cluster_ip_count, behaviour),
         }
     }
 
@@ -249,6 +254,16 @@ fn cluster_ip_texts(svc: &Service) -> impl Iterator<Item = &str> {
         .as_deref()
         .filter(|ip| list.is_empty() && !ip.is_empty());
     list.iter().map(String::as_str).chain(single)
+}
+
+/// ipfamily.go `ForService`'s error for cluster IPs there are (`count` > 0) but that give
+/// no family, as the release words it.
+fn cluster_ips_error(svc: &Service, count: usize, behaviour: &Behaviour) -> Option<String> {
+    if count == 0 {
+        return None;
+    }
+    let cluster_ip = svc.spec.cluster_ip.as_deref().unwrap_or("");
+    behaviour.cluster_ips_family_error(&svc.spec.cluster_ips, cluster_ip)
 }
 
 fn policy_of(svc: &Service) -> Policy {

@@ -503,7 +503,7 @@ fn backend_key(svc: &Service) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::lb;
+    use crate::fixtures::{annotate, lb};
     use crate::snapshot::{Ingress, ServicePort};
 
     fn facts(svc: &Service) -> ServiceFacts<'_> {
@@ -783,6 +783,26 @@ mod tests {
         assert_eq!(new.sharing_key, "k");
         assert!(new.requested_ips.unwrap().is_some());
         assert!(new.ignored_annotations.is_empty());
+    }
+
+    #[test]
+    fn an_empty_metallb_io_sharing_key_means_no_sharing_from_0_14_9() {
+        // SharingKey: from v0.14.9 a present `metallb.io/allow-shared-ip`, even empty, wins;
+        // before, only the deprecated key is read.
+        let svc = annotate(
+            annotate(
+                lb("a", "s", &["10.96.0.1"]),
+                "metallb.universe.tf/allow-shared-ip",
+                "k",
+            ),
+            "metallb.io/allow-shared-ip",
+            "",
+        );
+        let keys: Vec<&str> = Release::CHECKED
+            .into_iter()
+            .map(|release| ServiceFacts::new(&svc, &at(release)).sharing_key)
+            .collect();
+        assert_eq!(keys, ["k", "k", "", "", ""]);
     }
 
     #[test]

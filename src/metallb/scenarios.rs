@@ -2077,6 +2077,58 @@ fn b1_b2_b4_b5_are_the_same_on_every_release() {
     }
 }
 
+/// The gates and reads every release shares (C.2, C.4): a class MetalLB does not serve, a
+/// type that is not LoadBalancer, no cluster IP at all (silent), a pool outside MetalLB's
+/// namespace (not read: `unknown pool`).
+#[test]
+fn gates_and_the_metallb_namespace_are_the_same_on_every_release() {
+    let world = || {
+        let mut other_class = svc("a/other");
+        other_class.spec.load_balancer_class = Some("example.com/lb".into());
+        let mut plain = svc("a/plain");
+        plain.spec.type_ = Some("ClusterIP".into());
+        let mut none = svc("a/none");
+        none.spec.cluster_ips.clear();
+        none.metadata.uid = Some("1".into());
+        let mut elsewhere = pool("elsewhere", &["10.0.1.0/24"]);
+        elsewhere.metadata.namespace = "default".into();
+        World::new(
+            vec![pool("p", &["10.0.0.0/24"]), elsewhere],
+            vec![
+                other_class,
+                plain,
+                none,
+                annotate(
+                    svc("a/asks"),
+                    "metallb.universe.tf/address-pool",
+                    "elsewhere",
+                ),
+            ],
+        )
+    };
+    let answer = |key: &'static str| {
+        move |w: &World| {
+            let (d, _) = w.decide(key);
+            (codes(&d), d.metallb_error)
+        }
+    };
+    let every = |code: Code, text: Option<&str>| {
+        std::array::from_fn(|_| (vec![code], text.map(str::to_string)))
+    };
+    per_release(
+        world,
+        answer("a/other"),
+        every(Code::OtherLoadBalancerClass, None),
+    );
+    per_release(world, answer("a/plain"), every(Code::NotLoadBalancer, None));
+    per_release(world, answer("a/none"), every(Code::NoClusterIp, None));
+    per_release(
+        world,
+        answer("a/asks"),
+        every(Code::PoolNotFound, Some("unknown pool \"elsewhere\"")),
+    );
+}
+
 // ----- C.2: legacy AddressPools -----
 
 fn legacy(name: &str, addresses: &[&str], protocol: &str) -> crate::snapshot::AddressPool {

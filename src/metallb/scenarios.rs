@@ -1432,6 +1432,63 @@ fn c3_prefer_dual_stack_with_one_cluster_ip() {
         |w| w.decide("a/s").0.ips,
         [vec![], vec![], ips(&["2001:db8::"]), vec![], vec![]],
     );
+    let quoted = Some("no available IPs in pool \"v6\" for ipv4 IPFamily".to_string());
+    let nil = Some("[\"<nil>\"] is not allowed in config".to_string());
+    per_release(
+        other,
+        |w| error_of(w, "a/s"),
+        [quoted.clone(), quoted, None, nil.clone(), nil],
+    );
+}
+
+#[test]
+fn c4_annotated_pool_dual_service_per_release() {
+    // A RequireDualStack dual service asking for a pool with IPv4 only, then for a pool
+    // with nothing free at all.
+    let world = |pool_name: &'static str| {
+        move || {
+            World::new(
+                vec![
+                    pool("v4only", &["192.0.2.0/24"]),
+                    pool("full", &["10.0.0.0/32", "2001:db8::/128"]),
+                ],
+                vec![
+                    holding(
+                        dual(svc("a/h"), "RequireDualStack"),
+                        &["10.0.0.0", "2001:db8::"],
+                    ),
+                    annotate(
+                        dual(svc("a/s"), "RequireDualStack"),
+                        "metallb.universe.tf/address-pool",
+                        pool_name,
+                    ),
+                ],
+            )
+        }
+    };
+    let text = |t: &str| Some(t.to_string());
+    per_release(
+        world("v4only"),
+        |w| error_of(w, "a/s"),
+        [
+            text("no available IPs in pool \"v4only\" for dual IPFamily"),
+            text("no available IPs in pool \"v4only\" for dual IPFamily"),
+            text("no available IPs in pool v4only for dual IPFamily"),
+            text("no available IPs in pool v4only for dual IPFamily"),
+            text("no available IPs in pool v4only for dual IPFamily"),
+        ],
+    );
+    per_release(
+        world("full"),
+        |w| error_of(w, "a/s"),
+        [
+            text("no available IPs in pool \"full\" for dual IPFamily"),
+            text("no available IPs in pool \"full\" for dual IPFamily"),
+            text("no available IPs in pool full for dual IPFamily"),
+            text("no available IPs in pool full for dual IPFamily"),
+            text("no available IPs in pool full"),
+        ],
+    );
 }
 
 #[test]
@@ -1859,6 +1916,28 @@ fn c1_a_held_address_moves_to_a_metallb_io_requested_pool_from_0_14_9() {
         world,
         answer,
         [kept.clone(), kept, moved.clone(), moved.clone(), moved],
+    );
+    // Requested IPs other than the held ones (`isEqualIPs`), likewise.
+    let asks_ip = || {
+        World::new(
+            vec![pool("a", &["10.0.0.0/24"])],
+            vec![holding(
+                annotate(svc("x/s"), "metallb.io/loadBalancerIPs", "10.0.0.9"),
+                &["10.0.0.5"],
+            )],
+        )
+    };
+    let mode = |w: &World| w.decide("x/s").0.mode;
+    per_release(
+        asks_ip,
+        mode,
+        [
+            Mode::Automatic,
+            Mode::Automatic,
+            Mode::RequestedIps,
+            Mode::RequestedIps,
+            Mode::RequestedIps,
+        ],
     );
 }
 

@@ -5,8 +5,6 @@
 //! none for `Exists`/`DoesNotExist`, label key and value syntax), plus MetalLB's
 //! duplicate checks.
 
-use std::collections::BTreeSet;
-
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube::core::{Expression, Selector};
 

@@ -1075,7 +1075,7 @@ impl<'a> Cluster<'a> {
         let requested = match &s.requested_ips {
             Ok(r) => r.clone(),
             Err(reason) => {
-                decision.metallb_error = Some(reason.message.clone());
+                decision.metallb_error = s.request_error.clone();
                 stop(&mut decision, reason.clone());
                 return decision;
             }

@@ -148,22 +148,18 @@ pub fn expected(cluster: &Cluster, index: usize, svc: &Service) -> Vec<ExpectedE
         kept = false;
     }
     // The service entered with addresses: a request MetalLB cannot read stops it with
-    // `LoadBalancerFailed`, whether or not it kept them. Only MetalLB's own texts are
-    // known here (an unreadable annotation or spec.loadBalancerIP, both set).
-    match &s.requested_ips {
-        Err(request)
-            if request.code == Code::ConflictingIpRequests
-                || (request.code == Code::InvalidRequestedIp
-                    && request.message.starts_with("invalid ")) =>
-        {
+    // `LoadBalancerFailed`, whether or not it kept them, in MetalLB's words
+    // (`getDesiredLbIPs`'s error).
+    match (&s.requested_ips, &s.request_error) {
+        (Err(_), Some(text)) => {
             events.push(ExpectedEvent::warning(
                 "LoadBalancerFailed",
-                format!("invalid requested loadbalancer IPs: {}", request.message),
+                format!("invalid requested loadbalancer IPs: {text}"),
             ));
             return events;
         }
         // Requested IPs other than the held ones (as sets): cleared and requested anew.
-        Ok(Some(wanted)) if !same_set(wanted, &s.ingress) => kept = false,
+        (Ok(Some(wanted)), _) if !same_set(wanted, &s.ingress) => kept = false,
         _ => {}
     }
     if kept && let Some(event) = top_up(cluster, index, s) {
@@ -413,6 +409,22 @@ mod tests {
         let new = failed("metallb.io/loadBalancerIPs");
         assert_eq!(events, [old.clone(), old, new.clone(), new.clone(), new]);
         assert!(events[0][0].ends_the_reconcile());
+    }
+
+    #[test]
+    fn requested_ips_of_no_one_family_are_load_balancer_failed_in_every_release() {
+        // getDesiredLbIPs returns ipfamily.ForAddressesIPs's error as it is.
+        let s = annotate(
+            holding(svc("shop/web"), &["10.0.0.7"]),
+            "metallb.universe.tf/loadBalancerIPs",
+            "10.0.0.7, 10.0.0.8",
+        );
+        let events = per_release(vec![pool("public", &["10.0.0.0/24"])], s);
+        let failed = vec![ExpectedEvent::warning(
+            "LoadBalancerFailed",
+            "invalid requested loadbalancer IPs: IPFamilyForAddresses: same address family [\"10.0.0.7\" \"10.0.0.8\"]".to_string(),
+        )];
+        assert!(events.iter().all(|e| *e == failed), "{events:?}");
     }
 
     #[test]

@@ -1060,6 +1060,14 @@ impl Behaviour {
         self.family_error(&read)
     }
 
+    /// The error of ipfamily.go `ForAddressesIPs` for requested addresses that are not one
+    /// family (two of one family, more than two), or `None` when they are: the text of
+    /// `getDesiredLbIPs`'s error. Go: controller/service.go `getDesiredLbIPs`.
+    pub fn requested_ips_family_error(&self, ips: &[Ip]) -> Option<String> {
+        let texts: Vec<String> = ips.iter().map(ToString::to_string).collect();
+        self.family_error(&texts)
+    }
+
     /// The error of ipfamily.go `ForAddresses` for these texts, or `None` when they make a
     /// family: one address (up to v0.13.x even one that does not parse, then IPv6), or two
     /// of different families.

@@ -2046,6 +2046,11 @@ fn c4_request_texts_are_the_same_in_every_release() {
                 ),
                 annotate(svc("a/unknown"), "metallb.universe.tf/address-pool", "nope"),
                 annotate(
+                    svc("a/pair"),
+                    "metallb.universe.tf/loadBalancerIPs",
+                    "10.0.0.7,10.0.0.8",
+                ),
+                annotate(
                     svc("a/scoped"),
                     "metallb.universe.tf/loadBalancerIPs",
                     "10.0.1.5",
@@ -2073,6 +2078,10 @@ fn c4_request_texts_are_the_same_in_every_release() {
     };
     for (key, text) in [
         ("a/unknown", "unknown pool \"nope\""),
+        (
+            "a/pair",
+            "IPFamilyForAddresses: same address family [\"10.0.0.7\" \"10.0.0.8\"]",
+        ),
         ("a/scoped", "pool team not compatible for ip assignment"),
         (
             "a/key",

@@ -4,7 +4,9 @@
 
 use super::addr::{Family, Ip};
 use super::reason::{Code, Reason};
-use super::release::{Behaviour, Release, RequireDualSingleClusterIp, UnparsableClusterIp};
+use super::release::{
+    Behaviour, Release, RequireDualSingleClusterIp, UnparsableClusterIp, go_quote,
+};
 use crate::snapshot::{ANNOTATION_PREFIX, DEPRECATED_PREFIX, Service, StringMap};
 
 /// The family MetalLB derives from the cluster IPs.
@@ -71,6 +73,10 @@ pub struct ServiceFacts<'a> {
     pub primary: Family,
     /// `Ok(None)`: no request. `Err`: the request is conflicting or invalid.
     pub requested_ips: Result<Option<Vec<Ip>>, Reason>,
+    /// MetalLB's own text of the request's error (`getDesiredLbIPs`) when `requested_ips`
+    /// is `Err`: the AllocationFailed text, or `LoadBalancerFailed`'s for a service that
+    /// holds addresses.
+    pub request_error: Option<String>,
     pub requested_pool: Option<&'a str>,
     pub sharing_key: &'a str,
     pub backend_key: String,
@@ -204,6 +210,10 @@ impl<'a> ServiceFacts<'a> {
                 .collect(),
             None => Vec::new(),
         };
+        let (requested_ips, request_error) = match requested_ips(svc, requested, behaviour) {
+            Ok(ips) => (Ok(ips), None),
+            Err((reason, text)) => (Err(reason), Some(text)),
+        };
         ServiceFacts {
             key: meta.key(),
             namespace: &meta.namespace,
@@ -215,7 +225,8 @@ impl<'a> ServiceFacts<'a> {
             cluster_ip_count,
             policy,
             primary,
-            requested_ips: requested_ips(svc, requested, behaviour),
+            requested_ips,
+            request_error,
             requested_pool: Some(pool).filter(|p| !p.is_empty()),
             sharing_key,
             backend_key: backend_key(svc),
@@ -434,50 +445,56 @@ fn type_gate(svc: &Service) -> Result<(), Reason> {
 
 /// The requested IPs (§4.4): the annotation or `spec.loadBalancerIP`, never both.
 /// `ann` is the `loadBalancerIPs` annotation this release reads; MetalLB's texts name the
-/// key of the release, whatever key the user wrote. Go: controller/service.go
-/// `getDesiredLbIPs`.
+/// key of the release, whatever key the user wrote. An error comes with MetalLB's own text
+/// (the same as the reason's, except for addresses that are not one family, which the
+/// reason explains). Go: controller/service.go `getDesiredLbIPs`.
 fn requested_ips(
     svc: &Service,
     ann: &str,
     behaviour: &Behaviour,
-) -> Result<Option<Vec<Ip>>, Reason> {
+) -> Result<Option<Vec<Ip>>, (Reason, String)> {
+    let as_is = |reason: Reason| {
+        let text = reason.message.clone();
+        (reason, text)
+    };
     let lb = svc.spec.load_balancer_ip.as_deref().unwrap_or("");
     match (ann.is_empty(), lb.is_empty()) {
         (true, true) => Ok(None),
-        (false, false) => Err(Reason::new(
+        (false, false) => Err(as_is(Reason::new(
             Code::ConflictingIpRequests,
             behaviour.both_load_balancer_ips_text(),
-        )),
+        ))),
         (false, true) => {
             let ips: Option<Vec<Ip>> = ann.split(',').map(|s| Ip::parse(s.trim())).collect();
             let ips = ips.ok_or_else(|| {
-                Reason::new(
+                as_is(Reason::new(
                     Code::InvalidRequestedIp,
                     behaviour.invalid_load_balancer_ips_text(ann),
-                )
+                ))
             })?;
-            if ServiceFamily::of(&ips).is_none() {
+            if let Some(text) = behaviour.requested_ips_family_error(&ips) {
                 let why = if ips.len() > 2 {
                     "more than two addresses"
                 } else {
                     "two addresses of the same family"
                 };
-                return Err(Reason::new(
+                let reason = Reason::new(
                     Code::InvalidRequestedIp,
                     format!(
                         "{} {ann:?} has {why}; give one address, or one IPv4 and one IPv6",
                         behaviour.load_balancer_ips_key
                     ),
-                ));
+                );
+                return Err((reason, text));
             }
             Ok(Some(ips))
         }
         (true, false) => match Ip::parse(lb) {
             Some(ip) => Ok(Some(vec![ip])),
-            None => Err(Reason::new(
+            None => Err(as_is(Reason::new(
                 Code::InvalidRequestedIp,
-                format!("invalid spec.loadBalancerIP {lb:?}"),
-            )),
+                format!("invalid spec.loadBalancerIP {}", go_quote(lb)),
+            ))),
         },
     }
 }
@@ -938,6 +955,39 @@ mod tests {
             facts(&svc).requested_ips.unwrap_err().code,
             Code::InvalidRequestedIp
         );
+    }
+
+    #[test]
+    fn a_request_error_carries_metallb_own_text() {
+        let text = |annotation: &str, spec: Option<&str>| {
+            let mut svc = lb("a", "s", &["10.96.0.1"]);
+            if !annotation.is_empty() {
+                svc.metadata
+                    .annotations
+                    .insert("metallb.io/loadBalancerIPs", annotation);
+            }
+            svc.spec.load_balancer_ip = spec.map(str::to_string);
+            facts(&svc).request_error
+        };
+        assert_eq!(
+            text("192.0.2.1, 192.0.2.2", None).as_deref(),
+            Some("IPFamilyForAddresses: same address family [\"192.0.2.1\" \"192.0.2.2\"]")
+        );
+        assert_eq!(
+            text("192.0.2.1,2001:db8::1,192.0.2.3", None).as_deref(),
+            Some(
+                "IPFamilyForAddresses: invalid ips length 3 [\"192.0.2.1\" \"2001:db8::1\" \"192.0.2.3\"]"
+            )
+        );
+        assert_eq!(
+            text("x", None).as_deref(),
+            Some("invalid metallb.io/loadBalancerIPs: \"x\"")
+        );
+        assert_eq!(
+            text("", Some("not-an-ip")).as_deref(),
+            Some("invalid spec.loadBalancerIP \"not-an-ip\"")
+        );
+        assert_eq!(text("", Some("192.0.2.1")), None);
     }
 
     #[test]

@@ -1061,8 +1061,7 @@ impl<'a> Cluster<'a> {
             stop(&mut decision, gate.clone());
             return decision;
         }
-        if pools.is_empty() {
-            // v0.13.x runs the allocator over no pool; later releases stop without an event.
+        let no_pools = |decision: &mut Decision| {
             decision.metallb_error = self.behaviour.no_pools_text().map(str::to_string);
             decision.reasons.push(Reason::new(
                 Code::NoPools,
@@ -1071,20 +1070,33 @@ impl<'a> Cluster<'a> {
                     self.config.metallb_namespace
                 ),
             ));
+        };
+        // From v0.14.0 no pools stops every service before its cluster IPs are read, without
+        // an event; v0.13.x only finds out in the automatic search (below).
+        if pools.is_empty() && self.behaviour.no_pools_checked_first() {
+            no_pools(&mut decision);
             return decision;
         }
         if let Err(gate) = &s.gate {
+            // Cluster IPs that give no family fail `allocateIPs` (AllocationFailed).
+            if gate.code == Code::NoClusterIp {
+                decision.metallb_error = s.cluster_ips_error.clone();
+            }
             stop(&mut decision, gate.clone());
             return decision;
         }
         let requested = match &s.requested_ips {
             Ok(r) => r.clone(),
             Err(reason) => {
-                decision.metallb_error = Some(reason.message.clone());
+                decision.metallb_error = s.request_error.clone();
                 stop(&mut decision, reason.clone());
                 return decision;
             }
         };
+        if pools.is_empty() && requested.is_none() && s.requested_pool.is_none() {
+            no_pools(&mut decision);
+            return decision;
+        }
         match (requested, &s.requested_pool) {
             (Some(ips), _) => self.decide_requested_ips(service, &ips, &mut decision),
             (None, Some(pool)) => self.decide_requested_pool(service, pool, &mut decision),

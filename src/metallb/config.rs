@@ -750,11 +750,11 @@ fn check_allocation_duplicates(sa: &ServiceAllocation, errors: &mut PoolErrors) 
     if sa.namespaces.iter().any(|ns| !seen.insert(ns)) {
         errors.fail("duplicate definition in namespaces field".to_string());
     }
-    if let Err(e) = check_duplicates(&sa.namespace_selectors) {
-        errors.fail(format!("{e} in namespaceSelectors"));
+    if let Err(e) = check_duplicates(&sa.namespace_selectors, "namespaceSelectors") {
+        errors.fail(e);
     }
-    if let Err(e) = check_duplicates(&sa.service_selectors) {
-        errors.fail(format!("{e} in serviceSelectors"));
+    if let Err(e) = check_duplicates(&sa.service_selectors, "serviceSelectors") {
+        errors.fail(e);
     }
 }
 
@@ -1122,6 +1122,107 @@ mod tests {
             ..Default::default()
         });
         assert!(!Config::load(&snapshot(vec![pool]), "metallb-system", &newest()).is_valid());
+    }
+
+    /// `errors` of a configuration of `pools` on each release of [`Release::CHECKED`].
+    fn errors_per_release(pools: Vec<IpAddressPool>) -> Vec<Vec<String>> {
+        Release::CHECKED
+            .into_iter()
+            .map(|release| {
+                Config::load(
+                    &snapshot(pools.clone()),
+                    "metallb-system",
+                    &Behaviour::of(release),
+                )
+                .errors
+            })
+            .collect()
+    }
+
+    /// `none` on v0.13.9, `text` (prefixed with the pool) from v0.13.10.
+    fn from_0_13_10(text: &str) -> Vec<Vec<String>> {
+        let mut expected = vec![vec![format!("parsing address pool a: {text}")]; 5];
+        expected[0] = Vec::new();
+        expected
+    }
+
+    #[test]
+    fn identical_selectors_are_accepted_by_0_13_9_and_invalid_after_in_metallb_words() {
+        let sel = match_labels(&[("k", "v")]);
+        let namespaces = pinned(
+            "a",
+            ServiceAllocation {
+                namespace_selectors: vec![sel.clone(), sel.clone()],
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            errors_per_release(vec![namespaces]),
+            from_0_13_10("duplicate definition of namespaceSelectors {map[\"k\":\"v\"] []}")
+        );
+        let services = pinned(
+            "a",
+            ServiceAllocation {
+                service_selectors: vec![sel.clone(), sel],
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            errors_per_release(vec![services]),
+            from_0_13_10("duplicate definition of serviceSelectors {map[\"k\":\"v\"] []}")
+        );
+    }
+
+    #[test]
+    fn a_repeated_match_expression_is_accepted_by_0_13_9_and_invalid_after() {
+        let exists = k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement {
+            key: "k".into(),
+            operator: "Exists".into(),
+            values: None,
+        };
+        let repeated = pinned(
+            "a",
+            ServiceAllocation {
+                namespace_selectors: vec![LabelSelector {
+                    match_labels: None,
+                    match_expressions: Some(vec![exists.clone(), exists]),
+                }],
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            errors_per_release(vec![repeated]),
+            from_0_13_10("duplicate definition of match expressions {\"k\" \"Exists\" []}")
+        );
+    }
+
+    #[test]
+    fn overlaps_are_worded_alike_in_every_release() {
+        let overlap = vec![cr("a", &["10.0.0.0/24"]), cr("b", &["10.0.0.128/25"])];
+        let text = "CIDR \"10.0.0.128/25\" in pool \"b\" overlaps with already defined CIDR \"10.0.0.0/24\"";
+        assert_eq!(errors_per_release(overlap), vec![vec![text.to_string()]; 5]);
+    }
+
+    #[test]
+    fn an_empty_service_allocation_is_never_auto_assigned_before_0_15_0() {
+        // `serviceAllocation: {}` is restricted but in no index before #2714 (v0.15.0), and
+        // pinned for every service after it, as a priority-only one.
+        for release in Release::CHECKED {
+            let config = Config::load(
+                &snapshot(vec![pinned("e", ServiceAllocation::default())]),
+                "metallb-system",
+                &Behaviour::of(release),
+            );
+            let pool = &config.pools[0];
+            let pinned_for_all = release >= Release::new(0, 15, 0);
+            assert!(pool.is_pinned(), "{release}");
+            assert_eq!(pool.is_indexed_for("any"), pinned_for_all, "{release}");
+            assert_eq!(
+                pool.admits("any", &labels(&[])),
+                Ok(()),
+                "{release}: requests work"
+            );
+        }
     }
 
     #[test]

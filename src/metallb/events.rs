@@ -53,9 +53,10 @@ impl ExpectedEvent {
         self
     }
 
-    /// `LoadBalancerFailed`: MetalLB stops there, so no `AllocationFailed` follows.
+    /// `LoadBalancerFailed`, `noclusterIPsIPFamily`: MetalLB stops there, so no
+    /// `AllocationFailed` follows.
     pub fn ends_the_reconcile(&self) -> bool {
-        self.reason == "LoadBalancerFailed"
+        matches!(self.reason, "LoadBalancerFailed" | "noclusterIPsIPFamily")
     }
 }
 
@@ -67,6 +68,10 @@ impl ExpectedEvent {
 pub fn expected(cluster: &Cluster, index: usize, svc: &Service) -> Vec<ExpectedEvent> {
     let s = &cluster.services[index];
     let behaviour = &cluster.behaviour;
+    // From v0.14.0 no pools stops every service first, silently (`pools are empty`).
+    if cluster.config.pools.is_empty() && behaviour.no_pools_checked_first() {
+        return Vec::new();
+    }
     match &s.gate {
         Ok(()) => {}
         // From v0.15.0 a RequireDualStack service with one cluster IP is refused with its
@@ -81,7 +86,7 @@ pub fn expected(cluster: &Cluster, index: usize, svc: &Service) -> Vec<ExpectedE
         }
         // Cluster IPs that give no family: a service entering with addresses hears so.
         Err(gate) if gate.code == Code::NoClusterIp && s.cluster_ip_count > 0 => {
-            return unusable_cluster_ips(cluster, s, svc);
+            return unusable_cluster_ips(cluster, svc);
         }
         // The other gates record nothing (C.4: no pools from v0.14.0, no cluster IP).
         Err(_) => return Vec::new(),
@@ -143,22 +148,18 @@ pub fn expected(cluster: &Cluster, index: usize, svc: &Service) -> Vec<ExpectedE
         kept = false;
     }
     // The service entered with addresses: a request MetalLB cannot read stops it with
-    // `LoadBalancerFailed`, whether or not it kept them. Only MetalLB's own texts are
-    // known here (an unreadable annotation or spec.loadBalancerIP, both set).
-    match &s.requested_ips {
-        Err(request)
-            if request.code == Code::ConflictingIpRequests
-                || (request.code == Code::InvalidRequestedIp
-                    && request.message.starts_with("invalid ")) =>
-        {
+    // `LoadBalancerFailed`, whether or not it kept them, in MetalLB's words
+    // (`getDesiredLbIPs`'s error).
+    match (&s.requested_ips, &s.request_error) {
+        (Err(_), Some(text)) => {
             events.push(ExpectedEvent::warning(
                 "LoadBalancerFailed",
-                format!("invalid requested loadbalancer IPs: {}", request.message),
+                format!("invalid requested loadbalancer IPs: {text}"),
             ));
             return events;
         }
         // Requested IPs other than the held ones (as sets): cleared and requested anew.
-        Ok(Some(wanted)) if !same_set(wanted, &s.ingress) => kept = false,
+        (Ok(Some(wanted)), _) if !same_set(wanted, &s.ingress) => kept = false,
         _ => {}
     }
     if kept && let Some(event) = top_up(cluster, index, s) {
@@ -167,20 +168,17 @@ pub fn expected(cluster: &Cluster, index: usize, svc: &Service) -> Vec<ExpectedE
     events
 }
 
-/// A service whose cluster IPs give no family: MetalLB checks RequireDualStack's two cluster
-/// IPs first (from v0.15.0); then, only if the service holds addresses, their family
+/// A service whose cluster IPs give no family (a RequireDualStack one with fewer than two
+/// never gets here from v0.15.0: refused first, by its gate): only if the service holds
+/// addresses, MetalLB reads their family
 /// (`nolbIPsIPFamily`) and the cluster IPs' (`noclusterIPsIPFamily`), and stops. Without
 /// addresses it goes on to allocate, which fails on the same cluster IPs (the decision's
 /// text). Go: controller/service.go `convergeBalancer`.
-fn unusable_cluster_ips(cluster: &Cluster, s: &ServiceFacts, svc: &Service) -> Vec<ExpectedEvent> {
+fn unusable_cluster_ips(cluster: &Cluster, svc: &Service) -> Vec<ExpectedEvent> {
+    // A RequireDualStack service with one cluster IP never gets here from v0.15.0: its gate
+    // is `dual-stack-cluster-ips-missing`, checked before the family (service.rs).
     let behaviour = &cluster.behaviour;
     let spec = &svc.spec;
-    if s.policy == Policy::RequireDualStack && spec.cluster_ips.len() < 2 {
-        let ips: Vec<&str> = spec.cluster_ips.iter().map(String::as_str).collect();
-        if let Some(text) = behaviour.not_enough_cluster_ips_text(&ips) {
-            return vec![ExpectedEvent::warning("not enough clusterips", text)];
-        }
-    }
     let read: Vec<Option<Ip>> = svc.ingress_ips().map(Ip::parse).collect();
     if read.is_empty() {
         return Vec::new();
@@ -411,6 +409,22 @@ mod tests {
         let new = failed("metallb.io/loadBalancerIPs");
         assert_eq!(events, [old.clone(), old, new.clone(), new.clone(), new]);
         assert!(events[0][0].ends_the_reconcile());
+    }
+
+    #[test]
+    fn requested_ips_of_no_one_family_are_load_balancer_failed_in_every_release() {
+        // getDesiredLbIPs returns ipfamily.ForAddressesIPs's error as it is.
+        let s = annotate(
+            holding(svc("shop/web"), &["10.0.0.7"]),
+            "metallb.universe.tf/loadBalancerIPs",
+            "10.0.0.7, 10.0.0.8",
+        );
+        let events = per_release(vec![pool("public", &["10.0.0.0/24"])], s);
+        let failed = vec![ExpectedEvent::warning(
+            "LoadBalancerFailed",
+            "invalid requested loadbalancer IPs: IPFamilyForAddresses: same address family [\"10.0.0.7\" \"10.0.0.8\"]".to_string(),
+        )];
+        assert!(events.iter().all(|e| *e == failed), "{events:?}");
     }
 
     #[test]
@@ -797,6 +811,35 @@ mod tests {
         // A pending service hears nothing here: its allocation fails instead.
         let pending = per_release(vec![pool("public", &["10.0.0.0/24"])], holding(s, &[]));
         assert!(pending.iter().all(Vec::is_empty), "{pending:?}");
+    }
+
+    #[test]
+    fn no_pools_silences_every_event_from_0_14_0() {
+        // convergeBalancer's `pools are empty` (v0.14.0 on) comes before the cluster IPs.
+        let mut s = holding(svc("shop/web"), &["10.0.0.7"]);
+        s.spec.cluster_ips = vec!["10.96.0.10".into(), "10.96.0.11".into()];
+        s.spec.cluster_ip = Some("10.96.0.10".into());
+        let events = per_release(vec![], s.clone());
+        let family = ExpectedEvent::warning(
+            "noclusterIPsIPFamily",
+            "Failed to retrieve ClusterIPs IPFamily for [\"10.96.0.10\" \"10.96.0.11\"] 10.96.0.10: IPFamilyForAddresses: same address family [\"10.96.0.10\" \"10.96.0.11\"]".to_string(),
+        );
+        assert_eq!(events, [vec![family], vec![], vec![], vec![], vec![]]);
+        // RequireDualStack with one cluster IP: refused with an event only when there are
+        // pools.
+        let mut one = svc("shop/web");
+        one.spec.ip_family_policy = Some("RequireDualStack".into());
+        let with_pools = per_release(vec![pool("public", &["10.0.0.0/24"])], one.clone());
+        assert_eq!(with_pools[4][0].reason, "not enough clusterips");
+        assert!(per_release(vec![], one).iter().all(Vec::is_empty));
+    }
+
+    #[test]
+    fn no_cluster_ips_family_ends_the_reconcile() {
+        let event = |reason| ExpectedEvent::warning(reason, String::new());
+        assert!(event("noclusterIPsIPFamily").ends_the_reconcile());
+        assert!(event("LoadBalancerFailed").ends_the_reconcile());
+        assert!(!event("nolbIPsIPFamily").ends_the_reconcile());
     }
 
     #[test]

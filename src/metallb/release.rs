@@ -877,6 +877,17 @@ impl Behaviour {
         "no available IPs"
     }
 
+    /// Whether an empty pool list stops a service before its cluster IPs and requests are
+    /// read (from v0.14.0: convergeBalancer's `pools are empty`, right after the type
+    /// check). Up to v0.13.x nothing checks it: a service with no cluster IP at all stops
+    /// silently, one whose cluster IPs give no family or whose request is unreadable fails
+    /// with that text, a requested pool is `unknown pool`, requested IPs are `not allowed
+    /// in config`, and only the automatic search over no pool gives `no available IPs`.
+    /// Go: controller/service.go `convergeBalancer`, `allocateIPs`; allocator.go `Allocate`.
+    pub fn no_pools_checked_first(&self) -> bool {
+        self.no_pools == NoPools::NoEvent
+    }
+
     /// The AllocationFailed text when no pool is configured, or `None` when this release
     /// gives no event (C.4).
     pub fn no_pools_text(&self) -> Option<&'static str> {
@@ -1026,16 +1037,35 @@ impl Behaviour {
         cluster_ips: &[String],
         cluster_ip: &str,
     ) -> Option<String> {
+        let error = self.cluster_ips_family_error(cluster_ips, cluster_ip)?;
+        Some(format!(
+            "Failed to retrieve ClusterIPs IPFamily for {} {cluster_ip}: {error}",
+            go_quoted_list(cluster_ips)
+        ))
+    }
+
+    /// The error of ipfamily.go `ForService` (`spec.clusterIPs`, else `spec.clusterIP`),
+    /// or `None` when they give a family: for a service without addresses, the text of its
+    /// AllocationFailed (`allocateIPs` reads the family first).
+    pub fn cluster_ips_family_error(
+        &self,
+        cluster_ips: &[String],
+        cluster_ip: &str,
+    ) -> Option<String> {
         let read = if cluster_ips.is_empty() {
             vec![cluster_ip.to_string()]
         } else {
             cluster_ips.to_vec()
         };
-        let error = self.family_error(&read)?;
-        Some(format!(
-            "Failed to retrieve ClusterIPs IPFamily for {} {cluster_ip}: {error}",
-            go_quoted_list(cluster_ips)
-        ))
+        self.family_error(&read)
+    }
+
+    /// The error of ipfamily.go `ForAddressesIPs` for requested addresses that are not one
+    /// family (two of one family, more than two), or `None` when they are: the text of
+    /// `getDesiredLbIPs`'s error. Go: controller/service.go `getDesiredLbIPs`.
+    pub fn requested_ips_family_error(&self, ips: &[Ip]) -> Option<String> {
+        let texts: Vec<String> = ips.iter().map(ToString::to_string).collect();
+        self.family_error(&texts)
     }
 
     /// The error of ipfamily.go `ForAddresses` for these texts, or `None` when they make a

@@ -1432,6 +1432,63 @@ fn c3_prefer_dual_stack_with_one_cluster_ip() {
         |w| w.decide("a/s").0.ips,
         [vec![], vec![], ips(&["2001:db8::"]), vec![], vec![]],
     );
+    let quoted = Some("no available IPs in pool \"v6\" for ipv4 IPFamily".to_string());
+    let nil = Some("[\"<nil>\"] is not allowed in config".to_string());
+    per_release(
+        other,
+        |w| error_of(w, "a/s"),
+        [quoted.clone(), quoted, None, nil.clone(), nil],
+    );
+}
+
+#[test]
+fn c4_annotated_pool_dual_service_per_release() {
+    // A RequireDualStack dual service asking for a pool with IPv4 only, then for a pool
+    // with nothing free at all.
+    let world = |pool_name: &'static str| {
+        move || {
+            World::new(
+                vec![
+                    pool("v4only", &["192.0.2.0/24"]),
+                    pool("full", &["10.0.0.0/32", "2001:db8::/128"]),
+                ],
+                vec![
+                    holding(
+                        dual(svc("a/h"), "RequireDualStack"),
+                        &["10.0.0.0", "2001:db8::"],
+                    ),
+                    annotate(
+                        dual(svc("a/s"), "RequireDualStack"),
+                        "metallb.universe.tf/address-pool",
+                        pool_name,
+                    ),
+                ],
+            )
+        }
+    };
+    let text = |t: &str| Some(t.to_string());
+    per_release(
+        world("v4only"),
+        |w| error_of(w, "a/s"),
+        [
+            text("no available IPs in pool \"v4only\" for dual IPFamily"),
+            text("no available IPs in pool \"v4only\" for dual IPFamily"),
+            text("no available IPs in pool v4only for dual IPFamily"),
+            text("no available IPs in pool v4only for dual IPFamily"),
+            text("no available IPs in pool v4only for dual IPFamily"),
+        ],
+    );
+    per_release(
+        world("full"),
+        |w| error_of(w, "a/s"),
+        [
+            text("no available IPs in pool \"full\" for dual IPFamily"),
+            text("no available IPs in pool \"full\" for dual IPFamily"),
+            text("no available IPs in pool full for dual IPFamily"),
+            text("no available IPs in pool full for dual IPFamily"),
+            text("no available IPs in pool full"),
+        ],
+    );
 }
 
 #[test]
@@ -1518,6 +1575,125 @@ fn c4_no_pools_at_all() {
         world,
         |w| codes(&w.decide("a/s").0),
         std::array::from_fn(|_| vec![Code::NoPools]),
+    );
+}
+
+/// No pools: from v0.14.0 convergeBalancer stops every service first (`pools are empty`);
+/// v0.13.x has no such check and reads the service as it would with pools, so only the
+/// automatic search finds there is nothing (C.4). Go: controller/service.go
+/// `convergeBalancer`, `allocateIPs`; allocator.go `Assign`, `AllocateFromPool`.
+#[test]
+fn c4_no_pools_v0_13_reads_the_service_before_finding_no_pool() {
+    let answer = |key: &'static str| {
+        move |w: &World| {
+            let (d, _) = w.decide(key);
+            (codes(&d), d.metallb_error)
+        }
+    };
+    let no_pools = (vec![Code::NoPools], None);
+    let later = |old: (Vec<Code>, Option<String>)| {
+        [
+            old,
+            no_pools.clone(),
+            no_pools.clone(),
+            no_pools.clone(),
+            no_pools.clone(),
+        ]
+    };
+    let world = |service: Service| move || World::new(vec![], vec![service.clone()]);
+    // No cluster IP at all (an object from the API server): silent on every release.
+    let mut none = svc("a/none");
+    none.spec.cluster_ips.clear();
+    none.metadata.uid = Some("1".into());
+    per_release(
+        world(none),
+        answer("a/none"),
+        later((vec![Code::NoClusterIp], None)),
+    );
+    // Cluster IPs that give no family: the family error is the AllocationFailed.
+    let mut two_v4 = svc("a/two");
+    two_v4.spec.cluster_ips = vec!["10.96.0.1".into(), "10.96.0.2".into()];
+    per_release(
+        world(two_v4),
+        answer("a/two"),
+        later((
+            vec![Code::NoClusterIp],
+            Some(
+                "IPFamilyForAddresses: same address family [\"10.96.0.1\" \"10.96.0.2\"]"
+                    .to_string(),
+            ),
+        )),
+    );
+    // A requested pool is unknown; requested IPs are in no pool.
+    let asks_pool = annotate(svc("a/pool"), "metallb.universe.tf/address-pool", "p");
+    per_release(
+        world(asks_pool),
+        answer("a/pool"),
+        later((
+            vec![Code::PoolNotFound],
+            Some("unknown pool \"p\"".to_string()),
+        )),
+    );
+    let asks_ip = annotate(
+        svc("a/ip"),
+        "metallb.universe.tf/loadBalancerIPs",
+        "10.0.0.5",
+    );
+    per_release(
+        world(asks_ip),
+        |w| error_of(w, "a/ip"),
+        [
+            Some("[\"10.0.0.5\"] is not allowed in config".to_string()),
+            None,
+            None,
+            None,
+            None,
+        ],
+    );
+}
+
+/// A service without addresses whose cluster IPs give no family: `allocateIPs` fails on
+/// `ipfamily.ForService` (AllocationFailed); v0.13.x reads one that does not parse as
+/// IPv6 instead (C.5).
+#[test]
+fn c5_unparsable_cluster_ip_is_the_allocation_failure_from_0_14_0() {
+    let world = || {
+        let mut s = svc("a/s");
+        s.spec.cluster_ips = vec!["bogus".into()];
+        World::new(vec![pool("v4", &["10.0.0.0/24"])], vec![s])
+    };
+    let invalid = Some("IPFamilyForAddresses: Invalid address [\"bogus\"]".to_string());
+    per_release(
+        world,
+        |w| error_of(w, "a/s"),
+        [
+            Some("no available IPs".to_string()),
+            invalid.clone(),
+            invalid.clone(),
+            invalid.clone(),
+            invalid,
+        ],
+    );
+    // RequireDualStack: from v0.15.0 refused first, with its own event, not AllocationFailed.
+    let require = || {
+        let mut w = world();
+        w.snapshot.services[0].spec.ip_family_policy = Some("RequireDualStack".into());
+        w
+    };
+    let answer = |w: &World| {
+        let (d, _) = w.decide("a/s");
+        (codes(&d), d.metallb_error.is_some())
+    };
+    per_release(
+        require,
+        answer,
+        [
+            (vec![Code::NoPoolFits], true),
+            (vec![Code::NoClusterIp], true),
+            (vec![Code::NoClusterIp], true),
+            (vec![Code::DualStackClusterIpsMissing], false),
+            (vec![Code::DualStackClusterIpsMissing], false),
+        ],
     );
 }
 
@@ -1713,6 +1889,332 @@ fn an_ingress_that_is_not_an_ip_is_not_a_holding() {
     let (d, c) = world.decide("apps/garbage");
     assert!(d.fits);
     assert_eq!(pool_names(&d, &c), ["p"]);
+}
+
+#[test]
+fn c1_a_held_address_moves_to_a_metallb_io_requested_pool_from_0_14_9() {
+    // A service holding an address of `a` whose annotation now asks for `b`: moved by the
+    // releases that read the key (convergeBalancer `desiredPool`), kept by the others.
+    let world = || {
+        let mut b = pool("b", &["10.0.1.0/24"]);
+        b.spec.auto_assign = Some(false);
+        World::new(
+            vec![pool("a", &["10.0.0.0/24"]), b],
+            vec![holding(
+                annotate(svc("x/s"), "metallb.io/address-pool", "b"),
+                &["10.0.0.5"],
+            )],
+        )
+    };
+    let answer = |w: &World| {
+        let (d, c) = w.decide("x/s");
+        (d.mode, pool_names(&d, &c))
+    };
+    let kept = (Mode::Automatic, vec!["a".to_string()]);
+    let moved = (Mode::RequestedPool, vec!["b".to_string()]);
+    per_release(
+        world,
+        answer,
+        [kept.clone(), kept, moved.clone(), moved.clone(), moved],
+    );
+    // Requested IPs other than the held ones (`isEqualIPs`), likewise.
+    let asks_ip = || {
+        World::new(
+            vec![pool("a", &["10.0.0.0/24"])],
+            vec![holding(
+                annotate(svc("x/s"), "metallb.io/loadBalancerIPs", "10.0.0.9"),
+                &["10.0.0.5"],
+            )],
+        )
+    };
+    let mode = |w: &World| w.decide("x/s").0.mode;
+    per_release(
+        asks_ip,
+        mode,
+        [
+            Mode::Automatic,
+            Mode::Automatic,
+            Mode::RequestedIps,
+            Mode::RequestedIps,
+            Mode::RequestedIps,
+        ],
+    );
+}
+
+#[test]
+fn c2_v0_14_9_fails_the_whole_pinned_group_when_its_pick_lacks_a_family() {
+    // RequireDualStack with one IPv4 cluster IP; pinned v4-only (priority 1) before pinned
+    // dual (priority 2), no plain pool. v0.14.9's findBestPoolForService picks the first
+    // pool with an IPv4 address, selectIPsForFamilyAndPolicy then needs both families: the
+    // group fails without trying the dual pool. Up to v0.14.8: single-stack from the first.
+    let world = || {
+        let mut s = svc("a/s");
+        s.spec.ip_family_policy = Some("RequireDualStack".into());
+        World::new(
+            vec![
+                pinned("first", &["192.0.2.0/24"], Some(1), &["a"]),
+                pinned(
+                    "second",
+                    &["198.51.100.0/24", "2001:db8::/64"],
+                    Some(2),
+                    &["a"],
+                ),
+            ],
+            vec![s],
+        )
+    };
+    let answer = |w: &World| {
+        let (d, c) = w.decide("a/s");
+        (pool_names(&d, &c), d.ips.clone(), d.metallb_error)
+    };
+    let single = (vec!["first".to_string()], ips(&["192.0.2.0"]), None);
+    per_release(
+        world,
+        answer,
+        [
+            single.clone(),
+            single,
+            (vec![], vec![], Some("no available IPs".to_string())),
+            (vec![], vec![], None),
+            (vec![], vec![], None),
+        ],
+    );
+}
+
+#[test]
+fn c3_require_dual_stack_never_combines_two_pools() {
+    let world = || {
+        World::new(
+            vec![
+                pool("v4", &["192.0.2.0/24"]),
+                pool("v6", &["2001:db8::/64"]),
+            ],
+            vec![dual(svc("a/s"), "RequireDualStack")],
+        )
+    };
+    let answer = |w: &World| {
+        let (d, _) = w.decide("a/s");
+        (d.fits, d.metallb_error)
+    };
+    per_release(
+        world,
+        answer,
+        std::array::from_fn(|_| (false, Some("no available IPs".to_string()))),
+    );
+}
+
+#[test]
+fn c3_prefer_dual_stack_without_a_dual_pool_takes_the_primary_family_first() {
+    // ipFamilies [IPv6, IPv4]: from v0.14.9 the IPv6 pool is the primary candidate; up to
+    // v0.14.8 only a pool with both families serves a dual service.
+    let world = || {
+        let mut s = dual(svc("a/s"), "PreferDualStack");
+        s.spec.cluster_ips = vec!["fd00::10".into(), "10.96.0.10".into()];
+        s.spec.ip_families = vec!["IPv6".into(), "IPv4".into()];
+        World::new(
+            vec![
+                pool("v4", &["192.0.2.0/24"]),
+                pool("v6", &["2001:db8::/64"]),
+            ],
+            vec![s],
+        )
+    };
+    let v6 = vec!["v6".to_string()];
+    per_release(
+        world,
+        |w| names_of(w, "a/s"),
+        [vec![], vec![], v6.clone(), v6.clone(), v6],
+    );
+}
+
+#[test]
+fn c4_request_texts_are_the_same_in_every_release() {
+    let world = || {
+        World::new(
+            vec![
+                pool("p", &["10.0.0.0/24"]),
+                pinned("team", &["10.0.1.0/24"], None, &["other"]),
+            ],
+            vec![
+                holding(
+                    annotate(
+                        port(svc("a/h"), "TCP", 80),
+                        "metallb.universe.tf/allow-shared-ip",
+                        "k",
+                    ),
+                    &["10.0.0.0"],
+                ),
+                annotate(svc("a/unknown"), "metallb.universe.tf/address-pool", "nope"),
+                annotate(
+                    svc("a/pair"),
+                    "metallb.universe.tf/loadBalancerIPs",
+                    "10.0.0.7,10.0.0.8",
+                ),
+                annotate(
+                    svc("a/scoped"),
+                    "metallb.universe.tf/loadBalancerIPs",
+                    "10.0.1.5",
+                ),
+                annotate(
+                    annotate(
+                        port(svc("a/key"), "TCP", 443),
+                        "metallb.universe.tf/allow-shared-ip",
+                        "j",
+                    ),
+                    "metallb.universe.tf/loadBalancerIPs",
+                    "10.0.0.0",
+                ),
+                annotate(
+                    annotate(
+                        port(svc("a/port"), "TCP", 80),
+                        "metallb.universe.tf/allow-shared-ip",
+                        "k",
+                    ),
+                    "metallb.universe.tf/loadBalancerIPs",
+                    "10.0.0.0",
+                ),
+            ],
+        )
+    };
+    for (key, text) in [
+        ("a/unknown", "unknown pool \"nope\""),
+        (
+            "a/pair",
+            "IPFamilyForAddresses: same address family [\"10.0.0.7\" \"10.0.0.8\"]",
+        ),
+        ("a/scoped", "pool team not compatible for ip assignment"),
+        (
+            "a/key",
+            "can't change sharing key for \"a/key\", address also in use by a/h",
+        ),
+        ("a/port", "port TCP/80 is already in use on \"10.0.0.0\""),
+    ] {
+        per_release(
+            world,
+            |w| error_of(w, key),
+            std::array::from_fn(|_| Some(text.to_string())),
+        );
+    }
+}
+
+/// B1, B2, B4 and B5 (sharing under the key every release reads) give the same answer on
+/// every release: getIPFromCIDR, the plain pools' random order and checkSharing are the
+/// same code (C.6, C.7).
+#[test]
+fn b1_b2_b4_b5_are_the_same_on_every_release() {
+    for release in Release::CHECKED {
+        let mut b1 =
+            World::new(vec![pool("p", &["192.168.1.240-192.168.1.250"])], vec![]).at(release);
+        for want in ["192.168.1.240", "192.168.1.241", "192.168.1.242"] {
+            assert_eq!(
+                b1.allocate(svc(&format!("a/{want}"))),
+                ips(&[want]),
+                "{release}"
+            );
+        }
+        assert_eq!(b1.cluster().counts(0).0.total, 11, "{release}");
+
+        let mut buggy = pool("p", &["10.1.0.0/23"]);
+        buggy.spec.avoid_buggy_ips = Some(true);
+        let mut b2 = World::new(vec![buggy], vec![]).at(release);
+        assert_eq!(b2.allocate(svc("a/s")), ips(&["10.1.0.1"]), "{release}");
+        assert_eq!(b2.cluster().counts(0).0.total, 508, "{release}");
+
+        let b4 = World::new(
+            vec![pool("x", &["10.0.0.0/24"]), pool("y", &["10.0.1.0/24"])],
+            vec![svc("a/s")],
+        )
+        .at(release);
+        let (d, c) = b4.decide("a/s");
+        assert_eq!(pool_names(&d, &c), ["x", "y"], "{release}");
+        assert!(d.ips.is_empty(), "{release}");
+
+        let keyed = |key: &str, sharing: &str, port_number: i32| {
+            let s = port(svc(key), "TCP", port_number);
+            if sharing.is_empty() {
+                s
+            } else {
+                annotate(s, "metallb.universe.tf/allow-shared-ip", sharing)
+            }
+        };
+        let mut b5 = World::new(
+            vec![pool("p", &["10.0.0.0/30"])],
+            vec![holding(keyed("a/s1", "k", 80), &["10.0.0.0"])],
+        )
+        .at(release);
+        assert_eq!(
+            b5.allocate(keyed("a/s2", "k", 443)),
+            ips(&["10.0.0.0"]),
+            "{release}"
+        );
+        assert_eq!(
+            b5.allocate(keyed("a/s3", "k", 80)),
+            ips(&["10.0.0.1"]),
+            "{release}"
+        );
+        assert_eq!(
+            b5.allocate(keyed("a/s4", "", 8080)),
+            ips(&["10.0.0.2"]),
+            "{release}"
+        );
+        let mut s5 = keyed("a/s5", "k", 9000);
+        s5.spec.external_traffic_policy = Some("Local".into());
+        s5.spec.selector = labels(&[("app", "x")]);
+        assert_eq!(b5.allocate(s5), ips(&["10.0.0.3"]), "{release}");
+        assert_eq!(b5.cluster().counts(0).0.used, 4, "{release}");
+    }
+}
+
+/// The gates and reads every release shares (C.2, C.4): a class MetalLB does not serve, a
+/// type that is not LoadBalancer, no cluster IP at all (silent), a pool outside MetalLB's
+/// namespace (not read: `unknown pool`).
+#[test]
+fn gates_and_the_metallb_namespace_are_the_same_on_every_release() {
+    let world = || {
+        let mut other_class = svc("a/other");
+        other_class.spec.load_balancer_class = Some("example.com/lb".into());
+        let mut plain = svc("a/plain");
+        plain.spec.type_ = Some("ClusterIP".into());
+        let mut none = svc("a/none");
+        none.spec.cluster_ips.clear();
+        none.metadata.uid = Some("1".into());
+        let mut elsewhere = pool("elsewhere", &["10.0.1.0/24"]);
+        elsewhere.metadata.namespace = "default".into();
+        World::new(
+            vec![pool("p", &["10.0.0.0/24"]), elsewhere],
+            vec![
+                other_class,
+                plain,
+                none,
+                annotate(
+                    svc("a/asks"),
+                    "metallb.universe.tf/address-pool",
+                    "elsewhere",
+                ),
+            ],
+        )
+    };
+    let answer = |key: &'static str| {
+        move |w: &World| {
+            let (d, _) = w.decide(key);
+            (codes(&d), d.metallb_error)
+        }
+    };
+    let every = |code: Code, text: Option<&str>| {
+        std::array::from_fn(|_| (vec![code], text.map(str::to_string)))
+    };
+    per_release(
+        world,
+        answer("a/other"),
+        every(Code::OtherLoadBalancerClass, None),
+    );
+    per_release(world, answer("a/plain"), every(Code::NotLoadBalancer, None));
+    per_release(world, answer("a/none"), every(Code::NoClusterIp, None));
+    per_release(
+        world,
+        answer("a/asks"),
+        every(Code::PoolNotFound, Some("unknown pool \"elsewhere\"")),
+    );
 }
 
 // ----- C.2: legacy AddressPools -----

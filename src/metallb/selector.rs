@@ -5,11 +5,10 @@
 //! none for `Exists`/`DoesNotExist`, label key and value syntax), plus MetalLB's
 //! duplicate checks.
 
-use std::collections::BTreeSet;
-
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube::core::{Expression, Selector};
 
+use super::release::go_quote;
 use crate::snapshot::StringMap;
 
 /// A validated selector, with its text for display.
@@ -90,41 +89,113 @@ pub fn compile(selector: &LabelSelector) -> Result<LabelMatcher, String> {
     Ok(LabelMatcher { expressions, text })
 }
 
-/// MetalLB's duplicate checks over one list of selectors (V5, V6).
-pub fn check_duplicates(selectors: &[LabelSelector]) -> Result<(), String> {
-    let mut seen = BTreeSet::new();
-    for selector in selectors {
-        let mut expressions = BTreeSet::new();
-        for expr in selector.match_expressions.iter().flatten() {
-            let mut values = BTreeSet::new();
-            for value in expr.values.iter().flatten() {
-                if !values.insert(value) {
-                    return Err(format!(
-                        "duplicate definition of match expression value in label selector {value:?}"
-                    ));
-                }
-            }
-            let canonical = (
-                expr.key.clone(),
-                expr.operator.clone(),
-                values.into_iter().cloned().collect::<Vec<_>>(),
-            );
-            if !expressions.insert(canonical) {
-                return Err(format!(
-                    "duplicate definition of match expressions {:?}",
-                    expr.key
-                ));
-            }
-        }
-        let canonical = (
-            selector.match_labels.clone().unwrap_or_default(),
-            expressions,
-        );
-        if !seen.insert(canonical) {
-            return Err(format!("duplicate definition of {:?}", describe(selector)));
+/// MetalLB's duplicate checks over one list of selectors (V5, V6), `kind` naming the list
+/// (`namespaceSelectors`, `serviceSelectors`), worded as MetalLB words them. Values are
+/// compared sorted; selector `i`'s own expressions are checked, then `i` against every
+/// later selector, then the next. Go: config.go `validateLabelSelectorDuplicate`,
+/// `validateLabelSelectorMatchExpressions`, `validateDuplicate` (the same from v0.13.10
+/// to v0.16.1).
+pub fn check_duplicates(selectors: &[LabelSelector], kind: &str) -> Result<(), String> {
+    let sorted: Vec<GoSelector> = selectors.iter().map(GoSelector::of).collect();
+    for (i, selector) in sorted.iter().enumerate() {
+        check_expressions(&selector.expressions)?;
+        if sorted[i + 1..].contains(selector) {
+            return Err(format!(
+                "duplicate definition of {kind} {}",
+                selector.go_text()
+            ));
         }
     }
     Ok(())
+}
+
+/// One selector's expressions: a value given twice, then an expression given twice.
+fn check_expressions(expressions: &[GoRequirement]) -> Result<(), String> {
+    for (i, expr) in expressions.iter().enumerate() {
+        if let Some(value) = expr.values.windows(2).find(|w| w[0] == w[1]) {
+            return Err(format!(
+                "duplicate definition of match expression value in label selector {}",
+                go_quote(&value[0])
+            ));
+        }
+        if expressions[i + 1..].contains(expr) {
+            return Err(format!(
+                "duplicate definition of match expressions {}",
+                expr.go_text()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A selector as MetalLB compares it (its `String()`, values sorted) and prints it (Go's
+/// `%q` of the struct value: `{map["k":"v"] [{"k" "In" ["a" "b"]}]}`).
+#[derive(PartialEq)]
+struct GoSelector {
+    labels: Vec<(String, String)>,
+    expressions: Vec<GoRequirement>,
+}
+
+#[derive(PartialEq)]
+struct GoRequirement {
+    key: String,
+    operator: String,
+    values: Vec<String>,
+}
+
+impl GoSelector {
+    fn of(selector: &LabelSelector) -> GoSelector {
+        let labels = selector
+            .match_labels
+            .iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let expressions = selector
+            .match_expressions
+            .iter()
+            .flatten()
+            .map(|e| {
+                let mut values = e.values.clone().unwrap_or_default();
+                values.sort();
+                GoRequirement {
+                    key: e.key.clone(),
+                    operator: e.operator.clone(),
+                    values,
+                }
+            })
+            .collect();
+        GoSelector {
+            labels,
+            expressions,
+        }
+    }
+
+    fn go_text(&self) -> String {
+        let labels: Vec<String> = self
+            .labels
+            .iter()
+            .map(|(k, v)| format!("{}:{}", go_quote(k), go_quote(v)))
+            .collect();
+        let expressions: Vec<String> = self
+            .expressions
+            .iter()
+            .map(GoRequirement::go_text)
+            .collect();
+        format!("{{map[{}] [{}]}}", labels.join(" "), expressions.join(" "))
+    }
+}
+
+impl GoRequirement {
+    fn go_text(&self) -> String {
+        let values: Vec<String> = self.values.iter().map(|v| go_quote(v)).collect();
+        format!(
+            "{{{} {} [{}]}}",
+            go_quote(&self.key),
+            go_quote(&self.operator),
+            values.join(" ")
+        )
+    }
 }
 
 /// The selector in kubectl's `-l` syntax.
@@ -296,32 +367,49 @@ mod tests {
     }
 
     #[test]
-    fn duplicates_are_found() {
+    fn duplicates_are_found_and_worded_as_metallb_words_them() {
+        let kind = "serviceSelectors";
         let a = match_labels(&[("team", "a")]);
-        assert!(
-            check_duplicates(&[a.clone(), a.clone()])
-                .unwrap_err()
-                .starts_with("duplicate definition of")
+        assert_eq!(
+            check_duplicates(&[a.clone(), a.clone()], kind),
+            Err("duplicate definition of serviceSelectors {map[\"team\":\"a\"] []}".to_string())
         );
-        assert!(check_duplicates(&[a, match_labels(&[("team", "b")])]).is_ok());
-        let dup_value = expr("team", "In", Some(&["a", "a"]));
-        assert!(
-            check_duplicates(&[dup_value])
-                .unwrap_err()
-                .contains("match expression value")
+        assert!(check_duplicates(&[a, match_labels(&[("team", "b")])], kind).is_ok());
+        let dup_value = expr("team", "In", Some(&["b", "a", "b"]));
+        assert_eq!(
+            check_duplicates(&[dup_value], kind),
+            Err(
+                "duplicate definition of match expression value in label selector \"b\""
+                    .to_string()
+            )
         );
         // Identical after sorting values.
         let x = expr("team", "In", Some(&["a", "b"]));
         let y = expr("team", "In", Some(&["b", "a"]));
-        assert!(check_duplicates(&[x, y]).is_err());
+        assert_eq!(
+            check_duplicates(&[x, y], "namespaceSelectors"),
+            Err(
+                "duplicate definition of namespaceSelectors {map[] [{\"team\" \"In\" [\"a\" \"b\"]}]}"
+                    .to_string()
+            )
+        );
         let mut twice = expr("team", "Exists", None);
         let again = twice.match_expressions.clone().unwrap();
         twice.match_expressions.as_mut().unwrap().extend(again);
-        assert!(
-            check_duplicates(&[twice])
-                .unwrap_err()
-                .contains("match expressions")
+        assert_eq!(
+            check_duplicates(&[twice], kind),
+            Err("duplicate definition of match expressions {\"team\" \"Exists\" []}".to_string())
         );
+        // The same expressions in another order are another selector (Go compares
+        // `String()`, which keeps their order).
+        let mut ab = expr("a", "Exists", None);
+        ab.match_expressions
+            .as_mut()
+            .unwrap()
+            .extend(expr("b", "Exists", None).match_expressions.unwrap());
+        let mut ba = ab.clone();
+        ba.match_expressions.as_mut().unwrap().reverse();
+        assert!(check_duplicates(&[ab, ba], kind).is_ok());
     }
 
     #[test]

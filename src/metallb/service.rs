@@ -4,7 +4,9 @@
 
 use super::addr::{Family, Ip};
 use super::reason::{Code, Reason};
-use super::release::{Behaviour, Release, RequireDualSingleClusterIp, UnparsableClusterIp};
+use super::release::{
+    Behaviour, Release, RequireDualSingleClusterIp, UnparsableClusterIp, go_quote,
+};
 use crate::snapshot::{ANNOTATION_PREFIX, DEPRECATED_PREFIX, Service, StringMap};
 
 /// The family MetalLB derives from the cluster IPs.
@@ -71,6 +73,10 @@ pub struct ServiceFacts<'a> {
     pub primary: Family,
     /// `Ok(None)`: no request. `Err`: the request is conflicting or invalid.
     pub requested_ips: Result<Option<Vec<Ip>>, Reason>,
+    /// MetalLB's own text of the request's error (`getDesiredLbIPs`) when `requested_ips`
+    /// is `Err`: the AllocationFailed text, or `LoadBalancerFailed`'s for a service that
+    /// holds addresses.
+    pub request_error: Option<String>,
     pub requested_pool: Option<&'a str>,
     pub sharing_key: &'a str,
     pub backend_key: String,
@@ -83,6 +89,10 @@ pub struct ServiceFacts<'a> {
     pub unparsable_ingress: Vec<&'a str>,
     /// The `metallb.io/…` keys the service sets that this release does not read (≤ v0.14.8).
     pub ignored_annotations: Vec<&'static str>,
+    /// Cluster IPs that give no family: MetalLB's error (`IPFamilyForAddresses: …`), the
+    /// text of the AllocationFailed a service without addresses gets. `None` when they give
+    /// one, or when there is none at all (then MetalLB stops silently).
+    pub cluster_ips_error: Option<String>,
 }
 
 /// How MetalLB runs: which services it manages, and the release whose rules apply.
@@ -168,10 +178,20 @@ impl<'a> ServiceFacts<'a> {
         } else {
             Family::V4
         };
+        // MetalLB stops at no cluster IP at all (G4) before the dual-stack check (G5), and
+        // reads the family of cluster IPs it has only after it (every release with G5, from
+        // v0.15.0; before, there is no G5). Go: controller/service.go `convergeBalancer`
+        // (then `ipfamily.ForService` for held addresses, else in `allocateIPs`).
+        let (none_error, family_error) = if cluster_ip_count == 0 {
+            (family_error, None)
+        } else {
+            (None, family_error)
+        };
         let gate = class_gate(svc, ctx)
             .and_then(|()| type_gate(svc))
-            .and_then(|()| family_error.map_or(Ok(()), Err))
-            .and_then(|()| dual_stack_gate(svc, policy, cluster_ip_count, behaviour));
+            .and_then(|()| none_error.map_or(Ok(()), Err))
+            .and_then(|()| dual_stack_gate(svc, policy, cluster_ip_count, behaviour))
+            .and_then(|()| family_error.map_or(Ok(()), Err));
         let mut ports: Vec<(&str, i32)> = spec
             .ports
             .iter()
@@ -190,6 +210,10 @@ impl<'a> ServiceFacts<'a> {
                 .collect(),
             None => Vec::new(),
         };
+        let (requested_ips, request_error) = match requested_ips(svc, requested, behaviour) {
+            Ok(ips) => (Ok(ips), None),
+            Err((reason, text)) => (Err(reason), Some(text)),
+        };
         ServiceFacts {
             key: meta.key(),
             namespace: &meta.namespace,
@@ -201,7 +225,8 @@ impl<'a> ServiceFacts<'a> {
             cluster_ip_count,
             policy,
             primary,
-            requested_ips: requested_ips(svc, requested, behaviour),
+            requested_ips,
+            request_error,
             requested_pool: Some(pool).filter(|p| !p.is_empty()),
             sharing_key,
             backend_key: backend_key(svc),
@@ -212,6 +237,7 @@ impl<'a> ServiceFacts<'a> {
                 .filter(|ip| Ip::parse(ip).is_none())
                 .collect(),
             ignored_annotations,
+            cluster_ips_error: cluster_ips_error(svc, cluster_ip_count, behaviour),
         }
     }
 
@@ -241,6 +267,16 @@ fn cluster_ip_texts(svc: &Service) -> impl Iterator<Item = &str> {
     list.iter().map(String::as_str).chain(single)
 }
 
+/// ipfamily.go `ForService`'s error for cluster IPs there are (`count` > 0) but that give
+/// no family, as the release words it.
+fn cluster_ips_error(svc: &Service, count: usize, behaviour: &Behaviour) -> Option<String> {
+    if count == 0 {
+        return None;
+    }
+    let cluster_ip = svc.spec.cluster_ip.as_deref().unwrap_or("");
+    behaviour.cluster_ips_family_error(&svc.spec.cluster_ips, cluster_ip)
+}
+
 fn policy_of(svc: &Service) -> Policy {
     match svc.spec.ip_family_policy.as_deref() {
         Some("PreferDualStack") => Policy::PreferDualStack,
@@ -266,8 +302,10 @@ fn dual_stack_gate(
         return Ok(());
     }
     let ips = cluster_ips(svc);
+    // The event prints `spec.clusterIPs` (Go `%v`), not the `clusterIP` fallback.
+    let listed: Vec<&str> = svc.spec.cluster_ips.iter().map(String::as_str).collect();
     let event = behaviour
-        .not_enough_cluster_ips_text(&ips)
+        .not_enough_cluster_ips_text(&listed)
         .unwrap_or_default();
     Err(Reason::new(
         Code::DualStackClusterIpsMissing,
@@ -407,50 +445,56 @@ fn type_gate(svc: &Service) -> Result<(), Reason> {
 
 /// The requested IPs (§4.4): the annotation or `spec.loadBalancerIP`, never both.
 /// `ann` is the `loadBalancerIPs` annotation this release reads; MetalLB's texts name the
-/// key of the release, whatever key the user wrote. Go: controller/service.go
-/// `getDesiredLbIPs`.
+/// key of the release, whatever key the user wrote. An error comes with MetalLB's own text
+/// (the same as the reason's, except for addresses that are not one family, which the
+/// reason explains). Go: controller/service.go `getDesiredLbIPs`.
 fn requested_ips(
     svc: &Service,
     ann: &str,
     behaviour: &Behaviour,
-) -> Result<Option<Vec<Ip>>, Reason> {
+) -> Result<Option<Vec<Ip>>, (Reason, String)> {
+    let as_is = |reason: Reason| {
+        let text = reason.message.clone();
+        (reason, text)
+    };
     let lb = svc.spec.load_balancer_ip.as_deref().unwrap_or("");
     match (ann.is_empty(), lb.is_empty()) {
         (true, true) => Ok(None),
-        (false, false) => Err(Reason::new(
+        (false, false) => Err(as_is(Reason::new(
             Code::ConflictingIpRequests,
             behaviour.both_load_balancer_ips_text(),
-        )),
+        ))),
         (false, true) => {
             let ips: Option<Vec<Ip>> = ann.split(',').map(|s| Ip::parse(s.trim())).collect();
             let ips = ips.ok_or_else(|| {
-                Reason::new(
+                as_is(Reason::new(
                     Code::InvalidRequestedIp,
                     behaviour.invalid_load_balancer_ips_text(ann),
-                )
+                ))
             })?;
-            if ServiceFamily::of(&ips).is_none() {
+            if let Some(text) = behaviour.requested_ips_family_error(&ips) {
                 let why = if ips.len() > 2 {
                     "more than two addresses"
                 } else {
                     "two addresses of the same family"
                 };
-                return Err(Reason::new(
+                let reason = Reason::new(
                     Code::InvalidRequestedIp,
                     format!(
                         "{} {ann:?} has {why}; give one address, or one IPv4 and one IPv6",
                         behaviour.load_balancer_ips_key
                     ),
-                ));
+                );
+                return Err((reason, text));
             }
             Ok(Some(ips))
         }
         (true, false) => match Ip::parse(lb) {
             Some(ip) => Ok(Some(vec![ip])),
-            None => Err(Reason::new(
+            None => Err(as_is(Reason::new(
                 Code::InvalidRequestedIp,
-                format!("invalid spec.loadBalancerIP {lb:?}"),
-            )),
+                format!("invalid spec.loadBalancerIP {}", go_quote(lb)),
+            ))),
         },
     }
 }
@@ -476,7 +520,7 @@ fn backend_key(svc: &Service) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::lb;
+    use crate::fixtures::{annotate, lb};
     use crate::snapshot::{Ingress, ServicePort};
 
     fn facts(svc: &Service) -> ServiceFacts<'_> {
@@ -648,6 +692,86 @@ mod tests {
         }
     }
 
+    /// The gate code each release of [`Release::CHECKED`] stops `svc` at (`None`: allocated).
+    fn gate_per_release(svc: &Service) -> Vec<Option<Code>> {
+        Release::CHECKED
+            .into_iter()
+            .map(|release| {
+                ServiceFacts::new(svc, &at(release))
+                    .gate
+                    .err()
+                    .map(|r| r.code)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn require_dual_stack_is_checked_before_the_family_of_its_cluster_ip_from_0_15_0() {
+        // convergeBalancer counts `spec.clusterIPs` (G5) before `ipfamily.ForService` parses
+        // them; before v0.15.0 there is no G5, and the one cluster IP is read: IPv6 up to
+        // v0.13.x, an error from v0.14.0.
+        let mut svc = lb("a", "s", &["bogus"]);
+        svc.spec.ip_family_policy = Some("RequireDualStack".into());
+        let refused = Some(Code::DualStackClusterIpsMissing);
+        let unusable = Some(Code::NoClusterIp);
+        assert_eq!(
+            gate_per_release(&svc),
+            [None, unusable, unusable, refused, refused]
+        );
+        let old = ServiceFacts::new(&svc, &at(Release::V0_13_9));
+        assert_eq!(old.family, ServiceFamily::Single(Family::V6));
+        let reason = ServiceFacts::new(&svc, &at(Release::V0_15_3))
+            .gate
+            .unwrap_err();
+        assert!(
+            reason
+                .message
+                .contains("Service requires dual stack but not enough clusterips [bogus]"),
+            "{}",
+            reason.message
+        );
+        // The same service with a usable cluster IP: the release decides alone (C.3).
+        svc.spec.cluster_ips = vec!["10.96.0.1".into()];
+        assert_eq!(gate_per_release(&svc), [None, None, None, refused, refused]);
+    }
+
+    #[test]
+    fn no_cluster_ip_at_all_stops_before_the_dual_stack_check_in_every_release() {
+        // G4 (`len(ClusterIPs) == 0 && ClusterIP == ""`) comes first in every release.
+        let mut svc = live(lb("a", "s", &[]));
+        svc.spec.ip_family_policy = Some("RequireDualStack".into());
+        assert_eq!(gate_per_release(&svc), [Some(Code::NoClusterIp); 5]);
+    }
+
+    #[test]
+    fn two_cluster_ips_pass_the_dual_stack_check_even_when_they_make_no_family() {
+        // G5 counts the cluster IPs only; two of one family fail later, in every release.
+        let mut svc = lb("a", "s", &["10.96.0.1", "10.96.0.2"]);
+        svc.spec.ip_family_policy = Some("RequireDualStack".into());
+        assert_eq!(gate_per_release(&svc), [Some(Code::NoClusterIp); 5]);
+        svc.spec.cluster_ips = vec!["10.96.0.1".into(), "bogus".into()];
+        assert_eq!(gate_per_release(&svc), [Some(Code::NoClusterIp); 5]);
+    }
+
+    #[test]
+    fn the_refusal_prints_cluster_ips_as_listed_not_the_cluster_ip_fallback() {
+        // Go: `Errorf(..., "... not enough clusterips %v", svc.Spec.ClusterIPs)`.
+        let mut svc = lb("a", "s", &[]);
+        svc.spec.cluster_ip = Some("10.96.0.1".into());
+        svc.spec.ip_family_policy = Some("RequireDualStack".into());
+        let reason = ServiceFacts::new(&svc, &at(Release::V0_16_1))
+            .gate
+            .unwrap_err();
+        assert_eq!(reason.code, Code::DualStackClusterIpsMissing);
+        assert!(
+            reason
+                .message
+                .contains("Service requires dual stack but not enough clusterips []"),
+            "{}",
+            reason.message
+        );
+    }
+
     #[test]
     fn metallb_io_annotations_are_read_from_0_14_9() {
         let mut svc = lb("a", "s", &["10.96.0.1"]);
@@ -676,6 +800,26 @@ mod tests {
         assert_eq!(new.sharing_key, "k");
         assert!(new.requested_ips.unwrap().is_some());
         assert!(new.ignored_annotations.is_empty());
+    }
+
+    #[test]
+    fn an_empty_metallb_io_sharing_key_means_no_sharing_from_0_14_9() {
+        // SharingKey: from v0.14.9 a present `metallb.io/allow-shared-ip`, even empty, wins;
+        // before, only the deprecated key is read.
+        let svc = annotate(
+            annotate(
+                lb("a", "s", &["10.96.0.1"]),
+                "metallb.universe.tf/allow-shared-ip",
+                "k",
+            ),
+            "metallb.io/allow-shared-ip",
+            "",
+        );
+        let keys: Vec<&str> = Release::CHECKED
+            .into_iter()
+            .map(|release| ServiceFacts::new(&svc, &at(release)).sharing_key)
+            .collect();
+        assert_eq!(keys, ["k", "k", "", "", ""]);
     }
 
     #[test]
@@ -811,6 +955,39 @@ mod tests {
             facts(&svc).requested_ips.unwrap_err().code,
             Code::InvalidRequestedIp
         );
+    }
+
+    #[test]
+    fn a_request_error_carries_metallb_own_text() {
+        let text = |annotation: &str, spec: Option<&str>| {
+            let mut svc = lb("a", "s", &["10.96.0.1"]);
+            if !annotation.is_empty() {
+                svc.metadata
+                    .annotations
+                    .insert("metallb.io/loadBalancerIPs", annotation);
+            }
+            svc.spec.load_balancer_ip = spec.map(str::to_string);
+            facts(&svc).request_error
+        };
+        assert_eq!(
+            text("192.0.2.1, 192.0.2.2", None).as_deref(),
+            Some("IPFamilyForAddresses: same address family [\"192.0.2.1\" \"192.0.2.2\"]")
+        );
+        assert_eq!(
+            text("192.0.2.1,2001:db8::1,192.0.2.3", None).as_deref(),
+            Some(
+                "IPFamilyForAddresses: invalid ips length 3 [\"192.0.2.1\" \"2001:db8::1\" \"192.0.2.3\"]"
+            )
+        );
+        assert_eq!(
+            text("x", None).as_deref(),
+            Some("invalid metallb.io/loadBalancerIPs: \"x\"")
+        );
+        assert_eq!(
+            text("", Some("not-an-ip")).as_deref(),
+            Some("invalid spec.loadBalancerIP \"not-an-ip\"")
+        );
+        assert_eq!(text("", Some("192.0.2.1")), None);
     }
 
     #[test]

@@ -61,7 +61,7 @@ pub struct Cluster<'a> {
     /// labels served alike share one, so that what is worked out per list or walk
     /// (`check`'s ties and decisions) is worked out once.
     walked_lists: std::sync::Mutex<FxHashSet<std::sync::Arc<[usize]>>>,
-    distinct_walks: std::sync::Mutex<FxHashSet<std::sync::Arc<PinnedWalk>>>,
+    distinct_walks: std::sync::Mutex<FxHashMap<Box<[usize]>, std::sync::Arc<PinnedWalk>>>,
     /// The pinned pools' pick per walk and [`PlainKey`], for the services that hold nothing
     /// there (see [`Cluster::outcome`]). Emptied when `assign` changes a pinned pool.
     pinned_picks: std::sync::Mutex<FxHashMap<(PinnedScope, PlainKey<'a>), std::sync::Arc<Pick>>>,
@@ -86,7 +86,7 @@ fn lock<T>(memo: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// The pinned pools automatic allocation walks for a namespace and labels, ascending, and
 /// those whose admission is unknown (their namespace selectors were not evaluated).
-#[derive(Debug, PartialEq, Eq, Hash)]
+#[derive(Debug)]
 struct PinnedWalk {
     /// Shared: services alike are given this one list (`serving_pinned_pools_like`).
     walked: std::sync::Arc<[usize]>,
@@ -1579,23 +1579,33 @@ impl<'a> Cluster<'a> {
         let by_namespace = self.namespace_walk(namespace);
         let selected = self.selected_by(entry.key().1.clone(), labels);
         let is_selected = |i: usize| selected[i / 64] & (1 << (i % 64)) != 0;
-        let walked: Vec<(usize, bool)> = by_namespace
+        // What the walk is made of, as one key: each pool walked with whether it is in
+        // the namespace index (which decides the order), then those whose admission is
+        // unknown. Most namespaces and labels give a walk already known.
+        let mut content: Vec<usize> = by_namespace
             .walked
             .iter()
-            .copied()
-            .filter(|&(i, _)| is_selected(i))
+            .filter(|&&(i, _)| is_selected(i))
+            .map(|&(i, in_namespace_index)| i << 1 | usize::from(in_namespace_index))
             .collect();
-        let walk = PinnedWalk {
-            order: self.pinned_order(&walked),
-            walked: self.shared_list(walked.iter().map(|&(i, _)| i).collect()),
-            unknown: by_namespace.unknown.clone(),
-        };
+        content.push(usize::MAX);
+        content.extend(&by_namespace.unknown);
         let mut distinct = lock(&self.distinct_walks);
-        let walk = match distinct.get(&walk) {
+        let walk = match distinct.get(content.as_slice()) {
             Some(known) => known.clone(),
             None => {
-                let walk = std::sync::Arc::new(walk);
-                distinct.insert(walk.clone());
+                let walked: Vec<(usize, bool)> = by_namespace
+                    .walked
+                    .iter()
+                    .copied()
+                    .filter(|&(i, _)| is_selected(i))
+                    .collect();
+                let walk = std::sync::Arc::new(PinnedWalk {
+                    order: self.pinned_order(&walked),
+                    walked: self.shared_list(walked.iter().map(|&(i, _)| i).collect()),
+                    unknown: by_namespace.unknown.clone(),
+                });
+                distinct.insert(content.into(), walk.clone());
                 walk
             }
         };

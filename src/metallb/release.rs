@@ -1052,45 +1052,50 @@ impl Behaviour {
         cluster_ips: &[String],
         cluster_ip: &str,
     ) -> Option<String> {
-        let read = if cluster_ips.is_empty() {
-            vec![cluster_ip.to_string()]
+        if cluster_ips.is_empty() {
+            self.family_error(&[cluster_ip])
         } else {
-            cluster_ips.to_vec()
-        };
-        self.family_error(&read)
+            self.family_error(cluster_ips)
+        }
     }
 
     /// The error of ipfamily.go `ForAddressesIPs` for requested addresses that are not one
     /// family (two of one family, more than two), or `None` when they are: the text of
     /// `getDesiredLbIPs`'s error. Go: controller/service.go `getDesiredLbIPs`.
     pub fn requested_ips_family_error(&self, ips: &[Ip]) -> Option<String> {
-        let texts: Vec<String> = ips.iter().map(ToString::to_string).collect();
-        self.family_error(&texts)
+        match ips {
+            [_] => None,
+            [a, b] if a.family != b.family => None,
+            _ => {
+                let texts: Vec<String> = ips.iter().map(ToString::to_string).collect();
+                self.family_error(&texts)
+            }
+        }
     }
 
     /// The error of ipfamily.go `ForAddresses` for these texts, or `None` when they make a
     /// family: one address (up to v0.13.x even one that does not parse, then IPv6), or two
-    /// of different families.
-    fn family_error(&self, texts: &[String]) -> Option<String> {
-        let parsed: Vec<Option<Ip>> = texts.iter().map(|t| Ip::parse(t)).collect();
-        let list = go_quoted_list(texts);
-        Some(match parsed.as_slice() {
-            [None] if self.unparsable_cluster_ip == UnparsableClusterIp::Invalid => {
-                format!("IPFamilyForAddresses: Invalid address {list}")
-            }
-            [_] => return None,
-            [a, b] if a.is_none() || b.is_none() => {
-                format!("IPFamilyForAddresses: Invalid address {list}")
-            }
-            [Some(a), Some(b)] if a.family == b.family => {
-                format!("IPFamilyForAddresses: same address family {list}")
-            }
-            [_, _] => return None,
-            _ => format!(
-                "IPFamilyForAddresses: invalid ips length {} {list}",
-                texts.len()
-            ),
-        })
+    /// of different families. Runs for every service: builds a text only for an error.
+    fn family_error<T: AsRef<str>>(&self, texts: &[T]) -> Option<String> {
+        let parse = |t: &T| Ip::parse(t.as_ref());
+        let what = match texts {
+            [one] => match parse(one) {
+                None if self.unparsable_cluster_ip == UnparsableClusterIp::Invalid => {
+                    "Invalid address".to_string()
+                }
+                _ => return None,
+            },
+            [a, b] => match (parse(a), parse(b)) {
+                (Some(a), Some(b)) if a.family == b.family => "same address family".to_string(),
+                (Some(_), Some(_)) => return None,
+                _ => "Invalid address".to_string(),
+            },
+            _ => format!("invalid ips length {}", texts.len()),
+        };
+        Some(format!(
+            "IPFamilyForAddresses: {what} {}",
+            go_quoted_list(texts)
+        ))
     }
 
     /// Why the PreferDualStack top-up of a service holding `held` in `pool` fails when the
@@ -1231,8 +1236,8 @@ pub fn metallb_status(
 /// Go's `%q` of a string: double quotes, with backslash, quote and control characters
 /// escaped.
 /// Go's `%q` of a `[]string` (or of values printed with `String()`): `["a" "b"]`.
-fn go_quoted_list(texts: &[String]) -> String {
-    let quoted: Vec<String> = texts.iter().map(|t| go_quote(t)).collect();
+fn go_quoted_list<T: AsRef<str>>(texts: &[T]) -> String {
+    let quoted: Vec<String> = texts.iter().map(|t| go_quote(t.as_ref())).collect();
     format!("[{}]", quoted.join(" "))
 }
 

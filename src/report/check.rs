@@ -782,13 +782,12 @@ fn services<'m>(model: &'m Model, found: &mut Findings, mut decisions: Decisions
 }
 
 /// What makes two pending services equal to MetalLB's automatic allocation: no request, no
-/// address held, so its decision reads only these (§4.7–§4.9; of the labels, only those
-/// under keys some selector reads; the sharing key, backend and ports decide which held
+/// address held, so its decision reads only these (§4.7–§4.9: the pinned pools its namespace
+/// and labels let it walk, its families; the sharing key, backend and ports decide which held
 /// addresses it may share, §5).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct Class<'a> {
     scope: Scope<'a>,
-    labels: Vec<(&'a str, &'a str)>,
     family: &'static str,
     policy: &'static str,
     primary: crate::metallb::addr::Family,
@@ -797,13 +796,13 @@ struct Class<'a> {
     ports: &'a [(&'a str, i32)],
 }
 
-/// Where the namespace enters a decision: an outcome reads only how the namespace and labels
-/// scope the pinned pools, so namespaces scoped alike share one; the verdicts of every pool
-/// name the namespace.
+/// Where the namespace and labels enter a decision: an outcome reads only how they scope
+/// the pinned pools, so namespaces and labels scoped alike share one; the verdicts of every
+/// pool name the namespace and labels.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum Scope<'a> {
     Pinned(PinnedScope),
-    Namespace(&'a str),
+    Namespace(&'a str, Vec<(&'a str, &'a str)>),
 }
 
 /// One allocator decision per class of equal pending services, so that checking many pending
@@ -835,9 +834,10 @@ impl<'c> Decisions<'c> {
         let class = Class {
             scope: match detail {
                 Detail::Outcome => Scope::Pinned(cluster.pinned_scope(service)),
-                Detail::Verdicts => Scope::Namespace(s.namespace),
+                Detail::Verdicts => {
+                    Scope::Namespace(s.namespace, cluster.selector_read_labels(s.labels))
+                }
             },
-            labels: cluster.selector_read_labels(s.labels),
             family: s.family.name(),
             policy: s.policy.name(),
             primary: s.primary,

@@ -4,11 +4,14 @@
 //! written up in docs/how-it-decides.md ("plan").
 
 use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
 
 use serde::Serialize;
 
 use super::addr::Ip;
 use super::allocator::{Cluster, Decision};
+use super::config::Config;
 use super::reason::Reason;
 use crate::snapshot::Changes;
 
@@ -47,7 +50,7 @@ pub struct Outcome {
     /// The addresses it holds after; empty where MetalLB picks among several pools.
     pub new_ips: Vec<Ip>,
     /// The pool of its addresses after: one, or the candidates MetalLB picks from at random.
-    pub new_pools: Vec<String>,
+    pub new_pools: PoolNames,
     /// Why it has no address after (the `why` reason codes).
     pub reasons: Vec<Reason>,
     /// Where the answer depends on what MetalLB does in no fixed order.
@@ -89,17 +92,20 @@ pub fn react(before: &Cluster, after: &mut Cluster, changes: &Changes) -> Reacti
         .enumerate()
         .map(|(i, s)| (s.key.as_str(), i))
         .collect();
-    let old_pool = |j: usize, after: &Cluster| -> Option<String> {
-        let i = *by_key.get(after.services[j].key.as_str())?;
+    // Per service after, the same service before (by key), looked up once.
+    let before_index: Vec<Option<usize>> = after
+        .services
+        .iter()
+        .map(|s| by_key.get(s.key.as_str()).copied())
+        .collect();
+    let old_pool = |j: usize| -> Option<String> {
+        let i = before_index[j]?;
         before.service_pool[i].map(|p| before.config.pools[p].name.clone())
     };
     // The services MetalLB manages after the change, and those it managed with an address
     // before (a type or class changed by the proposal).
-    let held_before = |j: usize| {
-        by_key
-            .get(after.services[j].key.as_str())
-            .is_some_and(|&i| before.services[i].holds_addresses())
-    };
+    let held_before =
+        |j: usize| before_index[j].is_some_and(|i| before.services[i].holds_addresses());
     let shown: Vec<usize> = (0..after.services.len())
         .filter(|&j| after.services[j].is_managed() || held_before(j))
         .collect();
@@ -111,6 +117,7 @@ pub fn react(before: &Cluster, after: &mut Cluster, changes: &Changes) -> Reacti
             .map(|&j| {
                 let s = &after.services[j];
                 let held = s.holds_addresses();
+                let old_pool = old_pool(j);
                 Outcome {
                     service: j,
                     change: if held {
@@ -119,9 +126,9 @@ pub fn react(before: &Cluster, after: &mut Cluster, changes: &Changes) -> Reacti
                         Change::UnchangedPending
                     },
                     old_ips: s.ingress.clone(),
-                    old_pool: old_pool(j, after),
                     new_ips: if held { s.ingress.clone() } else { Vec::new() },
-                    new_pools: old_pool(j, after).into_iter().collect(),
+                    new_pools: PoolNames::of(old_pool.iter().cloned().collect()),
+                    old_pool,
                     reasons: Vec::new(),
                     notes: Vec::new(),
                 }
@@ -155,14 +162,20 @@ pub fn react(before: &Cluster, after: &mut Cluster, changes: &Changes) -> Reacti
     // it: MetalLB retries only on a change.
     let (pending, untouched): (Vec<usize>, Vec<usize>) =
         pending.into_iter().partition(|&j| revisited(j));
-    let untouched: HashMap<usize, Decision> = untouched
-        .into_iter()
-        .map(|j| (j, after.outcome(j)))
-        .collect();
+    let mut state = vec![State::Kept; after.services.len()];
+    {
+        let mut now = Decisions::new();
+        for &j in &untouched {
+            state[j] = State::Untouched(now.get(after, j));
+        }
+    }
     let queue: Vec<usize> = taken.iter().chain(&pending).copied().collect();
-    // Each one's answer were it re-processed first: where the replay differs, the order
-    // decides.
-    let first: HashMap<usize, Decision> = queue.iter().map(|&j| (j, after.outcome(j))).collect();
+    // Each one's answer were it re-processed first (all in the cluster as it is before any
+    // re-allocation): where the replay differs, the order decides.
+    let first: Vec<Rc<Decision>> = {
+        let mut now = Decisions::new();
+        queue.iter().map(|&j| now.get(after, j)).collect()
+    };
     // The old addresses of the services taken away that are still in a pool: in the
     // allocator until that service is re-processed (SetPools keeps them; convergeBalancer
     // releases them).
@@ -171,17 +184,31 @@ pub fn react(before: &Cluster, after: &mut Cluster, changes: &Changes) -> Reacti
         .flat_map(|&j| after.services[j].ingress.iter().map(move |ip| (*ip, j)))
         .filter(|(ip, _)| after.config.pool_containing(*ip).is_some())
         .collect();
-    let mut replayed: HashMap<usize, Decision> = HashMap::new();
-    for &j in &queue {
-        let decision = after.outcome(j);
+    // The replay. Until its first re-allocation the cluster is the one `first` was decided
+    // in, so those answers stand; each re-allocation changes the cluster, and the answers
+    // shared between equal services are worked out again.
+    let mut assigned = false;
+    let mut now = Decisions::new();
+    for (&j, first) in queue.iter().zip(&first) {
+        let decision = match assigned {
+            false => Rc::clone(first),
+            true => now.get(after, j),
+        };
         if decision.fits
             && let [pool] = decision.pools[..]
             && !decision.ips.is_empty()
         {
             after.assign(j, pool, &decision.ips);
+            assigned = true;
+            now = Decisions::new();
         }
-        replayed.insert(j, decision);
+        state[j] = State::Replayed {
+            decision,
+            first: Rc::clone(first),
+        };
     }
+    let after: &Cluster = after;
+    let mut names = Names::new(&after.config);
     let services = shown
         .iter()
         .map(|&j| {
@@ -190,40 +217,40 @@ pub fn react(before: &Cluster, after: &mut Cluster, changes: &Changes) -> Reacti
                 service: j,
                 change: Change::Kept,
                 old_ips: s.ingress.clone(),
-                old_pool: old_pool(j, after),
+                old_pool: old_pool(j),
                 new_ips: Vec::new(),
-                new_pools: Vec::new(),
+                new_pools: names.none(),
                 reasons: Vec::new(),
                 notes: Vec::new(),
             };
-            if let Some(d) = untouched.get(&j) {
-                outcome.change = Change::UnchangedPending;
-                if d.fits {
-                    outcome.notes.push(
-                        "a pool could serve it now, but MetalLB retries a pending service only when the configuration or the service changes, and this proposal changes neither".to_string(),
-                    );
-                } else {
-                    outcome.reasons.clone_from(&d.reasons);
+            match &state[j] {
+                State::Untouched(d) => {
+                    outcome.change = Change::UnchangedPending;
+                    if d.fits {
+                        outcome.notes.push(
+                            "a pool could serve it now, but MetalLB retries a pending service only when the configuration or the service changes, and this proposal changes neither".to_string(),
+                        );
+                    } else {
+                        outcome.reasons.clone_from(&d.reasons);
+                    }
                 }
-                return outcome;
-            }
-            let revisited = changes.configuration || changes.services.contains(&s.key);
-            match replayed.get(&j) {
                 // No longer MetalLB's (another type or class): its address is cleared.
-                None if !s.is_managed() && revisited => {
+                State::Kept
+                    if !s.is_managed()
+                        && (changes.configuration || changes.services.contains(&s.key)) =>
+                {
                     outcome.change = Change::Lost;
                     outcome.reasons = s.gate.clone().err().into_iter().collect();
                 }
-                None => {
+                State::Kept => {
                     outcome.new_ips = s.ingress.clone();
-                    outcome.new_pools = after.service_pool[j]
-                        .map(|p| after.config.pools[p].name.clone())
-                        .into_iter()
-                        .collect();
+                    if let Some(p) = after.service_pool[j] {
+                        outcome.new_pools = names.one(p);
+                    }
                 }
-                Some(d) => {
-                    settle(&mut outcome, d, after);
-                    let order = order_notes(j, d, &first[&j], &released, after);
+                State::Replayed { decision, first } => {
+                    settle(&mut outcome, decision, &mut names);
+                    let order = order_notes(j, decision, first, &released, after);
                     outcome.notes.extend(order);
                 }
             }
@@ -237,15 +264,87 @@ pub fn react(before: &Cluster, after: &mut Cluster, changes: &Changes) -> Reacti
     }
 }
 
+/// Where a service stands in the replay.
+#[derive(Clone)]
+enum State {
+    /// Not re-processed: it keeps what it holds (or is not shown).
+    Kept,
+    /// Pending, and nothing makes MetalLB look at it again: what it would get if it did.
+    Untouched(Rc<Decision>),
+    /// Re-processed: its answer in the replay, and were it re-processed first.
+    Replayed {
+        decision: Rc<Decision>,
+        first: Rc<Decision>,
+    },
+}
+
+/// What makes two pending services equal to MetalLB's automatic allocation: no request, no
+/// address held, so its decision reads only these (§4.7–§4.9; of the labels, only those
+/// under keys some selector reads; the sharing key, backend and ports decide which held
+/// addresses it may share, §5).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Class<'a> {
+    namespace: &'a str,
+    labels: Vec<(&'a str, &'a str)>,
+    family: &'static str,
+    policy: &'static str,
+    primary: super::addr::Family,
+    sharing_key: &'a str,
+    backend_key: &'a str,
+    ports: &'a [(&'a str, i32)],
+}
+
+impl<'a> Class<'a> {
+    /// The class of service `j`, if its decision is one it shares with its class.
+    fn of(cluster: &'a Cluster, j: usize) -> Option<Class<'a>> {
+        let s = &cluster.services[j];
+        let plain = s.gate.is_ok()
+            && matches!(s.requested_ips, Ok(None))
+            && s.requested_pool.is_none()
+            && s.ingress.is_empty();
+        plain.then(|| Class {
+            namespace: s.namespace,
+            labels: cluster.selector_read_labels(s.labels),
+            family: s.family.name(),
+            policy: s.policy.name(),
+            primary: s.primary,
+            sharing_key: s.sharing_key,
+            backend_key: &s.backend_key,
+            ports: &s.ports,
+        })
+    }
+}
+
+/// The allocator's answers in one state of the cluster, one per class of equal pending
+/// services: a reaction re-processes thousands of services that differ only by name.
+struct Decisions<'c> {
+    by_class: HashMap<Class<'c>, Rc<Decision>>,
+}
+
+impl<'c> Decisions<'c> {
+    fn new() -> Decisions<'c> {
+        Decisions {
+            by_class: HashMap::new(),
+        }
+    }
+
+    fn get(&mut self, cluster: &'c Cluster, j: usize) -> Rc<Decision> {
+        match Class::of(cluster, j) {
+            None => Rc::new(cluster.outcome(j)),
+            Some(class) => self
+                .by_class
+                .entry(class)
+                .or_insert_with(|| Rc::new(cluster.outcome(j)))
+                .clone(),
+        }
+    }
+}
+
 /// The outcome of a service MetalLB re-processes, from its decision.
-fn settle(outcome: &mut Outcome, d: &Decision, after: &Cluster) {
+fn settle(outcome: &mut Outcome, d: &Rc<Decision>, names: &mut Names) {
     let held_before = !outcome.old_ips.is_empty();
-    outcome.new_pools = d
-        .pools
-        .iter()
-        .map(|&p| after.config.pools[p].name.clone())
-        .collect();
     if d.fits {
+        outcome.new_pools = names.of(d);
         outcome.new_ips.clone_from(&d.ips);
         let same = {
             let (mut a, mut b) = (outcome.old_ips.clone(), d.ips.clone());
@@ -264,13 +363,124 @@ fn settle(outcome: &mut Outcome, d: &Decision, after: &Cluster) {
                 .push("MetalLB picks one of these pools at random".to_string());
         }
     } else {
-        outcome.new_pools.clear();
         outcome.reasons.clone_from(&d.reasons);
         outcome.change = if held_before {
             Change::Lost
         } else {
             Change::UnchangedPending
         };
+    }
+}
+
+/// Pool names, shared between the outcomes that give the same ones: thousands of pending
+/// services may each list every plain pool MetalLB picks from at random.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PoolNames(Arc<[String]>);
+
+impl PoolNames {
+    fn of(names: Vec<String>) -> PoolNames {
+        PoolNames(names.into())
+    }
+}
+
+impl Default for PoolNames {
+    fn default() -> PoolNames {
+        PoolNames::of(Vec::new())
+    }
+}
+
+impl std::ops::Deref for PoolNames {
+    type Target = [String];
+
+    fn deref(&self) -> &[String] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for PoolNames {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A list of names, as JSON and YAML give it.
+impl Serialize for PoolNames {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<const N: usize> PartialEq<[&str; N]> for PoolNames {
+    fn eq(&self, other: &[&str; N]) -> bool {
+        self.0.len() == N && self.0.iter().zip(other).all(|(a, b)| a == b)
+    }
+}
+
+/// The after configuration's pool names as [`PoolNames`], each list made once.
+struct Names<'c> {
+    config: &'c Config,
+    empty: PoolNames,
+    /// Per pool, the list of its name alone.
+    one: Vec<Option<PoolNames>>,
+    /// Per decision (shared between equal services), its pools' names.
+    by_decision: HashMap<*const Decision, PoolNames>,
+    /// Per list of pools, by length and ends, the lists met and their names.
+    by_pools: HashMap<(usize, usize, usize), Vec<(Vec<usize>, PoolNames)>>,
+}
+
+impl<'c> Names<'c> {
+    fn new(config: &'c Config) -> Names<'c> {
+        Names {
+            config,
+            empty: PoolNames::default(),
+            one: vec![None; config.pools.len()],
+            by_decision: HashMap::new(),
+            by_pools: HashMap::new(),
+        }
+    }
+
+    fn none(&self) -> PoolNames {
+        self.empty.clone()
+    }
+
+    fn one(&mut self, pool: usize) -> PoolNames {
+        let config = self.config;
+        self.one[pool]
+            .get_or_insert_with(|| PoolNames::of(vec![config.pools[pool].name.clone()]))
+            .clone()
+    }
+
+    /// The names of the pools of `d`, in its order.
+    fn of(&mut self, d: &Rc<Decision>) -> PoolNames {
+        match d.pools[..] {
+            [] => return self.none(),
+            [pool] => return self.one(pool),
+            _ => {}
+        }
+        if let Some(names) = self.by_decision.get(&Rc::as_ptr(d)) {
+            return names.clone();
+        }
+        let pools = &d.pools;
+        let config = self.config;
+        let met = self
+            .by_pools
+            .entry((pools.len(), pools[0], pools[pools.len() - 1]))
+            .or_default();
+        let names = match met.iter().find(|(p, _)| p == pools) {
+            Some((_, names)) => names.clone(),
+            None => {
+                let names = PoolNames::of(
+                    pools
+                        .iter()
+                        .map(|&p| config.pools[p].name.clone())
+                        .collect(),
+                );
+                met.push((pools.clone(), names.clone()));
+                names
+            }
+        };
+        self.by_decision.insert(Rc::as_ptr(d), names.clone());
+        names
     }
 }
 
@@ -306,7 +516,11 @@ fn order_notes(
             ),
         }
     };
-    if (replayed.fits, &replayed.ips, &replayed.pools) != (first.fits, &first.ips, &first.pools) {
+    // The same answer shared between equal services is equal without comparing its pools.
+    let same = std::ptr::eq(replayed, first)
+        || (replayed.fits, &replayed.ips, &replayed.pools)
+            == (first.fits, &first.ips, &first.pools);
+    if !same {
         notes.push(format!(
             "order-dependent: MetalLB re-processes competing services in no fixed order (this answer takes the input order); re-processed first, it gets {}",
             describe(first)

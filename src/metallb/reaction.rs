@@ -163,19 +163,13 @@ pub fn react(before: &Cluster, after: &mut Cluster, changes: &Changes) -> Reacti
     let (pending, untouched): (Vec<usize>, Vec<usize>) =
         pending.into_iter().partition(|&j| revisited(j));
     let mut state = vec![State::Kept; after.services.len()];
-    {
-        let mut now = Decisions::new();
-        for &j in &untouched {
-            state[j] = State::Untouched(now.get(after, j));
-        }
+    for &j in &untouched {
+        state[j] = State::Untouched(Rc::new(after.outcome(j)));
     }
     let queue: Vec<usize> = taken.iter().chain(&pending).copied().collect();
     // Each one's answer were it re-processed first (all in the cluster as it is before any
     // re-allocation): where the replay differs, the order decides.
-    let first: Vec<Rc<Decision>> = {
-        let mut now = Decisions::new();
-        queue.iter().map(|&j| now.get(after, j)).collect()
-    };
+    let first: Vec<Rc<Decision>> = queue.iter().map(|&j| Rc::new(after.outcome(j))).collect();
     // The old addresses of the services taken away that are still in a pool: in the
     // allocator until that service is re-processed (SetPools keeps them; convergeBalancer
     // releases them).
@@ -185,14 +179,13 @@ pub fn react(before: &Cluster, after: &mut Cluster, changes: &Changes) -> Reacti
         .filter(|(ip, _)| after.config.pool_containing(*ip).is_some())
         .collect();
     // The replay. Until its first re-allocation the cluster is the one `first` was decided
-    // in, so those answers stand; each re-allocation changes the cluster, and the answers
-    // shared between equal services are worked out again.
+    // in, so those answers stand (the allocator's answer is a function of the cluster);
+    // after it, each is worked out again.
     let mut assigned = false;
-    let mut now = Decisions::new();
     for (&j, first) in queue.iter().zip(&first) {
         let decision = match assigned {
             false => Rc::clone(first),
-            true => now.get(after, j),
+            true => Rc::new(after.outcome(j)),
         };
         if decision.fits
             && let [pool] = decision.pools[..]
@@ -200,7 +193,6 @@ pub fn react(before: &Cluster, after: &mut Cluster, changes: &Changes) -> Reacti
         {
             after.assign(j, pool, &decision.ips);
             assigned = true;
-            now = Decisions::new();
         }
         state[j] = State::Replayed {
             decision,
@@ -276,68 +268,6 @@ enum State {
         decision: Rc<Decision>,
         first: Rc<Decision>,
     },
-}
-
-/// What makes two pending services equal to MetalLB's automatic allocation: no request, no
-/// address held, so its decision reads only these (§4.7–§4.9; of the labels, only those
-/// under keys some selector reads; the sharing key, backend and ports decide which held
-/// addresses it may share, §5).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct Class<'a> {
-    namespace: &'a str,
-    labels: Vec<(&'a str, &'a str)>,
-    family: &'static str,
-    policy: &'static str,
-    primary: super::addr::Family,
-    sharing_key: &'a str,
-    backend_key: &'a str,
-    ports: &'a [(&'a str, i32)],
-}
-
-impl<'a> Class<'a> {
-    /// The class of service `j`, if its decision is one it shares with its class.
-    fn of(cluster: &'a Cluster, j: usize) -> Option<Class<'a>> {
-        let s = &cluster.services[j];
-        let plain = s.gate.is_ok()
-            && matches!(s.requested_ips, Ok(None))
-            && s.requested_pool.is_none()
-            && s.ingress.is_empty();
-        plain.then(|| Class {
-            namespace: s.namespace,
-            labels: cluster.selector_read_labels(s.labels),
-            family: s.family.name(),
-            policy: s.policy.name(),
-            primary: s.primary,
-            sharing_key: s.sharing_key,
-            backend_key: &s.backend_key,
-            ports: &s.ports,
-        })
-    }
-}
-
-/// The allocator's answers in one state of the cluster, one per class of equal pending
-/// services: a reaction re-processes thousands of services that differ only by name.
-struct Decisions<'c> {
-    by_class: HashMap<Class<'c>, Rc<Decision>>,
-}
-
-impl<'c> Decisions<'c> {
-    fn new() -> Decisions<'c> {
-        Decisions {
-            by_class: HashMap::new(),
-        }
-    }
-
-    fn get(&mut self, cluster: &'c Cluster, j: usize) -> Rc<Decision> {
-        match Class::of(cluster, j) {
-            None => Rc::new(cluster.outcome(j)),
-            Some(class) => self
-                .by_class
-                .entry(class)
-                .or_insert_with(|| Rc::new(cluster.outcome(j)))
-                .clone(),
-        }
-    }
 }
 
 /// The outcome of a service MetalLB re-processes, from its decision.

@@ -164,7 +164,7 @@ pub fn react(before: &Cluster, after: &mut Cluster, changes: &Changes) -> Reacti
         pending.into_iter().partition(|&j| revisited(j));
     let mut state = vec![State::Kept; after.services.len()];
     for &j in &untouched {
-        state[j] = State::Untouched(Rc::new(after.outcome(j)));
+        state[j] = State::Untouched(after.outcome(j));
     }
     let queue: Vec<usize> = taken.iter().chain(&pending).copied().collect();
     // Each one's answer were it re-processed first (all in the cluster as it is before any
@@ -181,10 +181,23 @@ pub fn react(before: &Cluster, after: &mut Cluster, changes: &Changes) -> Reacti
     // The replay. Until its first re-allocation the cluster is the one `first` was decided
     // in, so those answers stand (the allocator's answer is a function of the cluster);
     // after it, each is worked out again.
+    // Each outcome is settled as soon as its service is replayed, so that no more than one
+    // replayed decision (a random pick lists every plain pool) is held at a time.
+    let mut names = Names::new(&after.config);
+    let blank = |j: usize, after: &Cluster, names: &Names| Outcome {
+        service: j,
+        change: Change::Kept,
+        old_ips: after.services[j].ingress.clone(),
+        old_pool: old_pool(j),
+        new_ips: Vec::new(),
+        new_pools: names.none(),
+        reasons: Vec::new(),
+        notes: Vec::new(),
+    };
     let mut assigned = false;
-    for (&j, first) in queue.iter().zip(&first) {
+    for (&j, first) in queue.iter().zip(first) {
         let decision = match assigned {
-            false => Rc::clone(first),
+            false => Rc::clone(&first),
             true => Rc::new(after.outcome(j)),
         };
         if decision.fits
@@ -194,61 +207,47 @@ pub fn react(before: &Cluster, after: &mut Cluster, changes: &Changes) -> Reacti
             after.assign(j, pool, &decision.ips);
             assigned = true;
         }
-        state[j] = State::Replayed {
-            decision,
-            first: Rc::clone(first),
-        };
+        let mut outcome = blank(j, after, &names);
+        settle(&mut outcome, &decision, &mut names);
+        outcome
+            .notes
+            .extend(order_notes(j, &decision, &first, &released, after));
+        state[j] = State::Replayed(outcome);
     }
     let after: &Cluster = after;
-    let mut names = Names::new(&after.config);
-    let services = shown
-        .iter()
-        .map(|&j| {
-            let s = &after.services[j];
-            let mut outcome = Outcome {
-                service: j,
-                change: Change::Kept,
-                old_ips: s.ingress.clone(),
-                old_pool: old_pool(j),
-                new_ips: Vec::new(),
-                new_pools: names.none(),
-                reasons: Vec::new(),
-                notes: Vec::new(),
-            };
-            match &state[j] {
-                State::Untouched(d) => {
-                    outcome.change = Change::UnchangedPending;
-                    if d.fits {
-                        outcome.notes.push(
-                            "a pool could serve it now, but MetalLB retries a pending service only when the configuration or the service changes, and this proposal changes neither".to_string(),
-                        );
-                    } else {
-                        outcome.reasons.clone_from(&d.reasons);
-                    }
-                }
-                // No longer MetalLB's (another type or class): its address is cleared.
-                State::Kept
-                    if !s.is_managed()
-                        && (changes.configuration || changes.services.contains(&s.key)) =>
-                {
-                    outcome.change = Change::Lost;
-                    outcome.reasons = s.gate.clone().err().into_iter().collect();
-                }
-                State::Kept => {
-                    outcome.new_ips = s.ingress.clone();
-                    if let Some(p) = after.service_pool[j] {
-                        outcome.new_pools = names.one(p);
-                    }
-                }
-                State::Replayed { decision, first } => {
-                    settle(&mut outcome, decision, &mut names);
-                    let order = order_notes(j, decision, first, &released, after);
-                    outcome.notes.extend(order);
+    let mut services = Vec::with_capacity(shown.len());
+    for &j in &shown {
+        let s = &after.services[j];
+        let mut outcome = blank(j, after, &names);
+        match std::mem::replace(&mut state[j], State::Kept) {
+            State::Replayed(replayed) => outcome = replayed,
+            State::Untouched(d) => {
+                outcome.change = Change::UnchangedPending;
+                if d.fits {
+                    outcome.notes.push(
+                        "a pool could serve it now, but MetalLB retries a pending service only when the configuration or the service changes, and this proposal changes neither".to_string(),
+                    );
+                } else {
+                    outcome.reasons = d.reasons;
                 }
             }
-            outcome
-        })
-        .collect();
+            // No longer MetalLB's (another type or class): its address is cleared.
+            State::Kept
+                if !s.is_managed()
+                    && (changes.configuration || changes.services.contains(&s.key)) =>
+            {
+                outcome.change = Change::Lost;
+                outcome.reasons = s.gate.clone().err().into_iter().collect();
+            }
+            State::Kept => {
+                outcome.new_ips = s.ingress.clone();
+                if let Some(p) = after.service_pool[j] {
+                    outcome.new_pools = names.one(p);
+                }
+            }
+        }
+        services.push(outcome);
+    }
     Reaction {
         accepted,
         services,
@@ -262,19 +261,16 @@ enum State {
     /// Not re-processed: it keeps what it holds (or is not shown).
     Kept,
     /// Pending, and nothing makes MetalLB look at it again: what it would get if it did.
-    Untouched(Rc<Decision>),
-    /// Re-processed: its answer in the replay, and were it re-processed first.
-    Replayed {
-        decision: Rc<Decision>,
-        first: Rc<Decision>,
-    },
+    Untouched(Decision),
+    /// Re-processed: its outcome, settled when it was replayed.
+    Replayed(Outcome),
 }
 
 /// The outcome of a service MetalLB re-processes, from its decision.
-fn settle(outcome: &mut Outcome, d: &Rc<Decision>, names: &mut Names) {
+fn settle(outcome: &mut Outcome, d: &Decision, names: &mut Names) {
     let held_before = !outcome.old_ips.is_empty();
     if d.fits {
-        outcome.new_pools = names.of(d);
+        outcome.new_pools = names.of(&d.pools);
         outcome.new_ips.clone_from(&d.ips);
         let same = {
             let (mut a, mut b) = (outcome.old_ips.clone(), d.ips.clone());
@@ -346,25 +342,23 @@ impl<const N: usize> PartialEq<[&str; N]> for PoolNames {
     }
 }
 
-/// The after configuration's pool names as [`PoolNames`], each list made once.
-struct Names<'c> {
-    config: &'c Config,
+/// The after configuration's pool names as [`PoolNames`], each list made once. Holds its
+/// own copy of the names, so that the replay can change the cluster meanwhile.
+struct Names {
+    pools: Vec<String>,
     empty: PoolNames,
     /// Per pool, the list of its name alone.
     one: Vec<Option<PoolNames>>,
-    /// Per decision (shared between equal services), its pools' names.
-    by_decision: HashMap<*const Decision, PoolNames>,
     /// Per list of pools, by length and ends, the lists met and their names.
     by_pools: HashMap<(usize, usize, usize), Vec<(Vec<usize>, PoolNames)>>,
 }
 
-impl<'c> Names<'c> {
-    fn new(config: &'c Config) -> Names<'c> {
+impl Names {
+    fn new(config: &Config) -> Names {
         Names {
-            config,
+            pools: config.pools.iter().map(|p| p.name.clone()).collect(),
             empty: PoolNames::default(),
             one: vec![None; config.pools.len()],
-            by_decision: HashMap::new(),
             by_pools: HashMap::new(),
         }
     }
@@ -374,42 +368,28 @@ impl<'c> Names<'c> {
     }
 
     fn one(&mut self, pool: usize) -> PoolNames {
-        let config = self.config;
+        let name = &self.pools[pool];
         self.one[pool]
-            .get_or_insert_with(|| PoolNames::of(vec![config.pools[pool].name.clone()]))
+            .get_or_insert_with(|| PoolNames::of(vec![name.clone()]))
             .clone()
     }
 
-    /// The names of the pools of `d`, in its order.
-    fn of(&mut self, d: &Rc<Decision>) -> PoolNames {
-        match d.pools[..] {
+    /// The names of `pools`, in their order.
+    fn of(&mut self, pools: &[usize]) -> PoolNames {
+        match *pools {
             [] => return self.none(),
             [pool] => return self.one(pool),
             _ => {}
         }
-        if let Some(names) = self.by_decision.get(&Rc::as_ptr(d)) {
-            return names.clone();
-        }
-        let pools = &d.pools;
-        let config = self.config;
         let met = self
             .by_pools
             .entry((pools.len(), pools[0], pools[pools.len() - 1]))
             .or_default();
-        let names = match met.iter().find(|(p, _)| p == pools) {
-            Some((_, names)) => names.clone(),
-            None => {
-                let names = PoolNames::of(
-                    pools
-                        .iter()
-                        .map(|&p| config.pools[p].name.clone())
-                        .collect(),
-                );
-                met.push((pools.clone(), names.clone()));
-                names
-            }
-        };
-        self.by_decision.insert(Rc::as_ptr(d), names.clone());
+        if let Some((_, names)) = met.iter().find(|(p, _)| p == pools) {
+            return names.clone();
+        }
+        let names = PoolNames::of(pools.iter().map(|&p| self.pools[p].clone()).collect());
+        met.push((pools.to_vec(), names.clone()));
         names
     }
 }

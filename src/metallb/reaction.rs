@@ -169,7 +169,7 @@ pub fn react(before: &Cluster, after: &mut Cluster, changes: &Changes) -> Reacti
     let queue: Vec<usize> = taken.iter().chain(&pending).copied().collect();
     // Each one's answer were it re-processed first (all in the cluster as it is before any
     // re-allocation): where the replay differs, the order decides.
-    let first: Vec<Rc<Decision>> = queue.iter().map(|&j| Rc::new(after.outcome(j))).collect();
+    let first = first_answers(after, &queue);
     // The old addresses of the services taken away that are still in a pool: in the
     // allocator until that service is re-processed (SetPools keeps them; convergeBalancer
     // releases them).
@@ -253,6 +253,25 @@ pub fn react(before: &Cluster, after: &mut Cluster, changes: &Changes) -> Reacti
         services,
         pool_notes: pool_notes(before, after),
     }
+}
+
+/// Each queued service's answer in the cluster as it is. The answers do not depend on each
+/// other: with enough of them, half are worked out on a second thread.
+fn first_answers(cluster: &Cluster, queue: &[usize]) -> Vec<Rc<Decision>> {
+    /// Below this many services a second thread does not pay for itself.
+    const PARALLEL_FROM: usize = 1_000;
+    let decide = |j: &usize| cluster.outcome(*j);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if queue.len() < PARALLEL_FROM || cores < 2 {
+        return queue.iter().map(|j| Rc::new(decide(j))).collect();
+    }
+    let (first, second) = queue.split_at(queue.len() / 2);
+    let (first, second) = std::thread::scope(|scope| {
+        let second = scope.spawn(|| second.iter().map(decide).collect::<Vec<_>>());
+        let first: Vec<Decision> = first.iter().map(decide).collect();
+        (first, second.join().expect("deciding does not panic"))
+    });
+    first.into_iter().chain(second).map(Rc::new).collect()
 }
 
 /// Where a service stands in the replay.

@@ -260,9 +260,22 @@ pub fn react(before: &Cluster, after: &mut Cluster, changes: &Changes) -> Reacti
 fn first_answers(cluster: &Cluster, queue: &[usize]) -> Vec<Rc<Decision>> {
     /// Below this many services a second thread does not pay for itself.
     const PARALLEL_FROM: usize = 1_000;
-    let decide = |j: &usize| cluster.outcome(*j);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if queue.len() < PARALLEL_FROM || cores < 2 {
+    first_answers_from(
+        cluster,
+        queue,
+        if cores < 2 { usize::MAX } else { PARALLEL_FROM },
+    )
+}
+
+/// [`first_answers`], on two threads from `parallel_from` queued services.
+fn first_answers_from(
+    cluster: &Cluster,
+    queue: &[usize],
+    parallel_from: usize,
+) -> Vec<Rc<Decision>> {
+    let decide = |j: &usize| cluster.outcome(*j);
+    if queue.len() < parallel_from {
         return queue.iter().map(|j| Rc::new(decide(j))).collect();
     }
     let (first, second) = queue.split_at(queue.len() / 2);
@@ -862,6 +875,36 @@ mod tests {
         // Any real change makes MetalLB re-process every service: the pending one gains.
         let (_, out) = plan(&base, vec![pool("q", &["10.1.0.0/30"])]);
         assert_eq!(out[2].1.change, Change::Gained);
+    }
+
+    #[test]
+    fn the_first_answers_are_the_same_on_two_threads() {
+        let base = world(
+            vec![
+                pinned("team", &["10.0.0.0/31"], Some(1), &["a"]),
+                pool("x", &["10.8.0.0/30"]),
+                pool("y", &["10.9.0.0/32"]),
+            ],
+            (0..9)
+                .map(|i| svc(&format!("{}/s{i}", ["a", "b", "c"][i % 3])))
+                .collect(),
+        );
+        let ctx = Context::default();
+        let c = cluster(&base, &ctx);
+        let queue: Vec<usize> = (0..base.services.len()).collect();
+        let summary = |answers: Vec<Rc<Decision>>| -> Vec<(bool, Vec<usize>, Vec<Ip>)> {
+            answers
+                .iter()
+                .map(|d| (d.fits, d.pools.clone(), d.ips.clone()))
+                .collect()
+        };
+        let alone = summary(first_answers_from(&c, &queue, usize::MAX));
+        assert_eq!(summary(first_answers_from(&c, &queue, 0)), alone);
+        assert!(
+            alone.iter().any(|(_, pools, _)| pools.len() > 1)
+                && alone.iter().any(|a| a.2.len() == 1),
+            "both a random pick and a certain address are compared: {alone:?}"
+        );
     }
 
     mod generated {

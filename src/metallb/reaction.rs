@@ -382,8 +382,11 @@ struct Names {
     /// Per pool, the list of its name alone.
     one: Vec<Option<PoolNames>>,
     /// Per list of pools, by length and ends, the lists met and their names.
-    by_pools: HashMap<(usize, usize, usize), Vec<(Vec<usize>, PoolNames)>>,
+    by_pools: HashMap<Ends, Vec<(Vec<usize>, PoolNames)>>,
 }
+
+/// A list of pools by its length, first and last pool.
+type Ends = (usize, usize, usize);
 
 impl Names {
     fn new(config: &Config) -> Names {

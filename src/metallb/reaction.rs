@@ -4,11 +4,14 @@
 //! written up in docs/how-it-decides.md ("plan").
 
 use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
 
 use serde::Serialize;
 
 use super::addr::Ip;
 use super::allocator::{Cluster, Decision};
+use super::config::Config;
 use super::reason::Reason;
 use crate::snapshot::Changes;
 
@@ -47,7 +50,7 @@ pub struct Outcome {
     /// The addresses it holds after; empty where MetalLB picks among several pools.
     pub new_ips: Vec<Ip>,
     /// The pool of its addresses after: one, or the candidates MetalLB picks from at random.
-    pub new_pools: Vec<String>,
+    pub new_pools: PoolNames,
     /// Why it has no address after (the `why` reason codes).
     pub reasons: Vec<Reason>,
     /// Where the answer depends on what MetalLB does in no fixed order.
@@ -89,17 +92,20 @@ pub fn react(before: &Cluster, after: &mut Cluster, changes: &Changes) -> Reacti
         .enumerate()
         .map(|(i, s)| (s.key.as_str(), i))
         .collect();
-    let old_pool = |j: usize, after: &Cluster| -> Option<String> {
-        let i = *by_key.get(after.services[j].key.as_str())?;
+    // Per service after, the same service before (by key), looked up once.
+    let before_index: Vec<Option<usize>> = after
+        .services
+        .iter()
+        .map(|s| by_key.get(s.key.as_str()).copied())
+        .collect();
+    let old_pool = |j: usize| -> Option<String> {
+        let i = before_index[j]?;
         before.service_pool[i].map(|p| before.config.pools[p].name.clone())
     };
     // The services MetalLB manages after the change, and those it managed with an address
     // before (a type or class changed by the proposal).
-    let held_before = |j: usize| {
-        by_key
-            .get(after.services[j].key.as_str())
-            .is_some_and(|&i| before.services[i].holds_addresses())
-    };
+    let held_before =
+        |j: usize| before_index[j].is_some_and(|i| before.services[i].holds_addresses());
     let shown: Vec<usize> = (0..after.services.len())
         .filter(|&j| after.services[j].is_managed() || held_before(j))
         .collect();
@@ -111,6 +117,7 @@ pub fn react(before: &Cluster, after: &mut Cluster, changes: &Changes) -> Reacti
             .map(|&j| {
                 let s = &after.services[j];
                 let held = s.holds_addresses();
+                let old_pool = old_pool(j);
                 Outcome {
                     service: j,
                     change: if held {
@@ -119,9 +126,9 @@ pub fn react(before: &Cluster, after: &mut Cluster, changes: &Changes) -> Reacti
                         Change::UnchangedPending
                     },
                     old_ips: s.ingress.clone(),
-                    old_pool: old_pool(j, after),
                     new_ips: if held { s.ingress.clone() } else { Vec::new() },
-                    new_pools: old_pool(j, after).into_iter().collect(),
+                    new_pools: PoolNames::of(old_pool.iter().cloned().collect()),
+                    old_pool,
                     reasons: Vec::new(),
                     notes: Vec::new(),
                 }
@@ -155,14 +162,14 @@ pub fn react(before: &Cluster, after: &mut Cluster, changes: &Changes) -> Reacti
     // it: MetalLB retries only on a change.
     let (pending, untouched): (Vec<usize>, Vec<usize>) =
         pending.into_iter().partition(|&j| revisited(j));
-    let untouched: HashMap<usize, Decision> = untouched
-        .into_iter()
-        .map(|j| (j, after.outcome(j)))
-        .collect();
+    let mut state = vec![State::Kept; after.services.len()];
+    for &j in &untouched {
+        state[j] = State::Untouched(after.outcome(j));
+    }
     let queue: Vec<usize> = taken.iter().chain(&pending).copied().collect();
-    // Each one's answer were it re-processed first: where the replay differs, the order
-    // decides.
-    let first: HashMap<usize, Decision> = queue.iter().map(|&j| (j, after.outcome(j))).collect();
+    // Each one's answer were it re-processed first (all in the cluster as it is before any
+    // re-allocation): where the replay differs, the order decides.
+    let first = first_answers(after, &queue);
     // The old addresses of the services taken away that are still in a pool: in the
     // allocator until that service is re-processed (SetPools keeps them; convergeBalancer
     // releases them).
@@ -171,65 +178,76 @@ pub fn react(before: &Cluster, after: &mut Cluster, changes: &Changes) -> Reacti
         .flat_map(|&j| after.services[j].ingress.iter().map(move |ip| (*ip, j)))
         .filter(|(ip, _)| after.config.pool_containing(*ip).is_some())
         .collect();
-    let mut replayed: HashMap<usize, Decision> = HashMap::new();
-    for &j in &queue {
-        let decision = after.outcome(j);
+    // The replay. Until its first re-allocation the cluster is the one `first` was decided
+    // in, so those answers stand (the allocator's answer is a function of the cluster);
+    // after it, each is worked out again.
+    // Each outcome is settled as soon as its service is replayed, so that no more than one
+    // replayed decision (a random pick lists every plain pool) is held at a time.
+    let mut names = Names::new(&after.config);
+    let blank = |j: usize, after: &Cluster, names: &Names| Outcome {
+        service: j,
+        change: Change::Kept,
+        old_ips: after.services[j].ingress.clone(),
+        old_pool: old_pool(j),
+        new_ips: Vec::new(),
+        new_pools: names.none(),
+        reasons: Vec::new(),
+        notes: Vec::new(),
+    };
+    let mut assigned = false;
+    for (&j, first) in queue.iter().zip(first) {
+        let decision = match assigned {
+            false => Rc::clone(&first),
+            true => Rc::new(after.outcome(j)),
+        };
         if decision.fits
             && let [pool] = decision.pools[..]
             && !decision.ips.is_empty()
         {
             after.assign(j, pool, &decision.ips);
+            assigned = true;
         }
-        replayed.insert(j, decision);
+        let mut outcome = blank(j, after, &names);
+        settle(&mut outcome, &decision, &mut names);
+        outcome
+            .notes
+            .extend(order_notes(j, &decision, &first, &released, after));
+        state[j] = State::Replayed(outcome);
     }
-    let services = shown
-        .iter()
-        .map(|&j| {
-            let s = &after.services[j];
-            let mut outcome = Outcome {
-                service: j,
-                change: Change::Kept,
-                old_ips: s.ingress.clone(),
-                old_pool: old_pool(j, after),
-                new_ips: Vec::new(),
-                new_pools: Vec::new(),
-                reasons: Vec::new(),
-                notes: Vec::new(),
-            };
-            if let Some(d) = untouched.get(&j) {
+    let after: &Cluster = after;
+    let mut services = Vec::with_capacity(shown.len());
+    for &j in &shown {
+        let s = &after.services[j];
+        let mut outcome = blank(j, after, &names);
+        match std::mem::replace(&mut state[j], State::Kept) {
+            State::Replayed(replayed) => outcome = replayed,
+            State::Untouched(d) => {
                 outcome.change = Change::UnchangedPending;
                 if d.fits {
                     outcome.notes.push(
                         "a pool could serve it now, but MetalLB retries a pending service only when the configuration or the service changes, and this proposal changes neither".to_string(),
                     );
                 } else {
-                    outcome.reasons.clone_from(&d.reasons);
-                }
-                return outcome;
-            }
-            let revisited = changes.configuration || changes.services.contains(&s.key);
-            match replayed.get(&j) {
-                // No longer MetalLB's (another type or class): its address is cleared.
-                None if !s.is_managed() && revisited => {
-                    outcome.change = Change::Lost;
-                    outcome.reasons = s.gate.clone().err().into_iter().collect();
-                }
-                None => {
-                    outcome.new_ips = s.ingress.clone();
-                    outcome.new_pools = after.service_pool[j]
-                        .map(|p| after.config.pools[p].name.clone())
-                        .into_iter()
-                        .collect();
-                }
-                Some(d) => {
-                    settle(&mut outcome, d, after);
-                    let order = order_notes(j, d, &first[&j], &released, after);
-                    outcome.notes.extend(order);
+                    outcome.reasons = d.reasons;
                 }
             }
-            outcome
-        })
-        .collect();
+            // No longer MetalLB's (another type or class): its address is cleared.
+            State::Kept
+                if !s.is_managed()
+                    && (changes.configuration || changes.services.contains(&s.key)) =>
+            {
+                outcome.change = Change::Lost;
+                outcome.reasons = s.gate.clone().err().into_iter().collect();
+            }
+            State::Kept => {
+                outcome.new_ips = s.ingress.clone();
+                if let Some(p) = after.service_pool[j] {
+                    outcome.new_pools = names.one(p);
+                }
+            }
+        }
+        services.push(outcome);
+    }
     Reaction {
         accepted,
         services,
@@ -237,15 +255,54 @@ pub fn react(before: &Cluster, after: &mut Cluster, changes: &Changes) -> Reacti
     }
 }
 
+/// Each queued service's answer in the cluster as it is. The answers do not depend on each
+/// other: with enough of them, half are worked out on a second thread.
+fn first_answers(cluster: &Cluster, queue: &[usize]) -> Vec<Rc<Decision>> {
+    /// Below this many services a second thread does not pay for itself.
+    const PARALLEL_FROM: usize = 1_000;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    first_answers_from(
+        cluster,
+        queue,
+        if cores < 2 { usize::MAX } else { PARALLEL_FROM },
+    )
+}
+
+/// [`first_answers`], on two threads from `parallel_from` queued services.
+fn first_answers_from(
+    cluster: &Cluster,
+    queue: &[usize],
+    parallel_from: usize,
+) -> Vec<Rc<Decision>> {
+    let decide = |j: &usize| cluster.outcome(*j);
+    if queue.len() < parallel_from {
+        return queue.iter().map(|j| Rc::new(decide(j))).collect();
+    }
+    let (first, second) = queue.split_at(queue.len() / 2);
+    let (first, second) = std::thread::scope(|scope| {
+        let second = scope.spawn(|| second.iter().map(decide).collect::<Vec<_>>());
+        let first: Vec<Decision> = first.iter().map(decide).collect();
+        (first, second.join().expect("deciding does not panic"))
+    });
+    first.into_iter().chain(second).map(Rc::new).collect()
+}
+
+/// Where a service stands in the replay.
+#[derive(Clone)]
+enum State {
+    /// Not re-processed: it keeps what it holds (or is not shown).
+    Kept,
+    /// Pending, and nothing makes MetalLB look at it again: what it would get if it did.
+    Untouched(Decision),
+    /// Re-processed: its outcome, settled when it was replayed.
+    Replayed(Outcome),
+}
+
 /// The outcome of a service MetalLB re-processes, from its decision.
-fn settle(outcome: &mut Outcome, d: &Decision, after: &Cluster) {
+fn settle(outcome: &mut Outcome, d: &Decision, names: &mut Names) {
     let held_before = !outcome.old_ips.is_empty();
-    outcome.new_pools = d
-        .pools
-        .iter()
-        .map(|&p| after.config.pools[p].name.clone())
-        .collect();
     if d.fits {
+        outcome.new_pools = names.of(&d.pools);
         outcome.new_ips.clone_from(&d.ips);
         let same = {
             let (mut a, mut b) = (outcome.old_ips.clone(), d.ips.clone());
@@ -264,13 +321,111 @@ fn settle(outcome: &mut Outcome, d: &Decision, after: &Cluster) {
                 .push("MetalLB picks one of these pools at random".to_string());
         }
     } else {
-        outcome.new_pools.clear();
         outcome.reasons.clone_from(&d.reasons);
         outcome.change = if held_before {
             Change::Lost
         } else {
             Change::UnchangedPending
         };
+    }
+}
+
+/// Pool names, shared between the outcomes that give the same ones: thousands of pending
+/// services may each list every plain pool MetalLB picks from at random.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PoolNames(Arc<[String]>);
+
+impl PoolNames {
+    fn of(names: Vec<String>) -> PoolNames {
+        PoolNames(names.into())
+    }
+}
+
+impl Default for PoolNames {
+    fn default() -> PoolNames {
+        PoolNames::of(Vec::new())
+    }
+}
+
+impl std::ops::Deref for PoolNames {
+    type Target = [String];
+
+    fn deref(&self) -> &[String] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for PoolNames {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A list of names, as JSON and YAML give it.
+impl Serialize for PoolNames {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<const N: usize> PartialEq<[&str; N]> for PoolNames {
+    fn eq(&self, other: &[&str; N]) -> bool {
+        self.0.len() == N && self.0.iter().zip(other).all(|(a, b)| a == b)
+    }
+}
+
+/// The after configuration's pool names as [`PoolNames`], each list made once. Holds its
+/// own copy of the names, so that the replay can change the cluster meanwhile.
+struct Names {
+    pools: Vec<String>,
+    empty: PoolNames,
+    /// Per pool, the list of its name alone.
+    one: Vec<Option<PoolNames>>,
+    /// Per list of pools, by length and ends, the lists met and their names.
+    by_pools: HashMap<Ends, Vec<(Vec<usize>, PoolNames)>>,
+}
+
+/// A list of pools by its length, first and last pool.
+type Ends = (usize, usize, usize);
+
+impl Names {
+    fn new(config: &Config) -> Names {
+        Names {
+            pools: config.pools.iter().map(|p| p.name.clone()).collect(),
+            empty: PoolNames::default(),
+            one: vec![None; config.pools.len()],
+            by_pools: HashMap::new(),
+        }
+    }
+
+    fn none(&self) -> PoolNames {
+        self.empty.clone()
+    }
+
+    fn one(&mut self, pool: usize) -> PoolNames {
+        let name = &self.pools[pool];
+        self.one[pool]
+            .get_or_insert_with(|| PoolNames::of(vec![name.clone()]))
+            .clone()
+    }
+
+    /// The names of `pools`, in their order.
+    fn of(&mut self, pools: &[usize]) -> PoolNames {
+        match *pools {
+            [] => return self.none(),
+            [pool] => return self.one(pool),
+            _ => {}
+        }
+        let met = self
+            .by_pools
+            .entry((pools.len(), pools[0], pools[pools.len() - 1]))
+            .or_default();
+        if let Some((_, names)) = met.iter().find(|(p, _)| p == pools) {
+            return names.clone();
+        }
+        let names = PoolNames::of(pools.iter().map(|&p| self.pools[p].clone()).collect());
+        met.push((pools.to_vec(), names.clone()));
+        names
     }
 }
 
@@ -306,7 +461,11 @@ fn order_notes(
             ),
         }
     };
-    if (replayed.fits, &replayed.ips, &replayed.pools) != (first.fits, &first.ips, &first.pools) {
+    // The same answer shared between equal services is equal without comparing its pools.
+    let same = std::ptr::eq(replayed, first)
+        || (replayed.fits, &replayed.ips, &replayed.pools)
+            == (first.fits, &first.ips, &first.pools);
+    if !same {
         notes.push(format!(
             "order-dependent: MetalLB re-processes competing services in no fixed order (this answer takes the input order); re-processed first, it gets {}",
             describe(first)
@@ -719,6 +878,36 @@ mod tests {
         // Any real change makes MetalLB re-process every service: the pending one gains.
         let (_, out) = plan(&base, vec![pool("q", &["10.1.0.0/30"])]);
         assert_eq!(out[2].1.change, Change::Gained);
+    }
+
+    #[test]
+    fn the_first_answers_are_the_same_on_two_threads() {
+        let base = world(
+            vec![
+                pinned("team", &["10.0.0.0/31"], Some(1), &["a"]),
+                pool("x", &["10.8.0.0/30"]),
+                pool("y", &["10.9.0.0/32"]),
+            ],
+            (0..9)
+                .map(|i| svc(&format!("{}/s{i}", ["a", "b", "c"][i % 3])))
+                .collect(),
+        );
+        let ctx = Context::default();
+        let c = cluster(&base, &ctx);
+        let queue: Vec<usize> = (0..base.services.len()).collect();
+        let summary = |answers: Vec<Rc<Decision>>| -> Vec<(bool, Vec<usize>, Vec<Ip>)> {
+            answers
+                .iter()
+                .map(|d| (d.fits, d.pools.clone(), d.ips.clone()))
+                .collect()
+        };
+        let alone = summary(first_answers_from(&c, &queue, usize::MAX));
+        assert_eq!(summary(first_answers_from(&c, &queue, 0)), alone);
+        assert!(
+            alone.iter().any(|(_, pools, _)| pools.len() > 1)
+                && alone.iter().any(|a| a.2.len() == 1),
+            "both a random pick and a certain address are compared: {alone:?}"
+        );
     }
 
     mod generated {

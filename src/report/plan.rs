@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::metallb::addr::{FamilyCounts, Ip};
 use crate::metallb::allocator::Cluster;
-use crate::metallb::reaction::{Change, Outcome, Reaction, react};
+use crate::metallb::reaction::{Change, Outcome, PoolNames, Reaction, react};
 use crate::metallb::reason::Reason;
 use crate::metallb::release::MetallbVersion;
 use crate::model::Model;
@@ -88,7 +88,7 @@ pub struct After {
     /// Empty where MetalLB picks among several pools (see `pools`) or there is no address.
     pub ips: Vec<String>,
     /// The pool of the addresses, or the candidates MetalLB picks from at random.
-    pub pools: Vec<String>,
+    pub pools: PoolNames,
     /// Why the service has no address after (`why`'s reason codes).
     pub reasons: Vec<Reason>,
 }

@@ -204,11 +204,15 @@ fn merge<T: Clone>(
 ) -> Vec<T> {
     // The last of several proposed objects with one identity wins, as applying in order would.
     let newest = |key: (&str, &str)| proposed.iter().rev().find(|p| identity(p) == key);
-    let in_base: HashSet<(&str, &str)> = base.iter().map(&identity).collect();
+    // Of the proposed identities, those the base holds: the ones a base object found.
+    let mut in_base: HashSet<(&str, &str)> = HashSet::new();
     let mut merged: Vec<T> = base
         .iter()
         .filter_map(|old| match newest(identity(old)) {
-            Some(new) => Some(apply(old, new)),
+            Some(new) => {
+                in_base.insert(identity(new));
+                Some(apply(old, new))
+            }
             None if prune => None,
             None => Some(old.clone()),
         })

@@ -62,6 +62,12 @@ pub struct Cluster<'a> {
     /// (`check`'s ties and decisions) is worked out once.
     walked_lists: std::sync::Mutex<FxHashSet<std::sync::Arc<[usize]>>>,
     distinct_walks: std::sync::Mutex<FxHashMap<Box<[usize]>, std::sync::Arc<PinnedWalk>>>,
+    /// Namespace halves kept once each (most namespaces are named by no pool, and walk the
+    /// same pools), and the walks made of each half and a label set: a namespace and labels
+    /// met for the first time usually find their walk here.
+    distinct_namespace_walks: std::sync::Mutex<FxHashSet<std::sync::Arc<NamespaceWalk>>>,
+    walks_by_halves:
+        std::sync::Mutex<FxHashMap<(usize, ReadLabels<'a>), std::sync::Arc<PinnedWalk>>>,
     /// The pinned pools' pick per walk and [`PlainKey`], for the services that hold nothing
     /// there (see [`Cluster::outcome`]). Emptied when `assign` changes a pinned pool.
     pinned_picks: std::sync::Mutex<FxHashMap<(PinnedScope, PlainKey<'a>), std::sync::Arc<Pick>>>,
@@ -97,7 +103,7 @@ struct PinnedWalk {
 
 /// The namespace half of a [`PinnedWalk`]: the pools that pass but for their service
 /// selectors, and those whose admission is unknown.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq, Eq, Hash)]
 struct NamespaceWalk {
     /// With whether the pool is in MetalLB's namespace index under the namespace.
     walked: Vec<(usize, bool)>,
@@ -156,8 +162,8 @@ struct PoolIndex {
     /// autoAssign pinned pools in the namespace index, by namespace.
     by_namespace: FxHashMap<String, Vec<usize>>,
     /// autoAssign pinned pools every service's walk looks at: those in the service-selector
-    /// index, and those whose namespaceSelectors could not be evaluated (their admission
-    /// is unknown, and said so).
+    /// index that admit every namespace, and those whose namespaceSelectors could not be
+    /// evaluated (their admission is unknown, and said so).
     every_namespace: Vec<usize>,
     /// autoAssign pools without serviceAllocation.
     plain: Vec<usize>,
@@ -181,7 +187,10 @@ impl PoolIndex {
                     .or_default()
                     .push(i);
             }
-            if pool.in_selector_index() || allocation.selectors_unknown {
+            // A selector pool limited to some namespaces is listed under them above: for any
+            // other namespace its admission fails, which is no part of an answer.
+            let everywhere = allocation.allowed_namespaces.is_empty();
+            if (pool.in_selector_index() && everywhere) || allocation.selectors_unknown {
                 index.every_namespace.push(i);
             }
         }
@@ -679,6 +688,8 @@ impl<'a> Cluster<'a> {
             selected: std::sync::Mutex::default(),
             walked_lists: std::sync::Mutex::default(),
             distinct_walks: std::sync::Mutex::default(),
+            distinct_namespace_walks: std::sync::Mutex::default(),
+            walks_by_halves: std::sync::Mutex::default(),
             pinned_picks: std::sync::Mutex::default(),
             selector_pools: (0..config.pools.len())
                 .filter(|&i| config.pools[i].in_selector_index())
@@ -1577,7 +1588,27 @@ impl<'a> Cluster<'a> {
             std::collections::hash_map::Entry::Vacant(entry) => entry,
         };
         let by_namespace = self.namespace_walk(namespace);
-        let selected = self.selected_by(entry.key().1.clone(), labels);
+        // Kept namespace halves are one value each: the address names the half.
+        let halves = (
+            std::sync::Arc::as_ptr(&by_namespace) as usize,
+            entry.key().1.clone(),
+        );
+        let walk = lock(&self.walks_by_halves)
+            .entry(halves)
+            .or_insert_with_key(|(_, read)| self.walk_of(&by_namespace, read.clone(), labels))
+            .clone();
+        entry.insert(walk).clone()
+    }
+
+    /// The walk of `by_namespace` (a namespace half) for services with `labels` (`read`: those
+    /// under the keys selectors read), kept once per content.
+    fn walk_of(
+        &self,
+        by_namespace: &NamespaceWalk,
+        read: ReadLabels<'a>,
+        labels: &StringMap,
+    ) -> std::sync::Arc<PinnedWalk> {
+        let selected = self.selected_by(read, labels);
         let is_selected = |i: usize| selected[i / 64] & (1 << (i % 64)) != 0;
         // What the walk is made of, as one key: each pool walked with whether it is in
         // the namespace index (which decides the order), then those whose admission is
@@ -1591,7 +1622,7 @@ impl<'a> Cluster<'a> {
         content.push(usize::MAX);
         content.extend(&by_namespace.unknown);
         let mut distinct = lock(&self.distinct_walks);
-        let walk = match distinct.get(content.as_slice()) {
+        match distinct.get(content.as_slice()) {
             Some(known) => known.clone(),
             None => {
                 let walked: Vec<(usize, bool)> = by_namespace
@@ -1608,8 +1639,7 @@ impl<'a> Cluster<'a> {
                 distinct.insert(content.into(), walk.clone());
                 walk
             }
-        };
-        entry.insert(walk).clone()
+        }
     }
 
     /// [`Cluster::walks`] for the pinned pools a service of `namespace` looks at, but for
@@ -1633,7 +1663,14 @@ impl<'a> Cluster<'a> {
                         _ => {}
                     }
                 }
-                std::sync::Arc::new(NamespaceWalk { walked, unknown })
+                let walk = NamespaceWalk { walked, unknown };
+                let mut distinct = lock(&self.distinct_namespace_walks);
+                if let Some(known) = distinct.get(&walk) {
+                    return known.clone();
+                }
+                let walk = std::sync::Arc::new(walk);
+                distinct.insert(walk.clone());
+                walk
             })
             .clone()
     }
@@ -2453,7 +2490,7 @@ pub(crate) mod tests {
         fn pool_strategy() -> impl Strategy<Value = (u8, u8, Option<i64>, bool)> {
             (
                 0u8..3,
-                0u8..6,
+                0u8..7,
                 proptest::option::of(-1i64..3),
                 any::<bool>(),
             )
@@ -2536,6 +2573,14 @@ pub(crate) mod tests {
                 4 => allocating(
                     plain,
                     allocation(ServiceAllocation {
+                        service_selectors: vec![match_labels(&[("app", "web")])],
+                        ..Default::default()
+                    }),
+                ),
+                5 => allocating(
+                    plain,
+                    allocation(ServiceAllocation {
+                        namespaces: vec!["b".into()],
                         service_selectors: vec![match_labels(&[("app", "web")])],
                         ..Default::default()
                     }),

@@ -1479,7 +1479,12 @@ spec:
         };
         let (from_list, from_documents) = (read(&list), read(&documents));
         assert_eq!(from_list, from_documents);
-        for expected in ["IPAllocated", "did you mean Service?", "192.0.2.0/28", "is defined at"] {
+        for expected in [
+            "IPAllocated",
+            "did you mean Service?",
+            "192.0.2.0/28",
+            "is defined at",
+        ] {
             assert!(from_list.contains(expected), "{expected}: {from_list}");
         }
     }
@@ -1495,7 +1500,10 @@ spec:
         let line = list.lines().count() - 1;
         let (place, message) = place_and_message(read_text("dump.json", &list).unwrap_err());
         assert_eq!(place, format!("dump.json:{line}"));
-        assert!(message.starts_with("Service: spec.ports: invalid type"), "{message}");
+        assert!(
+            message.starts_with("Service: spec.ports: invalid type"),
+            "{message}"
+        );
     }
 
     #[test]

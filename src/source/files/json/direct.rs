@@ -16,39 +16,25 @@ use serde_json::value::RawValue;
 use super::super::{Found, Kind, Object, READ_FIELDS};
 
 /// An item read in one pass.
-pub(in super::super) enum Item {
-    Typed {
-        kind: Kind,
-        object: Object,
-        written: String,
-        api_version: String,
-    },
-    /// A kind the plugin skips (or none).
-    Skipped {
-        kind: Option<String>,
-        api_version: Option<String>,
-    },
+pub(in super::super) struct Item {
+    kind: Option<String>,
+    api_version: Option<String>,
+    /// `None` for a kind the plugin skips (or none).
+    typed: Option<(Kind, Object)>,
 }
 
 impl Item {
     /// What the scanner's reading of the same item finds, at `line`.
     pub(in super::super) fn found(self, line: usize) -> Found {
-        match self {
-            Item::Typed {
-                kind,
-                object,
-                written,
-                api_version,
-            } => Found {
-                kind: Some((kind, object)),
+        let kind = self.kind.unwrap_or_default();
+        let api_version = self.api_version.unwrap_or_default();
+        match self.typed {
+            Some(typed) => Found {
+                kind: Some(typed),
                 line,
-                note: super::super::kinds::misspelling(&written, &api_version),
+                note: super::super::kinds::misspelling(&kind, &api_version),
             },
-            Item::Skipped { kind, api_version } => Found::skipped(
-                Some(kind.as_deref().unwrap_or("")),
-                Some(api_version.as_deref().unwrap_or("")),
-                line,
-            ),
+            None => Found::skipped(Some(&kind), Some(&api_version), line),
         }
     }
 }
@@ -96,7 +82,11 @@ impl<'de> Visitor<'de> for ItemVisitor {
                 while access.next_key::<IgnoredAny>()?.is_some() {
                     access.next_value::<IgnoredAny>()?;
                 }
-                return Ok(Item::Skipped { kind, api_version });
+                return Ok(Item {
+                    kind,
+                    api_version,
+                    typed: None,
+                });
             };
             let rest = Rest {
                 early: early.into_iter(),
@@ -104,14 +94,17 @@ impl<'de> Visitor<'de> for ItemVisitor {
                 access: &mut access,
             };
             let object = Object::read_fast(read, MapAccessDeserializer::new(rest))?;
-            return Ok(Item::Typed {
-                kind: read,
-                object,
-                written: kind.unwrap_or_default(),
-                api_version: api_version.unwrap_or_default(),
+            return Ok(Item {
+                kind,
+                api_version,
+                typed: Some((read, object)),
             });
         }
-        Ok(Item::Skipped { kind, api_version })
+        Ok(Item {
+            kind,
+            api_version,
+            typed: None,
+        })
     }
 }
 
@@ -207,12 +200,8 @@ mod tests {
     }
 
     fn typed_service(json: &str) -> crate::snapshot::Service {
-        match item(json).unwrap() {
-            Item::Typed {
-                kind: Kind::Service,
-                object: Object::Service(service),
-                ..
-            } => service,
+        match item(json).unwrap().typed {
+            Some((Kind::Service, Object::Service(service))) => service,
             _ => panic!("not typed as a Service: {json}"),
         }
     }
@@ -233,34 +222,41 @@ mod tests {
     fn fields_before_the_kind_are_typed_once_it_is_known() {
         let json = r#"{"apiVersion": "v1", "count": 3, "involvedObject": {"name": "web"},
             "kind": "Event", "metadata": {"name": "e"}, "reason": "AllocationFailed"}"#;
-        let Item::Typed {
-            object: Object::Event(event),
-            ..
-        } = item(json).unwrap()
-        else {
+        let Some((Kind::Event, Object::Event(event))) = item(json).unwrap().typed else {
             panic!("not typed as an Event");
         };
         assert_eq!(event.count, Some(3));
         assert_eq!(event.involved_object.name, "web");
         assert_eq!(event.reason, "AllocationFailed");
-        let late = typed_service(r#"{"metadata": {"name": "w"}, "kind": "Service", "apiVersion": "v1"}"#);
+        let late =
+            typed_service(r#"{"metadata": {"name": "w"}, "kind": "Service", "apiVersion": "v1"}"#);
         assert_eq!(late.metadata.name, "w");
     }
 
     #[test]
     fn a_kind_the_plugin_skips_is_passed_over_unread() {
-        let json = r#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": 7, "data": {"a": "b"}}"#;
-        let Item::Skipped { kind, api_version } = item(json).unwrap() else {
+        let json =
+            r#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": 7, "data": {"a": "b"}}"#;
+        let Item {
+            kind,
+            api_version,
+            typed: None,
+        } = item(json).unwrap()
+        else {
             panic!("a ConfigMap is typed");
         };
-        assert_eq!((kind.as_deref(), api_version.as_deref()), (Some("ConfigMap"), Some("v1")));
+        assert_eq!(
+            (kind.as_deref(), api_version.as_deref()),
+            (Some("ConfigMap"), Some("v1"))
+        );
     }
 
     #[test]
     fn a_field_name_with_an_escape_is_no_field_the_plugin_reads() {
         // As for the scanner, which compares names as written.
         let json = r#"{"apiVersion": "v1", "kin\u0064": "Service"}"#;
-        assert!(matches!(item(json).unwrap(), Item::Skipped { kind: None, .. }));
+        let read = item(json).unwrap();
+        assert!(read.kind.is_none() && read.typed.is_none());
         let service = typed_service(
             r#"{"apiVersion": "v1", "kind": "Service", "metadat\u0061": {"name": "x"}}"#,
         );

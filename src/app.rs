@@ -35,7 +35,8 @@ pub fn run(settings: &Settings, out: &mut impl Write, err: &mut impl Write) -> R
         return run_plan(settings, plan, out, err);
     }
     let loaded = source::load(&settings.input, &settings.request)?;
-    let model = Model::build(&loaded.snapshot, &settings.input.metallb, loaded.notes);
+    let snapshot = FreedAside(Some(loaded.snapshot));
+    let model = Model::build(snapshot.get(), &settings.input.metallb, loaded.notes);
     let output = &settings.output;
     let format = &output.format;
     let view = view_of(settings);
@@ -85,6 +86,25 @@ pub fn run(settings: &Settings, out: &mut impl Write, err: &mut impl Write) -> R
         Request::Completion(_) | Request::Options | Request::Plan(_) => {}
     }
     Ok(exit::OK)
+}
+
+/// The input's objects, freed on another thread once the answer is written: freeing 50,000
+/// services object by object on the way out took a sixth of `usage -f`'s wall time.
+struct FreedAside(Option<snapshot::Snapshot>);
+
+impl FreedAside {
+    fn get(&self) -> &snapshot::Snapshot {
+        self.0.as_ref().expect("taken only when dropped")
+    }
+}
+
+impl Drop for FreedAside {
+    fn drop(&mut self) {
+        if let Some(snapshot) = self.0.take() {
+            // Should no thread start, the closure (and the snapshot) is freed here.
+            let _ = std::thread::Builder::new().spawn(move || drop(snapshot));
+        }
+    }
 }
 
 fn view_of(settings: &Settings) -> View {

@@ -74,7 +74,7 @@ impl<R: Read> Input<R> {
     pub(super) fn refill(&mut self) -> Result<bool, Error> {
         let drop = self.keep.map_or(self.pos, |k| k.min(self.pos));
         if drop > 0 {
-            self.dropped_lines += self.buf[..drop].iter().filter(|b| **b == b'\n').count();
+            self.dropped_lines += memchr::memchr_iter(b'\n', &self.buf[..drop]).count();
             self.dropped += drop as u64;
             self.buf.drain(..drop);
             self.pos -= drop;

@@ -5,6 +5,8 @@
 //! serde_json. A List's items are typed one by one as they are scanned, so neither the
 //! input nor a tree of it is ever held.
 
+mod direct;
+
 use std::io::Read;
 
 use super::input::Input;
@@ -35,6 +37,10 @@ impl Scanned<'_> {
         self.line + slim_line - 1 + skipped
     }
 }
+
+/// The largest List item tried by [`Scanner::direct_item`]: the window grows to hold it
+/// whole, so a larger one (a huge ConfigMap) is scanned, which holds none of it.
+const DIRECT_MAX: usize = 1 << 20;
 
 /// Where a scan is in an object: the document itself, or an item of its `items`.
 #[derive(Clone, Copy, PartialEq)]
@@ -243,7 +249,12 @@ impl<R: Read> Scanner<'_, R> {
         loop {
             self.ws(None)?;
             let line = self.line;
-            if self.peek()? == Some(b'{') {
+            if self.peek()? == Some(b'{')
+                && !failed(pending)
+                && let Some(found) = self.direct_item()?
+            {
+                pending.push(Ok(found));
+            } else if self.peek()? == Some(b'{') {
                 let (kind, api_version, line) =
                     self.object(Level::Item, slim, gaps, &mut Vec::new())?;
                 if !failed(pending) {
@@ -276,6 +287,48 @@ impl<R: Read> Scanner<'_, R> {
                 None => return Err(self.syntax("EOF while parsing a list")),
             }
         }
+    }
+
+    /// A List item (at `{`) typed in one pass from the input (see [`direct`]); `None`, with
+    /// nothing consumed, when the scanner must read it.
+    fn direct_item(&mut self) -> Result<Option<Found>, Error> {
+        loop {
+            let rest = self.input.rest();
+            let cut = rest.len() < DIRECT_MAX;
+            let mut items = serde_json::Deserializer::from_slice(rest).into_iter::<direct::Item>();
+            let read = match items.next() {
+                Some(Ok(item)) => Ok((item, items.byte_offset())),
+                Some(Err(e)) => Err(e.is_eof()),
+                None => Err(false),
+            };
+            match read {
+                Ok((item, used)) => {
+                    let line = self.line;
+                    self.advance(used);
+                    return Ok(Some(item.found(line)));
+                }
+                // Cut by the window: read on, within bounds (a larger item is scanned).
+                Err(true) if cut => {
+                    if !self.more()? {
+                        return Ok(None);
+                    }
+                }
+                Err(_) => return Ok(None),
+            }
+        }
+    }
+
+    /// Consumes `n` bytes read by [`Scanner::direct_item`], counting their lines.
+    fn advance(&mut self, n: usize) {
+        let start = self.input.pos;
+        let taken = &self.input.rest()[..n];
+        let newlines = memchr::memchr_iter(b'\n', taken).count();
+        if newlines > 0 {
+            let last = memchr::memrchr(b'\n', taken).unwrap_or(0);
+            self.line += newlines;
+            self.line_start = self.input.offset(start + last + 1);
+        }
+        self.input.pos += n;
     }
 
     /// A key (at `"`), raw with its quotes, then checks nothing else.

@@ -1442,6 +1442,70 @@ spec:
         (json, yaml)
     }
 
+    /// Items a List's one-pass reading takes, and items it leaves to the scanner.
+    const VARIED_ITEMS: [&str; 7] = [
+        r#"{"apiVersion": "v1", "kind": "Service", "data": {"x": [1, {"y": null}]},
+  "metadata": {"name": "a", "namespace": "n", "annotations": {"metallb.io/address-pool": "p", "other": "x"}},
+  "spec": {"type": "LoadBalancer", "ports": [{"port": 80}]}, "status": {"loadBalancer": {"ingress": [{"ip": "192.0.2.1"}]}}}"#,
+        r#"{"apiVersion": "v1", "count": 2, "involvedObject": {"kind": "Service", "name": "a", "namespace": "n"},
+  "kind": "Event", "message": "m", "metadata": {"name": "e", "namespace": "n"}, "reason": "IPAllocated", "type": "Normal"}"#,
+        r#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a": "b"}}"#,
+        r#"{"apiVersion": "v1", "kind": "Servce", "metadata": {"name": "typo"}}"#,
+        r#"{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "twice"},
+  "kind": "ConfigMap"}"#,
+        r#"{"apiVersion": "metallb.io/v1beta3", "kind": "IPAddressPool",
+  "metadata": {"name": "p", "namespace": "metallb-system"}, "spec": {"addresses": ["192.0.2.0/28"]}}"#,
+        r#"{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "a", "namespace": "n"}}"#,
+    ];
+
+    #[test]
+    fn list_items_read_as_the_same_objects_one_by_one_do() {
+        // Each item on the same lines in both: the List's items are read in one pass, the
+        // documents by the scanner.
+        let list = format!(
+            "{{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": [\n{}\n]}}",
+            VARIED_ITEMS.join(",\n")
+        );
+        let documents = format!("\n{}\n", VARIED_ITEMS.join("\n"));
+        let read = |text: &str| {
+            let s = read_text("dump.json", text).unwrap();
+            let notes: Vec<_> = s.input_notes.iter().map(|n| (&n.message, &n.at)).collect();
+            let mut locations: Vec<_> = s.locations.iter().collect();
+            locations.sort_by_key(|(key, _)| (*key).clone());
+            format!(
+                "{:?}\n{:?}\n{:?}\n{:?}\n{notes:?}\n{locations:?}",
+                s.services, s.events, s.pools, s.namespaces
+            )
+        };
+        let (from_list, from_documents) = (read(&list), read(&documents));
+        assert_eq!(from_list, from_documents);
+        for expected in [
+            "IPAllocated",
+            "did you mean Service?",
+            "192.0.2.0/28",
+            "is defined at",
+        ] {
+            assert!(from_list.contains(expected), "{expected}: {from_list}");
+        }
+    }
+
+    #[test]
+    fn a_wrong_list_item_after_good_ones_is_named_by_its_line() {
+        let mut items = VARIED_ITEMS.to_vec();
+        items.push("{\"apiVersion\": \"v1\", \"kind\": \"Service\",\n  \"spec\": {\"ports\": 80}}");
+        let list = format!(
+            "{{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": [\n{}\n]}}",
+            items.join(",\n")
+        );
+        let line = list.lines().count() - 1;
+        let (place, message) = place_and_message(read_text("dump.json", &list).unwrap_err());
+        assert_eq!(place, format!("dump.json:{line}"));
+        assert!(
+            message.starts_with("Service: spec.ports: invalid type"),
+            "{message}"
+        );
+    }
+
     #[test]
     fn input_larger_than_a_read_is_read_across_the_seams() {
         let (json, yaml) = many_services(6_000);

@@ -47,10 +47,8 @@ pub struct Cluster<'a> {
     /// The label keys some selector reads: no other label changes which pools admit a
     /// service.
     label_keys: std::collections::BTreeSet<String>,
-    /// [`Cluster::pinned_walk`]'s answers, by namespace and labels.
-    pinned_walks: std::sync::Mutex<FxHashMap<PinnedKey<'a>, std::sync::Arc<PinnedWalk>>>,
-    /// The namespace half of those answers (the walk before service selectors), by
-    /// namespace: many label sets share a namespace.
+    /// The namespace half of [`Cluster::pinned_walk`]'s answers (the walk before service
+    /// selectors), by namespace: many label sets share a namespace.
     namespace_walks: std::sync::Mutex<FxHashMap<&'a str, std::sync::Arc<NamespaceWalk>>>,
     /// The label half: per labels under the keys some selector reads, one bit per pool,
     /// set where the pool's service selectors admit them (or it has none).
@@ -79,9 +77,6 @@ pub struct Cluster<'a> {
 
 /// The labels of a service under the keys some selector reads.
 type ReadLabels<'a> = Vec<(&'a str, &'a str)>;
-
-/// A namespace and the labels of a service under the keys some selector reads.
-type PinnedKey<'a> = (&'a str, ReadLabels<'a>);
 
 /// A memo's lock: a panic elsewhere cannot leave a memo half-written (entries are inserted
 /// whole), so a poisoned one is still good.
@@ -683,7 +678,6 @@ impl<'a> Cluster<'a> {
                 .into_iter()
                 .map(str::to_string)
                 .collect(),
-            pinned_walks: std::sync::Mutex::default(),
             namespace_walks: std::sync::Mutex::default(),
             selected: std::sync::Mutex::default(),
             walked_lists: std::sync::Mutex::default(),
@@ -1578,26 +1572,19 @@ impl<'a> Cluster<'a> {
 
     /// The pinned pools automatic allocation walks for services of `s`'s namespace and
     /// labels (of those, only the ones some selector reads), and those whose admission of
-    /// them is unknown: worked out once per namespace and labels, from a namespace half
-    /// worked out once per namespace and a label half once per labels.
+    /// them is unknown: a namespace half worked out once per namespace, and the walk kept
+    /// once per half and labels.
     fn pinned_walk(&self, namespace: &'a str, labels: &'a StringMap) -> std::sync::Arc<PinnedWalk> {
-        let read = self.selector_read_labels(labels);
-        let mut walks = lock(&self.pinned_walks);
-        let entry = match walks.entry((namespace, read)) {
-            std::collections::hash_map::Entry::Occupied(known) => return known.get().clone(),
-            std::collections::hash_map::Entry::Vacant(entry) => entry,
-        };
         let by_namespace = self.namespace_walk(namespace);
         // Kept namespace halves are one value each: the address names the half.
         let halves = (
             std::sync::Arc::as_ptr(&by_namespace) as usize,
-            entry.key().1.clone(),
+            self.selector_read_labels(labels),
         );
-        let walk = lock(&self.walks_by_halves)
+        lock(&self.walks_by_halves)
             .entry(halves)
             .or_insert_with_key(|(_, read)| self.walk_of(&by_namespace, read.clone(), labels))
-            .clone();
-        entry.insert(walk).clone()
+            .clone()
     }
 
     /// The walk of `by_namespace` (a namespace half) for services with `labels` (`read`: those

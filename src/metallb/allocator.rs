@@ -207,6 +207,30 @@ impl PoolIndex {
         }
     }
 
+    /// The pinned pools to look at for a service of `namespace`, ascending, each with
+    /// whether it is listed under the namespace (which means the pool allows it): the two
+    /// ascending lists merged in one pass.
+    fn pinned_for(&self, namespace: &str) -> impl Iterator<Item = (usize, bool)> + '_ {
+        let listed = self
+            .by_namespace
+            .get(namespace)
+            .map_or(&[][..], Vec::as_slice);
+        let (mut everywhere, mut listed) = (
+            self.every_namespace.iter().peekable(),
+            listed.iter().peekable(),
+        );
+        std::iter::from_fn(move || match (everywhere.peek(), listed.peek()) {
+            (Some(&&e), Some(&&l)) if e < l => everywhere.next().map(|&i| (i, false)),
+            (Some(&&e), Some(&&l)) if e == l => {
+                everywhere.next();
+                listed.next().map(|&i| (i, true))
+            }
+            (_, Some(_)) => listed.next().map(|&i| (i, true)),
+            (Some(_), None) => everywhere.next().map(|&i| (i, false)),
+            (None, None) => None,
+        })
+    }
+
     /// `pinned` (ascending) and the plain pools, merged in one pass: both are ascending and
     /// they share no pool.
     fn with_plain(&self, pinned: Vec<usize>) -> Vec<usize> {
@@ -1637,11 +1661,16 @@ impl<'a> Cluster<'a> {
             .entry(namespace)
             .or_insert_with(|| {
                 let (mut walked, mut unknown) = (Vec::new(), Vec::new());
-                for i in self.index.pools_for(namespace, false) {
-                    let pool = &self.config.pools[i];
-                    if !pool.auto_assign {
+                for (i, listed) in self.index.pinned_for(namespace) {
+                    // A pool listed under the namespace allows it: it admits the namespace
+                    // (unknown selectors allow only the namespaces named) and is in MetalLB's
+                    // namespace index for it. The look-ups this saves are in a set of up to
+                    // every namespace's name.
+                    if listed {
+                        walked.push((i, true));
                         continue;
                     }
+                    let pool = &self.config.pools[i];
                     match pool.admits_namespace(namespace) {
                         Err(Refusal::NamespaceUnknown) => unknown.push(i),
                         Ok(()) if pool.is_indexed_for(namespace) => {

@@ -203,9 +203,9 @@ pub struct Config {
     index_v6: Vec<(u128, u128, usize)>,
     /// Blocks overlap (invalid configuration): look-ups must not trust the index order.
     overlapping: bool,
-    /// Pool indices sorted by name, for look-ups by name (a request per service): the
-    /// legacy pools come after the IPAddressPools, so `pools` alone is not in name order.
-    by_name: Vec<usize>,
+    /// Pool indices by name, for look-ups by name (a request per service, where a binary
+    /// search over thousands of names waits on memory at every step).
+    by_name: rustc_hash::FxHashMap<String, usize>,
 }
 
 impl Config {
@@ -265,10 +265,12 @@ impl Config {
                 .extend(ignored_legacy_pools(snapshot, behaviour));
         }
         config.check_overlaps();
-        config.by_name = (0..config.pools.len()).collect();
-        config
-            .by_name
-            .sort_unstable_by(|&a, &b| config.pools[a].name.cmp(&config.pools[b].name));
+        config.by_name = config
+            .pools
+            .iter()
+            .enumerate()
+            .map(|(i, pool)| (pool.name.clone(), i))
+            .collect();
         config.advertised_by = advertisements_per_pool(snapshot, &config);
         if behaviour.advertisement_service_selectors {
             config.advertisement_service_selectors =
@@ -339,11 +341,7 @@ impl Config {
     /// The pool named `name` (names are unique: a duplicate is a validation error and left
     /// out).
     pub fn pool(&self, name: &str) -> Option<(usize, &Pool)> {
-        let at = self
-            .by_name
-            .binary_search_by(|&i| self.pools[i].name.as_str().cmp(name))
-            .ok()?;
-        let index = self.by_name[at];
+        let index = *self.by_name.get(name)?;
         Some((index, &self.pools[index]))
     }
 

@@ -120,20 +120,36 @@ impl Findings {
 }
 
 pub fn build<'m>(model: &'m Model, threshold: u8, strict: bool) -> CheckReport<'m> {
-    let mut found = Findings::default();
-    config_invalid(model, &mut found);
-    objects_outside_metallb_namespace(model, &mut found);
-    other_configuration_warnings(model, &mut found);
-    not_advertised(&model.cluster, &mut found);
-    namespaces_unknown(model, &mut found);
-    service_selectors_matching_nothing(model, &mut found);
-    nearly_full(&model.cluster, threshold, &mut found);
-    let audiences = audiences(&model.cluster);
-    priority_ties(&model.cluster, &audiences, &mut found);
-    namespaces_without_pool(&model.cluster, &audiences, &mut found);
-    annotations(model, &mut found);
-    services(model, &mut found, Decisions::new());
-    input_notes(model, &mut found);
+    // Two halves of about the same cost that share nothing but the model (whose memos are
+    // behind locks), each on its own thread: who every automatic service is to the pools
+    // (a read of every one's labels) with the objects read, and the pending services'
+    // decisions with the rest.
+    let (mut found, (audience_findings, read)) = std::thread::scope(|scope| {
+        let side = scope.spawn(|| {
+            let mut found = Findings::default();
+            let audiences = audiences(&model.cluster);
+            priority_ties(&model.cluster, &audiences, &mut found);
+            namespaces_without_pool(&model.cluster, &audiences, &mut found);
+            annotations(model, &mut found);
+            (found, read_objects(model))
+        });
+        let mut found = Findings::default();
+        config_invalid(model, &mut found);
+        objects_outside_metallb_namespace(model, &mut found);
+        other_configuration_warnings(model, &mut found);
+        not_advertised(&model.cluster, &mut found);
+        namespaces_unknown(model, &mut found);
+        service_selectors_matching_nothing(model, &mut found);
+        nearly_full(&model.cluster, threshold, &mut found);
+        services(model, &mut found, Decisions::new());
+        input_notes(model, &mut found);
+        // A panic on the side is a bug: it goes on here, as on one thread.
+        let side = side
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (found, side)
+    });
+    found.0.extend(audience_findings.0);
     let mut findings = found.0;
     for f in &mut findings {
         if let Some(at) = location(model, &f.object) {
@@ -153,7 +169,7 @@ pub fn build<'m>(model: &'m Model, threshold: u8, strict: bool) -> CheckReport<'
     CheckReport {
         metallb_namespace: model.cluster.config.metallb_namespace.clone(),
         metallb_version: model.version,
-        checked: checked_objects(model, &findings),
+        checked: checked_objects(model, read, &findings),
         findings,
         summary,
         strict,
@@ -165,9 +181,8 @@ fn location<'m>(model: &'m Model, object: &ObjectKey) -> Option<&'m Location> {
     model.snapshot.locations.get(object)
 }
 
-/// The pools, advertisements and LoadBalancer services read, and the objects findings name,
-/// in `ObjectKey` order.
-fn checked_objects<'m>(model: &'m Model, findings: &[Finding]) -> Vec<Checked<'m>> {
+/// The pools, advertisements and LoadBalancer services read, in `Checked` order.
+fn read_objects<'m>(model: &'m Model) -> Vec<Checked<'m>> {
     let snapshot = model.snapshot;
     fn meta<'m>(kind: &'static str, m: &'m crate::snapshot::Metadata) -> Checked<'m> {
         Checked {
@@ -214,31 +229,80 @@ fn checked_objects<'m>(model: &'m Model, findings: &[Finding]) -> Vec<Checked<'m
     // namespace and name) instead of sorting from scratch.
     all.sort();
     all.dedup();
-    // The objects only findings name (a namespace, the configuration): few, copied.
-    let read = all.len();
-    for f in findings {
-        let o = &f.object;
-        let wanted = (o.kind, o.namespace.as_str(), o.name.as_str());
-        let known = all[..read]
-            .binary_search_by(|c| (c.kind, c.namespace.as_ref(), c.name.as_ref()).cmp(&wanted));
-        if known.is_err() {
-            all.push(Checked {
-                kind: o.kind,
-                namespace: Cow::Owned(o.namespace.clone()),
-                name: Cow::Owned(o.name.clone()),
-                file: None,
+    all
+}
+
+/// The objects read ([`read_objects`]) and those only findings name, in `ObjectKey`
+/// order, with their files.
+fn checked_objects<'m>(
+    model: &'m Model,
+    all: Vec<Checked<'m>>,
+    findings: &[Finding],
+) -> Vec<Checked<'m>> {
+    // The objects only findings name (a namespace, the configuration): few, copied, and
+    // merged into the sorted list in one pass. Findings are sorted by level, then object:
+    // within a level each object is looked for from where the previous one was found.
+    let mut named: Vec<Checked> = Vec::new();
+    for level in findings.chunk_by(|a, b| a.level == b.level) {
+        let mut from = 0;
+        for o in level.iter().map(|f| &f.object) {
+            let wanted = (o.kind, o.namespace.as_str(), o.name.as_str());
+            let (at, found) = gallop(&all[from..], |c| {
+                (c.kind, c.namespace.as_ref(), c.name.as_ref()).cmp(&wanted)
             });
+            from += at;
+            if !found {
+                named.push(Checked {
+                    kind: o.kind,
+                    namespace: Cow::Owned(o.namespace.clone()),
+                    name: Cow::Owned(o.name.clone()),
+                    file: None,
+                });
+            }
         }
     }
-    all.sort();
-    all.dedup();
-    if !snapshot.locations.is_empty() {
+    named.sort();
+    named.dedup();
+    let mut all = merge_sorted(all, named);
+    if !model.snapshot.locations.is_empty() {
         for c in &mut all {
             let object = ObjectKey::new(c.kind, &c.namespace, &c.name);
             c.file = location(model, &object).map(|at| &*at.file);
         }
     }
     all
+}
+
+/// Where `order` (the ordering of each element to the one wanted) puts the wanted element
+/// in the sorted `list`, and whether it is there: a search from the start in steps that
+/// double, so an element near the start is found in a few comparisons.
+fn gallop<T>(list: &[T], order: impl Fn(&T) -> std::cmp::Ordering) -> (usize, bool) {
+    let mut end = 1;
+    while end < list.len() && order(&list[end - 1]).is_lt() {
+        end *= 2;
+    }
+    let start = end / 2;
+    let end = end.min(list.len());
+    match list[start..end].binary_search_by(&order) {
+        Ok(at) => (start + at, true),
+        Err(at) => (start + at, false),
+    }
+}
+
+/// Two sorted lists as one sorted list.
+fn merge_sorted<T: Ord>(a: Vec<T>, b: Vec<T>) -> Vec<T> {
+    if b.is_empty() {
+        return a;
+    }
+    let mut merged = Vec::with_capacity(a.len() + b.len());
+    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
+    while let (Some(x), Some(y)) = (a.peek(), b.peek()) {
+        let next = if x <= y { a.next() } else { b.next() };
+        merged.extend(next);
+    }
+    merged.extend(a);
+    merged.extend(b);
+    merged
 }
 
 fn pool_ref(model: &Model, name: &str) -> ObjectKey {
@@ -756,7 +820,7 @@ fn services<'m>(model: &'m Model, found: &mut Findings, mut decisions: Decisions
         // Built only for a finding: most services have none.
         let object = || service_ref(facts, model, i);
         let reported = unmet_requests(cluster, facts, &object, found);
-        let pending = model.snapshot.services[i].ingress_ips().next().is_none();
+        let pending = facts.ingress.is_empty() && facts.unparsable_ingress.is_empty();
         if let Some(reason) = stale.get(&i) {
             let decision = cluster.outcome(i);
             found.add_with(
@@ -1058,6 +1122,29 @@ mod tests {
 
     fn plain() -> Vec<String> {
         vec![pool("p", &["10.0.0.0/24"], ""), l2()]
+    }
+
+    #[test]
+    fn galloping_finds_where_a_binary_search_does() {
+        let list: Vec<u32> = (0..100).map(|i| i * 2).collect();
+        for wanted in 0..=201 {
+            let expected = match list.binary_search(&wanted) {
+                Ok(at) => (at, true),
+                Err(at) => (at, false),
+            };
+            assert_eq!(gallop(&list, |x| x.cmp(&wanted)), expected, "{wanted}");
+        }
+        assert_eq!(gallop(&[] as &[u32], |x| x.cmp(&1)), (0, false));
+    }
+
+    #[test]
+    fn sorted_lists_merge_in_order_keeping_both_sides() {
+        assert_eq!(
+            merge_sorted(vec![1, 3, 5, 7], vec![2, 3, 8]),
+            [1, 2, 3, 3, 5, 7, 8]
+        );
+        assert_eq!(merge_sorted(vec![4], Vec::new()), [4]);
+        assert_eq!(merge_sorted(Vec::new(), vec![1, 2]), [1, 2]);
     }
 
     #[test]

@@ -127,7 +127,7 @@ fn page(out: &mut impl Write, report: &CheckReport, view: &View) -> Result<()> {
                 writeln!(out, "      {line}")?;
             }
             if view.wide {
-                for d in &f.details {
+                for d in f.details.iter() {
                     let pool = d
                         .pool
                         .as_deref()

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::rc::Rc;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -38,9 +39,10 @@ pub struct Finding {
     pub code: Code,
     pub object: ObjectKey,
     pub message: String,
-    /// For a service: the `why` reason codes behind the finding.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub details: Vec<Reason>,
+    /// For a service: the `why` reason codes behind the finding (shared by the findings of
+    /// services decided alike).
+    #[serde(skip_serializing_if = "no_details")]
+    pub details: Arc<[Reason]>,
     /// Offline: the file the object was read from, and the line its document starts on.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
@@ -90,13 +92,17 @@ impl CheckReport<'_> {
     }
 }
 
+fn no_details(details: &Arc<[Reason]>) -> bool {
+    details.is_empty()
+}
+
 /// Findings are collected here before they get their locations and order.
 #[derive(Default)]
 struct Findings(Vec<Finding>);
 
 impl Findings {
     fn add(&mut self, level: Level, code: Code, object: ObjectKey, message: impl Into<String>) {
-        self.add_with(level, code, object, message, Vec::new());
+        self.add_with(level, code, object, message, Arc::from([]));
     }
 
     fn add_with(
@@ -105,7 +111,7 @@ impl Findings {
         code: Code,
         object: ObjectKey,
         message: impl Into<String>,
-        details: Vec<Reason>,
+        details: Arc<[Reason]>,
     ) {
         self.0.push(Finding {
             level,
@@ -150,16 +156,13 @@ pub fn build<'m>(model: &'m Model, threshold: u8, strict: bool) -> CheckReport<'
         (found, side)
     });
     found.0.extend(audience_findings.0);
-    let mut findings = found.0;
+    let mut findings = in_report_order(found.0);
     for f in &mut findings {
         if let Some(at) = location(model, &f.object) {
             f.file = Some(at.file.to_string());
             f.line = at.line;
         }
     }
-    findings.sort_by(|a, b| {
-        (a.level, &a.object, a.code, &a.message).cmp(&(b.level, &b.object, b.code, &b.message))
-    });
     let count = |level| findings.iter().filter(|f| f.level == level).count();
     let summary = Summary {
         errors: count(Level::Error),
@@ -174,6 +177,26 @@ pub fn build<'m>(model: &'m Model, threshold: u8, strict: bool) -> CheckReport<'
         summary,
         strict,
     }
+}
+
+/// Errors, then warnings, then infos; within a level by object, code and message.
+fn in_report_order(findings: Vec<Finding>) -> Vec<Finding> {
+    // Each level on its own keeps the order the services were checked in (the API server
+    // lists them by namespace and name): the sort then mostly finds runs already in order,
+    // where one sort of every level mixed would compare strings n log n times.
+    let mut by_level: [Vec<Finding>; 3] = Default::default();
+    for f in findings {
+        let at = match f.level {
+            Level::Error => 0,
+            Level::Warning => 1,
+            Level::Info => 2,
+        };
+        by_level[at].push(f);
+    }
+    for level in &mut by_level {
+        level.sort_by(|a, b| (&a.object, a.code, &a.message).cmp(&(&b.object, b.code, &b.message)));
+    }
+    by_level.into_iter().flatten().collect()
 }
 
 /// Where an object was read, offline.
@@ -813,6 +836,7 @@ fn services<'m>(model: &'m Model, found: &mut Findings, mut decisions: Decisions
         .iter()
         .map(|(s, r)| (*s, r))
         .collect();
+    let mut texts: FxHashMap<(*const Decision, bool), PendingText> = FxHashMap::default();
     for (i, facts) in cluster.services.iter().enumerate() {
         if !facts.is_managed() {
             continue;
@@ -828,7 +852,7 @@ fn services<'m>(model: &'m Model, found: &mut Findings, mut decisions: Decisions
                 Code::AllocationNotValid,
                 object(),
                 format!("{}; {}", reason.message, afterwards(cluster, &decision)),
-                decision.reasons,
+                decision.reasons.into(),
             );
         } else if pending {
             let mut decision = decisions.get(cluster, i, Detail::Outcome);
@@ -840,7 +864,19 @@ fn services<'m>(model: &'m Model, found: &mut Findings, mut decisions: Decisions
             {
                 decision = decisions.get(cluster, i, Detail::Verdicts);
             }
-            pending_service(cluster, &decision, object(), reported, found);
+            // Services decided alike are reported alike: the text is made once per decision
+            // (the memo holds the decision, so its address names no other meanwhile).
+            let text = texts
+                .entry((Rc::as_ptr(&decision), reported))
+                .or_insert_with(|| {
+                    (
+                        pending_service(cluster, &decision, reported),
+                        decision.clone(),
+                    )
+                });
+            if let Some((level, code, message, details)) = &text.0 {
+                found.add_with(*level, *code, object(), message.clone(), details.clone());
+            }
         }
     }
 }
@@ -1001,29 +1037,34 @@ fn pool_list(cluster: &Cluster, pools: &[usize]) -> String {
     }
 }
 
+/// A finding about a pending service, but for the service it names.
+type PendingFinding = (Level, Code, String, Arc<[Reason]>);
+
+/// What a decision makes [`services`] report (none, for a pending service whose request was
+/// already reported), with the decision, kept alive while its address keys the memo.
+type PendingText = (Option<PendingFinding>, Rc<Decision>);
+
 /// `service-pending-would-fit`, or `service-pending` with the `why` reasons; nothing new
 /// when a request that cannot be met was already reported for the service.
 fn pending_service(
     cluster: &Cluster,
     decision: &Decision,
-    object: ObjectKey,
     reported: bool,
-    found: &mut Findings,
-) {
+) -> Option<PendingFinding> {
     if decision.fits {
-        found.add(
+        return Some((
             Level::Warning,
             Code::ServicePendingWouldFit,
-            object,
             format!(
                 "pending, but {}: MetalLB retries a pending service only when it, another service or the configuration changes",
-                afterwards(cluster, decision).replace("it would then get", "MetalLB would now give it")
+                afterwards(cluster, decision)
+                    .replace("it would then get", "MetalLB would now give it")
             ),
-        );
-        return;
+            Arc::from([]),
+        ));
     }
     if reported {
-        return;
+        return None;
     }
     // A reason that is exactly one pool's verdict says which pool.
     let only_pool = |r: &Reason| {
@@ -1065,13 +1106,12 @@ fn pending_service(
             Some(pool) => format!(": pool {pool}: {}", r.message),
             None => format!(": {}", r.message),
         });
-    found.add_with(
+    Some((
         Level::Error,
         Code::ServicePending,
-        object,
         format!("pending and fits no pool ({}){first}", codes.join(", ")),
-        details,
-    );
+        details.into(),
+    ))
 }
 
 #[cfg(test)]
@@ -1122,6 +1162,37 @@ mod tests {
 
     fn plain() -> Vec<String> {
         vec![pool("p", &["10.0.0.0/24"], ""), l2()]
+    }
+
+    #[test]
+    fn findings_are_ordered_by_level_then_object_code_and_message() {
+        let finding = |level, name: &str, code, message: &str| Finding {
+            level,
+            code,
+            object: ObjectKey::new("Service", "ns", name),
+            message: message.to_string(),
+            details: Arc::from([]),
+            file: None,
+            line: None,
+        };
+        let order = |findings: &[Finding]| {
+            findings
+                .iter()
+                .map(|f| (f.level, f.object.name.clone(), f.code, f.message.clone()))
+                .collect::<Vec<_>>()
+        };
+        let findings = vec![
+            finding(Level::Info, "a", Code::PriorityTie, "x"),
+            finding(Level::Warning, "b", Code::ServicePending, "y"),
+            finding(Level::Error, "c", Code::PoolNotFound, "z"),
+            finding(Level::Warning, "a", Code::ServicePending, "y"),
+            finding(Level::Error, "c", Code::PoolNotFound, "a"),
+            finding(Level::Error, "b", Code::AllocationNotValid, "m"),
+            finding(Level::Warning, "a", Code::NotAdvertised, "y"),
+        ];
+        let mut expected = order(&findings);
+        expected.sort();
+        assert_eq!(order(&in_report_order(findings)), expected);
     }
 
     #[test]
@@ -1367,7 +1438,7 @@ mod tests {
             of(&report, Code::ServicePendingWouldFit),
             [(Level::Warning, "Service a/sharer".to_string())]
         );
-        let details: Vec<&Vec<Reason>> = report
+        let details: Vec<&Arc<[Reason]>> = report
             .findings
             .iter()
             .filter(|f| f.code == Code::ServicePending)

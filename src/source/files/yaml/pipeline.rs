@@ -58,7 +58,7 @@ struct Job {
 enum Entry {
     Parsing(mpsc::Receiver<Parsed>, Work),
     Done(Parsed, Work),
-    Ready(Found),
+    Ready(Box<Found>),
     /// The text of a cut List's document, its items replaced by empty lines.
     ListRoot(String, usize),
     /// The document whose items were held turned out to be of a skipped kind.
@@ -135,7 +135,7 @@ impl<'scope, 'env, 'f> Pipeline<'scope, 'env, 'f> {
 
     /// An object the cutter found itself (a document of a skipped kind).
     pub(super) fn ready(&mut self, found: Found) -> Result<(), Error> {
-        self.push(Entry::Ready(found))
+        self.push(Entry::Ready(Box::new(found)))
     }
 
     /// A cut List's document, read once the batches of its items are handed on.
@@ -172,7 +172,7 @@ impl<'scope, 'env, 'f> Pipeline<'scope, 'env, 'f> {
                 self.hand_on_parsed(parsed, work)
             }
             Entry::Done(parsed, work) => self.hand_on_parsed(parsed, work),
-            Entry::Ready(found) => (self.found)(found),
+            Entry::Ready(found) => (self.found)(*found),
             Entry::ListRoot(text, first_line) => {
                 let held = std::mem::take(&mut self.held);
                 if let Some(error) = self.held_error.take() {

@@ -298,9 +298,10 @@ impl Cutter {
     /// while its lines are indented more (or blank, or comments); a line at column 0 ends
     /// the items. Those are the lines the whole document's parser gives the item, so each
     /// batch of whole items parses as that parser would parse them. Whatever is not
-    /// plainly so (an anchor or alias, which may tie items together; a tab in the
-    /// indentation; an item of another form; a line less indented than the items but not
-    /// at column 0) stops the cutting: the items not sent yet, and the rest, are left to
+    /// plainly so (an anchor or alias, which may tie items together; a quoted scalar,
+    /// flow collection or block scalar open across the line (see [`Open`]); a tab where
+    /// the items' indentation is; an item of another form; a line less indented than the
+    /// items but not at column 0) stops the cutting: the items not sent yet, and the rest, are left to
     /// the document, which is then read whole as before.
     fn cut_line(&mut self, line: &[u8], sink: &mut Pipeline) -> Result<bool, Error> {
         let spaces = line.iter().take_while(|&&b| b == b' ').count();
@@ -321,7 +322,7 @@ impl Cutter {
             return Ok(false);
         };
         let tabbed = rest.first() == Some(&b'\t');
-        let inside = blank || (spaces > dash && !tabbed) || rest.starts_with(b"#");
+        let inside = blank || spaces > dash || rest.starts_with(b"#");
         if inside {
             if has_anchor_or_alias(line) {
                 self.stop_cutting();

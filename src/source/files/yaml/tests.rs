@@ -411,6 +411,10 @@ fn a_dash_inside_a_block_scalar_is_part_of_its_item() {
     );
     let snapshot = read_text("b.yaml", &text).unwrap();
     assert_eq!(snapshot.services.len(), 300);
+    // A tab after the indentation of a line inside an item is the item's text.
+    let tab = text.replace("        kind: Service\n", "        \tkind: Service\n");
+    assert_eq!(cut_after(&tab), Cut::Sent);
+    assert!(same_cut_or_whole(&tab).contains("\\tkind: Service"));
     assert_eq!(
         snapshot.services[200].metadata.labels.get("note"),
         Some("- apiVersion: v1\nkind: Service\n\n- x: y\n")

@@ -8,6 +8,12 @@
 //! lines; those are then built into a small tree and typed. Everything else (a skipped
 //! kind's body, fields no read kind has) is passed over event by event, without building
 //! anything and without a limit on its nesting.
+//!
+//! Documents are gathered into batches of about [`BATCH_BYTES`], parsed and typed on two
+//! worker threads while the input is cut (see `pipeline`); what they make is handed on in
+//! input order. A List's items are cut apart the same way, at their `- ` lines, when
+//! nothing can tie one item to another or make the cut read differently from the whole
+//! (see [`Cutter::cut_line`]): a List is then held a few batches at a time, not whole.
 
 use std::borrow::Cow;
 use std::collections::HashMap;

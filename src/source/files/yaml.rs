@@ -166,9 +166,8 @@ struct Cutter {
     /// The input had a directive (`%YAML`, `%TAG`), which may change what a tag means in
     /// a whole document: its Lists are not cut.
     directive: bool,
-    /// The document has an anchor or an alias (perhaps) before its items: its items may
-    /// need it, so they are not cut.
-    anchored: bool,
+    /// The document's first root `items:` line was read (only it may be cut).
+    items_seen: bool,
     /// Where the document is in cutting its root `items:` apart.
     cut: Cut,
     /// What the lines read so far leave open (until the items, and inside them).
@@ -214,7 +213,7 @@ impl Cutter {
             block_root: false,
             in_unread: false,
             directive: false,
-            anchored: false,
+            items_seen: false,
             cut: Cut::No,
             open: Open::default(),
         }
@@ -271,30 +270,38 @@ impl Cutter {
         Ok(())
     }
 
-    /// Notes what decides whether the document's items may be cut: directives, anchors
-    /// and aliases before them, and the root `items:` line itself.
+    /// Notes a directive, and the document's first root `items:` line: its items may be
+    /// cut when the document's lines before it (as `text` keeps them) hold no anchor or
+    /// alias and leave nothing open. Those lines are read only then: most documents have
+    /// no `items`.
     fn watch_for_items(&mut self, line: &[u8]) {
         if line.first() == Some(&b'%') {
             self.directive = true;
         }
-        if self.cut != Cut::No {
-            return;
-        }
-        if !self.block_root {
-            return;
-        }
-        if has_anchor_or_alias(line) {
-            self.anchored = true;
-        } else if may_cut()
-            && !self.anchored
-            && !self.directive
-            && self.open.is_closed_before(0)
-            && line.starts_with(b"items:")
-            && line[b"items:".len()..].trim_ascii().is_empty()
+        if self.items_seen
+            || !self.block_root
+            || !line.starts_with(b"items:")
+            || !line[b"items:".len()..].trim_ascii().is_empty()
         {
+            return;
+        }
+        self.items_seen = true;
+        if self.directive || !may_cut() {
+            return;
+        }
+        // `line` is the last in `text`.
+        let before = &self.text[self.doc_offset..self.text.len() - line.len()];
+        let mut open = Open::default();
+        for line in before.split_inclusive(|&b| b == b'\n') {
+            if has_anchor_or_alias(line) {
+                return;
+            }
+            open.line(line);
+        }
+        if open.is_closed_before(0) {
+            self.open = Open::default();
             self.cut = Cut::Awaiting;
         }
-        self.open.line(line);
     }
 
     /// A line after a root `items:` line, while cutting; `true` when the line went into
@@ -455,7 +462,7 @@ impl Cutter {
         self.first_content = None;
         self.block_root = false;
         self.in_unread = false;
-        self.anchored = false;
+        self.items_seen = false;
         self.cut = Cut::No;
         self.open = Open::default();
         if self.text.len() >= BATCH_BYTES {

@@ -470,3 +470,13 @@ fn a_quoted_scalar_running_over_an_item_line_is_read_as_the_whole_document_reads
         eprintln!("{what}: {}", &outcome[..outcome.len().min(100)]);
     }
 }
+
+#[test]
+fn only_the_first_root_items_line_may_be_cut() {
+    // Reading the document again at every `items:` line would make many such lines cost
+    // their square.
+    let text = "apiVersion: v1\nitems:\n  x: 1\nitems:\n- a: 1\n- b: 2\n";
+    assert_eq!(cut_after(text), Cut::No);
+    let first = "apiVersion: v1\nitems:\n- a: 1\n- b: 2\n";
+    assert_eq!(cut_after(first), items_at(0));
+}

@@ -97,7 +97,8 @@ pub fn read_rendered(
 /// Runs `read` on a stack of [`READER_STACK_BYTES`], on this thread: the YAML reader
 /// recurses once per level of nesting, with large frames, and [`MAX_DEPTH`] levels need
 /// more stack than a thread has by default. (Not a thread of its own: its allocations
-/// would go to another heap arena, which costs every object read.)
+/// would go to another heap arena, which costs every object read. The YAML reader's
+/// workers, which parse batches side by side, are given a stack of the same size.)
 fn on_reader_stack<T>(read: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
     stacker::grow(READER_STACK_BYTES, read)
 }

@@ -8,6 +8,12 @@
 //! lines; those are then built into a small tree and typed. Everything else (a skipped
 //! kind's body, fields no read kind has) is passed over event by event, without building
 //! anything and without a limit on its nesting.
+//!
+//! Documents are gathered into batches of about [`BATCH_BYTES`], parsed and typed on two
+//! worker threads while the input is cut (see `pipeline`); what they make is handed on in
+//! input order. A List's items are cut apart the same way, at their `- ` lines, when
+//! nothing can tie one item to another or make the cut read differently from the whole
+//! (see [`Cutter::cut_line`]): a List is then held a few batches at a time, not whole.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -23,23 +29,42 @@ use super::{
     field_error, typed_object,
 };
 use crate::error::Error;
+use open::Open;
+use pipeline::{Parsed, Pipeline, Work};
 
 /// The most events aliases may expand to in one document: far more than any manifest
 /// needs, far less than an alias bomb (a few lines that expand to millions of nodes).
 const MAX_ALIAS_EVENTS: usize = 100_000;
 
-/// How much text is gathered (whole documents) before it is parsed.
-const BATCH_BYTES: usize = 1 << 20;
+/// How much text is gathered (whole documents, or whole items of a List) before it is
+/// parsed. Tests use small batches, so that small inputs cross many.
+const BATCH_BYTES: usize = if cfg!(test) { 1 << 12 } else { 1 << 20 };
+
+mod open;
+mod pipeline;
 
 const TOO_MANY_ALIASES: &str =
     "anchors and aliases (&name, *name, <<) expand to more than this reader accepts";
 
-/// Reads every document of `input`, handing each object to `found`.
+/// Reads every document of `input`, handing each object to `found`, in input order:
+/// batches of documents (and of a List's items) are parsed on worker threads while the
+/// input is cut.
 pub(super) fn read<R: Read>(
     input: &mut Input<R>,
     name: &str,
     found: &mut dyn FnMut(Found) -> Result<(), Error>,
 ) -> Result<(), Error> {
+    std::thread::scope(|scope| {
+        let mut sink = Pipeline::new(scope, name, parse_batch, read_list_root, found);
+        let cut = cut_input(input, &mut sink);
+        // What was sent before a failure comes first, as a one-thread reading would say.
+        let handed = sink.finish();
+        handed.and(cut)
+    })
+}
+
+/// Cuts `input` into batches for `sink`, line by line.
+fn cut_input<R: Read>(input: &mut Input<R>, sink: &mut Pipeline) -> Result<(), Error> {
     let mut cutter = Cutter::new(1);
     loop {
         let rest = input.rest();
@@ -51,19 +76,52 @@ pub(super) fn read<R: Read>(
             let last = input.rest().to_vec();
             input.pos += last.len();
             if !last.is_empty() {
-                cutter.line(&last, name, found)?;
+                cutter.line(&last, sink)?;
             }
-            return cutter.flush(name, found);
+            cutter.end_document(sink)?;
+            return cutter.flush(sink, true);
         };
         let len = newline + 1;
-        cutter.line(&rest[..len], name, found)?;
+        cutter.line(&rest[..len], sink)?;
         input.pos += len;
     }
+}
+
+/// Parses one batch of text (on a worker thread).
+fn parse_batch(text: &str, first_line: usize, name: &str, work: Work) -> Parsed {
+    let mut found = Vec::new();
+    let result = match work {
+        Work::Documents => document(text, first_line, name, Vec::new(), &mut |object| {
+            found.push(Ok(object));
+            Ok(())
+        }),
+        Work::Items => Events::new(text, first_line, name).item_stream(&mut found),
+    };
+    Parsed {
+        found,
+        error: result.err(),
+    }
+}
+
+/// Reads the document of a List whose items were cut (`held`, typed).
+fn read_list_root(
+    text: &str,
+    first_line: usize,
+    name: &str,
+    held: Vec<Result<Found, Error>>,
+    found: &mut dyn FnMut(Found) -> Result<(), Error>,
+) -> Result<(), Error> {
+    document(text, first_line, name, held, found)
 }
 
 /// The text of whole lines, which the input has checked to be UTF-8.
 fn as_text(bytes: &[u8]) -> &str {
     std::str::from_utf8(bytes).unwrap_or_default()
+}
+
+/// Whole lines, as text to send.
+fn into_text(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_default()
 }
 
 /// A line with something of the document on it.
@@ -105,6 +163,38 @@ struct Cutter {
     block_root: bool,
     /// The lines being read belong to a root field no kind reads.
     in_unread: bool,
+    /// The input had a directive (`%YAML`, `%TAG`), which may change what a tag means in
+    /// a whole document: its Lists are not cut.
+    directive: bool,
+    /// The document's first root `items:` line was read (only it may be cut).
+    items_seen: bool,
+    /// Where the document is in cutting its root `items:` apart.
+    cut: Cut,
+    /// What the lines read so far leave open (until the items, and inside them).
+    open: Open,
+}
+
+/// The cutting of a List's items, each starting with `- ` at one column, into batches
+/// of whole items parsed on their own (see [`Cutter::cut_line`]).
+#[derive(Debug, PartialEq, Eq)]
+enum Cut {
+    /// Not (or no longer) cutting.
+    No,
+    /// A root `items:` line with nothing after it was read: the first item decides.
+    Awaiting,
+    /// Inside the items, which start with `- ` at column `dash`: `batch` holds the items
+    /// not sent yet, from line `first`, `lines` lines; `sent`: some were sent before.
+    Items {
+        dash: usize,
+        batch: Vec<u8>,
+        first: usize,
+        lines: usize,
+        sent: bool,
+    },
+    /// The items were cut (some of them, or none, then the cutting stopped: the rest
+    /// was left to the document): the document is read once they are in.
+    Sent,
+    Stopped,
 }
 
 impl Cutter {
@@ -122,31 +212,38 @@ impl Cutter {
             first_content: None,
             block_root: false,
             in_unread: false,
+            directive: false,
+            items_seen: false,
+            cut: Cut::No,
+            open: Open::default(),
         }
     }
 
-    fn line(
-        &mut self,
-        line: &[u8],
-        name: &str,
-        found: &mut dyn FnMut(Found) -> Result<(), Error>,
-    ) -> Result<(), Error> {
+    fn line(&mut self, line: &[u8], sink: &mut Pipeline) -> Result<(), Error> {
         if is_marker(line, b"---") && self.next > self.doc_start {
             // This line starts the next document: the one before ends here.
-            self.end_document(name, found)?;
+            self.end_document(sink)?;
+        }
+        if matches!(self.cut, Cut::Awaiting | Cut::Items { .. }) && self.cut_line(line, sink)? {
+            self.next += 1;
+            return Ok(());
         }
         if self.first_content.is_none() && is_content(line) {
             self.first_content = Some(self.next);
             self.block_root = line.first().is_some_and(u8::is_ascii_alphabetic);
         }
-        self.root_line(line, name)?;
+        self.root_line(line, sink.name())?;
         if self.skipping && !self.told {
             self.told = true;
             // The documents before this one are read now; of this one nothing is kept.
             self.text.truncate(self.doc_offset);
-            self.flush(name, found)?;
+            self.flush(sink, false)?;
+            if matches!(self.cut, Cut::Sent | Cut::Stopped) {
+                self.cut = Cut::No;
+                sink.drop_held()?;
+            }
             let first = self.first_content.unwrap_or(self.next);
-            found(Found::skipped(
+            sink.ready(Found::skipped(
                 self.kind.as_deref(),
                 self.api_version.as_deref(),
                 first,
@@ -163,22 +260,200 @@ impl Cutter {
                 self.text.push(b'\n');
             } else {
                 self.text.extend_from_slice(line);
+                self.watch_for_items(line);
             }
         }
         self.next += 1;
         if is_marker(line, b"...") {
-            self.end_document(name, found)?;
+            self.end_document(sink)?;
         }
         Ok(())
     }
 
+    /// Notes a directive, and the document's first root `items:` line: its items may be
+    /// cut when the document's lines before it (as `text` keeps them) hold no anchor or
+    /// alias and leave nothing open. Those lines are read only then: most documents have
+    /// no `items`.
+    fn watch_for_items(&mut self, line: &[u8]) {
+        if line.first() == Some(&b'%') {
+            self.directive = true;
+        }
+        if self.items_seen
+            || !self.block_root
+            || !line.starts_with(b"items:")
+            || !line[b"items:".len()..].trim_ascii().is_empty()
+        {
+            return;
+        }
+        self.items_seen = true;
+        if self.directive || !may_cut() {
+            return;
+        }
+        // `line` is the last in `text`.
+        let before = &self.text[self.doc_offset..self.text.len() - line.len()];
+        let mut open = Open::default();
+        for line in before.split_inclusive(|&b| b == b'\n') {
+            if has_anchor_or_alias(line) {
+                return;
+            }
+            open.line(line);
+        }
+        if open.is_closed_before(0) {
+            self.open = Open::default();
+            self.cut = Cut::Awaiting;
+        }
+    }
+
+    /// A line after a root `items:` line, while cutting; `true` when the line went into
+    /// a batch of items, `false` when it is the document's.
+    ///
+    /// An item starts with `- ` at the items' column followed by a plain key, and goes on
+    /// while its lines are indented more (or blank, or comments); a line at column 0 ends
+    /// the items. Those are the lines the whole document's parser gives the item, so each
+    /// batch of whole items parses as that parser would parse them. Whatever is not
+    /// plainly so (an anchor or alias, which may tie items together; a quoted scalar,
+    /// flow collection or block scalar open across the line (see [`Open`]); a tab where
+    /// the items' indentation is; an item of another form; a line less indented than the
+    /// items but not at column 0) stops the cutting: the items not sent yet, and the rest, are left to
+    /// the document, which is then read whole as before.
+    fn cut_line(&mut self, line: &[u8], sink: &mut Pipeline) -> Result<bool, Error> {
+        let spaces = line.iter().take_while(|&&b| b == b' ').count();
+        let rest = &line[spaces..];
+        let blank = rest.trim_ascii().is_empty();
+        if self.cut == Cut::Awaiting {
+            if blank || rest.starts_with(b"#") {
+                return Ok(false);
+            }
+            if !is_plain_item(rest) || has_anchor_or_alias(line) || !self.open.is_closed() {
+                self.cut = Cut::No;
+                return Ok(false);
+            }
+            self.start_items(spaces, line, sink)?;
+            return Ok(true);
+        }
+        let Cut::Items { dash, .. } = self.cut else {
+            return Ok(false);
+        };
+        let tabbed = rest.first() == Some(&b'\t');
+        let inside = blank || spaces > dash || rest.starts_with(b"#");
+        if inside {
+            if has_anchor_or_alias(line) {
+                self.stop_cutting();
+                return Ok(false);
+            }
+            self.add_to_batch(line);
+            return Ok(true);
+        }
+        // A line that starts a node of the items' sequence or of the root, unless
+        // something is open across it.
+        if !self.open.is_closed_before(spaces) {
+            self.stop_cutting();
+            return Ok(false);
+        }
+        if spaces == dash && is_plain_item(rest) && !has_anchor_or_alias(line) {
+            if self.batch_len() >= BATCH_BYTES {
+                self.send_items(sink)?;
+            }
+            self.add_to_batch(line);
+            return Ok(true);
+        }
+        if spaces == 0 && !tabbed && !rest.starts_with(b"-") {
+            // A root key: the items end here.
+            self.end_items(sink)?;
+            return Ok(false);
+        }
+        self.stop_cutting();
+        Ok(false)
+    }
+
+    /// The first item: the documents before this one are sent, so that the items come
+    /// after them.
+    fn start_items(&mut self, dash: usize, line: &[u8], sink: &mut Pipeline) -> Result<(), Error> {
+        let document = self.text.split_off(self.doc_offset);
+        self.flush(sink, false)?;
+        self.text = document;
+        self.start = self.doc_start;
+        self.cut = Cut::Items {
+            dash,
+            batch: line.to_vec(),
+            first: self.next,
+            lines: 1,
+            sent: false,
+        };
+        Ok(())
+    }
+
+    fn add_to_batch(&mut self, line: &[u8]) {
+        self.open.line(line);
+        if let Cut::Items { batch, lines, .. } = &mut self.cut {
+            batch.extend_from_slice(line);
+            *lines += 1;
+        }
+    }
+
+    fn batch_len(&self) -> usize {
+        match &self.cut {
+            Cut::Items { batch, .. } => batch.len(),
+            _ => 0,
+        }
+    }
+
+    /// Sends the items gathered; the document keeps an empty line for each of their lines.
+    fn send_items(&mut self, sink: &mut Pipeline) -> Result<(), Error> {
+        let Cut::Items {
+            batch,
+            first,
+            lines,
+            sent,
+            ..
+        } = &mut self.cut
+        else {
+            return Ok(());
+        };
+        *sent = true;
+        let batch = std::mem::take(batch);
+        let batch_first = *first;
+        self.text.resize(self.text.len() + *lines, b'\n');
+        *first += *lines;
+        *lines = 0;
+        if batch.is_empty() {
+            return Ok(());
+        }
+        sink.parse(into_text(batch), batch_first, Work::Items, false)
+    }
+
+    /// The items end: the last are sent, unless none were: items that fit in one batch
+    /// are left to the document (a small List is read whole, on this thread).
+    fn end_items(&mut self, sink: &mut Pipeline) -> Result<(), Error> {
+        match self.cut {
+            Cut::Items { sent: false, .. } => self.stop_cutting(),
+            Cut::Items { sent: true, .. } => {
+                self.send_items(sink)?;
+                self.cut = Cut::Sent;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Leaves the items not sent yet, and the lines after them, to the document.
+    fn stop_cutting(&mut self) {
+        if let Cut::Items { batch, .. } = &self.cut {
+            self.text.extend_from_slice(batch);
+        }
+        self.cut = Cut::Stopped;
+    }
+
     /// Ends a document: the next starts on the next line. Documents are parsed a batch
     /// at a time (a parser costs something to start, and many documents are small).
-    fn end_document(
-        &mut self,
-        name: &str,
-        found: &mut dyn FnMut(Found) -> Result<(), Error>,
-    ) -> Result<(), Error> {
+    fn end_document(&mut self, sink: &mut Pipeline) -> Result<(), Error> {
+        self.end_items(sink)?;
+        if matches!(self.cut, Cut::Sent | Cut::Stopped) {
+            // The List's document: its items, sent before it, are read with it.
+            let document = into_text(std::mem::take(&mut self.text));
+            sink.list_root(document, self.start)?;
+            self.doc_offset = 0;
+        }
         self.doc_start = self.next;
         self.kind = None;
         self.api_version = None;
@@ -187,23 +462,22 @@ impl Cutter {
         self.first_content = None;
         self.block_root = false;
         self.in_unread = false;
+        self.items_seen = false;
+        self.cut = Cut::No;
+        self.open = Open::default();
         if self.text.len() >= BATCH_BYTES {
-            self.flush(name, found)?;
+            self.flush(sink, false)?;
         }
         self.doc_offset = self.text.len();
         Ok(())
     }
 
-    /// Reads the documents gathered so far.
-    fn flush(
-        &mut self,
-        name: &str,
-        found: &mut dyn FnMut(Found) -> Result<(), Error>,
-    ) -> Result<(), Error> {
+    /// Sends the documents gathered so far (`last`: the input ends with them).
+    fn flush(&mut self, sink: &mut Pipeline, last: bool) -> Result<(), Error> {
         if !self.text.is_empty() {
-            document(as_text(&self.text), self.start, name, found)?;
+            let text = into_text(std::mem::take(&mut self.text));
+            sink.parse(text, self.start, Work::Documents, last)?;
         }
-        self.text.clear();
         self.doc_offset = 0;
         Ok(())
     }
@@ -237,6 +511,50 @@ impl Cutter {
         }
         Ok(())
     }
+}
+
+/// Whether Lists may be cut: always, but in tests that compare with a List read whole.
+#[cfg(not(test))]
+fn may_cut() -> bool {
+    true
+}
+
+#[cfg(test)]
+thread_local! {
+    static CUT_OFF: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+#[cfg(test)]
+fn may_cut() -> bool {
+    !CUT_OFF.with(std::cell::Cell::get)
+}
+
+/// An item's first line (from its `-`): `- ` and a plain `key:`, as kubectl writes them.
+fn is_plain_item(rest: &[u8]) -> bool {
+    let Some(after) = rest.strip_prefix(b"- ") else {
+        return false;
+    };
+    if !after.first().is_some_and(u8::is_ascii_alphabetic) {
+        return false;
+    }
+    let key = after
+        .iter()
+        .take_while(|&&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'/'))
+        .count();
+    after[key..].starts_with(b":")
+        && after
+            .get(key + 1)
+            .is_none_or(|b| matches!(b, b' ' | b'\r' | b'\n'))
+}
+
+/// Whether a line may hold an anchor (`&name`) or an alias (`*name`, `<<: *name`): a `&`
+/// or `*` where a node may start, followed by a name. Text that only looks so (inside
+/// quotes) counts too: that only stops a cut.
+fn has_anchor_or_alias(line: &[u8]) -> bool {
+    memchr::memchr2_iter(b'&', b'*', line).any(|at| {
+        let starts_node = at == 0 || matches!(line[at - 1], b' ' | b'\t' | b'[' | b'{' | b',');
+        starts_node && line.get(at + 1).is_some_and(|b| !b.is_ascii_whitespace())
+    })
 }
 
 /// A root `key:` line whose value is a block below it (or a block scalar, `|`, `>`), of
@@ -290,29 +608,18 @@ struct Rec<'a> {
     line: usize,
 }
 
-/// Parses one document's text (its first line is `first_line` of the file).
+/// Parses documents' text (its first line is `first_line` of the file). `held`: the items
+/// of the List this text is the document of, cut apart and typed before it (see
+/// [`Cutter::cut_line`]), handed on before its own if it is a List.
 fn document(
     text: &str,
     first_line: usize,
     name: &str,
+    held: Vec<Result<Found, Error>>,
     found: &mut dyn FnMut(Found) -> Result<(), Error>,
 ) -> Result<(), Error> {
-    let mut options = Options::default();
-    options.set_emit_comments(false);
-    // The parser keeps its nesting on the heap: only recorded nodes are limited (to
-    // MAX_DEPTH), so that a skipped object nested however deep never stops the run.
-    options.flow_nesting_limit = usize::MAX;
-    options.block_nesting_limit = usize::MAX;
-    let parser = Parser::new_from_str_with_options(text, options);
-    let mut events = Events {
-        parser,
-        first_line,
-        name,
-        anchors: Vec::new(),
-        anchored: HashMap::new(),
-        open_anchors: Vec::new(),
-        expanded: 0,
-    };
+    let mut events = Events::new(text, first_line, name);
+    events.held = held;
     events.stream(found)
 }
 
@@ -327,6 +634,8 @@ struct Events<'a, 'n> {
     open_anchors: Vec<(usize, usize, usize)>,
     /// Events expanded from aliases in this document.
     expanded: usize,
+    /// The items of a List cut apart, typed (see [`document`]).
+    held: Vec<Result<Found, Error>>,
 }
 
 /// What an object's mapping held: its recorded fields, `kind` and `apiVersion`.
@@ -336,7 +645,42 @@ struct Head {
     api_version: Option<String>,
 }
 
-impl<'a> Events<'a, '_> {
+impl<'a, 'n> Events<'a, 'n> {
+    fn new(text: &'a str, first_line: usize, name: &'n str) -> Self {
+        let mut options = Options::default();
+        options.set_emit_comments(false);
+        // The parser keeps its nesting on the heap: only recorded nodes are limited (to
+        // MAX_DEPTH), so that a skipped object nested however deep never stops the run.
+        options.flow_nesting_limit = usize::MAX;
+        options.block_nesting_limit = usize::MAX;
+        Events {
+            parser: Parser::new_from_str_with_options(text, options),
+            first_line,
+            name,
+            anchors: Vec::new(),
+            anchored: HashMap::new(),
+            open_anchors: Vec::new(),
+            expanded: 0,
+            held: Vec::new(),
+        }
+    }
+
+    /// A batch of a List's items, cut apart: one block sequence, whose mappings are typed
+    /// into `pending` (up to the first that fails) as the List's items are.
+    fn item_stream(&mut self, pending: &mut Vec<Result<Found, Error>>) -> Result<(), Error> {
+        loop {
+            let (event, line) = self.next()?;
+            match event {
+                Event::StreamEnd => return Ok(()),
+                Event::DocumentStart(..) => {
+                    let (first, line) = self.next()?;
+                    self.items(first, line, pending)?;
+                }
+                Event::StreamStart | Event::DocumentEnd => {}
+                _ => return Err(self.error(line, NOT_AN_OBJECT)),
+            }
+        }
+    }
     fn next(&mut self) -> Result<(Event<'a>, usize), Error> {
         loop {
             match self.parser.next_event() {
@@ -400,8 +744,9 @@ impl<'a> Events<'a, '_> {
                 let mut record = Vec::new();
                 let mut pending = Vec::new();
                 let head = self.mapping(line, &mut record, Some(&mut pending))?;
+                let held = std::mem::take(&mut self.held);
                 if head.kind.as_deref().is_some_and(|k| k.ends_with("List")) {
-                    for item in pending {
+                    for item in held.into_iter().chain(pending) {
                         found(item?)?;
                     }
                     Ok(())
@@ -1146,3 +1491,6 @@ impl<'de> serde::de::SeqAccess<'de> for Elements<'_, '_, '_> {
         seed.deserialize(&mut *self.de).map(Some)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -2464,7 +2464,8 @@ pub(crate) mod tests {
                 holding(keyed("k", 80), &["10.0.0.7"]),
                 keyed("k", 443),
                 keyed("j", 443),
-            ],
+            ]
+            .into(),
             ..Default::default()
         };
         let ctx = Context::default();
@@ -2491,7 +2492,7 @@ pub(crate) mod tests {
         );
         let snapshot = Snapshot {
             pools: vec![pinned],
-            services: vec![svc("a/pending"), holding(svc("a/holder"), &["10.0.0.0"])],
+            services: vec![svc("a/pending"), holding(svc("a/holder"), &["10.0.0.0"])].into(),
             ..Default::default()
         };
         let ctx = Context::default();

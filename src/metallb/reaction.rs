@@ -597,7 +597,7 @@ mod tests {
     fn world(pools: Vec<IpAddressPool>, services: Vec<Service>) -> Snapshot {
         Snapshot {
             pools,
-            services,
+            services: services.into(),
             ..Default::default()
         }
     }
@@ -834,7 +834,7 @@ mod tests {
         let after = overlay(
             &base,
             &Snapshot {
-                services: vec![cluster_ip],
+                services: vec![cluster_ip].into(),
                 ..Snapshot::default()
             },
             false,

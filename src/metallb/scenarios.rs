@@ -33,7 +33,7 @@ impl World {
         World {
             snapshot: Snapshot {
                 pools,
-                services,
+                services: services.into(),
                 ..Default::default()
             },
             ctx: Context::default(),
@@ -1164,7 +1164,8 @@ fn c1_metallb_io_address_pool_is_ignored_up_to_0_14_8() {
             svc("a/s"),
             "metallb.universe.tf/address-pool",
             "premium",
-        )];
+        )]
+        .into();
         w
     };
     per_release(
@@ -1199,7 +1200,8 @@ fn c1_empty_metallb_io_key_hides_the_deprecated_one_from_0_14_9() {
             Mode::Automatic,
             Mode::Automatic,
             Mode::Automatic,
-        ],
+        ]
+        .into(),
     );
 }
 

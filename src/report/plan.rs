@@ -261,7 +261,7 @@ mod tests {
     fn counts_after_follow_the_moves() {
         let base = Snapshot {
             pools: vec![pool("p", &["10.0.0.0/30"])],
-            services: vec![holding(svc("a/web"), &["10.0.0.1"])],
+            services: vec![holding(svc("a/web"), &["10.0.0.1"])].into(),
             ..Snapshot::default()
         };
         let proposed = Snapshot {
@@ -281,7 +281,7 @@ mod tests {
     fn a_refused_configuration_leaves_the_pools_as_they_were() {
         let base = Snapshot {
             pools: vec![pinned("p", &["10.0.0.0/30"], None, &["a"])],
-            services: vec![holding(svc("a/web"), &["10.0.0.1"])],
+            services: vec![holding(svc("a/web"), &["10.0.0.1"])].into(),
             ..Snapshot::default()
         };
         let proposed = Snapshot {

@@ -1200,8 +1200,7 @@ fn c1_empty_metallb_io_key_hides_the_deprecated_one_from_0_14_9() {
             Mode::Automatic,
             Mode::Automatic,
             Mode::Automatic,
-        ]
-        .into(),
+        ],
     );
 }
 

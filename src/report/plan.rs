@@ -202,19 +202,27 @@ fn texts(ips: &[Ip]) -> Vec<String> {
 fn services(outcomes: Vec<Outcome>, after: &Cluster) -> Vec<ServicePlan> {
     let mut services: Vec<ServicePlan> = outcomes
         .into_iter()
-        .map(|o: Outcome| ServicePlan {
-            service: after.services[o.service].key.clone(),
-            change: o.change,
-            before: Before {
-                ips: texts(&o.old_ips),
-                pool: o.old_pool,
-            },
-            after: After {
-                ips: texts(&o.new_ips),
-                pools: o.new_pools,
-                reasons: o.reasons,
-            },
-            notes: o.notes,
+        .map(|o: Outcome| {
+            let before = texts(&o.old_ips);
+            // Most services keep their addresses: their text is written once.
+            let after_ips = match o.new_ips == o.old_ips {
+                true => before.clone(),
+                false => texts(&o.new_ips),
+            };
+            ServicePlan {
+                service: after.services[o.service].key.clone(),
+                change: o.change,
+                before: Before {
+                    ips: before,
+                    pool: o.old_pool,
+                },
+                after: After {
+                    ips: after_ips,
+                    pools: o.new_pools,
+                    reasons: o.reasons,
+                },
+                notes: o.notes,
+            }
         })
         .collect();
     services.sort_unstable_by(|a, b| a.service.cmp(&b.service));

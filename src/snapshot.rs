@@ -7,6 +7,7 @@
 mod controller;
 mod crd;
 mod overlay;
+mod services;
 mod string_map;
 
 use std::collections::HashMap;
@@ -25,6 +26,7 @@ pub use crd::{
     MetallbCrds, POOLS,
 };
 pub use overlay::{Changes, changes, overlay};
+pub use services::Services;
 pub use string_map::StringMap;
 
 /// The prefix of MetalLB's Service annotations (read from v0.14.9 on).
@@ -41,7 +43,8 @@ pub struct Snapshot {
     pub legacy_pools: Vec<AddressPool>,
     pub l2_advertisements: Vec<Advertisement>,
     pub bgp_advertisements: Vec<Advertisement>,
-    pub services: Vec<Service>,
+    /// Shared with another snapshot that holds the same services (`plan`'s after).
+    pub services: Services,
     pub namespaces: Vec<Namespace>,
     pub events: Vec<Event>,
     /// Whether Namespace objects were part of the input (selectors need them).

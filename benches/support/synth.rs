@@ -406,7 +406,7 @@ impl Synthetic {
             pools: typed(&self.pools),
             l2_advertisements: typed(&self.l2_advertisements),
             bgp_advertisements: typed(&self.bgp_advertisements),
-            services: typed(&self.services),
+            services: typed::<kubectl_metalpool::snapshot::Service>(&self.services).into(),
             namespaces: typed(&self.namespaces),
             events: typed(&self.events),
             namespaces_known: true,

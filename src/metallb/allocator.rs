@@ -2305,6 +2305,49 @@ impl Cluster<'_> {
     }
 }
 
+/// The pools whose holdings [`Cluster::outcome`] may read for a service: where
+/// [`Cluster::assign`] changed none of them, the answer is the one given before (`plan`
+/// replays many services and re-uses their answers).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct OutcomeReads {
+    /// Pools read by name, by a requested address, or walked (pinned) for the namespace.
+    pub pools: Vec<usize>,
+    /// Whether every plain pool ([`Cluster::plain_pools`]) may be read too.
+    pub plain: bool,
+}
+
+impl Cluster<'_> {
+    /// What [`Cluster::outcome`] reads of the occupancy for `service`, a superset: its own
+    /// pool; a requested address's pool; a requested pool; or the pinned pools automatic
+    /// allocation looks at for its namespace and every plain pool. Nothing where a gate or a
+    /// bad request stops it first. The configuration and the services' facts never change.
+    pub fn outcome_reads(&self, service: usize) -> OutcomeReads {
+        let s = &self.services[service];
+        let mut reads = match (&s.gate, &s.requested_ips, s.requested_pool) {
+            (Err(_), _, _) | (_, Err(_), _) => OutcomeReads::default(),
+            (_, Ok(Some(ips)), _) => OutcomeReads {
+                pools: self.config.pool_for(ips).into_iter().collect(),
+                plain: false,
+            },
+            (_, Ok(None), Some(wanted)) => OutcomeReads {
+                pools: self
+                    .config
+                    .pool(wanted)
+                    .map(|(i, _)| i)
+                    .into_iter()
+                    .collect(),
+                plain: false,
+            },
+            (_, Ok(None), None) => OutcomeReads {
+                pools: self.index.pools_for(s.namespace, false),
+                plain: true,
+            },
+        };
+        reads.pools.extend(self.service_pool[service]);
+        reads
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -2450,7 +2493,8 @@ pub(crate) mod tests {
                 holding(keyed("k", 80), &["10.0.0.7"]),
                 keyed("k", 443),
                 keyed("j", 443),
-            ],
+            ]
+            .into(),
             ..Default::default()
         };
         let ctx = Context::default();
@@ -2477,7 +2521,7 @@ pub(crate) mod tests {
         );
         let snapshot = Snapshot {
             pools: vec![pinned],
-            services: vec![svc("a/pending"), holding(svc("a/holder"), &["10.0.0.0"])],
+            services: vec![svc("a/pending"), holding(svc("a/holder"), &["10.0.0.0"])].into(),
             ..Default::default()
         };
         let ctx = Context::default();

@@ -311,7 +311,7 @@ mod tests {
     ) -> Vec<Vec<ExpectedEvent>> {
         let snapshot = Snapshot {
             pools,
-            services,
+            services: services.into(),
             ..Default::default()
         };
         Release::CHECKED
@@ -452,7 +452,7 @@ mod tests {
         // The allocator's view: the service holds nothing and is allocated anew.
         let snapshot = Snapshot {
             pools,
-            services: vec![service],
+            services: vec![service].into(),
             ..Default::default()
         };
         for release in Release::CHECKED {
@@ -688,7 +688,7 @@ mod tests {
         }
         let snapshot = Snapshot {
             pools,
-            services,
+            services: services.into(),
             ..Default::default()
         };
         let cluster = Cluster::new(
@@ -706,7 +706,8 @@ mod tests {
             services: vec![
                 holding(svc("shop/a"), &["10.0.0.7"]),
                 holding(svc("shop/b"), &["10.0.0.7"]),
-            ],
+            ]
+            .into(),
             ..Default::default()
         };
         let ctx = Context::default();

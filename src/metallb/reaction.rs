@@ -86,6 +86,27 @@ impl Reaction {
 /// (`convergeBalancer`), `internal/k8s/controllers/service_controller_reload.go`
 /// (`reprocessAll`), at v0.13.9 and v0.15.3.
 pub fn react(before: &Cluster, after: &mut Cluster, changes: &Changes) -> Reaction {
+    react_with(before, after, changes, Replay::ReuseUnread)
+}
+
+/// Which answers the replay decides again after its first re-allocation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Replay {
+    /// Only those of the services whose answer reads a pool a re-allocation changed (see
+    /// [`Cluster::outcome_reads`]): the others' answers are their first ones.
+    ReuseUnread,
+    /// Every one (what the shortcut is held to in the tests).
+    #[cfg(test)]
+    DecideAll,
+}
+
+/// [`react`], with the replay's answers decided again as `replay` says.
+fn react_with(
+    before: &Cluster,
+    after: &mut Cluster,
+    changes: &Changes,
+    replay: Replay,
+) -> Reaction {
     let by_key: HashMap<&str, usize> = before
         .services
         .iter()
@@ -178,9 +199,9 @@ pub fn react(before: &Cluster, after: &mut Cluster, changes: &Changes) -> Reacti
         .flat_map(|&j| after.services[j].ingress.iter().map(move |ip| (*ip, j)))
         .filter(|(ip, _)| after.config.pool_containing(*ip).is_some())
         .collect();
-    // The replay. Until its first re-allocation the cluster is the one `first` was decided
-    // in, so those answers stand (the allocator's answer is a function of the cluster);
-    // after it, each is worked out again.
+    // The replay. The allocator's answer is a function of the cluster, and a re-allocation
+    // changes only the holdings of its pool: an answer that reads none of the pools changed
+    // so far is the one `first` holds; the others are worked out again.
     // Each outcome is settled as soon as its service is replayed, so that no more than one
     // replayed decision (a random pick lists every plain pool) is held at a time.
     let mut names = Names::new(&after.config);
@@ -194,18 +215,18 @@ pub fn react(before: &Cluster, after: &mut Cluster, changes: &Changes) -> Reacti
         reasons: Vec::new(),
         notes: Vec::new(),
     };
-    let mut assigned = false;
+    let mut changed = Changed::new(after);
     for (&j, first) in queue.iter().zip(first) {
-        let decision = match assigned {
-            false => Rc::clone(&first),
-            true => Rc::new(after.outcome(j)),
+        let decision = match replay == Replay::ReuseUnread && !changed.read_by(after, j) {
+            true => Rc::clone(&first),
+            false => Rc::new(after.outcome(j)),
         };
         if decision.fits
             && let [pool] = decision.pools[..]
             && !decision.ips.is_empty()
         {
             after.assign(j, pool, &decision.ips);
-            assigned = true;
+            changed.record(pool);
         }
         let mut outcome = blank(j, after, &names);
         settle(&mut outcome, &decision, &mut names);
@@ -285,6 +306,48 @@ fn first_answers_from(
         (first, second.join().expect("deciding does not panic"))
     });
     first.into_iter().chain(second).map(Rc::new).collect()
+}
+
+/// The pools whose holdings the replay has changed so far.
+struct Changed {
+    /// Per pool of the after configuration.
+    pools: Vec<bool>,
+    /// Per pool: whether it is a plain pool (every automatic answer may read those).
+    plain: Vec<bool>,
+    /// Whether some plain pool changed.
+    some_plain: bool,
+    /// Whether any pool changed: until then every answer stands.
+    any: bool,
+}
+
+impl Changed {
+    fn new(cluster: &Cluster) -> Changed {
+        let mut plain = vec![false; cluster.config.pools.len()];
+        for &p in cluster.plain_pools() {
+            plain[p] = true;
+        }
+        Changed {
+            pools: vec![false; plain.len()],
+            plain,
+            some_plain: false,
+            any: false,
+        }
+    }
+
+    fn record(&mut self, pool: usize) {
+        self.pools[pool] = true;
+        self.some_plain |= self.plain[pool];
+        self.any = true;
+    }
+
+    /// Whether `service`'s answer may read a changed pool.
+    fn read_by(&self, cluster: &Cluster, service: usize) -> bool {
+        if !self.any {
+            return false;
+        }
+        let reads = cluster.outcome_reads(service);
+        (reads.plain && self.some_plain) || reads.pools.iter().any(|&p| self.pools[p])
+    }
 }
 
 /// Where a service stands in the replay.
@@ -525,6 +588,7 @@ fn pool_notes(before: &Cluster, after: &Cluster) -> Vec<(String, String)> {
 mod tests {
     use super::*;
     use crate::fixtures::{METALLB_NS as NS, annotate, holding, pinned, pool, svc};
+    use crate::metallb::allocator::OutcomeReads;
     use crate::metallb::config::Config;
     use crate::metallb::release::{Behaviour, Release};
     use crate::metallb::service::Context;
@@ -533,7 +597,7 @@ mod tests {
     fn world(pools: Vec<IpAddressPool>, services: Vec<Service>) -> Snapshot {
         Snapshot {
             pools,
-            services,
+            services: services.into(),
             ..Default::default()
         }
     }
@@ -770,7 +834,7 @@ mod tests {
         let after = overlay(
             &base,
             &Snapshot {
-                services: vec![cluster_ip],
+                services: vec![cluster_ip].into(),
                 ..Snapshot::default()
             },
             false,
@@ -910,6 +974,29 @@ mod tests {
         );
     }
 
+    #[test]
+    fn an_answer_reads_the_pools_it_may_be_given_and_no_other() {
+        let base = world(
+            vec![
+                pinned("team", &["10.0.0.0/30"], None, &["a"]),
+                pinned("other", &["10.1.0.0/30"], None, &["b"]),
+                pool("x", &["10.8.0.0/30"]),
+            ],
+            vec![
+                svc("a/auto"),
+                annotate(svc("a/named"), "metallb.io/address-pool", "other"),
+                annotate(svc("a/ip"), "metallb.io/loadBalancerIPs", "10.8.0.1"),
+            ],
+        );
+        let c = cluster(&base, &Context::default());
+        let index = |name| c.config.pool(name).unwrap().0;
+        let reads = |pools: Vec<usize>, plain| OutcomeReads { pools, plain };
+        // Automatic: the pinned pools of its namespace and every plain pool, not `other`.
+        assert_eq!(c.outcome_reads(0), reads(vec![index("team")], true));
+        assert_eq!(c.outcome_reads(1), reads(vec![index("other")], false));
+        assert_eq!(c.outcome_reads(2), reads(vec![index("x")], false));
+    }
+
     mod generated {
         use super::*;
         use proptest::prelude::*;
@@ -964,6 +1051,55 @@ mod tests {
             })
         }
 
+        /// A proposal over [`cluster`]'s pools (named p0 to p3): each renumbered to a /28 or
+        /// a /30 of some block, scoped to a namespace or to none, with a priority and
+        /// autoAssign; one pool per name.
+        fn proposal() -> impl Strategy<Value = Vec<IpAddressPool>> {
+            let pools = proptest::collection::vec(
+                (
+                    0u8..4,
+                    0u8..5,
+                    any::<bool>(),
+                    0u8..3,
+                    proptest::option::of(0i64..3),
+                    any::<bool>(),
+                ),
+                0..4,
+            );
+            pools.prop_map(|pools| {
+                let mut by_name = std::collections::BTreeMap::new();
+                for (name, block, small, scope, priority, auto) in pools {
+                    let name = format!("p{name}");
+                    let block = format!("10.{block}.0.0/{}", if small { 30 } else { 28 });
+                    let mut p = match scope {
+                        0 => pool(&name, &[&block]),
+                        1 => pinned(&name, &[&block], priority, &["a"]),
+                        _ => pinned(&name, &[&block], priority, &["b"]),
+                    };
+                    p.spec.auto_assign = Some(auto);
+                    by_name.insert(name, p);
+                }
+                by_name.into_values().collect()
+            })
+        }
+
+        /// The reaction under `replay`, and the after pools' counts it leaves, as text.
+        fn replayed(
+            base: &Snapshot,
+            proposed: &[IpAddressPool],
+            ctx: &Context,
+            replay: Replay,
+        ) -> String {
+            let after = overlay(base, &world(proposed.to_vec(), vec![]), false);
+            let before = super::cluster(base, ctx);
+            let mut after_cluster = super::cluster(&after, ctx);
+            let reaction = react_with(&before, &mut after_cluster, &changes(base, &after), replay);
+            let counts: Vec<_> = (0..after_cluster.config.pools.len())
+                .map(|p| after_cluster.counts(p))
+                .collect();
+            format!("{reaction:?}\n{counts:?}")
+        }
+
         proptest! {
             #[test]
             fn a_proposal_that_changes_nothing_moves_nothing(base in cluster()) {
@@ -979,6 +1115,24 @@ mod tests {
                             prop_assert_eq!(&o.old_ips, &o.new_ips);
                         }
                     }
+                }
+            }
+
+            #[test]
+            fn answers_reused_where_no_changed_pool_is_read_are_those_decided_again(
+                base in cluster(),
+                proposed in proposal(),
+            ) {
+                for release in Release::CHECKED {
+                    let ctx = Context {
+                        behaviour: Behaviour::of(release),
+                        ..Context::default()
+                    };
+                    prop_assert_eq!(
+                        replayed(&base, &proposed, &ctx, Replay::ReuseUnread),
+                        replayed(&base, &proposed, &ctx, Replay::DecideAll),
+                        "{}", release
+                    );
                 }
             }
         }

@@ -33,7 +33,7 @@ impl World {
         World {
             snapshot: Snapshot {
                 pools,
-                services,
+                services: services.into(),
                 ..Default::default()
             },
             ctx: Context::default(),
@@ -1164,7 +1164,8 @@ fn c1_metallb_io_address_pool_is_ignored_up_to_0_14_8() {
             svc("a/s"),
             "metallb.universe.tf/address-pool",
             "premium",
-        )];
+        )]
+        .into();
         w
     };
     per_release(

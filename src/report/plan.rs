@@ -202,19 +202,27 @@ fn texts(ips: &[Ip]) -> Vec<String> {
 fn services(outcomes: Vec<Outcome>, after: &Cluster) -> Vec<ServicePlan> {
     let mut services: Vec<ServicePlan> = outcomes
         .into_iter()
-        .map(|o: Outcome| ServicePlan {
-            service: after.services[o.service].key.clone(),
-            change: o.change,
-            before: Before {
-                ips: texts(&o.old_ips),
-                pool: o.old_pool,
-            },
-            after: After {
-                ips: texts(&o.new_ips),
-                pools: o.new_pools,
-                reasons: o.reasons,
-            },
-            notes: o.notes,
+        .map(|o: Outcome| {
+            let before = texts(&o.old_ips);
+            // Most services keep their addresses: their text is written once.
+            let after_ips = match o.new_ips == o.old_ips {
+                true => before.clone(),
+                false => texts(&o.new_ips),
+            };
+            ServicePlan {
+                service: after.services[o.service].key.clone(),
+                change: o.change,
+                before: Before {
+                    ips: before,
+                    pool: o.old_pool,
+                },
+                after: After {
+                    ips: after_ips,
+                    pools: o.new_pools,
+                    reasons: o.reasons,
+                },
+                notes: o.notes,
+            }
         })
         .collect();
     services.sort_unstable_by(|a, b| a.service.cmp(&b.service));
@@ -261,7 +269,7 @@ mod tests {
     fn counts_after_follow_the_moves() {
         let base = Snapshot {
             pools: vec![pool("p", &["10.0.0.0/30"])],
-            services: vec![holding(svc("a/web"), &["10.0.0.1"])],
+            services: vec![holding(svc("a/web"), &["10.0.0.1"])].into(),
             ..Snapshot::default()
         };
         let proposed = Snapshot {
@@ -281,7 +289,7 @@ mod tests {
     fn a_refused_configuration_leaves_the_pools_as_they_were() {
         let base = Snapshot {
             pools: vec![pinned("p", &["10.0.0.0/30"], None, &["a"])],
-            services: vec![holding(svc("a/web"), &["10.0.0.1"])],
+            services: vec![holding(svc("a/web"), &["10.0.0.1"])].into(),
             ..Snapshot::default()
         };
         let proposed = Snapshot {

@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::{Advertisement, IpAddressPool, Metadata, Service, Snapshot};
+use super::{Advertisement, IpAddressPool, Metadata, Service, Services, Snapshot};
 
 /// The base with `proposed` applied: an object of the same kind, namespace and name is
 /// replaced, a new one is added. With `prune`, the MetalLB objects (pools and
@@ -34,13 +34,7 @@ pub fn overlay(base: &Snapshot, proposed: &Snapshot, prune: bool) -> Snapshot {
             advertisement_id,
             replace,
         ),
-        services: merge(
-            &base.services,
-            &proposed.services,
-            false,
-            |s| id(&s.metadata),
-            apply_service,
-        ),
+        services: services(base, proposed),
         namespaces: merge(
             &base.namespaces,
             &proposed.namespaces,
@@ -72,6 +66,22 @@ pub fn overlay(base: &Snapshot, proposed: &Snapshot, prune: bool) -> Snapshot {
             .cloned()
             .collect(),
     }
+}
+
+/// The base's services with the proposed ones applied; the base's own list where none is
+/// proposed (most proposals are MetalLB's configuration alone), shared, not copied.
+fn services(base: &Snapshot, proposed: &Snapshot) -> Services {
+    if proposed.services.is_empty() {
+        return base.services.clone();
+    }
+    merge(
+        &base.services,
+        &proposed.services,
+        false,
+        |s| id(&s.metadata),
+        apply_service,
+    )
+    .into()
 }
 
 /// What differs between a cluster and the same cluster after a change, as MetalLB's
@@ -113,10 +123,21 @@ pub fn changes(base: &Snapshot, after: &Snapshot) -> Changes {
         |n| id(&n.metadata),
         |a, b| a.metadata.labels == b.metadata.labels,
     );
+    Changes {
+        configuration,
+        services: changed_services(&base.services, &after.services),
+    }
+}
+
+/// The keys of the services of `after` that `base` lacks or holds otherwise; none where
+/// the two share one list.
+fn changed_services(base: &Services, after: &Services) -> HashSet<String> {
+    if Services::shared(base, after) {
+        return HashSet::new();
+    }
     let before: HashMap<(&str, &str), &Service> =
-        base.services.iter().map(|s| (id(&s.metadata), s)).collect();
-    let services = after
-        .services
+        base.iter().map(|s| (id(&s.metadata), s)).collect();
+    after
         .iter()
         .filter(|new| {
             before
@@ -124,11 +145,7 @@ pub fn changes(base: &Snapshot, after: &Snapshot) -> Changes {
                 .is_none_or(|old| !same_service(old, new))
         })
         .map(|s| s.metadata.key())
-        .collect();
-    Changes {
-        configuration,
-        services,
-    }
+        .collect()
 }
 
 fn same_advertisement(a: &Advertisement, b: &Advertisement) -> bool {
@@ -334,6 +351,24 @@ mod tests {
     }
 
     #[test]
+    fn a_proposal_without_services_shares_the_base_services_and_changes_none() {
+        let mut base = snapshot(vec![pool("a", &["10.0.0.0/24"])]);
+        let mut web = Service::default();
+        web.metadata.name = "web".to_string();
+        base.services.push(web.clone());
+        let after = overlay(&base, &snapshot(vec![pool("a", &["10.0.1.0/24"])]), false);
+        assert!(Services::shared(&base.services, &after.services));
+        assert!(changes(&base, &after).services.is_empty());
+        // A copy of the same services is compared, and found the same too.
+        let copied = Snapshot {
+            services: vec![web].into(),
+            ..after.clone()
+        };
+        assert!(!Services::shared(&base.services, &copied.services));
+        assert!(changes(&base, &copied).services.is_empty());
+    }
+
+    #[test]
     fn a_pool_rewritten_as_it_was_is_no_configuration_change() {
         // A manifest lacks the status (and the API server's fields) of the live object.
         let mut live = pool("a", &["10.0.0.0/24"]);
@@ -352,7 +387,7 @@ mod tests {
         web.metadata.namespace = "a".to_string();
         web.metadata.name = "web".to_string();
         let base = Snapshot {
-            services: vec![web.clone()],
+            services: vec![web.clone()].into(),
             ..Snapshot::default()
         };
         let mut relabelled = web.clone();
@@ -362,7 +397,7 @@ mod tests {
         let after = overlay(
             &base,
             &Snapshot {
-                services: vec![relabelled, new],
+                services: vec![relabelled, new].into(),
                 ..Snapshot::default()
             },
             false,
@@ -395,11 +430,11 @@ mod tests {
             .labels
             .insert("tier".to_string(), "gold".to_string());
         let base = Snapshot {
-            services: vec![live.clone()],
+            services: vec![live.clone()].into(),
             ..Snapshot::default()
         };
         let proposed = Snapshot {
-            services: vec![manifest],
+            services: vec![manifest].into(),
             ..Snapshot::default()
         };
         let after = overlay(&base, &proposed, false);

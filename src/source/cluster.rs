@@ -150,7 +150,7 @@ fn assemble(
         pools: metallb_list(f.pools, "ipaddresspools", &mut notes, server)?,
         l2_advertisements: metallb_list(f.l2, "l2advertisements", &mut notes, server)?,
         bgp_advertisements: metallb_list(f.bgp, "bgpadvertisements", &mut notes, server)?,
-        services: f.services.map_err(|e| e.into_error(server))?,
+        services: f.services.map_err(|e| e.into_error(server))?.into(),
         controllers,
         crds: f.crds,
         legacy_pools: f.legacy_pools.unwrap_or_else(|e| {

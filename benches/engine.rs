@@ -11,8 +11,9 @@
 //!   services and 2,000 pools.
 //! * `plan/50000`: `plan`'s computation (the after snapshot, its model, the controller's
 //!   reaction and `report::plan::build`; the model of the base is built once) on 50,000
-//!   services and 2,000 pools, the busiest IPv4 pool renumbered; compare with `usage/50000`
-//!   (issue target: at most 3×).
+//!   services and 2,000 pools, the busiest IPv4 pool renumbered; `plan/50000-whole` the same
+//!   with both models built (side by side), as the command does. Compare with
+//!   `check-vs-usage/usage` (issue target: at most 3×).
 //! * `growth/{usage,check}/<services>x10000`: both at 10,000 pools and 50,000, 100,000 and
 //!   200,000 services: cost stays linear.
 //! * `read/<format>`: `-f` reading a dump of 10,000 services (a YAML List, multi-document
@@ -354,11 +355,7 @@ fn plan(c: &mut Criterion) {
     group.measurement_time(Duration::from_secs(3));
     let mut built: Option<(Snapshot, Snapshot)> = None;
     group.bench_function(BenchmarkId::from_parameter(50_000), |b| {
-        let (base, proposed) = built.get_or_insert_with(|| {
-            let base = cluster(50_000, POOLS).1;
-            let proposed = renumbered(&base);
-            (base, proposed)
-        });
+        let (base, proposed) = built.get_or_insert_with(plan_inputs);
         let flags = MetallbFlags {
             namespace: Some(METALLB_NAMESPACE.to_string()),
             ..MetallbFlags::default()
@@ -372,7 +369,29 @@ fn plan(c: &mut Criterion) {
             report.services.len()
         })
     });
+    // What the command computes: both models too (built side by side).
+    group.bench_function(BenchmarkId::from_parameter("50000-whole"), |b| {
+        let (base, proposed) = built.get_or_insert_with(plan_inputs);
+        let flags = MetallbFlags {
+            namespace: Some(METALLB_NAMESPACE.to_string()),
+            ..MetallbFlags::default()
+        };
+        b.iter(|| {
+            let after = snapshot::overlay(black_box(base), proposed, false);
+            let (before, mut after) = Model::build_pair(base, &after, &flags, Vec::new());
+            let report = report::plan::build(&before, &mut after);
+            assert!(report.is_problem(), "the renumbering moves services");
+            report.services.len()
+        })
+    });
     group.finish();
+}
+
+/// The plan rows' base cluster and proposal.
+fn plan_inputs() -> (Snapshot, Snapshot) {
+    let base = cluster(50_000, POOLS).1;
+    let proposed = renumbered(&base);
+    (base, proposed)
 }
 
 /// The base's busiest IPv4-only pool, moved to 172.31.0.0/16 (outside the generated

@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use crate::error::{Result, exit};
+use crate::metallb::runtime::Runtime;
 use crate::model::Model;
 use crate::render::{self, Format, View};
 use crate::report;
@@ -127,11 +128,16 @@ fn run_plan(
 ) -> Result<i32> {
     let loaded = source::load(&settings.input, &settings.request)?;
     let flags = &settings.input.metallb;
-    let before = Model::build(&loaded.snapshot, flags, loaded.notes);
-    let proposed =
-        source::read_proposed(&settings.input, &plan.proposed, &before.runtime.namespace)?;
+    // The proposal's objects without a namespace land where the base's MetalLB runs.
+    let runtime = Runtime::resolve(
+        &loaded.snapshot,
+        flags.namespace.as_deref(),
+        flags.lb_class.as_deref(),
+    );
+    let proposed = source::read_proposed(&settings.input, &plan.proposed, &runtime.namespace)?;
     let after_snapshot = snapshot::overlay(&loaded.snapshot, &proposed, plan.prune);
-    let mut after = Model::build_for(&after_snapshot, flags, before.version, Vec::new());
+    let (before, mut after) =
+        Model::build_pair(&loaded.snapshot, &after_snapshot, flags, loaded.notes);
     let report = report::plan::build(&before, &mut after);
     render::emit(
         out,

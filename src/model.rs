@@ -32,24 +32,29 @@ impl<'a> Model<'a> {
     /// The model for the release the input shows (or `--metallb-version` names): see
     /// [`detect_release`]. `notes` are what reading the snapshot noticed; they come first
     /// among the warnings.
-    pub fn build(
-        snapshot: &'a Snapshot,
+    pub fn build(snapshot: &'a Snapshot, flags: &MetallbFlags, notes: Vec<Reason>) -> Model<'a> {
+        let (version, notes) = release_with_notes(snapshot, flags, notes);
+        Model::build_for(snapshot, flags, version, notes)
+    }
+
+    /// The models of `before` ([`Model::build`]) and of `after` under the same release
+    /// (`plan`'s two snapshots), built side by side: neither reads the other.
+    pub fn build_pair<'b>(
+        before: &'a Snapshot,
+        after: &'b Snapshot,
         flags: &MetallbFlags,
-        mut notes: Vec<Reason>,
-    ) -> Model<'a> {
-        let detection = detect_release(snapshot, flags.version);
-        notes.extend(
-            detection
-                .warnings
-                .into_iter()
-                .map(|w| Reason::new(Code::MetallbVersionMismatch, w)),
-        );
-        notes.extend(
-            detection
-                .ambiguity
-                .map(|w| Reason::new(Code::MetallbVersionAmbiguous, w)),
-        );
-        Model::build_for(snapshot, flags, detection.version, notes)
+        notes: Vec<Reason>,
+    ) -> (Model<'a>, Model<'b>) {
+        let (version, notes) = release_with_notes(before, flags, notes);
+        std::thread::scope(|scope| {
+            let after = scope.spawn(|| Model::build_for(after, flags, version, Vec::new()));
+            let before = Model::build_for(before, flags, version, notes);
+            // A panic there is a bug: it goes on here, as on one thread.
+            let after = after
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (before, after)
+        })
     }
 
     /// The model under the rules of `version`'s release.
@@ -89,6 +94,27 @@ impl<'a> Model<'a> {
             warnings,
         }
     }
+}
+
+/// The release of [`detect_release`], and `notes` with what detecting it noticed.
+fn release_with_notes(
+    snapshot: &Snapshot,
+    flags: &MetallbFlags,
+    mut notes: Vec<Reason>,
+) -> (MetallbVersion, Vec<Reason>) {
+    let detection = detect_release(snapshot, flags.version);
+    notes.extend(
+        detection
+            .warnings
+            .into_iter()
+            .map(|w| Reason::new(Code::MetallbVersionMismatch, w)),
+    );
+    notes.extend(
+        detection
+            .ambiguity
+            .map(|w| Reason::new(Code::MetallbVersionAmbiguous, w)),
+    );
+    (detection.version, notes)
 }
 
 /// The release the answers follow (cli-contract.md "MetalLB versions"): `--metallb-version`,
@@ -203,6 +229,30 @@ mod tests {
         assert_eq!(
             found(&s, Some("latest")),
             ("v0.16.1".into(), VersionSource::Flag)
+        );
+    }
+
+    #[test]
+    fn a_pair_is_the_base_model_and_the_other_under_the_base_release() {
+        let base = snapshot(
+            Some(controller("quay.io/metallb/controller:v0.14.8", &[])),
+            Some(crds(&NEW_CRDS)),
+        );
+        // No controller: alone, it would be modelled as the newest release.
+        let other = snapshot(None, None);
+        let flags = MetallbFlags::default();
+        let (before, after) = Model::build_pair(&base, &other, &flags, Vec::new());
+        let alone = Model::build(&base, &flags, Vec::new());
+        assert_eq!(
+            (before.version, &before.warnings),
+            (alone.version, &alone.warnings)
+        );
+        assert_eq!(after.version.version, Release::V0_14_8);
+        let under_base = Model::build_for(&other, &flags, alone.version, Vec::new());
+        assert_eq!(after.warnings, under_base.warnings);
+        assert_ne!(
+            Model::build(&other, &flags, Vec::new()).version,
+            after.version
         );
     }
 

@@ -78,8 +78,8 @@ fn cut_input<R: Read>(input: &mut Input<R>, sink: &mut Pipeline) -> Result<(), E
             if !last.is_empty() {
                 cutter.line(&last, sink)?;
             }
-            cutter.end_document(sink)?;
-            return cutter.flush(sink, true);
+            cutter.end_document(sink, false)?;
+            return cutter.flush(sink, true, false);
         };
         let len = newline + 1;
         cutter.line(&rest[..len], sink)?;
@@ -222,7 +222,7 @@ impl Cutter {
     fn line(&mut self, line: &[u8], sink: &mut Pipeline) -> Result<(), Error> {
         if is_marker(line, b"---") && self.next > self.doc_start {
             // This line starts the next document: the one before ends here.
-            self.end_document(sink)?;
+            self.end_document(sink, true)?;
         }
         if matches!(self.cut, Cut::Awaiting | Cut::Items { .. }) && self.cut_line(line, sink)? {
             self.next += 1;
@@ -236,8 +236,9 @@ impl Cutter {
         if self.skipping && !self.told {
             self.told = true;
             // The documents before this one are read now; of this one nothing is kept.
+            let marker = is_marker(&self.text[self.doc_offset..], b"---");
             self.text.truncate(self.doc_offset);
-            self.flush(sink, false)?;
+            self.flush(sink, false, marker)?;
             if matches!(self.cut, Cut::Sent | Cut::Stopped) {
                 self.cut = Cut::No;
                 sink.drop_held()?;
@@ -265,7 +266,7 @@ impl Cutter {
         }
         self.next += 1;
         if is_marker(line, b"...") {
-            self.end_document(sink)?;
+            self.end_document(sink, false)?;
         }
         Ok(())
     }
@@ -370,7 +371,7 @@ impl Cutter {
     /// after them.
     fn start_items(&mut self, dash: usize, line: &[u8], sink: &mut Pipeline) -> Result<(), Error> {
         let document = self.text.split_off(self.doc_offset);
-        self.flush(sink, false)?;
+        self.flush(sink, false, is_marker(&document, b"---"))?;
         self.text = document;
         self.start = self.doc_start;
         self.cut = Cut::Items {
@@ -424,9 +425,12 @@ impl Cutter {
 
     /// The items end: the last are sent, unless none were: items that fit in one batch
     /// are left to the document (a small List is read whole, on this thread).
+    /// Items left open (a quote, a flow collection) are left to the document too: what
+    /// ends them there (a document marker, the input's end) is what the parser says.
     fn end_items(&mut self, sink: &mut Pipeline) -> Result<(), Error> {
+        let open = !self.open.is_closed_before(0);
         match self.cut {
-            Cut::Items { sent: false, .. } => self.stop_cutting(),
+            Cut::Items { sent, .. } if open || !sent => self.stop_cutting(),
             Cut::Items { sent: true, .. } => {
                 self.send_items(sink)?;
                 self.cut = Cut::Sent;
@@ -444,13 +448,17 @@ impl Cutter {
         self.cut = Cut::Stopped;
     }
 
-    /// Ends a document: the next starts on the next line. Documents are parsed a batch
-    /// at a time (a parser costs something to start, and many documents are small).
-    fn end_document(&mut self, sink: &mut Pipeline) -> Result<(), Error> {
+    /// Ends a document: the next starts on the next line (`marker`: with its `---`).
+    /// Documents are parsed a batch at a time (a parser costs something to start, and many
+    /// documents are small).
+    fn end_document(&mut self, sink: &mut Pipeline, marker: bool) -> Result<(), Error> {
         self.end_items(sink)?;
         if matches!(self.cut, Cut::Sent | Cut::Stopped) {
             // The List's document: its items, sent before it, are read with it.
-            let document = into_text(std::mem::take(&mut self.text));
+            let mut document = into_text(std::mem::take(&mut self.text));
+            if marker {
+                document.push_str(NEXT_DOCUMENT);
+            }
             sink.list_root(document, self.start)?;
             self.doc_offset = 0;
         }
@@ -466,16 +474,20 @@ impl Cutter {
         self.cut = Cut::No;
         self.open = Open::default();
         if self.text.len() >= BATCH_BYTES {
-            self.flush(sink, false)?;
+            self.flush(sink, false, marker)?;
         }
         self.doc_offset = self.text.len();
         Ok(())
     }
 
-    /// Sends the documents gathered so far (`last`: the input ends with them).
-    fn flush(&mut self, sink: &mut Pipeline, last: bool) -> Result<(), Error> {
+    /// Sends the documents gathered so far (`last`: the input ends with them; `marker`:
+    /// the next document starts with a `---` line).
+    fn flush(&mut self, sink: &mut Pipeline, last: bool, marker: bool) -> Result<(), Error> {
         if !self.text.is_empty() {
-            let text = into_text(std::mem::take(&mut self.text));
+            let mut text = into_text(std::mem::take(&mut self.text));
+            if marker {
+                text.push_str(NEXT_DOCUMENT);
+            }
             sink.parse(text, self.start, Work::Documents, last)?;
         }
         self.doc_offset = 0;
@@ -512,6 +524,11 @@ impl Cutter {
         Ok(())
     }
 }
+
+/// Ends the text of a batch cut before a `---` line: a quote or flow collection left open
+/// at the batch's end meets that marker, as in the whole input, not the end of the text
+/// (which the parser tells otherwise). It starts an empty document, which reads as nothing.
+const NEXT_DOCUMENT: &str = "---\n";
 
 /// Whether Lists may be cut: always, but in tests that compare with a List read whole.
 #[cfg(not(test))]

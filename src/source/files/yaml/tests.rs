@@ -480,3 +480,27 @@ fn only_the_first_root_items_line_may_be_cut() {
     let first = "apiVersion: v1\nitems:\n- a: 1\n- b: 2\n";
     assert_eq!(cut_after(first), items_at(0));
 }
+
+#[test]
+fn a_quote_open_at_the_next_documents_marker_meets_that_marker() {
+    // The whole stream's parser finds the `---` inside the quote, not the input's end.
+    let small = "apiVersion: v1\nkind: Service\nitems:\n- a: 1\n  b: \"open\nc: 1\n--- # next\n";
+    assert!(same_cut_or_whole(small).contains("document indicator"));
+    // Items sent already, the last one open at the marker.
+    let items: String = (0..300).map(item).collect();
+    let sent = format!("kind: List\nitems:\n{items}  b: \"open\n---\n");
+    assert!(same_cut_or_whole(&sent).contains("document indicator"));
+    let flow = format!("kind: List\nitems:\n{items}  b: [open,\n---\nkind: x\n");
+    same_cut_or_whole(&flow);
+    // Documents enough for a batch, the last one open at the next one's marker.
+    let many = format!("{}b: \"open\n---\nkind: x\n", documents(300));
+    assert!(same_cut_or_whole(&many).contains("document indicator"));
+    // The same before a document of a kind that is skipped as it is cut.
+    let skipped = format!(
+        "{}b: 'open\n---\napiVersion: v1\nkind: ConfigMap\n",
+        documents(3)
+    );
+    assert!(same_cut_or_whole(&skipped).contains("document indicator"));
+}
+
+mod attack;

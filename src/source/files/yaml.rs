@@ -336,9 +336,13 @@ impl Cutter {
             return Ok(false);
         };
         let tabbed = rest.first() == Some(&b'\t');
-        let inside = blank || spaces > dash || rest.starts_with(b"#");
+        let comment = rest.starts_with(b"#");
+        let inside = blank || spaces > dash || comment;
         if inside {
-            if has_anchor_or_alias(line) {
+            // A line between the `-` and its item's keys ends the item's mapping: the
+            // whole document's parser then tells it in the words of the List's root.
+            let between = spaces == dash + 1 && !blank && !comment;
+            if between || has_anchor_or_alias(line) {
                 self.stop_cutting();
                 return Ok(false);
             }

@@ -503,4 +503,22 @@ fn a_quote_open_at_the_next_documents_marker_meets_that_marker() {
     assert!(same_cut_or_whole(&skipped).contains("document indicator"));
 }
 
+#[test]
+fn a_line_between_the_dash_and_the_items_keys_is_left_to_the_document() {
+    let shifted: String = (0..300)
+        .map(item)
+        .flat_map(|i| i.lines().map(|l| format!("  {l}\n")).collect::<Vec<_>>())
+        .collect();
+    for (dash, text) in [
+        ("", list(300)),
+        ("  ", format!("kind: List\nitems:\n{shifted}")),
+    ] {
+        let at = format!("{dash}  metadata:\n{dash}    name: s200\n");
+        let wrong = text.replacen(&at, &format!("{dash} x: v\n{at}"), 1);
+        assert!(wrong != text, "{dash:?}");
+        assert_eq!(cut_after(&wrong), Cut::Stopped, "{dash:?}");
+        assert!(same_cut_or_whole(&wrong).starts_with("error:"), "{dash:?}");
+    }
+}
+
 mod attack;

@@ -522,3 +522,16 @@ fn a_line_between_the_dash_and_the_items_keys_is_left_to_the_document() {
 }
 
 mod attack;
+
+#[test]
+fn the_first_error_wins_when_the_pipeline_is_full() {
+    // A List (its items cut) fails when it is handed on, once later entries (documents
+    // of skipped kinds) fill the pipeline; the document after it, queued, fails too.
+    let skipped = "---\napiVersion: v1\nkind: ConfigMap\n".repeat(10);
+    let list = "kind: List\nitems:\n- apiVersion: v1\n  kind: Service\n";
+    let text = format!("{list}---\nx: [\n{skipped}");
+    assert_eq!(
+        same_cut_or_whole(&text),
+        "error: in.yaml:3: Service has no metadata.name"
+    );
+}

@@ -126,11 +126,11 @@ impl Builder {
         };
         let n = self.name();
         let keys = [
-            format!("apiVersion: v1\n"),
+            "apiVersion: v1\n".to_string(),
             format!("kind: {kind}\n"),
             format!("metadata:\n  name: d{n}\n  namespace: ns\n"),
             String::new(), // the items
-            format!("x-other: |\n  - a\nx-flow: [a,\n  b]\n"),
+            "x-other: |\n  - a\nx-flow: [a,\n  b]\n".to_string(),
             // Now and then a root key the cutter must see before the items, or a second
             // `items`.
             match shape / 6 % 8 {

@@ -163,6 +163,10 @@ struct Cutter {
     block_root: bool,
     /// The lines being read belong to a root field no kind reads.
     in_unread: bool,
+    /// The lines of that field (kept until it ends), and whether one may hold an anchor.
+    unread: Vec<u8>,
+    unread_lines: usize,
+    unread_anchor: bool,
     /// The input had a directive (`%YAML`, `%TAG`), which may change what a tag means in
     /// a whole document: its Lists are not cut.
     directive: bool,
@@ -212,6 +216,9 @@ impl Cutter {
             first_content: None,
             block_root: false,
             in_unread: false,
+            unread: Vec::new(),
+            unread_lines: 0,
+            unread_anchor: false,
             directive: false,
             items_seen: false,
             cut: Cut::No,
@@ -238,6 +245,7 @@ impl Cutter {
             // The documents before this one are read now; of this one nothing is kept.
             let marker = is_marker(&self.text[self.doc_offset..], b"---");
             self.text.truncate(self.doc_offset);
+            self.drop_unread();
             self.flush(sink, false, marker)?;
             if matches!(self.cut, Cut::Sent | Cut::Stopped) {
                 self.cut = Cut::No;
@@ -255,10 +263,14 @@ impl Cutter {
                 self.start = self.next;
             }
             if self.block_root && line.first().is_some_and(|b| !b" \t\r\n#-".contains(b)) {
+                self.end_unread();
                 self.in_unread = is_unread_block(line);
             }
             if self.in_unread {
                 self.text.push(b'\n');
+                self.unread.extend_from_slice(line);
+                self.unread_lines += 1;
+                self.unread_anchor |= has_anchor_or_alias(line);
             } else {
                 self.text.extend_from_slice(line);
                 self.watch_for_items(line);
@@ -456,6 +468,7 @@ impl Cutter {
     /// Documents are parsed a batch at a time (a parser costs something to start, and many
     /// documents are small).
     fn end_document(&mut self, sink: &mut Pipeline, marker: bool) -> Result<(), Error> {
+        self.end_unread();
         self.end_items(sink)?;
         if matches!(self.cut, Cut::Sent | Cut::Stopped) {
             // The List's document: its items, sent before it, are read with it.
@@ -482,6 +495,23 @@ impl Cutter {
         }
         self.doc_offset = self.text.len();
         Ok(())
+    }
+
+    /// A root field no kind reads ends. When one of its lines may hold an anchor, which a
+    /// node read later may name, its lines (the last in `text`, as empty lines) are put
+    /// back for the parser.
+    fn end_unread(&mut self) {
+        if self.unread_anchor {
+            self.text.truncate(self.text.len() - self.unread_lines);
+            self.text.extend_from_slice(&self.unread);
+        }
+        self.drop_unread();
+    }
+
+    fn drop_unread(&mut self) {
+        self.unread.clear();
+        self.unread_lines = 0;
+        self.unread_anchor = false;
     }
 
     /// Sends the documents gathered so far (`last`: the input ends with them; `marker`:

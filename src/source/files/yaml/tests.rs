@@ -535,3 +535,28 @@ fn the_first_error_wins_when_the_pipeline_is_full() {
         "error: in.yaml:3: Service has no metadata.name"
     );
 }
+
+#[test]
+fn an_anchor_inside_a_field_no_kind_reads_may_be_named_after_it() {
+    let text = list(300).replace(
+        "apiVersion: v1\nitems:\n",
+        "apiVersion: v1\nx-defaults:\n  a: &pool\n    metallb.io/address-pool: q\nitems:\n",
+    );
+    let text = text.replace(
+        "name: s50\n    namespace: ns\n    annotations:\n      metallb.io/address-pool: p\n",
+        "name: s50\n    namespace: ns\n    annotations: *pool\n",
+    );
+    assert_eq!(cut_after(&text), Cut::No);
+    let snapshot = read_text("a.yaml", &text).unwrap();
+    assert_eq!(
+        snapshot.services[50]
+            .metadata
+            .annotations
+            .get("metallb.io/address-pool"),
+        Some("q")
+    );
+    same_cut_or_whole(&text);
+    // Without an anchor such a field is still not parsed: what is wrong in it is not told.
+    let unread = "apiVersion: v1\nkind: Service\nx-data:\n  a: [unclosed\nmetadata:\n  name: a\n  namespace: ns\n";
+    assert!(read_text("u.yaml", unread).is_ok());
+}

@@ -145,7 +145,8 @@ struct Cutter {
     next: usize,
     /// The documents gathered and not yet parsed: their lines, but those of a root field no
     /// kind reads (a ConfigMap's `data`), kept as empty lines so that lines keep their
-    /// numbers, and those of a document of a skipped kind, left out.
+    /// numbers (unless one may hold an anchor: see [`Cutter::end_unread`]), and those of a
+    /// document of a skipped kind, left out.
     text: Vec<u8>,
     /// The current document's first line and where it starts in `text`.
     doc_start: usize,

@@ -133,6 +133,15 @@ fn is_content(line: &[u8]) -> bool {
         || is_marker(line, b"..."))
 }
 
+/// How many lines the parser reads in `line` (one line for the cutter): a CR not followed
+/// by LF breaks a line in YAML too.
+fn line_breaks(line: &[u8]) -> usize {
+    let lone = memchr::memchr_iter(b'\r', line)
+        .filter(|&at| line.get(at + 1) != Some(&b'\n'))
+        .count();
+    1 + lone
+}
+
 /// A line that is a document marker: `---` or `...` followed by white space or nothing.
 fn is_marker(line: &[u8], marker: &[u8]) -> bool {
     line.starts_with(marker) && line.get(3).is_none_or(|b| b.is_ascii_whitespace())
@@ -277,7 +286,7 @@ impl Cutter {
                 self.watch_for_items(line);
             }
         }
-        self.next += 1;
+        self.next += line_breaks(line);
         if is_marker(line, b"...") {
             self.end_document(sink, false)?;
         }
@@ -334,6 +343,15 @@ impl Cutter {
         let spaces = line.iter().take_while(|&&b| b == b' ').count();
         let rest = &line[spaces..];
         let blank = rest.trim_ascii().is_empty();
+        if line_breaks(line) > 1 {
+            // A lone CR breaks the line for the parser, not for the cutter.
+            if self.cut == Cut::Awaiting {
+                self.cut = Cut::No;
+            } else {
+                self.stop_cutting();
+            }
+            return Ok(false);
+        }
         if self.cut == Cut::Awaiting {
             if blank || rest.starts_with(b"#") {
                 return Ok(false);

@@ -560,3 +560,34 @@ fn an_anchor_inside_a_field_no_kind_reads_may_be_named_after_it() {
     let unread = "apiVersion: v1\nkind: Service\nx-data:\n  a: [unclosed\nmetadata:\n  name: a\n  namespace: ns\n";
     assert!(read_text("u.yaml", unread).is_ok());
 }
+
+#[test]
+fn a_lone_carriage_return_breaks_a_line_as_the_parser_reads_it() {
+    let wrong = "name: s250\n    namespace: [ns]\n";
+    let text = list(300)
+        .replace("name: s10\n", "name: s10\r    labels: {}\n")
+        .replace("name: s250\n    namespace: ns\n", wrong);
+    // The lone CR counts as a line end before the error.
+    let line = line_of(&text, "namespace: [ns]") + 1;
+    assert!(
+        same_cut_or_whole(&text).starts_with(&format!("error: in.yaml:{line}: Service s250")),
+        "{}",
+        outcome(&text).chars().take(100).collect::<String>()
+    );
+    // A lone CR before the first item: the item after it is the document's.
+    let before = "kind: List\nitems:\n# c\r- apiVersion: v1\n  kind: Namespace\n  metadata:\n    name: first\n";
+    let text = format!("{before}{}", (0..300).map(item).collect::<String>());
+    assert_eq!(cut_after(&text), Cut::No);
+    same_cut_or_whole(&text);
+    // Documents after one are numbered as the parser numbers them.
+    let documents = format!(
+        "a: 1\rb: 2\n---\n{}",
+        documents(600).trim_start_matches("---\n")
+    );
+    let snapshot = read_text("d.yaml", &documents).unwrap();
+    let key = ObjectKeyOf::service("s599");
+    assert_eq!(
+        snapshot.locations[&key.0].line,
+        Some(line_of(&documents, "name: s599") - 2)
+    );
+}

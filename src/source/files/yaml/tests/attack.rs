@@ -15,7 +15,7 @@ type ItemShape = (u8, Vec<u8>, u8);
 type DocShape = (u8, u8, u8, Vec<ItemShape>, u8);
 
 /// How many constructs [`Builder::construct`] knows.
-const CONSTRUCTS: u8 = 35;
+const CONSTRUCTS: u8 = 36;
 
 /// Builds the text of an input from its shapes.
 struct Builder {
@@ -111,6 +111,7 @@ impl Builder {
             31 => format!("{i}x{k}: [\n{d}]\n"),
             32 => format!("{d}- &a{a}\n{i}x{k}: 1\n"),
             33 => format!("{i}x{k}: - c\n"),
+            34 => format!("{i}x{k}: a\r{i}y{k}: b\r{d}- z{k}: 1\n"),
             _ => format!("{i}<<: *a{a}\n"),
         }
     }

@@ -337,8 +337,9 @@ impl Cutter {
     /// plainly so (an anchor or alias, which may tie items together; a quoted scalar,
     /// flow collection or block scalar open across the line (see [`Open`]); a tab where
     /// the items' indentation is; an item of another form; a line less indented than the
-    /// items but not at column 0) stops the cutting: the items not sent yet, and the rest, are left to
-    /// the document, which is then read whole as before.
+    /// items but not at column 0, or between an item's `-` and its keys; a lone CR) stops
+    /// the cutting: the items not sent yet, and the rest, are left to the document, which
+    /// is then read whole as before.
     fn cut_line(&mut self, line: &[u8], sink: &mut Pipeline) -> Result<bool, Error> {
         let spaces = line.iter().take_while(|&&b| b == b' ').count();
         let rest = &line[spaces..];

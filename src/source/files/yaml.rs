@@ -78,8 +78,8 @@ fn cut_input<R: Read>(input: &mut Input<R>, sink: &mut Pipeline) -> Result<(), E
             if !last.is_empty() {
                 cutter.line(&last, sink)?;
             }
-            cutter.end_document(sink)?;
-            return cutter.flush(sink, true);
+            cutter.end_document(sink, false)?;
+            return cutter.flush(sink, true, false);
         };
         let len = newline + 1;
         cutter.line(&rest[..len], sink)?;
@@ -133,6 +133,15 @@ fn is_content(line: &[u8]) -> bool {
         || is_marker(line, b"..."))
 }
 
+/// How many lines the parser reads in `line` (one line for the cutter): a CR not followed
+/// by LF breaks a line in YAML too.
+fn line_breaks(line: &[u8]) -> usize {
+    let lone = memchr::memchr_iter(b'\r', line)
+        .filter(|&at| line.get(at + 1) != Some(&b'\n'))
+        .count();
+    1 + lone
+}
+
 /// A line that is a document marker: `---` or `...` followed by white space or nothing.
 fn is_marker(line: &[u8], marker: &[u8]) -> bool {
     line.starts_with(marker) && line.get(3).is_none_or(|b| b.is_ascii_whitespace())
@@ -145,7 +154,8 @@ struct Cutter {
     next: usize,
     /// The documents gathered and not yet parsed: their lines, but those of a root field no
     /// kind reads (a ConfigMap's `data`), kept as empty lines so that lines keep their
-    /// numbers, and those of a document of a skipped kind, left out.
+    /// numbers (unless one may hold an anchor: see [`Cutter::end_unread`]), and those of a
+    /// document of a skipped kind, left out.
     text: Vec<u8>,
     /// The current document's first line and where it starts in `text`.
     doc_start: usize,
@@ -163,6 +173,10 @@ struct Cutter {
     block_root: bool,
     /// The lines being read belong to a root field no kind reads.
     in_unread: bool,
+    /// The lines of that field (kept until it ends), and whether one may hold an anchor.
+    unread: Vec<u8>,
+    unread_lines: usize,
+    unread_anchor: bool,
     /// The input had a directive (`%YAML`, `%TAG`), which may change what a tag means in
     /// a whole document: its Lists are not cut.
     directive: bool,
@@ -212,6 +226,9 @@ impl Cutter {
             first_content: None,
             block_root: false,
             in_unread: false,
+            unread: Vec::new(),
+            unread_lines: 0,
+            unread_anchor: false,
             directive: false,
             items_seen: false,
             cut: Cut::No,
@@ -222,7 +239,7 @@ impl Cutter {
     fn line(&mut self, line: &[u8], sink: &mut Pipeline) -> Result<(), Error> {
         if is_marker(line, b"---") && self.next > self.doc_start {
             // This line starts the next document: the one before ends here.
-            self.end_document(sink)?;
+            self.end_document(sink, true)?;
         }
         if matches!(self.cut, Cut::Awaiting | Cut::Items { .. }) && self.cut_line(line, sink)? {
             self.next += 1;
@@ -236,8 +253,10 @@ impl Cutter {
         if self.skipping && !self.told {
             self.told = true;
             // The documents before this one are read now; of this one nothing is kept.
+            let marker = is_marker(&self.text[self.doc_offset..], b"---");
             self.text.truncate(self.doc_offset);
-            self.flush(sink, false)?;
+            self.drop_unread();
+            self.flush(sink, false, marker)?;
             if matches!(self.cut, Cut::Sent | Cut::Stopped) {
                 self.cut = Cut::No;
                 sink.drop_held()?;
@@ -254,18 +273,22 @@ impl Cutter {
                 self.start = self.next;
             }
             if self.block_root && line.first().is_some_and(|b| !b" \t\r\n#-".contains(b)) {
+                self.end_unread();
                 self.in_unread = is_unread_block(line);
             }
             if self.in_unread {
                 self.text.push(b'\n');
+                self.unread.extend_from_slice(line);
+                self.unread_lines += 1;
+                self.unread_anchor |= has_anchor_or_alias(line);
             } else {
                 self.text.extend_from_slice(line);
                 self.watch_for_items(line);
             }
         }
-        self.next += 1;
+        self.next += line_breaks(line);
         if is_marker(line, b"...") {
-            self.end_document(sink)?;
+            self.end_document(sink, false)?;
         }
         Ok(())
     }
@@ -314,12 +337,22 @@ impl Cutter {
     /// plainly so (an anchor or alias, which may tie items together; a quoted scalar,
     /// flow collection or block scalar open across the line (see [`Open`]); a tab where
     /// the items' indentation is; an item of another form; a line less indented than the
-    /// items but not at column 0) stops the cutting: the items not sent yet, and the rest, are left to
-    /// the document, which is then read whole as before.
+    /// items but not at column 0, or between an item's `-` and its keys; a lone CR) stops
+    /// the cutting: the items not sent yet, and the rest, are left to the document, which
+    /// is then read whole as before.
     fn cut_line(&mut self, line: &[u8], sink: &mut Pipeline) -> Result<bool, Error> {
         let spaces = line.iter().take_while(|&&b| b == b' ').count();
         let rest = &line[spaces..];
         let blank = rest.trim_ascii().is_empty();
+        if line_breaks(line) > 1 {
+            // A lone CR breaks the line for the parser, not for the cutter.
+            if self.cut == Cut::Awaiting {
+                self.cut = Cut::No;
+            } else {
+                self.stop_cutting();
+            }
+            return Ok(false);
+        }
         if self.cut == Cut::Awaiting {
             if blank || rest.starts_with(b"#") {
                 return Ok(false);
@@ -335,9 +368,13 @@ impl Cutter {
             return Ok(false);
         };
         let tabbed = rest.first() == Some(&b'\t');
-        let inside = blank || spaces > dash || rest.starts_with(b"#");
+        let comment = rest.starts_with(b"#");
+        let inside = blank || spaces > dash || comment;
         if inside {
-            if has_anchor_or_alias(line) {
+            // A line between the `-` and its item's keys ends the item's mapping: the
+            // whole document's parser then tells it in the words of the List's root.
+            let between = spaces == dash + 1 && !blank && !comment;
+            if between || has_anchor_or_alias(line) {
                 self.stop_cutting();
                 return Ok(false);
             }
@@ -370,7 +407,7 @@ impl Cutter {
     /// after them.
     fn start_items(&mut self, dash: usize, line: &[u8], sink: &mut Pipeline) -> Result<(), Error> {
         let document = self.text.split_off(self.doc_offset);
-        self.flush(sink, false)?;
+        self.flush(sink, false, is_marker(&document, b"---"))?;
         self.text = document;
         self.start = self.doc_start;
         self.cut = Cut::Items {
@@ -424,9 +461,12 @@ impl Cutter {
 
     /// The items end: the last are sent, unless none were: items that fit in one batch
     /// are left to the document (a small List is read whole, on this thread).
+    /// Items left open (a quote, a flow collection) are left to the document too: what
+    /// ends them there (a document marker, the input's end) is what the parser says.
     fn end_items(&mut self, sink: &mut Pipeline) -> Result<(), Error> {
+        let open = !self.open.is_closed_before(0);
         match self.cut {
-            Cut::Items { sent: false, .. } => self.stop_cutting(),
+            Cut::Items { sent, .. } if open || !sent => self.stop_cutting(),
             Cut::Items { sent: true, .. } => {
                 self.send_items(sink)?;
                 self.cut = Cut::Sent;
@@ -444,13 +484,18 @@ impl Cutter {
         self.cut = Cut::Stopped;
     }
 
-    /// Ends a document: the next starts on the next line. Documents are parsed a batch
-    /// at a time (a parser costs something to start, and many documents are small).
-    fn end_document(&mut self, sink: &mut Pipeline) -> Result<(), Error> {
+    /// Ends a document: the next starts on the next line (`marker`: with its `---`).
+    /// Documents are parsed a batch at a time (a parser costs something to start, and many
+    /// documents are small).
+    fn end_document(&mut self, sink: &mut Pipeline, marker: bool) -> Result<(), Error> {
+        self.end_unread();
         self.end_items(sink)?;
         if matches!(self.cut, Cut::Sent | Cut::Stopped) {
             // The List's document: its items, sent before it, are read with it.
-            let document = into_text(std::mem::take(&mut self.text));
+            let mut document = into_text(std::mem::take(&mut self.text));
+            if marker {
+                document.push_str(NEXT_DOCUMENT);
+            }
             sink.list_root(document, self.start)?;
             self.doc_offset = 0;
         }
@@ -466,16 +511,37 @@ impl Cutter {
         self.cut = Cut::No;
         self.open = Open::default();
         if self.text.len() >= BATCH_BYTES {
-            self.flush(sink, false)?;
+            self.flush(sink, false, marker)?;
         }
         self.doc_offset = self.text.len();
         Ok(())
     }
 
-    /// Sends the documents gathered so far (`last`: the input ends with them).
-    fn flush(&mut self, sink: &mut Pipeline, last: bool) -> Result<(), Error> {
+    /// A root field no kind reads ends. When one of its lines may hold an anchor, which a
+    /// node read later may name, its lines (the last in `text`, as empty lines) are put
+    /// back for the parser.
+    fn end_unread(&mut self) {
+        if self.unread_anchor {
+            self.text.truncate(self.text.len() - self.unread_lines);
+            self.text.extend_from_slice(&self.unread);
+        }
+        self.drop_unread();
+    }
+
+    fn drop_unread(&mut self) {
+        self.unread.clear();
+        self.unread_lines = 0;
+        self.unread_anchor = false;
+    }
+
+    /// Sends the documents gathered so far (`last`: the input ends with them; `marker`:
+    /// the next document starts with a `---` line).
+    fn flush(&mut self, sink: &mut Pipeline, last: bool, marker: bool) -> Result<(), Error> {
         if !self.text.is_empty() {
-            let text = into_text(std::mem::take(&mut self.text));
+            let mut text = into_text(std::mem::take(&mut self.text));
+            if marker {
+                text.push_str(NEXT_DOCUMENT);
+            }
             sink.parse(text, self.start, Work::Documents, last)?;
         }
         self.doc_offset = 0;
@@ -512,6 +578,11 @@ impl Cutter {
         Ok(())
     }
 }
+
+/// Ends the text of a batch cut before a `---` line: a quote or flow collection left open
+/// at the batch's end meets that marker, as in the whole input, not the end of the text
+/// (which the parser tells otherwise). It starts an empty document, which reads as nothing.
+const NEXT_DOCUMENT: &str = "---\n";
 
 /// Whether Lists may be cut: always, but in tests that compare with a List read whole.
 #[cfg(not(test))]

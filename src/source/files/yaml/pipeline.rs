@@ -160,7 +160,11 @@ impl<'scope, 'env, 'f> Pipeline<'scope, 'env, 'f> {
         self.queue.push_back(entry);
         while self.queue.len() > IN_FLIGHT {
             let entry = self.queue.pop_front().unwrap_or_else(|| unreachable!());
-            self.hand_on(entry)?;
+            if let Err(error) = self.hand_on(entry) {
+                // What came after it is not read: `finish` must not tell a later error.
+                self.queue.clear();
+                return Err(error);
+            }
         }
         Ok(())
     }

@@ -480,3 +480,114 @@ fn only_the_first_root_items_line_may_be_cut() {
     let first = "apiVersion: v1\nitems:\n- a: 1\n- b: 2\n";
     assert_eq!(cut_after(first), items_at(0));
 }
+
+#[test]
+fn a_quote_open_at_the_next_documents_marker_meets_that_marker() {
+    // The whole stream's parser finds the `---` inside the quote, not the input's end.
+    let small = "apiVersion: v1\nkind: Service\nitems:\n- a: 1\n  b: \"open\nc: 1\n--- # next\n";
+    assert!(same_cut_or_whole(small).contains("document indicator"));
+    // Items sent already, the last one open at the marker.
+    let items: String = (0..300).map(item).collect();
+    let sent = format!("kind: List\nitems:\n{items}  b: \"open\n---\n");
+    assert!(same_cut_or_whole(&sent).contains("document indicator"));
+    let flow = format!("kind: List\nitems:\n{items}  b: [open,\n---\nkind: x\n");
+    same_cut_or_whole(&flow);
+    // Documents enough for a batch, the last one open at the next one's marker.
+    let many = format!("{}b: \"open\n---\nkind: x\n", documents(300));
+    assert!(same_cut_or_whole(&many).contains("document indicator"));
+    // The same before a document of a kind that is skipped as it is cut.
+    let skipped = format!(
+        "{}b: 'open\n---\napiVersion: v1\nkind: ConfigMap\n",
+        documents(3)
+    );
+    assert!(same_cut_or_whole(&skipped).contains("document indicator"));
+}
+
+#[test]
+fn a_line_between_the_dash_and_the_items_keys_is_left_to_the_document() {
+    let shifted: String = (0..300)
+        .map(item)
+        .flat_map(|i| i.lines().map(|l| format!("  {l}\n")).collect::<Vec<_>>())
+        .collect();
+    for (dash, text) in [
+        ("", list(300)),
+        ("  ", format!("kind: List\nitems:\n{shifted}")),
+    ] {
+        let at = format!("{dash}  metadata:\n{dash}    name: s200\n");
+        let wrong = text.replacen(&at, &format!("{dash} x: v\n{at}"), 1);
+        assert!(wrong != text, "{dash:?}");
+        assert_eq!(cut_after(&wrong), Cut::Stopped, "{dash:?}");
+        assert!(same_cut_or_whole(&wrong).starts_with("error:"), "{dash:?}");
+    }
+}
+
+mod attack;
+
+#[test]
+fn the_first_error_wins_when_the_pipeline_is_full() {
+    // A List (its items cut) fails when it is handed on, once later entries (documents
+    // of skipped kinds) fill the pipeline; the document after it, queued, fails too.
+    let skipped = "---\napiVersion: v1\nkind: ConfigMap\n".repeat(10);
+    let list = "kind: List\nitems:\n- apiVersion: v1\n  kind: Service\n";
+    let text = format!("{list}---\nx: [\n{skipped}");
+    assert_eq!(
+        same_cut_or_whole(&text),
+        "error: in.yaml:3: Service has no metadata.name"
+    );
+}
+
+#[test]
+fn an_anchor_inside_a_field_no_kind_reads_may_be_named_after_it() {
+    let text = list(300).replace(
+        "apiVersion: v1\nitems:\n",
+        "apiVersion: v1\nx-defaults:\n  a: &pool\n    metallb.io/address-pool: q\nitems:\n",
+    );
+    let text = text.replace(
+        "name: s50\n    namespace: ns\n    annotations:\n      metallb.io/address-pool: p\n",
+        "name: s50\n    namespace: ns\n    annotations: *pool\n",
+    );
+    assert_eq!(cut_after(&text), Cut::No);
+    let snapshot = read_text("a.yaml", &text).unwrap();
+    assert_eq!(
+        snapshot.services[50]
+            .metadata
+            .annotations
+            .get("metallb.io/address-pool"),
+        Some("q")
+    );
+    same_cut_or_whole(&text);
+    // Without an anchor such a field is still not parsed: what is wrong in it is not told.
+    let unread = "apiVersion: v1\nkind: Service\nx-data:\n  a: [unclosed\nmetadata:\n  name: a\n  namespace: ns\n";
+    assert!(read_text("u.yaml", unread).is_ok());
+}
+
+#[test]
+fn a_lone_carriage_return_breaks_a_line_as_the_parser_reads_it() {
+    let wrong = "name: s250\n    namespace: [ns]\n";
+    let text = list(300)
+        .replace("name: s10\n", "name: s10\r    labels: {}\n")
+        .replace("name: s250\n    namespace: ns\n", wrong);
+    // The lone CR counts as a line end before the error.
+    let line = line_of(&text, "namespace: [ns]") + 1;
+    assert!(
+        same_cut_or_whole(&text).starts_with(&format!("error: in.yaml:{line}: Service s250")),
+        "{}",
+        outcome(&text).chars().take(100).collect::<String>()
+    );
+    // A lone CR before the first item: the item after it is the document's.
+    let before = "kind: List\nitems:\n# c\r- apiVersion: v1\n  kind: Namespace\n  metadata:\n    name: first\n";
+    let text = format!("{before}{}", (0..300).map(item).collect::<String>());
+    assert_eq!(cut_after(&text), Cut::No);
+    same_cut_or_whole(&text);
+    // Documents after one are numbered as the parser numbers them.
+    let documents = format!(
+        "a: 1\rb: 2\n---\n{}",
+        documents(600).trim_start_matches("---\n")
+    );
+    let snapshot = read_text("d.yaml", &documents).unwrap();
+    let key = ObjectKeyOf::service("s599");
+    assert_eq!(
+        snapshot.locations[&key.0].line,
+        Some(line_of(&documents, "name: s599") - 2)
+    );
+}

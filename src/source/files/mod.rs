@@ -854,7 +854,7 @@ fn strip_position(message: &str) -> String {
 mod tests {
     use super::*;
 
-    fn read_text(name: &str, text: &str) -> Result<Snapshot, Error> {
+    pub(super) fn read_text(name: &str, text: &str) -> Result<Snapshot, Error> {
         let namespaces = Namespaces {
             metallb: "metallb-system".into(),
             default: "default".into(),

@@ -55,7 +55,7 @@ pub(super) fn read<R: Read>(
     found: &mut dyn FnMut(Found) -> Result<(), Error>,
 ) -> Result<(), Error> {
     std::thread::scope(|scope| {
-        let mut sink = Pipeline::new(scope, name, parse_batch, read_list_root, found);
+        let mut sink = Pipeline::new(scope, name, parse_batch, document, found);
         let cut = cut_input(input, &mut sink);
         // What was sent before a failure comes first, as a one-thread reading would say.
         let handed = sink.finish();
@@ -101,17 +101,6 @@ fn parse_batch(text: &str, first_line: usize, name: &str, work: Work) -> Parsed 
         found,
         error: result.err(),
     }
-}
-
-/// Reads the document of a List whose items were cut (`held`, typed).
-fn read_list_root(
-    text: &str,
-    first_line: usize,
-    name: &str,
-    held: Vec<Result<Found, Error>>,
-    found: &mut dyn FnMut(Found) -> Result<(), Error>,
-) -> Result<(), Error> {
-    document(text, first_line, name, held, found)
 }
 
 /// The text of whole lines, which the input has checked to be UTF-8.

@@ -1,27 +1,9 @@
 //! The YAML reader's batches on worker threads, and the cutting of a List at its items.
 //! Batches are small in tests ([`BATCH_BYTES`]), so that small inputs cross many.
 
-use std::path::Path;
-
-use super::super::{Namespaces, Objects, Reader, on_reader_stack};
+use super::super::tests::read_text;
 use super::*;
 use crate::snapshot::Snapshot;
-
-fn read_text(name: &str, text: &str) -> Result<Snapshot, Error> {
-    let namespaces = Namespaces {
-        metallb: "metallb-system".into(),
-        default: "default".into(),
-    };
-    on_reader_stack(|| {
-        let mut reader = Reader {
-            namespaces: &namespaces,
-            objects: Objects::default(),
-            file: std::sync::Arc::from(""),
-        };
-        reader.parse(Path::new(name), text)?;
-        Ok(reader.objects.into_snapshot())
-    })
-}
 
 /// Everything a reading gives: the objects (in order), where each was read and the
 /// notes; or the error's place and message.
@@ -71,7 +53,7 @@ fn same_cut_or_whole(text: &str) -> String {
 fn cut_after(text: &str) -> Cut {
     std::thread::scope(|scope| {
         let mut found = |_| Ok(());
-        let mut sink = Pipeline::new(scope, "in.yaml", parse_batch, read_list_root, &mut found);
+        let mut sink = Pipeline::new(scope, "in.yaml", parse_batch, document, &mut found);
         let mut cutter = Cutter::new(1);
         for line in text.split_inclusive('\n') {
             cutter.line(line.as_bytes(), &mut sink).unwrap();
@@ -337,10 +319,7 @@ fn an_anchor_before_the_items_keeps_the_list_whole() {
         "apiVersion: v1\nitems:\n",
         "apiVersion: v1\nx-defaults: &pool\n  metallb.io/address-pool: q\nitems:\n",
     );
-    let text = text.replace(
-        "name: s50\n    namespace: ns\n    annotations:\n      metallb.io/address-pool: p\n",
-        "name: s50\n    namespace: ns\n    annotations: *pool\n",
-    );
+    let text = s50_annotations_from_pool_anchor(&text);
     assert_eq!(cut_after(&text), Cut::No);
     let snapshot = read_text("a.yaml", &text).unwrap();
     let s50 = &snapshot.services[50];
@@ -542,10 +521,7 @@ fn an_anchor_inside_a_field_no_kind_reads_may_be_named_after_it() {
         "apiVersion: v1\nitems:\n",
         "apiVersion: v1\nx-defaults:\n  a: &pool\n    metallb.io/address-pool: q\nitems:\n",
     );
-    let text = text.replace(
-        "name: s50\n    namespace: ns\n    annotations:\n      metallb.io/address-pool: p\n",
-        "name: s50\n    namespace: ns\n    annotations: *pool\n",
-    );
+    let text = s50_annotations_from_pool_anchor(&text);
     assert_eq!(cut_after(&text), Cut::No);
     let snapshot = read_text("a.yaml", &text).unwrap();
     assert_eq!(
@@ -590,4 +566,12 @@ fn a_lone_carriage_return_breaks_a_line_as_the_parser_reads_it() {
         snapshot.locations[&key.0].line,
         Some(line_of(&documents, "name: s599") - 2)
     );
+}
+
+/// `text` with service s50's annotations written as the alias `*pool`.
+fn s50_annotations_from_pool_anchor(text: &str) -> String {
+    text.replace(
+        "name: s50\n    namespace: ns\n    annotations:\n      metallb.io/address-pool: p\n",
+        "name: s50\n    namespace: ns\n    annotations: *pool\n",
+    )
 }

@@ -315,20 +315,7 @@ fn an_anchor_in_an_item_stops_the_cut_for_the_items_after_it() {
 
 #[test]
 fn an_anchor_before_the_items_keeps_the_list_whole() {
-    let text = list(100).replace(
-        "apiVersion: v1\nitems:\n",
-        "apiVersion: v1\nx-defaults: &pool\n  metallb.io/address-pool: q\nitems:\n",
-    );
-    let text = s50_annotations_from_pool_anchor(&text);
-    assert_eq!(cut_after(&text), Cut::No);
-    let snapshot = read_text("a.yaml", &text).unwrap();
-    let s50 = &snapshot.services[50];
-    assert_eq!(s50.metadata.name, "s50");
-    assert_eq!(
-        s50.metadata.annotations.get("metallb.io/address-pool"),
-        Some("q")
-    );
-    same_cut_or_whole(&text);
+    s50_reads_the_pool_anchored_in(100, "x-defaults: &pool\n  metallb.io/address-pool: q\n");
 }
 
 #[test]
@@ -517,21 +504,10 @@ fn the_first_error_wins_when_the_pipeline_is_full() {
 
 #[test]
 fn an_anchor_inside_a_field_no_kind_reads_may_be_named_after_it() {
-    let text = list(300).replace(
-        "apiVersion: v1\nitems:\n",
-        "apiVersion: v1\nx-defaults:\n  a: &pool\n    metallb.io/address-pool: q\nitems:\n",
+    s50_reads_the_pool_anchored_in(
+        300,
+        "x-defaults:\n  a: &pool\n    metallb.io/address-pool: q\n",
     );
-    let text = s50_annotations_from_pool_anchor(&text);
-    assert_eq!(cut_after(&text), Cut::No);
-    let snapshot = read_text("a.yaml", &text).unwrap();
-    assert_eq!(
-        snapshot.services[50]
-            .metadata
-            .annotations
-            .get("metallb.io/address-pool"),
-        Some("q")
-    );
-    same_cut_or_whole(&text);
     // Without an anchor such a field is still not parsed: what is wrong in it is not told.
     let unread = "apiVersion: v1\nkind: Service\nx-data:\n  a: [unclosed\nmetadata:\n  name: a\n  namespace: ns\n";
     assert!(read_text("u.yaml", unread).is_ok());
@@ -568,10 +544,26 @@ fn a_lone_carriage_return_breaks_a_line_as_the_parser_reads_it() {
     );
 }
 
-/// `text` with service s50's annotations written as the alias `*pool`.
-fn s50_annotations_from_pool_anchor(text: &str) -> String {
-    text.replace(
-        "name: s50\n    namespace: ns\n    annotations:\n      metallb.io/address-pool: p\n",
-        "name: s50\n    namespace: ns\n    annotations: *pool\n",
-    )
+/// A List of `items` services with `root` (defining the anchor `pool`: annotations naming
+/// pool q) before its items, and s50's annotations written as `*pool`: read whole, s50 gets
+/// pool q, as the cut reading would say.
+fn s50_reads_the_pool_anchored_in(items: usize, root: &str) {
+    let text = list(items)
+        .replace(
+            "apiVersion: v1\nitems:\n",
+            &format!("apiVersion: v1\n{root}items:\n"),
+        )
+        .replace(
+            "name: s50\n    namespace: ns\n    annotations:\n      metallb.io/address-pool: p\n",
+            "name: s50\n    namespace: ns\n    annotations: *pool\n",
+        );
+    assert_eq!(cut_after(&text), Cut::No);
+    let snapshot = read_text("a.yaml", &text).unwrap();
+    let s50 = &snapshot.services[50];
+    assert_eq!(s50.metadata.name, "s50");
+    assert_eq!(
+        s50.metadata.annotations.get("metallb.io/address-pool"),
+        Some("q")
+    );
+    same_cut_or_whole(&text);
 }

@@ -119,16 +119,22 @@ fn line_of(text: &str, needle: &str) -> usize {
 
 #[test]
 fn documents_over_many_batches_come_out_in_input_order() {
-    let text = documents(2_000);
-    assert!(text.len() > 20 * BATCH_BYTES, "many batches");
-    let snapshot = read_text("d.yaml", &text).unwrap();
-    let expected: Vec<_> = (0..2_000).map(|i| format!("s{i}")).collect();
-    assert_eq!(names(&snapshot), expected);
-    let key = ObjectKeyOf::service("s1999");
     // The object starts on the line after its `---`.
+    reads_in_order_over_many_batches(&documents(2_000), 2_000);
+}
+
+/// `text` (`count` services s0, s1…, each starting 3 lines above its name, over many
+/// batches) read: the services in input order, the last one's line right.
+fn reads_in_order_over_many_batches(text: &str, count: usize) {
+    assert!(text.len() > 20 * BATCH_BYTES, "many batches");
+    let snapshot = read_text("in.yaml", text).unwrap();
+    let expected: Vec<_> = (0..count).map(|i| format!("s{i}")).collect();
+    assert_eq!(names(&snapshot), expected);
+    let last = format!("s{}", count - 1);
+    let key = ObjectKeyOf::service(&last);
     assert_eq!(
         snapshot.locations[&key.0].line,
-        Some(line_of(&text, "name: s1999") - 3)
+        Some(line_of(text, &format!("name: {last}")) - 3)
     );
 }
 
@@ -211,16 +217,8 @@ fn place_and_message(error: Error) -> (String, String) {
 #[test]
 fn a_list_is_cut_at_its_items_and_reads_as_its_documents_do() {
     let text = list(1_500);
-    assert!(text.len() > 20 * BATCH_BYTES, "many batches");
     assert_eq!(cut_after(&text), Cut::Sent);
-    let snapshot = read_text("l.yaml", &text).unwrap();
-    let expected: Vec<_> = (0..1_500).map(|i| format!("s{i}")).collect();
-    assert_eq!(names(&snapshot), expected);
-    let key = ObjectKeyOf::service("s1499");
-    assert_eq!(
-        snapshot.locations[&key.0].line,
-        Some(line_of(&text, "name: s1499") - 3)
-    );
+    reads_in_order_over_many_batches(&text, 1_500);
     same_cut_or_whole(&text);
     // Items at column 2, other root keys first, CRLF line ends: cut all the same.
     let indented = format!(

@@ -130,6 +130,11 @@ pub fn svc(key: &str) -> Service {
 pub fn dual(mut s: Service, policy: &str) -> Service {
     s.spec.cluster_ips = strings(&["10.96.0.10", "fd00::10"]);
     s.spec.ip_families = strings(&["IPv4", "IPv6"]);
+    with_family_policy(s, policy)
+}
+
+/// `s` with this `ipFamilyPolicy`, its cluster IPs as they are.
+pub fn with_family_policy(mut s: Service, policy: &str) -> Service {
     s.spec.ip_family_policy = Some(policy.into());
     s
 }

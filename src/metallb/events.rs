@@ -292,7 +292,9 @@ fn go_ip_list(ips: &[Ip]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::{annotate, dual, holding, lb, pinned, pool, port, svc};
+    use crate::fixtures::{
+        annotate, dual, holding, lb, pinned, pool, port, svc, with_family_policy,
+    };
     use crate::metallb::config::Config;
     use crate::metallb::release::{Behaviour, Release};
     use crate::metallb::service::Context;
@@ -371,8 +373,7 @@ mod tests {
 
     #[test]
     fn require_dual_stack_with_one_cluster_ip_is_refused_with_its_own_event_from_0_15() {
-        let mut s = svc("shop/web");
-        s.spec.ip_family_policy = Some("RequireDualStack".into());
+        let s = with_family_policy(svc("shop/web"), "RequireDualStack");
         let events = per_release(vec![pool("public", &["10.0.0.0/24"])], s);
         let refused = ExpectedEvent::warning(
             "not enough clusterips",
@@ -572,8 +573,7 @@ mod tests {
 
     #[test]
     fn the_top_up_runs_for_one_cluster_ip_too_and_not_for_other_policies() {
-        let mut one = holding(svc("shop/web"), &["10.0.0.7"]);
-        one.spec.ip_family_policy = Some("PreferDualStack".into());
+        let one = with_family_policy(holding(svc("shop/web"), &["10.0.0.7"]), "PreferDualStack");
         let events = per_release(vec![dual_pool()], one);
         let added = vec![ExpectedEvent::normal(
             "IPAllocated",
@@ -803,8 +803,7 @@ mod tests {
         assert_eq!(events, [vec![family], vec![], vec![], vec![], vec![]]);
         // RequireDualStack with one cluster IP: refused with an event only when there are
         // pools.
-        let mut one = svc("shop/web");
-        one.spec.ip_family_policy = Some("RequireDualStack".into());
+        let one = with_family_policy(svc("shop/web"), "RequireDualStack");
         let with_pools = per_release(vec![pool("public", &["10.0.0.0/24"])], one.clone());
         assert_eq!(with_pools[4][0].reason, "not enough clusterips");
         assert!(per_release(vec![], one).iter().all(Vec::is_empty));

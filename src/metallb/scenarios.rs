@@ -9,7 +9,7 @@ use super::release::{Behaviour, Release};
 use super::service::Context;
 use crate::fixtures::{
     METALLB_NS as NS, annotate, dual, holding, labels, match_labels, namespace, pinned, pool, port,
-    svc,
+    svc, with_family_policy,
 };
 use crate::snapshot::{Advertisement, AdvertisementSpec, Metadata};
 use crate::snapshot::{IpAddressPool, Service, ServiceAllocation, Snapshot};
@@ -548,8 +548,7 @@ fn dual_stack_needs_one_pool_with_both_families() {
 
 #[test]
 fn prefer_dual_stack_with_one_cluster_ip_gets_one_address() {
-    let mut s = svc("a/s");
-    s.spec.ip_family_policy = Some("PreferDualStack".into());
+    let s = with_family_policy(svc("a/s"), "PreferDualStack");
     let world = World::new(
         vec![pool("both", &["198.51.100.0/24", "2001:db9::/64"])],
         vec![s],
@@ -735,8 +734,7 @@ fn service_gates() {
     other_class.spec.load_balancer_class = Some("example.com/lb".into());
     let mut cluster_ip = svc("a/plain");
     cluster_ip.spec.type_ = Some("ClusterIP".into());
-    let mut require = svc("a/require");
-    require.spec.ip_family_policy = Some("RequireDualStack".into());
+    let require = with_family_policy(svc("a/require"), "RequireDualStack");
     let world = World::new(
         vec![pool("p", &["10.0.0.0/24"])],
         vec![other_class, cluster_ip, require],
@@ -1354,11 +1352,7 @@ fn c2_b3_per_release_team_a_walks_its_pools_in_order() {
 
 #[test]
 fn c3_require_dual_stack_with_one_cluster_ip() {
-    let require = || {
-        let mut s = svc("a/s");
-        s.spec.ip_family_policy = Some("RequireDualStack".into());
-        s
-    };
+    let require = || with_family_policy(svc("a/s"), "RequireDualStack");
     let dual_pool = || {
         World::new(
             vec![pool("both", &["10.0.0.0/24", "2001:db8::/64"])],
@@ -1403,8 +1397,7 @@ fn c3_require_dual_stack_with_one_cluster_ip() {
 #[test]
 fn c3_prefer_dual_stack_with_one_cluster_ip() {
     let world = || {
-        let mut s = svc("a/s");
-        s.spec.ip_family_policy = Some("PreferDualStack".into());
+        let s = with_family_policy(svc("a/s"), "PreferDualStack");
         World::new(
             vec![pool("both", &["10.0.0.0/24", "2001:db8::/64"])],
             vec![s],
@@ -1424,8 +1417,10 @@ fn c3_prefer_dual_stack_with_one_cluster_ip() {
     );
     // An annotated pool of the other family only: that family on v0.14.9 only.
     let other = || {
-        let mut s = annotate(svc("a/s"), "metallb.universe.tf/address-pool", "v6");
-        s.spec.ip_family_policy = Some("PreferDualStack".into());
+        let s = with_family_policy(
+            annotate(svc("a/s"), "metallb.universe.tf/address-pool", "v6"),
+            "PreferDualStack",
+        );
         World::new(vec![pool("v6", &["2001:db8::/64"])], vec![s])
     };
     per_release(
@@ -1949,8 +1944,7 @@ fn c2_v0_14_9_fails_the_whole_pinned_group_when_its_pick_lacks_a_family() {
     // pool with an IPv4 address, selectIPsForFamilyAndPolicy then needs both families: the
     // group fails without trying the dual pool. Up to v0.14.8: single-stack from the first.
     let world = || {
-        let mut s = svc("a/s");
-        s.spec.ip_family_policy = Some("RequireDualStack".into());
+        let s = with_family_policy(svc("a/s"), "RequireDualStack");
         World::new(
             vec![
                 pinned("first", &["192.0.2.0/24"], Some(1), &["a"]),

@@ -174,12 +174,7 @@ fn a_duplicate_in_a_later_batch_is_told_with_both_lines() {
 #[test]
 fn an_error_in_a_later_batch_names_its_line_and_the_first_error_wins() {
     let good = documents(1_500);
-    let twice = |i: usize, text: &str| {
-        text.replace(
-            &format!("name: s{i}\n  namespace: ns\n  annotations:\n    metallb.io/address-pool: p\n"),
-            &format!("name: s{i}\n  namespace: ns\n  annotations:\n    metallb.io/address-pool: p\nkind: Service # again\n"),
-        )
-    };
+    let twice = |i: usize, text: &str| kind_again_after(text, i, "");
     let text = twice(1_200, &good);
     let line = line_of(&text, "# again");
     let (place, message) = place_and_message(read_text("d.yaml", &text).unwrap_err());
@@ -270,12 +265,7 @@ fn an_error_in_a_cut_item_names_its_line() {
         &format!("error: in.yaml:{line}: Service ns/s700: spec.type")[..45]
     );
     // A key twice far into the List: its line.
-    let again = |i: usize, text: &str| {
-        text.replace(
-            &format!("name: s{i}\n    namespace: ns\n    annotations:\n      metallb.io/address-pool: p\n"),
-            &format!("name: s{i}\n    namespace: ns\n    annotations:\n      metallb.io/address-pool: p\n  kind: Service # again\n"),
-        )
-    };
+    let again = |i: usize, text: &str| kind_again_after(text, i, "  ");
     let twice = again(800, &good);
     let line = line_of(&twice, "# again");
     assert_eq!(
@@ -564,4 +554,16 @@ fn s50_reads_the_pool_anchored_in(items: usize, root: &str) {
         Some("q")
     );
     same_cut_or_whole(&text);
+}
+
+/// `text` with a second `kind` key after service s`i`'s metadata, the object's keys starting
+/// at `indent` (none for documents, two spaces for a List's items).
+fn kind_again_after(text: &str, i: usize, indent: &str) -> String {
+    let metadata = format!(
+        "name: s{i}\n{indent}  namespace: ns\n{indent}  annotations:\n{indent}    metallb.io/address-pool: p\n"
+    );
+    text.replace(
+        &metadata,
+        &format!("{metadata}{indent}kind: Service # again\n"),
+    )
 }

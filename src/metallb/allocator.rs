@@ -195,12 +195,7 @@ impl PoolIndex {
     /// The pools to look at for a service of `namespace`, ascending: its pinned candidates,
     /// and the plain pools when asked.
     fn pools_for(&self, namespace: &str, plain: bool) -> Vec<usize> {
-        let mut pinned: Vec<usize> = self.every_namespace.clone();
-        if let Some(listed) = self.by_namespace.get(namespace) {
-            pinned.extend(listed);
-        }
-        pinned.sort_unstable();
-        pinned.dedup();
+        let pinned: Vec<usize> = self.pinned_for(namespace).map(|(i, _)| i).collect();
         match plain {
             true => self.with_plain(pinned),
             false => pinned,

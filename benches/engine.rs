@@ -407,7 +407,7 @@ fn renumbered(base: &Snapshot) -> Snapshot {
     let mut pool = base
         .pools
         .iter()
-        .find(|p| &p.metadata.name == name)
+        .find(|p| p.metadata.name == name)
         .expect("the pool's object")
         .clone();
     pool.spec.addresses = vec!["172.31.0.0/16".to_string()];

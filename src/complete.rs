@@ -287,8 +287,8 @@ fn contexts(input: Option<&Input>) -> Vec<String> {
     }
 }
 
-fn sorted(names: impl Iterator<Item = String>) -> Vec<String> {
-    let mut names: Vec<String> = names.collect();
+fn sorted(names: impl Iterator<Item = impl Into<String>>) -> Vec<String> {
+    let mut names: Vec<String> = names.map(Into::into).collect();
     names.sort();
     names.dedup();
     names

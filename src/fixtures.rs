@@ -36,8 +36,8 @@ pub fn match_labels(pairs: &[(&str, &str)]) -> LabelSelector {
     }
 }
 
-fn strings(texts: &[&str]) -> Vec<String> {
-    texts.iter().map(|s| s.to_string()).collect()
+fn strings<T: for<'a> From<&'a str>>(texts: &[&str]) -> Vec<T> {
+    texts.iter().map(|s| T::from(s)).collect()
 }
 
 /// A plain pool (no allocation scope) in MetalLB's namespace.
@@ -159,7 +159,7 @@ pub fn holding(mut s: Service, ips: &[&str]) -> Service {
     s.status.load_balancer.ingress = ips
         .iter()
         .map(|ip| Ingress {
-            ip: Some(ip.to_string()),
+            ip: Some((*ip).into()),
             hostname: None,
         })
         .collect();

@@ -13,6 +13,8 @@ mod string_map;
 use std::collections::HashMap;
 use std::fmt;
 
+use compact_str::CompactString;
+
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -87,16 +89,16 @@ pub enum InputIssue {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct ObjectKey {
     pub kind: &'static str,
-    pub namespace: String,
-    pub name: String,
+    pub namespace: CompactString,
+    pub name: CompactString,
 }
 
 impl ObjectKey {
     pub fn new(kind: &'static str, namespace: &str, name: &str) -> ObjectKey {
         ObjectKey {
             kind,
-            namespace: namespace.to_string(),
-            name: name.to_string(),
+            namespace: namespace.into(),
+            name: name.into(),
         }
     }
 
@@ -226,13 +228,13 @@ fn is_default<T: Default + PartialEq>(value: &T) -> bool {
 #[serde(rename_all = "camelCase")]
 pub struct Metadata {
     #[serde(default, deserialize_with = "nullable")]
-    pub name: String,
+    pub name: CompactString,
     #[serde(
         default,
         deserialize_with = "nullable",
-        skip_serializing_if = "String::is_empty"
+        skip_serializing_if = "CompactString::is_empty"
     )]
-    pub namespace: String,
+    pub namespace: CompactString,
     #[serde(
         default,
         deserialize_with = "nullable",
@@ -249,10 +251,10 @@ pub struct Metadata {
     /// Set by the API server: an object that has one has been through it, so what it lacks
     /// (a Service's cluster IPs) it really lacks (cli-contract.md "Offline manifests").
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub uid: Option<String>,
+    pub uid: Option<CompactString>,
     /// Set by the API server, like [`Metadata::uid`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resource_version: Option<String>,
+    pub resource_version: Option<CompactString>,
 }
 
 impl Metadata {
@@ -262,10 +264,11 @@ impl Metadata {
         self.uid.is_none() && self.resource_version.is_none()
     }
 
-    /// `namespace/name`, MetalLB's service key.
-    pub fn key(&self) -> String {
+    /// `namespace/name`, MetalLB's service key (inline, without an allocation, up to 24
+    /// bytes: most keys).
+    pub fn key(&self) -> CompactString {
         // Built directly, not through `format!`: every service's key is made once per run.
-        let mut key = String::with_capacity(self.namespace.len() + 1 + self.name.len());
+        let mut key = CompactString::with_capacity(self.namespace.len() + 1 + self.name.len());
         key.push_str(&self.namespace);
         key.push('/');
         key.push_str(&self.name);
@@ -481,34 +484,34 @@ pub struct Service {
 #[serde(rename_all = "camelCase")]
 pub struct ServiceSpec {
     #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
+    pub type_: Option<CompactString>,
     #[serde(default, rename = "clusterIP", skip_serializing_if = "Option::is_none")]
-    pub cluster_ip: Option<String>,
+    pub cluster_ip: Option<CompactString>,
     #[serde(
         default,
         rename = "clusterIPs",
         deserialize_with = "compact_list",
         skip_serializing_if = "Vec::is_empty"
     )]
-    pub cluster_ips: Vec<String>,
+    pub cluster_ips: Vec<CompactString>,
     #[serde(
         default,
         deserialize_with = "compact_list",
         skip_serializing_if = "Vec::is_empty"
     )]
-    pub ip_families: Vec<String>,
+    pub ip_families: Vec<CompactString>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ip_family_policy: Option<String>,
+    pub ip_family_policy: Option<CompactString>,
     #[serde(
         default,
         rename = "loadBalancerIP",
         skip_serializing_if = "Option::is_none"
     )]
-    pub load_balancer_ip: Option<String>,
+    pub load_balancer_ip: Option<CompactString>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub load_balancer_class: Option<String>,
+    pub load_balancer_class: Option<CompactString>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub external_traffic_policy: Option<String>,
+    pub external_traffic_policy: Option<CompactString>,
     #[serde(
         default,
         deserialize_with = "nullable",
@@ -526,9 +529,9 @@ pub struct ServiceSpec {
 #[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
 pub struct ServicePort {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<CompactString>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub protocol: Option<String>,
+    pub protocol: Option<CompactString>,
     #[serde(default)]
     pub port: i32,
 }
@@ -557,9 +560,9 @@ pub struct LoadBalancerStatus {
 #[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
 pub struct Ingress {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ip: Option<String>,
+    pub ip: Option<CompactString>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hostname: Option<String>,
+    pub hostname: Option<CompactString>,
 }
 
 impl Service {

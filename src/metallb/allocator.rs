@@ -1,6 +1,7 @@
 //! Occupancy and the replay of MetalLB's allocator: who holds which address, and what
 //! MetalLB would do with a service now (metallb-semantics.md §3.3, §4.5–§4.10, §5, §6).
 
+use compact_str::CompactString;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::addr::{Family, FamilyCounts, Ip};
@@ -135,7 +136,7 @@ struct PlainKey<'a> {
 }
 
 /// A sharing key, the backend and the ports of a service (§5).
-type Sharing<'a> = (&'a str, String, Vec<(&'a str, i32)>);
+type Sharing<'a> = (&'a str, CompactString, Vec<(&'a str, i32)>);
 
 impl<'a> PlainKey<'a> {
     fn of(s: &ServiceFacts<'a>) -> PlainKey<'a> {
@@ -621,7 +622,7 @@ impl<'a> Cluster<'a> {
         let mut orphaning_errors = Vec::new();
         for (i, s) in services.iter().enumerate() {
             if s.is_managed()
-                && let Some(bad) = s.unparsable_ingress.first()
+                && let Some(bad) = s.unparsable_ingress().first()
             {
                 // Go: controller/service.go convergeBalancer — `net.ParseIP` gives nil, the
                 // family of the addresses cannot be told, and the state is cleared.
@@ -1051,7 +1052,7 @@ impl<'a> Cluster<'a> {
                 },
             ));
         }
-        for key in &s.ignored_annotations {
+        for key in s.ignored_annotations() {
             let read = key.replace("metallb.io/", "metallb.universe.tf/");
             decision.warnings.push(Reason::new(
                 Code::AnnotationIgnored,
@@ -1082,7 +1083,7 @@ impl<'a> Cluster<'a> {
                 Code::OtherLoadBalancerClass | Code::NotLoadBalancer
             )
         {
-            stop(&mut decision, gate.clone());
+            stop(&mut decision, Reason::clone(gate));
             return decision;
         }
         let no_pools = |decision: &mut Decision| {
@@ -1104,16 +1105,16 @@ impl<'a> Cluster<'a> {
         if let Err(gate) = &s.gate {
             // Cluster IPs that give no family fail `allocateIPs` (AllocationFailed).
             if gate.code == Code::NoClusterIp {
-                decision.metallb_error = s.cluster_ips_error.clone();
+                decision.metallb_error = s.cluster_ips_error().map(str::to_string);
             }
-            stop(&mut decision, gate.clone());
+            stop(&mut decision, Reason::clone(gate));
             return decision;
         }
         let requested = match &s.requested_ips {
             Ok(r) => r.clone(),
             Err(reason) => {
-                decision.metallb_error = s.request_error.clone();
-                stop(&mut decision, reason.clone());
+                decision.metallb_error = s.request_error().map(str::to_string);
+                stop(&mut decision, Reason::clone(reason));
                 return decision;
             }
         };

@@ -7,6 +7,8 @@
 
 use serde::Serialize;
 
+use compact_str::CompactString;
+
 use super::addr::{Family, Ip};
 use super::allocator::Cluster;
 use super::config::Refusal;
@@ -77,7 +79,12 @@ pub fn expected(cluster: &Cluster, index: usize, svc: &Service) -> Vec<ExpectedE
         // From v0.15.0 a RequireDualStack service with one cluster IP is refused with its
         // own event; the cluster IPs are printed with Go's `%v` of `spec.clusterIPs`.
         Err(gate) if gate.code == Code::DualStackClusterIpsMissing => {
-            let ips: Vec<&str> = svc.spec.cluster_ips.iter().map(String::as_str).collect();
+            let ips: Vec<&str> = svc
+                .spec
+                .cluster_ips
+                .iter()
+                .map(CompactString::as_str)
+                .collect();
             return behaviour
                 .not_enough_cluster_ips_text(&ips)
                 .map(|text| ExpectedEvent::warning("not enough clusterips", text))
@@ -101,7 +108,7 @@ pub fn expected(cluster: &Cluster, index: usize, svc: &Service) -> Vec<ExpectedE
         return vec![ExpectedEvent::warning("nolbIPsIPFamily", text)];
     }
     // Up to v0.13.x one address that does not parse reads as IPv6: cleared silently.
-    if !s.unparsable_ingress.is_empty() || !family_kept(cluster, s) {
+    if !s.unparsable_ingress().is_empty() || !family_kept(cluster, s) {
         return Vec::new();
     }
     let mut events = Vec::new();
@@ -150,7 +157,7 @@ pub fn expected(cluster: &Cluster, index: usize, svc: &Service) -> Vec<ExpectedE
     // The service entered with addresses: a request MetalLB cannot read stops it with
     // `LoadBalancerFailed`, whether or not it kept them, in MetalLB's words
     // (`getDesiredLbIPs`'s error).
-    match (&s.requested_ips, &s.request_error) {
+    match (&s.requested_ips, s.request_error()) {
         (Err(_), Some(text)) => {
             events.push(ExpectedEvent::warning(
                 "LoadBalancerFailed",

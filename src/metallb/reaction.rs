@@ -163,8 +163,9 @@ fn react_with(
     }
     // What the controller looks at again: everything after a configuration change (a
     // "reprocess all" pass), else only the services whose objects changed.
-    let revisited =
-        |j: usize| changes.configuration || changes.services.contains(&after.services[j].key);
+    let revisited = |j: usize| {
+        changes.configuration || changes.services.contains(after.services[j].key.as_str())
+    };
     // Services whose addresses the new configuration takes away re-claim first, then the
     // pending ones (reprocessAll sorts by ingress count, descending); within each group
     // MetalLB's order is arbitrary, and this replay takes the input order.
@@ -255,10 +256,16 @@ fn react_with(
             // No longer MetalLB's (another type or class): its address is cleared.
             State::Kept
                 if !s.is_managed()
-                    && (changes.configuration || changes.services.contains(&s.key)) =>
+                    && (changes.configuration || changes.services.contains(s.key.as_str())) =>
             {
                 outcome.change = Change::Lost;
-                outcome.reasons = s.gate.clone().err().into_iter().collect();
+                outcome.reasons = s
+                    .gate
+                    .as_ref()
+                    .err()
+                    .map(|r| Reason::clone(r))
+                    .into_iter()
+                    .collect();
             }
             State::Kept => {
                 outcome.new_ips = s.ingress.clone();
@@ -619,7 +626,7 @@ mod tests {
         let named = reaction
             .services
             .iter()
-            .map(|o| (after_cluster.services[o.service].key.clone(), o.clone()))
+            .map(|o| (after_cluster.services[o.service].key.to_string(), o.clone()))
             .collect();
         (reaction, named)
     }
@@ -830,7 +837,7 @@ mod tests {
             ],
         );
         let mut cluster_ip = base.services[0].clone();
-        cluster_ip.spec.type_ = Some("ClusterIP".to_string());
+        cluster_ip.spec.type_ = Some("ClusterIP".into());
         let after = overlay(
             &base,
             &Snapshot {

@@ -1032,9 +1032,9 @@ impl Behaviour {
     /// The Warning `noclusterIPsIPFamily` for a service that holds ingress IPs and whose
     /// cluster IPs give no family (`spec.clusterIPs`, else `spec.clusterIP`), or `None` when
     /// they give one. Go: controller/service.go `convergeBalancer`, ipfamily.go `ForService`.
-    pub fn cluster_ips_family_text(
+    pub fn cluster_ips_family_text<T: AsRef<str>>(
         &self,
-        cluster_ips: &[String],
+        cluster_ips: &[T],
         cluster_ip: &str,
     ) -> Option<String> {
         let error = self.cluster_ips_family_error(cluster_ips, cluster_ip)?;
@@ -1047,9 +1047,9 @@ impl Behaviour {
     /// The error of ipfamily.go `ForService` (`spec.clusterIPs`, else `spec.clusterIP`),
     /// or `None` when they give a family: for a service without addresses, the text of its
     /// AllocationFailed (`allocateIPs` reads the family first).
-    pub fn cluster_ips_family_error(
+    pub fn cluster_ips_family_error<T: AsRef<str>>(
         &self,
-        cluster_ips: &[String],
+        cluster_ips: &[T],
         cluster_ip: &str,
     ) -> Option<String> {
         if cluster_ips.is_empty() {

@@ -108,7 +108,7 @@ pub struct Detected {
 /// Reads the MetalLB namespace and `--lb-class` from a controller Deployment.
 pub fn detect(deployment: &Deployment) -> Detected {
     let container = controller_container(deployment);
-    let own_namespace = deployment.metadata.namespace.clone();
+    let own_namespace = deployment.metadata.namespace.to_string();
     let (mut namespace, mut lb_class) = (None, None);
     if let Some(c) = container {
         let words: Vec<&String> = c.command.iter().chain(&c.args).collect();

@@ -2,6 +2,8 @@
 //! requests, and its sharing and backend keys (metallb-semantics.md §1.4, §1.5, §4.3, §4.4,
 //! §5, §8).
 
+use compact_str::CompactString;
+
 use super::addr::{Family, Ip};
 use super::reason::{Code, Reason};
 use super::release::{
@@ -56,11 +58,12 @@ impl Policy {
 /// what building a large cluster costs.
 #[derive(Clone, Debug)]
 pub struct ServiceFacts<'a> {
-    pub key: String,
+    pub key: CompactString,
     pub namespace: &'a str,
     pub labels: &'a StringMap,
-    /// `Err` holds the service-level reason MetalLB stops at (gates G0, G2, G4, G5).
-    pub gate: Result<(), Reason>,
+    /// `Err` holds the service-level reason MetalLB stops at (gates G0, G2, G4, G5). Boxed,
+    /// as every reason here: few services have one, and every service's facts are kept.
+    pub gate: Result<(), Box<Reason>>,
     pub family: ServiceFamily,
     /// A hand-written manifest without cluster IPs: the family was inferred as the API
     /// server would default it (cli-contract, "Offline manifests").
@@ -71,28 +74,41 @@ pub struct ServiceFacts<'a> {
     pub policy: Policy,
     /// The family a PreferDualStack service falls back to first (§4.3).
     pub primary: Family,
-    /// `Ok(None)`: no request. `Err`: the request is conflicting or invalid.
-    pub requested_ips: Result<Option<Vec<Ip>>, Reason>,
-    /// MetalLB's own text of the request's error (`getDesiredLbIPs`) when `requested_ips`
-    /// is `Err`: the AllocationFailed text, or `LoadBalancerFailed`'s for a service that
-    /// holds addresses.
-    pub request_error: Option<String>,
+    /// `Ok(None)`: no request. `Err`: the request is conflicting or invalid (MetalLB's own
+    /// text of it is [`ServiceFacts::request_error`]).
+    pub requested_ips: Result<Option<Vec<Ip>>, Box<Reason>>,
     pub requested_pool: Option<&'a str>,
     pub sharing_key: &'a str,
-    pub backend_key: String,
-    /// `(protocol, port)`, sorted; the protocol defaults to `TCP`.
+    /// Empty without a sharing key, like [`ServiceFacts::ports`].
+    pub backend_key: CompactString,
+    /// `(protocol, port)`, sorted; the protocol defaults to `TCP`. Empty for a service without
+    /// a sharing key: ports are compared only between services that share a key (§5), and
+    /// most services have none, so they keep no list.
     pub ports: Vec<(&'a str, i32)>,
     /// The ingress IPs the service holds, parsed.
     pub ingress: Vec<Ip>,
-    /// Ingress "IPs" that are not IP addresses (status written by someone else): MetalLB
-    /// reads them as nil and clears the service's addresses (§6.1).
-    pub unparsable_ingress: Vec<&'a str>,
-    /// The `metallb.io/…` keys the service sets that this release does not read (≤ v0.14.8).
-    pub ignored_annotations: Vec<&'static str>,
-    /// Cluster IPs that give no family: MetalLB's error (`IPFamilyForAddresses: …`), the
-    /// text of the AllocationFailed a service without addresses gets. `None` when they give
-    /// one, or when there is none at all (then MetalLB stops silently).
-    pub cluster_ips_error: Option<String>,
+    /// What few services have, apart: `None` when the service has none of it.
+    unusual: Option<Box<Unusual<'a>>>,
+}
+
+/// The facts of a service that few services have (see the accessors of [`ServiceFacts`]).
+#[derive(Clone, Debug, Default)]
+struct Unusual<'a> {
+    request_error: Option<String>,
+    unparsable_ingress: Vec<&'a str>,
+    ignored_annotations: Vec<&'static str>,
+    cluster_ips_error: Option<String>,
+}
+
+impl<'a> Unusual<'a> {
+    /// `None` when there is nothing unusual to keep.
+    fn kept(self) -> Option<Box<Unusual<'a>>> {
+        let usual = self.request_error.is_none()
+            && self.unparsable_ingress.is_empty()
+            && self.ignored_annotations.is_empty()
+            && self.cluster_ips_error.is_none();
+        (!usual).then(|| Box::new(self))
+    }
 }
 
 /// How MetalLB runs: which services it manages, and the release whose rules apply.
@@ -173,7 +189,7 @@ impl<'a> ServiceFacts<'a> {
         let (family, family_inferred, cluster_ip_count, family_error) =
             cluster_family(svc, behaviour);
         let policy = policy_of(svc);
-        let primary = if spec.ip_families.first().map(String::as_str) == Some("IPv6") {
+        let primary = if spec.ip_families.first().map(CompactString::as_str) == Some("IPv6") {
             Family::V6
         } else {
             Family::V4
@@ -191,16 +207,15 @@ impl<'a> ServiceFacts<'a> {
             .and_then(|()| type_gate(svc))
             .and_then(|()| none_error.map_or(Ok(()), Err))
             .and_then(|()| dual_stack_gate(svc, policy, cluster_ip_count, behaviour))
-            .and_then(|()| family_error.map_or(Ok(()), Err));
-        let mut ports: Vec<(&str, i32)> = spec
-            .ports
-            .iter()
-            .map(|p| (p.protocol.as_deref().unwrap_or("TCP"), p.port))
-            .collect();
-        ports.sort();
+            .and_then(|()| family_error.map_or(Ok(()), Err))
+            .map_err(Box::new);
         let read = annotations_of(&meta.annotations, READ_ANNOTATIONS);
         let [requested, pool, sharing_key] =
             read.map(|(current, deprecated)| behaviour.annotation_value(current, deprecated));
+        let (ports, backend_key) = match sharing_key {
+            "" => (Vec::new(), CompactString::default()),
+            _ => (ports_of(svc), backend_key(svc)),
+        };
         let ignored_annotations = match behaviour.ignored_annotation_prefix() {
             Some(_) => read
                 .iter()
@@ -212,7 +227,16 @@ impl<'a> ServiceFacts<'a> {
         };
         let (requested_ips, request_error) = match requested_ips(svc, requested, behaviour) {
             Ok(ips) => (Ok(ips), None),
-            Err((reason, text)) => (Err(reason), Some(text)),
+            Err((reason, text)) => (Err(Box::new(reason)), Some(text)),
+        };
+        let unusual = Unusual {
+            request_error,
+            unparsable_ingress: svc
+                .ingress_ips()
+                .filter(|ip| Ip::parse(ip).is_none())
+                .collect(),
+            ignored_annotations,
+            cluster_ips_error: cluster_ips_error(svc, cluster_ip_count, behaviour),
         };
         ServiceFacts {
             key: meta.key(),
@@ -226,19 +250,42 @@ impl<'a> ServiceFacts<'a> {
             policy,
             primary,
             requested_ips,
-            request_error,
             requested_pool: Some(pool).filter(|p| !p.is_empty()),
             sharing_key,
-            backend_key: backend_key(svc),
+            backend_key,
             ports,
             ingress: svc.ingress_ips().filter_map(Ip::parse).collect(),
-            unparsable_ingress: svc
-                .ingress_ips()
-                .filter(|ip| Ip::parse(ip).is_none())
-                .collect(),
-            ignored_annotations,
-            cluster_ips_error: cluster_ips_error(svc, cluster_ip_count, behaviour),
+            unusual: unusual.kept(),
         }
+    }
+
+    /// MetalLB's own text of the request's error (`getDesiredLbIPs`) when `requested_ips`
+    /// is `Err`: the AllocationFailed text, or `LoadBalancerFailed`'s for a service that
+    /// holds addresses.
+    pub fn request_error(&self) -> Option<&str> {
+        self.unusual.as_ref()?.request_error.as_deref()
+    }
+
+    /// Ingress "IPs" that are not IP addresses (status written by someone else): MetalLB
+    /// reads them as nil and clears the service's addresses (§6.1).
+    pub fn unparsable_ingress(&self) -> &[&'a str] {
+        self.unusual
+            .as_ref()
+            .map_or(&[], |u| u.unparsable_ingress.as_slice())
+    }
+
+    /// The `metallb.io/…` keys the service sets that this release does not read (≤ v0.14.8).
+    pub fn ignored_annotations(&self) -> &[&'static str] {
+        self.unusual
+            .as_ref()
+            .map_or(&[], |u| u.ignored_annotations.as_slice())
+    }
+
+    /// Cluster IPs that give no family: MetalLB's error (`IPFamilyForAddresses: …`), the
+    /// text of the AllocationFailed a service without addresses gets. `None` when they give
+    /// one, or when there is none at all (then MetalLB stops silently).
+    pub fn cluster_ips_error(&self) -> Option<&str> {
+        self.unusual.as_ref()?.cluster_ips_error.as_deref()
     }
 
     /// Whether MetalLB allocates for this service at all.
@@ -264,7 +311,7 @@ fn cluster_ip_texts(svc: &Service) -> impl Iterator<Item = &str> {
         .cluster_ip
         .as_deref()
         .filter(|ip| list.is_empty() && !ip.is_empty());
-    list.iter().map(String::as_str).chain(single)
+    list.iter().map(CompactString::as_str).chain(single)
 }
 
 /// ipfamily.go `ForService`'s error for cluster IPs there are (`count` > 0) but that give
@@ -303,7 +350,12 @@ fn dual_stack_gate(
     }
     let ips = cluster_ips(svc);
     // The event prints `spec.clusterIPs` (Go `%v`), not the `clusterIP` fallback.
-    let listed: Vec<&str> = svc.spec.cluster_ips.iter().map(String::as_str).collect();
+    let listed: Vec<&str> = svc
+        .spec
+        .cluster_ips
+        .iter()
+        .map(CompactString::as_str)
+        .collect();
     let event = behaviour
         .not_enough_cluster_ips_text(&listed)
         .unwrap_or_default();
@@ -499,13 +551,25 @@ fn requested_ips(
     }
 }
 
+/// `(protocol, port)` of every port, sorted; the protocol defaults to `TCP`.
+fn ports_of(svc: &Service) -> Vec<(&str, i32)> {
+    let mut ports: Vec<(&str, i32)> = svc
+        .spec
+        .ports
+        .iter()
+        .map(|p| (p.protocol.as_deref().unwrap_or("TCP"), p.port))
+        .collect();
+    ports.sort();
+    ports
+}
+
 /// The backend key (§5): the canonical selector under ETP Local, else empty.
-fn backend_key(svc: &Service) -> String {
+fn backend_key(svc: &Service) -> CompactString {
     if svc.spec.external_traffic_policy.as_deref() != Some("Local") {
-        return String::new();
+        return CompactString::default();
     }
     // Keys iterate sorted: the canonical form, `k=v,k=v`.
-    let mut key = String::new();
+    let mut key = CompactString::default();
     for (k, v) in &svc.spec.selector {
         if !key.is_empty() {
             key.push(',');
@@ -788,7 +852,7 @@ mod tests {
         assert_eq!(old.sharing_key, "");
         assert_eq!(old.requested_ips, Ok(None));
         assert_eq!(
-            old.ignored_annotations,
+            old.ignored_annotations(),
             [
                 "metallb.io/loadBalancerIPs",
                 "metallb.io/address-pool",
@@ -798,8 +862,8 @@ mod tests {
         let new = ServiceFacts::new(&svc, &at(Release::V0_14_9));
         assert_eq!(new.requested_pool, Some("new"));
         assert_eq!(new.sharing_key, "k");
+        assert!(new.ignored_annotations().is_empty());
         assert!(new.requested_ips.unwrap().is_some());
-        assert!(new.ignored_annotations.is_empty());
     }
 
     #[test]
@@ -966,8 +1030,8 @@ mod tests {
                     .annotations
                     .insert("metallb.io/loadBalancerIPs", annotation);
             }
-            svc.spec.load_balancer_ip = spec.map(str::to_string);
-            facts(&svc).request_error
+            svc.spec.load_balancer_ip = spec.map(Into::into);
+            facts(&svc).request_error().map(str::to_string)
         };
         assert_eq!(
             text("192.0.2.1, 192.0.2.2", None).as_deref(),
@@ -992,13 +1056,12 @@ mod tests {
 
     #[test]
     fn backend_key_and_ports() {
-        let mut svc = lb("a", "s", &["10.96.0.1"]);
-        svc.spec.selector = [
-            ("b".to_string(), "2".to_string()),
-            ("a".to_string(), "1".to_string()),
-        ]
-        .into_iter()
-        .collect();
+        let mut svc = annotate(
+            lb("a", "s", &["10.96.0.1"]),
+            "metallb.io/allow-shared-ip",
+            "k",
+        );
+        svc.spec.selector = [("b", "2"), ("a", "1")].into_iter().collect();
         assert_eq!(
             facts(&svc).backend_key,
             "",
@@ -1019,6 +1082,10 @@ mod tests {
             },
         ];
         assert_eq!(facts(&svc).ports, [("TCP", 53), ("UDP", 53)]);
+        // Without a sharing key neither is compared, so neither is kept.
+        svc.metadata.annotations = StringMap::new();
+        assert_eq!(facts(&svc).backend_key, "");
+        assert!(facts(&svc).ports.is_empty());
     }
 
     #[test]

@@ -81,18 +81,22 @@ fn state_name(state: crate::report::ips::AddressState) -> String {
 }
 
 /// `a,b,+3 more` in a default table, the whole list when wide.
-fn shorten(items: &[String], wide: bool) -> String {
+fn shorten(items: &[impl AsRef<str>], wide: bool) -> String {
     shorten_to(items, SHOWN, wide)
 }
 
 /// The first `shown` items and `+N more`, or the whole list when wide or short enough.
-fn shorten_to(items: &[String], shown: usize, wide: bool) -> String {
+fn shorten_to(items: &[impl AsRef<str>], shown: usize, wide: bool) -> String {
     // Past two shown items, `+1 more` is no shorter than the item it stands for.
     let slack = usize::from(shown >= 2);
+    let joined = |items: &[_]| {
+        let texts: Vec<&str> = items.iter().map(AsRef::as_ref).collect();
+        texts.join(",")
+    };
     if wide || items.len() <= shown + slack {
-        return items.join(",");
+        return joined(items);
     }
-    format!("{},+{} more", items[..shown].join(","), items.len() - shown)
+    format!("{},+{} more", joined(&items[..shown]), items.len() - shown)
 }
 
 fn held(out: &mut impl Write, addresses: &[AddressEntry], view: &View) -> Result<()> {

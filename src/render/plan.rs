@@ -249,7 +249,7 @@ fn service_row(s: &ServicePlan) -> Vec<Cell> {
     let before_pools: Vec<String> = s.before.pool.iter().cloned().collect();
     let why: Vec<&str> = s.after.reasons.iter().map(|r| r.code.as_str()).collect();
     vec![
-        s.service.clone().into(),
+        s.service.as_str().into(),
         Cell::toned(change_name(s.change), tone),
         held(&s.before.ips, &before_pools).into(),
         held(&s.after.ips, &s.after.pools).into(),

@@ -277,8 +277,8 @@ fn checked_objects<'m>(
             if !found {
                 named.push(Checked {
                     kind: o.kind,
-                    namespace: Cow::Owned(o.namespace.clone()),
-                    name: Cow::Owned(o.name.clone()),
+                    namespace: Cow::Owned(o.namespace.to_string()),
+                    name: Cow::Owned(o.name.to_string()),
                     file: None,
                 });
             }
@@ -844,7 +844,7 @@ fn services<'m>(model: &'m Model, found: &mut Findings, mut decisions: Decisions
         // Built only for a finding: most services have none.
         let object = || service_ref(facts, model, i);
         let reported = unmet_requests(cluster, facts, &object, found);
-        let pending = facts.ingress.is_empty() && facts.unparsable_ingress.is_empty();
+        let pending = facts.ingress.is_empty() && facts.unparsable_ingress().is_empty();
         if let Some(reason) = stale.get(&i) {
             let decision = cluster.outcome(i);
             found.add_with(

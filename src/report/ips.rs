@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use compact_str::CompactString;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
@@ -54,7 +55,7 @@ pub struct AddressEntry {
     pub pool: Option<String>,
     pub state: AddressState,
     /// `namespace/name` of every holder, sorted.
-    pub services: Vec<String>,
+    pub services: Vec<CompactString>,
     pub sharing_key: Option<String>,
     /// For a stale address: why MetalLB will take it away.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -91,7 +92,7 @@ pub struct Lookup {
     pub family: Family,
     pub pool: Option<String>,
     pub state: AddressState,
-    pub services: Vec<String>,
+    pub services: Vec<CompactString>,
     pub sharing_key: Option<String>,
     /// Why the address would not be handed out (or will be taken away); `null` when nothing
     /// stands in the way.
@@ -184,7 +185,7 @@ fn entry(
     holders: &[usize],
     stale_reason: Option<String>,
 ) -> AddressEntry {
-    let mut services: Vec<String> = holders
+    let mut services: Vec<CompactString> = holders
         .iter()
         .map(|&h| cluster.services[h].key.clone())
         .collect();
@@ -318,7 +319,7 @@ pub fn lookup(model: &Model, ip: Ip) -> Lookup {
         pool: pool.map(|p| config.pools[p].name.clone()),
         state,
         services: {
-            let mut keys: Vec<String> = holders
+            let mut keys: Vec<CompactString> = holders
                 .iter()
                 .map(|&h| cluster.services[h].key.clone())
                 .collect();
@@ -565,7 +566,7 @@ mod tests {
         let held = look(&yaml, "10.0.0.1");
         assert_eq!(
             (held.state, held.services.clone()),
-            (AddressState::Held, vec!["x/one".to_string()])
+            (AddressState::Held, vec!["x/one".into()])
         );
         assert_eq!(held.pool.as_deref(), Some("p"));
         let shared = look(&yaml, "10.0.0.9");
@@ -618,7 +619,7 @@ mod tests {
         fn pool_cr(i: usize, prefixes: (u8, u8), avoid_buggy: bool) -> IpAddressPool {
             IpAddressPool {
                 metadata: Metadata {
-                    name: format!("pool-{i}"),
+                    name: format!("pool-{i}").into(),
                     namespace: "metallb-system".into(),
                     ..Default::default()
                 },
@@ -680,7 +681,7 @@ mod tests {
                         s.metadata.annotations.insert("metallb.io/allow-shared-ip", "k");
                     }
                     s.status.load_balancer.ingress = vec![Ingress {
-                        ip: Some(format!("10.{pool}.{third}.{fourth}")),
+                        ip: Some(format!("10.{pool}.{third}.{fourth}").into()),
                         hostname: None,
                     }];
                     snapshot.services.push(s);

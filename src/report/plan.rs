@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use compact_str::CompactString;
 use serde::Serialize;
 
 use crate::metallb::addr::{FamilyCounts, Ip};
@@ -69,7 +70,7 @@ pub struct PoolState {
 #[serde(rename_all = "camelCase")]
 pub struct ServicePlan {
     /// `namespace/name`.
-    pub service: String,
+    pub service: CompactString,
     pub change: Change,
     pub before: Before,
     pub after: After,
@@ -106,7 +107,7 @@ pub fn build(before: &Model, after: &mut Model) -> PlanReport {
                 .to_string(),
         );
         if !changes.services.is_empty() {
-            let mut names: Vec<&str> = changes.services.iter().map(String::as_str).collect();
+            let mut names: Vec<&str> = changes.services.iter().map(CompactString::as_str).collect();
             names.sort_unstable();
             notes.push(format!(
                 "the services this proposal edits ({}) are reconciled under that last valid configuration, which this plan does not model",

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use compact_str::CompactString;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
@@ -59,7 +60,7 @@ pub struct PoolUsage {
     /// A legacy `AddressPool` (read up to v0.13.x): its `protocol`, `layer2` or `bgp`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub legacy_protocol: Option<&'static str>,
-    pub services: Vec<String>,
+    pub services: Vec<CompactString>,
     /// MetalLB's own counters (IPAddressPool.status, v0.15.0+), when present.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metallb_status: Option<PoolStatus>,
@@ -110,7 +111,7 @@ pub fn build(model: &Model) -> UsageReport {
             let mut holders: Vec<usize> = cluster.holders_of(i).collect();
             holders
                 .sort_unstable_by(|&a, &b| cluster.services[a].key.cmp(&cluster.services[b].key));
-            let services: Vec<String> = holders
+            let services: Vec<CompactString> = holders
                 .iter()
                 .map(|&s| cluster.services[s].key.clone())
                 .collect();
@@ -284,11 +285,11 @@ pub struct NamespacePoolUsage {
     pub ipv6: u128,
     /// The pool's size, to read the share against.
     pub pool_total: u128,
-    pub services: Vec<String>,
+    pub services: Vec<CompactString>,
 }
 
 /// What one namespace holds in one pool: distinct addresses, and its services.
-type Held = (BTreeSet<Ip>, Vec<String>);
+type Held = (BTreeSet<Ip>, Vec<CompactString>);
 
 pub fn build_by_namespace(model: &Model, only: Option<&str>) -> NamespaceReport {
     let cluster = &model.cluster;

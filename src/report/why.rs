@@ -186,7 +186,7 @@ fn build_for(
             .any(ExpectedEvent::ends_the_reconcile)
     });
     WhyReport {
-        service: facts.key.clone(),
+        service: facts.key.to_string(),
         metallb_version,
         state,
         ips: svc.ingress_ips().map(str::to_string).collect(),

@@ -3,6 +3,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use compact_str::CompactString;
+
 use super::{Advertisement, IpAddressPool, Metadata, Service, Services, Snapshot};
 
 /// The base with `proposed` applied: an object of the same kind, namespace and name is
@@ -93,7 +95,7 @@ pub struct Changes {
     /// Pools, advertisements or namespace labels (what selectors read) differ.
     pub configuration: bool,
     /// `namespace/name` of the services whose metadata or spec differ, or that are new.
-    pub services: HashSet<String>,
+    pub services: HashSet<CompactString>,
 }
 
 pub fn changes(base: &Snapshot, after: &Snapshot) -> Changes {
@@ -131,7 +133,7 @@ pub fn changes(base: &Snapshot, after: &Snapshot) -> Changes {
 
 /// The keys of the services of `after` that `base` lacks or holds otherwise; none where
 /// the two share one list.
-fn changed_services(base: &Services, after: &Services) -> HashSet<String> {
+fn changed_services(base: &Services, after: &Services) -> HashSet<CompactString> {
     if Services::shared(base, after) {
         return HashSet::new();
     }
@@ -254,8 +256,8 @@ mod tests {
 
     fn pool(name: &str, addresses: &[&str]) -> IpAddressPool {
         let mut p = IpAddressPool::default();
-        p.metadata.name = name.to_string();
-        p.metadata.namespace = "metallb-system".to_string();
+        p.metadata.name = name.into();
+        p.metadata.namespace = "metallb-system".into();
         p.spec.addresses = addresses.iter().map(|a| a.to_string()).collect();
         p
     }
@@ -299,7 +301,7 @@ mod tests {
     fn the_namespace_is_part_of_the_identity() {
         let base = snapshot(vec![pool("a", &["10.0.0.0/24"])]);
         let mut elsewhere = pool("a", &["10.0.9.0/24"]);
-        elsewhere.metadata.namespace = "other".to_string();
+        elsewhere.metadata.namespace = "other".into();
         let after = overlay(&base, &snapshot(vec![elsewhere]), false);
         assert_eq!(after.pools.len(), 2);
     }
@@ -311,10 +313,10 @@ mod tests {
             pool("b", &["10.0.1.0/24"]),
         ]);
         let mut ad = Advertisement::default();
-        ad.metadata.name = "l2".to_string();
+        ad.metadata.name = "l2".into();
         base.l2_advertisements.push(ad);
         let mut svc = Service::default();
-        svc.metadata.name = "web".to_string();
+        svc.metadata.name = "web".into();
         base.services.push(svc);
         let proposed = snapshot(vec![pool("b", &["10.0.2.0/24"])]);
         let pruned = overlay(&base, &proposed, true);
@@ -354,7 +356,7 @@ mod tests {
     fn a_proposal_without_services_shares_the_base_services_and_changes_none() {
         let mut base = snapshot(vec![pool("a", &["10.0.0.0/24"])]);
         let mut web = Service::default();
-        web.metadata.name = "web".to_string();
+        web.metadata.name = "web".into();
         base.services.push(web.clone());
         let after = overlay(&base, &snapshot(vec![pool("a", &["10.0.1.0/24"])]), false);
         assert!(Services::shared(&base.services, &after.services));
@@ -372,7 +374,7 @@ mod tests {
     fn a_pool_rewritten_as_it_was_is_no_configuration_change() {
         // A manifest lacks the status (and the API server's fields) of the live object.
         let mut live = pool("a", &["10.0.0.0/24"]);
-        live.metadata.uid = Some("u".to_string());
+        live.metadata.uid = Some("u".into());
         live.status = Some(Default::default());
         let base = snapshot(vec![live]);
         let same = overlay(&base, &snapshot(vec![pool("a", &["10.0.0.0/24"])]), false);
@@ -384,8 +386,8 @@ mod tests {
     #[test]
     fn a_changed_or_new_service_is_named() {
         let mut web = Service::default();
-        web.metadata.namespace = "a".to_string();
-        web.metadata.name = "web".to_string();
+        web.metadata.namespace = "a".into();
+        web.metadata.name = "web".into();
         let base = Snapshot {
             services: vec![web.clone()].into(),
             ..Snapshot::default()
@@ -393,7 +395,7 @@ mod tests {
         let mut relabelled = web.clone();
         relabelled.metadata.labels.insert("x", "y");
         let mut new = web.clone();
-        new.metadata.name = "new".to_string();
+        new.metadata.name = "new".into();
         let after = overlay(
             &base,
             &Snapshot {
@@ -404,7 +406,7 @@ mod tests {
         );
         let c = changes(&base, &after);
         assert!(!c.configuration);
-        let mut names: Vec<&str> = c.services.iter().map(String::as_str).collect();
+        let mut names: Vec<&str> = c.services.iter().map(CompactString::as_str).collect();
         names.sort();
         assert_eq!(names, ["a/new", "a/web"]);
     }
@@ -412,19 +414,19 @@ mod tests {
     #[test]
     fn a_service_manifest_keeps_the_status_and_cluster_ips_the_cluster_holds() {
         let mut live = Service::default();
-        live.metadata.name = "web".to_string();
-        live.metadata.uid = Some("u1".to_string());
-        live.spec.cluster_ips = vec!["10.96.0.10".to_string()];
+        live.metadata.name = "web".into();
+        live.metadata.uid = Some("u1".into());
+        live.spec.cluster_ips = vec!["10.96.0.10".into()];
         live.status = ServiceStatus {
             load_balancer: LoadBalancerStatus {
                 ingress: vec![Ingress {
-                    ip: Some("203.0.113.5".to_string()),
+                    ip: Some("203.0.113.5".into()),
                     ..Ingress::default()
                 }],
             },
         };
         let mut manifest = Service::default();
-        manifest.metadata.name = "web".to_string();
+        manifest.metadata.name = "web".into();
         manifest
             .metadata
             .labels

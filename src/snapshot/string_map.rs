@@ -8,13 +8,15 @@
 
 use std::fmt;
 
+use compact_str::CompactString;
+
 use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Pairs sorted by key, keys unique.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct StringMap(Vec<(String, String)>);
+pub struct StringMap(Vec<(CompactString, CompactString)>);
 
 impl StringMap {
     pub fn new() -> StringMap {
@@ -49,7 +51,11 @@ impl StringMap {
 
     /// Sets `key`, returning the value it replaces (the last of duplicate keys wins, as in
     /// a JSON object read into a map).
-    pub fn insert(&mut self, key: impl Into<String>, value: impl Into<String>) -> Option<String> {
+    pub fn insert(
+        &mut self,
+        key: impl Into<CompactString>,
+        value: impl Into<CompactString>,
+    ) -> Option<CompactString> {
         let key = key.into();
         let value = value.into();
         match self.position(&key) {
@@ -81,7 +87,7 @@ impl StringMap {
     }
 }
 
-impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for StringMap {
+impl<K: Into<CompactString>, V: Into<CompactString>> FromIterator<(K, V)> for StringMap {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(pairs: I) -> StringMap {
         let mut map = StringMap::new();
         for (key, value) in pairs {
@@ -94,8 +100,8 @@ impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for StringMap {
 impl<'a> IntoIterator for &'a StringMap {
     type Item = (&'a str, &'a str);
     type IntoIter = std::iter::Map<
-        std::slice::Iter<'a, (String, String)>,
-        fn(&'a (String, String)) -> (&'a str, &'a str),
+        std::slice::Iter<'a, (CompactString, CompactString)>,
+        fn(&'a (CompactString, CompactString)) -> (&'a str, &'a str),
     >;
 
     fn into_iter(self) -> Self::IntoIter {
@@ -126,7 +132,9 @@ impl<'de> Deserialize<'de> for StringMap {
 
             fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<StringMap, A::Error> {
                 let mut map = StringMap(Vec::with_capacity(access.size_hint().unwrap_or(0)));
-                while let Some((key, value)) = access.next_entry::<String, String>()? {
+                while let Some((key, value)) =
+                    access.next_entry::<CompactString, CompactString>()?
+                {
                     map.insert(key, value);
                 }
                 map.shrink_to_fit();

@@ -194,7 +194,7 @@ mod mutated {
                 }
             }
             for service in &snapshot.services {
-                let target = ServiceRef { namespace: service.metadata.namespace.clone(), name: service.metadata.name.clone() };
+                let target = ServiceRef { namespace: service.metadata.namespace.to_string(), name: service.metadata.name.to_string() };
                 if let Ok(why) = report::why::build(&model, &target) {
                     render::emit(&mut out, &mut err, &Format::Table, &why, &view).unwrap();
                 }

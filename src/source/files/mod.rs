@@ -18,6 +18,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use compact_str::CompactString;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
@@ -250,7 +251,7 @@ struct Objects {
     notes: Vec<InputNote>,
 }
 
-type Identity = (Kind, String, String);
+type Identity = (Kind, CompactString, CompactString);
 
 /// `file:line`, or the file alone.
 fn place_of(at: &Location) -> String {
@@ -670,7 +671,7 @@ impl Reader<'_> {
         };
         let metadata = object.metadata_mut();
         if metadata.namespace.is_empty() {
-            metadata.namespace = default_namespace.to_string();
+            metadata.namespace = default_namespace.into();
         }
         if metadata.name.is_empty() {
             return Err(Error::input(

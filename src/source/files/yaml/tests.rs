@@ -109,7 +109,7 @@ fn names(snapshot: &Snapshot) -> Vec<String> {
     snapshot
         .services
         .iter()
-        .map(|s| s.metadata.name.clone())
+        .map(|s| s.metadata.name.to_string())
         .collect()
 }
 

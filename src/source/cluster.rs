@@ -65,6 +65,7 @@ pub fn load(
             deadline: deadline(connection.request_timeout),
             progress: Progress::start(),
             plugin: credential_plugin(connection),
+            spare_bodies: SpareBodies::default(),
         };
         let mut fetched = reader.fetch(metallb, target).await;
         reader.explain_missing(&mut fetched).await;
@@ -357,6 +358,45 @@ struct Reader {
     progress: Progress,
     /// The kubeconfig user's credential plugin, named when it fails.
     plugin: Option<String>,
+    /// Bodies already read, emptied, for the next answers to be read into: a page of
+    /// services is megabytes, and a new buffer for each page costs its page faults again,
+    /// and copies as it grows. Freed with the reader, before the model is built.
+    spare_bodies: SpareBodies,
+}
+
+/// At most [`SPARE_BODIES`] emptied buffers, the largest kept.
+#[derive(Default)]
+struct SpareBodies(std::sync::Mutex<Vec<Vec<u8>>>);
+
+/// Two: one page is read while the next arrives.
+const SPARE_BODIES: usize = 2;
+
+impl SpareBodies {
+    /// The largest spare buffer, or a new one.
+    fn take(&self) -> Vec<u8> {
+        let mut spare = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let largest = (0..spare.len()).max_by_key(|&i| spare[i].capacity());
+        largest.map_or_else(Vec::new, |i| spare.swap_remove(i))
+    }
+
+    /// Keeps `body` for a later answer, unless larger ones are kept already.
+    fn give_back(&self, mut body: Vec<u8>) {
+        body.clear();
+        let mut spare = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if spare.len() < SPARE_BODIES {
+            spare.push(body);
+        } else if let Some(smallest) = spare.iter_mut().min_by_key(|b| b.capacity())
+            && smallest.capacity() < body.capacity()
+        {
+            *smallest = body;
+        }
+    }
 }
 
 fn deadline(limit: Option<Duration>) -> Option<(tokio::time::Instant, Duration)> {
@@ -400,11 +440,12 @@ fn page_size(resource: &str) -> u32 {
     }
 }
 
-/// A body, whole, in one buffer sized by what the server announced: no second copy.
-async fn read_body(mut body: kube::client::Body) -> kube::Result<Vec<u8>> {
+/// A body, whole, in one buffer (`bytes`, empty) grown to what the server announced: no
+/// second copy.
+async fn read_body(mut body: kube::client::Body, mut bytes: Vec<u8>) -> kube::Result<Vec<u8>> {
     use http_body_util::BodyExt;
     let announced = http_body::Body::size_hint(&body).lower();
-    let mut bytes = Vec::with_capacity(usize::try_from(announced).unwrap_or(0));
+    bytes.reserve(usize::try_from(announced).unwrap_or(0));
     while let Some(frame) = body.frame().await {
         if let Ok(data) = frame?.into_data() {
             bytes.extend_from_slice(&data);
@@ -436,17 +477,18 @@ fn read_page<T: DeserializeOwned>(
     Ok(token)
 }
 
-/// A list handed back by the thread that read a page onto it, with how that went.
-type PageRead<T> = (Vec<T>, serde_json::Result<Option<String>>);
+/// A list handed back by the thread that read a page onto it, with the page's body (to be
+/// read into again) and how that went.
+type PageRead<T> = (Vec<T>, Vec<u8>, serde_json::Result<Option<String>>);
 
-/// Reads `body` onto the end of `items` on a blocking thread, to hand both back.
+/// Reads `body` onto the end of `items` on a blocking thread, to hand all back.
 fn read_in_background<T: DeserializeOwned + Send + 'static>(
     body: Vec<u8>,
     mut items: Vec<T>,
 ) -> tokio::task::JoinHandle<PageRead<T>> {
     tokio::task::spawn_blocking(move || {
         let outcome = read_page(&body, &mut items);
-        (items, outcome)
+        (items, body, outcome)
     })
 }
 
@@ -725,7 +767,9 @@ impl Reader {
         let body = self
             .call_for_body(request, verb, resource, namespace)
             .await?;
-        serde_json::from_slice(&body).map_err(|e| self.unreadable(verb, resource, namespace, e))
+        let read = serde_json::from_slice(&body);
+        self.spare_bodies.give_back(body);
+        read.map_err(|e| self.unreadable(verb, resource, namespace, e))
     }
 
     /// [`call`](Reader::call), up to the body of the answer as it came: the pages of a
@@ -828,7 +872,9 @@ impl Reader {
                     Some(token)
                 }
                 None => {
-                    let token = read_page(&body, &mut items).map_err(|e| at.unreadable(self, e))?;
+                    let read = read_page(&body, &mut items);
+                    self.spare_bodies.give_back(body);
+                    let token = read.map_err(|e| at.unreadable(self, e))?;
                     self.progress_of(resource, items.len());
                     token
                 }
@@ -865,7 +911,7 @@ impl Reader {
         at: &Listing<'_>,
         read: tokio::task::JoinHandle<PageRead<T>>,
     ) -> std::result::Result<Vec<T>, Failure> {
-        let (items, outcome) = read.await.map_err(|e| {
+        let (items, body, outcome) = read.await.map_err(|e| {
             Failure::new(
                 "list",
                 at.resource,
@@ -873,6 +919,7 @@ impl Reader {
                 Cause::Unreadable(e.to_string()),
             )
         })?;
+        self.spare_bodies.give_back(body);
         outcome.map_err(|e| at.unreadable(self, e))?;
         Ok(items)
     }
@@ -892,7 +939,7 @@ impl Reader {
                 async move {
                     let response = client.send(request.map(kube::client::Body::from)).await?;
                     let status = response.status();
-                    let body = read_body(response.into_body()).await?;
+                    let body = read_body(response.into_body(), self.spare_bodies.take()).await?;
                     if status.is_client_error() || status.is_server_error() {
                         return Err(api_error(status, &body));
                     }
@@ -1126,6 +1173,7 @@ pub fn names(conn: &Connection, what: &Names) -> Result<Vec<String>> {
             deadline: deadline(Some(conn.request_timeout.unwrap_or(Duration::from_secs(5)))),
             progress: Progress::silent(),
             plugin: credential_plugin(conn),
+            spare_bodies: SpareBodies::default(),
         };
         let all = ListParams::default;
         let listed = match what {
@@ -1365,6 +1413,20 @@ mod tests {
         let empty = br#"{"metadata":null,"items":null}"#;
         assert_eq!(read_page(empty, &mut items).unwrap(), None);
         assert_eq!(items.len(), 4, "null items are no items");
+    }
+
+    #[test]
+    fn spare_bodies_are_the_largest_two_emptied() {
+        let spare = SpareBodies::default();
+        assert_eq!(spare.take().capacity(), 0, "none yet: a new one");
+        for size in [10, 30, 20, 5] {
+            spare.give_back(vec![1; size]);
+        }
+        let first = spare.take();
+        assert!(first.is_empty());
+        assert_eq!(first.capacity(), 30);
+        assert_eq!(spare.take().capacity(), 20);
+        assert_eq!(spare.take().capacity(), 0, "10 and 5 were not kept");
     }
 
     #[test]

@@ -36,7 +36,7 @@ pub fn match_labels(pairs: &[(&str, &str)]) -> LabelSelector {
     }
 }
 
-fn strings<T: for<'a> From<&'a str>>(texts: &[&str]) -> Vec<T> {
+fn strings<T: for<'a> From<&'a str>, C: FromIterator<T>>(texts: &[&str]) -> C {
     texts.iter().map(|s| T::from(s)).collect()
 }
 
@@ -146,7 +146,7 @@ pub fn annotate(mut s: Service, key: &str, value: &str) -> Service {
 
 /// `s` with exactly this one port.
 pub fn port(mut s: Service, protocol: &str, number: i32) -> Service {
-    s.spec.ports = vec![ServicePort {
+    s.spec.ports = smallvec::smallvec![ServicePort {
         name: None,
         protocol: Some(protocol.into()),
         port: number,

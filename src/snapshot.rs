@@ -9,11 +9,13 @@ mod crd;
 mod overlay;
 mod services;
 mod string_map;
+mod uid;
 
 use std::collections::HashMap;
 use std::fmt;
 
 use compact_str::CompactString;
+use smallvec::SmallVec;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
@@ -30,6 +32,7 @@ pub use crd::{
 pub use overlay::{Changes, changes, overlay};
 pub use services::Services;
 pub use string_map::StringMap;
+pub use uid::Uid;
 
 /// The prefix of MetalLB's Service annotations (read from v0.14.9 on).
 pub const ANNOTATION_PREFIX: &str = "metallb.io/";
@@ -220,6 +223,21 @@ where
     Ok(list)
 }
 
+/// A list that holds one item for most objects (a service's cluster IPs, families, ports,
+/// ingress): that one is kept inside the object, without an allocation of its own.
+pub type Few<T> = SmallVec<[T; 1]>;
+
+/// [`compact_list`] for a [`Few`]: one item stays inline.
+fn few<'de, D, T>(deserializer: D) -> Result<Few<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    let mut list: Few<T> = nullable(deserializer)?;
+    list.shrink_to_fit();
+    Ok(list)
+}
+
 fn is_default<T: Default + PartialEq>(value: &T) -> bool {
     *value == T::default()
 }
@@ -251,7 +269,7 @@ pub struct Metadata {
     /// Set by the API server: an object that has one has been through it, so what it lacks
     /// (a Service's cluster IPs) it really lacks (cli-contract.md "Offline manifests").
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub uid: Option<CompactString>,
+    pub uid: Option<Uid>,
     /// Set by the API server, like [`Metadata::uid`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_version: Option<CompactString>,
@@ -490,16 +508,16 @@ pub struct ServiceSpec {
     #[serde(
         default,
         rename = "clusterIPs",
-        deserialize_with = "compact_list",
-        skip_serializing_if = "Vec::is_empty"
+        deserialize_with = "few",
+        skip_serializing_if = "SmallVec::is_empty"
     )]
-    pub cluster_ips: Vec<CompactString>,
+    pub cluster_ips: Few<CompactString>,
     #[serde(
         default,
-        deserialize_with = "compact_list",
-        skip_serializing_if = "Vec::is_empty"
+        deserialize_with = "few",
+        skip_serializing_if = "SmallVec::is_empty"
     )]
-    pub ip_families: Vec<CompactString>,
+    pub ip_families: Few<CompactString>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip_family_policy: Option<CompactString>,
     #[serde(
@@ -520,10 +538,10 @@ pub struct ServiceSpec {
     pub selector: StringMap,
     #[serde(
         default,
-        deserialize_with = "compact_list",
-        skip_serializing_if = "Vec::is_empty"
+        deserialize_with = "few",
+        skip_serializing_if = "SmallVec::is_empty"
     )]
-    pub ports: Vec<ServicePort>,
+    pub ports: Few<ServicePort>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
@@ -551,10 +569,10 @@ pub struct ServiceStatus {
 pub struct LoadBalancerStatus {
     #[serde(
         default,
-        deserialize_with = "compact_list",
-        skip_serializing_if = "Vec::is_empty"
+        deserialize_with = "few",
+        skip_serializing_if = "SmallVec::is_empty"
     )]
-    pub ingress: Vec<Ingress>,
+    pub ingress: Few<Ingress>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
@@ -656,7 +674,7 @@ mod tests {
     #[test]
     fn uid_and_resource_version_are_kept_only_when_present() {
         let read = metadata(r#"{"name": "a", "uid": "0f1e", "resourceVersion": "42"}"#).unwrap();
-        assert_eq!(read.uid.as_deref(), Some("0f1e"));
+        assert_eq!(read.uid, Some(Uid::from("0f1e")));
         assert_eq!(read.resource_version.as_deref(), Some("42"));
         assert!(!read.is_hand_written());
         assert_eq!(
@@ -670,6 +688,28 @@ mod tests {
             !metadata(r#"{"name": "a", "resourceVersion": "1"}"#)
                 .unwrap()
                 .is_hand_written()
+        );
+    }
+
+    #[test]
+    fn a_single_cluster_ip_family_port_or_ingress_is_kept_inline() {
+        let one: Service = serde_json::from_str(
+            r#"{"spec": {"clusterIPs": ["10.96.0.1"], "ipFamilies": ["IPv4"],
+                         "ports": [{"port": 80}]},
+                "status": {"loadBalancer": {"ingress": [{"ip": "192.0.2.1"}]}}}"#,
+        )
+        .unwrap();
+        assert!(!one.spec.cluster_ips.spilled() && !one.spec.ip_families.spilled());
+        assert!(!one.spec.ports.spilled() && !one.status.load_balancer.ingress.spilled());
+        assert_eq!(one.ingress_ips().collect::<Vec<_>>(), ["192.0.2.1"]);
+        let two: Service =
+            serde_json::from_str(r#"{"spec": {"clusterIPs": ["10.96.0.1", "fd00::1"]}}"#).unwrap();
+        assert_eq!(two.spec.cluster_ips.as_slice(), ["10.96.0.1", "fd00::1"]);
+        let none: Service = serde_json::from_str(r#"{"spec": {"clusterIPs": null}}"#).unwrap();
+        assert!(none.spec.cluster_ips.is_empty());
+        assert_eq!(
+            serde_json::to_string(&two.spec.cluster_ips).unwrap(),
+            r#"["10.96.0.1","fd00::1"]"#
         );
     }
 

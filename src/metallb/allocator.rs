@@ -2654,7 +2654,7 @@ pub(crate) mod tests {
             s = match family {
                 0 => s,
                 1 => {
-                    s.spec.cluster_ips = vec!["fd00::10".into()];
+                    s.spec.cluster_ips = smallvec::smallvec!["fd00::10".into()];
                     s
                 }
                 2 => dual(s, "RequireDualStack"),

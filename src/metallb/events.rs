@@ -764,7 +764,7 @@ mod tests {
     #[test]
     fn a_held_service_with_unusable_cluster_ips_hears_so_after_its_own_addresses() {
         let mut s = holding(svc("shop/web"), &["10.0.0.7", "10.0.0.8"]);
-        s.spec.cluster_ips = vec!["10.96.0.10".into(), "10.96.0.11".into()];
+        s.spec.cluster_ips = smallvec::smallvec!["10.96.0.10".into(), "10.96.0.11".into()];
         s.spec.cluster_ip = Some("10.96.0.10".into());
         let events = per_release(vec![pool("public", &["10.0.0.0/24"])], s);
         let expected = vec![
@@ -782,7 +782,7 @@ mod tests {
     #[test]
     fn one_unparsable_cluster_ip_is_an_event_from_0_14_and_ipv6_before() {
         let mut s = holding(svc("shop/web"), &["10.0.0.7"]);
-        s.spec.cluster_ips = vec!["bogus".into()];
+        s.spec.cluster_ips = smallvec::smallvec!["bogus".into()];
         let events = per_release(vec![pool("public", &["10.0.0.0/24"])], s.clone());
         let event = ExpectedEvent::warning(
             "noclusterIPsIPFamily",
@@ -800,7 +800,7 @@ mod tests {
     fn no_pools_silences_every_event_from_0_14_0() {
         // convergeBalancer's `pools are empty` (v0.14.0 on) comes before the cluster IPs.
         let mut s = holding(svc("shop/web"), &["10.0.0.7"]);
-        s.spec.cluster_ips = vec!["10.96.0.10".into(), "10.96.0.11".into()];
+        s.spec.cluster_ips = smallvec::smallvec!["10.96.0.10".into(), "10.96.0.11".into()];
         s.spec.cluster_ip = Some("10.96.0.10".into());
         let events = per_release(vec![], s.clone());
         let family = ExpectedEvent::warning(
@@ -827,7 +827,7 @@ mod tests {
     #[test]
     fn require_dual_stack_is_checked_before_the_cluster_ips_family_from_0_15() {
         let mut s = holding(svc("shop/web"), &["10.0.0.7"]);
-        s.spec.cluster_ips = vec!["bogus".into()];
+        s.spec.cluster_ips = smallvec::smallvec!["bogus".into()];
         s.spec.ip_family_policy = Some("RequireDualStack".into());
         let events = per_release(vec![pool("public", &["10.0.0.0/24"])], s);
         let refused = ExpectedEvent::warning(

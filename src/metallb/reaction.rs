@@ -13,7 +13,7 @@ use super::addr::Ip;
 use super::allocator::{Cluster, Decision};
 use super::config::Config;
 use super::reason::Reason;
-use crate::snapshot::Changes;
+use crate::snapshot::{Changes, Few};
 
 /// What happens to one service.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -45,10 +45,10 @@ pub struct Outcome {
     pub service: usize,
     pub change: Change,
     /// The addresses it holds now, and the pool they are counted in before.
-    pub old_ips: Vec<Ip>,
+    pub old_ips: Few<Ip>,
     pub old_pool: Option<String>,
     /// The addresses it holds after; empty where MetalLB picks among several pools.
-    pub new_ips: Vec<Ip>,
+    pub new_ips: Few<Ip>,
     /// The pool of its addresses after: one, or the candidates MetalLB picks from at random.
     pub new_pools: PoolNames,
     /// Why it has no address after (the `why` reason codes).
@@ -147,7 +147,7 @@ fn react_with(
                         Change::UnchangedPending
                     },
                     old_ips: s.ingress.clone(),
-                    new_ips: if held { s.ingress.clone() } else { Vec::new() },
+                    new_ips: if held { s.ingress.clone() } else { Few::new() },
                     new_pools: PoolNames::of(old_pool.iter().cloned().collect()),
                     old_pool,
                     reasons: Vec::new(),
@@ -211,7 +211,7 @@ fn react_with(
         change: Change::Kept,
         old_ips: after.services[j].ingress.clone(),
         old_pool: old_pool(j),
-        new_ips: Vec::new(),
+        new_ips: Few::new(),
         new_pools: names.none(),
         reasons: Vec::new(),
         notes: Vec::new(),
@@ -373,9 +373,9 @@ fn settle(outcome: &mut Outcome, d: &Decision, names: &mut Names) {
     let held_before = !outcome.old_ips.is_empty();
     if d.fits {
         outcome.new_pools = names.of(&d.pools);
-        outcome.new_ips.clone_from(&d.ips);
+        outcome.new_ips = Few::from_slice(&d.ips);
         let same = {
-            let (mut a, mut b) = (outcome.old_ips.clone(), d.ips.clone());
+            let (mut a, mut b) = (outcome.old_ips.clone(), outcome.new_ips.clone());
             a.sort();
             b.sort();
             a == b

@@ -816,7 +816,7 @@ fn huge_ipv6_pool_counts_exactly() {
         vec![holding(svc("a/s"), &["2001:db8::5"])],
     );
     let mut world = world;
-    world.snapshot.services[0].spec.cluster_ips = vec!["fd00::10".into()];
+    world.snapshot.services[0].spec.cluster_ips = smallvec::smallvec!["fd00::10".into()];
     let (_, v6) = world.cluster().counts(0);
     assert_eq!(v6.total, 1u128 << 96);
     assert_eq!(v6.used, 1);
@@ -826,7 +826,7 @@ fn huge_ipv6_pool_counts_exactly() {
 #[test]
 fn prefer_dual_stack_falls_back_to_the_primary_family_first() {
     let mut s = dual(svc("a/s"), "PreferDualStack");
-    s.spec.ip_families = vec!["IPv6".into(), "IPv4".into()];
+    s.spec.ip_families = smallvec::smallvec!["IPv6".into(), "IPv4".into()];
     let world = World::new(
         vec![
             pool("v4", &["192.0.2.0/24"]),
@@ -928,7 +928,7 @@ fn inferred_family_says_where_it_came_from() {
     bare.spec.cluster_ips.clear();
     let mut v6 = bare.clone();
     v6.metadata.name = "v6".into();
-    v6.spec.ip_families = vec!["IPv6".into()];
+    v6.spec.ip_families = smallvec::smallvec!["IPv6".into()];
     let world = World::new(
         vec![pool("p", &["10.0.0.0/24", "2001:db8::/64"])],
         vec![bare, v6],
@@ -1608,7 +1608,7 @@ fn c4_no_pools_v0_13_reads_the_service_before_finding_no_pool() {
     );
     // Cluster IPs that give no family: the family error is the AllocationFailed.
     let mut two_v4 = svc("a/two");
-    two_v4.spec.cluster_ips = vec!["10.96.0.1".into(), "10.96.0.2".into()];
+    two_v4.spec.cluster_ips = smallvec::smallvec!["10.96.0.1".into(), "10.96.0.2".into()];
     per_release(
         world(two_v4),
         answer("a/two"),
@@ -1655,7 +1655,7 @@ fn c4_no_pools_v0_13_reads_the_service_before_finding_no_pool() {
 fn c5_unparsable_cluster_ip_is_the_allocation_failure_from_0_14_0() {
     let world = || {
         let mut s = svc("a/s");
-        s.spec.cluster_ips = vec!["bogus".into()];
+        s.spec.cluster_ips = smallvec::smallvec!["bogus".into()];
         World::new(vec![pool("v4", &["10.0.0.0/24"])], vec![s])
     };
     let invalid = Some("IPFamilyForAddresses: Invalid address [\"bogus\"]".to_string());
@@ -2004,8 +2004,8 @@ fn c3_prefer_dual_stack_without_a_dual_pool_takes_the_primary_family_first() {
     // v0.14.8 only a pool with both families serves a dual service.
     let world = || {
         let mut s = dual(svc("a/s"), "PreferDualStack");
-        s.spec.cluster_ips = vec!["fd00::10".into(), "10.96.0.10".into()];
-        s.spec.ip_families = vec!["IPv6".into(), "IPv4".into()];
+        s.spec.cluster_ips = smallvec::smallvec!["fd00::10".into(), "10.96.0.10".into()];
+        s.spec.ip_families = smallvec::smallvec!["IPv6".into(), "IPv4".into()];
         World::new(
             vec![
                 pool("v4", &["192.0.2.0/24"]),

@@ -9,7 +9,7 @@ use super::reason::{Code, Reason};
 use super::release::{
     Behaviour, Release, RequireDualSingleClusterIp, UnparsableClusterIp, go_quote,
 };
-use crate::snapshot::{ANNOTATION_PREFIX, DEPRECATED_PREFIX, Service, StringMap};
+use crate::snapshot::{ANNOTATION_PREFIX, DEPRECATED_PREFIX, Few, Service, StringMap};
 
 /// The family MetalLB derives from the cluster IPs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -86,7 +86,7 @@ pub struct ServiceFacts<'a> {
     /// most services have none, so they keep no list.
     pub ports: Vec<(&'a str, i32)>,
     /// The ingress IPs the service holds, parsed.
-    pub ingress: Vec<Ip>,
+    pub ingress: Few<Ip>,
     /// What few services have, apart: `None` when the service has none of it.
     unusual: Option<Box<Unusual<'a>>>,
 }
@@ -644,7 +644,7 @@ mod tests {
         assert_eq!(facts(&svc).family, ServiceFamily::Single(Family::V4));
         // ipFamilies does not decide the family live.
         let mut svc = lb("a", "s", &["10.96.0.1"]);
-        svc.spec.ip_families = vec!["IPv6".into()];
+        svc.spec.ip_families = smallvec::smallvec!["IPv6".into()];
         assert_eq!(facts(&svc).family, ServiceFamily::Single(Family::V4));
         assert_eq!(facts(&svc).primary, Family::V6);
     }
@@ -694,12 +694,12 @@ mod tests {
         let f = facts(&svc);
         assert!(f.gate.is_ok() && f.family_inferred);
         assert_eq!(f.family, ServiceFamily::Single(Family::V4));
-        svc.spec.ip_families = vec!["IPv6".into(), "IPv4".into()];
+        svc.spec.ip_families = smallvec::smallvec!["IPv6".into(), "IPv4".into()];
         assert_eq!(facts(&svc).family, ServiceFamily::Single(Family::V6));
         svc.spec.ip_family_policy = Some("PreferDualStack".into());
         assert_eq!(facts(&svc).family, ServiceFamily::Dual);
         // PreferDualStack with one family: single (a single-stack cluster gives one).
-        svc.spec.ip_families = vec!["IPv6".into()];
+        svc.spec.ip_families = smallvec::smallvec!["IPv6".into()];
         assert_eq!(facts(&svc).family, ServiceFamily::Single(Family::V6));
         // RequireDualStack gets a cluster IP of each family, even with one listed.
         svc.spec.ip_family_policy = Some("RequireDualStack".into());
@@ -795,7 +795,7 @@ mod tests {
             reason.message
         );
         // The same service with a usable cluster IP: the release decides alone (C.3).
-        svc.spec.cluster_ips = vec!["10.96.0.1".into()];
+        svc.spec.cluster_ips = smallvec::smallvec!["10.96.0.1".into()];
         assert_eq!(gate_per_release(&svc), [None, None, None, refused, refused]);
     }
 
@@ -813,7 +813,7 @@ mod tests {
         let mut svc = lb("a", "s", &["10.96.0.1", "10.96.0.2"]);
         svc.spec.ip_family_policy = Some("RequireDualStack".into());
         assert_eq!(gate_per_release(&svc), [Some(Code::NoClusterIp); 5]);
-        svc.spec.cluster_ips = vec!["10.96.0.1".into(), "bogus".into()];
+        svc.spec.cluster_ips = smallvec::smallvec!["10.96.0.1".into(), "bogus".into()];
         assert_eq!(gate_per_release(&svc), [Some(Code::NoClusterIp); 5]);
     }
 
@@ -1069,7 +1069,7 @@ mod tests {
         );
         svc.spec.external_traffic_policy = Some("Local".into());
         assert_eq!(facts(&svc).backend_key, "a=1,b=2");
-        svc.spec.ports = vec![
+        svc.spec.ports = smallvec::smallvec![
             ServicePort {
                 name: None,
                 protocol: None,
@@ -1091,7 +1091,7 @@ mod tests {
     #[test]
     fn ingress_ips_ignore_hostnames() {
         let mut svc = lb("a", "s", &["10.96.0.1"]);
-        svc.status.load_balancer.ingress = vec![
+        svc.status.load_balancer.ingress = smallvec::smallvec![
             Ingress {
                 ip: None,
                 hostname: Some("lb.example.com".into()),
@@ -1101,6 +1101,9 @@ mod tests {
                 hostname: None,
             },
         ];
-        assert_eq!(facts(&svc).ingress, [Ip::parse("192.0.2.5").unwrap()]);
+        assert_eq!(
+            facts(&svc).ingress.as_slice(),
+            [Ip::parse("192.0.2.5").unwrap()]
+        );
     }
 }

@@ -646,8 +646,8 @@ mod tests {
                 ..Default::default()
             };
             s.spec.type_ = Some("LoadBalancer".into());
-            s.spec.cluster_ips = vec!["10.96.0.1".into()];
-            s.spec.ports = vec![ServicePort {
+            s.spec.cluster_ips = smallvec::smallvec!["10.96.0.1".into()];
+            s.spec.ports = smallvec::smallvec![ServicePort {
                 name: None,
                 protocol: Some("TCP".into()),
                 port,
@@ -680,7 +680,7 @@ mod tests {
                     if *shared {
                         s.metadata.annotations.insert("metallb.io/allow-shared-ip", "k");
                     }
-                    s.status.load_balancer.ingress = vec![Ingress {
+                    s.status.load_balancer.ingress = smallvec::smallvec![Ingress {
                         ip: Some(format!("10.{pool}.{third}.{fourth}").into()),
                         hostname: None,
                     }];

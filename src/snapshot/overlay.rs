@@ -416,10 +416,10 @@ mod tests {
         let mut live = Service::default();
         live.metadata.name = "web".into();
         live.metadata.uid = Some("u1".into());
-        live.spec.cluster_ips = vec!["10.96.0.10".into()];
+        live.spec.cluster_ips = smallvec::smallvec!["10.96.0.10".into()];
         live.status = ServiceStatus {
             load_balancer: LoadBalancerStatus {
-                ingress: vec![Ingress {
+                ingress: smallvec::smallvec![Ingress {
                     ip: Some("203.0.113.5".into()),
                     ..Ingress::default()
                 }],
@@ -443,7 +443,7 @@ mod tests {
         let applied = &after.services[0];
         assert_eq!(applied.status, live.status);
         assert_eq!(applied.spec.cluster_ips, live.spec.cluster_ips);
-        assert_eq!(applied.metadata.uid.as_deref(), Some("u1"));
+        assert_eq!(applied.metadata.uid, Some("u1".into()));
         assert_eq!(applied.metadata.labels.get("tier"), Some("gold"));
     }
 }

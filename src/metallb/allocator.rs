@@ -145,7 +145,7 @@ impl<'a> PlainKey<'a> {
             policy: s.policy,
             primary: s.primary,
             sharing: (!s.sharing_key.is_empty())
-                .then(|| (s.sharing_key, s.backend_key.clone(), s.ports.clone())),
+                .then(|| (s.sharing_key, s.backend_key().into(), s.ports().to_vec())),
         }
     }
 }
@@ -841,15 +841,15 @@ impl<'a> Cluster<'a> {
             if holder.sharing_key != s.sharing_key {
                 return Some(SharingConflict::KeyMismatch(h));
             }
-            if holder.backend_key != s.backend_key {
+            if holder.backend_key() != s.backend_key() {
                 return Some(SharingConflict::BackendMismatch(h));
             }
         }
         for h in others {
             if let Some(port) = self.services[h]
-                .ports
+                .ports()
                 .iter()
-                .position(|p| s.ports.contains(p))
+                .position(|p| s.ports().contains(p))
             {
                 return Some(SharingConflict::Port(h, port));
             }
@@ -898,13 +898,13 @@ impl<'a> Cluster<'a> {
                     format!(
                         "{ip} is shared by {} with backend {:?}, the service's is {:?} (externalTrafficPolicy Local needs identical selectors, and Local cannot share with Cluster)",
                         holder.key,
-                        describe_backend(&holder.backend_key),
-                        describe_backend(&s.backend_key)
+                        describe_backend(holder.backend_key()),
+                        describe_backend(s.backend_key())
                     ),
                 )
             }
             SharingConflict::Port(h, port) => {
-                let (proto, port) = &self.services[h].ports[port];
+                let (proto, port) = &self.services[h].ports()[port];
                 Reason::new(
                     Code::PortConflict,
                     format!("port {proto}/{port} is already in use on \"{ip}\""),
@@ -2234,7 +2234,7 @@ impl Cluster<'_> {
                 let error = match self.sharing_conflict(s, std::iter::once(other)) {
                     None => continue,
                     Some(SharingConflict::Port(h, port)) => {
-                        let (proto, port) = self.services[h].ports[port];
+                        let (proto, port) = self.services[h].ports()[port];
                         format!("port {proto}/{port} is already in use on \"{ip}\"")
                     }
                     Some(_) => format!(
@@ -2295,8 +2295,8 @@ impl Cluster<'_> {
             let s = &self.services[h];
             s.sharing_key.is_empty()
                 || s.sharing_key != first.sharing_key
-                || s.backend_key != first.backend_key
-                || s.ports.iter().any(|p| !ports.insert(*p))
+                || s.backend_key() != first.backend_key()
+                || s.ports().iter().any(|p| !ports.insert(*p))
         })
     }
 }

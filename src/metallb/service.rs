@@ -79,12 +79,6 @@ pub struct ServiceFacts<'a> {
     pub requested_ips: Result<Option<Vec<Ip>>, Box<Reason>>,
     pub requested_pool: Option<&'a str>,
     pub sharing_key: &'a str,
-    /// Empty without a sharing key, like [`ServiceFacts::ports`].
-    pub backend_key: CompactString,
-    /// `(protocol, port)`, sorted; the protocol defaults to `TCP`. Empty for a service without
-    /// a sharing key: ports are compared only between services that share a key (§5), and
-    /// most services have none, so they keep no list.
-    pub ports: Vec<(&'a str, i32)>,
     /// The ingress IPs the service holds, parsed.
     pub ingress: Few<Ip>,
     /// What few services have, apart: `None` when the service has none of it.
@@ -94,6 +88,8 @@ pub struct ServiceFacts<'a> {
 /// The facts of a service that few services have (see the accessors of [`ServiceFacts`]).
 #[derive(Clone, Debug, Default)]
 struct Unusual<'a> {
+    backend_key: CompactString,
+    ports: Vec<(&'a str, i32)>,
     request_error: Option<String>,
     unparsable_ingress: Vec<&'a str>,
     ignored_annotations: Vec<&'static str>,
@@ -103,7 +99,9 @@ struct Unusual<'a> {
 impl<'a> Unusual<'a> {
     /// `None` when there is nothing unusual to keep.
     fn kept(self) -> Option<Box<Unusual<'a>>> {
-        let usual = self.request_error.is_none()
+        let usual = self.backend_key.is_empty()
+            && self.ports.is_empty()
+            && self.request_error.is_none()
             && self.unparsable_ingress.is_empty()
             && self.ignored_annotations.is_empty()
             && self.cluster_ips_error.is_none();
@@ -230,6 +228,8 @@ impl<'a> ServiceFacts<'a> {
             Err((reason, text)) => (Err(Box::new(reason)), Some(text)),
         };
         let unusual = Unusual {
+            backend_key,
+            ports,
             request_error,
             unparsable_ingress: svc
                 .ingress_ips()
@@ -252,11 +252,22 @@ impl<'a> ServiceFacts<'a> {
             requested_ips,
             requested_pool: Some(pool).filter(|p| !p.is_empty()),
             sharing_key,
-            backend_key,
-            ports,
             ingress: svc.ingress_ips().filter_map(Ip::parse).collect(),
             unusual: unusual.kept(),
         }
+    }
+
+    /// The backend key (§5): the canonical selector under ETP Local, else empty; empty too
+    /// without a sharing key, like [`ServiceFacts::ports`].
+    pub fn backend_key(&self) -> &str {
+        self.unusual.as_ref().map_or("", |u| u.backend_key.as_str())
+    }
+
+    /// `(protocol, port)`, sorted; the protocol defaults to `TCP`. Empty for a service
+    /// without a sharing key: ports are compared only between services that share a key
+    /// (§5), and most services have none, so they keep no list.
+    pub fn ports(&self) -> &[(&'a str, i32)] {
+        self.unusual.as_ref().map_or(&[], |u| u.ports.as_slice())
     }
 
     /// MetalLB's own text of the request's error (`getDesiredLbIPs`) when `requested_ips`
@@ -1063,12 +1074,12 @@ mod tests {
         );
         svc.spec.selector = [("b", "2"), ("a", "1")].into_iter().collect();
         assert_eq!(
-            facts(&svc).backend_key,
+            facts(&svc).backend_key(),
             "",
             "Cluster policy has an empty backend key"
         );
         svc.spec.external_traffic_policy = Some("Local".into());
-        assert_eq!(facts(&svc).backend_key, "a=1,b=2");
+        assert_eq!(facts(&svc).backend_key(), "a=1,b=2");
         svc.spec.ports = smallvec::smallvec![
             ServicePort {
                 name: None,
@@ -1081,11 +1092,11 @@ mod tests {
                 port: 53,
             },
         ];
-        assert_eq!(facts(&svc).ports, [("TCP", 53), ("UDP", 53)]);
+        assert_eq!(facts(&svc).ports(), [("TCP", 53), ("UDP", 53)]);
         // Without a sharing key neither is compared, so neither is kept.
         svc.metadata.annotations = StringMap::new();
-        assert_eq!(facts(&svc).backend_key, "");
-        assert!(facts(&svc).ports.is_empty());
+        assert_eq!(facts(&svc).backend_key(), "");
+        assert!(facts(&svc).ports().is_empty());
     }
 
     #[test]

@@ -942,8 +942,8 @@ impl<'c> Decisions<'c> {
             policy: s.policy.name(),
             primary: s.primary,
             sharing_key: s.sharing_key,
-            backend_key: &s.backend_key,
-            ports: &s.ports,
+            backend_key: s.backend_key(),
+            ports: s.ports(),
         };
         self.by_class
             .entry((class, detail))

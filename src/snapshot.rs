@@ -191,19 +191,16 @@ fn metallb_annotations<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Str
         }
 
         fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<StringMap, A::Error> {
-            let mut kept = StringMap::new();
+            let mut kept: Vec<(String, String)> = Vec::new();
             while let Some(key) = access.next_key_seed(KeptKey)? {
                 match key {
-                    Some(key) => {
-                        kept.insert(key, access.next_value::<String>()?);
-                    }
+                    Some(key) => kept.push((key, access.next_value::<String>()?)),
                     None => {
                         access.next_value::<IgnoredAny>()?;
                     }
                 }
             }
-            kept.shrink_to_fit();
-            Ok(kept)
+            StringMap::from_pairs(kept).map_err(serde::de::Error::custom)
         }
     }
 

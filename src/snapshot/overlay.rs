@@ -427,10 +427,7 @@ mod tests {
         };
         let mut manifest = Service::default();
         manifest.metadata.name = "web".into();
-        manifest
-            .metadata
-            .labels
-            .insert("tier".to_string(), "gold".to_string());
+        manifest.metadata.labels.insert("tier", "gold");
         let base = Snapshot {
             services: vec![live.clone()].into(),
             ..Snapshot::default()

@@ -227,14 +227,20 @@ impl<'a> ServiceFacts<'a> {
             Ok(ips) => (Ok(ips), None),
             Err((reason, text)) => (Err(Box::new(reason)), Some(text)),
         };
+        // Each ingress IP parsed once: the addresses held, and what MetalLB reads as nil.
+        let mut ingress = Few::new();
+        let mut unparsable_ingress = Vec::new();
+        for text in svc.ingress_ips() {
+            match Ip::parse(text) {
+                Some(ip) => ingress.push(ip),
+                None => unparsable_ingress.push(text),
+            }
+        }
         let unusual = Unusual {
             backend_key,
             ports,
             request_error,
-            unparsable_ingress: svc
-                .ingress_ips()
-                .filter(|ip| Ip::parse(ip).is_none())
-                .collect(),
+            unparsable_ingress,
             ignored_annotations,
             cluster_ips_error: cluster_ips_error(svc, cluster_ip_count, behaviour),
         };
@@ -252,7 +258,7 @@ impl<'a> ServiceFacts<'a> {
             requested_ips,
             requested_pool: Some(pool).filter(|p| !p.is_empty()),
             sharing_key,
-            ingress: svc.ingress_ips().filter_map(Ip::parse).collect(),
+            ingress,
             unusual: unusual.kept(),
         }
     }

@@ -471,10 +471,21 @@ fn read_page<T: DeserializeOwned>(
     body: &[u8],
     items: &mut Vec<T>,
 ) -> serde_json::Result<Option<String>> {
-    let mut reader = serde_json::Deserializer::from_slice(body);
-    let token = PageSeed(items).deserialize(&mut reader)?;
-    reader.end()?;
-    Ok(token)
+    // Checked as UTF-8 once, whole (fast on ASCII), the page is read as text: serde_json
+    // then checks no string again. A page that is not UTF-8 is read as bytes, for the
+    // error's place.
+    fn read<'de, R: serde_json::de::Read<'de>, T: Deserialize<'de>>(
+        mut reader: serde_json::Deserializer<R>,
+        items: &mut Vec<T>,
+    ) -> serde_json::Result<Option<String>> {
+        let token = PageSeed(items).deserialize(&mut reader)?;
+        reader.end()?;
+        Ok(token)
+    }
+    match std::str::from_utf8(body) {
+        Ok(text) => read(serde_json::Deserializer::from_str(text), items),
+        Err(_) => read(serde_json::Deserializer::from_slice(body), items),
+    }
 }
 
 /// A list handed back by the thread that read a page onto it, with the page's body (to be
@@ -1443,6 +1454,16 @@ mod tests {
         let hostile = br#"{"metadata":{"remainingItemCount":18446744073709551615},"items":[1]}"#;
         read_page(hostile, &mut items).unwrap();
         assert_eq!(items.capacity(), 1 + (1 << 20));
+    }
+
+    #[test]
+    fn a_page_that_is_not_utf8_is_an_error_with_its_place() {
+        let mut items: Vec<String> = Vec::new();
+        let error = read_page(b"{\"items\":[\"a\",\"\xff\"]}", &mut items).unwrap_err();
+        assert_eq!((error.line(), error.column()), (1, 16), "{error}");
+        let mut items: Vec<String> = Vec::new();
+        read_page("{\"items\":[\"é\"]}".as_bytes(), &mut items).unwrap();
+        assert_eq!(items, ["é"]);
     }
 
     #[test]

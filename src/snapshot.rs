@@ -209,31 +209,37 @@ fn metallb_annotations<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Str
 
 /// [`nullable`] for lists, trimmed to their length: serde grows a list by doubling from
 /// four, and at 50,000 services the spare room of small lists (ports, cluster IPs,
-/// ingress) was a fifth of the heap.
-fn compact_list<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+/// ingress) was a fifth of the heap. A [`Few`] with one item keeps it inline.
+fn compact_list<'de, D, L>(deserializer: D) -> Result<L, D::Error>
 where
     D: Deserializer<'de>,
-    T: Deserialize<'de>,
+    L: Default + Deserialize<'de> + Trim,
 {
-    let mut list: Vec<T> = nullable(deserializer)?;
-    list.shrink_to_fit();
+    let mut list: L = nullable(deserializer)?;
+    list.trim();
     Ok(list)
+}
+
+/// A list that can give back the room it does not use.
+trait Trim {
+    fn trim(&mut self);
+}
+
+impl<T> Trim for Vec<T> {
+    fn trim(&mut self) {
+        self.shrink_to_fit();
+    }
+}
+
+impl<T> Trim for Few<T> {
+    fn trim(&mut self) {
+        self.shrink_to_fit();
+    }
 }
 
 /// A list that holds one item for most objects (a service's cluster IPs, families, ports,
 /// ingress): that one is kept inside the object, without an allocation of its own.
 pub type Few<T> = SmallVec<[T; 1]>;
-
-/// [`compact_list`] for a [`Few`]: one item stays inline.
-fn few<'de, D, T>(deserializer: D) -> Result<Few<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    let mut list: Few<T> = nullable(deserializer)?;
-    list.shrink_to_fit();
-    Ok(list)
-}
 
 fn is_default<T: Default + PartialEq>(value: &T) -> bool {
     *value == T::default()
@@ -505,13 +511,13 @@ pub struct ServiceSpec {
     #[serde(
         default,
         rename = "clusterIPs",
-        deserialize_with = "few",
+        deserialize_with = "compact_list",
         skip_serializing_if = "SmallVec::is_empty"
     )]
     pub cluster_ips: Few<CompactString>,
     #[serde(
         default,
-        deserialize_with = "few",
+        deserialize_with = "compact_list",
         skip_serializing_if = "SmallVec::is_empty"
     )]
     pub ip_families: Few<CompactString>,
@@ -535,7 +541,7 @@ pub struct ServiceSpec {
     pub selector: StringMap,
     #[serde(
         default,
-        deserialize_with = "few",
+        deserialize_with = "compact_list",
         skip_serializing_if = "SmallVec::is_empty"
     )]
     pub ports: Few<ServicePort>,
@@ -566,7 +572,7 @@ pub struct ServiceStatus {
 pub struct LoadBalancerStatus {
     #[serde(
         default,
-        deserialize_with = "few",
+        deserialize_with = "compact_list",
         skip_serializing_if = "SmallVec::is_empty"
     )]
     pub ingress: Few<Ingress>,

@@ -7,8 +7,6 @@
 
 use serde::Serialize;
 
-use compact_str::CompactString;
-
 use super::addr::{Family, Ip};
 use super::allocator::Cluster;
 use super::config::Refusal;
@@ -79,14 +77,8 @@ pub fn expected(cluster: &Cluster, index: usize, svc: &Service) -> Vec<ExpectedE
         // From v0.15.0 a RequireDualStack service with one cluster IP is refused with its
         // own event; the cluster IPs are printed with Go's `%v` of `spec.clusterIPs`.
         Err(gate) if gate.code == Code::DualStackClusterIpsMissing => {
-            let ips: Vec<&str> = svc
-                .spec
-                .cluster_ips
-                .iter()
-                .map(CompactString::as_str)
-                .collect();
             return behaviour
-                .not_enough_cluster_ips_text(&ips)
+                .not_enough_cluster_ips_text(&svc.spec.cluster_ips)
                 .map(|text| ExpectedEvent::warning("not enough clusterips", text))
                 .into_iter()
                 .collect();

@@ -982,11 +982,12 @@ impl Behaviour {
     /// The event (reason `not enough clusterips`, not an AllocationFailed) for a
     /// RequireDualStack service with fewer than two cluster IPs, from v0.15.0; `cluster_ips`
     /// as the service lists them. Go: controller/service.go `convergeBalancer`.
-    pub fn not_enough_cluster_ips_text(&self, cluster_ips: &[&str]) -> Option<String> {
+    pub fn not_enough_cluster_ips_text<T: AsRef<str>>(&self, cluster_ips: &[T]) -> Option<String> {
         (self.require_dual_single_cluster_ip == RequireDualSingleClusterIp::Refused).then(|| {
+            let listed: Vec<&str> = cluster_ips.iter().map(AsRef::as_ref).collect();
             format!(
                 "Service requires dual stack but not enough clusterips [{}]",
-                cluster_ips.join(" ")
+                listed.join(" ")
             )
         })
     }
@@ -2353,7 +2354,9 @@ mod tests {
             [None, None, None, Some(text.clone()), Some(text)],
         );
         assert_eq!(
-            at("v0.16.1").not_enough_cluster_ips_text(&[]).unwrap(),
+            at("v0.16.1")
+                .not_enough_cluster_ips_text::<&str>(&[])
+                .unwrap(),
             "Service requires dual stack but not enough clusterips []"
         );
     }

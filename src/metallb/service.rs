@@ -367,14 +367,8 @@ fn dual_stack_gate(
     }
     let ips = cluster_ips(svc);
     // The event prints `spec.clusterIPs` (Go `%v`), not the `clusterIP` fallback.
-    let listed: Vec<&str> = svc
-        .spec
-        .cluster_ips
-        .iter()
-        .map(CompactString::as_str)
-        .collect();
     let event = behaviour
-        .not_enough_cluster_ips_text(&listed)
+        .not_enough_cluster_ips_text(&svc.spec.cluster_ips)
         .unwrap_or_default();
     Err(Reason::new(
         Code::DualStackClusterIpsMissing,

@@ -97,6 +97,12 @@ fn list(count: usize) -> String {
     format!("apiVersion: v1\nitems:\n{items}kind: List\nmetadata:\n  resourceVersion: \"\"\n")
 }
 
+/// The items of [`list`], each line indented by two more columns (items at column 2).
+fn items_at_column_2(count: usize) -> String {
+    let items: String = (0..count).map(item).collect();
+    items.lines().map(|l| format!("  {l}\n")).collect()
+}
+
 /// The same Services as documents.
 fn documents(count: usize) -> String {
     (0..count)
@@ -218,12 +224,7 @@ fn a_list_is_cut_at_its_items_and_reads_as_its_documents_do() {
     // Items at column 2, other root keys first, CRLF line ends: cut all the same.
     let indented = format!(
         "kind: List\napiVersion: v1\nitems:\n{}",
-        list(300)
-            .lines()
-            .skip(2)
-            .take_while(|l| !l.starts_with("kind"))
-            .map(|l| format!("  {l}\n"))
-            .collect::<String>()
+        items_at_column_2(300)
     );
     assert_eq!(cut_after(&indented), items_at(2));
     assert!(same_cut_or_whole(&indented).contains("s299"));
@@ -331,16 +332,10 @@ fn what_cutting_cannot_prove_safe_is_read_whole() {
     // A line less indented than the items, not at column 0.
     let indented = format!(
         "apiVersion: v1\nkind: List\nitems:\n{}",
-        list(300)
-            .lines()
-            .skip(2)
-            .take_while(|l| !l.starts_with("kind"))
-            .map(|l| format!("  {l}\n"))
-            .collect::<String>()
-            .replace(
-                "    kind: Service\n    metadata:\n      name: s200\n",
-                "    kind: Service\n    metadata:\n      name: s200\n x: y\n"
-            )
+        items_at_column_2(300).replace(
+            "    kind: Service\n    metadata:\n      name: s200\n",
+            "    kind: Service\n    metadata:\n      name: s200\n x: y\n"
+        )
     );
     assert_eq!(cut_after(&indented), Cut::Stopped);
     same_cut_or_whole(&indented);

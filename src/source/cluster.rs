@@ -372,12 +372,16 @@ struct SpareBodies(std::sync::Mutex<Vec<Vec<u8>>>);
 const SPARE_BODIES: usize = 2;
 
 impl SpareBodies {
+    /// The buffers kept (a panic elsewhere while they were locked leaves them usable).
+    fn kept(&self) -> std::sync::MutexGuard<'_, Vec<Vec<u8>>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// The largest spare buffer, or a new one.
     fn take(&self) -> Vec<u8> {
-        let mut spare = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut spare = self.kept();
         let largest = (0..spare.len()).max_by_key(|&i| spare[i].capacity());
         largest.map_or_else(Vec::new, |i| spare.swap_remove(i))
     }
@@ -385,10 +389,7 @@ impl SpareBodies {
     /// Keeps `body` for a later answer, unless larger ones are kept already.
     fn give_back(&self, mut body: Vec<u8>) {
         body.clear();
-        let mut spare = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut spare = self.kept();
         if spare.len() < SPARE_BODIES {
             spare.push(body);
         } else if let Some(smallest) = spare.iter_mut().min_by_key(|b| b.capacity())

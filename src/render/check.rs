@@ -196,7 +196,7 @@ fn cases(report: &CheckReport) -> Vec<Case> {
                     .iter()
                     .filter(fails)
                     .map(|f| {
-                        let text = std::iter::once(f.message.clone())
+                        let text = std::iter::once(f.message.to_string())
                             .chain(
                                 f.details
                                     .iter()
@@ -204,7 +204,7 @@ fn cases(report: &CheckReport) -> Vec<Case> {
                             )
                             .collect::<Vec<_>>()
                             .join("\n");
-                        (f.code.to_string(), f.message.clone(), text)
+                        (f.code.to_string(), f.message.to_string(), text)
                     })
                     .collect(),
                 output: findings

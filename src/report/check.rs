@@ -38,7 +38,8 @@ pub struct Finding {
     pub level: Level,
     pub code: Code,
     pub object: ObjectKey,
-    pub message: String,
+    /// Shared by the findings of services decided alike.
+    pub message: Arc<str>,
     /// For a service: the `why` reason codes behind the finding (shared by the findings of
     /// services decided alike).
     #[serde(skip_serializing_if = "no_details")]
@@ -101,7 +102,7 @@ fn no_details(details: &Arc<[Reason]>) -> bool {
 struct Findings(Vec<Finding>);
 
 impl Findings {
-    fn add(&mut self, level: Level, code: Code, object: ObjectKey, message: impl Into<String>) {
+    fn add(&mut self, level: Level, code: Code, object: ObjectKey, message: impl Into<Arc<str>>) {
         self.add_with(level, code, object, message, Arc::from([]));
     }
 
@@ -110,7 +111,7 @@ impl Findings {
         level: Level,
         code: Code,
         object: ObjectKey,
-        message: impl Into<String>,
+        message: impl Into<Arc<str>>,
         details: Arc<[Reason]>,
     ) {
         self.0.push(Finding {
@@ -1038,7 +1039,7 @@ fn pool_list(cluster: &Cluster, pools: &[usize]) -> String {
 }
 
 /// A finding about a pending service, but for the service it names.
-type PendingFinding = (Level, Code, String, Arc<[Reason]>);
+type PendingFinding = (Level, Code, Arc<str>, Arc<[Reason]>);
 
 /// What a decision makes [`services`] report (none, for a pending service whose request was
 /// already reported), with the decision, kept alive while its address keys the memo.
@@ -1059,7 +1060,8 @@ fn pending_service(
                 "pending, but {}: MetalLB retries a pending service only when it, another service or the configuration changes",
                 afterwards(cluster, decision)
                     .replace("it would then get", "MetalLB would now give it")
-            ),
+            )
+            .into(),
             Arc::from([]),
         ));
     }
@@ -1109,7 +1111,7 @@ fn pending_service(
     Some((
         Level::Error,
         Code::ServicePending,
-        format!("pending and fits no pool ({}){first}", codes.join(", ")),
+        format!("pending and fits no pool ({}){first}", codes.join(", ")).into(),
         details.into(),
     ))
 }
@@ -1157,7 +1159,7 @@ mod tests {
             .find(|f| f.code == code)
             .unwrap_or_else(|| panic!("no {code}: {:?}", report.findings))
             .message
-            .clone()
+            .to_string()
     }
 
     fn plain() -> Vec<String> {
@@ -1170,7 +1172,7 @@ mod tests {
             level,
             code,
             object: ObjectKey::new("Service", "ns", name),
-            message: message.to_string(),
+            message: message.into(),
             details: Arc::from([]),
             file: None,
             line: None,

@@ -275,7 +275,8 @@ pub struct Decision {
     pub mode: Mode,
     pub fits: bool,
     /// The pool(s) the address would come from; several only where MetalLB picks at random.
-    pub pools: Vec<usize>,
+    /// Shared with the pick it comes from: a random pick lists every plain pool.
+    pub pools: std::sync::Arc<[usize]>,
     /// The address(es) it would assign, when the pool is certain.
     pub ips: Vec<Ip>,
     pub reasons: Vec<Reason>,
@@ -311,7 +312,7 @@ impl Decision {
         Decision {
             mode: Mode::Stopped,
             fits: false,
-            pools: Vec::new(),
+            pools: std::sync::Arc::from([]),
             ips: Vec::new(),
             reasons: Vec::new(),
             metallb_error: None,
@@ -782,6 +783,7 @@ impl<'a> Cluster<'a> {
     /// service is converged: later decisions see them held. `plan` replays a sequence of
     /// re-allocations with it.
     pub fn assign(&mut self, service: usize, pool: usize, ips: &[Ip]) {
+        let free_before = self.unheld_first(pool).free();
         let held = &mut self.holdings[pool];
         for &ip in ips {
             let fresh = held.holders(ip).next().is_none();
@@ -809,12 +811,19 @@ impl<'a> Cluster<'a> {
         let holders = &mut self.pool_services[pool];
         let at = holders.partition_point(|&h| h < service);
         holders.insert(at, service);
-        // The pool's first unheld addresses were computed from the holdings just changed,
-        // and so was the plain pools' pick when it is one of them.
+        // The pool's first unheld addresses were computed from the holdings just changed.
         self.unheld_first[pool].take();
+        // A pick reads of each pool only which families it has a free address of (`search`
+        // and `select` ask no more of `Candidates`): while this pool still has the same, the
+        // picks of services without a sharing key stand. Those with one read which held
+        // addresses they may share, which this assignment may have changed.
+        // A pinned pick reads only the pools of its walk.
+        let same_free = self.unheld_first(pool).free() == free_before;
+        let stands = |key: &PlainKey| same_free && key.sharing.is_none();
         match self.config.pools[pool].is_pinned() {
-            true => lock(&self.pinned_picks).clear(),
-            false => lock(&self.plain_picks).clear(),
+            true => lock(&self.pinned_picks)
+                .retain(|(scope, key), _| stands(key) || !scope.0.order.pools().any(|p| p == pool)),
+            false => lock(&self.plain_picks).retain(|key, _| stands(key)),
         }
     }
 
@@ -1251,7 +1260,7 @@ impl<'a> Cluster<'a> {
         verdict.fits = true;
         verdict.ips = ips.to_vec();
         d.fits = true;
-        d.pools = vec![owner];
+        d.pools = std::sync::Arc::from([owner]);
         d.ips = ips.to_vec();
     }
 
@@ -1334,7 +1343,7 @@ impl<'a> Cluster<'a> {
             verdict.fits = true;
             let ips = verdict.ips.clone();
             d.fits = true;
-            d.pools = vec![index];
+            d.pools = std::sync::Arc::from([index]);
             d.ips = ips;
         } else {
             verdict.reasons = refusals.clone();
@@ -1465,7 +1474,6 @@ impl<'a> Cluster<'a> {
             let pick = std::sync::Arc::new(self.search(s, &order, &candidates));
             (order, pick)
         };
-        let mut winners = pinned_pick.pools.clone();
         if !pinned_pick.fixed {
             d.warnings.push(self.tie_warning(&pinned, &pinned_pick));
         }
@@ -1484,9 +1492,21 @@ impl<'a> Cluster<'a> {
                 );
                 std::sync::Arc::new(self.search(s, &plain, &candidates))
             };
-            winners.extend(pick.pools.iter().copied());
             plain_pick = Some(pick);
         }
+        // The pinned group's winners, then the plain group's: one of them shared as it is
+        // where the other has none.
+        let winners: std::sync::Arc<[usize]> = match &plain_pick {
+            None => pinned_pick.pools.clone(),
+            Some(plain) if pinned_pick.pools.is_empty() => plain.pools.clone(),
+            Some(plain) if plain.pools.is_empty() => pinned_pick.pools.clone(),
+            Some(plain) => pinned_pick
+                .pools
+                .iter()
+                .chain(plain.pools.iter())
+                .copied()
+                .collect(),
+        };
         // The plain pools are tried only when the pinned group can fail.
         let may_fail = pinned_pick.may_fail && plain_pick.as_ref().is_none_or(|p| p.may_fail);
         if winners.is_empty() {
@@ -1506,7 +1526,7 @@ impl<'a> Cluster<'a> {
                 ),
             ));
         }
-        for &w in &winners {
+        for &w in winners.iter() {
             // A pick of v0.14.9's search is a verdict's fit even where the pool would not
             // serve the service alone.
             if let Some(verdict) = d.every_verdict().get_mut(w)
@@ -1741,28 +1761,29 @@ impl<'a> Cluster<'a> {
     ) -> std::sync::Arc<Pick> {
         let s = &self.services[service];
         let key = (PinnedScope(walk.clone()), PlainKey::of(s));
-        lock(&self.pinned_picks)
-            .entry(key)
-            .or_insert_with(|| {
-                let candidates = |i| self.candidates(i, service);
-                std::sync::Arc::new(self.search(s, &walk.order, &candidates))
-            })
-            .clone()
+        if let Some(pick) = lock(&self.pinned_picks).get(&key) {
+            return pick.clone();
+        }
+        // Worked out without the lock, which the other thread deciding may be waiting on
+        // (it may work out the same pick meanwhile: equal, whichever is kept).
+        let candidates = |i| self.candidates(i, service);
+        let pick = std::sync::Arc::new(self.search(s, &walk.order, &candidates));
+        lock(&self.pinned_picks).entry(key).or_insert(pick).clone()
     }
 
     /// The plain pools' pick for `service`, which holds nothing in them: worked out once per
     /// [`PlainKey`], until `assign` changes a plain pool.
     fn shared_plain_pick(&self, service: usize) -> std::sync::Arc<Pick> {
         let s = &self.services[service];
-        let mut picks = lock(&self.plain_picks);
-        picks
-            .entry(PlainKey::of(s))
-            .or_insert_with(|| {
-                let plain = Order::Random(self.index.plain.clone());
-                let candidates = |i| self.candidates(i, service);
-                std::sync::Arc::new(self.search(s, &plain, &candidates))
-            })
-            .clone()
+        let key = PlainKey::of(s);
+        if let Some(pick) = lock(&self.plain_picks).get(&key) {
+            return pick.clone();
+        }
+        // Without the lock, as in `shared_pinned_pick`.
+        let plain = Order::Random(self.index.plain.clone());
+        let candidates = |i| self.candidates(i, service);
+        let pick = std::sync::Arc::new(self.search(s, &plain, &candidates));
+        lock(&self.plain_picks).entry(key).or_insert(pick).clone()
     }
 
     /// The answer holds only if the pools whose admission is unknown do not admit the
@@ -1851,7 +1872,7 @@ impl<'a> Cluster<'a> {
                 Pick {
                     may_fail: pools.is_empty(),
                     firsts: pools.clone(),
-                    pools,
+                    pools: pools.into(),
                     fixed,
                 }
             }
@@ -1874,7 +1895,7 @@ impl<'a> Cluster<'a> {
                     .find(|want| order.pools().any(|i| want(candidates(i))))
                 else {
                     return Pick {
-                        pools: Vec::new(),
+                        pools: std::sync::Arc::from([]),
                         firsts: Vec::new(),
                         fixed: true,
                         may_fail: true,
@@ -1888,7 +1909,7 @@ impl<'a> Cluster<'a> {
                     may_fail: pools.is_empty() || !failing.is_empty(),
                     firsts,
                     fixed,
-                    pools,
+                    pools: pools.into(),
                 }
             }
         }
@@ -1949,7 +1970,7 @@ impl<'a> Cluster<'a> {
 
     fn add_outcome_warnings(&self, service: usize, d: &mut Decision) {
         let s = &self.services[service];
-        let mut announced_pools: Vec<usize> = d.pools.clone();
+        let mut announced_pools: Vec<usize> = d.pools.to_vec();
         if let Some(current) = self.service_pool[service]
             && !announced_pools.contains(&current)
         {
@@ -2019,7 +2040,7 @@ enum Order {
 /// whether the group can fail.
 #[derive(Clone, Debug)]
 struct Pick {
-    pools: Vec<usize>,
+    pools: std::sync::Arc<[usize]>,
     /// The pools that can come first in the walk (some may then fail, v0.14.9).
     firsts: Vec<usize>,
     /// Whether the first is always the same pool.
@@ -2319,28 +2340,30 @@ impl Cluster<'_> {
     /// bad request stops it first. The configuration and the services' facts never change.
     pub fn outcome_reads(&self, service: usize) -> OutcomeReads {
         let s = &self.services[service];
-        let mut reads = match (&s.gate, &s.requested_ips, s.requested_pool) {
-            (Err(_), _, _) | (_, Err(_), _) => OutcomeReads::default(),
-            (_, Ok(Some(ips)), _) => OutcomeReads {
-                pools: self.config.pool_for(ips).into_iter().collect(),
-                plain: false,
-            },
-            (_, Ok(None), Some(wanted)) => OutcomeReads {
-                pools: self
-                    .config
-                    .pool(wanted)
-                    .map(|(i, _)| i)
-                    .into_iter()
-                    .collect(),
-                plain: false,
-            },
-            (_, Ok(None), None) => OutcomeReads {
-                pools: self.index.pools_for(s.namespace, false),
-                plain: true,
-            },
+        let mut pools = match (&s.gate, &s.requested_ips, s.requested_pool) {
+            (Err(_), _, _) | (_, Err(_), _) => Vec::new(),
+            (_, Ok(Some(ips)), _) => self.config.pool_for(ips).into_iter().collect(),
+            (_, Ok(None), Some(wanted)) => self
+                .config
+                .pool(wanted)
+                .map(|(i, _)| i)
+                .into_iter()
+                .collect(),
+            (_, Ok(None), None) => self.index.pools_for(s.namespace, false),
         };
-        reads.pools.extend(self.service_pool[service]);
-        reads
+        pools.extend(self.service_pool[service]);
+        OutcomeReads {
+            pools,
+            plain: self.outcome_reads_plain(service),
+        }
+    }
+
+    /// Whether [`Cluster::outcome`] for `service` is an automatic allocation, which may read
+    /// every plain pool: no gate or bad request stops it, and it requests nothing. Cheaper
+    /// than [`Cluster::outcome_reads`], which lists the pools.
+    pub fn outcome_reads_plain(&self, service: usize) -> bool {
+        let s = &self.services[service];
+        s.gate.is_ok() && matches!(s.requested_ips, Ok(None)) && s.requested_pool.is_none()
     }
 }
 
@@ -2529,6 +2552,43 @@ pub(crate) mod tests {
         assert_same_outcome(&cluster.decide(1), &holder);
         let ips: Vec<String> = holder.ips.iter().map(ToString::to_string).collect();
         assert_eq!(ips, ["10.0.0.0"]);
+    }
+
+    /// A kept pick of services with a sharing key is dropped when an assignment changes who
+    /// holds an address, even where the pool's free families stay the same: the newcomer's
+    /// ports may now conflict with theirs (§5).
+    #[test]
+    fn an_assignment_that_changes_who_shares_drops_the_kept_picks_of_sharing_services() {
+        use crate::fixtures::{METALLB_NS, annotate, holding, pool, port, svc};
+        let keyed = |name: &str, number| {
+            annotate(
+                port(svc(&format!("a/{name}")), "TCP", number),
+                "metallb.io/allow-shared-ip",
+                "k",
+            )
+        };
+        let snapshot = Snapshot {
+            pools: vec![pool("p", &["10.0.0.0/32"])],
+            services: vec![
+                holding(keyed("web", 80), &["10.0.0.0"]),
+                keyed("tls", 443),
+                keyed("other-tls", 443),
+            ]
+            .into(),
+            ..Default::default()
+        };
+        let ctx = Context::default();
+        let config = Config::load(&snapshot, METALLB_NS, &ctx.behaviour);
+        let mut cluster = Cluster::new(&snapshot, config, &ctx);
+        // Both may share web's address; the pick is worked out once and kept.
+        let tls = cluster.outcome(1);
+        assert!(tls.fits);
+        assert!(cluster.outcome(2).fits);
+        cluster.assign(1, 0, &tls.ips);
+        // The pool had no unheld address before and has none now, but port 443 is taken.
+        let other = cluster.outcome(2);
+        assert!(!other.fits);
+        assert_same_outcome(&cluster.decide(2), &other);
     }
 
     pub(crate) mod generated {

@@ -46,7 +46,8 @@ pub struct Outcome {
     pub change: Change,
     /// The addresses it holds now, and the pool they are counted in before.
     pub old_ips: Few<Ip>,
-    pub old_pool: Option<String>,
+    /// Shared with every outcome of the same pool.
+    pub old_pool: Option<Arc<str>>,
     /// The addresses it holds after; empty where MetalLB picks among several pools.
     pub new_ips: Few<Ip>,
     /// The pool of its addresses after: one, or the candidates MetalLB picks from at random.
@@ -119,9 +120,16 @@ fn react_with(
         .iter()
         .map(|s| by_key.get(s.key.as_str()).copied())
         .collect();
-    let old_pool = |j: usize| -> Option<String> {
+    // Each pool's name before, made once and shared by its holders' outcomes.
+    let before_names: Vec<Arc<str>> = before
+        .config
+        .pools
+        .iter()
+        .map(|p| Arc::from(p.name.as_str()))
+        .collect();
+    let old_pool = |j: usize| -> Option<Arc<str>> {
         let i = before_index[j]?;
-        before.service_pool[i].map(|p| before.config.pools[p].name.clone())
+        before.service_pool[i].map(|p| Arc::clone(&before_names[p]))
     };
     // The services MetalLB manages after the change, and those it managed with an address
     // before (a type or class changed by the proposal).
@@ -148,7 +156,7 @@ fn react_with(
                     },
                     old_ips: s.ingress.clone(),
                     new_ips: if held { s.ingress.clone() } else { Few::new() },
-                    new_pools: PoolNames::of(old_pool.iter().cloned().collect()),
+                    new_pools: PoolNames::of(old_pool.iter().map(|p| p.to_string()).collect()),
                     old_pool,
                     reasons: Vec::new(),
                     notes: Vec::new(),
@@ -240,10 +248,10 @@ fn react_with(
     let mut services = Vec::with_capacity(shown.len());
     for &j in &shown {
         let s = &after.services[j];
-        let mut outcome = blank(j, after, &names);
-        match std::mem::replace(&mut state[j], State::Kept) {
-            State::Replayed(replayed) => outcome = replayed,
+        let outcome = match std::mem::replace(&mut state[j], State::Kept) {
+            State::Replayed(replayed) => replayed,
             State::Untouched(d) => {
+                let mut outcome = blank(j, after, &names);
                 outcome.change = Change::UnchangedPending;
                 if d.fits {
                     outcome.notes.push(
@@ -252,12 +260,14 @@ fn react_with(
                 } else {
                     outcome.reasons = d.reasons;
                 }
+                outcome
             }
             // No longer MetalLB's (another type or class): its address is cleared.
             State::Kept
                 if !s.is_managed()
                     && (changes.configuration || changes.services.contains(s.key.as_str())) =>
             {
+                let mut outcome = blank(j, after, &names);
                 outcome.change = Change::Lost;
                 outcome.reasons = s
                     .gate
@@ -266,14 +276,17 @@ fn react_with(
                     .map(|r| Reason::clone(r))
                     .into_iter()
                     .collect();
+                outcome
             }
             State::Kept => {
+                let mut outcome = blank(j, after, &names);
                 outcome.new_ips = s.ingress.clone();
                 if let Some(p) = after.service_pool[j] {
                     outcome.new_pools = names.one(p);
                 }
+                outcome
             }
-        }
+        };
         services.push(outcome);
     }
     Reaction {
@@ -351,6 +364,11 @@ impl Changed {
     fn read_by(&self, cluster: &Cluster, service: usize) -> bool {
         if !self.any {
             return false;
+        }
+        // Most queued services are automatic: once a plain pool changed, no need to list
+        // the pools they read.
+        if self.some_plain && cluster.outcome_reads_plain(service) {
+            return true;
         }
         let reads = cluster.outcome_reads(service);
         (reads.plain && self.some_plain) || reads.pools.iter().any(|&p| self.pools[p])
@@ -452,11 +470,17 @@ struct Names {
     /// Per pool, the list of its name alone.
     one: Vec<Option<PoolNames>>,
     /// Per list of pools, by length and ends, the lists met and their names.
-    by_pools: HashMap<Ends, Vec<(Vec<usize>, PoolNames)>>,
+    by_pools: HashMap<Ends, Vec<Named>>,
+    /// The same, by the address of the list: the decisions of one pick share it. Each list
+    /// is kept alive here, so that its address names no other list meanwhile.
+    by_address: HashMap<*const usize, Named>,
 }
 
 /// A list of pools by its length, first and last pool.
 type Ends = (usize, usize, usize);
+
+/// A list of pools and its names.
+type Named = (Arc<[usize]>, PoolNames);
 
 impl Names {
     fn new(config: &Config) -> Names {
@@ -465,6 +489,7 @@ impl Names {
             empty: PoolNames::default(),
             one: vec![None; config.pools.len()],
             by_pools: HashMap::new(),
+            by_address: HashMap::new(),
         }
     }
 
@@ -480,21 +505,29 @@ impl Names {
     }
 
     /// The names of `pools`, in their order.
-    fn of(&mut self, pools: &[usize]) -> PoolNames {
-        match *pools {
+    fn of(&mut self, pools: &Arc<[usize]>) -> PoolNames {
+        match **pools {
             [] => return self.none(),
             [pool] => return self.one(pool),
             _ => {}
+        }
+        if let Some((_, names)) = self.by_address.get(&pools.as_ptr()) {
+            return names.clone();
         }
         let met = self
             .by_pools
             .entry((pools.len(), pools[0], pools[pools.len() - 1]))
             .or_default();
-        if let Some((_, names)) = met.iter().find(|(p, _)| p == pools) {
-            return names.clone();
-        }
-        let names = PoolNames::of(pools.iter().map(|&p| self.pools[p].clone()).collect());
-        met.push((pools.to_vec(), names.clone()));
+        let names = match met.iter().find(|(p, _)| **p == **pools) {
+            Some((_, names)) => names.clone(),
+            None => {
+                let names = PoolNames::of(pools.iter().map(|&p| self.pools[p].clone()).collect());
+                met.push((Arc::clone(pools), names.clone()));
+                names
+            }
+        };
+        self.by_address
+            .insert(pools.as_ptr(), (Arc::clone(pools), names.clone()));
         names
     }
 }
@@ -969,7 +1002,7 @@ mod tests {
         let summary = |answers: Vec<Rc<Decision>>| -> Vec<(bool, Vec<usize>, Vec<Ip>)> {
             answers
                 .iter()
-                .map(|d| (d.fits, d.pools.clone(), d.ips.clone()))
+                .map(|d| (d.fits, d.pools.to_vec(), d.ips.clone()))
                 .collect()
         };
         let alone = summary(first_answers_from(&c, &queue, usize::MAX));

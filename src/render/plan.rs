@@ -7,6 +7,7 @@ use super::table::{Cell, Tone, layout};
 use super::text::{escape_controls, wrap};
 use super::{Attention, Render, View};
 use crate::error::Result;
+use crate::metallb::addr::Ip;
 use crate::metallb::reaction::Change;
 use crate::report::plan::{PlanReport, PoolPlan, PoolState, ServicePlan};
 
@@ -230,12 +231,25 @@ fn pool_row(pool: &PoolPlan) -> Vec<Cell> {
     ]
 }
 
-fn held(ips: &[String], pools: &[String]) -> String {
-    match (ips.is_empty(), pools) {
-        (true, []) => "<pending>".to_string(),
-        (true, pools) => format!("one of {}", pools.join(", ")),
-        (false, []) => ips.join(","),
-        (false, pools) => format!("{} ({})", ips.join(","), pools.join(", ")),
+fn held<P: AsRef<str>>(ips: &[Ip], pools: &[P]) -> String {
+    let ip_list = || {
+        ips.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let pool_list = || {
+        pools
+            .iter()
+            .map(AsRef::as_ref)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match (ips.is_empty(), pools.is_empty()) {
+        (true, true) => "<pending>".to_string(),
+        (true, false) => format!("one of {}", pool_list()),
+        (false, true) => ip_list(),
+        (false, false) => format!("{} ({})", ip_list(), pool_list()),
     }
 }
 
@@ -246,12 +260,11 @@ fn service_row(s: &ServicePlan) -> Vec<Cell> {
         Change::Gained => Tone::Good,
         _ => Tone::Plain,
     };
-    let before_pools: Vec<String> = s.before.pool.iter().cloned().collect();
     let why: Vec<&str> = s.after.reasons.iter().map(|r| r.code.as_str()).collect();
     vec![
         s.service.as_str().into(),
         Cell::toned(change_name(s.change), tone),
-        held(&s.before.ips, &before_pools).into(),
+        held(&s.before.ips, s.before.pool.as_slice()).into(),
         held(&s.after.ips, &s.after.pools).into(),
         match why.is_empty() {
             true => "-".to_string(),
@@ -362,13 +375,13 @@ mod tests {
 
     #[test]
     fn a_pending_service_and_random_pools_read_plainly() {
-        assert_eq!(held(&[], &[]), "<pending>");
+        assert_eq!(held::<&str>(&[], &[]), "<pending>");
         assert_eq!(
             held(&[], &["a".to_string(), "b".to_string()]),
             "one of a, b"
         );
         assert_eq!(
-            held(&["10.0.0.1".to_string()], &["p".to_string()]),
+            held(&[Ip::parse("10.0.0.1").unwrap()], &["p"]),
             "10.0.0.1 (p)"
         );
     }

@@ -2,6 +2,7 @@
 //! controller would react to the new configuration (cli-contract.md, `plan`).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use compact_str::CompactString;
 use serde::Serialize;
@@ -12,7 +13,7 @@ use crate::metallb::reaction::{Change, Outcome, PoolNames, Reaction, react};
 use crate::metallb::reason::Reason;
 use crate::metallb::release::MetallbVersion;
 use crate::model::Model;
-use crate::snapshot::changes;
+use crate::snapshot::{Few, changes};
 
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -78,16 +79,19 @@ pub struct ServicePlan {
     pub notes: Vec<String>,
 }
 
+/// Addresses are kept as addresses and written as text only in the output: most of 50,000
+/// rows are never shown.
 #[derive(Clone, Debug, Serialize)]
 pub struct Before {
-    pub ips: Vec<String>,
-    pub pool: Option<String>,
+    pub ips: Few<Ip>,
+    /// Shared with every row of the same pool.
+    pub pool: Option<Arc<str>>,
 }
 
 #[derive(Clone, Debug, Serialize)]
 pub struct After {
     /// Empty where MetalLB picks among several pools (see `pools`) or there is no address.
-    pub ips: Vec<String>,
+    pub ips: Few<Ip>,
     /// The pool of the addresses, or the candidates MetalLB picks from at random.
     pub pools: PoolNames,
     /// Why the service has no address after (`why`'s reason codes).
@@ -196,34 +200,22 @@ fn pools(before: &Cluster, after: &Cluster, reaction: &Reaction) -> Vec<PoolPlan
     by_name.into_values().collect()
 }
 
-fn texts(ips: &[Ip]) -> Vec<String> {
-    ips.iter().map(ToString::to_string).collect()
-}
-
 fn services(outcomes: Vec<Outcome>, after: &Cluster) -> Vec<ServicePlan> {
     let mut services: Vec<ServicePlan> = outcomes
         .into_iter()
-        .map(|o: Outcome| {
-            let before = texts(&o.old_ips);
-            // Most services keep their addresses: their text is written once.
-            let after_ips = match o.new_ips == o.old_ips {
-                true => before.clone(),
-                false => texts(&o.new_ips),
-            };
-            ServicePlan {
-                service: after.services[o.service].key.clone(),
-                change: o.change,
-                before: Before {
-                    ips: before,
-                    pool: o.old_pool,
-                },
-                after: After {
-                    ips: after_ips,
-                    pools: o.new_pools,
-                    reasons: o.reasons,
-                },
-                notes: o.notes,
-            }
+        .map(|o: Outcome| ServicePlan {
+            service: after.services[o.service].key.clone(),
+            change: o.change,
+            before: Before {
+                ips: o.old_ips,
+                pool: o.old_pool,
+            },
+            after: After {
+                ips: o.new_ips,
+                pools: o.new_pools,
+                reasons: o.reasons,
+            },
+            notes: o.notes,
         })
         .collect();
     services.sort_unstable_by(|a, b| a.service.cmp(&b.service));
@@ -282,7 +274,10 @@ mod tests {
         assert_eq!(p.before.as_ref().unwrap().used, 1);
         let after = p.after.as_ref().unwrap();
         assert_eq!((after.used, after.free), (1, 3));
-        assert_eq!(r.services[0].after.ips, ["10.0.8.0"]);
+        assert_eq!(
+            r.services[0].after.ips[..],
+            [Ip::parse("10.0.8.0").unwrap()]
+        );
         assert!(r.is_problem());
     }
 

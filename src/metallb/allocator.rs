@@ -1621,9 +1621,14 @@ impl<'a> Cluster<'a> {
             std::sync::Arc::as_ptr(&by_namespace) as usize,
             self.selector_read_labels(labels),
         );
+        if let Some(walk) = lock(&self.walks_by_halves).get(&halves) {
+            return walk.clone();
+        }
+        // Worked out without the lock, which the other thread of `check` may be waiting on.
+        let walk = self.walk_of(&by_namespace, halves.1.clone(), labels);
         lock(&self.walks_by_halves)
             .entry(halves)
-            .or_insert_with_key(|(_, read)| self.walk_of(&by_namespace, read.clone(), labels))
+            .or_insert(walk)
             .clone()
     }
 
@@ -1673,37 +1678,43 @@ impl<'a> Cluster<'a> {
     /// the service selectors: the pools that pass, and those whose admission is unknown
     /// (refused before any selector is read).
     fn namespace_walk(&self, namespace: &'a str) -> std::sync::Arc<NamespaceWalk> {
+        if let Some(walk) = lock(&self.namespace_walks).get(namespace) {
+            return walk.clone();
+        }
+        // Worked out without the lock, as in `pinned_walk`.
+        let (mut walked, mut unknown) = (Vec::new(), Vec::new());
+        for (i, listed) in self.index.pinned_for(namespace) {
+            // A pool listed under the namespace allows it: it admits the namespace (unknown
+            // selectors allow only the namespaces named) and is in MetalLB's namespace index
+            // for it. The look-ups this saves are in a set of up to every namespace's name.
+            if listed {
+                walked.push((i, true));
+                continue;
+            }
+            let pool = &self.config.pools[i];
+            match pool.admits_namespace(namespace) {
+                Err(Refusal::NamespaceUnknown) => unknown.push(i),
+                Ok(()) if pool.is_indexed_for(namespace) => {
+                    walked.push((i, pool.in_namespace_index(namespace)))
+                }
+                _ => {}
+            }
+        }
+        let walk = NamespaceWalk { walked, unknown };
+        let walk = {
+            let mut distinct = lock(&self.distinct_namespace_walks);
+            match distinct.get(&walk) {
+                Some(known) => known.clone(),
+                None => {
+                    let walk = std::sync::Arc::new(walk);
+                    distinct.insert(walk.clone());
+                    walk
+                }
+            }
+        };
         lock(&self.namespace_walks)
             .entry(namespace)
-            .or_insert_with(|| {
-                let (mut walked, mut unknown) = (Vec::new(), Vec::new());
-                for (i, listed) in self.index.pinned_for(namespace) {
-                    // A pool listed under the namespace allows it: it admits the namespace
-                    // (unknown selectors allow only the namespaces named) and is in MetalLB's
-                    // namespace index for it. The look-ups this saves are in a set of up to
-                    // every namespace's name.
-                    if listed {
-                        walked.push((i, true));
-                        continue;
-                    }
-                    let pool = &self.config.pools[i];
-                    match pool.admits_namespace(namespace) {
-                        Err(Refusal::NamespaceUnknown) => unknown.push(i),
-                        Ok(()) if pool.is_indexed_for(namespace) => {
-                            walked.push((i, pool.in_namespace_index(namespace)))
-                        }
-                        _ => {}
-                    }
-                }
-                let walk = NamespaceWalk { walked, unknown };
-                let mut distinct = lock(&self.distinct_namespace_walks);
-                if let Some(known) = distinct.get(&walk) {
-                    return known.clone();
-                }
-                let walk = std::sync::Arc::new(walk);
-                distinct.insert(walk.clone());
-                walk
-            })
+            .or_insert(walk)
             .clone()
     }
 

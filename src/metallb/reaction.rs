@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
 
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use super::addr::Ip;
@@ -108,7 +109,7 @@ fn react_with(
     changes: &Changes,
     replay: Replay,
 ) -> Reaction {
-    let by_key: HashMap<&str, usize> = before
+    let by_key: FxHashMap<&str, usize> = before
         .services
         .iter()
         .enumerate()
@@ -194,7 +195,7 @@ fn react_with(
         pending.into_iter().partition(|&j| revisited(j));
     let mut state = vec![State::Kept; after.services.len()];
     for &j in &untouched {
-        state[j] = State::Untouched(after.outcome(j));
+        state[j] = State::Untouched(Box::new(after.outcome(j)));
     }
     let queue: Vec<usize> = taken.iter().chain(&pending).copied().collect();
     // Each one's answer were it re-processed first (all in the cluster as it is before any
@@ -242,14 +243,14 @@ fn react_with(
         outcome
             .notes
             .extend(order_notes(j, &decision, &first, &released, after));
-        state[j] = State::Replayed(outcome);
+        state[j] = State::Replayed(Box::new(outcome));
     }
     let after: &Cluster = after;
     let mut services = Vec::with_capacity(shown.len());
     for &j in &shown {
         let s = &after.services[j];
         let outcome = match std::mem::replace(&mut state[j], State::Kept) {
-            State::Replayed(replayed) => replayed,
+            State::Replayed(replayed) => *replayed,
             State::Untouched(d) => {
                 let mut outcome = blank(j, after, &names);
                 outcome.change = Change::UnchangedPending;
@@ -375,15 +376,15 @@ impl Changed {
     }
 }
 
-/// Where a service stands in the replay.
+/// Where a service stands in the replay: one per service, so the rare states are boxed.
 #[derive(Clone)]
 enum State {
     /// Not re-processed: it keeps what it holds (or is not shown).
     Kept,
     /// Pending, and nothing makes MetalLB look at it again: what it would get if it did.
-    Untouched(Decision),
+    Untouched(Box<Decision>),
     /// Re-processed: its outcome, settled when it was replayed.
-    Replayed(Outcome),
+    Replayed(Box<Outcome>),
 }
 
 /// The outcome of a service MetalLB re-processes, from its decision.

@@ -68,12 +68,38 @@ pub struct Cluster<'a> {
     walks_by_halves:
         std::sync::Mutex<FxHashMap<(usize, ReadLabels<'a>), std::sync::Arc<PinnedWalk>>>,
     /// The pinned pools' pick per walk and [`PlainKey`], for the services that hold nothing
-    /// there (see [`Cluster::outcome`]). Emptied when `assign` changes a pinned pool.
-    pinned_picks: std::sync::Mutex<FxHashMap<(PinnedScope, PlainKey<'a>), std::sync::Arc<Pick>>>,
+    /// there (see [`Cluster::outcome`]); `assign` drops those it may change.
+    pinned_picks: std::sync::Mutex<Picks<(PinnedScope, PlainKey<'a>)>>,
     /// The plain pools' pick per family, policy and primary family, for the services that
-    /// hold nothing in them and share nothing (see [`Cluster::outcome`]). Emptied when
-    /// `assign` changes a plain pool.
-    plain_picks: std::sync::Mutex<FxHashMap<PlainKey<'a>, std::sync::Arc<Pick>>>,
+    /// hold nothing in them and share nothing (see [`Cluster::outcome`]); `assign` drops
+    /// those it may change.
+    plain_picks: std::sync::Mutex<Picks<PlainKey<'a>>>,
+}
+
+/// Kept picks, those of services with a sharing key apart: an assignment that leaves its
+/// pool's free families as they were changes only those (see [`Cluster::assign`]).
+struct Picks<K> {
+    alone: FxHashMap<K, std::sync::Arc<Pick>>,
+    sharing: FxHashMap<K, std::sync::Arc<Pick>>,
+}
+
+impl<K> Default for Picks<K> {
+    fn default() -> Picks<K> {
+        Picks {
+            alone: FxHashMap::default(),
+            sharing: FxHashMap::default(),
+        }
+    }
+}
+
+impl<K: std::hash::Hash + Eq> Picks<K> {
+    /// The picks of services with a sharing key, or of those without.
+    fn of(&mut self, sharing: bool) -> &mut FxHashMap<K, std::sync::Arc<Pick>> {
+        match sharing {
+            true => &mut self.sharing,
+            false => &mut self.alone,
+        }
+    }
 }
 
 /// The labels of a service under the keys some selector reads.
@@ -783,7 +809,7 @@ impl<'a> Cluster<'a> {
     /// service is converged: later decisions see them held. `plan` replays a sequence of
     /// re-allocations with it.
     pub fn assign(&mut self, service: usize, pool: usize, ips: &[Ip]) {
-        let free_before = self.unheld_first(pool).free();
+        let first_before = self.unheld_first(pool);
         let held = &mut self.holdings[pool];
         for &ip in ips {
             let fresh = held.holders(ip).next().is_none();
@@ -811,19 +837,36 @@ impl<'a> Cluster<'a> {
         let holders = &mut self.pool_services[pool];
         let at = holders.partition_point(|&h| h < service);
         holders.insert(at, service);
-        // The pool's first unheld addresses were computed from the holdings just changed.
-        self.unheld_first[pool].take();
+        // The pool's first unheld addresses change only when one of them is taken.
+        let takes_first = ips
+            .iter()
+            .any(|ip| first_before.get(ip.family) == Some(*ip));
+        if takes_first {
+            self.unheld_first[pool].take();
+        }
         // A pick reads of each pool only which families it has a free address of (`search`
         // and `select` ask no more of `Candidates`): while this pool still has the same, the
         // picks of services without a sharing key stand. Those with one read which held
-        // addresses they may share, which this assignment may have changed.
-        // A pinned pick reads only the pools of its walk.
-        let same_free = self.unheld_first(pool).free() == free_before;
-        let stands = |key: &PlainKey| same_free && key.sharing.is_none();
+        // addresses they may share, which this assignment may have changed. A pinned pick
+        // reads only the pools of its walk.
+        let same_free = !takes_first || self.unheld_first(pool).free() == first_before.free();
         match self.config.pools[pool].is_pinned() {
-            true => lock(&self.pinned_picks)
-                .retain(|(scope, key), _| stands(key) || !scope.0.order.pools().any(|p| p == pool)),
-            false => lock(&self.plain_picks).retain(|key, _| stands(key)),
+            true => {
+                let walks =
+                    |(scope, _): &(PinnedScope, PlainKey)| scope.0.order.pools().any(|p| p == pool);
+                let mut picks = lock(&self.pinned_picks);
+                picks.sharing.retain(|key, _| !walks(key));
+                if !same_free {
+                    picks.alone.retain(|key, _| !walks(key));
+                }
+            }
+            false => {
+                let mut picks = lock(&self.plain_picks);
+                picks.sharing.clear();
+                if !same_free {
+                    picks.alone.clear();
+                }
+            }
         }
     }
 
@@ -1772,14 +1815,19 @@ impl<'a> Cluster<'a> {
     ) -> std::sync::Arc<Pick> {
         let s = &self.services[service];
         let key = (PinnedScope(walk.clone()), PlainKey::of(s));
-        if let Some(pick) = lock(&self.pinned_picks).get(&key) {
+        let sharing = key.1.sharing.is_some();
+        if let Some(pick) = lock(&self.pinned_picks).of(sharing).get(&key) {
             return pick.clone();
         }
         // Worked out without the lock, which the other thread deciding may be waiting on
         // (it may work out the same pick meanwhile: equal, whichever is kept).
         let candidates = |i| self.candidates(i, service);
         let pick = std::sync::Arc::new(self.search(s, &walk.order, &candidates));
-        lock(&self.pinned_picks).entry(key).or_insert(pick).clone()
+        lock(&self.pinned_picks)
+            .of(sharing)
+            .entry(key)
+            .or_insert(pick)
+            .clone()
     }
 
     /// The plain pools' pick for `service`, which holds nothing in them: worked out once per
@@ -1787,14 +1835,19 @@ impl<'a> Cluster<'a> {
     fn shared_plain_pick(&self, service: usize) -> std::sync::Arc<Pick> {
         let s = &self.services[service];
         let key = PlainKey::of(s);
-        if let Some(pick) = lock(&self.plain_picks).get(&key) {
+        let sharing = key.sharing.is_some();
+        if let Some(pick) = lock(&self.plain_picks).of(sharing).get(&key) {
             return pick.clone();
         }
         // Without the lock, as in `shared_pinned_pick`.
         let plain = Order::Random(self.index.plain.clone());
         let candidates = |i| self.candidates(i, service);
         let pick = std::sync::Arc::new(self.search(s, &plain, &candidates));
-        lock(&self.plain_picks).entry(key).or_insert(pick).clone()
+        lock(&self.plain_picks)
+            .of(sharing)
+            .entry(key)
+            .or_insert(pick)
+            .clone()
     }
 
     /// The answer holds only if the pools whose admission is unknown do not admit the

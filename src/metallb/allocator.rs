@@ -39,6 +39,9 @@ pub struct Cluster<'a> {
     /// such services (`check`, `plan`) scans each pool once. Filled on first use, and emptied
     /// for a pool whose holdings `assign` changes.
     unheld_first: Vec<std::sync::OnceLock<Candidates>>,
+    /// Per service: its pinned walk, once looked up (`plan` decides a service again after
+    /// each re-allocation that may change its answer; the walk never changes).
+    walk_of_service: Vec<std::sync::OnceLock<std::sync::Arc<PinnedWalk>>>,
     /// Per pool: the held addresses whose every holder has an `allow-shared-ip` key,
     /// ascending. They are the only held addresses a service with a key can be given (§5
     /// rule 2), so its candidates need no scan of the pool's holdings.
@@ -716,8 +719,10 @@ impl<'a> Cluster<'a> {
             .iter()
             .map(|_| std::sync::OnceLock::new())
             .collect();
+        let walk_of_service = services.iter().map(|_| std::sync::OnceLock::new()).collect();
         let mut cluster = Cluster {
             unheld_first,
+            walk_of_service,
             keyed,
             index: PoolIndex::new(&config),
             label_keys: config
@@ -1498,7 +1503,7 @@ impl<'a> Cluster<'a> {
         };
         let (pinned, pinned_pick) = if shared {
             // Which pinned pools walk depends only on the namespace and labels: known once.
-            let walk = self.pinned_walk(s.namespace, s.labels);
+            let walk = self.service_walk(service);
             for &i in &walk.unknown {
                 d.refused(i, Refusal::NamespaceUnknown);
             }
@@ -1623,16 +1628,24 @@ impl<'a> Cluster<'a> {
     /// namespace and labels, from what deciding for services alike already worked out.
     /// Services alike share one list: equal lists are the same allocation.
     pub fn serving_pinned_pools_like(&self, service: usize) -> std::sync::Arc<[usize]> {
-        let s = &self.services[service];
-        self.pinned_walk(s.namespace, s.labels).walked.clone()
+        self.service_walk(service).walked.clone()
     }
 
     /// What a new automatic service's namespace and labels mean to the walk over the pinned
     /// pools (the pools it walks, those whose admission is unknown): services of other
     /// namespaces or labels with an equal scope are walked alike.
     pub fn pinned_scope(&self, service: usize) -> PinnedScope {
-        let s = &self.services[service];
-        PinnedScope(self.pinned_walk(s.namespace, s.labels))
+        PinnedScope(self.service_walk(service))
+    }
+
+    /// [`Cluster::pinned_walk`] for `service`'s namespace and labels, kept per service.
+    fn service_walk(&self, service: usize) -> std::sync::Arc<PinnedWalk> {
+        self.walk_of_service[service]
+            .get_or_init(|| {
+                let s = &self.services[service];
+                self.pinned_walk(s.namespace, s.labels)
+            })
+            .clone()
     }
 
     /// The plain pools of [`Cluster::serving_pools`] (autoAssign, no serviceAllocation):

@@ -719,7 +719,10 @@ impl<'a> Cluster<'a> {
             .iter()
             .map(|_| std::sync::OnceLock::new())
             .collect();
-        let walk_of_service = services.iter().map(|_| std::sync::OnceLock::new()).collect();
+        let walk_of_service = services
+            .iter()
+            .map(|_| std::sync::OnceLock::new())
+            .collect();
         let mut cluster = Cluster {
             unheld_first,
             walk_of_service,

@@ -41,10 +41,11 @@ use kubectl_metalpool::metallb::config::Config;
 use kubectl_metalpool::metallb::service::Context;
 use kubectl_metalpool::model::Model;
 use kubectl_metalpool::report;
-use kubectl_metalpool::settings::{MetallbFlags, ServiceRef};
+use kubectl_metalpool::settings::ServiceRef;
 use kubectl_metalpool::snapshot::{self, Snapshot};
 use kubectl_metalpool::source::files::{self, Namespaces};
 use support::synth::{METALLB_NAMESPACE, Params, Synthetic};
+use support::{flags, model, renumbered};
 
 const POOLS: usize = 2_000;
 const SERVICES: usize = 100_000;
@@ -52,15 +53,6 @@ const SERVICES: usize = 100_000;
 /// The live source's context: no `--lb-class`, the newest release.
 fn context() -> Context {
     Context::default()
-}
-
-/// The model as the command builds it on a live cluster.
-fn model(snapshot: &Snapshot) -> Model<'_> {
-    let flags = MetallbFlags {
-        namespace: Some(METALLB_NAMESPACE.to_string()),
-        ..MetallbFlags::default()
-    };
-    Model::build(snapshot, &flags, Vec::new())
 }
 
 /// What `kubectl metalpool usage` computes between reading and rendering.
@@ -356,10 +348,7 @@ fn plan(c: &mut Criterion) {
     let mut built: Option<(Snapshot, Snapshot)> = None;
     group.bench_function(BenchmarkId::from_parameter(50_000), |b| {
         let (base, proposed) = built.get_or_insert_with(plan_inputs);
-        let flags = MetallbFlags {
-            namespace: Some(METALLB_NAMESPACE.to_string()),
-            ..MetallbFlags::default()
-        };
+        let flags = flags();
         let before = model(base);
         b.iter(|| {
             let after = snapshot::overlay(black_box(base), proposed, false);
@@ -372,10 +361,7 @@ fn plan(c: &mut Criterion) {
     // What the command computes: both models too (built side by side).
     group.bench_function(BenchmarkId::from_parameter("50000-whole"), |b| {
         let (base, proposed) = built.get_or_insert_with(plan_inputs);
-        let flags = MetallbFlags {
-            namespace: Some(METALLB_NAMESPACE.to_string()),
-            ..MetallbFlags::default()
-        };
+        let flags = flags();
         b.iter(|| {
             let after = snapshot::overlay(black_box(base), proposed, false);
             let (before, mut after) = Model::build_pair(base, &after, &flags, Vec::new());
@@ -392,29 +378,6 @@ fn plan_inputs() -> (Snapshot, Snapshot) {
     let base = cluster(50_000, POOLS).1;
     let proposed = renumbered(&base);
     (base, proposed)
-}
-
-/// The base's busiest IPv4-only pool, moved to 172.31.0.0/16 (outside the generated
-/// 10.0.0.0/8 and the cluster IPs).
-fn renumbered(base: &Snapshot) -> Snapshot {
-    let built = model(base);
-    let cluster = &built.cluster;
-    let busiest = (0..cluster.config.pools.len())
-        .filter(|&p| cluster.counts(p).1.total == 0)
-        .max_by_key(|&p| cluster.holders_of(p).count())
-        .expect("an IPv4 pool");
-    let name = &cluster.config.pools[busiest].name;
-    let mut pool = base
-        .pools
-        .iter()
-        .find(|p| p.metadata.name == name)
-        .expect("the pool's object")
-        .clone();
-    pool.spec.addresses = vec!["172.31.0.0/16".to_string()];
-    Snapshot {
-        pools: vec![pool],
-        ..Snapshot::default()
-    }
 }
 
 criterion_group!(

@@ -2574,28 +2574,38 @@ pub(crate) mod tests {
         }
     }
 
+    /// Service `a/NAME` on TCP `port`, under sharing key `key`.
+    fn keyed(name: &str, port: i32, key: &str) -> Service {
+        use crate::fixtures::{annotate, port as on_port, svc};
+        annotate(
+            on_port(svc(&format!("a/{name}")), "TCP", port),
+            "metallb.io/allow-shared-ip",
+            key,
+        )
+    }
+
+    /// One plain pool `p` of `addresses`, and `services`.
+    fn one_pool(addresses: &[&str], services: Vec<Service>) -> Snapshot {
+        Snapshot {
+            pools: vec![crate::fixtures::pool("p", addresses)],
+            services: services.into(),
+            ..Default::default()
+        }
+    }
+
     /// MetalLB scans a pool's blocks as listed (§4.9): an address a service may share in
     /// the first block comes before a free one in a later block.
     #[test]
     fn a_shareable_address_in_an_earlier_block_comes_first() {
-        use crate::fixtures::{METALLB_NS, annotate, holding, pool, port, svc};
-        let keyed = |key: &str, number| {
-            annotate(
-                port(svc(&format!("a/{key}{number}")), "TCP", number),
-                "metallb.io/allow-shared-ip",
-                key,
-            )
-        };
-        let snapshot = Snapshot {
-            pools: vec![pool("p", &["10.0.0.7/32", "10.0.0.0/30"])],
-            services: vec![
-                holding(keyed("k", 80), &["10.0.0.7"]),
-                keyed("k", 443),
-                keyed("j", 443),
-            ]
-            .into(),
-            ..Default::default()
-        };
+        use crate::fixtures::{METALLB_NS, holding};
+        let snapshot = one_pool(
+            &["10.0.0.7/32", "10.0.0.0/30"],
+            vec![
+                holding(keyed("k80", 80, "k"), &["10.0.0.7"]),
+                keyed("k443", 443, "k"),
+                keyed("j443", 443, "j"),
+            ],
+        );
         let ctx = Context::default();
         let config = Config::load(&snapshot, METALLB_NS, &ctx.behaviour);
         let cluster = Cluster::new(&snapshot, config, &ctx);
@@ -2639,24 +2649,15 @@ pub(crate) mod tests {
     /// ports may now conflict with theirs (§5).
     #[test]
     fn an_assignment_that_changes_who_shares_drops_the_kept_picks_of_sharing_services() {
-        use crate::fixtures::{METALLB_NS, annotate, holding, pool, port, svc};
-        let keyed = |name: &str, number| {
-            annotate(
-                port(svc(&format!("a/{name}")), "TCP", number),
-                "metallb.io/allow-shared-ip",
-                "k",
-            )
-        };
-        let snapshot = Snapshot {
-            pools: vec![pool("p", &["10.0.0.0/32"])],
-            services: vec![
-                holding(keyed("web", 80), &["10.0.0.0"]),
-                keyed("tls", 443),
-                keyed("other-tls", 443),
-            ]
-            .into(),
-            ..Default::default()
-        };
+        use crate::fixtures::{METALLB_NS, holding};
+        let snapshot = one_pool(
+            &["10.0.0.0/32"],
+            vec![
+                holding(keyed("web", 80, "k"), &["10.0.0.0"]),
+                keyed("tls", 443, "k"),
+                keyed("other-tls", 443, "k"),
+            ],
+        );
         let ctx = Context::default();
         let config = Config::load(&snapshot, METALLB_NS, &ctx.behaviour);
         let mut cluster = Cluster::new(&snapshot, config, &ctx);

@@ -37,7 +37,7 @@ pub struct Cluster<'a> {
     /// Per pool: the first address held by nobody, per family. It is every candidate of a
     /// service without a sharing key that holds nothing in the pool, so deciding for many
     /// such services (`check`, `plan`) scans each pool once. Filled on first use, and emptied
-    /// for a pool whose holdings `assign` changes.
+    /// for a pool when `assign` takes one of them.
     unheld_first: Vec<std::sync::OnceLock<Candidates>>,
     /// Per service: its pinned walk, once looked up (`plan` decides a service again after
     /// each re-allocation that may change its answer; the walk never changes).
@@ -113,6 +113,23 @@ type ReadLabels<'a> = Vec<(&'a str, &'a str)>;
 fn lock<T>(memo: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     memo.lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// What `memo` keeps for `key` in the map `map` picks in it, or what `work` works out for it,
+/// then kept. `work` runs without the lock, which the other thread deciding (`check`'s second
+/// half, `plan`'s first answers) may be waiting on: both may then work out the same value,
+/// equal whichever is kept.
+fn kept<M, K: std::hash::Hash + Eq, V: Clone>(
+    memo: &std::sync::Mutex<M>,
+    map: impl Fn(&mut M) -> &mut FxHashMap<K, V>,
+    key: K,
+    work: impl FnOnce(&K) -> V,
+) -> V {
+    if let Some(value) = map(&mut lock(memo)).get(&key) {
+        return value.clone();
+    }
+    let value = work(&key);
+    map(&mut lock(memo)).entry(key).or_insert(value).clone()
 }
 
 /// The pinned pools automatic allocation walks for a namespace and labels, ascending, and
@@ -1107,28 +1124,8 @@ impl<'a> Cluster<'a> {
         let pools = &self.config.pools;
         let mut decision = Decision::new(detail, pools.len());
         let warns = decision.warns();
-        if warns && s.family_inferred {
-            decision.warnings.push(Reason::new(
-                Code::IpFamilyInferred,
-                if s.ip_families_given {
-                    format!(
-                        "the manifest has no cluster IPs; the family ({}) was inferred from spec.ipFamilies",
-                        s.family.name()
-                    )
-                } else {
-                    "the manifest has no cluster IPs and no spec.ipFamilies: IPv4 single-stack is assumed".to_string()
-                },
-            ));
-        }
-        for key in s.ignored_annotations().iter().filter(|_| warns) {
-            let read = key.replace("metallb.io/", "metallb.universe.tf/");
-            decision.warnings.push(Reason::new(
-                Code::AnnotationIgnored,
-                format!(
-                    "{key} is set, but MetalLB {} reads only {read}: the annotation is ignored (metallb.io/ keys are read from v0.14.9)",
-                    self.behaviour.release
-                ),
-            ));
+        if warns {
+            self.read_warnings(s, &mut decision);
         }
         if !self.config.is_valid() && s.is_managed() {
             decision.reasons.push(Reason::new(
@@ -1211,6 +1208,34 @@ impl<'a> Cluster<'a> {
             verdict.reasons.clone_from(&decision.reasons);
         }
         decision
+    }
+
+    /// What `why` warns about how the service was read: a family inferred, annotations
+    /// this release ignores.
+    fn read_warnings(&self, s: &ServiceFacts, d: &mut Decision) {
+        if s.family_inferred {
+            d.warnings.push(Reason::new(
+                Code::IpFamilyInferred,
+                if s.ip_families_given {
+                    format!(
+                        "the manifest has no cluster IPs; the family ({}) was inferred from spec.ipFamilies",
+                        s.family.name()
+                    )
+                } else {
+                    "the manifest has no cluster IPs and no spec.ipFamilies: IPv4 single-stack is assumed".to_string()
+                },
+            ));
+        }
+        for key in s.ignored_annotations() {
+            let read = key.replace("metallb.io/", "metallb.universe.tf/");
+            d.warnings.push(Reason::new(
+                Code::AnnotationIgnored,
+                format!(
+                    "{key} is set, but MetalLB {} reads only {read}: the annotation is ignored (metallb.io/ keys are read from v0.14.9)",
+                    self.behaviour.release
+                ),
+            ));
+        }
     }
 
     /// Path A (§4.5).
@@ -1690,15 +1715,12 @@ impl<'a> Cluster<'a> {
             std::sync::Arc::as_ptr(&by_namespace) as usize,
             self.selector_read_labels(labels),
         );
-        if let Some(walk) = lock(&self.walks_by_halves).get(&halves) {
-            return walk.clone();
-        }
-        // Worked out without the lock, which the other thread of `check` may be waiting on.
-        let walk = self.walk_of(&by_namespace, halves.1.clone(), labels);
-        lock(&self.walks_by_halves)
-            .entry(halves)
-            .or_insert(walk)
-            .clone()
+        kept(
+            &self.walks_by_halves,
+            |m| m,
+            halves,
+            |(_, read)| self.walk_of(&by_namespace, read.clone(), labels),
+        )
     }
 
     /// The walk of `by_namespace` (a namespace half) for services with `labels` (`read`: those
@@ -1747,10 +1769,16 @@ impl<'a> Cluster<'a> {
     /// the service selectors: the pools that pass, and those whose admission is unknown
     /// (refused before any selector is read).
     fn namespace_walk(&self, namespace: &'a str) -> std::sync::Arc<NamespaceWalk> {
-        if let Some(walk) = lock(&self.namespace_walks).get(namespace) {
-            return walk.clone();
-        }
-        // Worked out without the lock, as in `pinned_walk`.
+        kept(
+            &self.namespace_walks,
+            |m| m,
+            namespace,
+            |_| self.namespace_walk_of(namespace),
+        )
+    }
+
+    /// [`Cluster::namespace_walk`], worked out, kept once per content.
+    fn namespace_walk_of(&self, namespace: &str) -> std::sync::Arc<NamespaceWalk> {
         let (mut walked, mut unknown) = (Vec::new(), Vec::new());
         for (i, listed) in self.index.pinned_for(namespace) {
             // A pool listed under the namespace allows it: it admits the namespace (unknown
@@ -1770,21 +1798,13 @@ impl<'a> Cluster<'a> {
             }
         }
         let walk = NamespaceWalk { walked, unknown };
-        let walk = {
-            let mut distinct = lock(&self.distinct_namespace_walks);
-            match distinct.get(&walk) {
-                Some(known) => known.clone(),
-                None => {
-                    let walk = std::sync::Arc::new(walk);
-                    distinct.insert(walk.clone());
-                    walk
-                }
-            }
-        };
-        lock(&self.namespace_walks)
-            .entry(namespace)
-            .or_insert(walk)
-            .clone()
+        let mut distinct = lock(&self.distinct_namespace_walks);
+        if let Some(known) = distinct.get(&walk) {
+            return known.clone();
+        }
+        let walk = std::sync::Arc::new(walk);
+        distinct.insert(walk.clone());
+        walk
     }
 
     /// The one shared copy of `pools`.
@@ -1833,7 +1853,7 @@ impl<'a> Cluster<'a> {
     }
 
     /// The pinned pools' pick for `service`, which holds nothing in them, over `walk`: worked
-    /// out once per walk and [`PlainKey`], until `assign` changes a pinned pool.
+    /// out once per walk and [`PlainKey`], until an assignment may change it (see `assign`).
     fn shared_pinned_pick(
         &self,
         service: usize,
@@ -1842,38 +1862,33 @@ impl<'a> Cluster<'a> {
         let s = &self.services[service];
         let key = (PinnedScope(walk.clone()), PlainKey::of(s));
         let sharing = key.1.sharing.is_some();
-        if let Some(pick) = lock(&self.pinned_picks).of(sharing).get(&key) {
-            return pick.clone();
-        }
-        // Worked out without the lock, which the other thread deciding may be waiting on
-        // (it may work out the same pick meanwhile: equal, whichever is kept).
-        let candidates = |i| self.candidates(i, service);
-        let pick = std::sync::Arc::new(self.search(s, &walk.order, &candidates));
-        lock(&self.pinned_picks)
-            .of(sharing)
-            .entry(key)
-            .or_insert(pick)
-            .clone()
+        kept(
+            &self.pinned_picks,
+            |p| p.of(sharing),
+            key,
+            |_| {
+                let candidates = |i| self.candidates(i, service);
+                std::sync::Arc::new(self.search(s, &walk.order, &candidates))
+            },
+        )
     }
 
     /// The plain pools' pick for `service`, which holds nothing in them: worked out once per
-    /// [`PlainKey`], until `assign` changes a plain pool.
+    /// [`PlainKey`], until an assignment may change it (see `assign`).
     fn shared_plain_pick(&self, service: usize) -> std::sync::Arc<Pick> {
         let s = &self.services[service];
         let key = PlainKey::of(s);
         let sharing = key.sharing.is_some();
-        if let Some(pick) = lock(&self.plain_picks).of(sharing).get(&key) {
-            return pick.clone();
-        }
-        // Without the lock, as in `shared_pinned_pick`.
-        let plain = Order::Random(self.index.plain.clone());
-        let candidates = |i| self.candidates(i, service);
-        let pick = std::sync::Arc::new(self.search(s, &plain, &candidates));
-        lock(&self.plain_picks)
-            .of(sharing)
-            .entry(key)
-            .or_insert(pick)
-            .clone()
+        kept(
+            &self.plain_picks,
+            |p| p.of(sharing),
+            key,
+            |_| {
+                let plain = Order::Random(self.index.plain.clone());
+                let candidates = |i| self.candidates(i, service);
+                std::sync::Arc::new(self.search(s, &plain, &candidates))
+            },
+        )
     }
 
     /// The answer holds only if the pools whose admission is unknown do not admit the
@@ -2444,14 +2459,14 @@ impl Cluster<'_> {
         pools.extend(self.service_pool[service]);
         OutcomeReads {
             pools,
-            plain: self.outcome_reads_plain(service),
+            plain: self.is_automatic(service),
         }
     }
 
-    /// Whether [`Cluster::outcome`] for `service` is an automatic allocation, which may read
-    /// every plain pool: no gate or bad request stops it, and it requests nothing. Cheaper
-    /// than [`Cluster::outcome_reads`], which lists the pools.
-    pub fn outcome_reads_plain(&self, service: usize) -> bool {
+    /// Whether MetalLB allocates `service` automatically (§4.7): no gate or bad request
+    /// stops it, and it requests neither addresses nor a pool. Its [`Cluster::outcome`] may
+    /// then read every plain pool.
+    pub fn is_automatic(&self, service: usize) -> bool {
         let s = &self.services[service];
         s.gate.is_ok() && matches!(s.requested_ips, Ok(None)) && s.requested_pool.is_none()
     }

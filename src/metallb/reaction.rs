@@ -368,11 +368,12 @@ impl Changed {
         }
         // Most queued services are automatic: once a plain pool changed, no need to list
         // the pools they read.
-        if self.some_plain && cluster.outcome_reads_plain(service) {
+        if self.some_plain && cluster.is_automatic(service) {
             return true;
         }
+        // Otherwise its answer reads no plain pool that changed.
         let reads = cluster.outcome_reads(service);
-        (reads.plain && self.some_plain) || reads.pools.iter().any(|&p| self.pools[p])
+        reads.pools.iter().any(|&p| self.pools[p])
     }
 }
 

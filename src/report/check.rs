@@ -700,8 +700,7 @@ struct Audience {
 fn audiences(cluster: &Cluster) -> Vec<Audience> {
     let mut first: FxHashMap<AudienceKey, (usize, usize)> = FxHashMap::default();
     for (i, s) in cluster.services.iter().enumerate() {
-        let automatic = matches!(s.requested_ips, Ok(None)) && s.requested_pool.is_none();
-        if !s.is_managed() || s.gate.is_err() || !automatic {
+        if !s.is_managed() || !cluster.is_automatic(i) {
             continue;
         }
         let key = (s.namespace, cluster.selector_read_labels(s.labels));
@@ -925,10 +924,7 @@ impl<'c> Decisions<'c> {
     fn get(&mut self, cluster: &'c Cluster, service: usize, detail: Detail) -> Rc<Decision> {
         let decide = || cluster.decide_with(service, detail);
         let s = &cluster.services[service];
-        let plain = s.gate.is_ok()
-            && matches!(s.requested_ips, Ok(None))
-            && s.requested_pool.is_none()
-            && s.ingress.is_empty();
+        let plain = cluster.is_automatic(service) && s.ingress.is_empty();
         if !plain || !self.shared {
             return Rc::new(decide());
         }

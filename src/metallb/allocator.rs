@@ -68,8 +68,8 @@ pub struct Cluster<'a> {
     /// same pools), and the walks made of each half and a label set: a namespace and labels
     /// met for the first time usually find their walk here.
     distinct_namespace_walks: std::sync::Mutex<FxHashSet<std::sync::Arc<NamespaceWalk>>>,
-    walks_by_halves:
-        std::sync::Mutex<FxHashMap<(usize, ReadLabels<'a>), std::sync::Arc<PinnedWalk>>>,
+    /// By the addresses of a kept namespace half and a kept label half.
+    walks_by_halves: std::sync::Mutex<FxHashMap<(usize, usize), std::sync::Arc<PinnedWalk>>>,
     /// The pinned pools' pick per walk and [`PlainKey`], for the services that hold nothing
     /// there (see [`Cluster::outcome`]); `assign` drops those it may change.
     pinned_picks: std::sync::Mutex<Picks<(PinnedScope, PlainKey<'a>)>>,
@@ -1710,28 +1710,27 @@ impl<'a> Cluster<'a> {
     /// once per half and labels.
     fn pinned_walk(&self, namespace: &'a str, labels: &'a StringMap) -> std::sync::Arc<PinnedWalk> {
         let by_namespace = self.namespace_walk(namespace);
-        // Kept namespace halves are one value each: the address names the half.
+        let selected = self.selected_by(labels);
+        // Kept halves are one value each: their addresses name them.
         let halves = (
             std::sync::Arc::as_ptr(&by_namespace) as usize,
-            self.selector_read_labels(labels),
+            std::sync::Arc::as_ptr(&selected) as usize,
         );
         kept(
             &self.walks_by_halves,
             |m| m,
             halves,
-            |(_, read)| self.walk_of(&by_namespace, read.clone(), labels),
+            |_| self.walk_of(&by_namespace, &selected),
         )
     }
 
-    /// The walk of `by_namespace` (a namespace half) for services with `labels` (`read`: those
-    /// under the keys selectors read), kept once per content.
+    /// The walk of `by_namespace` (a namespace half) for services whose labels the pools
+    /// with the bits of `selected` admit, kept once per content.
     fn walk_of(
         &self,
         by_namespace: &NamespaceWalk,
-        read: ReadLabels<'a>,
-        labels: &StringMap,
+        selected: &[u64],
     ) -> std::sync::Arc<PinnedWalk> {
-        let selected = self.selected_by(read, labels);
         let is_selected = |i: usize| selected[i / 64] & (1 << (i % 64)) != 0;
         // What the walk is made of, as one key: each pool walked with whether it is in
         // the namespace index (which decides the order), then those whose admission is
@@ -1818,12 +1817,14 @@ impl<'a> Cluster<'a> {
         list
     }
 
-    /// One bit per pool: whether its service selectors admit `labels` (`read` is their part
-    /// under the keys selectors read, which decides it).
-    fn selected_by(&self, read: ReadLabels<'a>, labels: &StringMap) -> std::sync::Arc<Vec<u64>> {
-        lock(&self.selected)
-            .entry(read)
-            .or_insert_with(|| {
+    /// One bit per pool: whether its service selectors admit `labels`, kept per labels under
+    /// the keys selectors read (which decide it).
+    fn selected_by(&self, labels: &'a StringMap) -> std::sync::Arc<Vec<u64>> {
+        kept(
+            &self.selected,
+            |m| m,
+            self.selector_read_labels(labels),
+            |_| {
                 let mut bits = vec![u64::MAX; self.config.pools.len().div_ceil(64)];
                 for &i in &self.selector_pools {
                     if !self.config.pools[i].selects_labels(labels) {
@@ -1831,19 +1832,33 @@ impl<'a> Cluster<'a> {
                     }
                 }
                 std::sync::Arc::new(bits)
-            })
-            .clone()
+            },
+        )
     }
 
     /// The labels under the keys some selector reads (pools' or advertisements'): no other
     /// label changes which pools admit a service or whether it is announced.
     pub fn selector_read_labels<'l>(&self, labels: &'l StringMap) -> Vec<(&'l str, &'l str)> {
+        let mut read = Vec::new();
+        self.selector_read_labels_into(labels, &mut read);
+        read
+    }
+
+    /// [`Cluster::selector_read_labels`] into `read`, emptied first: for a caller that
+    /// reads many services' labels into one buffer.
+    pub fn selector_read_labels_into<'l>(
+        &self,
+        labels: &'l StringMap,
+        read: &mut Vec<(&'l str, &'l str)>,
+    ) {
         // Selectors read few keys, and a service has several labels: look the keys up.
         // Both are in key order, so the pairs come in the labels' order.
-        self.label_keys
-            .iter()
-            .filter_map(|key| labels.get_key_value(key))
-            .collect()
+        read.clear();
+        read.extend(
+            self.label_keys
+                .iter()
+                .filter_map(|key| labels.get_key_value(key)),
+        );
     }
 
     /// Whether the plain pools offer the service what they offer every service with no

@@ -81,6 +81,9 @@ pub struct ServiceFacts<'a> {
     pub sharing_key: &'a str,
     /// The ingress IPs the service holds, parsed.
     pub ingress: Few<Ip>,
+    /// Which annotations MetalLB reads the service sets: bit `i` for [`READ_ANNOTATIONS`]`[i]`
+    /// under `metallb.io/`, bit `3 + i` under `metallb.universe.tf/`.
+    annotations_set: u8,
     /// What few services have, apart: `None` when the service has none of it.
     unusual: Option<Box<Unusual<'a>>>,
 }
@@ -208,6 +211,12 @@ impl<'a> ServiceFacts<'a> {
             .and_then(|()| family_error.map_or(Ok(()), Err))
             .map_err(Box::new);
         let read = annotations_of(&meta.annotations, READ_ANNOTATIONS);
+        let annotations_set = read
+            .iter()
+            .enumerate()
+            .fold(0, |set, (i, (current, deprecated))| {
+                set | u8::from(current.is_some()) << i | u8::from(deprecated.is_some()) << (3 + i)
+            });
         let [requested, pool, sharing_key] =
             read.map(|(current, deprecated)| behaviour.annotation_value(current, deprecated));
         let (ports, backend_key) = match sharing_key {
@@ -259,8 +268,20 @@ impl<'a> ServiceFacts<'a> {
             requested_pool: Some(pool).filter(|p| !p.is_empty()),
             sharing_key,
             ingress,
+            annotations_set,
             unusual: unusual.kept(),
         }
+    }
+
+    /// The annotations MetalLB reads that the service sets, by their name after the prefix,
+    /// with whether it sets the `metallb.io/` key and the `metallb.universe.tf/` one.
+    pub fn annotations_set(&self) -> impl Iterator<Item = (&'static str, bool, bool)> + '_ {
+        let bit = |i: usize| self.annotations_set & (1 << i) != 0;
+        READ_ANNOTATIONS
+            .iter()
+            .enumerate()
+            .map(move |(i, name)| (*name, bit(i), bit(3 + i)))
+            .filter(|(_, current, deprecated)| *current || *deprecated)
     }
 
     /// The backend key (§5): the canonical selector under ETP Local, else empty; empty too
@@ -844,6 +865,32 @@ mod tests {
                 .contains("Service requires dual stack but not enough clusterips []"),
             "{}",
             reason.message
+        );
+    }
+
+    #[test]
+    fn the_annotations_set_are_named_with_their_prefixes() {
+        let mut svc = lb("a", "s", &["10.96.0.1"]);
+        let set = |svc: &Service| {
+            ServiceFacts::new(svc, &at(Release::NEWEST))
+                .annotations_set()
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(set(&svc), []);
+        for (key, value) in [
+            ("metallb.io/address-pool", "new"),
+            ("metallb.universe.tf/address-pool", "old"),
+            ("metallb.universe.tf/allow-shared-ip", "k"),
+            ("example.com/loadBalancerIPs", "192.0.2.1"),
+        ] {
+            svc.metadata.annotations.insert(key, value);
+        }
+        assert_eq!(
+            set(&svc),
+            [
+                ("address-pool", true, true),
+                ("allow-shared-ip", false, true)
+            ]
         );
     }
 

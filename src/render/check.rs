@@ -149,7 +149,7 @@ fn page(out: &mut impl Write, report: &CheckReport, view: &View) -> Result<()> {
         writeln!(
             out,
             "No problem found ({} objects checked).",
-            report.checked.len()
+            report.checked().len()
         )?;
     } else {
         writeln!(
@@ -158,7 +158,7 @@ fn page(out: &mut impl Write, report: &CheckReport, view: &View) -> Result<()> {
             s.errors,
             s.warnings,
             s.infos,
-            report.checked.len()
+            report.checked().len()
         )?;
     }
     Ok(())
@@ -176,7 +176,7 @@ fn cases(report: &CheckReport) -> Vec<Case> {
             .push(f);
     }
     report
-        .checked
+        .checked()
         .iter()
         .map(|object| {
             let key = (object.kind, object.namespace.as_ref(), object.name.as_ref());

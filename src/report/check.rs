@@ -6,8 +6,8 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use rustc_hash::{FxHashMap, FxHashSet};
-use std::rc::Rc;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use serde::Serialize;
 
@@ -19,7 +19,7 @@ use crate::metallb::release::{AnnotationKeys, MetallbVersion};
 use crate::metallb::service::ServiceFacts;
 use crate::model::Model;
 use crate::snapshot::{
-    ANNOTATION_PREFIX, DEPRECATED_PREFIX, InputIssue, Location, ObjectKey, StringMap,
+    ANNOTATION_PREFIX, DEPRECATED_PREFIX, InputIssue, Location, ObjectKey, Snapshot, StringMap,
 };
 use crate::suggest::closest;
 
@@ -58,7 +58,7 @@ pub struct Summary {
     pub infos: usize,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CheckReport<'m> {
     pub metallb_namespace: String,
@@ -66,10 +66,12 @@ pub struct CheckReport<'m> {
     /// Errors first, then warnings, then infos; within a level by object.
     pub findings: Vec<Finding>,
     pub summary: Summary,
-    /// Every object checked (pools, advertisements, LoadBalancer services, and whatever a
-    /// finding names): the test cases of the JUnit report.
+    /// What was checked: [`CheckReport::checked`] lists its objects when asked (only the
+    /// JUnit report and the table's count do), not on every run.
     #[serde(skip)]
-    pub checked: Vec<Checked<'m>>,
+    snapshot: &'m Snapshot,
+    #[serde(skip)]
+    services: &'m [ServiceFacts<'m>],
     /// `--strict`: warnings fail the run (and are failures in JUnit).
     #[serde(skip)]
     pub strict: bool,
@@ -86,10 +88,18 @@ pub struct Checked<'m> {
     pub file: Option<&'m str>,
 }
 
-impl CheckReport<'_> {
+impl<'m> CheckReport<'m> {
     /// The contract's exit 1: an error, or with `strict` a warning.
     pub fn fails(&self) -> bool {
         self.summary.errors > 0 || (self.strict && self.summary.warnings > 0)
+    }
+
+    /// Every object checked (pools, advertisements, LoadBalancer services, and whatever a
+    /// finding names), in `ObjectKey` order, with their files: the test cases of the JUnit
+    /// report.
+    pub fn checked(&self) -> Vec<Checked<'m>> {
+        let read = read_objects(self.snapshot, self.services);
+        checked_objects(self.snapshot, read, &self.findings)
     }
 }
 
@@ -127,18 +137,19 @@ impl Findings {
 }
 
 pub fn build<'m>(model: &'m Model, threshold: u8, strict: bool) -> CheckReport<'m> {
-    // Two halves of about the same cost that share nothing but the model (whose memos are
-    // behind locks), each on its own thread: who every automatic service is to the pools
-    // (a read of every one's labels) with the objects read, and the pending services'
-    // decisions with the rest.
-    let (mut found, (audience_findings, read)) = std::thread::scope(|scope| {
+    // Two threads that share the model (whose memos are behind locks): who every automatic
+    // service is to the pools (a read of every one's labels) with the annotations on one,
+    // the configuration's findings on the other. Then both take the services' findings a
+    // chunk at a time until none is left, so that neither waits for the other.
+    let services = ServiceChecks::new(&model.cluster, true);
+    let (before, side, after) = std::thread::scope(|scope| {
         let side = scope.spawn(|| {
             let mut found = Findings::default();
             let audiences = audiences(&model.cluster);
             priority_ties(&model.cluster, &audiences, &mut found);
             namespaces_without_pool(&model.cluster, &audiences, &mut found);
             annotations(model, &mut found);
-            (found, read_objects(model))
+            (found, services.run(model))
         });
         let mut found = Findings::default();
         config_invalid(model, &mut found);
@@ -148,15 +159,20 @@ pub fn build<'m>(model: &'m Model, threshold: u8, strict: bool) -> CheckReport<'
         namespaces_unknown(model, &mut found);
         service_selectors_matching_nothing(model, &mut found);
         nearly_full(&model.cluster, threshold, &mut found);
-        services(model, &mut found, Decisions::new());
-        input_notes(model, &mut found);
+        let mut chunks = services.run(model);
+        let mut after = Findings::default();
+        input_notes(model, &mut after);
         // A panic on the side is a bug: it goes on here, as on one thread.
-        let side = side
+        let (side, side_chunks) = side
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (found, side)
+        chunks.extend(side_chunks);
+        found.0.extend(in_chunk_order(chunks));
+        (found, side, after)
     });
-    found.0.extend(audience_findings.0);
+    let mut found = before;
+    found.0.extend(after.0);
+    found.0.extend(side.0);
     let mut findings = in_report_order(found.0);
     for f in &mut findings {
         if let Some(at) = location(model, &f.object) {
@@ -173,7 +189,8 @@ pub fn build<'m>(model: &'m Model, threshold: u8, strict: bool) -> CheckReport<'
     CheckReport {
         metallb_namespace: model.cluster.config.metallb_namespace.clone(),
         metallb_version: model.version,
-        checked: checked_objects(model, read, &findings),
+        snapshot: model.snapshot,
+        services: &model.cluster.services,
         findings,
         summary,
         strict,
@@ -206,8 +223,7 @@ fn location<'m>(model: &'m Model, object: &ObjectKey) -> Option<&'m Location> {
 }
 
 /// The pools, advertisements and LoadBalancer services read, in `Checked` order.
-fn read_objects<'m>(model: &'m Model) -> Vec<Checked<'m>> {
-    let snapshot = model.snapshot;
+fn read_objects<'m>(snapshot: &'m Snapshot, services: &[ServiceFacts]) -> Vec<Checked<'m>> {
     fn meta<'m>(kind: &'static str, m: &'m crate::snapshot::Metadata) -> Checked<'m> {
         Checked {
             kind,
@@ -245,7 +261,7 @@ fn read_objects<'m>(model: &'m Model) -> Vec<Checked<'m>> {
         snapshot
             .services
             .iter()
-            .zip(&model.cluster.services)
+            .zip(services)
             .filter(|(_, facts)| facts.is_managed())
             .map(|(s, _)| meta("Service", &s.metadata)),
     );
@@ -259,7 +275,7 @@ fn read_objects<'m>(model: &'m Model) -> Vec<Checked<'m>> {
 /// The objects read ([`read_objects`]) and those only findings name, in `ObjectKey`
 /// order, with their files.
 fn checked_objects<'m>(
-    model: &'m Model,
+    snapshot: &'m Snapshot,
     all: Vec<Checked<'m>>,
     findings: &[Finding],
 ) -> Vec<Checked<'m>> {
@@ -288,10 +304,10 @@ fn checked_objects<'m>(
     named.sort();
     named.dedup();
     let mut all = merge_sorted(all, named);
-    if !model.snapshot.locations.is_empty() {
+    if !snapshot.locations.is_empty() {
         for c in &mut all {
             let object = ObjectKey::new(c.kind, &c.namespace, &c.name);
-            c.file = location(model, &object).map(|at| &*at.file);
+            c.file = snapshot.locations.get(&object).map(|at| &*at.file);
         }
     }
     all
@@ -698,14 +714,39 @@ struct Audience {
 }
 
 fn audiences(cluster: &Cluster) -> Vec<Audience> {
+    type ByLabels<'a> = FxHashMap<Vec<(&'a str, &'a str)>, (usize, usize)>;
     let mut first: FxHashMap<AudienceKey, (usize, usize)> = FxHashMap::default();
+    // The audiences of a run of one namespace's services (the API server lists services by
+    // namespace), keyed by labels alone: a service's labels are read into one reused
+    // buffer, and copied only for an audience the run has not met. A namespace met again
+    // later keeps its first example.
+    let mut run: (&str, ByLabels) = ("", FxHashMap::default());
+    fn end_run<'a>(
+        (namespace, audiences): &mut (&'a str, ByLabels<'a>),
+        first: &mut FxHashMap<AudienceKey<'a>, (usize, usize)>,
+    ) {
+        for (labels, (service, count)) in audiences.drain() {
+            first.entry((*namespace, labels)).or_insert((service, 0)).1 += count;
+        }
+    }
+    let mut read = Vec::new();
     for (i, s) in cluster.services.iter().enumerate() {
         if !s.is_managed() || !cluster.is_automatic(i) {
             continue;
         }
-        let key = (s.namespace, cluster.selector_read_labels(s.labels));
-        first.entry(key).or_insert((i, 0)).1 += 1;
+        if s.namespace != run.0 {
+            end_run(&mut run, &mut first);
+            run.0 = s.namespace;
+        }
+        cluster.selector_read_labels_into(s.labels, &mut read);
+        match run.1.get_mut(read.as_slice()) {
+            Some((_, count)) => *count += 1,
+            None => {
+                run.1.insert(read.clone(), (i, 1));
+            }
+        }
     }
+    end_run(&mut run, &mut first);
     let mut by_key: Vec<(AudienceKey, (usize, usize))> = first.into_iter().collect();
     // By namespace and labels: findings name examples in that order.
     by_key.sort_unstable_by(|a, b| a.0.cmp(&b.0));
@@ -724,19 +765,24 @@ fn priority_ties(cluster: &Cluster, audiences: &[Audience], found: &mut Findings
     let mut ties: BTreeMap<Vec<usize>, usize> = BTreeMap::new();
     // Audiences served alike share their list: each list is grouped once.
     let mut grouped: FxHashSet<*const [usize]> = FxHashSet::default();
-    for audience in audiences {
+    // The list's pools by priority, then index: a tie is a run of one priority.
+    let mut by_priority: Vec<(i64, usize)> = Vec::new();
+    for audience in audiences.iter().filter(|a| a.pinned.len() > 1) {
         if !grouped.insert(std::sync::Arc::as_ptr(&audience.pinned)) {
             continue;
         }
-        let service = audience.service;
-        let mut by_priority: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
-        for &p in audience.pinned.iter() {
-            if let Some(alloc) = &cluster.config.pools[p].allocation {
-                by_priority.entry(alloc.priority).or_default().push(p);
-            }
-        }
-        for group in by_priority.into_values().filter(|g| g.len() > 1) {
-            ties.entry(group).or_insert(service);
+        by_priority.clear();
+        by_priority.extend(audience.pinned.iter().filter_map(|&p| {
+            let alloc = cluster.config.pools[p].allocation.as_ref()?;
+            Some((alloc.priority, p))
+        }));
+        by_priority.sort_unstable();
+        for group in by_priority
+            .chunk_by(|a, b| a.0 == b.0)
+            .filter(|g| g.len() > 1)
+        {
+            let group: Vec<usize> = group.iter().map(|&(_, p)| p).collect();
+            ties.entry(group).or_insert(audience.service);
         }
     }
     let config = &cluster.config;
@@ -786,66 +832,109 @@ fn namespaces_without_pool(cluster: &Cluster, audiences: &[Audience], found: &mu
     }
 }
 
-/// The annotations MetalLB reads from a Service, without their prefix.
-const SERVICE_ANNOTATIONS: [&str; 3] = ["address-pool", "loadBalancerIPs", "allow-shared-ip"];
-
 /// `annotation-ignored` and `deprecated-annotation`, by the modelled release's rule.
 fn annotations(model: &Model, found: &mut Findings) {
     let release = model.version.version;
-    // The keys, built once: this runs over every service.
-    let keys: Vec<(String, String)> = SERVICE_ANNOTATIONS
-        .iter()
-        .map(|name| {
-            (
-                format!("{ANNOTATION_PREFIX}{name}"),
-                format!("{DEPRECATED_PREFIX}{name}"),
-            )
-        })
-        .collect();
     for (i, facts) in model.cluster.services.iter().enumerate() {
-        let annotations = &model.snapshot.services[i].metadata.annotations;
-        if !facts.is_managed() || annotations.is_empty() {
+        if !facts.is_managed() {
             continue;
         }
-        for (current, deprecated) in &keys {
+        for (name, current, deprecated) in facts.annotations_set() {
+            let keys = || {
+                (
+                    format!("{ANNOTATION_PREFIX}{name}"),
+                    format!("{DEPRECATED_PREFIX}{name}"),
+                )
+            };
             match model.behaviour.annotation_keys {
-                AnnotationKeys::UniverseOnly if annotations.contains_key(current) => found.add(
-                    Level::Error,
-                    Code::AnnotationIgnored,
-                    service_ref(facts, model, i),
-                    format!("MetalLB {release} does not read {current} (only {deprecated}, until v0.14.9)"),
-                ),
-                AnnotationKeys::MetallbIoFirst if annotations.contains_key(deprecated) => found.add(
-                    Level::Info,
-                    Code::DeprecatedAnnotation,
-                    service_ref(facts, model, i),
-                    format!("{deprecated} is deprecated: MetalLB {release} reads {current} first"),
-                ),
+                AnnotationKeys::UniverseOnly if current => {
+                    let (current, deprecated) = keys();
+                    found.add(
+                        Level::Error,
+                        Code::AnnotationIgnored,
+                        service_ref(facts, model, i),
+                        format!("MetalLB {release} does not read {current} (only {deprecated}, until v0.14.9)"),
+                    )
+                }
+                AnnotationKeys::MetallbIoFirst if deprecated => {
+                    let (current, deprecated) = keys();
+                    found.add(
+                        Level::Info,
+                        Code::DeprecatedAnnotation,
+                        service_ref(facts, model, i),
+                        format!(
+                            "{deprecated} is deprecated: MetalLB {release} reads {current} first"
+                        ),
+                    )
+                }
                 _ => {}
             }
         }
     }
 }
 
-/// Services: requests that cannot be met (statically, whatever the state), then one
-/// decision of MetalLB's allocator per pending or stale service.
-fn services<'m>(model: &'m Model, found: &mut Findings, mut decisions: Decisions<'m>) {
-    let cluster = &model.cluster;
-    let stale: BTreeMap<usize, &Reason> = cluster
-        .holding_warnings
-        .iter()
-        .map(|(s, r)| (*s, r))
-        .collect();
-    let mut texts: FxHashMap<(*const Decision, bool), PendingText> = FxHashMap::default();
-    for (i, facts) in cluster.services.iter().enumerate() {
+/// The services' findings: requests that cannot be met (statically, whatever the state),
+/// then one decision of MetalLB's allocator per pending or stale service. Worked out a
+/// chunk of services at a time, by each thread that [`ServiceChecks::run`]s, with one memo
+/// of decisions.
+struct ServiceChecks<'c> {
+    decisions: Decisions<'c>,
+    stale: BTreeMap<usize, &'c Reason>,
+    /// The first chunk no thread has taken.
+    next: AtomicUsize,
+}
+
+/// Services per chunk: small enough that the threads finish together, large enough that
+/// taking one costs nothing beside checking it.
+const CHUNK: usize = 512;
+
+/// A chunk's number and its findings.
+type Chunk = (usize, Findings);
+
+impl<'c> ServiceChecks<'c> {
+    /// `shared` off only to prove that the classes change no answer ([`Decisions`]).
+    fn new(cluster: &'c Cluster, shared: bool) -> ServiceChecks<'c> {
+        ServiceChecks {
+            decisions: Decisions::new(shared),
+            stale: cluster
+                .holding_warnings
+                .iter()
+                .map(|(s, r)| (*s, r))
+                .collect(),
+            next: AtomicUsize::new(0),
+        }
+    }
+
+    /// Checks chunks until none is left; the findings of each.
+    fn run(&self, model: &'c Model) -> Vec<Chunk> {
+        let count = model.cluster.services.len();
+        let mut texts = Texts::default();
+        let mut done = Vec::new();
+        loop {
+            let chunk = self.next.fetch_add(1, Ordering::Relaxed);
+            let start = chunk.saturating_mul(CHUNK);
+            if start >= count {
+                return done;
+            }
+            let mut found = Findings::default();
+            for i in start..count.min(start + CHUNK) {
+                self.service(model, i, &mut texts, &mut found);
+            }
+            done.push((chunk, found));
+        }
+    }
+
+    fn service(&self, model: &'c Model, i: usize, texts: &mut Texts, found: &mut Findings) {
+        let cluster = &model.cluster;
+        let facts = &cluster.services[i];
         if !facts.is_managed() {
-            continue;
+            return;
         }
         // Built only for a finding: most services have none.
         let object = || service_ref(facts, model, i);
         let reported = unmet_requests(cluster, facts, &object, found);
         let pending = facts.ingress.is_empty() && facts.unparsable_ingress().is_empty();
-        if let Some(reason) = stale.get(&i) {
+        if let Some(reason) = self.stale.get(&i) {
             let decision = cluster.outcome(i);
             found.add_with(
                 Level::Error,
@@ -855,19 +944,19 @@ fn services<'m>(model: &'m Model, found: &mut Findings, mut decisions: Decisions
                 decision.reasons.into(),
             );
         } else if pending {
-            let mut decision = decisions.get(cluster, i, Detail::Outcome);
+            let mut decision = self.decisions.get(cluster, i, Detail::Outcome);
             // A pending service that fits no pool is reported with the reasons of the pools
             // it was walked past, or of the gate that stopped it.
             if !decision.fits
                 && !reported
                 && matches!(decision.mode, Mode::Automatic | Mode::Stopped)
             {
-                decision = decisions.get(cluster, i, Detail::Verdicts);
+                decision = self.decisions.get(cluster, i, Detail::Verdicts);
             }
             // Services decided alike are reported alike: the text is made once per decision
             // (the memo holds the decision, so its address names no other meanwhile).
             let text = texts
-                .entry((Rc::as_ptr(&decision), reported))
+                .entry((Arc::as_ptr(&decision), reported))
                 .or_insert_with(|| {
                     (
                         pending_service(cluster, &decision, reported),
@@ -879,6 +968,12 @@ fn services<'m>(model: &'m Model, found: &mut Findings, mut decisions: Decisions
             }
         }
     }
+}
+
+/// The chunks' findings, in the order of their services.
+fn in_chunk_order(mut chunks: Vec<Chunk>) -> Vec<Finding> {
+    chunks.sort_unstable_by_key(|(chunk, _)| *chunk);
+    chunks.into_iter().flat_map(|(_, found)| found.0).collect()
 }
 
 /// What makes two pending services equal to MetalLB's automatic allocation: no request, no
@@ -908,25 +1003,25 @@ enum Scope<'a> {
 /// One allocator decision per class of equal pending services, so that checking many pending
 /// services costs one decision per namespace (and family), not one per service.
 struct Decisions<'c> {
-    by_class: FxHashMap<(Class<'c>, Detail), Rc<Decision>>,
+    by_class: Mutex<FxHashMap<(Class<'c>, Detail), Arc<Decision>>>,
     /// Off only to prove that the classes change no answer.
     shared: bool,
 }
 
 impl<'c> Decisions<'c> {
-    fn new() -> Decisions<'c> {
+    fn new(shared: bool) -> Decisions<'c> {
         Decisions {
-            by_class: FxHashMap::default(),
-            shared: true,
+            by_class: Mutex::default(),
+            shared,
         }
     }
 
-    fn get(&mut self, cluster: &'c Cluster, service: usize, detail: Detail) -> Rc<Decision> {
+    fn get(&self, cluster: &'c Cluster, service: usize, detail: Detail) -> Arc<Decision> {
         let decide = || cluster.decide_with(service, detail);
         let s = &cluster.services[service];
         let plain = cluster.is_automatic(service) && s.ingress.is_empty();
         if !plain || !self.shared {
-            return Rc::new(decide());
+            return Arc::new(decide());
         }
         let class = Class {
             scope: match detail {
@@ -942,11 +1037,18 @@ impl<'c> Decisions<'c> {
             backend_key: s.backend_key(),
             ports: s.ports(),
         };
-        self.by_class
-            .entry((class, detail))
-            .or_insert_with(|| Rc::new(decide()))
-            .clone()
+        let key = (class, detail);
+        if let Some(known) = lock(&self.by_class).get(&key) {
+            return known.clone();
+        }
+        // Decided unlocked: the other thread may decide meanwhile, and the first kept wins.
+        let decided = Arc::new(decide());
+        lock(&self.by_class).entry(key).or_insert(decided).clone()
     }
+}
+
+fn lock<T>(memo: &Mutex<T>) -> MutexGuard<'_, T> {
+    memo.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// `pool-not-found` and `requested-ip-not-in-any-pool`; returns whether one was reported.
@@ -1037,9 +1139,13 @@ fn pool_list(cluster: &Cluster, pools: &[usize]) -> String {
 /// A finding about a pending service, but for the service it names.
 type PendingFinding = (Level, Code, Arc<str>, Arc<[Reason]>);
 
-/// What a decision makes [`services`] report (none, for a pending service whose request was
-/// already reported), with the decision, kept alive while its address keys the memo.
-type PendingText = (Option<PendingFinding>, Rc<Decision>);
+/// What a decision makes a pending service report (none, for a pending service whose
+/// request was already reported), with the decision, kept alive while its address keys the
+/// memo.
+type PendingText = (Option<PendingFinding>, Arc<Decision>);
+
+/// The texts of the decisions met so far, by decision and whether a request was reported.
+type Texts = FxHashMap<(*const Decision, bool), PendingText>;
 
 /// `service-pending-would-fit`, or `service-pending` with the `why` reasons; nothing new
 /// when a request that cannot be met was already reported for the service.
@@ -1194,6 +1300,25 @@ mod tests {
     }
 
     #[test]
+    fn chunks_checked_in_any_order_give_their_findings_in_service_order() {
+        let chunk = |n: usize| {
+            let mut found = Findings::default();
+            found.add(
+                Level::Info,
+                Code::PriorityTie,
+                ObjectKey::new("Service", "ns", &n.to_string()),
+                "",
+            );
+            (n, found)
+        };
+        let names: Vec<String> = in_chunk_order(vec![chunk(2), chunk(0), chunk(3), chunk(1)])
+            .into_iter()
+            .map(|f| f.object.name.to_string())
+            .collect();
+        assert_eq!(names, ["0", "1", "2", "3"]);
+    }
+
+    #[test]
     fn galloping_finds_where_a_binary_search_does() {
         let list: Vec<u32> = (0..100).map(|i| i * 2).collect();
         for wanted in 0..=201 {
@@ -1223,7 +1348,7 @@ mod tests {
         let report = check(&parts);
         assert!(report.findings.is_empty(), "{:?}", report.findings);
         assert!(!report.fails());
-        assert_eq!(report.checked.len(), 3, "pool, advertisement, service");
+        assert_eq!(report.checked().len(), 3, "pool, advertisement, service");
     }
 
     #[test]
@@ -1717,11 +1842,8 @@ mod tests {
         use proptest::prelude::*;
 
         /// Every service finding, as `check` gives it.
-        fn service_findings(model: &Model, decisions: Decisions) -> Vec<String> {
-            let mut found = Findings::default();
-            services(model, &mut found, decisions);
-            found
-                .0
+        fn service_findings(model: &Model, shared: bool) -> Vec<String> {
+            in_chunk_order(ServiceChecks::new(&model.cluster, shared).run(model))
                 .iter()
                 .map(|f| {
                     format!(
@@ -1742,11 +1864,7 @@ mod tests {
             #[test]
             fn classes_change_no_finding(snapshot in snapshot_strategy()) {
                 let model = crate::fixtures::manifests::model(&snapshot);
-                let alone = Decisions { shared: false, ..Decisions::new() };
-                prop_assert_eq!(
-                    service_findings(&model, Decisions::new()),
-                    service_findings(&model, alone)
-                );
+                prop_assert_eq!(service_findings(&model, true), service_findings(&model, false));
             }
         }
     }

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use serde::Serialize;
 
@@ -145,7 +145,9 @@ pub fn build<'m>(model: &'m Model, threshold: u8, strict: bool) -> CheckReport<'
     let (before, side, after) = std::thread::scope(|scope| {
         let side = scope.spawn(|| {
             let mut found = Findings::default();
-            let audiences = audiences(&model.cluster);
+            let grouped = group_audiences(&model.cluster);
+            services.set_examples(grouped.examples);
+            let audiences = audiences(&model.cluster, &grouped.audiences);
             priority_ties(&model.cluster, &audiences, &mut found);
             namespaces_without_pool(&model.cluster, &audiences, &mut found);
             annotations(model, &mut found);
@@ -713,7 +715,17 @@ struct Audience {
     pinned: std::sync::Arc<[usize]>,
 }
 
-fn audiences(cluster: &Cluster) -> Vec<Audience> {
+/// The audiences, grouped: [`Grouped::audiences`] each with an example and a count, in
+/// namespace and labels order; per service, the example of its audience.
+struct Grouped {
+    audiences: Vec<(usize, usize)>,
+    /// For an automatic service, the first service met of its namespace and labels: the
+    /// two are walked alike (the walk reads nothing else of a service), so the example's
+    /// walk, looked up once, is every one of theirs.
+    examples: Vec<Option<u32>>,
+}
+
+fn group_audiences(cluster: &Cluster) -> Grouped {
     type ByLabels<'a> = FxHashMap<Vec<(&'a str, &'a str)>, (usize, usize)>;
     let mut first: FxHashMap<AudienceKey, (usize, usize)> = FxHashMap::default();
     // The audiences of a run of one namespace's services (the API server lists services by
@@ -729,6 +741,7 @@ fn audiences(cluster: &Cluster) -> Vec<Audience> {
             first.entry((*namespace, labels)).or_insert((service, 0)).1 += count;
         }
     }
+    let mut examples = vec![None; cluster.services.len()];
     let mut read = Vec::new();
     for (i, s) in cluster.services.iter().enumerate() {
         if !s.is_managed() || !cluster.is_automatic(i) {
@@ -739,20 +752,33 @@ fn audiences(cluster: &Cluster) -> Vec<Audience> {
             run.0 = s.namespace;
         }
         cluster.selector_read_labels_into(s.labels, &mut read);
-        match run.1.get_mut(read.as_slice()) {
-            Some((_, count)) => *count += 1,
+        let example = match run.1.get_mut(read.as_slice()) {
+            Some((example, count)) => {
+                *count += 1;
+                *example
+            }
             None => {
                 run.1.insert(read.clone(), (i, 1));
+                i
             }
-        }
+        };
+        examples[i] = u32::try_from(example).ok();
     }
     end_run(&mut run, &mut first);
     let mut by_key: Vec<(AudienceKey, (usize, usize))> = first.into_iter().collect();
     // By namespace and labels: findings name examples in that order.
     by_key.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    by_key
-        .into_iter()
-        .map(|(_, (service, count))| Audience {
+    Grouped {
+        audiences: by_key.into_iter().map(|(_, audience)| audience).collect(),
+        examples,
+    }
+}
+
+/// The grouped audiences with the pinned pools that would serve each.
+fn audiences(cluster: &Cluster, grouped: &[(usize, usize)]) -> Vec<Audience> {
+    grouped
+        .iter()
+        .map(|&(service, count)| Audience {
             service,
             count,
             pinned: cluster.serving_pinned_pools_like(service),
@@ -879,6 +905,8 @@ fn annotations(model: &Model, found: &mut Findings) {
 /// of decisions.
 struct ServiceChecks<'c> {
     decisions: Decisions<'c>,
+    /// [`Grouped::examples`], once grouped: until then each service's walk is its own.
+    examples: OnceLock<Vec<Option<u32>>>,
     stale: BTreeMap<usize, &'c Reason>,
     /// The first chunk no thread has taken.
     next: AtomicUsize,
@@ -896,6 +924,7 @@ impl<'c> ServiceChecks<'c> {
     fn new(cluster: &'c Cluster, shared: bool) -> ServiceChecks<'c> {
         ServiceChecks {
             decisions: Decisions::new(shared),
+            examples: OnceLock::new(),
             stale: cluster
                 .holding_warnings
                 .iter()
@@ -903,6 +932,19 @@ impl<'c> ServiceChecks<'c> {
                 .collect(),
             next: AtomicUsize::new(0),
         }
+    }
+
+    fn set_examples(&self, examples: Vec<Option<u32>>) {
+        // Set once, by the thread that groups the audiences.
+        let _ = self.examples.set(examples);
+    }
+
+    /// The service whose pinned walk is `service`'s: its audience's example, once known.
+    fn walked_as(&self, service: usize) -> usize {
+        self.examples
+            .get()
+            .and_then(|examples| examples[service])
+            .map_or(service, |example| example as usize)
     }
 
     /// Checks chunks until none is left; the findings of each.
@@ -944,14 +986,15 @@ impl<'c> ServiceChecks<'c> {
                 decision.reasons.into(),
             );
         } else if pending {
-            let mut decision = self.decisions.get(cluster, i, Detail::Outcome);
+            let walked_as = self.walked_as(i);
+            let mut decision = self.decisions.get(cluster, i, walked_as, Detail::Outcome);
             // A pending service that fits no pool is reported with the reasons of the pools
             // it was walked past, or of the gate that stopped it.
             if !decision.fits
                 && !reported
                 && matches!(decision.mode, Mode::Automatic | Mode::Stopped)
             {
-                decision = self.decisions.get(cluster, i, Detail::Verdicts);
+                decision = self.decisions.get(cluster, i, walked_as, Detail::Verdicts);
             }
             // Services decided alike are reported alike: the text is made once per decision
             // (the memo holds the decision, so its address names no other meanwhile).
@@ -1016,7 +1059,15 @@ impl<'c> Decisions<'c> {
         }
     }
 
-    fn get(&self, cluster: &'c Cluster, service: usize, detail: Detail) -> Arc<Decision> {
+    /// The decision for `service`, whose pinned walk is `walked_as`'s (see
+    /// [`ServiceChecks::walked_as`]).
+    fn get(
+        &self,
+        cluster: &'c Cluster,
+        service: usize,
+        walked_as: usize,
+        detail: Detail,
+    ) -> Arc<Decision> {
         let decide = || cluster.decide_with(service, detail);
         let s = &cluster.services[service];
         let plain = cluster.is_automatic(service) && s.ingress.is_empty();
@@ -1025,7 +1076,7 @@ impl<'c> Decisions<'c> {
         }
         let class = Class {
             scope: match detail {
-                Detail::Outcome => Scope::Pinned(cluster.pinned_scope(service)),
+                Detail::Outcome => Scope::Pinned(cluster.pinned_scope(walked_as)),
                 Detail::Verdicts => {
                     Scope::Namespace(s.namespace, cluster.selector_read_labels(s.labels))
                 }
@@ -1841,9 +1892,14 @@ mod tests {
         use crate::metallb::allocator::tests::generated::snapshot_strategy;
         use proptest::prelude::*;
 
-        /// Every service finding, as `check` gives it.
-        fn service_findings(model: &Model, shared: bool) -> Vec<String> {
-            in_chunk_order(ServiceChecks::new(&model.cluster, shared).run(model))
+        /// Every service finding, as `check` gives it, with the services' walks read from
+        /// their audiences' examples (`grouped`) or each their own.
+        fn service_findings(model: &Model, shared: bool, grouped: bool) -> Vec<String> {
+            let checks = ServiceChecks::new(&model.cluster, shared);
+            if grouped {
+                checks.set_examples(group_audiences(&model.cluster).examples);
+            }
+            in_chunk_order(checks.run(model))
                 .iter()
                 .map(|f| {
                     format!(
@@ -1864,7 +1920,9 @@ mod tests {
             #[test]
             fn classes_change_no_finding(snapshot in snapshot_strategy()) {
                 let model = crate::fixtures::manifests::model(&snapshot);
-                prop_assert_eq!(service_findings(&model, true), service_findings(&model, false));
+                let alone = service_findings(&model, false, false);
+                prop_assert_eq!(&service_findings(&model, true, false), &alone);
+                prop_assert_eq!(&service_findings(&model, true, true), &alone);
             }
         }
     }

@@ -1483,6 +1483,14 @@ impl<'a> Cluster<'a> {
         families.into_iter().map(|f| c.get(f)).collect()
     }
 
+    /// Whether [`Cluster::select`] gives the service addresses from `c`, without making
+    /// their list: a search asks it of every pool it looks at.
+    fn fits(&self, s: &ServiceFacts, c: Candidates) -> bool {
+        self.behaviour
+            .requested_pool_families(s.family, s.policy, c.free())
+            .is_some_and(|families| families.iter().all(|&f| c.get(f).is_some()))
+    }
+
     /// Path C (§4.7): the pinned pools in MetalLB's order, then the plain pools in random
     /// order. Go: allocator.go `Allocate`, `pinnedPoolsForService`, `allocateFromPools`.
     fn decide_automatic(&self, service: usize, d: &mut Decision) {
@@ -1988,7 +1996,7 @@ impl<'a> Cluster<'a> {
         match self.behaviour.pinned_search {
             PinnedSearch::EachInTurn => {
                 let (pools, fixed) =
-                    order.possible_firsts(&priority, &|i| self.select(s, candidates(i)).is_some());
+                    order.possible_firsts(&priority, &|i| self.fits(s, candidates(i)));
                 Pick {
                     may_fail: pools.is_empty(),
                     firsts: pools.clone(),
@@ -2022,9 +2030,8 @@ impl<'a> Cluster<'a> {
                     };
                 };
                 let (firsts, fixed) = order.possible_firsts(&priority, &|i| stage(candidates(i)));
-                let (pools, failing): (Vec<usize>, Vec<usize>) = firsts
-                    .iter()
-                    .partition(|&&i| self.select(s, candidates(i)).is_some());
+                let (pools, failing): (Vec<usize>, Vec<usize>) =
+                    firsts.iter().partition(|&&i| self.fits(s, candidates(i)));
                 Pick {
                     may_fail: pools.is_empty() || !failing.is_empty(),
                     firsts,
@@ -2631,6 +2638,52 @@ pub(crate) mod tests {
             services: services.into(),
             ..Default::default()
         }
+    }
+
+    /// `fits` (asked of every pool a search looks at) answers what `select` answers, for
+    /// every release, family, policy and pair of candidates.
+    #[test]
+    fn fits_is_whether_select_gives_addresses() {
+        use crate::fixtures::{METALLB_NS, dual, lb};
+        use crate::metallb::release::{Behaviour, Release};
+        let services = vec![
+            lb("a", "v4", &["10.96.0.1"]),
+            lb("a", "v6", &["fd00::1"]),
+            dual(
+                lb("a", "prefer", &["10.96.0.2", "fd00::2"]),
+                "PreferDualStack",
+            ),
+            dual(
+                lb("a", "require", &["10.96.0.3", "fd00::3"]),
+                "RequireDualStack",
+            ),
+            dual(lb("a", "prefer-one", &["10.96.0.4"]), "PreferDualStack"),
+            dual(lb("a", "require-one", &["10.96.0.5"]), "RequireDualStack"),
+        ];
+        let snapshot = one_pool(&["10.0.0.0/24", "fd00:1::/120"], services);
+        let v4 = Ip::parse("10.0.0.1");
+        let v6 = Ip::parse("fd00:1::1");
+        let mut compared = 0;
+        for release in Release::CHECKED {
+            let ctx = Context {
+                behaviour: Behaviour::of(release),
+                ..Context::default()
+            };
+            let config = Config::load(&snapshot, METALLB_NS, &ctx.behaviour);
+            let cluster = Cluster::new(&snapshot, config, &ctx);
+            for (service, s) in cluster.services.iter().enumerate() {
+                for (v4, v6) in [(None, None), (v4, None), (None, v6), (v4, v6)] {
+                    let c = Candidates { v4, v6 };
+                    assert_eq!(
+                        cluster.fits(s, c),
+                        cluster.select(s, c).is_some(),
+                        "{release:?} service {service} {c:?}"
+                    );
+                    compared += 1;
+                }
+            }
+        }
+        assert_eq!(compared, 5 * 6 * 4);
     }
 
     /// MetalLB scans a pool's blocks as listed (§4.9): an address a service may share in

@@ -10,8 +10,13 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use smallvec::{SmallVec, smallvec};
+
 use super::addr::{Family, Ip};
 use super::service::{Policy, ServiceFamily};
+
+/// Address families, one or both.
+pub type Families = SmallVec<[Family; 2]>;
 
 /// A MetalLB release, ordered as releases are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -931,7 +936,8 @@ impl Behaviour {
         })
     }
 
-    /// The families an address-pool annotation hands out, by this release's rule, or `None`
+    /// The families an address-pool annotation hands out (at most two, kept inline: this
+    /// is asked of every pool a search looks at), by this release's rule, or `None`
     /// when it fails ([`Behaviour::requested_pool_failure`] words it). Go: ≤ v0.14.8
     /// allocator.go `AllocateFromPool`; ≥ v0.14.9 allocation.go
     /// `selectIPsForFamilyAndPolicy`.
@@ -940,7 +946,7 @@ impl Behaviour {
         family: ServiceFamily,
         policy: Policy,
         free: Free,
-    ) -> Option<Vec<Family>> {
+    ) -> Option<Families> {
         let Free { v4, v6 } = free;
         let has = |f: Family| match f {
             Family::V4 => v4,
@@ -949,32 +955,34 @@ impl Behaviour {
         let both = v4 && v6;
         let either = || {
             if both {
-                Some(vec![Family::V4, Family::V6])
+                Some(smallvec![Family::V4, Family::V6])
             } else if v4 {
-                Some(vec![Family::V4])
+                Some(smallvec![Family::V4])
             } else if v6 {
-                Some(vec![Family::V6])
+                Some(smallvec![Family::V6])
             } else {
                 None
             }
         };
         match (self.pool_failure_text, family) {
             // Each family the cluster IPs have must be free, whatever the policy.
-            (PoolFailureText::QuotedPerFamily, ServiceFamily::Single(f)) => has(f).then(|| vec![f]),
+            (PoolFailureText::QuotedPerFamily, ServiceFamily::Single(f)) => {
+                has(f).then(|| smallvec![f])
+            }
             (PoolFailureText::QuotedPerFamily, ServiceFamily::Dual) => {
-                both.then(|| vec![Family::V4, Family::V6])
+                both.then(|| smallvec![Family::V4, Family::V6])
             }
             // v0.14.9: by policy, the cluster IPs' family only for SingleStack.
             (PoolFailureText::UnquotedPerFamily, ServiceFamily::Single(f)) => match policy {
-                Policy::SingleStack => has(f).then(|| vec![f]),
-                Policy::RequireDualStack => both.then(|| vec![Family::V4, Family::V6]),
+                Policy::SingleStack => has(f).then(|| smallvec![f]),
+                Policy::RequireDualStack => both.then(|| smallvec![Family::V4, Family::V6]),
                 Policy::PreferDualStack => either(),
             },
             // v0.15 on: one cluster IP means that family, free or not.
-            (_, ServiceFamily::Single(f)) => has(f).then(|| vec![f]),
+            (_, ServiceFamily::Single(f)) => has(f).then(|| smallvec![f]),
             (_, ServiceFamily::Dual) => match policy {
                 Policy::PreferDualStack => either(),
-                _ => both.then(|| vec![Family::V4, Family::V6]),
+                _ => both.then(|| smallvec![Family::V4, Family::V6]),
             },
         }
     }
@@ -2000,11 +2008,11 @@ mod tests {
         let rd = Policy::RequireDualStack;
         assert_eq!(
             at("v0.14.8").requested_pool_families(v4, rd, both),
-            Some(vec![Family::V4])
+            Some(smallvec![Family::V4])
         );
         assert_eq!(
             at("v0.14.9").requested_pool_families(v4, rd, both),
-            Some(vec![Family::V4, Family::V6])
+            Some(smallvec![Family::V4, Family::V6])
         );
         assert_eq!(at("v0.14.9").requested_pool_families(v4, rd, only_v4), None);
         assert_eq!(
@@ -2040,7 +2048,7 @@ mod tests {
         assert_eq!(at("v0.14.8").requested_pool_families(v4, pd, only_v6), None);
         assert_eq!(
             at("v0.14.9").requested_pool_families(v4, pd, only_v6),
-            Some(vec![Family::V6])
+            Some(smallvec![Family::V6])
         );
         assert_eq!(at("v0.15.0").requested_pool_families(v4, pd, only_v6), None);
         assert_eq!(
@@ -2052,15 +2060,15 @@ mod tests {
         // A pool with both: two addresses on 0.14.9 only.
         assert_eq!(
             at("v0.14.8").requested_pool_families(v4, pd, both),
-            Some(vec![Family::V4])
+            Some(smallvec![Family::V4])
         );
         assert_eq!(
             at("v0.14.9").requested_pool_families(v4, pd, both),
-            Some(vec![Family::V4, Family::V6])
+            Some(smallvec![Family::V4, Family::V6])
         );
         assert_eq!(
             at("v0.15.0").requested_pool_families(v4, pd, both),
-            Some(vec![Family::V4])
+            Some(smallvec![Family::V4])
         );
     }
 
@@ -2200,7 +2208,7 @@ mod tests {
         );
         assert_eq!(
             at("v0.14.9").requested_pool_families(ServiceFamily::Dual, pd, only_v4),
-            Some(vec![Family::V4])
+            Some(smallvec![Family::V4])
         );
     }
 

@@ -1658,6 +1658,72 @@ mod tests {
     }
 
     #[test]
+    fn services_asking_for_one_pool_are_told_in_their_own_namespace_and_labels() {
+        let wants = [("metallb.io/address-pool", "scoped")];
+        let asking = |key: &str, app: &str| {
+            labelled_service(key, app).replace(
+                "  annotations:\n",
+                "  annotations:\n    metallb.io/address-pool: scoped\n",
+            )
+        };
+        let parts = [
+            pool(
+                "scoped",
+                &["10.1.0.0/24"],
+                "  serviceAllocation:\n    namespaces: [a, b]\n    serviceSelectors:\n    - matchLabels:\n        app: web\n",
+            ),
+            l2(),
+            service("a/first", &[], &wants),
+            service("a/second", &[], &wants),
+            service("c/outside", &[], &wants),
+            asking("a/web", "web"),
+            asking("b/web", "web"),
+            asking("b/db", "db"),
+        ];
+        let report = check(&parts);
+        let text = |object: &str| -> String {
+            let finding = report
+                .findings
+                .iter()
+                .find(|f| f.object.describe() == object)
+                .unwrap_or_else(|| panic!("no finding for {object}"));
+            let details: Vec<&str> = finding.details.iter().map(|r| r.message.as_str()).collect();
+            format!(
+                "{} {}: {}",
+                finding.code,
+                finding.message,
+                details.join(" | ")
+            )
+        };
+        // Unlabelled in a: refused by the selector, alike.
+        assert_eq!(text("Service a/first"), text("Service a/second"));
+        assert!(
+            text("Service a/first").contains("serviceSelectors"),
+            "{}",
+            text("Service a/first")
+        );
+        // Outside the namespaces: refused, and told so in its own namespace's words.
+        assert!(
+            text("Service c/outside").contains("namespace c "),
+            "{}",
+            text("Service c/outside")
+        );
+        // Labelled and admitted: given an address, in a and b alike.
+        assert_eq!(
+            of(&report, Code::ServicePendingWouldFit),
+            [
+                (Level::Warning, "Service a/web".to_string()),
+                (Level::Warning, "Service b/web".to_string())
+            ]
+        );
+        assert!(
+            text("Service b/db").contains("serviceSelectors"),
+            "{}",
+            text("Service b/db")
+        );
+    }
+
+    #[test]
     fn long_pool_lists_are_shortened() {
         let parts: Vec<String> = (0..5)
             .map(|i| pool(&format!("p{i}"), &[&format!("10.0.{i}.0/24")], ""))

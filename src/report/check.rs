@@ -866,35 +866,24 @@ fn annotations(model: &Model, found: &mut Findings) {
             continue;
         }
         for (name, current, deprecated) in facts.annotations_set() {
-            let keys = || {
-                (
-                    format!("{ANNOTATION_PREFIX}{name}"),
-                    format!("{DEPRECATED_PREFIX}{name}"),
-                )
-            };
-            match model.behaviour.annotation_keys {
-                AnnotationKeys::UniverseOnly if current => {
-                    let (current, deprecated) = keys();
-                    found.add(
-                        Level::Error,
-                        Code::AnnotationIgnored,
-                        service_ref(facts, model, i),
-                        format!("MetalLB {release} does not read {current} (only {deprecated}, until v0.14.9)"),
-                    )
-                }
+            let (level, code) = match model.behaviour.annotation_keys {
+                AnnotationKeys::UniverseOnly if current => (Level::Error, Code::AnnotationIgnored),
                 AnnotationKeys::MetallbIoFirst if deprecated => {
-                    let (current, deprecated) = keys();
-                    found.add(
-                        Level::Info,
-                        Code::DeprecatedAnnotation,
-                        service_ref(facts, model, i),
-                        format!(
-                            "{deprecated} is deprecated: MetalLB {release} reads {current} first"
-                        ),
-                    )
+                    (Level::Info, Code::DeprecatedAnnotation)
                 }
-                _ => {}
-            }
+                _ => continue,
+            };
+            let (current, deprecated) = (
+                format!("{ANNOTATION_PREFIX}{name}"),
+                format!("{DEPRECATED_PREFIX}{name}"),
+            );
+            let message = match code {
+                Code::AnnotationIgnored => format!(
+                    "MetalLB {release} does not read {current} (only {deprecated}, until v0.14.9)"
+                ),
+                _ => format!("{deprecated} is deprecated: MetalLB {release} reads {current} first"),
+            };
+            found.add(level, code, service_ref(facts, model, i), message);
         }
     }
 }

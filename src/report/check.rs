@@ -986,16 +986,24 @@ impl<'c> ServiceChecks<'c> {
                 decision = self.decisions.get(cluster, i, walked_as, Detail::Verdicts);
             }
             // Services decided alike are reported alike: the text is made once per decision
-            // (the memo holds the decision, so its address names no other meanwhile).
-            let text = texts
-                .entry((Arc::as_ptr(&decision), reported))
-                .or_insert_with(|| {
-                    (
-                        pending_service(cluster, &decision, reported),
-                        decision.clone(),
-                    )
-                });
-            if let Some((level, code, message, details)) = &text.0 {
+            // (the memo holds the decision, so its address names no other meanwhile). A
+            // decision no memo holds was made for this service alone.
+            let alone;
+            let text = if Arc::strong_count(&decision) == 1 {
+                alone = pending_service(cluster, &decision, reported);
+                &alone
+            } else {
+                &texts
+                    .entry((Arc::as_ptr(&decision), reported))
+                    .or_insert_with(|| {
+                        (
+                            pending_service(cluster, &decision, reported),
+                            decision.clone(),
+                        )
+                    })
+                    .0
+            };
+            if let Some((level, code, message, details)) = text {
                 found.add_with(*level, *code, object(), message.clone(), details.clone());
             }
         }

@@ -1156,11 +1156,16 @@ fn afterwards(cluster: &Cluster, d: &Decision) -> String {
     if !d.fits {
         return "it would then be pending".to_string();
     }
+    given(cluster, d, "it would then get")
+}
+
+/// `{gets} <addresses or an address> from <pools>`, for a decision that fits.
+fn given(cluster: &Cluster, d: &Decision, gets: &str) -> String {
     let pools = pool_list(cluster, &d.pools);
     match d.ips.as_slice() {
-        [] => format!("it would then get an address from {pools}"),
+        [] => format!("{gets} an address from {pools}"),
         ips => format!(
-            "it would then get {} from {pools}",
+            "{gets} {} from {pools}",
             ips.iter()
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
@@ -1208,8 +1213,7 @@ fn pending_service(
             Code::ServicePendingWouldFit,
             format!(
                 "pending, but {}: MetalLB retries a pending service only when it, another service or the configuration changes",
-                afterwards(cluster, decision)
-                    .replace("it would then get", "MetalLB would now give it")
+                given(cluster, decision, "MetalLB would now give it")
             )
             .into(),
             Arc::from([]),

@@ -11,6 +11,7 @@ pub mod complete;
 pub mod error;
 #[cfg(test)]
 pub(crate) mod fixtures;
+pub(crate) mod memo;
 pub mod metallb;
 pub mod model;
 pub mod names;

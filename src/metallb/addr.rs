@@ -130,6 +130,14 @@ impl fmt::Display for Ip {
     }
 }
 
+/// Addresses as the plugin's own words list them: `a, b`.
+pub fn ip_list(ips: &[Ip]) -> String {
+    ips.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 impl Serialize for Ip {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)

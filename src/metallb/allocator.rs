@@ -4,7 +4,7 @@
 use compact_str::CompactString;
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use super::addr::{Family, FamilyCounts, Ip};
+use super::addr::{Family, FamilyCounts, Ip, ip_list};
 use super::config::{Config, Pool, Refusal};
 use super::reason::{Code, Reason};
 use super::release::{
@@ -12,6 +12,7 @@ use super::release::{
     RequireDualSingleClusterIp,
 };
 use super::service::{Context, Policy, ServiceFacts, ServiceFamily};
+use crate::memo::{kept, lock};
 use crate::snapshot::{Service, Snapshot, StringMap};
 
 /// The cluster as MetalLB's controller holds it: configuration, services, and the
@@ -107,30 +108,6 @@ impl<K: std::hash::Hash + Eq> Picks<K> {
 
 /// The labels of a service under the keys some selector reads.
 type ReadLabels<'a> = Vec<(&'a str, &'a str)>;
-
-/// A memo's lock: a panic elsewhere cannot leave a memo half-written (entries are inserted
-/// whole), so a poisoned one is still good.
-fn lock<T>(memo: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    memo.lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// What `memo` keeps for `key` in the map `map` picks in it, or what `work` works out for it,
-/// then kept. `work` runs without the lock, which the other thread deciding (`check`'s second
-/// half, `plan`'s first answers) may be waiting on: both may then work out the same value,
-/// equal whichever is kept.
-fn kept<M, K: std::hash::Hash + Eq, V: Clone>(
-    memo: &std::sync::Mutex<M>,
-    map: impl Fn(&mut M) -> &mut FxHashMap<K, V>,
-    key: K,
-    work: impl FnOnce(&K) -> V,
-) -> V {
-    if let Some(value) = map(&mut lock(memo)).get(&key) {
-        return value.clone();
-    }
-    let value = work(&key);
-    map(&mut lock(memo)).entry(key).or_insert(value).clone()
-}
 
 /// The pinned pools automatic allocation walks for a namespace and labels, ascending, and
 /// those whose admission is unknown (their namespace selectors were not evaluated).
@@ -1712,10 +1689,11 @@ impl<'a> Cluster<'a> {
         }
     }
 
-    /// The pinned pools automatic allocation walks for services of `s`'s namespace and
-    /// labels (of those, only the ones some selector reads), and those whose admission of
-    /// them is unknown: a namespace half worked out once per namespace, and the walk kept
-    /// once per half and labels.
+    /// The pinned pools automatic allocation walks for services of `namespace` with `labels`
+    /// (of those, only the ones some selector reads), and those whose admission of them is
+    /// unknown: a namespace half worked out once per namespace, a label half (the pools
+    /// whose service selectors admit the labels) once per read labels, and the walk kept once
+    /// per pair of halves.
     fn pinned_walk(&self, namespace: &'a str, labels: &'a StringMap) -> std::sync::Arc<PinnedWalk> {
         let by_namespace = self.namespace_walk(namespace);
         let selected = self.selected_by(labels);
@@ -2303,13 +2281,6 @@ fn quoted_list(ips: &[Ip]) -> String {
             .collect::<Vec<_>>()
             .join(" ")
     )
-}
-
-fn ip_list(ips: &[Ip]) -> String {
-    ips.iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// Read-only queries for the address map (`ips`) and for `check`.

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-use super::addr::Ip;
+use super::addr::{Ip, ip_list};
 use super::allocator::{Cluster, Decision};
 use super::config::Config;
 use super::reason::Reason;
@@ -555,15 +555,7 @@ fn order_notes(
             .collect();
         match d.ips.is_empty() {
             true => format!("an address of {}", pools.join(" or ")),
-            false => format!(
-                "{} of {}",
-                d.ips
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                pools.join(" or ")
-            ),
+            false => format!("{} of {}", ip_list(&d.ips), pools.join(" or ")),
         }
     };
     // The same answer shared between equal services is equal without comparing its pools.

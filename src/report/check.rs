@@ -7,11 +7,12 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::Serialize;
 
-use crate::metallb::addr::Ip;
+use crate::memo::kept;
+use crate::metallb::addr::{Ip, ip_list};
 use crate::metallb::allocator::{Cluster, Decision, Detail, Mode, PinnedScope};
 use crate::metallb::config::{Config, Pool};
 use crate::metallb::reason::{Code, Reason};
@@ -1085,18 +1086,13 @@ impl<'c> Decisions<'c> {
             backend_key: s.backend_key(),
             ports: s.ports(),
         };
-        let key = (class, detail);
-        if let Some(known) = lock(&self.by_class).get(&key) {
-            return known.clone();
-        }
-        // Decided unlocked: the other thread may decide meanwhile, and the first kept wins.
-        let decided = Arc::new(decide());
-        lock(&self.by_class).entry(key).or_insert(decided).clone()
+        kept(
+            &self.by_class,
+            |m| m,
+            (class, detail),
+            |_| Arc::new(decide()),
+        )
     }
-}
-
-fn lock<T>(memo: &Mutex<T>) -> MutexGuard<'_, T> {
-    memo.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// `pool-not-found` and `requested-ip-not-in-any-pool`; returns whether one was reported.
@@ -1164,13 +1160,7 @@ fn given(cluster: &Cluster, d: &Decision, gets: &str) -> String {
     let pools = pool_list(cluster, &d.pools);
     match d.ips.as_slice() {
         [] => format!("{gets} an address from {pools}"),
-        ips => format!(
-            "{gets} {} from {pools}",
-            ips.iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        ips => format!("{gets} {} from {pools}", ip_list(ips)),
     }
 }
 

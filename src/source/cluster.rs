@@ -374,9 +374,7 @@ const SPARE_BODIES: usize = 2;
 impl SpareBodies {
     /// The buffers kept (a panic elsewhere while they were locked leaves them usable).
     fn kept(&self) -> std::sync::MutexGuard<'_, Vec<Vec<u8>>> {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        crate::memo::lock(&self.0)
     }
 
     /// The largest spare buffer, or a new one.

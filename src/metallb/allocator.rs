@@ -1946,16 +1946,17 @@ impl<'a> Cluster<'a> {
                 .copied()
                 .filter(|&(i, _)| self.config.pools[i].is_pinned())
         };
-        Order::Pinned {
-            namespace: pinned()
+        Order::pinned(
+            pinned()
                 .filter(|&(_, in_namespace_index)| in_namespace_index)
                 .map(|(i, _)| i)
                 .collect(),
-            selector: pinned()
+            pinned()
                 .filter(|&(i, _)| self.config.pools[i].in_selector_index())
                 .map(|(i, _)| i)
                 .collect(),
-        }
+            |i| self.config.pools[i].priority(),
+        )
     }
 
     /// The pools of one group (pinned, or plain) MetalLB can pick for the service, over
@@ -1970,11 +1971,9 @@ impl<'a> Cluster<'a> {
         order: &Order,
         candidates: &dyn Fn(usize) -> Candidates,
     ) -> Pick {
-        let priority = |i: usize| self.config.pools[i].priority();
         match self.behaviour.pinned_search {
             PinnedSearch::EachInTurn => {
-                let (pools, fixed) =
-                    order.possible_firsts(&priority, &|i| self.fits(s, candidates(i)));
+                let (pools, fixed) = order.possible_firsts(&|i| self.fits(s, candidates(i)));
                 Pick {
                     may_fail: pools.is_empty(),
                     firsts: pools.clone(),
@@ -2007,7 +2006,7 @@ impl<'a> Cluster<'a> {
                         may_fail: true,
                     };
                 };
-                let (firsts, fixed) = order.possible_firsts(&priority, &|i| stage(candidates(i)));
+                let (firsts, fixed) = order.possible_firsts(&|i| stage(candidates(i)));
                 let (pools, failing): (Vec<usize>, Vec<usize>) =
                     firsts.iter().partition(|&&i| self.fits(s, candidates(i)));
                 Pick {
@@ -2136,6 +2135,9 @@ enum Order {
     Pinned {
         namespace: Vec<usize>,
         selector: Vec<usize>,
+        /// The pools of both parts, each once, by priority then index: which priority wins
+        /// is then found by asking about the pools of one priority after another.
+        by_priority: Vec<(i64, usize)>,
     },
     /// Go map order, random on every attempt (the plain pools).
     Random(Vec<usize>),
@@ -2154,11 +2156,32 @@ struct Pick {
 }
 
 impl Order {
+    /// The pinned order of `namespace` then `selector`, under `priority`.
+    fn pinned(
+        namespace: Vec<usize>,
+        selector: Vec<usize>,
+        priority: impl Fn(usize) -> i64,
+    ) -> Order {
+        let mut by_priority: Vec<(i64, usize)> = namespace
+            .iter()
+            .chain(&selector)
+            .map(|&i| (priority(i), i))
+            .collect();
+        by_priority.sort_unstable();
+        by_priority.dedup();
+        Order::Pinned {
+            namespace,
+            selector,
+            by_priority,
+        }
+    }
+
     fn pools(&self) -> impl Iterator<Item = usize> + '_ {
         let (a, b): (&[usize], &[usize]) = match self {
             Order::Pinned {
                 namespace,
                 selector,
+                ..
             } => (namespace, selector),
             Order::Random(all) => (all, &[]),
         };
@@ -2184,46 +2207,42 @@ impl Order {
     /// A negative priority can move anywhere (listed as possible); above 12 entries the
     /// order among equal priorities is pdqsort's (every pool of the winning priority is
     /// listed).
-    fn possible_firsts(
-        &self,
-        priority: &dyn Fn(usize) -> i64,
-        wanted: &dyn Fn(usize) -> bool,
-    ) -> (Vec<usize>, bool) {
-        let (namespace, selector): (&[usize], &[usize]) = match self {
+    fn possible_firsts(&self, wanted: &dyn Fn(usize) -> bool) -> (Vec<usize>, bool) {
+        let (namespace, selector, by_priority) = match self {
             Order::Pinned {
                 namespace,
                 selector,
-            } => (namespace, selector),
+                by_priority,
+            } => (namespace, selector, by_priority),
             Order::Random(all) => {
                 let found: Vec<usize> = all.iter().copied().filter(|&i| wanted(i)).collect();
                 let fixed = found.len() <= 1;
                 return (found, fixed);
             }
         };
-        let meets = |part: &[usize]| -> Vec<usize> {
-            part.iter().copied().filter(|&i| wanted(i)).collect()
+        // `wanted` is asked only where its answer can change the result: of every pool
+        // with a negative priority, and of the priorities from the lowest positive one up
+        // until one has a pool meeting it (else of the unset ones). Asking costs a look at
+        // the pool's addresses; a large group has many priorities.
+        let unset = by_priority.partition_point(|&(p, _)| p < 0);
+        let positive = by_priority.partition_point(|&(p, _)| p <= 0);
+        let meeting = |run: &[(i64, usize)]| -> Vec<usize> {
+            run.iter().map(|&(_, i)| i).filter(|&i| wanted(i)).collect()
         };
-        let (ns, sel) = (meets(namespace), meets(selector));
-        let negative: Vec<usize> = ns
-            .iter()
-            .chain(&sel)
-            .copied()
-            .filter(|&i| priority(i) < 0)
-            .collect();
-        let keep = |part: &[usize], level: i64| -> Vec<usize> {
+        let negative = meeting(&by_priority[..unset]);
+        let (level, at_level) = by_priority[positive..]
+            .chunk_by(|a, b| a.0 == b.0)
+            .map(|run| (run[0].0, meeting(run)))
+            .find(|(_, met)| !met.is_empty())
+            .unwrap_or_else(|| (0, meeting(&by_priority[unset..positive])));
+        // `at_level` is ascending (by_priority's order within one priority).
+        let keep = |part: &[usize]| -> Vec<usize> {
             part.iter()
                 .copied()
-                .filter(|&i| priority(i) == level)
+                .filter(|i| at_level.binary_search(i).is_ok())
                 .collect()
         };
-        let level = ns
-            .iter()
-            .chain(&sel)
-            .map(|&i| priority(i))
-            .filter(|&p| p > 0)
-            .min()
-            .unwrap_or(0);
-        let (ns_level, sel_level) = (keep(&ns, level), keep(&sel, level));
+        let (ns_level, sel_level) = (keep(namespace), keep(selector));
         let mut firsts: Vec<usize> = if self.len() > INSERTION_SORT_MAX {
             ns_level.iter().chain(&sel_level).copied().collect()
         } else if level > 0 {
@@ -2535,11 +2554,8 @@ pub(crate) mod tests {
                 }
                 truth.sort_unstable();
                 truth.dedup();
-                let order = Order::Pinned {
-                    namespace: namespace.clone(),
-                    selector: selector.clone(),
-                };
-                let (firsts, fixed) = order.possible_firsts(&priority, &wanted);
+                let order = Order::pinned(namespace.clone(), selector.clone(), priority);
+                let (firsts, fixed) = order.possible_firsts(&wanted);
                 let negative = order.pools().any(|i| priority(i) < 0 && wanted(i));
                 if negative {
                     assert!(

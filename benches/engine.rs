@@ -45,7 +45,7 @@ use kubectl_metalpool::settings::ServiceRef;
 use kubectl_metalpool::snapshot::{self, Snapshot};
 use kubectl_metalpool::source::files::{self, Namespaces};
 use support::synth::{METALLB_NAMESPACE, Params, Synthetic};
-use support::{flags, model, renumbered};
+use support::{check, flags, model, renumbered};
 
 const POOLS: usize = 2_000;
 const SERVICES: usize = 100_000;
@@ -134,10 +134,7 @@ fn growth(c: &mut Criterion) {
         });
         group.bench_function(id("check"), |b| {
             let snapshot = get();
-            b.iter(|| {
-                let model = model(black_box(snapshot));
-                report::check::build(&model, 90, false).summary
-            })
+            b.iter(|| check(black_box(snapshot)))
         });
     }
     group.finish();
@@ -330,10 +327,7 @@ fn check_against_usage(c: &mut Criterion) {
     });
     group.bench_function("check", |b| {
         let snapshot = get();
-        b.iter(|| {
-            let model = model(black_box(snapshot));
-            report::check::build(&model, 90, false).summary
-        })
+        b.iter(|| check(black_box(snapshot)))
     });
     group.finish();
 }

@@ -23,7 +23,7 @@ use kubectl_metalpool::model::Model;
 use kubectl_metalpool::report;
 use kubectl_metalpool::snapshot;
 use support::synth::{Params, Synthetic};
-use support::{flags, model, renumbered};
+use support::{check, flags, model, renumbered};
 
 fn main() {
     // `cargo bench` passes `--bench`; the one number given is the iteration count.
@@ -46,7 +46,7 @@ fn main() {
             black_box(report::usage::build(&model(black_box(&base))));
         });
         timed(1, &mut || {
-            black_box(report::check::build(&model(black_box(&base)), 90, false).summary);
+            black_box(check(black_box(&base)));
         });
         timed(2, &mut || {
             let after = snapshot::overlay(black_box(&base), &proposed, false);

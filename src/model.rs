@@ -2,7 +2,7 @@
 //! runs (namespace, `--lb-class`), which configuration it loads, and the occupancy it
 //! rebuilds. The command, the benchmarks and the tests all build it here.
 
-use crate::metallb::allocator::Cluster;
+use crate::metallb::allocator::{Cluster, SelectorKeys};
 use crate::metallb::config::{Config, advertisement_warnings};
 use crate::metallb::reason::{Code, Reason};
 use crate::metallb::release::{
@@ -10,7 +10,7 @@ use crate::metallb::release::{
     release_from_helm_labels, release_from_image,
 };
 use crate::metallb::runtime::{Runtime, controller_image};
-use crate::metallb::service::Context;
+use crate::metallb::service::{Context, ServiceFacts};
 use crate::settings::MetallbFlags;
 use crate::snapshot::Snapshot;
 
@@ -57,6 +57,21 @@ impl<'a> Model<'a> {
         })
     }
 
+    /// [`Model::build`], with a command's own work over the services' facts, if any, run
+    /// while the occupancy is rebuilt (see [`Cluster::new_alongside`]); its result comes
+    /// back with the model.
+    pub fn build_alongside<R: Send>(
+        snapshot: &'a Snapshot,
+        flags: &MetallbFlags,
+        notes: Vec<Reason>,
+        alongside: Option<impl FnOnce(&[ServiceFacts<'a>], &SelectorKeys) -> R + Send>,
+    ) -> (Model<'a>, Option<R>) {
+        let (version, notes) = release_with_notes(snapshot, flags, notes);
+        Model::assemble(snapshot, flags, version, notes, |config, context| {
+            Cluster::new_alongside(snapshot, config, context, alongside)
+        })
+    }
+
     /// The model under the rules of `version`'s release.
     pub fn build_for(
         snapshot: &'a Snapshot,
@@ -64,6 +79,21 @@ impl<'a> Model<'a> {
         version: MetallbVersion,
         notes: Vec<Reason>,
     ) -> Model<'a> {
+        Model::assemble(snapshot, flags, version, notes, |config, context| {
+            (Cluster::new(snapshot, config, context), ())
+        })
+        .0
+    }
+
+    /// The model of `version`'s release, its cluster (and whatever came with it) built by
+    /// `cluster` from the configuration loaded.
+    fn assemble<R>(
+        snapshot: &'a Snapshot,
+        flags: &MetallbFlags,
+        version: MetallbVersion,
+        notes: Vec<Reason>,
+        cluster: impl FnOnce(Config, &Context) -> (Cluster<'a>, R),
+    ) -> (Model<'a>, R) {
         let behaviour = Behaviour::of(version.version);
         let runtime = Runtime::resolve(
             snapshot,
@@ -81,18 +111,19 @@ impl<'a> Model<'a> {
             lb_class: runtime.lb_class.clone(),
             behaviour,
         };
-        let cluster = Cluster::new(snapshot, config, &context);
+        let (cluster, alongside) = cluster(config, &context);
         let mut warnings = notes;
         warnings.extend(runtime.notes.iter().cloned());
         warnings.extend(advertisement_warnings(snapshot, &runtime.namespace));
-        Model {
+        let model = Model {
             snapshot,
             behaviour,
             version,
             runtime,
             cluster,
             warnings,
-        }
+        };
+        (model, alongside)
     }
 }
 

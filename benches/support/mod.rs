@@ -7,6 +7,8 @@
 pub mod synth;
 
 use kubectl_metalpool::model::Model;
+use kubectl_metalpool::report;
+use kubectl_metalpool::report::check::Summary;
 use kubectl_metalpool::settings::MetallbFlags;
 use kubectl_metalpool::snapshot::Snapshot;
 use synth::METALLB_NAMESPACE;
@@ -22,6 +24,14 @@ pub fn flags() -> MetallbFlags {
 /// The model as the command builds it on a live cluster.
 pub fn model(snapshot: &Snapshot) -> Model<'_> {
     Model::build(snapshot, &flags(), Vec::new())
+}
+
+/// `check` as the command runs it on a live cluster: the model, the services grouped
+/// alongside it, every finding (threshold 90 %, not strict); the summary.
+pub fn check(snapshot: &Snapshot) -> Summary {
+    let grouping = Some(report::check::group_audiences);
+    let (model, grouped) = Model::build_alongside(snapshot, &flags(), Vec::new(), grouping);
+    report::check::build(&model, grouped, 90, false).summary
 }
 
 /// The `plan` rows' proposal: the base's busiest IPv4-only pool, moved to 172.31.0.0/16

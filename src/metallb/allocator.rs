@@ -49,9 +49,8 @@ pub struct Cluster<'a> {
     keyed: Vec<Vec<Ip>>,
     /// The pools automatic allocation can walk for a service.
     index: PoolIndex,
-    /// The label keys some selector reads: no other label changes which pools admit a
-    /// service.
-    label_keys: std::collections::BTreeSet<String>,
+    /// The label keys some selector reads.
+    label_keys: SelectorKeys,
     /// The namespace half of [`Cluster::pinned_walk`]'s answers (the walk before service
     /// selectors), by namespace: many label sets share a namespace.
     namespace_walks: std::sync::Mutex<FxHashMap<&'a str, std::sync::Arc<NamespaceWalk>>>,
@@ -108,6 +107,32 @@ impl<K: std::hash::Hash + Eq> Picks<K> {
 
 /// The labels of a service under the keys some selector reads.
 type ReadLabels<'a> = Vec<(&'a str, &'a str)>;
+
+/// The label keys some selector reads (pools' or advertisements'): no other label changes
+/// which pools admit a service or whether it is announced.
+#[derive(Clone, Debug, Default)]
+pub struct SelectorKeys(std::collections::BTreeSet<String>);
+
+impl SelectorKeys {
+    fn of(config: &Config) -> SelectorKeys {
+        SelectorKeys(
+            config
+                .service_label_keys()
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
+        )
+    }
+
+    /// `labels` under these keys, into `read` (emptied first): for a caller that reads
+    /// many services' labels into one buffer.
+    pub fn read_into<'l>(&self, labels: &'l StringMap, read: &mut Vec<(&'l str, &'l str)>) {
+        // Selectors read few keys, and a service has several labels: look the keys up.
+        // Both are in key order, so the pairs come in the labels' order.
+        read.clear();
+        read.extend(self.0.iter().filter_map(|key| labels.get_key_value(key)));
+    }
+}
 
 /// The pinned pools automatic allocation walks for a namespace and labels, ascending, and
 /// those whose admission is unknown (their namespace selectors were not evaluated).
@@ -452,11 +477,8 @@ impl Candidates {
 /// large cluster costs and each service is read on its own, so a large snapshot is read by
 /// two threads when the machine has the cores: the result is the same.
 fn facts_of<'a>(services: &'a [Service], ctx: &Context) -> Vec<ServiceFacts<'a>> {
-    /// Below this many services a second thread does not pay for itself.
-    const PARALLEL_FROM: usize = 20_000;
     let fact = |s: &'a Service| ServiceFacts::new(s, ctx);
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if services.len() < PARALLEL_FROM || cores < 2 {
+    if !second_thread_pays(services.len()) {
         return services.iter().map(fact).collect();
     }
     let (first, second) = services.split_at(services.len() / 2);
@@ -468,6 +490,13 @@ fn facts_of<'a>(services: &'a [Service], ctx: &Context) -> Vec<ServiceFacts<'a>>
         all.extend(second.join().expect("reading a service does not panic"));
         all
     })
+}
+
+/// Whether a second thread pays for itself over `services` services: with the cores for
+/// it, from 20,000 services.
+fn second_thread_pays(services: usize) -> bool {
+    const PARALLEL_FROM: usize = 20_000;
+    services >= PARALLEL_FROM && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
 }
 
 /// The addresses one pool has handed out: `(address, holder)` pairs sorted by address, then
@@ -510,6 +539,98 @@ impl Held {
         self.pairs[start..end.max(start)]
             .chunk_by(|a, b| a.0 == b.0)
             .map(|run| (run[0].0, run))
+    }
+}
+
+/// What MetalLB rebuilds from the addresses services hold (§3.3): the parts of a
+/// [`Cluster`] read from its services and configuration alone.
+struct Occupancy {
+    holdings: Vec<Held>,
+    service_pool: Vec<Option<usize>>,
+    pool_services: Vec<Vec<usize>>,
+    holding_warnings: Vec<(usize, Reason)>,
+    /// The configuration errors of addresses held in no pool, in the releases that have them.
+    orphaning_errors: Vec<String>,
+    keyed: Vec<Vec<Ip>>,
+}
+
+impl Occupancy {
+    fn rebuild(config: &Config, behaviour: &Behaviour, services: &[ServiceFacts]) -> Occupancy {
+        let mut holdings = vec![Held::default(); config.pools.len()];
+        let mut service_pool = vec![None; services.len()];
+        let mut pool_services = vec![Vec::new(); config.pools.len()];
+        let mut holding_warnings = Vec::new();
+        let mut orphaning_errors = Vec::new();
+        for (i, s) in services.iter().enumerate() {
+            if s.is_managed()
+                && let Some(bad) = s.unparsable_ingress().first()
+            {
+                // Go: controller/service.go convergeBalancer — `net.ParseIP` gives nil, the
+                // family of the addresses cannot be told, and the state is cleared.
+                holding_warnings.push((
+                    i,
+                    Reason::new(
+                        Code::AllocationNotValid,
+                        format!(
+                            "{}: status.loadBalancer.ingress holds {bad:?}, which is not an IP address; MetalLB cannot tell the family of the service's addresses, clears them and allocates anew",
+                            s.key
+                        ),
+                    ),
+                ));
+                continue;
+            }
+            if !s.holds_addresses() {
+                continue;
+            }
+            match Cluster::validate_holding(config, behaviour, s) {
+                Ok(pool) => {
+                    holdings[pool]
+                        .pairs
+                        .extend(s.ingress.iter().map(|ip| (*ip, i)));
+                    service_pool[i] = Some(pool);
+                    pool_services[pool].push(i);
+                }
+                Err(why) => {
+                    if config.pool_for(&s.ingress).is_none()
+                        && let Some(error) =
+                            behaviour.orphaning_config_error(&s.key, &quoted_list(&s.ingress))
+                    {
+                        orphaning_errors.push(error);
+                    }
+                    holding_warnings.push((
+                        i,
+                        Reason::new(
+                            Code::AllocationNotValid,
+                            holding_message(behaviour, s, &why),
+                        ),
+                    ))
+                }
+            }
+        }
+        for held in &mut holdings {
+            held.finish();
+        }
+        let keyed = holdings
+            .iter()
+            .map(|held| {
+                held.pairs
+                    .chunk_by(|a, b| a.0 == b.0)
+                    .filter(|run| {
+                        run.iter()
+                            .all(|&(_, h)| !services[h].sharing_key.is_empty())
+                    })
+                    .map(|run| run[0].0)
+                    .collect()
+            })
+            .collect();
+        Occupancy {
+            holdings,
+            service_pool,
+            pool_services,
+            holding_warnings,
+            orphaning_errors,
+            keyed,
+        }
     }
 }
 
@@ -642,80 +763,42 @@ fn refusal_reason(pool: &Pool, refusal: Refusal, s: &ServiceFacts) -> Reason {
 impl<'a> Cluster<'a> {
     /// Builds occupancy from the services' ingress IPs, as MetalLB rebuilds its state (§3.3),
     /// under the rules of `ctx.behaviour`'s release.
-    pub fn new(snapshot: &'a Snapshot, mut config: Config, ctx: &Context) -> Cluster<'a> {
+    pub fn new(snapshot: &'a Snapshot, config: Config, ctx: &Context) -> Cluster<'a> {
+        let nothing: Option<fn(&[ServiceFacts<'a>], &SelectorKeys)> = None;
+        Self::new_alongside(snapshot, config, ctx, nothing).0
+    }
+
+    /// [`Cluster::new`], with a caller's own work that needs only the services' facts and
+    /// the label keys selectors read: it runs on a second core while the occupancy is
+    /// rebuilt (on large snapshots, where a second thread pays), and its result comes back
+    /// with the cluster.
+    pub fn new_alongside<R: Send>(
+        snapshot: &'a Snapshot,
+        mut config: Config,
+        ctx: &Context,
+        alongside: Option<impl FnOnce(&[ServiceFacts<'a>], &SelectorKeys) -> R + Send>,
+    ) -> (Cluster<'a>, Option<R>) {
         let behaviour = ctx.behaviour;
         let services = facts_of(&snapshot.services, ctx);
-        let mut holdings = vec![Held::default(); config.pools.len()];
-        let mut service_pool = vec![None; services.len()];
-        let mut pool_services = vec![Vec::new(); config.pools.len()];
-        let mut holding_warnings = Vec::new();
-        let mut orphaning_errors = Vec::new();
-        for (i, s) in services.iter().enumerate() {
-            if s.is_managed()
-                && let Some(bad) = s.unparsable_ingress().first()
-            {
-                // Go: controller/service.go convergeBalancer — `net.ParseIP` gives nil, the
-                // family of the addresses cannot be told, and the state is cleared.
-                holding_warnings.push((
-                    i,
-                    Reason::new(
-                        Code::AllocationNotValid,
-                        format!(
-                            "{}: status.loadBalancer.ingress holds {bad:?}, which is not an IP address; MetalLB cannot tell the family of the service's addresses, clears them and allocates anew",
-                            s.key
-                        ),
-                    ),
-                ));
-                continue;
-            }
-            if !s.holds_addresses() {
-                continue;
-            }
-            match Self::validate_holding(&config, &behaviour, s) {
-                Ok(pool) => {
-                    holdings[pool]
-                        .pairs
-                        .extend(s.ingress.iter().map(|ip| (*ip, i)));
-                    service_pool[i] = Some(pool);
-                    pool_services[pool].push(i);
-                }
-                Err(why) => {
-                    if config.pool_for(&s.ingress).is_none()
-                        && let Some(error) =
-                            behaviour.orphaning_config_error(&s.key, &quoted_list(&s.ingress))
-                    {
-                        orphaning_errors.push(error);
-                    }
-                    holding_warnings.push((
-                        i,
-                        Reason::new(
-                            Code::AllocationNotValid,
-                            holding_message(&behaviour, s, &why),
-                        ),
-                    ))
-                }
-            }
-        }
+        let label_keys = SelectorKeys::of(&config);
+        let rebuild = || Occupancy::rebuild(&config, &behaviour, &services);
+        let (occupancy, early) = match alongside {
+            Some(work) if second_thread_pays(services.len()) => std::thread::scope(|scope| {
+                let early = scope.spawn(|| work(&services, &label_keys));
+                let occupancy = rebuild();
+                // A panic there is a bug: it goes on here, as on one thread.
+                let early = early
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                (occupancy, Some(early))
+            }),
+            work => (rebuild(), work.map(|work| work(&services, &label_keys))),
+        };
         // Up to v0.13.x MetalLB refuses a configuration under which an allocated address
         // lies in no pool, and keeps the previous one (C.5). Go: allocator.go `SetPools`.
-        config.errors.extend(orphaning_errors);
-        for held in &mut holdings {
-            held.finish();
-        }
-        let keyed = holdings
-            .iter()
-            .map(|held| {
-                held.pairs
-                    .chunk_by(|a, b| a.0 == b.0)
-                    .filter(|run| {
-                        run.iter()
-                            .all(|&(_, h)| !services[h].sharing_key.is_empty())
-                    })
-                    .map(|run| run[0].0)
-                    .collect()
-            })
-            .collect();
-        let unheld_first = holdings
+        config.errors.extend(occupancy.orphaning_errors);
+        let unheld_first = occupancy
+            .holdings
             .iter()
             .map(|_| std::sync::OnceLock::new())
             .collect();
@@ -726,13 +809,9 @@ impl<'a> Cluster<'a> {
         let mut cluster = Cluster {
             unheld_first,
             walk_of_service,
-            keyed,
+            keyed: occupancy.keyed,
             index: PoolIndex::new(&config),
-            label_keys: config
-                .service_label_keys()
-                .into_iter()
-                .map(str::to_string)
-                .collect(),
+            label_keys,
             namespace_walks: std::sync::Mutex::default(),
             selected: std::sync::Mutex::default(),
             walked_lists: std::sync::Mutex::default(),
@@ -747,14 +826,14 @@ impl<'a> Cluster<'a> {
             config,
             behaviour,
             services,
-            holdings,
-            service_pool,
-            pool_services,
-            holding_warnings,
+            holdings: occupancy.holdings,
+            service_pool: occupancy.service_pool,
+            pool_services: occupancy.pool_services,
+            holding_warnings: occupancy.holding_warnings,
             holder_conflicts: Vec::new(),
         };
         cluster.holder_conflicts = cluster.holder_conflict_warnings();
-        cluster
+        (cluster, early)
     }
 
     /// The checks MetalLB repeats on an allocated service before keeping its addresses (§6.1).
@@ -1837,14 +1916,7 @@ impl<'a> Cluster<'a> {
         labels: &'l StringMap,
         read: &mut Vec<(&'l str, &'l str)>,
     ) {
-        // Selectors read few keys, and a service has several labels: look the keys up.
-        // Both are in key order, so the pairs come in the labels' order.
-        read.clear();
-        read.extend(
-            self.label_keys
-                .iter()
-                .filter_map(|key| labels.get_key_value(key)),
-        );
+        self.label_keys.read_into(labels, read);
     }
 
     /// Whether the plain pools offer the service what they offer every service with no
@@ -2475,12 +2547,15 @@ impl Cluster<'_> {
         }
     }
 
-    /// Whether MetalLB allocates `service` automatically (§4.7): no gate or bad request
-    /// stops it, and it requests neither addresses nor a pool. Its [`Cluster::outcome`] may
-    /// then read every plain pool.
+    /// [`ServiceFacts::is_automatic`] for `service`: its [`Cluster::outcome`] may then read
+    /// every plain pool.
     pub fn is_automatic(&self, service: usize) -> bool {
-        let s = &self.services[service];
-        s.gate.is_ok() && matches!(s.requested_ips, Ok(None)) && s.requested_pool.is_none()
+        self.services[service].is_automatic()
+    }
+
+    /// The label keys some selector reads.
+    pub fn selector_keys(&self) -> &SelectorKeys {
+        &self.label_keys
     }
 }
 
@@ -2591,6 +2666,43 @@ pub(crate) mod tests {
             assert_eq!(f.key, svc.metadata.key());
             assert_eq!(f.family, ServiceFamily::Single(super::Family::V4));
         }
+    }
+
+    /// Work done alongside the occupancy (on a second thread, at this size) is given every
+    /// service's facts and the selectors' keys, and the cluster is the one built without it.
+    #[test]
+    fn work_alongside_sees_every_service_and_changes_nothing() {
+        use crate::fixtures::{METALLB_NS, holding, svc};
+        let services: Vec<Service> = (0..25_001)
+            .map(|i| {
+                let s = svc(&format!("n{}/s{i}", i % 7));
+                match i % 3 {
+                    0 => s,
+                    _ => holding(s, &[&format!("10.96.{}.{}", i / 250, i % 250)]),
+                }
+            })
+            .collect();
+        let snapshot = one_pool(&["10.96.0.0/16"], services);
+        let ctx = Context::default();
+        let load = || Config::load(&snapshot, METALLB_NS, &ctx.behaviour);
+        let seen = |facts: &[ServiceFacts], keys: &SelectorKeys| {
+            let keys = keys.0.clone();
+            (
+                facts.iter().map(|f| f.key.clone()).collect::<Vec<_>>(),
+                keys,
+            )
+        };
+        let (cluster, early) = Cluster::new_alongside(&snapshot, load(), &ctx, Some(seen));
+        let alone = Cluster::new(&snapshot, load(), &ctx);
+        let (keys, selector_keys) = early.expect("the work was given");
+        let expected: Vec<CompactString> = alone.services.iter().map(|f| f.key.clone()).collect();
+        assert_eq!(keys, expected);
+        assert_eq!(selector_keys, alone.label_keys.0);
+        assert_eq!(cluster.service_pool, alone.service_pool);
+        assert_eq!(cluster.pool_services, alone.pool_services);
+        assert_eq!(cluster.holdings[0].pairs, alone.holdings[0].pairs);
+        assert_eq!(cluster.keyed, alone.keyed);
+        assert_eq!(cluster.counts(0), alone.counts(0));
     }
 
     /// `outcome` is `decide` without the verdicts of the pools walked past and without

@@ -331,6 +331,12 @@ impl<'a> ServiceFacts<'a> {
         !matches!(&self.gate, Err(r) if matches!(r.code, Code::OtherLoadBalancerClass | Code::NotLoadBalancer))
     }
 
+    /// Whether MetalLB allocates the service automatically (§4.7): no gate or bad request
+    /// stops it, and it requests neither addresses nor a pool.
+    pub fn is_automatic(&self) -> bool {
+        self.gate.is_ok() && matches!(self.requested_ips, Ok(None)) && self.requested_pool.is_none()
+    }
+
     /// Whether the service is a LoadBalancer MetalLB manages and holds ingress IPs.
     pub fn holds_addresses(&self) -> bool {
         self.is_managed() && !self.ingress.is_empty()

@@ -232,7 +232,7 @@ mod tests {
         use crate::fixtures::manifests::{model, pool, snapshot};
         let snap = snapshot(&pool("p", &["10.0.0.0/24"], ""));
         let model = model(&snap);
-        let report = crate::report::check::build(&model, 90, strict);
+        let report = crate::report::check::build(&model, None, 90, strict);
         let mut out = Vec::new();
         report.junit(&mut out).unwrap();
         String::from_utf8(out).unwrap()

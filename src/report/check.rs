@@ -7,13 +7,13 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
 use crate::memo::kept;
 use crate::metallb::addr::{Ip, ip_list};
-use crate::metallb::allocator::{Cluster, Decision, Detail, Mode, PinnedScope};
+use crate::metallb::allocator::{Cluster, Decision, Detail, Mode, PinnedScope, SelectorKeys};
 use crate::metallb::config::{Config, Pool};
 use crate::metallb::reason::{Code, Reason};
 use crate::metallb::release::{AnnotationKeys, MetallbVersion};
@@ -137,17 +137,25 @@ impl Findings {
     }
 }
 
-pub fn build<'m>(model: &'m Model, threshold: u8, strict: bool) -> CheckReport<'m> {
-    // Two threads that share the model (whose memos are behind locks): who every automatic
-    // service is to the pools (a read of every one's labels) with the annotations on one,
-    // the configuration's findings on the other. Then both take the services' findings a
-    // chunk at a time until none is left, so that neither waits for the other.
-    let services = ServiceChecks::new(&model.cluster, true);
+/// The report on `model`; `grouped` is [`group_audiences`]' answer when the model was built
+/// with it alongside ([`Model::build_alongside`]), else worked out here.
+pub fn build<'m>(
+    model: &'m Model,
+    grouped: Option<Grouped>,
+    threshold: u8,
+    strict: bool,
+) -> CheckReport<'m> {
+    let cluster = &model.cluster;
+    let grouped =
+        grouped.unwrap_or_else(|| group_audiences(&cluster.services, cluster.selector_keys()));
+    // Two threads that share the model (whose memos are behind locks): the pinned pools
+    // serving each audience with the annotations on one, the configuration's findings on
+    // the other. Then both take the services' findings a chunk at a time until none is
+    // left, so that neither waits for the other.
+    let services = ServiceChecks::new(&model.cluster, true, &grouped.examples);
     let (before, side, after) = std::thread::scope(|scope| {
         let side = scope.spawn(|| {
             let mut found = Findings::default();
-            let grouped = group_audiences(&model.cluster);
-            services.set_examples(grouped.examples);
             let audiences = audiences(&model.cluster, &grouped.audiences);
             priority_ties(&model.cluster, &audiences, &mut found);
             namespaces_without_pool(&model.cluster, &audiences, &mut found);
@@ -717,8 +725,10 @@ struct Audience {
 }
 
 /// The audiences, grouped: [`Grouped::audiences`] each with an example and a count, in
-/// namespace and labels order; per service, the example of its audience.
-struct Grouped {
+/// namespace and labels order; per service, the example of its audience. Worked out from
+/// the services' facts alone, so the command groups them while the model's occupancy is
+/// rebuilt ([`Model::build_alongside`]).
+pub struct Grouped {
     audiences: Vec<(usize, usize)>,
     /// For an automatic service, the first service met of its namespace and labels: the
     /// two are walked alike (the walk reads nothing else of a service), so the example's
@@ -726,7 +736,7 @@ struct Grouped {
     examples: Vec<Option<u32>>,
 }
 
-fn group_audiences(cluster: &Cluster) -> Grouped {
+pub fn group_audiences(services: &[ServiceFacts], keys: &SelectorKeys) -> Grouped {
     type ByLabels<'a> = FxHashMap<Vec<(&'a str, &'a str)>, (usize, usize)>;
     let mut first: FxHashMap<AudienceKey, (usize, usize)> = FxHashMap::default();
     // The audiences of a run of one namespace's services (the API server lists services by
@@ -742,17 +752,17 @@ fn group_audiences(cluster: &Cluster) -> Grouped {
             first.entry((*namespace, labels)).or_insert((service, 0)).1 += count;
         }
     }
-    let mut examples = vec![None; cluster.services.len()];
+    let mut examples = vec![None; services.len()];
     let mut read = Vec::new();
-    for (i, s) in cluster.services.iter().enumerate() {
-        if !s.is_managed() || !cluster.is_automatic(i) {
+    for (i, s) in services.iter().enumerate() {
+        if !s.is_managed() || !s.is_automatic() {
             continue;
         }
         if s.namespace != run.0 {
             end_run(&mut run, &mut first);
             run.0 = s.namespace;
         }
-        cluster.selector_read_labels_into(s.labels, &mut read);
+        keys.read_into(s.labels, &mut read);
         let example = match run.1.get_mut(read.as_slice()) {
             Some((example, count)) => {
                 *count += 1;
@@ -895,8 +905,8 @@ fn annotations(model: &Model, found: &mut Findings) {
 /// of decisions.
 struct ServiceChecks<'c> {
     decisions: Decisions<'c>,
-    /// [`Grouped::examples`], once grouped: until then each service's walk is its own.
-    examples: OnceLock<Vec<Option<u32>>>,
+    /// [`Grouped::examples`] (empty: each service's walk is its own).
+    examples: &'c [Option<u32>],
     stale: BTreeMap<usize, &'c Reason>,
     /// The first chunk no thread has taken.
     next: AtomicUsize,
@@ -911,10 +921,10 @@ type Chunk = (usize, Findings);
 
 impl<'c> ServiceChecks<'c> {
     /// `shared` off only to prove that the classes change no answer ([`Decisions`]).
-    fn new(cluster: &'c Cluster, shared: bool) -> ServiceChecks<'c> {
+    fn new(cluster: &'c Cluster, shared: bool, examples: &'c [Option<u32>]) -> ServiceChecks<'c> {
         ServiceChecks {
             decisions: Decisions::new(shared),
-            examples: OnceLock::new(),
+            examples,
             stale: cluster
                 .holding_warnings
                 .iter()
@@ -924,16 +934,12 @@ impl<'c> ServiceChecks<'c> {
         }
     }
 
-    fn set_examples(&self, examples: Vec<Option<u32>>) {
-        // Set once, by the thread that groups the audiences.
-        let _ = self.examples.set(examples);
-    }
-
-    /// The service whose pinned walk is `service`'s: its audience's example, once known.
+    /// The service whose pinned walk is `service`'s: its audience's example.
     fn walked_as(&self, service: usize) -> usize {
         self.examples
-            .get()
-            .and_then(|examples| examples[service])
+            .get(service)
+            .copied()
+            .flatten()
             .map_or(service, |example| example as usize)
     }
 
@@ -1274,12 +1280,13 @@ mod tests {
         Box::leak(Box::new(build_model(Box::leak(Box::new(snapshot)))))
     }
 
+    /// As the command checks: the audiences grouped alongside the model.
     fn check_with(parts: &[String], threshold: u8) -> CheckReport<'static> {
-        build(
-            kept(snapshot(&parts.concat()), |s| model(s)),
-            threshold,
-            false,
-        )
+        let snapshot: &'static Snapshot = Box::leak(Box::new(snapshot(&parts.concat())));
+        let flags = crate::settings::MetallbFlags::default();
+        let (model, grouped) =
+            Model::build_alongside(snapshot, &flags, Vec::new(), Some(group_audiences));
+        build(Box::leak(Box::new(model)), grouped, threshold, false)
     }
 
     fn check(parts: &[String]) -> CheckReport<'static> {
@@ -1849,7 +1856,7 @@ mod tests {
         let old = Release::new(0, 14, 8);
         m.version.version = old;
         m.behaviour = Behaviour::of(old);
-        let report = build(&m, 90, false);
+        let report = build(&m, None, 90, false);
         assert_eq!(
             of(&report, Code::AnnotationIgnored),
             [(Level::Error, "Service a/new".to_string())]
@@ -1865,8 +1872,11 @@ mod tests {
     fn strict_fails_on_warnings() {
         let snap = snapshot(&pool("p", &["10.0.0.0/24"], ""));
         let m = model(&snap);
-        assert!(!build(&m, 90, false).fails(), "not-advertised is a warning");
-        assert!(build(&m, 90, true).fails());
+        assert!(
+            !build(&m, None, 90, false).fails(),
+            "not-advertised is a warning"
+        );
+        assert!(build(&m, None, 90, true).fails());
     }
 
     #[test]
@@ -1898,7 +1908,7 @@ mod tests {
         let model = kept(snapshot(&parts.concat()), |s| {
             Model::build(s, &flags, Vec::new())
         });
-        build(model, 90, false)
+        build(model, None, 90, false)
     }
 
     fn legacy(name: &str, addresses: &str, protocol: &str) -> String {
@@ -1952,10 +1962,12 @@ mod tests {
         /// Every service finding, as `check` gives it, with the services' walks read from
         /// their audiences' examples (`grouped`) or each their own.
         fn service_findings(model: &Model, shared: bool, grouped: bool) -> Vec<String> {
-            let checks = ServiceChecks::new(&model.cluster, shared);
-            if grouped {
-                checks.set_examples(group_audiences(&model.cluster).examples);
-            }
+            let cluster = &model.cluster;
+            let examples = match grouped {
+                true => group_audiences(&cluster.services, cluster.selector_keys()).examples,
+                false => Vec::new(),
+            };
+            let checks = ServiceChecks::new(cluster, shared, &examples);
             in_chunk_order(checks.run(model))
                 .iter()
                 .map(|f| {

@@ -188,7 +188,7 @@ mod mutated {
             for format in [Format::Table, Format::Wide] {
                 render::emit(&mut out, &mut err, &format, &report::usage::build(&model), &view).unwrap();
                 render::emit(&mut out, &mut err, &format, &report::usage::build_by_namespace(&model, None), &view).unwrap();
-                render::emit(&mut out, &mut err, &format, &report::check::build(&model, 90, false), &view).unwrap();
+                render::emit(&mut out, &mut err, &format, &report::check::build(&model, None, 90, false), &view).unwrap();
                 if let Ok(ips) = report::ips::build(&model, &[], Some(3)) {
                     render::emit(&mut out, &mut err, &format, &ips, &view).unwrap();
                 }

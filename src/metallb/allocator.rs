@@ -2027,7 +2027,6 @@ impl<'a> Cluster<'a> {
                 .filter(|&(i, _)| self.config.pools[i].in_selector_index())
                 .map(|(i, _)| i)
                 .collect(),
-            |i| self.config.pools[i].priority(),
         )
     }
 
@@ -2043,9 +2042,11 @@ impl<'a> Cluster<'a> {
         order: &Order,
         candidates: &dyn Fn(usize) -> Candidates,
     ) -> Pick {
+        let priority = |i: usize| self.config.pools[i].priority();
         match self.behaviour.pinned_search {
             PinnedSearch::EachInTurn => {
-                let (pools, fixed) = order.possible_firsts(&|i| self.fits(s, candidates(i)));
+                let (pools, fixed) =
+                    order.possible_firsts(&priority, &|i| self.fits(s, candidates(i)));
                 Pick {
                     may_fail: pools.is_empty(),
                     firsts: pools.clone(),
@@ -2078,7 +2079,7 @@ impl<'a> Cluster<'a> {
                         may_fail: true,
                     };
                 };
-                let (firsts, fixed) = order.possible_firsts(&|i| stage(candidates(i)));
+                let (firsts, fixed) = order.possible_firsts(&priority, &|i| stage(candidates(i)));
                 let (pools, failing): (Vec<usize>, Vec<usize>) =
                     firsts.iter().partition(|&&i| self.fits(s, candidates(i)));
                 Pick {
@@ -2200,7 +2201,7 @@ impl<'a> Cluster<'a> {
 const INSERTION_SORT_MAX: usize = 12;
 
 /// The order in which a group of pools is walked.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug)]
 enum Order {
     /// MetalLB's pinned list before `sortPools`: the namespace index (random order), then the
     /// service-selector index (by name).
@@ -2208,8 +2209,10 @@ enum Order {
         namespace: Vec<usize>,
         selector: Vec<usize>,
         /// The pools of both parts, each once, by priority then index: which priority wins
-        /// is then found by asking about the pools of one priority after another.
-        by_priority: Vec<(i64, usize)>,
+        /// is then found by asking about the pools of one priority after another. Sorted
+        /// on the first search: most walks are never searched (`check` looks up one per
+        /// audience).
+        by_priority: std::sync::OnceLock<Vec<(i64, usize)>>,
     },
     /// Go map order, random on every attempt (the plain pools).
     Random(Vec<usize>),
@@ -2228,23 +2231,12 @@ struct Pick {
 }
 
 impl Order {
-    /// The pinned order of `namespace` then `selector`, under `priority`.
-    fn pinned(
-        namespace: Vec<usize>,
-        selector: Vec<usize>,
-        priority: impl Fn(usize) -> i64,
-    ) -> Order {
-        let mut by_priority: Vec<(i64, usize)> = namespace
-            .iter()
-            .chain(&selector)
-            .map(|&i| (priority(i), i))
-            .collect();
-        by_priority.sort_unstable();
-        by_priority.dedup();
+    /// The pinned order of `namespace` then `selector`.
+    fn pinned(namespace: Vec<usize>, selector: Vec<usize>) -> Order {
         Order::Pinned {
             namespace,
             selector,
-            by_priority,
+            by_priority: std::sync::OnceLock::new(),
         }
     }
 
@@ -2279,7 +2271,11 @@ impl Order {
     /// A negative priority can move anywhere (listed as possible); above 12 entries the
     /// order among equal priorities is pdqsort's (every pool of the winning priority is
     /// listed).
-    fn possible_firsts(&self, wanted: &dyn Fn(usize) -> bool) -> (Vec<usize>, bool) {
+    fn possible_firsts(
+        &self,
+        priority: &dyn Fn(usize) -> i64,
+        wanted: &dyn Fn(usize) -> bool,
+    ) -> (Vec<usize>, bool) {
         let (namespace, selector, by_priority) = match self {
             Order::Pinned {
                 namespace,
@@ -2292,6 +2288,16 @@ impl Order {
                 return (found, fixed);
             }
         };
+        let by_priority = by_priority.get_or_init(|| {
+            let mut pools: Vec<(i64, usize)> = namespace
+                .iter()
+                .chain(selector)
+                .map(|&i| (priority(i), i))
+                .collect();
+            pools.sort_unstable();
+            pools.dedup();
+            pools
+        });
         // `wanted` is asked only where its answer can change the result: of every pool
         // with a negative priority, and of the priorities from the lowest positive one up
         // until one has a pool meeting it (else of the unset ones). Asking costs a look at
@@ -2629,8 +2635,8 @@ pub(crate) mod tests {
                 }
                 truth.sort_unstable();
                 truth.dedup();
-                let order = Order::pinned(namespace.clone(), selector.clone(), priority);
-                let (firsts, fixed) = order.possible_firsts(&wanted);
+                let order = Order::pinned(namespace.clone(), selector.clone());
+                let (firsts, fixed) = order.possible_firsts(&priority, &wanted);
                 let negative = order.pools().any(|i| priority(i) < 0 && wanted(i));
                 if negative {
                     assert!(

@@ -153,7 +153,7 @@ pub fn build<'m>(
     // the other. Then both take the services' findings a chunk at a time until none is
     // left, so that neither waits for the other.
     let services = ServiceChecks::new(&model.cluster, true, &grouped.examples);
-    let (before, side, after) = std::thread::scope(|scope| {
+    let (before, chunks, after, side) = std::thread::scope(|scope| {
         let side = scope.spawn(|| {
             let mut found = Findings::default();
             let audiences = audiences(&model.cluster, &grouped.audiences);
@@ -178,13 +178,17 @@ pub fn build<'m>(
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         chunks.extend(side_chunks);
-        found.0.extend(in_chunk_order(chunks));
-        (found, side, after)
+        (found, chunks, after, side)
     });
-    let mut found = before;
-    found.0.extend(after.0);
-    found.0.extend(side.0);
-    let mut findings = in_report_order(found.0);
+    // Each finding is moved once on its way into its level (they are many, and large).
+    let mut findings = in_report_order(
+        before
+            .0
+            .into_iter()
+            .chain(in_chunk_order(chunks))
+            .chain(after.0)
+            .chain(side.0),
+    );
     for f in &mut findings {
         if let Some(at) = location(model, &f.object) {
             f.file = Some(at.file.to_string());
@@ -209,7 +213,7 @@ pub fn build<'m>(
 }
 
 /// Errors, then warnings, then infos; within a level by object, code and message.
-fn in_report_order(findings: Vec<Finding>) -> Vec<Finding> {
+fn in_report_order(findings: impl Iterator<Item = Finding>) -> Vec<Finding> {
     // Each level on its own keeps the order the services were checked in (the API server
     // lists them by namespace and name): the sort then mostly finds runs already in order,
     // where one sort of every level mixed would compare strings n log n times.
@@ -225,7 +229,11 @@ fn in_report_order(findings: Vec<Finding>) -> Vec<Finding> {
     for level in &mut by_level {
         level.sort_by(|a, b| (&a.object, a.code, &a.message).cmp(&(&b.object, b.code, &b.message)));
     }
-    by_level.into_iter().flatten().collect()
+    let mut all = Vec::with_capacity(by_level.iter().map(Vec::len).sum());
+    for level in by_level {
+        all.extend(level);
+    }
+    all
 }
 
 /// Where an object was read, offline.
@@ -799,30 +807,47 @@ fn audiences(cluster: &Cluster, grouped: &[(usize, usize)]) -> Vec<Audience> {
 
 /// `priority-tie`: pinned pools at one priority that would all serve some service.
 fn priority_ties(cluster: &Cluster, audiences: &[Audience], found: &mut Findings) {
-    let mut ties: BTreeMap<Vec<usize>, usize> = BTreeMap::new();
+    let config = &cluster.config;
+    // Each pool's priority, read once: the lists below name the same pools many times.
+    let priorities: Vec<Option<i64>> = config
+        .pools
+        .iter()
+        .map(|p| p.allocation.as_ref().map(|a| a.priority))
+        .collect();
+    // The first audience (in namespace and labels order) each tie is met for. Most lists
+    // tie the same groups again: a group met before is looked up as a slice, not copied.
+    let mut ties: FxHashMap<Vec<usize>, usize> = FxHashMap::default();
     // Audiences served alike share their list: each list is grouped once.
     let mut grouped: FxHashSet<*const [usize]> = FxHashSet::default();
     // The list's pools by priority, then index: a tie is a run of one priority.
     let mut by_priority: Vec<(i64, usize)> = Vec::new();
+    let mut group: Vec<usize> = Vec::new();
     for audience in audiences.iter().filter(|a| a.pinned.len() > 1) {
         if !grouped.insert(std::sync::Arc::as_ptr(&audience.pinned)) {
             continue;
         }
         by_priority.clear();
-        by_priority.extend(audience.pinned.iter().filter_map(|&p| {
-            let alloc = cluster.config.pools[p].allocation.as_ref()?;
-            Some((alloc.priority, p))
-        }));
+        by_priority.extend(
+            audience
+                .pinned
+                .iter()
+                .filter_map(|&p| Some((priorities[p]?, p))),
+        );
         by_priority.sort_unstable();
-        for group in by_priority
+        for run in by_priority
             .chunk_by(|a, b| a.0 == b.0)
             .filter(|g| g.len() > 1)
         {
-            let group: Vec<usize> = group.iter().map(|&(_, p)| p).collect();
-            ties.entry(group).or_insert(audience.service);
+            group.clear();
+            group.extend(run.iter().map(|&(_, p)| p));
+            if !ties.contains_key(group.as_slice()) {
+                ties.insert(group.clone(), audience.service);
+            }
         }
     }
-    let config = &cluster.config;
+    // In the order of their pools, as findings of one pool are listed.
+    let mut ties: Vec<(Vec<usize>, usize)> = ties.into_iter().collect();
+    ties.sort_unstable();
     for (group, service) in ties {
         let names: Vec<&str> = group
             .iter()
@@ -1018,9 +1043,9 @@ impl<'c> ServiceChecks<'c> {
 }
 
 /// The chunks' findings, in the order of their services.
-fn in_chunk_order(mut chunks: Vec<Chunk>) -> Vec<Finding> {
+fn in_chunk_order(mut chunks: Vec<Chunk>) -> impl Iterator<Item = Finding> {
     chunks.sort_unstable_by_key(|(chunk, _)| *chunk);
-    chunks.into_iter().flat_map(|(_, found)| found.0).collect()
+    chunks.into_iter().flat_map(|(_, found)| found.0)
 }
 
 /// What makes two pending services equal to MetalLB's automatic allocation: no request, no
@@ -1345,7 +1370,7 @@ mod tests {
         ];
         let mut expected = order(&findings);
         expected.sort();
-        assert_eq!(order(&in_report_order(findings)), expected);
+        assert_eq!(order(&in_report_order(findings.into_iter())), expected);
     }
 
     #[test]
@@ -1361,7 +1386,6 @@ mod tests {
             (n, found)
         };
         let names: Vec<String> = in_chunk_order(vec![chunk(2), chunk(0), chunk(3), chunk(1)])
-            .into_iter()
             .map(|f| f.object.name.to_string())
             .collect();
         assert_eq!(names, ["0", "1", "2", "3"]);
@@ -1969,7 +1993,6 @@ mod tests {
             };
             let checks = ServiceChecks::new(cluster, shared, &examples);
             in_chunk_order(checks.run(model))
-                .iter()
                 .map(|f| {
                     format!(
                         "{:?} {} {} {:?}",

@@ -141,8 +141,24 @@ struct PinnedWalk {
     /// Shared: services alike are given this one list (`serving_pinned_pools_like`).
     walked: std::sync::Arc<[usize]>,
     unknown: Vec<usize>,
-    /// `walked` in MetalLB's pinned order (its split between the two indices).
-    order: Order,
+    /// Per pool of `walked`, one bit: whether it is in MetalLB's namespace index for the
+    /// walk's namespaces (which decides its part of the order).
+    in_namespace_index: Vec<u64>,
+    /// `walked` in MetalLB's pinned order, made on its first search: most walks are never
+    /// searched (`check` looks up one per audience for the ties and pools serving it).
+    order: std::sync::OnceLock<Order>,
+}
+
+impl PinnedWalk {
+    fn order(&self, cluster: &Cluster) -> &Order {
+        self.order.get_or_init(|| {
+            let listed = |at: usize| self.in_namespace_index[at / 64] & (1 << (at % 64)) != 0;
+            let walked: Vec<(usize, bool)> = (self.walked.iter().enumerate())
+                .map(|(at, &i)| (i, listed(at)))
+                .collect();
+            cluster.pinned_order(&walked)
+        })
+    }
 }
 
 /// The namespace half of a [`PinnedWalk`]: the pools that pass but for their service
@@ -939,8 +955,9 @@ impl<'a> Cluster<'a> {
         let same_free = !takes_first || self.unheld_first(pool).free() == first_before.free();
         match self.config.pools[pool].is_pinned() {
             true => {
-                let walks =
-                    |(scope, _): &(PinnedScope, PlainKey)| scope.0.order.pools().any(|p| p == pool);
+                let walks = |(scope, _): &(PinnedScope, PlainKey)| {
+                    scope.0.order(self).pools().any(|p| p == pool)
+                };
                 let mut picks = lock(&self.pinned_picks);
                 picks.sharing.retain(|key, _| !walks(key));
                 if !same_free {
@@ -1612,9 +1629,9 @@ impl<'a> Cluster<'a> {
             // A holder's own address is free to it alone: its pick is its own.
             let pick = match self.service_pool[service] {
                 None => self.shared_pinned_pick(service, &walk),
-                Some(_) => std::sync::Arc::new(self.search(s, &walk.order, &candidates)),
+                Some(_) => std::sync::Arc::new(self.search(s, walk.order(self), &candidates)),
             };
-            (walk.order.clone(), pick)
+            (walk.order(self).clone(), pick)
         } else {
             let walked: Vec<(usize, bool)> = walked
                 .iter()
@@ -1818,10 +1835,15 @@ impl<'a> Cluster<'a> {
                     .copied()
                     .filter(|&(i, _)| is_selected(i))
                     .collect();
+                let mut in_namespace_index = vec![0u64; walked.len().div_ceil(64)];
+                for (at, _) in walked.iter().enumerate().filter(|(_, (_, listed))| *listed) {
+                    in_namespace_index[at / 64] |= 1 << (at % 64);
+                }
                 let walk = std::sync::Arc::new(PinnedWalk {
-                    order: self.pinned_order(&walked),
                     walked: self.shared_list(walked.iter().map(|&(i, _)| i).collect()),
                     unknown: by_namespace.unknown.clone(),
+                    in_namespace_index,
+                    order: std::sync::OnceLock::new(),
                 });
                 distinct.insert(content.into(), walk.clone());
                 walk
@@ -1941,7 +1963,7 @@ impl<'a> Cluster<'a> {
             key,
             |_| {
                 let candidates = |i| self.candidates(i, service);
-                std::sync::Arc::new(self.search(s, &walk.order, &candidates))
+                std::sync::Arc::new(self.search(s, walk.order(self), &candidates))
             },
         )
     }
@@ -2027,6 +2049,7 @@ impl<'a> Cluster<'a> {
                 .filter(|&(i, _)| self.config.pools[i].in_selector_index())
                 .map(|(i, _)| i)
                 .collect(),
+            |i| self.config.pools[i].priority(),
         )
     }
 
@@ -2042,11 +2065,9 @@ impl<'a> Cluster<'a> {
         order: &Order,
         candidates: &dyn Fn(usize) -> Candidates,
     ) -> Pick {
-        let priority = |i: usize| self.config.pools[i].priority();
         match self.behaviour.pinned_search {
             PinnedSearch::EachInTurn => {
-                let (pools, fixed) =
-                    order.possible_firsts(&priority, &|i| self.fits(s, candidates(i)));
+                let (pools, fixed) = order.possible_firsts(&|i| self.fits(s, candidates(i)));
                 Pick {
                     may_fail: pools.is_empty(),
                     firsts: pools.clone(),
@@ -2079,7 +2100,7 @@ impl<'a> Cluster<'a> {
                         may_fail: true,
                     };
                 };
-                let (firsts, fixed) = order.possible_firsts(&priority, &|i| stage(candidates(i)));
+                let (firsts, fixed) = order.possible_firsts(&|i| stage(candidates(i)));
                 let (pools, failing): (Vec<usize>, Vec<usize>) =
                     firsts.iter().partition(|&&i| self.fits(s, candidates(i)));
                 Pick {
@@ -2209,10 +2230,8 @@ enum Order {
         namespace: Vec<usize>,
         selector: Vec<usize>,
         /// The pools of both parts, each once, by priority then index: which priority wins
-        /// is then found by asking about the pools of one priority after another. Sorted
-        /// on the first search: most walks are never searched (`check` looks up one per
-        /// audience).
-        by_priority: std::sync::OnceLock<Vec<(i64, usize)>>,
+        /// is then found by asking about the pools of one priority after another.
+        by_priority: Vec<(i64, usize)>,
     },
     /// Go map order, random on every attempt (the plain pools).
     Random(Vec<usize>),
@@ -2231,12 +2250,23 @@ struct Pick {
 }
 
 impl Order {
-    /// The pinned order of `namespace` then `selector`.
-    fn pinned(namespace: Vec<usize>, selector: Vec<usize>) -> Order {
+    /// The pinned order of `namespace` then `selector`, under `priority`.
+    fn pinned(
+        namespace: Vec<usize>,
+        selector: Vec<usize>,
+        priority: impl Fn(usize) -> i64,
+    ) -> Order {
+        let mut by_priority: Vec<(i64, usize)> = namespace
+            .iter()
+            .chain(&selector)
+            .map(|&i| (priority(i), i))
+            .collect();
+        by_priority.sort_unstable();
+        by_priority.dedup();
         Order::Pinned {
             namespace,
             selector,
-            by_priority: std::sync::OnceLock::new(),
+            by_priority,
         }
     }
 
@@ -2271,11 +2301,7 @@ impl Order {
     /// A negative priority can move anywhere (listed as possible); above 12 entries the
     /// order among equal priorities is pdqsort's (every pool of the winning priority is
     /// listed).
-    fn possible_firsts(
-        &self,
-        priority: &dyn Fn(usize) -> i64,
-        wanted: &dyn Fn(usize) -> bool,
-    ) -> (Vec<usize>, bool) {
+    fn possible_firsts(&self, wanted: &dyn Fn(usize) -> bool) -> (Vec<usize>, bool) {
         let (namespace, selector, by_priority) = match self {
             Order::Pinned {
                 namespace,
@@ -2288,16 +2314,6 @@ impl Order {
                 return (found, fixed);
             }
         };
-        let by_priority = by_priority.get_or_init(|| {
-            let mut pools: Vec<(i64, usize)> = namespace
-                .iter()
-                .chain(selector)
-                .map(|&i| (priority(i), i))
-                .collect();
-            pools.sort_unstable();
-            pools.dedup();
-            pools
-        });
         // `wanted` is asked only where its answer can change the result: of every pool
         // with a negative priority, and of the priorities from the lowest positive one up
         // until one has a pool meeting it (else of the unset ones). Asking costs a look at
@@ -2635,8 +2651,8 @@ pub(crate) mod tests {
                 }
                 truth.sort_unstable();
                 truth.dedup();
-                let order = Order::pinned(namespace.clone(), selector.clone());
-                let (firsts, fixed) = order.possible_firsts(&priority, &wanted);
+                let order = Order::pinned(namespace.clone(), selector.clone(), priority);
+                let (firsts, fixed) = order.possible_firsts(&wanted);
                 let negative = order.pools().any(|i| priority(i) < 0 && wanted(i));
                 if negative {
                     assert!(

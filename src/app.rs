@@ -37,15 +37,15 @@ pub fn run(settings: &Settings, out: &mut impl Write, err: &mut impl Write) -> R
     }
     let loaded = source::load(&settings.input, &settings.request)?;
     let snapshot = FreedAside(Some(loaded.snapshot));
-    // `check` groups the services by who they are to the pools while the model's occupancy
-    // is rebuilt: the grouping needs only the services' facts.
-    let grouping =
-        matches!(settings.request, Request::Check { .. }).then_some(report::check::group_audiences);
-    let (model, grouped) = Model::build_alongside(
+    // `check` reads what it needs of the services alone (who they are to the pools, which
+    // set annotations) while the model's occupancy is rebuilt.
+    let preparing =
+        matches!(settings.request, Request::Check { .. }).then_some(report::check::prepare);
+    let (model, prepared) = Model::build_alongside(
         snapshot.get(),
         &settings.input.metallb,
         loaded.notes,
-        grouping,
+        preparing,
     );
     let output = &settings.output;
     let format = &output.format;
@@ -85,7 +85,7 @@ pub fn run(settings: &Settings, out: &mut impl Write, err: &mut impl Write) -> R
             emit(&report::ips::build(&model, pools, *free)?)?;
         }
         Request::Check { strict, threshold } => {
-            let report = report::check::build(&model, grouped, *threshold, *strict);
+            let report = report::check::build(&model, prepared, *threshold, *strict);
             emit(&report)?;
             if report.fails() {
                 return Ok(exit::PROBLEM);

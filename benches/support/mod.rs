@@ -26,12 +26,13 @@ pub fn model(snapshot: &Snapshot) -> Model<'_> {
     Model::build(snapshot, &flags(), Vec::new())
 }
 
-/// `check` as the command runs it on a live cluster: the model, the services grouped
-/// alongside it, every finding (threshold 90 %, not strict); the summary.
+/// `check` as the command runs it on a live cluster: the model, with what `check` reads of
+/// the services alone worked out alongside it, then every finding (threshold 90 %, not
+/// strict); the summary.
 pub fn check(snapshot: &Snapshot) -> Summary {
-    let grouping = Some(report::check::group_audiences);
-    let (model, grouped) = Model::build_alongside(snapshot, &flags(), Vec::new(), grouping);
-    report::check::build(&model, grouped, 90, false).summary
+    let preparing = Some(report::check::prepare);
+    let (model, prepared) = Model::build_alongside(snapshot, &flags(), Vec::new(), preparing);
+    report::check::build(&model, prepared, 90, false).summary
 }
 
 /// The `plan` rows' proposal: the base's busiest IPv4-only pool, moved to 172.31.0.0/16

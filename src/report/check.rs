@@ -137,29 +137,28 @@ impl Findings {
     }
 }
 
-/// The report on `model`; `grouped` is [`group_audiences`]' answer when the model was built
-/// with it alongside ([`Model::build_alongside`]), else worked out here.
+/// The report on `model`; `prepared` is [`prepare`]'s answer when the model was built with it
+/// alongside ([`Model::build_alongside`]), else worked out here.
 pub fn build<'m>(
     model: &'m Model,
-    grouped: Option<Grouped>,
+    prepared: Option<Prepared>,
     threshold: u8,
     strict: bool,
 ) -> CheckReport<'m> {
     let cluster = &model.cluster;
-    let grouped =
-        grouped.unwrap_or_else(|| group_audiences(&cluster.services, cluster.selector_keys()));
+    let prepared = prepared.unwrap_or_else(|| prepare(&cluster.services, cluster.selector_keys()));
     // Two threads that share the model (whose memos are behind locks): the pinned pools
     // serving each audience with the annotations on one, the configuration's findings on
     // the other. Then both take the services' findings a chunk at a time until none is
     // left, so that neither waits for the other.
-    let services = ServiceChecks::new(&model.cluster, true, &grouped.examples);
+    let services = ServiceChecks::new(&model.cluster, true, &prepared.examples);
     let (before, chunks, after, side) = std::thread::scope(|scope| {
         let side = scope.spawn(|| {
             let mut found = Findings::default();
-            let audiences = audiences(&model.cluster, &grouped.audiences);
+            let audiences = audiences(&model.cluster, &prepared.audiences);
             priority_ties(&model.cluster, &audiences, &mut found);
             namespaces_without_pool(&model.cluster, &audiences, &mut found);
-            annotations(model, &mut found);
+            annotations(model, &prepared.annotated, &mut found);
             (found, services.run(model))
         });
         let mut found = Findings::default();
@@ -732,19 +731,22 @@ struct Audience {
     pinned: std::sync::Arc<[usize]>,
 }
 
-/// The audiences, grouped: [`Grouped::audiences`] each with an example and a count, in
-/// namespace and labels order; per service, the example of its audience. Worked out from
-/// the services' facts alone, so the command groups them while the model's occupancy is
-/// rebuilt ([`Model::build_alongside`]).
-pub struct Grouped {
+/// What `check` reads from the services' facts alone, so the command works it out while the
+/// model's occupancy is rebuilt ([`Model::build_alongside`]): the audiences, grouped
+/// ([`Prepared::audiences`] each with an example and a count, in namespace and labels order;
+/// per service, the example of its audience), and the services that set an annotation
+/// MetalLB reads.
+pub struct Prepared {
     audiences: Vec<(usize, usize)>,
     /// For an automatic service, the first service met of its namespace and labels: the
     /// two are walked alike (the walk reads nothing else of a service), so the example's
     /// walk, looked up once, is every one of theirs.
     examples: Vec<Option<u32>>,
+    /// The managed services that set an annotation MetalLB reads, ascending: few services do.
+    annotated: Vec<usize>,
 }
 
-pub fn group_audiences(services: &[ServiceFacts], keys: &SelectorKeys) -> Grouped {
+pub fn prepare(services: &[ServiceFacts], keys: &SelectorKeys) -> Prepared {
     type ByLabels<'a> = FxHashMap<Vec<(&'a str, &'a str)>, (usize, usize)>;
     let mut first: FxHashMap<AudienceKey, (usize, usize)> = FxHashMap::default();
     // The audiences of a run of one namespace's services (the API server lists services by
@@ -761,9 +763,16 @@ pub fn group_audiences(services: &[ServiceFacts], keys: &SelectorKeys) -> Groupe
         }
     }
     let mut examples = vec![None; services.len()];
+    let mut annotated = Vec::new();
     let mut read = Vec::new();
     for (i, s) in services.iter().enumerate() {
-        if !s.is_managed() || !s.is_automatic() {
+        if !s.is_managed() {
+            continue;
+        }
+        if s.annotations_set().next().is_some() {
+            annotated.push(i);
+        }
+        if !s.is_automatic() {
             continue;
         }
         if s.namespace != run.0 {
@@ -787,9 +796,10 @@ pub fn group_audiences(services: &[ServiceFacts], keys: &SelectorKeys) -> Groupe
     let mut by_key: Vec<(AudienceKey, (usize, usize))> = first.into_iter().collect();
     // By namespace and labels: findings name examples in that order.
     by_key.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    Grouped {
+    Prepared {
         audiences: by_key.into_iter().map(|(_, audience)| audience).collect(),
         examples,
+        annotated,
     }
 }
 
@@ -895,12 +905,10 @@ fn namespaces_without_pool(cluster: &Cluster, audiences: &[Audience], found: &mu
 }
 
 /// `annotation-ignored` and `deprecated-annotation`, by the modelled release's rule.
-fn annotations(model: &Model, found: &mut Findings) {
+fn annotations(model: &Model, annotated: &[usize], found: &mut Findings) {
     let release = model.version.version;
-    for (i, facts) in model.cluster.services.iter().enumerate() {
-        if !facts.is_managed() {
-            continue;
-        }
+    for &i in annotated {
+        let facts = &model.cluster.services[i];
         for (name, current, deprecated) in facts.annotations_set() {
             let (level, code) = match model.behaviour.annotation_keys {
                 AnnotationKeys::UniverseOnly if current => (Level::Error, Code::AnnotationIgnored),
@@ -930,7 +938,7 @@ fn annotations(model: &Model, found: &mut Findings) {
 /// of decisions.
 struct ServiceChecks<'c> {
     decisions: Decisions<'c>,
-    /// [`Grouped::examples`] (empty: each service's walk is its own).
+    /// [`Prepared::examples`] (empty: each service's walk is its own).
     examples: &'c [Option<u32>],
     stale: BTreeMap<usize, &'c Reason>,
     /// The first chunk no thread has taken.
@@ -1309,9 +1317,8 @@ mod tests {
     fn check_with(parts: &[String], threshold: u8) -> CheckReport<'static> {
         let snapshot: &'static Snapshot = Box::leak(Box::new(snapshot(&parts.concat())));
         let flags = crate::settings::MetallbFlags::default();
-        let (model, grouped) =
-            Model::build_alongside(snapshot, &flags, Vec::new(), Some(group_audiences));
-        build(Box::leak(Box::new(model)), grouped, threshold, false)
+        let (model, prepared) = Model::build_alongside(snapshot, &flags, Vec::new(), Some(prepare));
+        build(Box::leak(Box::new(model)), prepared, threshold, false)
     }
 
     fn check(parts: &[String]) -> CheckReport<'static> {
@@ -1988,7 +1995,7 @@ mod tests {
         fn service_findings(model: &Model, shared: bool, grouped: bool) -> Vec<String> {
             let cluster = &model.cluster;
             let examples = match grouped {
-                true => group_audiences(&cluster.services, cluster.selector_keys()).examples,
+                true => prepare(&cluster.services, cluster.selector_keys()).examples,
                 false => Vec::new(),
             };
             let checks = ServiceChecks::new(cluster, shared, &examples);

@@ -1865,7 +1865,9 @@ impl<'a> Cluster<'a> {
 
     /// [`Cluster::namespace_walk`], worked out, kept once per content.
     fn namespace_walk_of(&self, namespace: &str) -> std::sync::Arc<NamespaceWalk> {
-        let (mut walked, mut unknown) = (Vec::new(), Vec::new());
+        // Most of a namespace's walk is the pools every namespace looks at.
+        let mut walked = Vec::with_capacity(self.index.every_namespace.len());
+        let mut unknown = Vec::new();
         for (i, listed) in self.index.pinned_for(namespace) {
             // A pool listed under the namespace allows it: it admits the namespace (unknown
             // selectors allow only the namespaces named) and is in MetalLB's namespace index

@@ -37,8 +37,9 @@ pub fn run(settings: &Settings, out: &mut impl Write, err: &mut impl Write) -> R
     }
     let loaded = source::load(&settings.input, &settings.request)?;
     let snapshot = FreedAside(Some(loaded.snapshot));
-    // `check` reads what it needs of the services alone (who they are to the pools, which
-    // set annotations) while the model's occupancy is rebuilt.
+    // `check` reads what it needs of the services and configuration alone (who the services
+    // are to the pools, which set annotations, which requests cannot be met) while the
+    // model's occupancy is rebuilt.
     let preparing =
         matches!(settings.request, Request::Check { .. }).then_some(report::check::prepare);
     let (model, prepared) = Model::build_alongside(

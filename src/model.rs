@@ -57,14 +57,14 @@ impl<'a> Model<'a> {
         })
     }
 
-    /// [`Model::build`], with a command's own work over the services' facts, if any, run
-    /// while the occupancy is rebuilt (see [`Cluster::new_alongside`]); its result comes
+    /// [`Model::build`], with a command's own work over the services' facts and the
+    /// configuration, if any, run while the occupancy is rebuilt (see [`Cluster::new_alongside`]); its result comes
     /// back with the model.
     pub fn build_alongside<R: Send>(
         snapshot: &'a Snapshot,
         flags: &MetallbFlags,
         notes: Vec<Reason>,
-        alongside: Option<impl FnOnce(&[ServiceFacts<'a>], &SelectorKeys) -> R + Send>,
+        alongside: Option<impl FnOnce(&[ServiceFacts<'a>], &SelectorKeys, &Config) -> R + Send>,
     ) -> (Model<'a>, Option<R>) {
         let (version, notes) = release_with_notes(snapshot, flags, notes);
         Model::assemble(snapshot, flags, version, notes, |config, context| {

@@ -780,19 +780,19 @@ impl<'a> Cluster<'a> {
     /// Builds occupancy from the services' ingress IPs, as MetalLB rebuilds its state (§3.3),
     /// under the rules of `ctx.behaviour`'s release.
     pub fn new(snapshot: &'a Snapshot, config: Config, ctx: &Context) -> Cluster<'a> {
-        let nothing: Option<fn(&[ServiceFacts<'a>], &SelectorKeys)> = None;
+        let nothing: Option<fn(&[ServiceFacts<'a>], &SelectorKeys, &Config)> = None;
         Self::new_alongside(snapshot, config, ctx, nothing).0
     }
 
-    /// [`Cluster::new`], with a caller's own work that needs only the services' facts and
-    /// the label keys selectors read: it runs on a second core while the occupancy is
-    /// rebuilt (on large snapshots, where a second thread pays), and its result comes back
-    /// with the cluster.
+    /// [`Cluster::new`], with a caller's own work that needs only the services' facts, the
+    /// label keys selectors read and the configuration: it runs on a second core while the
+    /// occupancy is rebuilt (on large snapshots, where a second thread pays), and its result
+    /// comes back with the cluster.
     pub fn new_alongside<R: Send>(
         snapshot: &'a Snapshot,
         mut config: Config,
         ctx: &Context,
-        alongside: Option<impl FnOnce(&[ServiceFacts<'a>], &SelectorKeys) -> R + Send>,
+        alongside: Option<impl FnOnce(&[ServiceFacts<'a>], &SelectorKeys, &Config) -> R + Send>,
     ) -> (Cluster<'a>, Option<R>) {
         let behaviour = ctx.behaviour;
         let services = facts_of(&snapshot.services, ctx);
@@ -800,7 +800,7 @@ impl<'a> Cluster<'a> {
         let rebuild = || Occupancy::rebuild(&config, &behaviour, &services);
         let (occupancy, early) = match alongside {
             Some(work) if second_thread_pays(services.len()) => std::thread::scope(|scope| {
-                let early = scope.spawn(|| work(&services, &label_keys));
+                let early = scope.spawn(|| work(&services, &label_keys, &config));
                 let occupancy = rebuild();
                 // A panic there is a bug: it goes on here, as on one thread.
                 let early = early
@@ -808,7 +808,10 @@ impl<'a> Cluster<'a> {
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
                 (occupancy, Some(early))
             }),
-            work => (rebuild(), work.map(|work| work(&services, &label_keys))),
+            work => (
+                rebuild(),
+                work.map(|work| work(&services, &label_keys, &config)),
+            ),
         };
         // Up to v0.13.x MetalLB refuses a configuration under which an allocated address
         // lies in no pool, and keeps the previous one (C.5). Go: allocator.go `SetPools`.
@@ -2693,7 +2696,8 @@ pub(crate) mod tests {
     }
 
     /// Work done alongside the occupancy (on a second thread, at this size) is given every
-    /// service's facts and the selectors' keys, and the cluster is the one built without it.
+    /// service's facts, the selectors' keys and the configuration, and the cluster is the
+    /// one built without it.
     #[test]
     fn work_alongside_sees_every_service_and_changes_nothing() {
         use crate::fixtures::{METALLB_NS, holding, svc};
@@ -2709,19 +2713,21 @@ pub(crate) mod tests {
         let snapshot = one_pool(&["10.96.0.0/16"], services);
         let ctx = Context::default();
         let load = || Config::load(&snapshot, METALLB_NS, &ctx.behaviour);
-        let seen = |facts: &[ServiceFacts], keys: &SelectorKeys| {
+        let seen = |facts: &[ServiceFacts], keys: &SelectorKeys, config: &Config| {
             let keys = keys.0.clone();
             (
                 facts.iter().map(|f| f.key.clone()).collect::<Vec<_>>(),
                 keys,
+                config.pools.len(),
             )
         };
         let (cluster, early) = Cluster::new_alongside(&snapshot, load(), &ctx, Some(seen));
         let alone = Cluster::new(&snapshot, load(), &ctx);
-        let (keys, selector_keys) = early.expect("the work was given");
+        let (keys, selector_keys, pools) = early.expect("the work was given");
         let expected: Vec<CompactString> = alone.services.iter().map(|f| f.key.clone()).collect();
         assert_eq!(keys, expected);
         assert_eq!(selector_keys, alone.label_keys.0);
+        assert_eq!(pools, alone.config.pools.len());
         assert_eq!(cluster.service_pool, alone.service_pool);
         assert_eq!(cluster.pool_services, alone.pool_services);
         assert_eq!(cluster.holdings[0].pairs, alone.holdings[0].pairs);

@@ -146,12 +146,13 @@ pub fn build<'m>(
     strict: bool,
 ) -> CheckReport<'m> {
     let cluster = &model.cluster;
-    let prepared = prepared.unwrap_or_else(|| prepare(&cluster.services, cluster.selector_keys()));
+    let prepared = prepared
+        .unwrap_or_else(|| prepare(&cluster.services, cluster.selector_keys(), &cluster.config));
     // Two threads that share the model (whose memos are behind locks): the pinned pools
     // serving each audience with the annotations on one, the configuration's findings on
     // the other. Then both take the services' findings a chunk at a time until none is
     // left, so that neither waits for the other.
-    let services = ServiceChecks::new(&model.cluster, true, &prepared.examples);
+    let services = ServiceChecks::new(&model.cluster, true, &prepared);
     let (before, chunks, after, side) = std::thread::scope(|scope| {
         let side = scope.spawn(|| {
             let mut found = Findings::default();
@@ -159,6 +160,10 @@ pub fn build<'m>(
             priority_ties(&model.cluster, &audiences, &mut found);
             namespaces_without_pool(&model.cluster, &audiences, &mut found);
             annotations(model, &prepared.annotated, &mut found);
+            for (i, code, message) in &prepared.unmet {
+                let object = service_ref(&model.cluster.services[*i], model, *i);
+                found.add(Level::Error, *code, object, message.as_str());
+            }
             (found, services.run(model))
         });
         let mut found = Findings::default();
@@ -731,11 +736,11 @@ struct Audience {
     pinned: std::sync::Arc<[usize]>,
 }
 
-/// What `check` reads from the services' facts alone, so the command works it out while the
-/// model's occupancy is rebuilt ([`Model::build_alongside`]): the audiences, grouped
-/// ([`Prepared::audiences`] each with an example and a count, in namespace and labels order;
-/// per service, the example of its audience), and the services that set an annotation
-/// MetalLB reads.
+/// What `check` reads from the services' facts and the configuration alone, so the command
+/// works it out while the model's occupancy is rebuilt ([`Model::build_alongside`]): the
+/// audiences, grouped ([`Prepared::audiences`] each with an example and a count, in
+/// namespace and labels order; per service, the example of its audience), the services that
+/// set an annotation MetalLB reads, and the requests that cannot be met.
 pub struct Prepared {
     audiences: Vec<(usize, usize)>,
     /// For an automatic service, the first service met of its namespace and labels: the
@@ -744,9 +749,15 @@ pub struct Prepared {
     examples: Vec<Option<u32>>,
     /// The managed services that set an annotation MetalLB reads, ascending: few services do.
     annotated: Vec<usize>,
+    /// The requests of managed services that cannot be met, in service order.
+    unmet: Vec<Unmet>,
 }
 
-pub fn prepare(services: &[ServiceFacts], keys: &SelectorKeys) -> Prepared {
+/// A service's request that cannot be met: the service, `pool-not-found` or
+/// `requested-ip-not-in-any-pool`, and the message.
+type Unmet = (usize, Code, String);
+
+pub fn prepare(services: &[ServiceFacts], keys: &SelectorKeys, config: &Config) -> Prepared {
     type ByLabels<'a> = FxHashMap<Vec<(&'a str, &'a str)>, (usize, usize)>;
     let mut first: FxHashMap<AudienceKey, (usize, usize)> = FxHashMap::default();
     // The audiences of a run of one namespace's services (the API server lists services by
@@ -764,6 +775,7 @@ pub fn prepare(services: &[ServiceFacts], keys: &SelectorKeys) -> Prepared {
     }
     let mut examples = vec![None; services.len()];
     let mut annotated = Vec::new();
+    let mut unmet = Vec::new();
     let mut read = Vec::new();
     for (i, s) in services.iter().enumerate() {
         if !s.is_managed() {
@@ -772,6 +784,7 @@ pub fn prepare(services: &[ServiceFacts], keys: &SelectorKeys) -> Prepared {
         if s.annotations_set().next().is_some() {
             annotated.push(i);
         }
+        unmet_requests(config, i, s, &mut unmet);
         if !s.is_automatic() {
             continue;
         }
@@ -800,6 +813,7 @@ pub fn prepare(services: &[ServiceFacts], keys: &SelectorKeys) -> Prepared {
         audiences: by_key.into_iter().map(|(_, audience)| audience).collect(),
         examples,
         annotated,
+        unmet,
     }
 }
 
@@ -932,14 +946,16 @@ fn annotations(model: &Model, annotated: &[usize], found: &mut Findings) {
     }
 }
 
-/// The services' findings: requests that cannot be met (statically, whatever the state),
-/// then one decision of MetalLB's allocator per pending or stale service. Worked out a
-/// chunk of services at a time, by each thread that [`ServiceChecks::run`]s, with one memo
-/// of decisions.
+/// The services' findings: one decision of MetalLB's allocator per pending or stale service
+/// (the requests that cannot be met, whatever the state, are [`Prepared::unmet`]). Worked
+/// out a chunk of services at a time, by each thread that [`ServiceChecks::run`]s, with one
+/// memo of decisions.
 struct ServiceChecks<'c> {
     decisions: Decisions<'c>,
     /// [`Prepared::examples`] (empty: each service's walk is its own).
     examples: &'c [Option<u32>],
+    /// One bit per service: whether a request of it cannot be met (already reported).
+    unmet_request: Vec<u64>,
     stale: BTreeMap<usize, &'c Reason>,
     /// The first chunk no thread has taken.
     next: AtomicUsize,
@@ -954,10 +970,15 @@ type Chunk = (usize, Findings);
 
 impl<'c> ServiceChecks<'c> {
     /// `shared` off only to prove that the classes change no answer ([`Decisions`]).
-    fn new(cluster: &'c Cluster, shared: bool, examples: &'c [Option<u32>]) -> ServiceChecks<'c> {
+    fn new(cluster: &'c Cluster, shared: bool, prepared: &'c Prepared) -> ServiceChecks<'c> {
+        let mut unmet_request = vec![0u64; cluster.services.len().div_ceil(64)];
+        for &(i, _, _) in &prepared.unmet {
+            unmet_request[i / 64] |= 1 << (i % 64);
+        }
         ServiceChecks {
             decisions: Decisions::new(shared),
-            examples,
+            examples: &prepared.examples,
+            unmet_request,
             stale: cluster
                 .holding_warnings
                 .iter()
@@ -1003,7 +1024,10 @@ impl<'c> ServiceChecks<'c> {
         }
         // Built only for a finding: most services have none.
         let object = || service_ref(facts, model, i);
-        let reported = unmet_requests(cluster, facts, &object, found);
+        let reported = self
+            .unmet_request
+            .get(i / 64)
+            .is_some_and(|b| b & (1 << (i % 64)) != 0);
         let pending = facts.ingress.is_empty() && facts.unparsable_ingress().is_empty();
         if let Some(reason) = self.stale.get(&i) {
             let decision = cluster.outcome(i);
@@ -1134,53 +1158,41 @@ impl<'c> Decisions<'c> {
     }
 }
 
-/// `pool-not-found` and `requested-ip-not-in-any-pool`; returns whether one was reported.
-fn unmet_requests(
-    cluster: &Cluster,
-    facts: &ServiceFacts,
-    object: &dyn Fn() -> ObjectKey,
-    found: &mut Findings,
-) -> bool {
-    let config = &cluster.config;
-    let mut reported = false;
+/// `pool-not-found` and `requested-ip-not-in-any-pool` of `service`, into `unmet`.
+fn unmet_requests(config: &Config, service: usize, facts: &ServiceFacts, unmet: &mut Vec<Unmet>) {
     if let Some(wanted) = facts.requested_pool
         && config.pool(wanted).is_none()
     {
         let hint = closest(wanted, config.pools.iter().map(|p| p.name.as_str()))
             .map(|c| format!("; did you mean {c}?"))
             .unwrap_or_default();
-        found.add(
-            Level::Error,
+        unmet.push((
+            service,
             Code::PoolNotFound,
-            object(),
             format!("the address-pool annotation names pool {wanted}, which does not exist{hint}"),
-        );
-        reported = true;
+        ));
     }
     if let Ok(Some(ips)) = &facts.requested_ips {
         let outside: Vec<String> = ips
             .iter()
             .filter(|ip| config.pool_for(&[**ip]).is_none())
-            .map(|ip| describe_outside(cluster, *ip))
+            .map(|ip| describe_outside(config, *ip))
             .collect();
         if !outside.is_empty() {
-            found.add(
-                Level::Error,
+            unmet.push((
+                service,
                 Code::RequestedIpNotInAnyPool,
-                object(),
                 format!("the service requests {}", outside.join("; ")),
-            );
-            reported = true;
+            ));
         }
     }
-    reported
 }
 
-fn describe_outside(cluster: &Cluster, ip: Ip) -> String {
-    match cluster.config.pool_containing(ip) {
+fn describe_outside(config: &Config, ip: Ip) -> String {
+    match config.pool_containing(ip) {
         Some(p) => format!(
             "{ip}, which pool {} excludes with avoidBuggyIPs",
-            cluster.config.pools[p].name
+            config.pools[p].name
         ),
         None => format!("{ip}, which lies in no pool"),
     }
@@ -1994,11 +2006,11 @@ mod tests {
         /// their audiences' examples (`grouped`) or each their own.
         fn service_findings(model: &Model, shared: bool, grouped: bool) -> Vec<String> {
             let cluster = &model.cluster;
-            let examples = match grouped {
-                true => prepare(&cluster.services, cluster.selector_keys()).examples,
-                false => Vec::new(),
-            };
-            let checks = ServiceChecks::new(cluster, shared, &examples);
+            let mut prepared = prepare(&cluster.services, cluster.selector_keys(), &cluster.config);
+            if !grouped {
+                prepared.examples.clear();
+            }
+            let checks = ServiceChecks::new(cluster, shared, &prepared);
             in_chunk_order(checks.run(model))
                 .map(|f| {
                     format!(

@@ -58,8 +58,8 @@ impl<'a> Model<'a> {
     }
 
     /// [`Model::build`], with a command's own work over the services' facts and the
-    /// configuration, if any, run while the occupancy is rebuilt (see [`Cluster::new_alongside`]); its result comes
-    /// back with the model.
+    /// configuration, if any, run while the occupancy is rebuilt (see
+    /// [`Cluster::new_alongside`]); its result comes back with the model.
     pub fn build_alongside<R: Send>(
         snapshot: &'a Snapshot,
         flags: &MetallbFlags,

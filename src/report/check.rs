@@ -149,8 +149,8 @@ pub fn build<'m>(
     let prepared = prepared
         .unwrap_or_else(|| prepare(&cluster.services, cluster.selector_keys(), &cluster.config));
     // Two threads that share the model (whose memos are behind locks): the pinned pools
-    // serving each audience with the annotations on one, the configuration's findings on
-    // the other. Then both take the services' findings a chunk at a time until none is
+    // serving each audience, their ties, and the findings `prepared` holds on one, the
+    // configuration's findings on the other. Then both take the services' findings a chunk at a time until none is
     // left, so that neither waits for the other.
     let services = ServiceChecks::new(&model.cluster, true, &prepared);
     let (before, chunks, after, side) = std::thread::scope(|scope| {
@@ -1325,7 +1325,7 @@ mod tests {
         Box::leak(Box::new(build_model(Box::leak(Box::new(snapshot)))))
     }
 
-    /// As the command checks: the audiences grouped alongside the model.
+    /// As the command checks: [`prepare`] worked out alongside the model.
     fn check_with(parts: &[String], threshold: u8) -> CheckReport<'static> {
         let snapshot: &'static Snapshot = Box::leak(Box::new(snapshot(&parts.concat())));
         let flags = crate::settings::MetallbFlags::default();

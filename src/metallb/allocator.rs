@@ -1832,18 +1832,14 @@ impl<'a> Cluster<'a> {
         match distinct.get(content.as_slice()) {
             Some(known) => known.clone(),
             None => {
-                let walked: Vec<(usize, bool)> = by_namespace
-                    .walked
-                    .iter()
-                    .copied()
-                    .filter(|&(i, _)| is_selected(i))
-                    .collect();
+                // The pools walked are the key's part before the separator.
+                let walked = &content[..content.len() - 1 - by_namespace.unknown.len()];
                 let mut in_namespace_index = vec![0u64; walked.len().div_ceil(64)];
-                for (at, _) in walked.iter().enumerate().filter(|(_, (_, listed))| *listed) {
+                for (at, _) in walked.iter().enumerate().filter(|(_, pool)| *pool & 1 == 1) {
                     in_namespace_index[at / 64] |= 1 << (at % 64);
                 }
                 let walk = std::sync::Arc::new(PinnedWalk {
-                    walked: self.shared_list(walked.iter().map(|&(i, _)| i).collect()),
+                    walked: self.shared_list(walked.iter().map(|pool| pool >> 1).collect()),
                     unknown: by_namespace.unknown.clone(),
                     in_namespace_index,
                     order: std::sync::OnceLock::new(),
@@ -1932,18 +1928,8 @@ impl<'a> Cluster<'a> {
     /// label changes which pools admit a service or whether it is announced.
     pub fn selector_read_labels<'l>(&self, labels: &'l StringMap) -> Vec<(&'l str, &'l str)> {
         let mut read = Vec::new();
-        self.selector_read_labels_into(labels, &mut read);
+        self.label_keys.read_into(labels, &mut read);
         read
-    }
-
-    /// [`Cluster::selector_read_labels`] into `read`, emptied first: for a caller that
-    /// reads many services' labels into one buffer.
-    pub fn selector_read_labels_into<'l>(
-        &self,
-        labels: &'l StringMap,
-        read: &mut Vec<(&'l str, &'l str)>,
-    ) {
-        self.label_keys.read_into(labels, read);
     }
 
     /// Whether the plain pools offer the service what they offer every service with no

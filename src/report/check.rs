@@ -150,8 +150,8 @@ pub fn build<'m>(
         .unwrap_or_else(|| prepare(&cluster.services, cluster.selector_keys(), &cluster.config));
     // Two threads that share the model (whose memos are behind locks): the pinned pools
     // serving each audience, their ties, and the findings `prepared` holds on one, the
-    // configuration's findings on the other. Then both take the services' findings a chunk at a time until none is
-    // left, so that neither waits for the other.
+    // configuration's findings on the other. Then both take the services' findings a chunk
+    // at a time until none is left, so that neither waits for the other.
     let services = ServiceChecks::new(&model.cluster, true, &prepared);
     let (before, chunks, after, side) = std::thread::scope(|scope| {
         let side = scope.spawn(|| {

@@ -512,7 +512,10 @@ fn facts_of<'a>(services: &'a [Service], ctx: &Context) -> Vec<ServiceFacts<'a>>
 /// it, from 20,000 services.
 fn second_thread_pays(services: usize) -> bool {
     const PARALLEL_FROM: usize = 20_000;
-    services >= PARALLEL_FROM && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
+    // Asked once: the answer reads the process's cgroup quota from files.
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    services >= PARALLEL_FROM
+        && *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get())) > 1
 }
 
 /// The addresses one pool has handed out: `(address, holder)` pairs sorted by address, then
@@ -558,32 +561,35 @@ impl Held {
     }
 }
 
-/// What MetalLB rebuilds from the addresses services hold (§3.3): the parts of a
-/// [`Cluster`] read from its services and configuration alone.
-struct Occupancy {
-    holdings: Vec<Held>,
-    service_pool: Vec<Option<usize>>,
-    pool_services: Vec<Vec<usize>>,
-    holding_warnings: Vec<(usize, Reason)>,
+/// What validating the services' holdings found besides their pools, in input order.
+struct HoldingVerdicts {
+    warnings: Vec<(usize, Reason)>,
     /// The configuration errors of addresses held in no pool, in the releases that have them.
     orphaning_errors: Vec<String>,
-    keyed: Vec<Vec<Ip>>,
 }
 
-impl Occupancy {
-    fn rebuild(config: &Config, behaviour: &Behaviour, services: &[ServiceFacts]) -> Occupancy {
-        let mut holdings = vec![Held::default(); config.pools.len()];
-        let mut service_pool = vec![None; services.len()];
-        let mut pool_services = vec![Vec::new(); config.pools.len()];
-        let mut holding_warnings = Vec::new();
-        let mut orphaning_errors = Vec::new();
-        for (i, s) in services.iter().enumerate() {
+impl HoldingVerdicts {
+    /// Validates the holdings of `services[from..from + pools.len()]`, writing into `pools`
+    /// the pool each service's addresses are validly held in.
+    fn read(
+        config: &Config,
+        behaviour: &Behaviour,
+        services: &[ServiceFacts],
+        from: usize,
+        pools: &mut [Option<usize>],
+    ) -> HoldingVerdicts {
+        let mut verdicts = HoldingVerdicts {
+            warnings: Vec::new(),
+            orphaning_errors: Vec::new(),
+        };
+        let read = services[from..].iter().zip(pools.iter_mut());
+        for (i, (s, pool)) in (from..).zip(read) {
             if s.is_managed()
                 && let Some(bad) = s.unparsable_ingress().first()
             {
                 // Go: controller/service.go convergeBalancer — `net.ParseIP` gives nil, the
                 // family of the addresses cannot be told, and the state is cleared.
-                holding_warnings.push((
+                verdicts.warnings.push((
                     i,
                     Reason::new(
                         Code::AllocationNotValid,
@@ -599,21 +605,15 @@ impl Occupancy {
                 continue;
             }
             match Cluster::validate_holding(config, behaviour, s) {
-                Ok(pool) => {
-                    holdings[pool]
-                        .pairs
-                        .extend(s.ingress.iter().map(|ip| (*ip, i)));
-                    service_pool[i] = Some(pool);
-                    pool_services[pool].push(i);
-                }
+                Ok(valid) => *pool = Some(valid),
                 Err(why) => {
                     if config.pool_for(&s.ingress).is_none()
                         && let Some(error) =
                             behaviour.orphaning_config_error(&s.key, &quoted_list(&s.ingress))
                     {
-                        orphaning_errors.push(error);
+                        verdicts.orphaning_errors.push(error);
                     }
-                    holding_warnings.push((
+                    verdicts.warnings.push((
                         i,
                         Reason::new(
                             Code::AllocationNotValid,
@@ -623,6 +623,83 @@ impl Occupancy {
                 }
             }
         }
+        verdicts
+    }
+
+    /// Appends the verdicts on the services after these.
+    fn append(&mut self, later: HoldingVerdicts) {
+        self.warnings.extend(later.warnings);
+        self.orphaning_errors.extend(later.orphaning_errors);
+    }
+}
+
+/// What MetalLB rebuilds from the addresses services hold (§3.3): the parts of a
+/// [`Cluster`] read from its services and configuration alone.
+struct Occupancy {
+    holdings: Vec<Held>,
+    service_pool: Vec<Option<usize>>,
+    pool_services: Vec<Vec<usize>>,
+    holding_warnings: Vec<(usize, Reason)>,
+    /// The configuration errors of addresses held in no pool, in the releases that have them.
+    orphaning_errors: Vec<String>,
+    keyed: Vec<Vec<Ip>>,
+}
+
+impl Occupancy {
+    /// `spare_core`: whether this may take the second core (nothing else runs beside it).
+    fn rebuild(
+        config: &Config,
+        behaviour: &Behaviour,
+        services: &[ServiceFacts],
+        spare_core: bool,
+    ) -> Occupancy {
+        // Which pool each service validly holds its addresses in is decided for each on its
+        // own (most of the work), on two threads where that pays; the pools' lists are then
+        // filled in input order, each sized exactly.
+        let mut service_pool = vec![None; services.len()];
+        let verdicts = if spare_core && second_thread_pays(services.len()) {
+            let half = services.len() / 2;
+            let (first, second) = service_pool.split_at_mut(half);
+            std::thread::scope(|scope| {
+                let later = scope
+                    .spawn(|| HoldingVerdicts::read(config, behaviour, services, half, second));
+                let mut verdicts = HoldingVerdicts::read(config, behaviour, services, 0, first);
+                verdicts.append(later.join().expect("validating a holding does not panic"));
+                verdicts
+            })
+        } else {
+            HoldingVerdicts::read(config, behaviour, services, 0, &mut service_pool)
+        };
+        let mut sizes = vec![(0, 0); config.pools.len()];
+        for (pool, s) in service_pool.iter().zip(services) {
+            if let Some(pool) = pool {
+                sizes[*pool].0 += 1;
+                sizes[*pool].1 += s.ingress.len();
+            }
+        }
+        let mut pool_services: Vec<Vec<usize>> = sizes
+            .iter()
+            .map(|&(held_by, _)| Vec::with_capacity(held_by))
+            .collect();
+        let mut holdings: Vec<Held> = sizes
+            .iter()
+            .map(|&(_, addresses)| Held {
+                pairs: Vec::with_capacity(addresses),
+                ..Held::default()
+            })
+            .collect();
+        for (i, (pool, s)) in service_pool.iter().zip(services).enumerate() {
+            if let Some(pool) = *pool {
+                holdings[pool]
+                    .pairs
+                    .extend(s.ingress.iter().map(|ip| (*ip, i)));
+                pool_services[pool].push(i);
+            }
+        }
+        let HoldingVerdicts {
+            warnings: holding_warnings,
+            orphaning_errors,
+        } = verdicts;
         for held in &mut holdings {
             held.finish();
         }
@@ -797,11 +874,11 @@ impl<'a> Cluster<'a> {
         let behaviour = ctx.behaviour;
         let services = facts_of(&snapshot.services, ctx);
         let label_keys = SelectorKeys::of(&config);
-        let rebuild = || Occupancy::rebuild(&config, &behaviour, &services);
+        let rebuild = |spare_core| Occupancy::rebuild(&config, &behaviour, &services, spare_core);
         let (occupancy, early) = match alongside {
             Some(work) if second_thread_pays(services.len()) => std::thread::scope(|scope| {
                 let early = scope.spawn(|| work(&services, &label_keys, &config));
-                let occupancy = rebuild();
+                let occupancy = rebuild(false);
                 // A panic there is a bug: it goes on here, as on one thread.
                 let early = early
                     .join()
@@ -809,7 +886,7 @@ impl<'a> Cluster<'a> {
                 (occupancy, Some(early))
             }),
             work => (
-                rebuild(),
+                rebuild(true),
                 work.map(|work| work(&services, &label_keys, &config)),
             ),
         };
@@ -2719,6 +2796,63 @@ pub(crate) mod tests {
         assert_eq!(cluster.holdings[0].pairs, alone.holdings[0].pairs);
         assert_eq!(cluster.keyed, alone.keyed);
         assert_eq!(cluster.counts(0), alone.counts(0));
+    }
+
+    /// The occupancy rebuilt on two threads is the one rebuilt on one, in every release:
+    /// holdings, each pool's services, the warnings and orphaning errors in input order.
+    #[test]
+    fn the_occupancy_is_the_same_on_two_threads() {
+        use crate::fixtures::{METALLB_NS, holding, pool, svc};
+        use crate::metallb::release::{Behaviour, Release};
+        let services: Vec<Service> = (0..25_001)
+            .map(|i| {
+                let s = svc(&format!("n{}/s{i}", i % 7));
+                let (a, b) = (i / 250 % 250, i % 250);
+                match i % 5 {
+                    0 => s,
+                    // In no pool: a warning, and an orphaning error where releases refuse.
+                    1 => holding(s, &[&format!("192.168.{a}.{b}")]),
+                    2 if i % 1_000 == 2 => holding(s, &["not-an-ip"]),
+                    3 => holding(s, &[&format!("10.97.{a}.{b}")]),
+                    _ => holding(s, &[&format!("10.96.{a}.{b}")]),
+                }
+            })
+            .collect();
+        let snapshot = Snapshot {
+            pools: vec![
+                pool("low", &["10.96.0.0/16"]),
+                pool("high", &["10.97.0.0/16"]),
+            ],
+            services: services.into(),
+            ..Default::default()
+        };
+        for release in Release::CHECKED {
+            let ctx = Context {
+                behaviour: Behaviour::of(release),
+                ..Context::default()
+            };
+            let config = Config::load(&snapshot, METALLB_NS, &ctx.behaviour);
+            let facts = facts_of(&snapshot.services, &ctx);
+            let rebuild =
+                |spare_core| Occupancy::rebuild(&config, &ctx.behaviour, &facts, spare_core);
+            let (two, one) = (rebuild(true), rebuild(false));
+            assert!(second_thread_pays(facts.len()) || !cfg!(target_os = "linux"));
+            for (a, b) in two.holdings.iter().zip(&one.holdings) {
+                assert_eq!(a.pairs, b.pairs, "{release:?}");
+                assert_eq!(
+                    (a.distinct_v4, a.distinct_v6),
+                    (b.distinct_v4, b.distinct_v6)
+                );
+            }
+            assert_eq!(two.service_pool, one.service_pool);
+            assert_eq!(two.pool_services, one.pool_services);
+            assert_eq!(two.holding_warnings, one.holding_warnings);
+            assert_eq!(two.orphaning_errors, one.orphaning_errors);
+            assert_eq!(two.keyed, one.keyed);
+            assert_eq!(one.holding_warnings.len(), 5_000 + 25, "{release:?}");
+            let held_by: Vec<usize> = one.pool_services.iter().map(Vec::len).collect();
+            assert_eq!(held_by, [5_000, 10_000 - 25], "high, low");
+        }
     }
 
     /// `outcome` is `decide` without the verdicts of the pools walked past and without

@@ -10,7 +10,7 @@ mod direct;
 use std::io::Read;
 
 use super::input::Input;
-use super::{Found, Kind, NOT_AN_OBJECT, READ_FIELDS};
+use super::{Found, Kind, NOT_AN_OBJECT, READ_FIELDS, Sink};
 use crate::error::Error;
 
 /// What scanning one object found.
@@ -54,7 +54,7 @@ enum Level {
 pub(super) fn read<R: Read>(
     input: &mut Input<R>,
     name: &str,
-    found: &mut dyn FnMut(Found) -> Result<(), Error>,
+    found: &mut dyn Sink,
 ) -> Result<(), Error> {
     let mut scanner = Scanner {
         input,
@@ -88,11 +88,65 @@ struct Scanner<'i, R> {
 /// One List item, typed or not, waiting for the List's `kind`.
 type Pending = Result<Found, Error>;
 
+/// A List's items, typed while its `kind` is still unknown (kubectl writes `items` before
+/// `kind`). Held in chunks: holding more never copies what is held, and each chunk is
+/// freed once its items are handed on.
+#[derive(Default)]
+struct PendingItems {
+    chunks: Vec<Vec<Pending>>,
+}
+
+impl PendingItems {
+    const CHUNK: usize = 1024;
+
+    fn push(&mut self, item: Pending) {
+        match self.chunks.last_mut() {
+            Some(chunk) if chunk.len() < Self::CHUNK => chunk.push(item),
+            _ => {
+                let mut chunk = Vec::with_capacity(Self::CHUNK);
+                chunk.push(item);
+                self.chunks.push(chunk);
+            }
+        }
+    }
+
+    /// Whether the last item failed: the items after it are scanned, not typed.
+    fn failed(&self) -> bool {
+        self.chunks
+            .last()
+            .and_then(|chunk| chunk.last())
+            .is_some_and(Result::is_err)
+    }
+
+    /// Hands every item on, in order: first how many of each kind come (up to the first
+    /// failure, which ends the List), then the items.
+    fn hand_on(self, sink: &mut dyn Sink) -> Result<(), Error> {
+        let mut counts: Vec<(Kind, usize)> = Vec::new();
+        for item in self.chunks.iter().flatten() {
+            let Ok(Found {
+                kind: Some((kind, _)),
+                ..
+            }) = item
+            else {
+                continue;
+            };
+            match counts.iter_mut().find(|(k, _)| k == kind) {
+                Some((_, count)) => *count += 1,
+                None => counts.push((*kind, 1)),
+            }
+        }
+        for (kind, count) in counts {
+            sink.expect(kind, count);
+        }
+        for item in self.chunks.into_iter().flatten() {
+            sink.found(item?)?;
+        }
+        Ok(())
+    }
+}
+
 impl<R: Read> Scanner<'_, R> {
-    fn documents(
-        &mut self,
-        found: &mut dyn FnMut(Found) -> Result<(), Error>,
-    ) -> Result<(), Error> {
+    fn documents(&mut self, found: &mut dyn Sink) -> Result<(), Error> {
         loop {
             self.ws(None)?;
             match self.peek()? {
@@ -108,17 +162,14 @@ impl<R: Read> Scanner<'_, R> {
         }
     }
 
-    fn document(&mut self, found: &mut dyn FnMut(Found) -> Result<(), Error>) -> Result<(), Error> {
-        let mut pending = Vec::new();
+    fn document(&mut self, found: &mut dyn Sink) -> Result<(), Error> {
+        let mut pending = PendingItems::default();
         let mut slim = std::mem::take(&mut self.slim);
         let mut gaps = std::mem::take(&mut self.gaps);
         let head = self.object(Level::Document, &mut slim, &mut gaps, &mut pending);
         let result = head.and_then(|(kind, api_version, line)| {
             if kind.as_deref().is_some_and(|k| k.ends_with("List")) {
-                for item in pending {
-                    found(item?)?;
-                }
-                Ok(())
+                pending.hand_on(found)
             } else {
                 let scanned = Scanned {
                     kind,
@@ -127,7 +178,7 @@ impl<R: Read> Scanner<'_, R> {
                     line,
                     gaps: &gaps,
                 };
-                found(super::type_json(self.name, &scanned)?)
+                found.found(super::type_json(self.name, &scanned)?)
             }
         });
         self.slim = slim;
@@ -142,7 +193,7 @@ impl<R: Read> Scanner<'_, R> {
         level: Level,
         slim: &mut Vec<u8>,
         gaps: &mut Vec<(usize, usize)>,
-        pending: &mut Vec<Pending>,
+        pending: &mut PendingItems,
     ) -> Result<(Option<String>, Option<String>, usize), Error> {
         let line = self.line;
         slim.clear();
@@ -220,7 +271,7 @@ impl<R: Read> Scanner<'_, R> {
 
     /// A document's `items`: each object scanned and typed (the document may turn out not
     /// to be a List: nothing is kept until its end).
-    fn items(&mut self, pending: &mut Vec<Pending>) -> Result<(), Error> {
+    fn items(&mut self, pending: &mut PendingItems) -> Result<(), Error> {
         self.ws(None)?;
         if self.peek()? != Some(b'[') {
             return self.value(None);
@@ -241,23 +292,22 @@ impl<R: Read> Scanner<'_, R> {
 
     fn item_list(
         &mut self,
-        pending: &mut Vec<Pending>,
+        pending: &mut PendingItems,
         slim: &mut Vec<u8>,
         gaps: &mut Vec<(usize, usize)>,
     ) -> Result<(), Error> {
-        let failed = |pending: &Vec<Pending>| pending.last().is_some_and(Result::is_err);
         loop {
             self.ws(None)?;
             let line = self.line;
             if self.peek()? == Some(b'{')
-                && !failed(pending)
+                && !pending.failed()
                 && let Some(found) = self.direct_item()?
             {
                 pending.push(Ok(found));
             } else if self.peek()? == Some(b'{') {
                 let (kind, api_version, line) =
-                    self.object(Level::Item, slim, gaps, &mut Vec::new())?;
-                if !failed(pending) {
+                    self.object(Level::Item, slim, gaps, &mut PendingItems::default())?;
+                if !pending.failed() {
                     let scanned = Scanned {
                         kind,
                         api_version,
@@ -269,7 +319,7 @@ impl<R: Read> Scanner<'_, R> {
                 }
             } else {
                 self.value(None)?;
-                if !failed(pending) {
+                if !pending.failed() {
                     pending.push(Err(Error::input(
                         format!("{}:{line}", self.name),
                         NOT_AN_OBJECT,
@@ -637,7 +687,70 @@ fn is_number(token: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::is_number;
+    use super::super::{Found, Kind, ReadLimits, Sink};
+    use super::{Input, PendingItems, is_number, read};
+    use crate::error::Error;
+
+    /// What a reader handed on, in order.
+    #[derive(Debug, PartialEq)]
+    enum Handed {
+        Expect(Kind, usize),
+        Found(usize),
+    }
+
+    impl Sink for Vec<Handed> {
+        fn found(&mut self, found: Found) -> Result<(), Error> {
+            self.push(Handed::Found(found.line));
+            Ok(())
+        }
+
+        fn expect(&mut self, kind: Kind, count: usize) {
+            self.push(Handed::Expect(kind, count));
+        }
+    }
+
+    /// A List's items (more than fit one chunk) are counted by kind, then handed on in
+    /// order, though its `kind` comes after them as kubectl writes it.
+    #[test]
+    fn a_list_says_what_comes_then_hands_its_items_on_in_order() {
+        let services = 2 * PendingItems::CHUNK + 1;
+        let mut items: Vec<String> = (0..services)
+            .map(|i| {
+                format!(r#"{{"apiVersion":"v1","kind":"Service","metadata":{{"name":"s{i}"}}}}"#)
+            })
+            .collect();
+        items.insert(7, r#"{"apiVersion":"v1","kind":"ConfigMap"}"#.to_string());
+        items.insert(
+            9,
+            r#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"n"}}"#.to_string(),
+        );
+        let text = format!(
+            "{{\"apiVersion\":\"v1\",\"items\":[\n{}\n],\"kind\":\"List\"}}",
+            items.join(",\n")
+        );
+        let mut input = Input::new("dump.json".into(), text.as_bytes(), ReadLimits::default());
+        let mut handed: Vec<Handed> = Vec::new();
+        read(&mut input, "dump.json", &mut handed).unwrap();
+        assert_eq!(
+            handed[..2],
+            [
+                Handed::Expect(Kind::Service, services),
+                Handed::Expect(Kind::Namespace, 1)
+            ]
+        );
+        let lines: Vec<usize> = (2..items.len() + 2).collect();
+        let found: Vec<usize> = handed[2..]
+            .iter()
+            .map(|h| match h {
+                Handed::Found(line) => *line,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            found, lines,
+            "every item, the skipped one too, on its own line"
+        );
+    }
 
     #[test]
     fn numbers_are_checked_as_json_writes_them() {

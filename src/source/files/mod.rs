@@ -432,6 +432,25 @@ impl Objects {
         self.replace(slot, object);
     }
 
+    /// Makes room for `count` more objects of `kind` at once: growing a list of 50,000
+    /// services by doubling copied it, and the index with it, several times over.
+    fn make_room(&mut self, kind: Kind, count: usize) {
+        let s = &mut self.snapshot;
+        match kind {
+            Kind::Pool => s.pools.reserve(count),
+            Kind::LegacyPool => s.legacy_pools.reserve(count),
+            Kind::L2 => s.l2_advertisements.reserve(count),
+            Kind::Bgp => s.bgp_advertisements.reserve(count),
+            Kind::Service => s.services.reserve(count),
+            Kind::Namespace => s.namespaces.reserve(count),
+            Kind::Event => s.events.reserve(count),
+            Kind::Deployment => self.deployments.reserve(count),
+            Kind::ConfigurationState => s.configuration_states.reserve(count),
+            Kind::Crd => self.crds.reserve(count),
+        }
+        self.index.reserve(count);
+    }
+
     /// Adds an object to its kind's list: its place there.
     fn push(&mut self, object: Object) -> usize {
         fn push<T>(list: &mut Vec<T>, item: T) -> usize {
@@ -625,7 +644,7 @@ impl Reader<'_> {
         let is_json = path.extension().is_some_and(|e| e == "json")
             || matches!(input.first_content_byte()?, Some(b'{' | b'['));
         if is_json {
-            json::read(input, name, &mut |found| self.add_found(name, found))
+            json::read(input, name, &mut Into { reader: self, name })
         } else {
             yaml::read(input, name, &mut |found| self.add_found(name, found))
         }
@@ -686,6 +705,29 @@ impl Reader<'_> {
         };
         self.objects.insert(id, object, location);
         Ok(())
+    }
+}
+
+/// Where a reader hands the objects it finds.
+trait Sink {
+    fn found(&mut self, found: Found) -> Result<(), Error>;
+    /// `count` objects of `kind` are about to be handed on (a List's items).
+    fn expect(&mut self, kind: Kind, count: usize);
+}
+
+/// The reader of one file, as the sink of what is found in it.
+struct Into<'r, 'a> {
+    reader: &'r mut Reader<'a>,
+    name: &'r str,
+}
+
+impl Sink for Into<'_, '_> {
+    fn found(&mut self, found: Found) -> Result<(), Error> {
+        self.reader.add_found(self.name, found)
+    }
+
+    fn expect(&mut self, kind: Kind, count: usize) {
+        self.reader.objects.make_room(kind, count);
     }
 }
 

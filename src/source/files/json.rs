@@ -10,7 +10,7 @@ mod direct;
 use std::io::Read;
 
 use super::input::Input;
-use super::{Found, Kind, NOT_AN_OBJECT, READ_FIELDS, Sink};
+use super::{Found, Kind, NOT_AN_OBJECT, PendingItems, READ_FIELDS, Sink};
 use crate::error::Error;
 
 /// What scanning one object found.
@@ -83,66 +83,6 @@ struct Scanner<'i, R> {
     gaps: Vec<(usize, usize)>,
     item_slim: Vec<u8>,
     item_gaps: Vec<(usize, usize)>,
-}
-
-/// One List item, typed or not, waiting for the List's `kind`.
-type Pending = Result<Found, Error>;
-
-/// A List's items, typed while its `kind` is still unknown (kubectl writes `items` before
-/// `kind`). Held in chunks: holding more never copies what is held, and each chunk is
-/// freed once its items are handed on.
-#[derive(Default)]
-struct PendingItems {
-    chunks: Vec<Vec<Pending>>,
-}
-
-impl PendingItems {
-    const CHUNK: usize = 1024;
-
-    fn push(&mut self, item: Pending) {
-        match self.chunks.last_mut() {
-            Some(chunk) if chunk.len() < Self::CHUNK => chunk.push(item),
-            _ => {
-                let mut chunk = Vec::with_capacity(Self::CHUNK);
-                chunk.push(item);
-                self.chunks.push(chunk);
-            }
-        }
-    }
-
-    /// Whether the last item failed: the items after it are scanned, not typed.
-    fn failed(&self) -> bool {
-        self.chunks
-            .last()
-            .and_then(|chunk| chunk.last())
-            .is_some_and(Result::is_err)
-    }
-
-    /// Hands every item on, in order: first how many of each kind come (up to the first
-    /// failure, which ends the List), then the items.
-    fn hand_on(self, sink: &mut dyn Sink) -> Result<(), Error> {
-        let mut counts: Vec<(Kind, usize)> = Vec::new();
-        for item in self.chunks.iter().flatten() {
-            let Ok(Found {
-                kind: Some((kind, _)),
-                ..
-            }) = item
-            else {
-                continue;
-            };
-            match counts.iter_mut().find(|(k, _)| k == kind) {
-                Some((_, count)) => *count += 1,
-                None => counts.push((*kind, 1)),
-            }
-        }
-        for (kind, count) in counts {
-            sink.expect(kind, count);
-        }
-        for item in self.chunks.into_iter().flatten() {
-            sink.found(item?)?;
-        }
-        Ok(())
-    }
 }
 
 impl<R: Read> Scanner<'_, R> {
@@ -687,8 +627,8 @@ fn is_number(token: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Found, Kind, ReadLimits, Sink};
-    use super::{Input, PendingItems, is_number, read};
+    use super::super::{Found, Kind, PendingItems, ReadLimits, Sink};
+    use super::{Input, is_number, read};
     use crate::error::Error;
 
     /// What a reader handed on, in order.
@@ -698,14 +638,16 @@ mod tests {
         Found(usize),
     }
 
-    impl Sink for Vec<Handed> {
+    struct Recorded(Vec<Handed>);
+
+    impl Sink for Recorded {
         fn found(&mut self, found: Found) -> Result<(), Error> {
-            self.push(Handed::Found(found.line));
+            self.0.push(Handed::Found(found.line));
             Ok(())
         }
 
         fn expect(&mut self, kind: Kind, count: usize) {
-            self.push(Handed::Expect(kind, count));
+            self.0.push(Handed::Expect(kind, count));
         }
     }
 
@@ -729,8 +671,9 @@ mod tests {
             items.join(",\n")
         );
         let mut input = Input::new("dump.json".into(), text.as_bytes(), ReadLimits::default());
-        let mut handed: Vec<Handed> = Vec::new();
-        read(&mut input, "dump.json", &mut handed).unwrap();
+        let mut recorded = Recorded(Vec::new());
+        read(&mut input, "dump.json", &mut recorded).unwrap();
+        let handed = recorded.0;
         assert_eq!(
             handed[..2],
             [

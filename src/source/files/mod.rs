@@ -245,13 +245,17 @@ struct Objects {
     /// Every Deployment and CustomResourceDefinition: which are MetalLB's is told at the end.
     deployments: Vec<Deployment>,
     crds: Vec<CustomResourceDefinition>,
-    /// Each object's place in its kind's list, and where it was read (its last definition).
-    index: HashMap<Identity, (usize, Location)>,
+    /// Each object's place in its kind's list, for the kinds with an object defined twice:
+    /// made from the list on the first repeat, kept from then on. Where each object was read
+    /// (its last definition) goes straight into the snapshot's `locations`; most inputs
+    /// define each object once and need no places at all.
+    places: HashMap<Kind, HashMap<Named, usize>>,
     /// What reading noticed about the files themselves.
     notes: Vec<InputNote>,
 }
 
-type Identity = (Kind, CompactString, CompactString);
+/// An object's namespace and name.
+type Named = (CompactString, CompactString);
 
 /// `file:line`, or the file alone.
 fn place_of(at: &Location) -> String {
@@ -386,6 +390,20 @@ impl Object {
         Ok(object_of!(kind, Deserialize::deserialize(de)))
     }
 
+    fn metadata(&self) -> &Metadata {
+        match self {
+            Object::Pool(o) => &o.metadata,
+            Object::LegacyPool(o) => &o.metadata,
+            Object::L2(o) | Object::Bgp(o) => &o.metadata,
+            Object::Service(o) => &o.metadata,
+            Object::Namespace(o) => &o.metadata,
+            Object::Event(o) => &o.metadata,
+            Object::Deployment(o) => &o.metadata,
+            Object::ConfigurationState(o) => &o.metadata,
+            Object::Crd(o) => &o.metadata,
+        }
+    }
+
     fn metadata_mut(&mut self) -> &mut Metadata {
         match self {
             Object::Pool(o) => &mut o.metadata,
@@ -402,34 +420,63 @@ impl Object {
 }
 
 impl Objects {
-    fn insert(&mut self, id: Identity, object: Object, location: Location) {
-        let Some((slot, last)) = self.index.get_mut(&id) else {
+    fn insert(&mut self, kind: Kind, object: Object, location: Location) {
+        let metadata = object.metadata();
+        let key = ObjectKey::new(kind.name(), &metadata.namespace, &metadata.name);
+        let Some(last) = self.snapshot.locations.get_mut(&key) else {
             let slot = self.push(object);
-            self.index.insert(id, (slot, location));
+            if let Some(places) = self.places.get_mut(&kind) {
+                places.insert((key.namespace.clone(), key.name.clone()), slot);
+            }
+            self.snapshot.locations.insert(key, location);
             return;
         };
-        let (kind, namespace, name) = &id;
-        let what = match namespace.as_str() {
-            "" => format!("{} {name}", kind.name()),
-            ns => format!("{} {ns}/{name}", kind.name()),
+        let what = match key.namespace.as_str() {
+            "" => format!("{} {}", key.kind, key.name),
+            ns => format!("{} {ns}/{}", key.kind, key.name),
         };
+        let message = format!(
+            "{what} is defined at {} and again at {}: the last definition is read, as kubectl apply of the files in order would leave it",
+            place_of(last),
+            place_of(&location)
+        );
+        *last = location.clone();
+        let slot = self.place(kind, &key);
+        self.replace(slot, object);
         self.notes.push(InputNote {
             issue: InputIssue::DuplicateObject,
-            object: Some(ObjectKey {
-                kind: kind.name(),
-                namespace: namespace.clone(),
-                name: name.clone(),
-            }),
-            at: location.clone(),
-            message: format!(
-                "{what} is defined at {} and again at {}: the last definition is read, as kubectl apply of the files in order would leave it",
-                place_of(last),
-                place_of(&location)
-            ),
+            object: Some(key),
+            at: location,
+            message,
         });
-        *last = location;
-        let slot = *slot;
-        self.replace(slot, object);
+    }
+
+    /// The place of object `key` in its kind's list.
+    fn place(&mut self, kind: Kind, key: &ObjectKey) -> usize {
+        fn places_in<T>(list: &[T], metadata: fn(&T) -> &Metadata) -> HashMap<Named, usize> {
+            let named = |o: &T| {
+                let m = metadata(o);
+                (m.namespace.clone(), m.name.clone())
+            };
+            list.iter()
+                .enumerate()
+                .map(|(i, o)| (named(o), i))
+                .collect()
+        }
+        let s = &self.snapshot;
+        let places = self.places.entry(kind).or_insert_with(|| match kind {
+            Kind::Pool => places_in(&s.pools, |o| &o.metadata),
+            Kind::LegacyPool => places_in(&s.legacy_pools, |o| &o.metadata),
+            Kind::L2 => places_in(&s.l2_advertisements, |o| &o.metadata),
+            Kind::Bgp => places_in(&s.bgp_advertisements, |o| &o.metadata),
+            Kind::Service => places_in(&s.services, |o| &o.metadata),
+            Kind::Namespace => places_in(&s.namespaces, |o| &o.metadata),
+            Kind::Event => places_in(&s.events, |o| &o.metadata),
+            Kind::Deployment => places_in(&self.deployments, |o| &o.metadata),
+            Kind::ConfigurationState => places_in(&s.configuration_states, |o| &o.metadata),
+            Kind::Crd => places_in(&self.crds, |o| &o.metadata),
+        });
+        places[&(key.namespace.clone(), key.name.clone())]
     }
 
     /// Makes room for `count` more objects of `kind` at once: growing a list of 50,000
@@ -448,7 +495,7 @@ impl Objects {
             Kind::ConfigurationState => s.configuration_states.reserve(count),
             Kind::Crd => self.crds.reserve(count),
         }
-        self.index.reserve(count);
+        self.snapshot.locations.reserve(count);
     }
 
     /// Adds an object to its kind's list: its place there.
@@ -506,18 +553,6 @@ impl Objects {
         }
         snapshot.namespaces_known = !snapshot.namespaces.is_empty();
         snapshot.input_notes = self.notes;
-        snapshot.locations = self
-            .index
-            .into_iter()
-            .map(|((kind, namespace, name), (_, at))| {
-                let key = ObjectKey {
-                    kind: kind.name(),
-                    namespace,
-                    name,
-                };
-                (key, at)
-            })
-            .collect();
         snapshot
     }
 }
@@ -646,7 +681,7 @@ impl Reader<'_> {
         if is_json {
             json::read(input, name, &mut Into { reader: self, name })
         } else {
-            yaml::read(input, name, &mut |found| self.add_found(name, found))
+            yaml::read(input, name, &mut Into { reader: self, name })
         }
     }
 
@@ -698,12 +733,11 @@ impl Reader<'_> {
                 format!("{} has no metadata.name", kind.name()),
             ));
         }
-        let id = (kind, metadata.namespace.clone(), metadata.name.clone());
         let location = Location {
             file: self.file.clone(),
             line,
         };
-        self.objects.insert(id, object, location);
+        self.objects.insert(kind, object, location);
         Ok(())
     }
 }
@@ -713,6 +747,75 @@ trait Sink {
     fn found(&mut self, found: Found) -> Result<(), Error>;
     /// `count` objects of `kind` are about to be handed on (a List's items).
     fn expect(&mut self, kind: Kind, count: usize);
+}
+
+/// A sink that only takes the objects (it makes no room ahead).
+impl<F: FnMut(Found) -> Result<(), Error>> Sink for F {
+    fn found(&mut self, found: Found) -> Result<(), Error> {
+        self(found)
+    }
+
+    fn expect(&mut self, _: Kind, _: usize) {}
+}
+
+/// One List item, typed or not, waiting for the List's `kind`.
+type Pending = Result<Found, Error>;
+
+/// A List's items, typed while its `kind` is still unknown (kubectl writes a JSON List's `items`
+/// before its `kind`; a YAML List's items are cut apart and typed before its document is read). Held in chunks: holding more never copies what is held, and each chunk is
+/// freed once its items are handed on.
+#[derive(Default)]
+struct PendingItems {
+    chunks: Vec<Vec<Pending>>,
+}
+
+impl PendingItems {
+    const CHUNK: usize = 1024;
+
+    fn push(&mut self, item: Pending) {
+        match self.chunks.last_mut() {
+            Some(chunk) if chunk.len() < Self::CHUNK => chunk.push(item),
+            _ => {
+                let mut chunk = Vec::with_capacity(Self::CHUNK);
+                chunk.push(item);
+                self.chunks.push(chunk);
+            }
+        }
+    }
+
+    /// Whether the last item failed: the items after it are scanned, not typed.
+    fn failed(&self) -> bool {
+        self.chunks
+            .last()
+            .and_then(|chunk| chunk.last())
+            .is_some_and(Result::is_err)
+    }
+
+    /// Hands every item on, in order: first how many of each kind come (up to the first
+    /// failure, which ends the List), then the items.
+    fn hand_on(self, sink: &mut dyn Sink) -> Result<(), Error> {
+        let mut counts: Vec<(Kind, usize)> = Vec::new();
+        for item in self.chunks.iter().flatten() {
+            let Ok(Found {
+                kind: Some((kind, _)),
+                ..
+            }) = item
+            else {
+                continue;
+            };
+            match counts.iter_mut().find(|(k, _)| k == kind) {
+                Some((_, count)) => *count += 1,
+                None => counts.push((*kind, 1)),
+            }
+        }
+        for (kind, count) in counts {
+            sink.expect(kind, count);
+        }
+        for item in self.chunks.into_iter().flatten() {
+            sink.found(item?)?;
+        }
+        Ok(())
+    }
 }
 
 /// The reader of one file, as the sink of what is found in it.
@@ -953,6 +1056,91 @@ mod tests {
                 Some("public")
             );
         }
+    }
+
+    /// A later definition takes the place of the first, whichever object of its kind that
+    /// is, and objects first defined after a repeat are found in their places too.
+    #[test]
+    fn a_repeated_object_replaces_the_first_in_its_place() {
+        let service = |name: &str, ip: &str| {
+            format!(
+                "---\napiVersion: v1\nkind: Service\nmetadata: {{name: {name}, namespace: a}}\nspec: {{loadBalancerIP: {ip}}}\n"
+            )
+        };
+        let pool = |name: &str, range: &str| {
+            format!(
+                "---\napiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {{name: {name}}}\nspec: {{addresses: [{range}]}}\n"
+            )
+        };
+        let text = [
+            service("s0", "10.0.0.1"),
+            service("s1", "10.0.0.2"),
+            pool("p0", "10.0.0.0/24"),
+            service("s2", "10.0.0.3"),
+            service("s1", "10.0.0.12"),
+            service("s3", "10.0.0.4"),
+            pool("p1", "10.0.1.0/24"),
+            pool("p0", "10.0.2.0/24"),
+            service("s3", "10.0.0.14"),
+            service("s0", "10.0.0.10"),
+        ]
+        .concat();
+        let snapshot = read_text("d.yaml", &text).unwrap();
+        let services: Vec<(&str, Option<&str>)> = snapshot
+            .services
+            .iter()
+            .map(|s| (s.metadata.name.as_str(), s.spec.load_balancer_ip.as_deref()))
+            .collect();
+        assert_eq!(
+            services,
+            [
+                ("s0", Some("10.0.0.10")),
+                ("s1", Some("10.0.0.12")),
+                ("s2", Some("10.0.0.3")),
+                ("s3", Some("10.0.0.14")),
+            ]
+        );
+        let pools: Vec<(&str, &[String])> = snapshot
+            .pools
+            .iter()
+            .map(|p| (p.metadata.name.as_str(), &p.spec.addresses[..]))
+            .collect();
+        assert_eq!(
+            pools,
+            [
+                ("p0", &["10.0.2.0/24".to_string()][..]),
+                ("p1", &["10.0.1.0/24".to_string()][..])
+            ]
+        );
+        let line =
+            |kind, namespace, name| snapshot.locations[&ObjectKey::new(kind, namespace, name)].line;
+        let lines_of = |needle: &str| {
+            let lines: Vec<usize> = (1..)
+                .zip(text.lines())
+                .filter(|(_, l)| l.contains(needle))
+                .map(|(n, _)| n - 2)
+                .collect();
+            lines
+        };
+        assert_eq!(
+            line("Service", "a", "s0"),
+            lines_of("name: s0,").last().copied()
+        );
+        assert_eq!(
+            line("Service", "a", "s2"),
+            lines_of("name: s2,").last().copied()
+        );
+        assert_eq!(
+            line("IPAddressPool", "metallb-system", "p0"),
+            lines_of("name: p0}").last().copied()
+        );
+        assert_eq!(snapshot.locations.len(), 6);
+        let repeats = snapshot
+            .input_notes
+            .iter()
+            .filter(|n| n.issue == InputIssue::DuplicateObject)
+            .count();
+        assert_eq!(repeats, 4);
     }
 
     #[test]

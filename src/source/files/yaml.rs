@@ -25,8 +25,8 @@ use serde_json::{Map, Number, Value};
 
 use super::input::Input;
 use super::{
-    Found, Kind, MAX_DEPTH, Mistyped, NOT_AN_OBJECT, Object, READ_FIELDS, Step, describe,
-    field_error, typed_object,
+    Found, Kind, MAX_DEPTH, Mistyped, NOT_AN_OBJECT, Object, PendingItems, READ_FIELDS, Sink, Step,
+    describe, field_error, typed_object,
 };
 use crate::error::Error;
 use open::Open;
@@ -52,7 +52,7 @@ const TOO_MANY_ALIASES: &str =
 pub(super) fn read<R: Read>(
     input: &mut Input<R>,
     name: &str,
-    found: &mut dyn FnMut(Found) -> Result<(), Error>,
+    found: &mut dyn Sink,
 ) -> Result<(), Error> {
     std::thread::scope(|scope| {
         let mut sink = Pipeline::new(scope, name, parse_batch, document, found);
@@ -91,10 +91,16 @@ fn cut_input<R: Read>(input: &mut Input<R>, sink: &mut Pipeline) -> Result<(), E
 fn parse_batch(text: &str, first_line: usize, name: &str, work: Work) -> Parsed {
     let mut found = Vec::new();
     let result = match work {
-        Work::Documents => document(text, first_line, name, Vec::new(), &mut |object| {
-            found.push(Ok(object));
-            Ok(())
-        }),
+        Work::Documents => document(
+            text,
+            first_line,
+            name,
+            PendingItems::default(),
+            &mut |object| {
+                found.push(Ok(object));
+                Ok(())
+            },
+        ),
         Work::Items => Events::new(text, first_line, name).item_stream(&mut found),
     };
     Parsed {
@@ -675,8 +681,8 @@ fn document(
     text: &str,
     first_line: usize,
     name: &str,
-    held: Vec<Result<Found, Error>>,
-    found: &mut dyn FnMut(Found) -> Result<(), Error>,
+    held: PendingItems,
+    found: &mut dyn Sink,
 ) -> Result<(), Error> {
     let mut events = Events::new(text, first_line, name);
     events.held = held;
@@ -695,7 +701,7 @@ struct Events<'a, 'n> {
     /// Events expanded from aliases in this document.
     expanded: usize,
     /// The items of a List cut apart, typed (see [`document`]).
-    held: Vec<Result<Found, Error>>,
+    held: PendingItems,
 }
 
 /// What an object's mapping held: its recorded fields, `kind` and `apiVersion`.
@@ -721,7 +727,7 @@ impl<'a, 'n> Events<'a, 'n> {
             anchored: HashMap::new(),
             open_anchors: Vec::new(),
             expanded: 0,
-            held: Vec::new(),
+            held: PendingItems::default(),
         }
     }
 
@@ -779,7 +785,7 @@ impl<'a, 'n> Events<'a, 'n> {
         Error::input(format!("{}:{line}", self.name), message)
     }
 
-    fn stream(&mut self, found: &mut dyn FnMut(Found) -> Result<(), Error>) -> Result<(), Error> {
+    fn stream(&mut self, found: &mut dyn Sink) -> Result<(), Error> {
         loop {
             let (event, line) = self.next()?;
             match event {
@@ -797,21 +803,21 @@ impl<'a, 'n> Events<'a, 'n> {
     }
 
     /// A document's root node.
-    fn root(&mut self, found: &mut dyn FnMut(Found) -> Result<(), Error>) -> Result<(), Error> {
+    fn root(&mut self, found: &mut dyn Sink) -> Result<(), Error> {
         let (event, line) = self.next()?;
         match event {
             Event::MappingStart(..) => {
                 let mut record = Vec::new();
                 let mut pending = Vec::new();
                 let head = self.mapping(line, &mut record, Some(&mut pending))?;
-                let held = std::mem::take(&mut self.held);
+                let mut held = std::mem::take(&mut self.held);
                 if head.kind.as_deref().is_some_and(|k| k.ends_with("List")) {
-                    for item in held.into_iter().chain(pending) {
-                        found(item?)?;
+                    for item in pending {
+                        held.push(item);
                     }
-                    Ok(())
+                    held.hand_on(found)
                 } else {
-                    found(self.typed(&record, line, &head)?)
+                    found.found(self.typed(&record, line, &head)?)
                 }
             }
             Event::Scalar(value, ScalarStyle::Plain, _, None) if is_null(&value) => Ok(()),

@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread::Scope;
 
-use super::super::{Found, READER_STACK_BYTES};
+use super::super::{Found, PendingItems, READER_STACK_BYTES, Sink};
 use crate::error::Error;
 
 /// How many batches may be parsed or wait to be handed on at once.
@@ -40,13 +40,7 @@ pub(super) type ParseFn = fn(&str, usize, &str, Work) -> Parsed;
 
 /// The root of a cut List, parsed once its items are in: given them, it hands them on
 /// if it is a List, in order, then its own.
-pub(super) type RootFn = fn(
-    &str,
-    usize,
-    &str,
-    Vec<Result<Found, Error>>,
-    &mut dyn FnMut(Found) -> Result<(), Error>,
-) -> Result<(), Error>;
+pub(super) type RootFn = fn(&str, usize, &str, PendingItems, &mut dyn Sink) -> Result<(), Error>;
 
 struct Job {
     text: String,
@@ -71,12 +65,12 @@ pub(super) struct Pipeline<'scope, 'env, 'f> {
     name: &'env str,
     parse: ParseFn,
     root: RootFn,
-    found: &'f mut dyn FnMut(Found) -> Result<(), Error>,
+    found: &'f mut dyn Sink,
     jobs: Option<mpsc::Sender<Job>>,
     queue: VecDeque<Entry>,
     /// A cut List's items, typed, until its document is read; and the first error that
     /// stopped one of their batches.
-    held: Vec<Result<Found, Error>>,
+    held: PendingItems,
     held_error: Option<Error>,
 }
 
@@ -86,7 +80,7 @@ impl<'scope, 'env, 'f> Pipeline<'scope, 'env, 'f> {
         name: &'env str,
         parse: ParseFn,
         root: RootFn,
-        found: &'f mut dyn FnMut(Found) -> Result<(), Error>,
+        found: &'f mut dyn Sink,
     ) -> Self {
         Pipeline {
             scope,
@@ -96,7 +90,7 @@ impl<'scope, 'env, 'f> Pipeline<'scope, 'env, 'f> {
             found,
             jobs: None,
             queue: VecDeque::new(),
-            held: Vec::new(),
+            held: PendingItems::default(),
             held_error: None,
         }
     }
@@ -176,7 +170,7 @@ impl<'scope, 'env, 'f> Pipeline<'scope, 'env, 'f> {
                 self.hand_on_parsed(parsed, work)
             }
             Entry::Done(parsed, work) => self.hand_on_parsed(parsed, work),
-            Entry::Ready(found) => (self.found)(*found),
+            Entry::Ready(found) => self.found.found(*found),
             Entry::ListRoot(text, first_line) => {
                 let held = std::mem::take(&mut self.held);
                 if let Some(error) = self.held_error.take() {
@@ -185,7 +179,7 @@ impl<'scope, 'env, 'f> Pipeline<'scope, 'env, 'f> {
                 (self.root)(&text, first_line, self.name, held, self.found)
             }
             Entry::DropHeld => {
-                self.held.clear();
+                self.held = PendingItems::default();
                 self.held_error = None;
                 Ok(())
             }
@@ -196,7 +190,7 @@ impl<'scope, 'env, 'f> Pipeline<'scope, 'env, 'f> {
         match work {
             Work::Documents => {
                 for found in parsed.found {
-                    (self.found)(found?)?;
+                    self.found.found(found?)?;
                 }
                 parsed.error.map_or(Ok(()), Err)
             }
@@ -207,7 +201,7 @@ impl<'scope, 'env, 'f> Pipeline<'scope, 'env, 'f> {
                     return Ok(());
                 }
                 for found in parsed.found {
-                    if !self.held.last().is_some_and(Result::is_err) {
+                    if !self.held.failed() {
                         self.held.push(found);
                     }
                 }

@@ -646,35 +646,94 @@ struct Occupancy {
 }
 
 impl Occupancy {
-    /// `spare_core`: whether this may take the second core (nothing else runs beside it).
-    fn rebuild(
+    /// Rebuilds the occupancy, and runs `alongside` (a command's own work) meanwhile. With
+    /// `two_threads`, a second thread runs `alongside`, then helps: the holdings of the
+    /// second half of the services are validated by whichever thread is free first, and
+    /// the thread that validated both fills the pools' lists while the other finishes.
+    fn rebuild<R: Send>(
         config: &Config,
         behaviour: &Behaviour,
         services: &[ServiceFacts],
-        spare_core: bool,
-    ) -> Occupancy {
+        two_threads: bool,
+        alongside: Option<impl FnOnce() -> R + Send>,
+    ) -> (Occupancy, Option<R>) {
         // Which pool each service validly holds its addresses in is decided for each on its
-        // own (most of the work), on two threads where that pays; the pools' lists are then
-        // filled in input order, each sized exactly.
+        // own (most of the work); the pools' lists are then filled in input order.
         let mut service_pool = vec![None; services.len()];
-        let verdicts = if spare_core && second_thread_pays(services.len()) {
+        let (verdicts, pools, early) = if two_threads {
             let half = services.len() / 2;
             let (first, second) = service_pool.split_at_mut(half);
+            let second = std::sync::Mutex::new(Some(second));
+            let read_second = || {
+                let pools = crate::memo::lock(&second).take()?;
+                let verdicts = HoldingVerdicts::read(config, behaviour, services, half, pools);
+                Some((verdicts, &*pools))
+            };
             std::thread::scope(|scope| {
-                let later = scope
-                    .spawn(|| HoldingVerdicts::read(config, behaviour, services, half, second));
+                let helper = scope.spawn(|| (alongside.map(|work| work()), read_second()));
                 let mut verdicts = HoldingVerdicts::read(config, behaviour, services, 0, first);
-                verdicts.append(later.join().expect("validating a holding does not panic"));
-                verdicts
+                // A panic there is a bug: it goes on here, as on one thread.
+                let join = |helper: std::thread::ScopedJoinHandle<'_, _>| {
+                    helper
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                };
+                let fill = |later: &[Option<usize>]| {
+                    PoolLists::fill(config, services, first.iter().chain(later).copied())
+                };
+                let (early, pools) = match read_second() {
+                    Some((later, pools)) => {
+                        verdicts.append(later);
+                        let filled = fill(pools);
+                        (join(helper).0, filled)
+                    }
+                    None => {
+                        let (early, theirs) = join(helper);
+                        let (later, pools) =
+                            theirs.expect("one of the threads read the second half");
+                        verdicts.append(later);
+                        (early, fill(pools))
+                    }
+                };
+                (verdicts, pools, early)
             })
         } else {
-            HoldingVerdicts::read(config, behaviour, services, 0, &mut service_pool)
+            let verdicts = HoldingVerdicts::read(config, behaviour, services, 0, &mut service_pool);
+            let pools = PoolLists::fill(config, services, service_pool.iter().copied());
+            (verdicts, pools, alongside.map(|work| work()))
         };
+        let occupancy = Occupancy {
+            holdings: pools.holdings,
+            service_pool,
+            pool_services: pools.services,
+            holding_warnings: verdicts.warnings,
+            orphaning_errors: verdicts.orphaning_errors,
+            keyed: pools.keyed,
+        };
+        (occupancy, early)
+    }
+}
+
+/// Each pool's holdings, services and shared addresses.
+struct PoolLists {
+    holdings: Vec<Held>,
+    services: Vec<Vec<usize>>,
+    keyed: Vec<Vec<Ip>>,
+}
+
+impl PoolLists {
+    /// The lists, filled in input order from the pool each service validly holds its
+    /// addresses in (`service_pool`, in input order), each sized exactly.
+    fn fill(
+        config: &Config,
+        services: &[ServiceFacts],
+        service_pool: impl Iterator<Item = Option<usize>> + Clone,
+    ) -> PoolLists {
         let mut sizes = vec![(0, 0); config.pools.len()];
-        for (pool, s) in service_pool.iter().zip(services) {
+        for (pool, s) in service_pool.clone().zip(services) {
             if let Some(pool) = pool {
-                sizes[*pool].0 += 1;
-                sizes[*pool].1 += s.ingress.len();
+                sizes[pool].0 += 1;
+                sizes[pool].1 += s.ingress.len();
             }
         }
         let mut pool_services: Vec<Vec<usize>> = sizes
@@ -688,18 +747,14 @@ impl Occupancy {
                 ..Held::default()
             })
             .collect();
-        for (i, (pool, s)) in service_pool.iter().zip(services).enumerate() {
-            if let Some(pool) = *pool {
+        for (i, (pool, s)) in service_pool.zip(services).enumerate() {
+            if let Some(pool) = pool {
                 holdings[pool]
                     .pairs
                     .extend(s.ingress.iter().map(|ip| (*ip, i)));
                 pool_services[pool].push(i);
             }
         }
-        let HoldingVerdicts {
-            warnings: holding_warnings,
-            orphaning_errors,
-        } = verdicts;
         for held in &mut holdings {
             held.finish();
         }
@@ -716,12 +771,9 @@ impl Occupancy {
                     .collect()
             })
             .collect();
-        Occupancy {
+        PoolLists {
             holdings,
-            service_pool,
-            pool_services,
-            holding_warnings,
-            orphaning_errors,
+            services: pool_services,
             keyed,
         }
     }
@@ -874,22 +926,10 @@ impl<'a> Cluster<'a> {
         let behaviour = ctx.behaviour;
         let services = facts_of(&snapshot.services, ctx);
         let label_keys = SelectorKeys::of(&config);
-        let rebuild = |spare_core| Occupancy::rebuild(&config, &behaviour, &services, spare_core);
-        let (occupancy, early) = match alongside {
-            Some(work) if second_thread_pays(services.len()) => std::thread::scope(|scope| {
-                let early = scope.spawn(|| work(&services, &label_keys, &config));
-                let occupancy = rebuild(false);
-                // A panic there is a bug: it goes on here, as on one thread.
-                let early = early
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                (occupancy, Some(early))
-            }),
-            work => (
-                rebuild(true),
-                work.map(|work| work(&services, &label_keys, &config)),
-            ),
-        };
+        let two_threads = second_thread_pays(services.len());
+        let alongside = alongside.map(|work| || work(&services, &label_keys, &config));
+        let (occupancy, early) =
+            Occupancy::rebuild(&config, &behaviour, &services, two_threads, alongside);
         // Up to v0.13.x MetalLB refuses a configuration under which an allocated address
         // lies in no pool, and keeps the previous one (C.5). Go: allocator.go `SetPools`.
         config.errors.extend(occupancy.orphaning_errors);
@@ -2833,26 +2873,43 @@ pub(crate) mod tests {
             };
             let config = Config::load(&snapshot, METALLB_NS, &ctx.behaviour);
             let facts = facts_of(&snapshot.services, &ctx);
-            let rebuild =
-                |spare_core| Occupancy::rebuild(&config, &ctx.behaviour, &facts, spare_core);
-            let (two, one) = (rebuild(true), rebuild(false));
-            assert!(second_thread_pays(facts.len()) || !cfg!(target_os = "linux"));
-            for (a, b) in two.holdings.iter().zip(&one.holdings) {
-                assert_eq!(a.pairs, b.pairs, "{release:?}");
-                assert_eq!(
-                    (a.distinct_v4, a.distinct_v6),
-                    (b.distinct_v4, b.distinct_v6)
-                );
+            let nothing = None::<fn()>;
+            let (one, _) = Occupancy::rebuild(&config, &ctx.behaviour, &facts, false, nothing);
+            // The second half read by the helper (nothing to do first), then by whichever
+            // thread is free first (work about as long as a half), then on one thread.
+            let (helped, _) = Occupancy::rebuild(&config, &ctx.behaviour, &facts, true, nothing);
+            let holding = facts.iter().filter(|s| s.holds_addresses()).count();
+            let work = || facts.iter().filter(|s| s.holds_addresses()).count();
+            for two_threads in [true, false] {
+                let (occupancy, early) =
+                    Occupancy::rebuild(&config, &ctx.behaviour, &facts, two_threads, Some(work));
+                assert_eq!(early, Some(holding));
+                assert_same_occupancy(&occupancy, &one, release);
             }
-            assert_eq!(two.service_pool, one.service_pool);
-            assert_eq!(two.pool_services, one.pool_services);
-            assert_eq!(two.holding_warnings, one.holding_warnings);
-            assert_eq!(two.orphaning_errors, one.orphaning_errors);
-            assert_eq!(two.keyed, one.keyed);
-            assert_eq!(one.holding_warnings.len(), 5_000 + 25, "{release:?}");
+            assert_same_occupancy(&helped, &one, release);
             let held_by: Vec<usize> = one.pool_services.iter().map(Vec::len).collect();
             assert_eq!(held_by, [5_000, 10_000 - 25], "high, low");
+            assert_eq!(one.holding_warnings.len(), 5_000 + 25, "{release:?}");
         }
+    }
+
+    fn assert_same_occupancy(
+        two: &Occupancy,
+        one: &Occupancy,
+        release: crate::metallb::release::Release,
+    ) {
+        for (a, b) in two.holdings.iter().zip(&one.holdings) {
+            assert_eq!(a.pairs, b.pairs, "{release:?}");
+            assert_eq!(
+                (a.distinct_v4, a.distinct_v6),
+                (b.distinct_v4, b.distinct_v6)
+            );
+        }
+        assert_eq!(two.service_pool, one.service_pool);
+        assert_eq!(two.pool_services, one.pool_services);
+        assert_eq!(two.holding_warnings, one.holding_warnings);
+        assert_eq!(two.orphaning_errors, one.orphaning_errors);
+        assert_eq!(two.keyed, one.keyed);
     }
 
     /// `outcome` is `decide` without the verdicts of the pools walked past and without

@@ -6,6 +6,7 @@
 //! reports into text.
 
 pub mod app;
+pub(crate) mod bits;
 pub mod cli;
 pub mod complete;
 pub mod error;

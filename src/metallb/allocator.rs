@@ -12,6 +12,7 @@ use super::release::{
     RequireDualSingleClusterIp,
 };
 use super::service::{Context, Policy, ServiceFacts, ServiceFamily};
+use crate::bits::Bits;
 use crate::memo::{kept, lock};
 use crate::snapshot::{Service, Snapshot, StringMap};
 
@@ -56,7 +57,7 @@ pub struct Cluster<'a> {
     namespace_walks: std::sync::Mutex<FxHashMap<&'a str, std::sync::Arc<NamespaceWalk>>>,
     /// The label half: per labels under the keys some selector reads, one bit per pool,
     /// set where the pool's service selectors admit them (or it has none).
-    selected: std::sync::Mutex<FxHashMap<ReadLabels<'a>, std::sync::Arc<Vec<u64>>>>,
+    selected: std::sync::Mutex<FxHashMap<ReadLabels<'a>, std::sync::Arc<Bits>>>,
     /// The pools with service selectors: the only ones whose bit can be clear.
     selector_pools: Vec<usize>,
     /// Every distinct list of walked pools, and every distinct walk, once: namespaces and
@@ -143,7 +144,7 @@ struct PinnedWalk {
     unknown: Vec<usize>,
     /// Per pool of `walked`, one bit: whether it is in MetalLB's namespace index for the
     /// walk's namespaces (which decides its part of the order).
-    in_namespace_index: Vec<u64>,
+    in_namespace_index: Bits,
     /// `walked` in MetalLB's pinned order, made on its first search: most walks are never
     /// searched (`check` looks up one per audience for the ties and pools serving it).
     order: std::sync::OnceLock<Order>,
@@ -152,9 +153,8 @@ struct PinnedWalk {
 impl PinnedWalk {
     fn order(&self, cluster: &Cluster) -> &Order {
         self.order.get_or_init(|| {
-            let listed = |at: usize| self.in_namespace_index[at / 64] & (1 << (at % 64)) != 0;
             let walked: Vec<(usize, bool)> = (self.walked.iter().enumerate())
-                .map(|(at, &i)| (i, listed(at)))
+                .map(|(at, &i)| (i, self.in_namespace_index.get(at)))
                 .collect();
             cluster.pinned_order(&walked)
         })
@@ -1928,19 +1928,14 @@ impl<'a> Cluster<'a> {
 
     /// The walk of `by_namespace` (a namespace half) for services whose labels the pools
     /// with the bits of `selected` admit, kept once per content.
-    fn walk_of(
-        &self,
-        by_namespace: &NamespaceWalk,
-        selected: &[u64],
-    ) -> std::sync::Arc<PinnedWalk> {
-        let is_selected = |i: usize| selected[i / 64] & (1 << (i % 64)) != 0;
+    fn walk_of(&self, by_namespace: &NamespaceWalk, selected: &Bits) -> std::sync::Arc<PinnedWalk> {
         // What the walk is made of, as one key: each pool walked with whether it is in
         // the namespace index (which decides the order), then those whose admission is
         // unknown. Most namespaces and labels give a walk already known.
         let mut content: Vec<usize> = by_namespace
             .walked
             .iter()
-            .filter(|&&(i, _)| is_selected(i))
+            .filter(|&&(i, _)| selected.get(i))
             .map(|&(i, in_namespace_index)| i << 1 | usize::from(in_namespace_index))
             .collect();
         content.push(usize::MAX);
@@ -1951,9 +1946,9 @@ impl<'a> Cluster<'a> {
             None => {
                 // The pools walked are the key's part before the separator.
                 let walked = &content[..content.len() - 1 - by_namespace.unknown.len()];
-                let mut in_namespace_index = vec![0u64; walked.len().div_ceil(64)];
+                let mut in_namespace_index = Bits::new(walked.len(), false);
                 for (at, _) in walked.iter().enumerate().filter(|(_, pool)| *pool & 1 == 1) {
-                    in_namespace_index[at / 64] |= 1 << (at % 64);
+                    in_namespace_index.set(at, true);
                 }
                 let walk = std::sync::Arc::new(PinnedWalk {
                     walked: self.shared_list(walked.iter().map(|pool| pool >> 1).collect()),
@@ -2024,16 +2019,16 @@ impl<'a> Cluster<'a> {
 
     /// One bit per pool: whether its service selectors admit `labels`, kept per labels under
     /// the keys selectors read (which decide it).
-    fn selected_by(&self, labels: &'a StringMap) -> std::sync::Arc<Vec<u64>> {
+    fn selected_by(&self, labels: &'a StringMap) -> std::sync::Arc<Bits> {
         kept(
             &self.selected,
             |m| m,
             self.selector_read_labels(labels),
             |_| {
-                let mut bits = vec![u64::MAX; self.config.pools.len().div_ceil(64)];
+                let mut bits = Bits::new(self.config.pools.len(), true);
                 for &i in &self.selector_pools {
                     if !self.config.pools[i].selects_labels(labels) {
-                        bits[i / 64] &= !(1 << (i % 64));
+                        bits.set(i, false);
                     }
                 }
                 std::sync::Arc::new(bits)

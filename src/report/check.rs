@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
+use crate::bits::Bits;
 use crate::memo::kept;
 use crate::metallb::addr::{Ip, ip_list};
 use crate::metallb::allocator::{Cluster, Decision, Detail, Mode, PinnedScope, SelectorKeys};
@@ -955,7 +956,7 @@ struct ServiceChecks<'c> {
     /// [`Prepared::examples`] (empty: each service's walk is its own).
     examples: &'c [Option<u32>],
     /// One bit per service: whether a request of it cannot be met (already reported).
-    unmet_request: Vec<u64>,
+    unmet_request: Bits,
     stale: BTreeMap<usize, &'c Reason>,
     /// The first chunk no thread has taken.
     next: AtomicUsize,
@@ -971,9 +972,9 @@ type Chunk = (usize, Findings);
 impl<'c> ServiceChecks<'c> {
     /// `shared` off only to prove that the classes change no answer ([`Decisions`]).
     fn new(cluster: &'c Cluster, shared: bool, prepared: &'c Prepared) -> ServiceChecks<'c> {
-        let mut unmet_request = vec![0u64; cluster.services.len().div_ceil(64)];
+        let mut unmet_request = Bits::new(cluster.services.len(), false);
         for &(i, _, _) in &prepared.unmet {
-            unmet_request[i / 64] |= 1 << (i % 64);
+            unmet_request.set(i, true);
         }
         ServiceChecks {
             decisions: Decisions::new(shared),
@@ -1024,10 +1025,7 @@ impl<'c> ServiceChecks<'c> {
         }
         // Built only for a finding: most services have none.
         let object = || service_ref(facts, model, i);
-        let reported = self
-            .unmet_request
-            .get(i / 64)
-            .is_some_and(|b| b & (1 << (i % 64)) != 0);
+        let reported = self.unmet_request.get(i);
         let pending = facts.ingress.is_empty() && facts.unparsable_ingress().is_empty();
         if let Some(reason) = self.stale.get(&i) {
             let decision = cluster.outcome(i);

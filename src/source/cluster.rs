@@ -304,12 +304,12 @@ async fn connect(conn: &Connection) -> Result<(RenewingClient, String)> {
 /// (hundreds of certificates, a few milliseconds before the first request) whenever the
 /// kubeconfig names no certificate authority, to use it nowhere.
 fn no_trust_store_without_tls(config: &mut Config) {
-    let plain = |uri: &http::Uri| uri.scheme_str() == Some("http");
+    let plain = config.cluster_url.scheme_str() == Some("http");
     let tls_proxy = config
         .proxy_url
         .as_ref()
         .is_some_and(|proxy| proxy.scheme_str() == Some("https"));
-    if plain(&config.cluster_url) && !tls_proxy && config.root_cert.is_none() {
+    if plain && !tls_proxy && config.root_cert.is_none() {
         config.root_cert = Some(Vec::new());
     }
 }

@@ -390,20 +390,6 @@ impl Object {
         Ok(object_of!(kind, Deserialize::deserialize(de)))
     }
 
-    fn metadata(&self) -> &Metadata {
-        match self {
-            Object::Pool(o) => &o.metadata,
-            Object::LegacyPool(o) => &o.metadata,
-            Object::L2(o) | Object::Bgp(o) => &o.metadata,
-            Object::Service(o) => &o.metadata,
-            Object::Namespace(o) => &o.metadata,
-            Object::Event(o) => &o.metadata,
-            Object::Deployment(o) => &o.metadata,
-            Object::ConfigurationState(o) => &o.metadata,
-            Object::Crd(o) => &o.metadata,
-        }
-    }
-
     fn metadata_mut(&mut self) -> &mut Metadata {
         match self {
             Object::Pool(o) => &mut o.metadata,
@@ -420,9 +406,8 @@ impl Object {
 }
 
 impl Objects {
-    fn insert(&mut self, kind: Kind, object: Object, location: Location) {
-        let metadata = object.metadata();
-        let key = ObjectKey::new(kind.name(), &metadata.namespace, &metadata.name);
+    /// Keeps `object` (of `kind`, named by `key`) read at `location`.
+    fn insert(&mut self, kind: Kind, key: ObjectKey, object: Object, location: Location) {
         let Some(last) = self.snapshot.locations.get_mut(&key) else {
             let slot = self.push(object);
             if let Some(places) = self.places.get_mut(&kind) {
@@ -480,7 +465,7 @@ impl Objects {
     }
 
     /// Makes room for `count` more objects of `kind` at once: growing a list of 50,000
-    /// services by doubling copied it, and the index with it, several times over.
+    /// services by doubling copied it, and the map of locations with it, several times over.
     fn make_room(&mut self, kind: Kind, count: usize) {
         let s = &mut self.snapshot;
         match kind {
@@ -495,7 +480,7 @@ impl Objects {
             Kind::ConfigurationState => s.configuration_states.reserve(count),
             Kind::Crd => self.crds.reserve(count),
         }
-        self.snapshot.locations.reserve(count);
+        s.locations.reserve(count);
     }
 
     /// Adds an object to its kind's list: its place there.
@@ -679,9 +664,9 @@ impl Reader<'_> {
         let is_json = path.extension().is_some_and(|e| e == "json")
             || matches!(input.first_content_byte()?, Some(b'{' | b'['));
         if is_json {
-            json::read(input, name, &mut Into { reader: self, name })
+            json::read(input, name, &mut FileSink { reader: self, name })
         } else {
-            yaml::read(input, name, &mut Into { reader: self, name })
+            yaml::read(input, name, &mut FileSink { reader: self, name })
         }
     }
 
@@ -733,11 +718,12 @@ impl Reader<'_> {
                 format!("{} has no metadata.name", kind.name()),
             ));
         }
+        let key = ObjectKey::new(kind.name(), &metadata.namespace, &metadata.name);
         let location = Location {
             file: self.file.clone(),
             line,
         };
-        self.objects.insert(kind, object, location);
+        self.objects.insert(kind, key, object, location);
         Ok(())
     }
 }
@@ -761,9 +747,10 @@ impl<F: FnMut(Found) -> Result<(), Error>> Sink for F {
 /// One List item, typed or not, waiting for the List's `kind`.
 type Pending = Result<Found, Error>;
 
-/// A List's items, typed while its `kind` is still unknown (kubectl writes a JSON List's `items`
-/// before its `kind`; a YAML List's items are cut apart and typed before its document is read). Held in chunks: holding more never copies what is held, and each chunk is
-/// freed once its items are handed on.
+/// A List's items, typed while its `kind` is still unknown (kubectl writes a JSON List's
+/// `items` before its `kind`; a YAML List's items are cut apart and typed before its document
+/// is read). Held in chunks: holding more never copies what is held, and each chunk is freed
+/// once its items are handed on.
 #[derive(Default)]
 struct PendingItems {
     chunks: Vec<Vec<Pending>>,
@@ -819,12 +806,12 @@ impl PendingItems {
 }
 
 /// The reader of one file, as the sink of what is found in it.
-struct Into<'r, 'a> {
+struct FileSink<'r, 'a> {
     reader: &'r mut Reader<'a>,
     name: &'r str,
 }
 
-impl Sink for Into<'_, '_> {
+impl Sink for FileSink<'_, '_> {
     fn found(&mut self, found: Found) -> Result<(), Error> {
         self.reader.add_found(self.name, found)
     }
